@@ -1,0 +1,270 @@
+"""Read CBS wijk and buurt boundaries (or any polygon file with a column mapping).
+
+The result is a :class:`Boundaries`: one GeoDataFrame per level, indexed by CBS
+code, in RD New (EPSG:28992), with valid MultiPolygons and a checked hierarchy.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from boundaries import codes as cbs_codes
+from boundaries import schema as cbs_schema
+from boundaries.errors import BoundaryError
+from boundaries.geometry import RD_NEW, polygons_only, to_rd_new
+from boundaries.hierarchy import AREA_COLUMNS, dissolve
+
+LAYER_NAMES = {"buurt": "buurten", "wijk": "wijken", "gemeente": "gemeenten"}
+_TRUE_WATER = {"JA", "J", "TRUE", "1", "YES", "Y"}
+
+
+@dataclass
+class BoundaryReport:
+    """What reading a boundary file found and changed; printed by ``zicht boundaries check``."""
+
+    path: str
+    layer: str
+    schema: str
+    level: str
+    source_crs: str
+    counts: dict[str, int] = field(default_factory=dict)
+    repaired: list[str] = field(default_factory=list)
+    dropped_non_polygon: dict[str, int] = field(default_factory=dict)
+    dropped_empty: list[str] = field(default_factory=list)
+    water: list[str] = field(default_factory=list)
+    water_dropped: bool = True
+    built_by_dissolving: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Boundaries:
+    """Areas per level (``buurt``, ``wijk``, ``gemeente``), each indexed by code.
+
+    Every frame has the columns ``naam``, ``niveau``, ``wijkcode``, ``gemeentecode``,
+    ``water`` and a MultiPolygon ``geometry`` in EPSG:28992. ``levels`` holds the
+    finest level read and every coarser one.
+    """
+
+    levels: dict[str, gpd.GeoDataFrame]
+    report: BoundaryReport
+
+    @property
+    def finest(self) -> str:
+        return next(lv for lv in cbs_codes.LEVELS if lv in self.levels)
+
+    @property
+    def areas(self) -> gpd.GeoDataFrame:
+        """The areas of the finest level: the cells every indicator is computed on."""
+        return self.levels[self.finest]
+
+
+def list_layers(path: str | Path) -> list[str]:
+    """Names of the vector layers in ``path``; a clear error when it cannot be opened."""
+    path = Path(path)
+    if not path.exists():
+        raise BoundaryError(f"{path}: boundary file not found")
+    try:
+        return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+    except Exception as exc:  # pyogrio raises DataSourceError and friends
+        raise BoundaryError(f"{path}: cannot be read as a vector file ({exc})") from None
+
+
+def read_boundaries(
+    path: str | Path,
+    layer: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    drop_water: bool = True,
+) -> Boundaries:
+    """Read, repair and check a boundary file.
+
+    Parameters
+    ----------
+    path
+        GeoPackage, GeoJSON or shapefile with buurt (or wijk, or gemeente) polygons.
+    layer
+        Layer to read. Default: ``buurten`` if present, else the only layer.
+    columns
+        Mapping of logical fields (``code``, ``naam``, ``wijkcode``, ``wijknaam``,
+        ``gemeentecode``, ``gemeentenaam``, ``water``) to the file's columns. Needed
+        only where the file does not use a CBS schema; overrides the schema otherwise.
+    drop_water
+        Drop areas flagged as water-only (they have no inhabitants and no neighbours
+        on land). When False they are kept with ``water`` True.
+
+    Raises
+    ------
+    BoundaryError
+        Naming the file, layer, column or codes at fault; all code problems at once.
+
+    Examples
+    --------
+    >>> from engine.data import DEMO_BOUNDARIES
+    >>> b = read_boundaries(DEMO_BOUNDARIES, columns={"naam": "ams_buurtnaam"})
+    >>> len(b.levels["buurt"]), b.levels["gemeente"].index.tolist()
+    (518, ['GM0363'])
+    """
+    path = Path(path)
+    layers = list_layers(path)
+    layer = _choose_layer(path, layers, layer)
+    where = f"{path} (layer {layer!r})"
+    frame = _read_layer(path, layer, where)
+
+    detected = cbs_schema.detect(list(frame.columns))
+    schema_name, level = detected if detected else (None, None)
+    if columns and "code" in columns and columns["code"] in frame.columns:
+        level = cbs_codes.level_of(cbs_codes.normalise_codes(frame[columns["code"]])) or level
+    if level is None:
+        raise BoundaryError(
+            f"{where}: no area code column found; expected a CBS column (BU_CODE, buurtcode, "
+            f"wijkcode, gemeentecode, ...) or a mapping for 'code' in [boundaries.columns]"
+        )
+    mapping = cbs_schema.resolve(list(frame.columns), level, schema_name, columns)
+    unknown_fields = sorted(set(mapping) - set(cbs_schema.FIELDS))
+    if unknown_fields:
+        raise BoundaryError(f"{where}: unknown column mapping field(s) {unknown_fields}; "
+                            f"valid fields are {list(cbs_schema.FIELDS)}")
+    missing = {f: c for f, c in mapping.items() if c not in frame.columns}
+    if missing:
+        f, c = next(iter(missing.items()))
+        raise BoundaryError(f"{where}: column {c!r} (mapped to {f!r}) is not in the layer; "
+                            f"columns are {list(frame.columns)}")
+    if "code" not in mapping:
+        raise BoundaryError(f"{where}: no column mapped to 'code'")
+
+    report = BoundaryReport(path=str(path), layer=layer, schema=schema_name or "custom",
+                            level=level, source_crs=frame.crs.to_string() if frame.crs else "none",
+                            water_dropped=drop_water)
+    finest = _standardise(frame, mapping, level, where, report)
+    if drop_water and len(finest):
+        finest = finest[~finest["water"]]
+    if finest.empty:
+        raise BoundaryError(f"{where}: no usable polygons left after dropping water and "
+                            "non-polygon features")
+
+    levels = {level: finest}
+    for parent in cbs_codes.LEVELS[cbs_codes.LEVELS.index(level) + 1:]:
+        levels[parent] = _parent_level(path, layers, parent, levels, mapping, where, report,
+                                       drop_water)
+    report.counts = {lv: len(g) for lv, g in levels.items()}
+    return Boundaries(levels=levels, report=report)
+
+
+def _choose_layer(path: Path, layers: list[str], layer: str | None) -> str:
+    if layer is not None:
+        if layer not in layers:
+            raise BoundaryError(f"{path}: no layer {layer!r}; layers are {layers}")
+        return layer
+    if "buurten" in layers:
+        return "buurten"
+    if len(layers) == 1:
+        return layers[0]
+    raise BoundaryError(f"{path}: several layers {layers}; say which one to read")
+
+
+def _read_layer(path: Path, layer: str, where: str) -> gpd.GeoDataFrame:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notes on non-standard GeoJSON
+            frame = gpd.read_file(path, layer=layer, engine="pyogrio")
+    except Exception as exc:
+        raise BoundaryError(f"{where}: cannot be read ({exc})") from None
+    if not isinstance(frame, gpd.GeoDataFrame) or "geometry" not in frame:
+        raise BoundaryError(f"{where}: the layer has no geometry")
+    if frame.empty:
+        raise BoundaryError(f"{where}: the layer is empty")
+    return frame
+
+
+def _standardise(frame: gpd.GeoDataFrame, mapping: dict[str, str], level: str, where: str,
+                 report: BoundaryReport) -> gpd.GeoDataFrame:
+    """Reproject, repair, check codes and hierarchy; return the standard area frame."""
+    codes = cbs_codes.normalise_codes(frame[mapping["code"]])
+    frame = to_rd_new(frame, where)
+    frame, stats = polygons_only(frame, codes.to_numpy(dtype=object, na_value=None))
+    report.repaired += stats.repaired
+    for kind, count in stats.dropped_non_polygon.items():
+        report.dropped_non_polygon[kind] = report.dropped_non_polygon.get(kind, 0) + count
+        warnings.warn(f"{where}: dropped {count} {kind} feature(s); only polygons are areas",
+                      stacklevel=3)
+    report.dropped_empty += stats.dropped_empty
+    codes = codes.loc[frame.index]
+
+    problems = cbs_codes.code_problems(codes, level)
+    out = pd.DataFrame(index=frame.index)
+    out["code"] = codes
+    out["naam"] = _text(frame, mapping.get("naam")).fillna(codes)
+    out["niveau"] = level
+    for parent in ("wijk", "gemeente"):
+        column = f"{parent}code"
+        if cbs_codes.LEVELS.index(parent) <= cbs_codes.LEVELS.index(level):
+            out[column] = codes if parent == level else pd.NA
+            continue
+        implied = cbs_codes.wijk_of(codes) if parent == "wijk" else cbs_codes.gemeente_of(codes)
+        stated = cbs_codes.normalise_codes(_text(frame, mapping.get(column)))
+        problems += cbs_codes.hierarchy_problems(codes, stated, level, parent)
+        out[column] = stated.fillna(implied)
+    out["water"] = _water(frame, mapping.get("water"))
+    for name_field in ("wijknaam", "gemeentenaam"):
+        if name_field in mapping:
+            out[name_field] = _text(frame, mapping[name_field])
+
+    if problems:
+        shown = "; ".join(problems[:10])
+        more = f"; and {len(problems) - 10} more" if len(problems) > 10 else ""
+        raise BoundaryError(f"{where}: {len(problems)} code problem(s): {shown}{more}", problems)
+
+    report.water += [str(c) for c in codes[out["water"]]]
+    gdf = gpd.GeoDataFrame(out, geometry=frame.geometry.values, crs=RD_NEW)
+    return gdf.set_index("code")
+
+
+def _text(frame: pd.DataFrame, column: str | None) -> pd.Series:
+    if column is None:
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    return frame[column].astype("string").str.strip().replace("", pd.NA)
+
+
+def _water(frame: pd.DataFrame, column: str | None) -> np.ndarray:
+    if column is None:
+        return np.zeros(len(frame), dtype=bool)
+    values = frame[column].astype("string").str.strip().str.upper()
+    return values.isin(_TRUE_WATER).fillna(False).to_numpy(dtype=bool)
+
+
+def _parent_level(path: Path, layers: list[str], level: str, levels: dict[str, gpd.GeoDataFrame],
+                  mapping: dict[str, str], where: str, report: BoundaryReport,
+                  drop_water: bool) -> gpd.GeoDataFrame:
+    """The parent level's polygons: the file's own layer if it has one, else dissolved."""
+    child = levels[next(lv for lv in cbs_codes.LEVELS if lv in levels)]
+    child_codes = child[f"{level}code"]
+    layer_name = LAYER_NAMES[level]
+    if layer_name in layers and layer_name != report.layer:
+        parent_where = f"{path} (layer {layer_name!r})"
+        frame = _read_layer(path, layer_name, parent_where)
+        detected = cbs_schema.detect(list(frame.columns))
+        if detected and detected[1] == level:
+            parent_mapping = cbs_schema.resolve(list(frame.columns), level, detected[0], None)
+            parents = _standardise(frame, parent_mapping, level, parent_where, report)
+            if drop_water:
+                parents = parents[~parents["water"]]
+            absent = sorted(set(child_codes) - set(parents.index))
+            if absent:
+                raise BoundaryError(
+                    f"{parent_where}: {len(absent)} {level} code(s) used by the finer areas are "
+                    f"missing: {', '.join(absent[:10])}", [f"missing {level} {c}" for c in absent])
+            return parents.loc[sorted(set(child_codes))][AREA_COLUMNS]
+    names = None
+    name_field = f"{level}naam"
+    finest = levels[next(lv for lv in cbs_codes.LEVELS if lv in levels)]
+    if name_field in finest:
+        names = finest.groupby(f"{level}code")[name_field].first()
+    report.built_by_dissolving.append(level)
+    return dissolve(child, level, names)

@@ -1,0 +1,5 @@
+"""Statistical disclosure control of everything the engine publishes.
+
+Decides, for every published number, whether it may be published; computes no analytics
+and imports nothing from ``models``.
+"""

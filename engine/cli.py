@@ -1,0 +1,170 @@
+"""The ``zicht`` command line: parses arguments and calls the pipeline, nothing more.
+
+Errors in the input (a missing file, a bad config key, bad codes) print one line
+naming the culprit and exit with code 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from boundaries import BoundaryError, read_boundaries
+from engine.config import ConfigError, load_config
+from engine.data import DEMO_CONFIG
+from engine.pipeline import LAYER_NAMES, engine_version, run
+from engine.tables import TableError
+from engine.writers import OutputError
+
+INPUT_ERRORS = (BoundaryError, ConfigError, TableError, OutputError)
+EXIT_INPUT = 2
+EXIT_INTERNAL = 1
+
+log = logging.getLogger("zicht")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.quiet)
+    try:
+        return int(args.handler(args) or 0)
+    except INPUT_ERRORS as exc:
+        if args.debug:
+            raise
+        print(f"zicht: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except FileNotFoundError as exc:
+        if args.debug:
+            raise
+        print(f"zicht: error: {exc.filename}: file not found", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("zicht: interrupted; no output was written", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: no traceback for users
+        if args.debug:
+            raise
+        print(f"zicht: internal error: {type(exc).__name__}: {exc} "
+              "(rerun with --debug for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _parser() -> argparse.ArgumentParser:
+    # The flags work before and after the sub-command: the sub-commands' copies
+    # default to SUPPRESS so they do not overwrite a flag given earlier.
+    top = argparse.ArgumentParser(add_help=False)
+    top.add_argument("--quiet", action="store_true", help="only print warnings and errors")
+    top.add_argument("--debug", action="store_true", help="show tracebacks")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="only print warnings and errors")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks")
+
+    parser = argparse.ArgumentParser(
+        prog="zicht", parents=[top],
+        description="Geospatial risk scoring per buurt, wijk and gemeente, with disclosure control.")
+    parser.add_argument("--version", action="version", version=f"zicht {engine_version()}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", parents=[common], help="run the pipeline for a TOML config")
+    p.add_argument("config", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.set_defaults(handler=_run)
+
+    p = sub.add_parser("demo", parents=[common],
+                       help="run the pipeline on the embedded Amsterdam data")
+    p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.set_defaults(handler=_demo)
+
+    p = sub.add_parser("boundaries", parents=[common], help="boundary file tools")
+    bsub = p.add_subparsers(dest="boundaries_command", required=True)
+    c = bsub.add_parser("check", parents=[common], help="check a boundary file and report")
+    c.add_argument("path", type=Path)
+    c.add_argument("--layer")
+    c.add_argument("--column", action="append", default=[], metavar="FIELD=COLUMN",
+                   help="map a field (code, naam, wijkcode, gemeentecode, water, ...) to a column")
+    c.add_argument("--keep-water", action="store_true", help="keep water-only areas")
+    c.set_defaults(handler=_boundaries_check)
+    return parser
+
+
+def _configure_logging(quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+    log.propagate = False
+    logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+    warnings_log = logging.getLogger("py.warnings")
+    warnings_log.handlers[:] = [handler]
+    warnings_log.propagate = False
+
+
+def _run(args: argparse.Namespace) -> int:
+    run(load_config(args.config), args.out)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    run(load_config(DEMO_CONFIG), args.out)
+    return 0
+
+
+def _boundaries_check(args: argparse.Namespace) -> int:
+    from spatial.weights import queen_with_islands
+
+    columns = {}
+    for item in args.column:
+        field, sep, column = item.partition("=")
+        if not sep or not field or not column:
+            raise ConfigError(f"--column {item!r}: expected FIELD=COLUMN")
+        columns[field] = column
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the report below lists what the warnings say
+            boundaries = read_boundaries(args.path, args.layer, columns or None,
+                                         drop_water=not args.keep_water)
+    except BoundaryError as exc:
+        if not exc.problems:
+            raise
+        print(f"{args.path}: NOT USABLE, {len(exc.problems)} problem(s):")
+        print("\n".join(f"  - {problem}" for problem in exc.problems))
+        return EXIT_INPUT
+    report = boundaries.report
+    contiguity = queen_with_islands(boundaries.areas, islands_k=0)
+    lines = [
+        f"file:      {report.path}",
+        f"layer:     {report.layer} (schema {report.schema}, level {report.level})",
+        f"CRS:       {report.source_crs}" + ("" if report.source_crs == "EPSG:28992"
+                                              else " -> reprojected to EPSG:28992"),
+    ]
+    for level, count in report.counts.items():
+        built = " (built by dissolving)" if level in report.built_by_dissolving else ""
+        lines.append(f"{LAYER_NAMES[level] + ':':<11}{count:,}{built}")
+    lines.append(f"repaired:  {len(report.repaired)} invalid polygon(s)"
+                 + (f": {', '.join(report.repaired[:20])}" if report.repaired else ""))
+    dropped = ", ".join(f"{n} {kind}" for kind, n in report.dropped_non_polygon.items())
+    lines.append(f"dropped:   {dropped or 'no'} non-polygon feature(s)")
+    if report.dropped_empty:
+        lines.append(f"empty:     {len(report.dropped_empty)} feature(s) without geometry dropped: "
+                     f"{', '.join(report.dropped_empty[:20])}")
+    verb = "dropped" if report.water_dropped else "kept and flagged"
+    lines.append(f"water:     {len(report.water)} water-only area(s) {verb}")
+    lines.append("codes:     all valid and unique; every buurt lies in its wijk and gemeente")
+    islands = contiguity.islands
+    lines.append(f"islands:   {len(islands)} area(s) without a queen neighbour"
+                 + (f": {', '.join(islands[:20])}" if islands else ""))
+    lines.append(f"OK: usable ({len(boundaries.areas):,} {report.level} areas)")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""Data shipped with the engine: the Amsterdam demo (CBS/Politie, CC BY 4.0)."""
+
+from pathlib import Path
+
+HERE = Path(__file__).parent
+DEMO_BOUNDARIES = HERE / "amsterdam_buurten_2024.gpkg"
+DEMO_CONFIG = HERE / "demo.toml"

@@ -1,0 +1,148 @@
+"""The run: boundaries -> indicators -> (spatial, models, disclosure) -> writers.
+
+Only wiring lives here; every stage is a plain function in its own module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from boundaries import Boundaries, read_boundaries
+from boundaries.codes import LEVELS
+from engine.config import Config
+from engine.indicators import IndicatorCells, table_indicators
+from engine.tables import JoinReport
+from engine.writers import sha256_of, staged_output, write_geopackage, write_manifest
+
+log = logging.getLogger("zicht")
+
+LAYER_NAMES = {"buurt": "buurten", "wijk": "wijken", "gemeente": "gemeenten"}
+BASE_COLUMNS = ["code", "naam", "niveau", "wijkcode", "gemeentecode"]
+DEFAULT_ATTRIBUTION = "Bron: CBS, CC BY 4.0."
+
+
+def engine_version() -> str:
+    try:
+        return version("zicht")
+    except PackageNotFoundError:  # running from a source tree without install
+        return "unknown"
+
+
+@dataclass
+class RunResult:
+    """What a run produced: the layers as written, and what it measured on the way."""
+
+    out_dir: Path
+    layers: dict[str, gpd.GeoDataFrame]
+    indicators: dict[str, IndicatorCells]
+    boundaries: Boundaries
+    join_reports: list[JoinReport]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def timed(name: str, timings: dict[str, float]) -> Iterator[None]:
+    """Log a stage and record its wall time in seconds in ``timings``."""
+    log.info("stage %s ...", name)
+    start = time.perf_counter()
+    yield
+    timings[name] = round(time.perf_counter() - start, 3)
+    log.info("stage %s done in %.2f s", name, timings[name])
+
+
+def run(config: Config, out_dir: str | Path) -> RunResult:
+    """Run the whole pipeline for ``config`` and write the outputs to ``out_dir`` atomically."""
+    out_dir = Path(out_dir)
+    started = datetime.now(timezone.utc)
+    timings: dict[str, float] = {}
+    with timed("boundaries", timings):
+        b = config.boundaries
+        boundaries = read_boundaries(b.path, b.layer, b.columns, b.drop_water)
+        log.info("%s", ", ".join(f"{n} {lv}en" if lv != "gemeente" else f"{n} gemeenten"
+                                 for lv, n in boundaries.report.counts.items()))
+    with timed("indicators", timings):
+        cells, joins = table_indicators(config, boundaries)
+        for report in joins:
+            log.info("%s", report.describe())
+    layers = assemble_layers(boundaries, cells, config)
+
+    with timed("write", timings), staged_output(out_dir) as staging:
+        finished = datetime.now(timezone.utc)
+        tables = {"indicators": indicator_table(cells, config),
+                  "run": run_table(config, boundaries, started, finished, timings)}
+        write_geopackage(staging / "zicht.gpkg",
+                         {LAYER_NAMES[lv]: layers[lv] for lv in LEVELS if lv in layers}, tables)
+        write_manifest(staging, {"engine": "zicht", "engine_version": engine_version(),
+                                 "config_sha256": config.sha256, "seed": config.seed,
+                                 "created": finished.isoformat(timespec="seconds"),
+                                 "attribution": attribution(config)})
+    log.info("wrote %s", out_dir)
+    return RunResult(out_dir, layers, cells, boundaries, joins, timings)
+
+
+def assemble_layers(boundaries: Boundaries, cells: dict[str, IndicatorCells],
+                    config: Config) -> dict[str, gpd.GeoDataFrame]:
+    """One GeoDataFrame per level with the contract's columns, in config order."""
+    order = [d.id for d in config.indicators if d.id in cells]
+    layers = {}
+    for level, areas in boundaries.levels.items():
+        frame = areas.reset_index()[BASE_COLUMNS + ["geometry"]]
+        for indicator_id in order:
+            frame[indicator_id] = cells[indicator_id].values(level).reindex(areas.index).to_numpy()
+        for column in ("wijkcode",):
+            frame[column] = frame[column].astype("string")
+        layers[level] = gpd.GeoDataFrame(
+            frame[BASE_COLUMNS + order + ["geometry"]], geometry="geometry", crs=areas.crs)
+    return layers
+
+
+def indicator_table(cells: dict[str, IndicatorCells], config: Config) -> pd.DataFrame:
+    """The ``indicators`` table of the output contract."""
+    rows = [{"id": d.id, "theme": d.theme, "kind": d.kind, "label_nl": d.label_nl,
+             "label_en": d.label_en, "unit": d.unit, "direction": d.direction,
+             "source": cells[d.id].source, "synthetic": int(cells[d.id].synthetic)}
+            for d in config.indicators if d.id in cells]
+    return pd.DataFrame(rows, columns=["id", "theme", "kind", "label_nl", "label_en", "unit",
+                                       "direction", "source", "synthetic"])
+
+
+def attribution(config: Config) -> str:
+    return config.attribution or DEFAULT_ATTRIBUTION
+
+
+def run_table(config: Config, boundaries: Boundaries, started: datetime, finished: datetime,
+              timings: dict[str, float]) -> pd.DataFrame:
+    """The ``run`` table: one key/value row per fact needed to reproduce the run."""
+    inputs = {str(config.boundaries.path): sha256_of(config.boundaries.path)}
+    for table in config.tables:
+        inputs[str(table.path)] = sha256_of(table.path)
+    report = boundaries.report
+    rows = {
+        "engine_version": engine_version(),
+        "config_file": config.path.name,
+        "config_sha256": config.sha256,
+        "seed": str(config.seed),
+        "started": started.isoformat(timespec="seconds"),
+        "finished": finished.isoformat(timespec="seconds"),
+        "input_sha256": json.dumps({Path(p).name: h for p, h in inputs.items()}),
+        "boundaries": json.dumps({"path": Path(report.path).name, "layer": report.layer,
+                                  "schema": report.schema, "source_crs": report.source_crs,
+                                  "counts": report.counts, "repaired": len(report.repaired),
+                                  "dropped": report.dropped_non_polygon,
+                                  "water_dropped": report.water_dropped,
+                                  "dissolved": report.built_by_dissolving}),
+        "timings_s": json.dumps(timings),
+        "attribution": attribution(config),
+    }
+    return pd.DataFrame({"key": list(rows), "value": list(rows.values())})

@@ -1,0 +1,1 @@
+"""Risk scores per theme: a transparent composite index and supervised models with spatial CV."""

@@ -1,0 +1,1 @@
+"""Spatial weights and autocorrelation hotspots (libpysal graphs, esda-compatible statistics)."""

@@ -1,0 +1,34 @@
+"""Shared fixtures: small real extracts in tests/data and hand-made files in tmp_path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+DATA = Path(__file__).parent / "data"
+SAMPLE_2015 = DATA / "nl_buurten_2015_sample.gpkg"
+GEOJSON_2015 = DATA / "tnocs_vr_2015_amsterdam-amstelland_buurt.geojson"
+STATLINE_CSV = DATA / "cbs_85163NED_ses_woa_amsterdam_2019.csv"
+
+
+def grid_buurten(codes: list[str], size: float = 100.0, x0: float = 120_000.0,
+                 y0: float = 487_000.0, **columns) -> gpd.GeoDataFrame:
+    """Square buurten in a row, in RD New, with the lower-case CBS schema."""
+    geoms = [shapely.box(x0 + i * size, y0, x0 + (i + 1) * size, y0 + size)
+             for i in range(len(codes))]
+    data = {"buurtcode": codes, "buurtnaam": [f"Buurt {c}" for c in codes]}
+    data.update(columns)
+    return gpd.GeoDataFrame(data, geometry=geoms, crs="EPSG:28992")
+
+
+@pytest.fixture
+def write_gpkg(tmp_path):
+    """Write a GeoDataFrame to a GeoPackage layer in tmp_path and return the path."""
+    def _write(gdf: gpd.GeoDataFrame, name: str = "areas.gpkg", layer: str = "buurten") -> Path:
+        path = tmp_path / name
+        gdf.to_file(path, layer=layer, engine="pyogrio")
+        return path
+    return _write

@@ -1,0 +1,131 @@
+"""engine.config: TOML validated on load, errors name the file and key."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from engine.config import ConfigError, load_config
+from engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
+
+
+def test_demo_config_loads():
+    cfg = load_config(DEMO_CONFIG)
+    assert cfg.boundaries.path == DEMO_BOUNDARIES
+    assert cfg.indicator("misdrijven_per_1000").numerator == "misdrijven_2025"
+    assert len(cfg.sha256) == 64
+
+
+def _write(tmp_path, body: str):
+    (tmp_path / "areas.gpkg").write_bytes(DEMO_BOUNDARIES.read_bytes())
+    path = tmp_path / "run.toml"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+BASE = """
+[boundaries]
+path = "areas.gpkg"
+
+[[tables]]
+id = "k"
+path = "areas.gpkg"
+key = "buurtcode"
+"""
+
+INHABITANTS = """
+[[indicators]]
+id = "inwoners"
+kind = "count"
+table = "k"
+column = "inwoners"
+label_nl = "Inwoners"
+label_en = "Inhabitants"
+"""
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("[run]\nsed = 3\n", r"unknown key 'run.sed'; did you mean 'run.seed'\?"),
+    ("[run]\nseed = 'x'\n", r"key 'run.seed' must be an integer"),
+    ("[run]\nseed = true\n", r"key 'run.seed' must be an integer"),
+    ("[[indicator]]\nid = 'x'\n", r"unknown key 'indicator'; did you mean 'indicators'"),
+])
+def test_bad_run_keys(tmp_path, extra, message):
+    path = _write(tmp_path, BASE + extra)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(path)
+    assert str(path) in str(info.value)
+
+
+def test_unknown_key_in_an_indicator_suggests_the_nearest(tmp_path):
+    path = _write(tmp_path, BASE + INHABITANTS.replace("column", "colum"))
+    with pytest.raises(ConfigError, match=r"'indicators\[0\].colum'; did you mean "
+                                          r"'indicators\[0\].column'"):
+        load_config(path)
+
+
+def test_bad_choice_suggests(tmp_path):
+    path = _write(tmp_path, BASE + INHABITANTS.replace('"count"', '"cuont"'))
+    with pytest.raises(ConfigError, match=r"'indicators\[0\].kind' is 'cuont'.*did you mean 'count'"):
+        load_config(path)
+
+
+def test_missing_file_names_the_key(tmp_path):
+    path = _write(tmp_path, BASE.replace('path = "areas.gpkg"\n\n[[', 'path = "gone.gpkg"\n\n[['))
+    with pytest.raises(ConfigError, match=r"key 'boundaries.path' names .*gone.gpkg"):
+        load_config(path)
+
+
+def test_missing_config_and_bad_toml(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "absent.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[boundaries\npath=1")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+
+
+def test_mean_needs_a_weight_and_links_must_exist(tmp_path):
+    mean = INHABITANTS + textwrap.dedent("""
+        [[indicators]]
+        id = "hhgrootte"
+        kind = "mean"
+        table = "k"
+        column = "huishoudensgrootte"
+        label_nl = "x"
+        label_en = "x"
+        """)
+    with pytest.raises(ConfigError, match=r"missing key 'indicators\[1\].weight'"):
+        load_config(_write(tmp_path, BASE + mean))
+    with pytest.raises(ConfigError, match=r"names 'inwonres'.*did you mean 'inwoners'"):
+        load_config(_write(tmp_path, BASE + mean + 'weight = "inwonres"\n'))
+
+
+def test_rate_of_a_rate_is_refused(tmp_path):
+    body = BASE + INHABITANTS + textwrap.dedent("""
+        [[indicators]]
+        id = "r1"
+        kind = "rate"
+        numerator = "inwoners"
+        denominator = "inwoners"
+        label_nl = "x"
+        label_en = "x"
+
+        [[indicators]]
+        id = "r2"
+        kind = "rate"
+        numerator = "r1"
+        denominator = "inwoners"
+        label_nl = "x"
+        label_en = "x"
+        """)
+    with pytest.raises(ConfigError, match=r"'indicators\[2\].numerator' names 'r1', a rate"):
+        load_config(_write(tmp_path, body))
+
+
+def test_duplicate_ids_and_unknown_table(tmp_path):
+    with pytest.raises(ConfigError, match=r"'indicators\[1\].id' repeats the id 'inwoners'"):
+        load_config(_write(tmp_path, BASE + INHABITANTS + INHABITANTS))
+    with pytest.raises(ConfigError, match=r"'indicators\[0\].table' names 'kk'"):
+        load_config(_write(tmp_path, BASE + INHABITANTS.replace('table = "k"', 'table = "kk"')))

@@ -1,0 +1,215 @@
+"""The demo run end to end, atomic output, and the CLI's error contract."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+
+import engine.pipeline
+from engine.cli import main
+from engine.config import load_config
+from engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
+from engine.writers import sha256_of
+from tests.conftest import GEOJSON_2015, grid_buurten
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "out"
+    assert main(["--quiet", "demo", "--out", str(out)]) == 0
+    return out
+
+
+def _layer(out, name):
+    return gpd.read_file(out / "zicht.gpkg", layer=name, engine="pyogrio")
+
+
+def test_demo_geopackage_contract(demo_out):
+    layers = pyogrio.list_layers(demo_out / "zicht.gpkg")
+    assert {str(n) for n, _ in layers} == {"buurten", "wijken", "gemeenten", "indicators", "run"}
+    buurten = _layer(demo_out, "buurten")
+    assert len(buurten) == 518
+    assert list(buurten.columns[:5]) == ["code", "naam", "niveau", "wijkcode", "gemeentecode"]
+    assert (buurten["niveau"] == "buurt").all()
+    assert (buurten["gemeentecode"] == "GM0363").all()
+    for name in ("buurten", "wijken", "gemeenten"):
+        layer = _layer(demo_out, name)
+        assert layer.crs.to_epsg() == 28992
+        assert (layer.geom_type == "MultiPolygon").all() and layer.is_valid.all()
+
+
+def test_totals_equal_sums_of_buurten(demo_out):
+    buurten, wijken = _layer(demo_out, "buurten"), _layer(demo_out, "wijken")
+    gemeente = _layer(demo_out, "gemeenten").iloc[0]
+    raw = gpd.read_file(DEMO_BOUNDARIES, engine="pyogrio")
+    cfg = load_config(DEMO_CONFIG)
+    for spec in cfg.indicators:
+        if spec.kind in ("count", "sum"):
+            by_wijk = buurten.groupby("wijkcode")[spec.id].sum(min_count=1)
+            got = wijken.set_index("code")[spec.id].loc[by_wijk.index]
+            np.testing.assert_allclose(got, by_wijk, err_msg=spec.id)
+            assert gemeente[spec.id] == pytest.approx(buurten[spec.id].sum())
+            # and the buurt values are the source's own figures, unchanged
+            assert buurten[spec.id].sum() == pytest.approx(raw[spec.column].sum())
+    # rates: summed numerator over summed denominator, for wijk and gemeente
+    both = buurten[["misdrijven_2025", "inwoners"]].dropna()
+    assert gemeente["misdrijven_per_1000"] == pytest.approx(
+        both["misdrijven_2025"].sum() / both["inwoners"].sum() * 1000)
+    assert gemeente["inwoners"] == pytest.approx(raw["inwoners"].sum())
+
+
+def test_indicator_and_run_tables(demo_out):
+    indicators = pyogrio.read_dataframe(demo_out / "zicht.gpkg", layer="indicators")
+    assert "misdrijven_2025" in set(indicators["id"])
+    assert set(indicators["synthetic"]) == {0}
+    run = pyogrio.read_dataframe(demo_out / "zicht.gpkg", layer="run").set_index("key")["value"]
+    assert run["seed"] == "20241231"
+    assert "CBS" in run["attribution"]
+    inputs = json.loads(run["input_sha256"])
+    assert inputs["amsterdam_buurten_2024.gpkg"] == sha256_of(DEMO_BOUNDARIES)
+
+
+def test_manifest_lists_every_file_with_its_checksum(demo_out):
+    manifest = json.loads((demo_out / "manifest.json").read_text())
+    names = {f["name"] for f in manifest["files"]}
+    assert names == {p.name for p in demo_out.iterdir()} - {"manifest.json"}
+    for entry in manifest["files"]:
+        assert entry["sha256"] == sha256_of(demo_out / entry["name"])
+    gpkg = next(f for f in manifest["files"] if f["name"] == "zicht.gpkg")
+    buurten = next(layer for layer in gpkg["layers"] if layer["name"] == "buurten")
+    assert buurten["rows"] == 518 and "inwoners" in buurten["columns"]
+
+
+def test_no_staging_left_behind(demo_out):
+    assert not [p for p in demo_out.iterdir() if p.name.startswith(".zicht")]
+
+
+BAD_TABLE_CONFIG = """
+[boundaries]
+path = "areas.gpkg"
+
+[[tables]]
+id = "k"
+path = "table.csv"
+key = "code"
+
+[[indicators]]
+id = "n"
+kind = "count"
+table = "k"
+column = "n"
+label_nl = "n"
+label_en = "n"
+"""
+
+
+def _bad_run(tmp_path, write_gpkg, csv_body: str):
+    write_gpkg(grid_buurten(["BU03630000", "BU03630001"]))
+    (tmp_path / "table.csv").write_text(csv_body)
+    config = tmp_path / "run.toml"
+    config.write_text(textwrap.dedent(BAD_TABLE_CONFIG))
+    return config
+
+
+def test_failed_run_leaves_existing_output_untouched(tmp_path, write_gpkg, capsys):
+    config = _bad_run(tmp_path, write_gpkg, "code;n\nBU03630000;4\nBU03630001;abc\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "zicht.gpkg").write_bytes(b"previous run")
+    assert main(["run", str(config), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert [line for line in err if "error" in line] == [f"zicht: error: {tmp_path / 'table.csv'}, column 'n' (indicator 'n'): "
+                   "1 value(s) are not numbers, e.g. 'abc' for BU03630001"]
+    assert [p.name for p in out.iterdir()] == ["zicht.gpkg"]
+    assert (out / "zicht.gpkg").read_bytes() == b"previous run"
+
+
+def test_failed_run_creates_no_output_dir(tmp_path, write_gpkg):
+    config = _bad_run(tmp_path, write_gpkg, "code;n\nBU03630000;4\nBU03630001;-1\n")
+    out = tmp_path / "new-out"
+    assert main(["--quiet", "run", str(config), "--out", str(out)]) == 2
+    assert not out.exists()
+
+
+def test_codes_that_do_not_join_are_refused_with_the_match_rate(tmp_path, write_gpkg, capsys):
+    config = _bad_run(tmp_path, write_gpkg, "code;n\nBU99990000;4\nBU99990001;5\n")
+    assert main(["--quiet", "run", str(config), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "0 of 2 areas found (0%)" in err and "BU99990000" in err and "min_match" in err
+
+
+def test_write_failing_midway_leaves_no_partial_output(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+
+    def broken_manifest(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(engine.pipeline, "write_manifest", broken_manifest)
+    assert main(["--quiet", "demo", "--out", str(out)]) != 0
+    assert not out.exists()
+
+
+def test_unwritable_output_dir(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert main(["--quiet", "demo", "--out", str(blocker / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "output directory cannot be written" in err and "Traceback" not in err
+
+
+def test_bad_config_exits_2_without_traceback(tmp_path):
+    config = tmp_path / "run.toml"
+    shutil.copy(DEMO_BOUNDARIES, tmp_path / "areas.gpkg")
+    config.write_text('[boundaries]\npath = "areas.gpkg"\nlayr = "buurten"\n')
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "run", str(config), "--out",
+                             str(tmp_path / "o")], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"zicht: error: {config}: unknown key 'boundaries.layr'; did you mean "
+        "'boundaries.layer'? (valid keys: path, layer, columns, drop_water, source)")
+    debug = subprocess.run([sys.executable, "-m", "engine.cli", "run", str(config), "--out",
+                            str(tmp_path / "o"), "--debug"], capture_output=True, text=True)
+    assert "Traceback" in debug.stderr
+
+
+def test_boundaries_check_reports_dropped_features(capsys):
+    assert main(["boundaries", "check", str(GEOJSON_2015)]) == 0
+    out = capsys.readouterr().out
+    assert "dropped:   2 Point, 1 LineString non-polygon feature(s)" in out
+    assert "EPSG:4326 -> reprojected to EPSG:28992" in out
+    assert "buurten:   178" in out
+
+
+def test_boundaries_check_reports_islands_and_repairs(capsys):
+    from tests.conftest import SAMPLE_2015
+    assert main(["boundaries", "check", str(SAMPLE_2015)]) == 0
+    out = capsys.readouterr().out
+    assert "repaired:  3 invalid polygon(s): BU19040202, BU19040210, BU19040903" in out
+    assert "islands:" in out and "BU16690401" in out
+
+
+def test_boundaries_check_exits_2_listing_every_problem(write_gpkg, capsys):
+    path = write_gpkg(grid_buurten(["BU03630000", "BU03630000", "BU036300"]))
+    assert main(["boundaries", "check", str(path)]) == 2
+    out = capsys.readouterr().out
+    assert "NOT USABLE, 2 problem(s)" in out
+    assert "duplicate buurt code BU03630000" in out and "'BU036300' is not a buurt code" in out
+
+
+def test_demo_runs_are_identical(tmp_path):
+    tables = []
+    for name in ("a", "b"):
+        assert main(["--quiet", "demo", "--out", str(tmp_path / name)]) == 0
+        tables.append({layer: pyogrio.read_dataframe(tmp_path / name / "zicht.gpkg", layer=layer)
+                       for layer in ("buurten", "wijken", "gemeenten", "indicators")})
+    for layer in tables[0]:
+        pd.testing.assert_frame_equal(tables[0][layer], tables[1][layer])
