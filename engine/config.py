@@ -23,6 +23,8 @@ THEMES = ("vastgoed", "drugs", "transacties", "branches")
 KINDS = ("count", "sum", "rate", "share", "mean")
 ADDITIVE = ("count", "sum")
 DIRECTIONS = ("higher", "lower", "none")
+MEASURES = ("records", "units", "amount")
+STATISTICS = ("mean", "sum", "share_above")
 
 
 class ConfigError(ValueError):
@@ -64,6 +66,7 @@ TABLE_KEYS = {
     "source": _k(str, default=""),
     "synthetic": _k(bool, default=False),
     "min_match": _k(float, int, default=0.5),
+    "na_values": _k(list, default=[]),
 }
 INDICATOR_KEYS = {
     "id": _k(str, required=True),
@@ -79,8 +82,44 @@ INDICATOR_KEYS = {
     "numerator": _k(str),
     "denominator": _k(str),
     "per": _k(float, int, default=1.0),
+    "microdata": _k(str),
+    "measure": _k(str, choices=MEASURES),
+    "where": _k(dict, default={}),
+    "raster": _k(str),
+    "statistic": _k(str, choices=STATISTICS),
+    "threshold": _k(float, int),
 }
-TOP_KEYS = {"run": dict, "boundaries": dict, "tables": list, "indicators": list}
+MICRODATA_KEYS = {
+    "id": _k(str, required=True),
+    "path": _k(str),
+    "layer": _k(str),
+    "generator": _k(str),
+    "unit": _k(str),
+    "x": _k(str),
+    "y": _k(str),
+    "crs": _k(str, default="EPSG:28992"),
+    "code": _k(str),
+    "amount": _k(str),
+    "source": _k(str, default=""),
+    "synthetic": _k(bool, default=False),
+}
+RASTER_KEYS = {
+    "id": _k(str, required=True),
+    "path": _k(str, required=True),
+    "band": _k(int, default=1),
+    "source": _k(str, default=""),
+    "synthetic": _k(bool, default=False),
+}
+SYNTHETIC_KEYS = {
+    "inhabitants": _k(str, default="inwoners"),
+    "households": _k(str, default="huishoudens"),
+    "woz": _k(str),
+    "address_density": _k(str),
+    "land_area": _k(str),
+    "scale": _k(float, int, default=1.0),
+}
+TOP_KEYS = {"run": dict, "boundaries": dict, "tables": list, "microdata": list, "rasters": list,
+            "synthetic": dict, "indicators": list}
 
 
 @dataclass(frozen=True)
@@ -103,6 +142,49 @@ class TableSpec:
     source: str
     synthetic: bool
     min_match: float
+    na_values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MicrodataSpec:
+    """Unit-level records (one row per report, sale, company...) read from a file or
+    generated synthetically. Records are placed by ``x``/``y`` (in ``crs``) or by ``code``."""
+
+    id: str
+    path: Path | None
+    layer: str | None
+    generator: str | None
+    unit: str | None
+    x: str | None
+    y: str | None
+    crs: str
+    code: str | None
+    amount: str | None
+    source: str
+    synthetic: bool
+
+
+@dataclass(frozen=True)
+class RasterSpec:
+    """A GeoTIFF (or any raster rasterio reads) summarised per area by zonal statistics."""
+
+    id: str
+    path: Path
+    band: int
+    source: str
+    synthetic: bool
+
+
+@dataclass(frozen=True)
+class SyntheticSpec:
+    """Which indicators drive the synthetic generators (ids of area-table indicators)."""
+
+    inhabitants: str
+    households: str
+    woz: str | None
+    address_density: str | None
+    land_area: str | None
+    scale: float
 
 
 @dataclass(frozen=True)
@@ -112,6 +194,9 @@ class IndicatorSpec:
     ``count``/``sum`` add up. ``mean``/``share`` are either a ``column`` weighted by
     the indicator named in ``weight``, or ``numerator``/``denominator`` indicators;
     ``rate`` is ``numerator``/``denominator`` times ``per`` (1000 for "per 1,000").
+    Counts and sums may also come from ``microdata`` (``measure`` records, distinct
+    units or the amount, of the records matching ``where``: column -> allowed values),
+    and means, sums and shares above a ``threshold`` from a ``raster``.
     """
 
     id: str
@@ -127,6 +212,12 @@ class IndicatorSpec:
     numerator: str | None
     denominator: str | None
     per: float
+    microdata: str | None = None
+    measure: str | None = None
+    where: dict[str, list[Any]] = field(default_factory=dict)
+    raster: str | None = None
+    statistic: str | None = None
+    threshold: float | None = None
 
     @property
     def is_ratio(self) -> bool:
@@ -143,6 +234,9 @@ class Config:
     boundaries: BoundarySpec
     tables: tuple[TableSpec, ...] = ()
     indicators: tuple[IndicatorSpec, ...] = field(default_factory=tuple)
+    microdata: tuple[MicrodataSpec, ...] = ()
+    rasters: tuple[RasterSpec, ...] = ()
+    synthetic: SyntheticSpec | None = None
 
     def indicator(self, indicator_id: str) -> IndicatorSpec:
         return next(i for i in self.indicators if i.id == indicator_id)
@@ -185,21 +279,78 @@ def parse_config(raw: dict[str, Any], path: Path, sha256: str = "") -> Config:
         t = _check(t, TABLE_KEYS, f"tables[{i}]", where)
         if not 0 <= t["min_match"] <= 1:
             raise ConfigError(f"{where}: key 'tables[{i}].min_match' must be between 0 and 1")
+        for value in t["na_values"]:
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise ConfigError(f"{where}: key 'tables[{i}].na_values' must list strings or "
+                                  f"numbers, got {value!r}")
         tables.append(TableSpec(t["id"], _existing(base, t["path"], f"tables[{i}].path", where),
                                 t["layer"], t["key"], t["source"], t["synthetic"],
-                                float(t["min_match"])))
+                                float(t["min_match"]),
+                                tuple(_number_text(v) for v in t["na_values"])))
     _unique([t.id for t in tables], "tables", where)
+
+    microdata = []
+    for i, m in enumerate(raw.get("microdata", [])):
+        m = _check(m, MICRODATA_KEYS, f"microdata[{i}]", where)
+        key = f"microdata[{i}]"
+        if (m["path"] is None) == (m["generator"] is None):
+            raise ConfigError(f"{where}: '{key}' ({m['id']}) needs either 'path' (a file of "
+                              "records) or 'generator' (synthetic records), not both or neither")
+        if m["path"] is not None:
+            m["path"] = _existing(base, m["path"], f"{key}.path", where)
+            if m["unit"] is None:
+                raise ConfigError(f"{where}: missing required key '{key}.unit' (the column "
+                                  "identifying the person, address or company of a record)")
+            if m["code"] is None and (m["x"] is None or m["y"] is None):
+                raise ConfigError(f"{where}: '{key}' needs 'x' and 'y' columns or a 'code' column")
+        else:
+            from engine.synthetic import GENERATORS
+
+            if m["generator"] not in GENERATORS:
+                hint = difflib.get_close_matches(m["generator"], list(GENERATORS), n=1)
+                suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+                raise ConfigError(f"{where}: key '{key}.generator' is {m['generator']!r}; "
+                                  f"generators are {list(GENERATORS)}{suggestion}")
+            for column_key in ("unit", "x", "y", "code", "amount", "layer"):
+                if m[column_key] is not None:
+                    raise ConfigError(f"{where}: key '{key}.{column_key}' is set by the "
+                                      f"generator {m['generator']!r}; leave it out")
+            m["synthetic"] = True
+        microdata.append(MicrodataSpec(**m))
+    _unique([m.id for m in microdata], "microdata", where)
+
+    rasters = []
+    for i, r in enumerate(raw.get("rasters", [])):
+        r = _check(r, RASTER_KEYS, f"rasters[{i}]", where)
+        r["path"] = _existing(base, r["path"], f"rasters[{i}].path", where)
+        rasters.append(RasterSpec(**r))
+    _unique([r.id for r in rasters], "rasters", where)
+
+    synthetic = None
+    if "synthetic" in raw or any(m.generator for m in microdata):
+        s = _check(raw.get("synthetic", {}), SYNTHETIC_KEYS, "synthetic", where)
+        if s["scale"] <= 0:
+            raise ConfigError(f"{where}: key 'synthetic.scale' must be positive")
+        s["scale"] = float(s["scale"])
+        synthetic = SyntheticSpec(**s)
 
     indicators = []
     for i, d in enumerate(raw.get("indicators", [])):
         d = _check(d, INDICATOR_KEYS, f"indicators[{i}]", where)
         d["per"] = float(d["per"])
+        if d["threshold"] is not None:
+            d["threshold"] = float(d["threshold"])
         indicators.append(IndicatorSpec(**d))
     _unique([d.id for d in indicators], "indicators", where)
-    _check_indicator_links(indicators, {t.id for t in tables}, where)
+    sources = {"table": {t.id for t in tables}, "microdata": {m.id for m in microdata},
+               "raster": {r.id for r in rasters}}
+    _check_indicator_links(indicators, sources, where)
+    if synthetic is not None:
+        _check_drivers(synthetic, indicators, where)
     return Config(path=path, sha256=sha256, name=run["name"], seed=run["seed"],
                   attribution=run["attribution"], boundaries=boundaries,
-                  tables=tuple(tables), indicators=tuple(indicators))
+                  tables=tuple(tables), indicators=tuple(indicators),
+                  microdata=tuple(microdata), rasters=tuple(rasters), synthetic=synthetic)
 
 
 def _check(raw: Any, spec: dict[str, Key], prefix: str, where: str) -> dict[str, Any]:
@@ -248,6 +399,12 @@ def _existing(base: Path, value: str, key: str, where: str) -> Path:
     return path
 
 
+def _number_text(value: str | int | float) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
 def _unique(ids: list[str], section: str, where: str) -> None:
     seen: set[str] = set()
     for i, ident in enumerate(ids):
@@ -256,48 +413,89 @@ def _unique(ids: list[str], section: str, where: str) -> None:
         seen.add(ident)
 
 
-def _check_indicator_links(indicators: list[IndicatorSpec], tables: set[str], where: str) -> None:
+def _check_indicator_links(indicators: list[IndicatorSpec], sources: dict[str, set[str]],
+                           where: str) -> None:
     ids = {d.id for d in indicators}
     kinds = {d.id: d.kind for d in indicators}
     for i, d in enumerate(indicators):
         key = f"indicators[{i}]"
-        has_column = d.column is not None
+        given = [name for name in ("table", "microdata", "raster") if getattr(d, name)]
         has_ratio = d.numerator is not None or d.denominator is not None
-        if has_column and has_ratio:
-            raise ConfigError(f"{where}: '{key}' ({d.id}) has both 'column' and "
-                              "'numerator'/'denominator'; give one of the two")
-        if has_column:
-            if d.table is None:
-                raise ConfigError(f"{where}: missing required key '{key}.table' ({d.id} reads "
-                                  f"column {d.column!r} from a table)")
-            if d.table not in tables:
-                raise ConfigError(f"{where}: key '{key}.table' names {d.table!r}, which is not "
-                                  f"a table id ({sorted(tables)})")
+        if len(given) + has_ratio != 1:
+            raise ConfigError(f"{where}: '{key}' ({d.id}) needs exactly one source: 'table', "
+                              "'microdata', 'raster', or 'numerator' and 'denominator'")
+        if given:
+            source = given[0]
+            ref = getattr(d, source)
+            if ref not in sources[source]:
+                raise ConfigError(f"{where}: key '{key}.{source}' names {ref!r}, which is not "
+                                  f"a {source} id ({sorted(sources[source])})")
+        if d.table is not None:
+            if d.column is None:
+                raise ConfigError(f"{where}: missing required key '{key}.column'")
             if d.kind in ("mean", "share") and d.weight is None:
                 raise ConfigError(f"{where}: missing key '{key}.weight': a {d.kind} is weighted "
                                   "by its denominator when aggregated, never averaged plainly")
             if d.kind == "rate":
                 raise ConfigError(f"{where}: '{key}' ({d.id}) is a rate: give 'numerator' and "
                                   "'denominator' indicators so it can be recomputed per area")
-        elif has_ratio:
+        elif d.microdata is not None:
+            if d.measure is None:
+                raise ConfigError(f"{where}: missing required key '{key}.measure' "
+                                  f"(one of {list(MEASURES)})")
+            wanted = "sum" if d.measure == "amount" else "count"
+            if d.kind != wanted:
+                raise ConfigError(f"{where}: key '{key}.kind' must be {wanted!r} for measure "
+                                  f"{d.measure!r}")
+            for column, allowed in d.where.items():
+                if not isinstance(allowed, list) or not allowed:
+                    raise ConfigError(f"{where}: key '{key}.where.{column}' must be a non-empty "
+                                      "array of allowed values")
+        elif d.raster is not None:
+            if d.statistic is None:
+                raise ConfigError(f"{where}: missing required key '{key}.statistic' "
+                                  f"(one of {list(STATISTICS)})")
+            wanted = {"mean": "mean", "sum": "sum", "share_above": "share"}[d.statistic]
+            if d.kind != wanted:
+                raise ConfigError(f"{where}: key '{key}.kind' must be {wanted!r} for statistic "
+                                  f"{d.statistic!r}")
+            if d.statistic == "share_above" and d.threshold is None:
+                raise ConfigError(f"{where}: missing required key '{key}.threshold'")
+        else:
             if d.kind in ADDITIVE:
                 raise ConfigError(f"{where}: '{key}' ({d.id}) is a {d.kind}; only rate, share "
                                   "and mean take 'numerator'/'denominator'")
             for part in ("numerator", "denominator"):
                 if getattr(d, part) is None:
                     raise ConfigError(f"{where}: missing key '{key}.{part}'")
-        else:
-            raise ConfigError(f"{where}: '{key}' ({d.id}) needs 'table' and 'column', or "
-                              "'numerator' and 'denominator'")
+        for name in ("column", "weight", "measure", "statistic", "threshold"):
+            owner = {"column": "table", "weight": "table", "measure": "microdata",
+                     "statistic": "raster", "threshold": "raster"}[name]
+            if getattr(d, name) is not None and getattr(d, owner) is None:
+                raise ConfigError(f"{where}: key '{key}.{name}' only applies with '{owner}'")
         for part in ("weight", "numerator", "denominator"):
             ref = getattr(d, part)
-            if ref is not None and ref not in ids:
+            if ref is None:
+                continue
+            if ref not in ids:
                 hint = difflib.get_close_matches(ref, list(ids), n=1)
                 suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
                 raise ConfigError(f"{where}: key '{key}.{part}' names {ref!r}, which is not an "
                                   f"indicator id{suggestion}")
-            if ref is not None and ref == d.id:
+            if ref == d.id:
                 raise ConfigError(f"{where}: key '{key}.{part}' refers to the indicator itself")
-            if ref is not None and kinds[ref] not in ADDITIVE:
+            if kinds[ref] not in ADDITIVE:
                 raise ConfigError(f"{where}: key '{key}.{part}' names {ref!r}, a {kinds[ref]}; "
                                   "weights, numerators and denominators must be counts or sums")
+
+
+def _check_drivers(spec: SyntheticSpec, indicators: list[IndicatorSpec], where: str) -> None:
+    by_id = {d.id: d for d in indicators}
+    for name in ("inhabitants", "households", "woz", "address_density", "land_area"):
+        ref = getattr(spec, name)
+        if ref is None:
+            continue
+        if ref not in by_id or by_id[ref].table is None:
+            raise ConfigError(f"{where}: key 'synthetic.{name}' names {ref!r}, which is not an "
+                              "indicator read from an area table; the synthetic generators "
+                              "need it as a driver")

@@ -1,162 +1,161 @@
-"""Indicator cells per area and level, and their aggregation buurt -> wijk -> gemeente.
+"""Compute every configured indicator on every level, from all four kinds of source.
 
-A cell is one indicator's value for one area, with what disclosure control needs:
-the numerator and denominator it was computed from, the number of contributing
-units, and the largest contributions (for dominance rules). Additive indicators
-(``count``, ``sum``) add up; every other kind is recomputed from summed numerator
-and denominator, so a wijk's share is never the plain average of its buurten' shares.
+Order: area tables (buurt figures), then synthetic records (driven by those figures),
+then unit-level records and rasters, then rates and shares derived from them. Cells
+of the finest level are rolled up to wijk and gemeente (see :mod:`engine.cells`),
+except those computed from records, which are computed on every level directly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from boundaries import Boundaries
 from boundaries.codes import LEVELS
-from engine.config import ADDITIVE, Config, IndicatorSpec, TableSpec
+from engine import microdata as md
+from engine.cells import (IndicatorCells, additive_cells, ratio_cells, roll_up, weighted_cells)
+from engine.config import ADDITIVE, Config, IndicatorSpec
+from engine.rasters import zonal_cells
+from engine.synthetic import Context, Drivers, SyntheticData, generate
 from engine.tables import JoinReport, TableError, join_report, read_table, to_number
 
-CELL_COLUMNS = ["value", "numerator", "denominator", "units", "top1", "top2", "top3"]
+log = logging.getLogger("zicht")
 
 
 @dataclass
-class IndicatorCells:
-    """One indicator's cells on every level: ``levels[level]`` is indexed by area code."""
+class IndicatorResult:
+    """All indicator cells, and what the sources reported on the way."""
 
-    spec: IndicatorSpec
-    levels: dict[str, pd.DataFrame]
-    source: str
-    synthetic: bool
-
-    def values(self, level: str) -> pd.Series:
-        return self.levels[level]["value"].rename(self.spec.id)
+    cells: dict[str, IndicatorCells]
+    joins: list[JoinReport] = field(default_factory=list)
+    placements: dict[str, md.Placement] = field(default_factory=dict)
+    synthetic: dict[str, SyntheticData] = field(default_factory=dict)
 
 
-def table_indicators(config: Config, boundaries: Boundaries
-                     ) -> tuple[dict[str, IndicatorCells], list[JoinReport]]:
-    """Cells for every indicator that comes from an area table, on every level.
+def compute_indicators(config: Config, boundaries: Boundaries) -> IndicatorResult:
+    """Cells of every indicator in ``config`` on every level of ``boundaries``.
 
-    Raises :class:`engine.tables.TableError` when a table's codes match fewer areas than
-    its ``min_match``, or a column is missing or not numeric.
+    Raises :class:`~engine.tables.TableError`, :class:`~engine.microdata.MicrodataError`
+    or :class:`~engine.rasters.RasterError` naming the file and column at fault.
     """
     areas = boundaries.areas
     finest = boundaries.finest
-    frames: dict[str, pd.DataFrame] = {}
-    reports: list[JoinReport] = []
+    result = IndicatorResult(cells={})
+    finest_cells: dict[str, pd.DataFrame] = {}
+    per_level: dict[str, dict[str, pd.DataFrame]] = {}
+    sources: dict[str, tuple[str, bool]] = {}
+
+    # 1. area tables
+    tables = {t.id: t for t in config.tables}
+    frames = {}
     for spec in config.tables:
         if not any(d.table == spec.id for d in config.indicators):
             continue
         frame = read_table(spec.path, spec.key, spec.layer)
         report = join_report(spec.id, spec.path, frame, areas.index, finest)
-        reports.append(report)
+        result.joins.append(report)
+        log.info("%s", report.describe())
         if report.match_rate < spec.min_match:
             raise TableError(f"{report.describe()}; below min_match {spec.min_match:.0%} "
                              f"(the codes may be from another year or level)")
         frames[spec.id] = frame
+    for spec in sorted((d for d in config.indicators if d.table), key=lambda d: d.kind not in ADDITIVE):
+        table = tables[spec.table]
+        if spec.column not in frames[spec.table].columns:
+            raise TableError(f"{table.path}: no column {spec.column!r} (indicator {spec.id!r}); "
+                             f"columns are {list(frames[spec.table].columns)}")
+        where = f"{table.path}, column {spec.column!r} (indicator {spec.id!r})"
+        raw = to_number(frames[spec.table][spec.column], where,
+                        non_negative=spec.kind in ADDITIVE,
+                        na_values=table.na_values).reindex(areas.index)
+        finest_cells[spec.id] = (additive_cells(raw) if spec.kind in ADDITIVE
+                                 else weighted_cells(raw, finest_cells[spec.weight]["value"]))
+        sources[spec.id] = (table.source or table.path.name, table.synthetic)
 
-    tables = {t.id: t for t in config.tables}
-    finest_cells: dict[str, pd.DataFrame] = {}
-    for spec in _in_dependency_order(config.indicators):
-        if spec.table is not None and spec.table not in frames:
+    # 2. unit-level records, generated where the source is synthetic
+    context = None
+    for spec in config.microdata:
+        used = [d for d in config.indicators if d.microdata == spec.id]
+        if not used:
             continue
-        if spec.table is not None:
-            table = tables[spec.table]
-            raw = _column(frames[spec.table], table, spec).reindex(areas.index)
-            finest_cells[spec.id] = _column_cells(spec, raw, finest_cells)
-        elif spec.numerator in finest_cells and spec.denominator in finest_cells:
-            finest_cells[spec.id] = ratio_cells(finest_cells[spec.numerator]["value"],
-                                                finest_cells[spec.denominator]["value"], spec.per)
+        if spec.generator is not None:
+            if context is None:
+                context = _synthetic_context(config, boundaries, finest_cells)
+            data = generate(spec.generator, areas, context.drivers, config.seed, context=context)
+            result.synthetic[spec.id] = data
+            records, unit, amount_column = data.records, data.unit, data.amount
+            placement = md.place_records(records, boundaries, unit,
+                                         *(("x", "y") if "x" in records else (None, None)),
+                                         code="buurtcode" if "x" not in records else None,
+                                         where=f"synthetic {spec.generator}")
+            where = f"synthetic microdata {spec.id!r}"
+        else:
+            records = md.read_records(spec)
+            amount_column = spec.amount
+            where = f"{spec.path} (microdata {spec.id!r})"
+            placement = md.place_records(records, boundaries, spec.unit, spec.x, spec.y,
+                                         spec.crs, spec.code, where=where)
+        result.placements[spec.id] = placement
+        log.info("%s", placement.describe(spec.id))
+        source = spec.source or (spec.path.name if spec.path else spec.generator)
+        for d in used:
+            if d.measure == "amount" and amount_column is None:
+                raise md.MicrodataError(f"{where}: indicator {d.id!r} sums amounts, but the "
+                                        "records have no amount column ('amount' key)")
+            amount = (md.amounts(records, amount_column, where) if d.measure == "amount"
+                      else None)
+            mask = md.record_mask(records, d, where)
+            per_level[d.id] = md.microdata_cells(placement, boundaries, mask, d.measure, amount)
+            finest_cells[d.id] = per_level[d.id][finest]
+            sources[d.id] = (source, spec.synthetic)
 
-    parents = areas[["wijkcode", "gemeentecode"]]
-    out = {}
-    for indicator_id, cells in finest_cells.items():
-        spec = config.indicator(indicator_id)
-        levels = {finest: cells}
-        for level in LEVELS[LEVELS.index(finest) + 1:]:
-            levels[level] = roll_up(cells, parents[f"{level}code"], spec)
-            levels[level] = levels[level].reindex(boundaries.levels[level].index)
-        source_tables = _source_tables(spec, config)
-        out[indicator_id] = IndicatorCells(
-            spec, levels,
-            source="; ".join(tables[t].source or tables[t].path.name for t in source_tables),
-            synthetic=any(tables[t].synthetic for t in source_tables))
-    return out, reports
+    # 3. rasters
+    rasters = {r.id: r for r in config.rasters}
+    for d in config.indicators:
+        if d.raster is not None:
+            r = rasters[d.raster]
+            finest_cells[d.id] = zonal_cells(r.path, areas, d.statistic, r.band, d.threshold)
+            sources[d.id] = (r.source or r.path.name, r.synthetic)
 
+    # 4. rates, shares and means from a numerator and a denominator
+    for d in config.indicators:
+        if d.is_ratio:
+            finest_cells[d.id] = ratio_cells(finest_cells[d.numerator]["value"],
+                                             finest_cells[d.denominator]["value"], d.per)
+            parts = [sources[d.numerator], sources[d.denominator]]
+            sources[d.id] = ("; ".join(dict.fromkeys(p[0] for p in parts)),
+                             any(p[1] for p in parts))
 
-def _in_dependency_order(specs: tuple[IndicatorSpec, ...]) -> list[IndicatorSpec]:
-    # Weights, numerators and denominators are additive (the config checks it), so
-    # additive indicators first, then everything derived from them.
-    return sorted(specs, key=lambda d: (d.kind not in ADDITIVE, d.table is None))
-
-
-def _source_tables(spec: IndicatorSpec, config: Config) -> list[str]:
-    if spec.table is not None:
-        return [spec.table]
-    found = []
-    for ref in (spec.numerator, spec.denominator):
-        found += _source_tables(config.indicator(ref), config)
-    return sorted(set(found))
-
-
-def _column(frame: pd.DataFrame, table: TableSpec, spec: IndicatorSpec) -> pd.Series:
-    if spec.column not in frame.columns:
-        raise TableError(f"{table.path}: no column {spec.column!r} (indicator {spec.id!r}); "
-                         f"columns are {list(frame.columns)}")
-    where = f"{table.path}, column {spec.column!r} (indicator {spec.id!r})"
-    return to_number(frame[spec.column], where, non_negative=spec.kind in ADDITIVE)
-
-
-def empty_cells(index: pd.Index) -> pd.DataFrame:
-    return pd.DataFrame(np.nan, index=index, columns=CELL_COLUMNS)
-
-
-def _column_cells(spec: IndicatorSpec, raw: pd.Series,
-                  known: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    cells = empty_cells(raw.index)
-    cells["value"] = raw
-    if spec.kind in ADDITIVE:
-        cells["numerator"] = raw
-        return cells
-    weight = known[spec.weight]["value"]
-    both = raw.notna() & weight.notna()
-    cells["numerator"] = (raw * weight).where(both)
-    cells["denominator"] = weight.where(both)
-    return cells
+    # 5. roll up to wijk and gemeente
+    for d in config.indicators:
+        levels = per_level.get(d.id) or _rolled_up(finest_cells[d.id], d, boundaries)
+        source, synthetic = sources[d.id]
+        result.cells[d.id] = IndicatorCells(d, levels, source, synthetic)
+    return result
 
 
-def ratio_cells(numerator: pd.Series, denominator: pd.Series, per: float) -> pd.DataFrame:
-    """Cells of a rate or share: ``numerator / denominator * per`` where both are known."""
-    cells = empty_cells(numerator.index)
-    both = numerator.notna() & denominator.notna()
-    cells["numerator"] = numerator.where(both)
-    cells["denominator"] = denominator.where(both)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        value = cells["numerator"] / cells["denominator"] * per
-    cells["value"] = value.where(cells["denominator"] > 0)
-    return cells
+def _rolled_up(cells: pd.DataFrame, spec: IndicatorSpec,
+               boundaries: Boundaries) -> dict[str, pd.DataFrame]:
+    finest = boundaries.finest
+    levels = {finest: cells}
+    for level in LEVELS[LEVELS.index(finest) + 1:]:
+        parent = boundaries.areas[f"{level}code"]
+        levels[level] = roll_up(cells, parent, spec).reindex(boundaries.levels[level].index)
+    return levels
 
 
-def roll_up(cells: pd.DataFrame, parent: pd.Series, spec: IndicatorSpec) -> pd.DataFrame:
-    """Aggregate finer cells to their parents (``parent`` maps child code -> parent code).
+def _synthetic_context(config: Config, boundaries: Boundaries,
+                       finest_cells: dict[str, pd.DataFrame]) -> Context:
+    s = config.synthetic
 
-    Counts and sums add (unknown children are left out, not taken as zero; a parent
-    whose children are all unknown stays unknown). Other kinds are recomputed from
-    summed numerator and denominator. Units and largest contributions cannot be
-    derived from finer cells, so they stay unknown here; sources that have unit-level
-    records compute them on every level directly.
-    """
-    grouped = cells[["numerator", "denominator"]].groupby(parent.reindex(cells.index))
-    sums = grouped.sum(min_count=1)
-    out = empty_cells(sums.index)
-    out["numerator"] = sums["numerator"]
-    if spec.kind in ADDITIVE:
-        out["value"] = sums["numerator"]
-        return out
-    out["denominator"] = sums["denominator"]
-    per = spec.per if spec.is_ratio else 1.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["value"] = (out["numerator"] / out["denominator"] * per).where(out["denominator"] > 0)
-    return out
+    def driver(indicator_id: str | None):
+        return None if indicator_id is None else finest_cells[indicator_id]["value"].to_numpy()
+
+    drivers = Drivers.from_columns(boundaries.areas, inhabitants=driver(s.inhabitants),
+                                   households=driver(s.households), woz=driver(s.woz),
+                                   address_density=driver(s.address_density),
+                                   land_area_ha=driver(s.land_area))
+    return Context(boundaries.areas, drivers, config.seed, s.scale)

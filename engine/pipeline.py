@@ -21,8 +21,8 @@ import pandas as pd
 from boundaries import Boundaries, read_boundaries
 from boundaries.codes import LEVELS
 from engine.config import Config
-from engine.indicators import IndicatorCells, table_indicators
-from engine.tables import JoinReport
+from engine.cells import IndicatorCells
+from engine.indicators import IndicatorResult, compute_indicators
 from engine.writers import sha256_of, staged_output, write_geopackage, write_manifest
 
 log = logging.getLogger("zicht")
@@ -30,6 +30,8 @@ log = logging.getLogger("zicht")
 LAYER_NAMES = {"buurt": "buurten", "wijk": "wijken", "gemeente": "gemeenten"}
 BASE_COLUMNS = ["code", "naam", "niveau", "wijkcode", "gemeentecode"]
 DEFAULT_ATTRIBUTION = "Bron: CBS, CC BY 4.0."
+SYNTHETIC_NL = " (synthetisch)"
+SYNTHETIC_EN = " (synthetic)"
 
 
 def engine_version() -> str:
@@ -45,9 +47,8 @@ class RunResult:
 
     out_dir: Path
     layers: dict[str, gpd.GeoDataFrame]
-    indicators: dict[str, IndicatorCells]
+    indicators: IndicatorResult
     boundaries: Boundaries
-    join_reports: list[JoinReport]
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -72,9 +73,8 @@ def run(config: Config, out_dir: str | Path) -> RunResult:
         log.info("%s", ", ".join(f"{n} {lv}en" if lv != "gemeente" else f"{n} gemeenten"
                                  for lv, n in boundaries.report.counts.items()))
     with timed("indicators", timings):
-        cells, joins = table_indicators(config, boundaries)
-        for report in joins:
-            log.info("%s", report.describe())
+        indicators = compute_indicators(config, boundaries)
+        cells = indicators.cells
     layers = assemble_layers(boundaries, cells, config)
 
     with timed("write", timings), staged_output(out_dir) as staging:
@@ -88,7 +88,7 @@ def run(config: Config, out_dir: str | Path) -> RunResult:
                                  "created": finished.isoformat(timespec="seconds"),
                                  "attribution": attribution(config)})
     log.info("wrote %s", out_dir)
-    return RunResult(out_dir, layers, cells, boundaries, joins, timings)
+    return RunResult(out_dir, layers, indicators, boundaries, timings)
 
 
 def assemble_layers(boundaries: Boundaries, cells: dict[str, IndicatorCells],
@@ -109,8 +109,10 @@ def assemble_layers(boundaries: Boundaries, cells: dict[str, IndicatorCells],
 
 def indicator_table(cells: dict[str, IndicatorCells], config: Config) -> pd.DataFrame:
     """The ``indicators`` table of the output contract."""
-    rows = [{"id": d.id, "theme": d.theme, "kind": d.kind, "label_nl": d.label_nl,
-             "label_en": d.label_en, "unit": d.unit, "direction": d.direction,
+    rows = [{"id": d.id, "theme": d.theme, "kind": d.kind,
+             "label_nl": d.label_nl + (SYNTHETIC_NL if cells[d.id].synthetic else ""),
+             "label_en": d.label_en + (SYNTHETIC_EN if cells[d.id].synthetic else ""),
+             "unit": d.unit, "direction": d.direction,
              "source": cells[d.id].source, "synthetic": int(cells[d.id].synthetic)}
             for d in config.indicators if d.id in cells]
     return pd.DataFrame(rows, columns=["id", "theme", "kind", "label_nl", "label_en", "unit",

@@ -91,33 +91,47 @@ def _read_csv(path: Path) -> pd.DataFrame:
                        keep_default_na=False, skipinitialspace=False)
 
 
-def to_number(values: pd.Series, where: str, non_negative: bool) -> pd.Series:
-    """Parse text values to floats; secret marks (``.``, empty) become NaN.
+def to_number(values: pd.Series, where: str, non_negative: bool,
+              na_values: tuple[str, ...] = ()) -> pd.Series:
+    """Parse text values to floats; secret marks (``.``, empty, ``na_values``) become NaN.
 
-    Accepts padded numbers and a decimal comma. Raises :class:`TableError` naming
-    ``where`` and the first offending code for any other text, and for a negative
-    value where ``non_negative`` (counts and sums of amounts).
+    Accepts padded numbers and a decimal comma. ``na_values`` are codes a source uses
+    for secret or missing values (CBS's older files use -99999999); numeric codes
+    match numerically, so ``-99999999`` also matches ``-99999999.0``. Raises
+    :class:`TableError` naming ``where`` and the first offending code for any other
+    text, and for a negative value where ``non_negative`` (counts and sums).
     """
+    numeric_na = [float(v) for v in na_values if _is_number(v)]
     if pd.api.types.is_numeric_dtype(values):
         numbers = values.astype(float)
     else:
         text = values.astype("string").str.strip()
-        secret = text.isna() | text.isin(SECRET_MARKS)
-        text = text.where(~text.str.fullmatch(r"-?\d+,\d+").fillna(False),
-                          text.str.replace(",", ".", regex=False))
+        secret = text.isna() | text.isin(SECRET_MARKS) | text.isin(na_values)
+        decimal_comma = text.str.fullmatch(r"-?\d+,\d+").fillna(False)
+        text = text.where(~decimal_comma, text.str.replace(",", ".", regex=False))
         numbers = pd.to_numeric(text.where(~secret), errors="coerce").astype(float)
         bad = numbers.isna() & ~secret
         if bad.any():
             code = bad.index[bad.argmax()]
             raise TableError(f"{where}: {int(bad.sum())} value(s) are not numbers, "
                              f"e.g. {text[code]!r} for {code}")
+    numbers = numbers.mask(numbers.isin(numeric_na))
     if non_negative and (numbers < 0).any():
         code = numbers.index[(numbers < 0).to_numpy().argmax()]
         raise TableError(f"{where}: {int((numbers < 0).sum())} negative value(s), "
-                         f"e.g. for {code}; counts and sums cannot be negative")
+                         f"e.g. for {code}; counts and sums cannot be negative (if this is a "
+                         "code for a secret value, list it in the table's na_values)")
     if np.isinf(numbers).any():
         raise TableError(f"{where}: infinite values")
     return numbers
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def join_report(table_id: str, path: Path, table: pd.DataFrame, areas: pd.Index,

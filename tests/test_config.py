@@ -129,3 +129,46 @@ def test_duplicate_ids_and_unknown_table(tmp_path):
         load_config(_write(tmp_path, BASE + INHABITANTS + INHABITANTS))
     with pytest.raises(ConfigError, match=r"'indicators\[0\].table' names 'kk'"):
         load_config(_write(tmp_path, BASE + INHABITANTS.replace('table = "k"', 'table = "kk"')))
+
+
+MICRO = """
+[[microdata]]
+id = "fiu"
+generator = "fiu_meldingen"
+"""
+
+FIU_COUNT = """
+[[indicators]]
+id = "meldingen"
+kind = "count"
+microdata = "fiu"
+measure = "records"
+label_nl = "x"
+label_en = "x"
+"""
+
+
+def test_microdata_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match=r"'microdata\[0\].generator' is 'fiu_meldngen'.*"
+                                          r"did you mean 'fiu_meldingen'"):
+        load_config(_write(tmp_path, BASE + MICRO.replace("fiu_meldingen", "fiu_meldngen")))
+    with pytest.raises(ConfigError, match=r"'microdata\[0\]' \(fiu\) needs either 'path'"):
+        load_config(_write(tmp_path, BASE + MICRO + 'path = "areas.gpkg"\n'))
+    with pytest.raises(ConfigError, match=r"'microdata\[0\].unit' is set by the generator"):
+        load_config(_write(tmp_path, BASE + MICRO + 'unit = "u"\n'))
+    with pytest.raises(ConfigError, match=r"'synthetic.inhabitants' names 'inwoners', which is "
+                                          r"not an indicator"):
+        load_config(_write(tmp_path, BASE + MICRO + FIU_COUNT))
+
+
+def test_measure_and_kind_must_agree(tmp_path):
+    body = BASE + INHABITANTS + """
+[[microdata]]
+id = "f"
+path = "areas.gpkg"
+unit = "buurtcode"
+code = "buurtcode"
+""" + FIU_COUNT.replace('"fiu"', '"f"').replace('"records"', '"amount"')
+    with pytest.raises(ConfigError, match=r"'indicators\[1\].kind' must be 'sum' for measure "
+                                          r"'amount'"):
+        load_config(_write(tmp_path, body))

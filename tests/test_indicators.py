@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.config import IndicatorSpec
-from engine.indicators import ratio_cells, roll_up
+from engine.cells import ratio_cells, roll_up
 from engine.tables import TableError, to_number
 
 
@@ -77,3 +77,13 @@ def test_non_numeric_and_negative_counts_name_the_culprit():
     with pytest.raises(TableError, match=r"1 negative value\(s\), e.g. for BU3"):
         to_number(pd.Series(["1", "2", "-4"], index=["BU1", "BU2", "BU3"]), "t.csv, column 'x'",
                   non_negative=True)
+
+
+def test_na_values_codes_are_missing_not_negative():
+    raw = pd.Series(["2330", "-99999999", "-99999999.0", "  5"], index=list("abcd"))
+    parsed = to_number(raw, "w", non_negative=True, na_values=("-99999999",))
+    assert parsed.tolist()[0] == 2330 and parsed.iloc[1:3].isna().all()
+    numeric = pd.Series([2330.0, -99999999.0], index=["a", "b"])
+    assert to_number(numeric, "w", True, ("-99999999",)).isna().tolist() == [False, True]
+    with pytest.raises(TableError, match="list it in the table's na_values"):
+        to_number(raw, "w", non_negative=True)

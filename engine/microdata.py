@@ -1,0 +1,205 @@
+"""Unit-level records (reports, sales, registrations) aggregated to indicator cells.
+
+Records are placed in areas by point-in-polygon (a spatial index over the areas) or
+by a buurt code column. A cell keeps what disclosure control needs: the number of
+records, the number of distinct units (persons, addresses, companies: ten reports
+about one company are one contributor), the value, and the three largest
+contributions by a single unit. Cells are computed on every level directly from the
+records, because distinct units do not add up from buurt to wijk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+
+from boundaries import Boundaries
+from boundaries.codes import LEVELS, normalise_codes
+from engine.config import IndicatorSpec, MicrodataSpec
+from engine.cells import CELL_COLUMNS
+from engine.tables import TableError
+
+TOP_K = 3
+
+
+class MicrodataError(ValueError):
+    """Records cannot be used; the message names the file and column."""
+
+
+@dataclass
+class Placement:
+    """Where each record lies: the integer position of its area on every level (-1: none)."""
+
+    position: dict[str, np.ndarray]
+    unit: np.ndarray  # integer id of each record's unit
+    outside: int
+    no_location: int
+    records: int
+
+    def describe(self, name: str) -> str:
+        text = f"microdata {name!r}: {self.records:,} records"
+        lost = self.outside + self.no_location
+        if lost:
+            text += (f"; {lost:,} not in any area ({self.no_location:,} without a location, "
+                     f"{self.outside:,} outside every area)")
+        return text
+
+
+def read_records(spec: MicrodataSpec) -> pd.DataFrame:
+    """Read a file of records (CSV, Parquet or a GeoPackage/GeoJSON point layer)."""
+    path = spec.path
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".txt"):
+            frame = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
+        elif suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = pyogrio.read_dataframe(path, layer=spec.layer)
+            if "geometry" in frame and (spec.x is None or spec.x not in frame):
+                geoms = frame.geometry.values
+                frame = pd.DataFrame(frame.drop(columns="geometry"))
+                frame[spec.x or "x"] = shapely.get_x(geoms)
+                frame[spec.y or "y"] = shapely.get_y(geoms)
+    except ImportError as exc:
+        raise MicrodataError(f"{path}: cannot read {suffix} files here ({exc})") from None
+    except Exception as exc:
+        raise MicrodataError(f"{path}: cannot be read ({exc})") from None
+    needed = [c for c in (spec.unit, spec.x, spec.y, spec.code, spec.amount) if c]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise MicrodataError(f"{path}: no column {missing[0]!r} (microdata {spec.id!r}); "
+                             f"columns are {list(frame.columns)}")
+    return frame
+
+
+def place_records(records: pd.DataFrame, boundaries: Boundaries, unit: str,
+                  x: str | None = None, y: str | None = None, crs: str = "EPSG:28992",
+                  code: str | None = None, where: str = "records") -> Placement:
+    """Assign every record to an area on every level, by code or by point-in-polygon.
+
+    Points are transformed from ``crs`` to RD New. A point on the shared edge of two
+    areas goes to the first in code order, so each record counts exactly once.
+    """
+    areas = boundaries.areas
+    finest = boundaries.finest
+    n = len(records)
+    if records[unit].isna().any():
+        raise MicrodataError(f"{where}: {int(records[unit].isna().sum())} record(s) have no "
+                             f"unit in column {unit!r}")
+    unit_ids = pd.factorize(records[unit], sort=False)[0]
+    position = np.full(n, -1, dtype=np.int64)
+    no_location = 0
+    if code is not None:
+        codes = normalise_codes(records[code])
+        lookup = pd.Series(np.arange(len(areas)), index=areas.index)
+        found = codes.map(lookup)
+        position = found.fillna(-1).to_numpy(dtype=np.int64)
+        no_location = int(codes.isna().sum())
+    else:
+        xs = pd.to_numeric(records[x], errors="coerce").to_numpy(dtype=float, copy=True)
+        ys = pd.to_numeric(records[y], errors="coerce").to_numpy(dtype=float, copy=True)
+        bad_text = (records[x].notna() & np.isnan(xs)) | (records[y].notna() & np.isnan(ys))
+        if bad_text.any():
+            i = int(np.flatnonzero(bad_text.to_numpy())[0])
+            raise MicrodataError(f"{where}: coordinates in columns {x!r}/{y!r} are not numbers "
+                                 f"(row {i + 1})")
+        located = np.isfinite(xs) & np.isfinite(ys)
+        no_location = int((~located).sum())
+        try:
+            source_crs = CRS.from_user_input(crs)
+        except CRSError:
+            raise MicrodataError(f"{where}: unknown CRS {crs!r}") from None
+        if not source_crs.equals(CRS.from_epsg(28992)):
+            transformer = Transformer.from_crs(source_crs, 28992, always_xy=True)
+            xs[located], ys[located] = transformer.transform(xs[located], ys[located])
+        points = shapely.points(xs[located], ys[located])
+        tree = shapely.STRtree(areas.geometry.values)
+        point_idx, area_idx = tree.query(points, predicate="intersects")
+        # Several hits (a shared edge, or overlapping simplified polygons): keep the first.
+        order = np.lexsort((area_idx, point_idx))
+        point_idx, area_idx = point_idx[order], area_idx[order]
+        first = np.r_[True, point_idx[1:] != point_idx[:-1]] if len(point_idx) else point_idx
+        hit = np.full(int(located.sum()), -1, dtype=np.int64)
+        hit[point_idx[first]] = area_idx[first]
+        position[located] = hit
+    outside = int((position < 0).sum()) - no_location
+
+    positions = {finest: position}
+    for level in LEVELS[LEVELS.index(finest) + 1:]:
+        parent_index = boundaries.levels[level].index
+        parent_of_area = parent_index.get_indexer(areas[f"{level}code"])
+        positions[level] = np.where(position >= 0, parent_of_area[np.maximum(position, 0)], -1)
+    return Placement(positions, unit_ids, outside, no_location, n)
+
+
+def record_mask(records: pd.DataFrame, spec: IndicatorSpec, where: str) -> np.ndarray:
+    """Which records an indicator counts: every ``where`` column must hold an allowed value."""
+    mask = np.ones(len(records), dtype=bool)
+    for column, allowed in spec.where.items():
+        if column not in records.columns:
+            raise MicrodataError(f"{where}: indicator {spec.id!r} filters on column {column!r}, "
+                                 f"which the records do not have; columns are "
+                                 f"{list(records.columns)}")
+        mask &= records[column].isin(allowed).to_numpy()
+    return mask
+
+
+def microdata_cells(placement: Placement, boundaries: Boundaries, mask: np.ndarray,
+                    measure: str, amount: np.ndarray | None = None) -> dict[str, pd.DataFrame]:
+    """Cells on every level for the records in ``mask``.
+
+    ``measure`` is ``records`` (value: the number of records; top contributions: the
+    most records of one unit), ``units`` (value: the number of distinct units) or
+    ``amount`` (value: the sum of ``amount``; top contributions: the largest sums of
+    one unit). ``units`` always holds the number of distinct units.
+    """
+    if measure == "amount" and amount is None:
+        raise ValueError("measure 'amount' needs the amounts")
+    out = {}
+    for level, position in placement.position.items():
+        index = boundaries.levels[level].index
+        keep = mask & (position >= 0)
+        pos = position[keep]
+        unit = placement.unit[keep]
+        weight = amount[keep] if measure == "amount" else np.ones(len(pos))
+        n_areas = len(index)
+        value = np.bincount(pos, weights=weight, minlength=n_areas)
+        # contributions per (area, unit)
+        pair = pos * (int(placement.unit.max(initial=0)) + 1) + unit
+        pairs, inverse = np.unique(pair, return_inverse=True)
+        contribution = np.bincount(inverse, weights=weight, minlength=len(pairs))
+        pair_area = pairs // (int(placement.unit.max(initial=0)) + 1)
+        units = np.bincount(pair_area, minlength=n_areas)
+        top = np.full((n_areas, TOP_K), np.nan)
+        order = np.lexsort((-contribution, pair_area))
+        sorted_area = pair_area[order]
+        rank = np.arange(len(order)) - np.searchsorted(sorted_area, sorted_area)
+        first_k = rank < TOP_K
+        top[sorted_area[first_k], rank[first_k]] = contribution[order][first_k]
+        cells = pd.DataFrame(np.nan, index=index, columns=CELL_COLUMNS)
+        if measure == "units":
+            value = units.astype(float)
+            top = np.where(np.isnan(top), np.nan, 1.0)
+        cells["value"] = value
+        cells["numerator"] = value
+        cells["units"] = units.astype(float)
+        cells[["top1", "top2", "top3"]] = top
+        out[level] = cells
+    return out
+
+
+def amounts(records: pd.DataFrame, column: str, where: str) -> np.ndarray:
+    """The amount column as floats; a missing, negative or non-numeric amount is an error."""
+    values = pd.to_numeric(records[column], errors="coerce")
+    bad = values.isna() | (values < 0)
+    if bad.any():
+        raise TableError(f"{where}: {int(bad.sum())} record(s) have a missing, negative or "
+                         f"non-numeric amount in column {column!r}")
+    return values.to_numpy(dtype=float)
+
