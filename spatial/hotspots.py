@@ -1,0 +1,425 @@
+"""Spatial autocorrelation: global Moran's I, local Moran (LISA) and Getis-Ord Gi*.
+
+The statistics are those of esda (``Moran``, ``Moran_Local`` and ``G_Local`` with
+``star=True``): the same formulas, the same conditional permutation scheme (one
+matrix of random draws shared by all areas, the area itself left out) and the same
+folded pseudo p-value. The permutations run as vectorised numpy, so there is no
+JIT compilation to pay in every new process.
+
+The ``p`` column is esda's folded pseudo p-value: the smaller permutation tail, so
+one-sided in whichever direction the area is extreme. Thresholding it at 0.05 would
+flag about 10% of the areas of a random map. Labels are therefore decided on the
+two-sided p-value, ``min(1, 2p)``, corrected for multiple testing (``p_adjusted``):
+Benjamini-Hochberg false discovery rate by default, Bonferroni or none on request.
+The correction used is stored in ``result.attrs["correction"]``. With 999
+permutations the smallest two-sided p-value is 0.002; use more permutations where
+many areas are tested and 99% confidence must be reachable.
+
+Areas with a missing value are left out of the weights (never filled with zero) and
+get no statistic; an area left without neighbours gets none either.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> from libpysal.graph import Graph
+>>> g = Graph.build_contiguity(_example_grid(), rook=False)
+>>> y = pd.Series(np.r_[np.full(12, 10.0), np.zeros(13)], index=g.unique_ids)
+>>> lisa = local_moran(y, g, permutations=99, seed=1)
+>>> lisa.loc["a00", "quadrant"], lisa.attrs["correction"]
+('HH', 'fdr')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse, stats
+
+CORRECTIONS = ("fdr", "bonferroni", "none")
+QUADRANTS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
+NOT_SIGNIFICANT = "not significant"
+LEVELS = (0.01, 0.05, 0.10)  # 99%, 95% and 90% confidence
+_CHUNK_ELEMENTS = 4_000_000  # gathered values per block: bounds memory at ~64 MB
+
+
+@dataclass
+class GlobalMoran:
+    """Global Moran's I with its permutation pseudo p-value (folded, as esda's ``p_sim``)."""
+
+    I: float
+    expected: float
+    p: float
+    z_sim: float
+    permutations: int
+    n: int
+
+
+# --- weights as arrays ------------------------------------------------------------------
+
+@dataclass
+class _Neighbours:
+    """CSR neighbour lists (no self-links) aligned with ``ids``; weights as given."""
+
+    ids: pd.Index
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
+
+    @property
+    def cardinality(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    def matrix(self) -> sparse.csr_matrix:
+        n = len(self.ids)
+        return sparse.csr_matrix((self.weights, self.indices, self.indptr), shape=(n, n))
+
+
+def _neighbours(weights, ids: pd.Index) -> _Neighbours:
+    """Neighbour lists of a libpysal Graph or W restricted to ``ids`` (in that order)."""
+    if hasattr(weights, "adjacency"):  # libpysal.graph.Graph
+        adjacency = weights.adjacency
+        focal = adjacency.index.get_level_values(0)
+        neighbor = adjacency.index.get_level_values(1)
+        values = adjacency.to_numpy(dtype=float)
+    elif hasattr(weights, "to_adjlist"):  # libpysal.weights.W
+        adjlist = weights.to_adjlist(remove_symmetric=False, drop_islands=True)
+        focal = pd.Index(adjlist["focal"])
+        neighbor = pd.Index(adjlist["neighbor"])
+        values = adjlist["weight"].to_numpy(dtype=float)
+    else:
+        raise TypeError("weights must be a libpysal Graph or W")
+    row = ids.get_indexer(focal)
+    col = ids.get_indexer(neighbor)
+    keep = (row >= 0) & (col >= 0) & (row != col) & (values != 0)
+    m = sparse.csr_matrix((values[keep], (row[keep], col[keep])), shape=(len(ids), len(ids)))
+    m.sum_duplicates()
+    m.sort_indices()
+    return _Neighbours(ids, m.indptr, m.indices, m.data)
+
+
+def _row_standardised(nb: _Neighbours) -> sparse.csr_matrix:
+    """The weights divided by their row sums (rows without neighbours stay empty)."""
+    m = nb.matrix()
+    sums = np.asarray(m.sum(axis=1)).ravel()
+    sums[sums == 0] = 1.0
+    return sparse.csr_matrix(sparse.diags(1.0 / sums) @ m)
+
+
+def _known(values: pd.Series) -> pd.Series:
+    if not isinstance(values, pd.Series):
+        raise TypeError("values must be a pandas Series indexed by area code")
+    if values.index.has_duplicates:
+        raise ValueError("values must have unique area codes as index")
+    return values.astype(float).dropna()
+
+
+# --- conditional permutation ------------------------------------------------------------
+
+def _draws(n_other: int, max_card: int, permutations: int, seed: int) -> np.ndarray:
+    """``permutations`` rows of ``max_card`` distinct ids from ``range(n_other)``.
+
+    Rows are drawn with replacement and the rare rows with a repeated id are drawn
+    again without replacement: both are uniform over distinct tuples, so the mixture
+    is too, at a cost linear in the output instead of in ``n_other`` per row.
+    """
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n_other, size=(permutations, max_card))
+    if max_card > 1:
+        ordered = np.sort(draws, axis=1)
+        repeated = np.flatnonzero((ordered[:, 1:] == ordered[:, :-1]).any(axis=1))
+        for r in repeated:
+            draws[r] = rng.choice(n_other, size=max_card, replace=False)
+    return draws
+
+
+def _permuted_sums(values: np.ndarray, nb: _Neighbours, permutations: int, seed: int,
+                   observed: np.ndarray, weighted: bool) -> tuple[np.ndarray, np.ndarray]:
+    """For each area, how many permuted neighbour sums are >= and <= the observed one.
+
+    A permuted sum replaces an area's neighbours by random other areas (never the area
+    itself), weighted by the area's own neighbour weights when ``weighted``. Values
+    are compared exactly, so ties in count data stay ties.
+    """
+    n = len(values)
+    card = nb.cardinality
+    ge = np.zeros(n, dtype=np.int64)
+    le = np.zeros(n, dtype=np.int64)
+    if n < 2 or card.max(initial=0) == 0:
+        return ge, le
+    draws = _draws(n - 1, int(card.max()), permutations, seed)
+    tolerance = 1e-9 * max(1.0, float(np.abs(values).max()))
+    for k in np.unique(card[card > 0]):
+        areas = np.flatnonzero(card == k)
+        ids = draws[:, :k]
+        step = max(1, _CHUNK_ELEMENTS // (permutations * k))
+        for start in range(0, len(areas), step):
+            block = areas[start:start + step]
+            # ids index the values with the area itself removed: shift those >= i by one
+            idx = ids[None, :, :] + (ids[None, :, :] >= block[:, None, None])
+            gathered = values[idx]
+            if weighted:
+                w = np.stack([nb.weights[nb.indptr[i]:nb.indptr[i + 1]] for i in block])
+                sums = np.einsum("cpk,ck->cp", gathered, w)
+            else:
+                sums = gathered.sum(axis=2)
+            obs = observed[block, None]
+            ge[block] = (sums >= obs - tolerance).sum(axis=1)
+            le[block] = (sums <= obs + tolerance).sum(axis=1)
+    return ge, le
+
+
+def _folded(larger: np.ndarray, permutations: int) -> np.ndarray:
+    """esda's "directed" pseudo p-value: the smaller tail, (count + 1) / (perms + 1)."""
+    folded = np.minimum(larger, permutations - larger)
+    return (folded + 1.0) / (permutations + 1.0)
+
+
+def _uniform_rows(nb: _Neighbours) -> bool:
+    """Whether every area weighs all its neighbours equally (binary-based weights)."""
+    if len(nb.weights) == 0:
+        return True
+    first = np.repeat(nb.weights[nb.indptr[:-1]], nb.cardinality)
+    return bool(np.allclose(nb.weights, first))
+
+
+# --- multiple testing --------------------------------------------------------------------
+
+def adjust_pvalues(p: np.ndarray, correction: str = "fdr") -> np.ndarray:
+    """Adjusted p-values: Benjamini-Hochberg (``fdr``), ``bonferroni`` or ``none``.
+
+    NaN stays NaN and does not count as a test.
+    """
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
+    p = np.asarray(p, dtype=float)
+    out = p.copy()
+    tested = np.flatnonzero(~np.isnan(p))
+    m = len(tested)
+    if correction == "none" or m == 0:
+        return out
+    if correction == "bonferroni":
+        out[tested] = np.minimum(p[tested] * m, 1.0)
+        return out
+    order = tested[np.argsort(p[tested], kind="stable")]
+    ranked = p[order] * m / np.arange(1, m + 1)
+    out[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
+    return out
+
+
+# --- statistics -----------------------------------------------------------------------------
+
+def global_moran(values: pd.Series, weights, permutations: int = 999, seed: int = 0
+                 ) -> GlobalMoran:
+    """Global Moran's I on row-standardised weights, with a permutation pseudo p-value."""
+    y = _known(values)
+    nb = _neighbours(weights, y.index)
+    n = len(y)
+    w = _row_standardised(nb)
+    z = y.to_numpy() - y.mean()
+    s0 = w.sum()
+    zz = float(z @ z)
+    if zz == 0 or s0 == 0:
+        return GlobalMoran(np.nan, -1.0 / (n - 1), np.nan, np.nan, permutations, n)
+    moran = n / s0 * float(z @ (w @ z)) / zz
+    rng = np.random.default_rng(seed)
+    sims = np.empty(permutations)
+    for p in range(permutations):
+        zp = z[rng.permutation(n)]
+        sims[p] = n / s0 * float(zp @ (w @ zp)) / zz
+    larger = int((sims >= moran).sum())
+    p_sim = _folded(np.array([larger]), permutations)[0]
+    z_sim = (moran - sims.mean()) / sims.std() if sims.std() > 0 else np.nan
+    return GlobalMoran(moran, -1.0 / (n - 1), float(p_sim), float(z_sim), permutations, n)
+
+
+def local_moran(values: pd.Series, weights, permutations: int = 999, seed: int = 0,
+                correction: str = "fdr", alpha: float = 0.05) -> pd.DataFrame:
+    """Local Moran's I (LISA) with conditional permutation inference.
+
+    Parameters
+    ----------
+    values
+        One value per area, indexed by area code; NaN areas are left out.
+    weights
+        A libpysal ``Graph`` or ``W`` with the codes as ids; it is row-standardised here.
+    permutations, seed
+        Conditional permutations (999 by default) and the seed that makes them
+        reproducible.
+    correction, alpha
+        Multiple-testing correction (``fdr``, ``bonferroni``, ``none``) and the level at
+        which an area's quadrant is reported as a cluster.
+
+    Returns
+    -------
+    DataFrame indexed like ``values`` with ``I`` (as esda's ``Is``), ``p`` (pseudo
+    p-value, as esda's ``p_sim``), ``p_adjusted`` (two-sided, corrected), ``quadrant``
+    (HH, LH, LL, HL) and ``cluster`` (the quadrant where ``p_adjusted <= alpha``, else
+    ``not significant``). Areas without a
+    value or without neighbours have NaN and no label.
+    """
+    _check_args(permutations, correction, alpha)
+    y = _known(values)
+    nb = _neighbours(weights, y.index)
+    result = _local_moran(y, nb, permutations, seed)
+    return _label_lisa(result, values.index, correction, alpha)
+
+
+def getis_ord(values: pd.Series, weights, permutations: int = 999, seed: int = 0,
+              correction: str = "fdr") -> pd.DataFrame:
+    """Getis-Ord Gi* on binary weights with a self-weight of 1.
+
+    Returns a DataFrame indexed like ``values`` with ``G`` (Gi*), ``z`` (the analytic
+    z-score, as esda's ``Zs``), ``p`` (conditional permutation pseudo p-value, as esda's
+    ``p_sim``), ``p_adjusted`` (two-sided, corrected) and ``hotspot``: ``hot 99%``,
+    ``hot 95%``, ``hot 90%``, ``cold ...`` by the adjusted p-value and the sign of z,
+    or ``not significant``.
+    """
+    _check_args(permutations, correction, 0.05)
+    y = _known(values)
+    nb = _neighbours(weights, y.index)
+    result = _getis_ord(y, nb, permutations, seed)
+    return _label_gi(result, values.index, correction)
+
+
+def local_statistics(values: pd.Series, weights, permutations: int = 999, seed: int = 0,
+                     correction: str = "fdr", alpha: float = 0.05
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """LISA and Gi* from one permutation pass (both permute the same neighbour sums).
+
+    Gives exactly what :func:`local_moran` and :func:`getis_ord` give with the same
+    seed, in about half the time, when the weights are binary-based (every area
+    weighs its neighbours equally, as contiguity, k-nearest and distance band do).
+    """
+    _check_args(permutations, correction, alpha)
+    y = _known(values)
+    nb = _neighbours(weights, y.index)
+    if not _uniform_rows(nb):
+        return (local_moran(values, weights, permutations, seed, correction, alpha),
+                getis_ord(values, weights, permutations, seed, correction))
+    binary = _binary(nb)
+    observed = binary.matrix() @ y.to_numpy()
+    ge, le = _permuted_sums(y.to_numpy(), binary, permutations, seed, observed, weighted=False)
+    lisa = _local_moran(y, nb, permutations, seed, counts=(ge, le))
+    gi = _getis_ord(y, nb, permutations, seed, counts=(ge, le))
+    return (_label_lisa(lisa, values.index, correction, alpha),
+            _label_gi(gi, values.index, correction))
+
+
+def _check_args(permutations: int, correction: str, alpha: float) -> None:
+    if not isinstance(permutations, (int, np.integer)) or permutations < 1:
+        raise ValueError(f"permutations must be a positive integer, got {permutations!r}")
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie between 0 and 1, got {alpha!r}")
+
+
+def _binary(nb: _Neighbours) -> _Neighbours:
+    return _Neighbours(nb.ids, nb.indptr, nb.indices, np.ones_like(nb.weights))
+
+
+def _local_moran(y: pd.Series, nb: _Neighbours, permutations: int, seed: int,
+                 counts: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
+    n = len(y)
+    values = y.to_numpy()
+    card = nb.cardinality
+    z = values - values.mean()
+    sd = values.std()
+    z = z / sd if sd > 0 else z
+    lag = _row_standardised(nb) @ z
+    den = float(z @ z)
+    moran_i = (n - 1) * z * lag / den if den > 0 else np.full(n, np.nan)
+    quadrant = np.select([(z > 0) & (lag > 0), (z <= 0) & (lag > 0), (z <= 0) & (lag <= 0)],
+                         [1, 2, 3], 4)
+    if counts is None:
+        uniform = _uniform_rows(nb)
+        source = _binary(nb) if uniform else nb
+        observed = source.matrix() @ values
+        counts = _permuted_sums(values, source, permutations, seed, observed,
+                                weighted=not uniform)
+    ge, le = counts
+    # I_sim >= I_obs is "neighbour sum >= observed" where z_i > 0 and "<=" where z_i < 0
+    larger = np.where(z > 0, ge, le)
+    p = _folded(larger, permutations)
+    p[z == 0] = 1.0  # I_i = 0 whatever the neighbours: never extreme
+    p[(card == 0) | (den == 0)] = np.nan
+    moran_i[card == 0] = np.nan
+    return pd.DataFrame({"I": moran_i, "p": p,
+                         "quadrant": pd.Series(quadrant).map(QUADRANTS).to_numpy()},
+                        index=y.index)
+
+
+def _getis_ord(y: pd.Series, nb: _Neighbours, permutations: int, seed: int,
+               counts: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
+    n = len(y)
+    values = y.to_numpy()
+    binary = _binary(nb)
+    neighbour_sum = binary.matrix() @ values
+    total = values.sum()
+    g = (neighbour_sum + values) / total if total != 0 else np.full(n, np.nan)
+    # analytic moments under randomisation, as esda's G_Local with star=True
+    card = nb.cardinality + 1.0
+    mean = total / n
+    variance = (values ** 2).sum() / n - mean ** 2
+    expected = card / n
+    var_g = card * (n - card) / (n - 1) / n ** 2 * variance / mean ** 2 if mean != 0 \
+        else np.full(n, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (g - expected) / np.sqrt(var_g)
+    if counts is None:
+        counts = _permuted_sums(values, binary, permutations, seed, neighbour_sum,
+                                weighted=False)
+    ge, _ = counts
+    p = _folded(ge, permutations)
+    no_test = (nb.cardinality == 0) | ~np.isfinite(z)
+    p[no_test] = np.nan
+    z[nb.cardinality == 0] = np.nan
+    return pd.DataFrame({"G": g, "z": z, "p": p}, index=y.index)
+
+
+def two_sided(p: np.ndarray) -> np.ndarray:
+    """The two-sided p-value of a folded (smaller-tail) pseudo p-value."""
+    return np.minimum(1.0, 2.0 * np.asarray(p, dtype=float))
+
+
+def _label_lisa(result: pd.DataFrame, index: pd.Index, correction: str,
+                alpha: float) -> pd.DataFrame:
+    result["p_adjusted"] = adjust_pvalues(two_sided(result["p"].to_numpy()), correction)
+    significant = result["p_adjusted"] <= alpha
+    result["cluster"] = np.where(significant, result["quadrant"], NOT_SIGNIFICANT)
+    result.loc[result["p"].isna(), ["quadrant", "cluster"]] = None
+    out = result.reindex(index)[["I", "p", "p_adjusted", "quadrant", "cluster"]]
+    out.attrs.update(correction=correction, alpha=alpha)
+    return out
+
+
+def _label_gi(result: pd.DataFrame, index: pd.Index, correction: str) -> pd.DataFrame:
+    result["p_adjusted"] = adjust_pvalues(two_sided(result["p"].to_numpy()), correction)
+    result["hotspot"] = hotspot_classes(result["z"].to_numpy(), result["p_adjusted"].to_numpy())
+    out = result.reindex(index)[["G", "z", "p", "p_adjusted", "hotspot"]]
+    out.attrs.update(correction=correction)
+    return out
+
+
+def hotspot_classes(z: np.ndarray, p_adjusted: np.ndarray) -> np.ndarray:
+    """``hot 99%`` ... ``cold 90%`` by adjusted p-value and the sign of z, as ArcGIS's
+    Gi_Bin; ``not significant`` otherwise and None where there is no test."""
+    labels = np.full(len(z), NOT_SIGNIFICANT, dtype=object)
+    for level in sorted(LEVELS, reverse=True):
+        hit = p_adjusted <= level
+        confidence = f"{round((1 - level) * 100)}%"
+        labels[hit & (z > 0)] = f"hot {confidence}"
+        labels[hit & (z < 0)] = f"cold {confidence}"
+    labels[np.isnan(p_adjusted)] = None
+    return labels
+
+
+def _example_grid():
+    """A 5 x 5 grid of unit squares with ids a00..a24 (for the examples)."""
+    import geopandas as gpd
+    import shapely
+
+    boxes = [shapely.box(c, r, c + 1, r + 1) for r in range(5) for c in range(5)]
+    return gpd.GeoSeries(boxes, index=[f"a{i:02d}" for i in range(25)])

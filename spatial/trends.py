@@ -1,0 +1,130 @@
+"""Emerging hot spots: Gi* per year, a Mann-Kendall trend per area, and categories.
+
+The categories follow ArcGIS Pro's Emerging Hot Spot Analysis, computed on yearly
+spatial Gi* (one map per year, the same weights every year) instead of a space-time
+cube. A year counts as hot (cold) for an area when its Gi* class is a hot (cold)
+spot at 90% confidence or more after the multiple-testing correction; the trend is a
+Mann-Kendall test on the area's yearly Gi* z-scores at ``alpha`` (0.10 by default,
+as ArcGIS uses 90% for the trend as well).
+
+=============  ===========================================================
+category       the area ...
+=============  ===========================================================
+new            is hot in the final year only, never before
+consecutive    is hot in an uninterrupted run of final years (at least
+               two), never before the run, hot in less than 90% of years
+intensifying   is hot in at least 90% of years incl. the final one, and
+               its z-scores trend up
+persistent     as intensifying, without a significant trend
+diminishing    as intensifying, with the z-scores trending down
+sporadic       is hot in the final year, on and off before, never cold
+oscillating    is hot in the final year and was cold in some earlier year
+historical     is not hot in the final year, but hot in at least 90% of years
+=============  ===========================================================
+
+The same with "cold" for cold spots (``new cold``, ``persistent cold`` ...), and
+``no pattern`` otherwise. With few years the 90% rule means "every year": with
+five years, 0.9 x 5 = 4.5, so five hot years.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from spatial.hotspots import getis_ord
+
+NO_PATTERN = "no pattern"
+
+
+def mann_kendall(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mann-Kendall trend test per row of ``series`` (areas x years).
+
+    Returns the S statistic and the two-sided p-value (normal approximation with the
+    tie correction and continuity correction). Rows with a missing year get NaN.
+    """
+    series = np.asarray(series, dtype=float)
+    _, t = series.shape
+    s = np.zeros(len(series))
+    for i in range(t - 1):
+        s += np.sign(series[:, i + 1:] - series[:, [i]]).sum(axis=1)
+    variance = np.full(len(series), t * (t - 1) * (2 * t + 5) / 18.0)
+    for row in range(len(series)):  # tie correction; rare, cheap
+        _, counts = np.unique(series[row], return_counts=True)
+        ties = counts[counts > 1]
+        if len(ties):
+            variance[row] -= (ties * (ties - 1) * (2 * ties + 5)).sum() / 18.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(s > 0, (s - 1) / np.sqrt(variance),
+                     np.where(s < 0, (s + 1) / np.sqrt(variance), 0.0))
+    p = 2 * stats.norm.sf(np.abs(z))
+    p[variance <= 0] = 1.0
+    missing = np.isnan(series).any(axis=1)
+    s[missing], p[missing] = np.nan, np.nan
+    return s, p
+
+
+def emerging_hotspots(yearly: pd.DataFrame, weights, permutations: int = 999, seed: int = 0,
+                      correction: str = "fdr", alpha: float = 0.10) -> pd.DataFrame:
+    """Emerging hot spot categories for a table of values (areas x years, in time order).
+
+    Returns a DataFrame indexed like ``yearly`` with ``category``, the Mann-Kendall
+    ``trend_s`` and ``trend_p`` of the Gi* z-scores, and per year the Gi* class
+    (``hotspot_<year>``). Areas with a missing year get no category.
+    """
+    if yearly.shape[1] < 3:
+        raise ValueError("emerging hot spots need at least three years")
+    z = pd.DataFrame(index=yearly.index, columns=yearly.columns, dtype=float)
+    classes = pd.DataFrame(index=yearly.index, columns=yearly.columns, dtype=object)
+    for offset, year in enumerate(yearly.columns):
+        gi = getis_ord(yearly[year], weights, permutations, seed + offset, correction)
+        z[year] = gi["z"]
+        classes[year] = gi["hotspot"]
+    s, p = mann_kendall(z.to_numpy())
+    hot = classes.apply(lambda col: col.astype(str).str.startswith("hot")).to_numpy()
+    cold = classes.apply(lambda col: col.astype(str).str.startswith("cold")).to_numpy()
+    categories = np.array([
+        _category(hot[i], cold[i], s[i], p[i], alpha) for i in range(len(yearly))
+    ], dtype=object)
+    missing = yearly.isna().any(axis=1).to_numpy()
+    categories[missing] = None
+    out = pd.DataFrame({"category": categories, "trend_s": s, "trend_p": p}, index=yearly.index)
+    for year in yearly.columns:
+        out[f"hotspot_{year}"] = classes[year]
+    out.attrs.update(correction=correction, alpha=alpha, years=list(yearly.columns))
+    return out
+
+
+def _category(hot: np.ndarray, cold: np.ndarray, s: float, p: float, alpha: float) -> str:
+    for kind, this, other in (("", hot, cold), (" cold", cold, hot)):
+        label = _pattern(this, other, s if kind == "" else -s, p, alpha)
+        if label:
+            return label + kind
+    return NO_PATTERN
+
+
+def _pattern(this: np.ndarray, other: np.ndarray, s: float, p: float, alpha: float) -> str:
+    """The category for hot spots (pass cold and -s for cold spots), or '' for none."""
+    years = len(this)
+    share = this.sum() / years
+    final = this[-1]
+    mostly = share >= 0.9
+    if final and this.sum() == 1:
+        return "new"
+    if final and mostly:
+        if p <= alpha and s > 0:
+            return "intensifying"
+        if p <= alpha and s < 0:
+            return "diminishing"
+        return "persistent"
+    if final:
+        run = len(this) - np.flatnonzero(~this)[-1] - 1 if (~this).any() else years
+        if run >= 2 and not this[:years - run].any():
+            return "consecutive"
+        if other[:-1].any():
+            return "oscillating"
+        return "sporadic"
+    if mostly:
+        return "historical"
+    return ""
