@@ -118,8 +118,41 @@ SYNTHETIC_KEYS = {
     "land_area": _k(str),
     "scale": _k(float, int, default=1.0),
 }
+SPATIAL_KEYS = {
+    "weights": _k(str, default="queen", choices=("queen", "knn", "distance")),
+    "k": _k(int, default=6),
+    "threshold": _k(float, int, default=1000.0),
+    "islands_k": _k(int, default=1),
+    "permutations": _k(int, default=999),
+    "correction": _k(str, default="fdr", choices=("fdr", "bonferroni", "none")),
+    "alpha": _k(float, default=0.05),
+    "min_areas": _k(int, default=30),
+}
+TREND_KEYS = {
+    "id": _k(str, required=True),
+    "indicators": _k(list, required=True),
+    "alpha": _k(float, default=0.10),
+}
+MODEL_KEYS = {
+    "method": _k(str, default="rank", choices=("rank", "robust")),
+    "clip": _k(float, int, default=3.0),
+    "weights": _k(dict, default={}),
+    "targets": _k(list, default=[]),
+}
+TARGET_KEYS = {
+    "theme": _k(str, required=True, choices=THEMES),
+    "target": _k(str, required=True),
+    "features": _k(list),
+    "model": _k(str, default="hgb", choices=("hgb", "ridge")),
+    "groups": _k(str, default="wijk", choices=("wijk", "gemeente", "blocks")),
+    "block_size": _k(float, int, default=2000.0),
+    "spatial_lag": _k(bool, default=True),
+    "population": _k(str),
+    "previous": _k(str),
+}
 TOP_KEYS = {"run": dict, "boundaries": dict, "tables": list, "microdata": list, "rasters": list,
-            "synthetic": dict, "indicators": list}
+            "synthetic": dict, "indicators": list, "spatial": dict, "trends": list,
+            "models": dict}
 
 
 @dataclass(frozen=True)
@@ -188,6 +221,52 @@ class SyntheticSpec:
 
 
 @dataclass(frozen=True)
+class SpatialSpec:
+    """Weights and inference settings for hotspots (see :mod:`spatial`)."""
+
+    weights: str = "queen"
+    k: int = 6
+    threshold: float = 1000.0
+    islands_k: int = 1
+    permutations: int = 999
+    correction: str = "fdr"
+    alpha: float = 0.05
+    min_areas: int = 30
+
+
+@dataclass(frozen=True)
+class TrendSpec:
+    """Indicators that are the same figure in successive years, oldest first."""
+
+    id: str
+    indicators: tuple[str, ...]
+    alpha: float = 0.10
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """A supervised model for one theme: predict ``target`` from ``features``."""
+
+    theme: str
+    target: str
+    features: tuple[str, ...] | None
+    model: str
+    groups: str
+    block_size: float
+    spatial_lag: bool
+    population: str | None
+    previous: str | None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    method: str = "rank"
+    clip: float = 3.0
+    weights: dict[str, float] = field(default_factory=dict)
+    targets: tuple[TargetSpec, ...] = ()
+
+
+@dataclass(frozen=True)
 class IndicatorSpec:
     """An indicator: where its buurt values come from and how they aggregate upwards.
 
@@ -237,6 +316,13 @@ class Config:
     microdata: tuple[MicrodataSpec, ...] = ()
     rasters: tuple[RasterSpec, ...] = ()
     synthetic: SyntheticSpec | None = None
+    spatial: SpatialSpec = field(default_factory=SpatialSpec)
+    trends: tuple[TrendSpec, ...] = ()
+    models: ModelSpec = field(default_factory=ModelSpec)
+
+    def theme_indicators(self, theme: str) -> list[IndicatorSpec]:
+        """The risk indicators of a theme: those with a direction."""
+        return [d for d in self.indicators if d.theme == theme and d.direction != "none"]
 
     def indicator(self, indicator_id: str) -> IndicatorSpec:
         return next(i for i in self.indicators if i.id == indicator_id)
@@ -347,10 +433,55 @@ def parse_config(raw: dict[str, Any], path: Path, sha256: str = "") -> Config:
     _check_indicator_links(indicators, sources, where)
     if synthetic is not None:
         _check_drivers(synthetic, indicators, where)
+    ids = [d.id for d in indicators]
+
+    sp = _check(raw.get("spatial", {}), SPATIAL_KEYS, "spatial", where)
+    if sp["permutations"] < 99:
+        raise ConfigError(f"{where}: key 'spatial.permutations' must be at least 99")
+    if not 0 < sp["alpha"] < 1:
+        raise ConfigError(f"{where}: key 'spatial.alpha' must lie between 0 and 1")
+    for key in ("k", "islands_k", "min_areas"):
+        if sp[key] < (0 if key == "islands_k" else 1):
+            raise ConfigError(f"{where}: key 'spatial.{key}' must be positive")
+    spatial = SpatialSpec(**{**sp, "threshold": float(sp["threshold"])})
+
+    trends = []
+    for i, t in enumerate(raw.get("trends", [])):
+        t = _check(t, TREND_KEYS, f"trends[{i}]", where)
+        _check_ids(t["indicators"], ids, f"trends[{i}].indicators", where)
+        if len(t["indicators"]) < 3:
+            raise ConfigError(f"{where}: key 'trends[{i}].indicators' needs at least 3 years")
+        trends.append(TrendSpec(t["id"], tuple(t["indicators"]), t["alpha"]))
+    _unique([t.id for t in trends], "trends", where)
+
+    m = _check(raw.get("models", {}), MODEL_KEYS, "models", where)
+    _check_ids(list(m["weights"]), ids, "models.weights", where)
+    for key, weight in m["weights"].items():
+        if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight < 0:
+            raise ConfigError(f"{where}: key 'models.weights.{key}' must be a non-negative number")
+    targets = []
+    for i, t in enumerate(m["targets"]):
+        t = _check(t, TARGET_KEYS, f"models.targets[{i}]", where)
+        _check_ids([t["target"]], ids, f"models.targets[{i}].target", where)
+        for key in ("population", "previous"):
+            if t[key] is not None:
+                _check_ids([t[key]], ids, f"models.targets[{i}].{key}", where)
+        if t["features"] is not None:
+            _check_ids(t["features"], ids, f"models.targets[{i}].features", where)
+            if t["target"] in t["features"]:
+                raise ConfigError(f"{where}: key 'models.targets[{i}].features' contains the "
+                                  "target itself")
+            t["features"] = tuple(t["features"])
+        t["block_size"] = float(t["block_size"])
+        targets.append(TargetSpec(**t))
+    _unique([t.theme for t in targets], "models.targets", where)
+    models = ModelSpec(m["method"], float(m["clip"]),
+                       {k: float(v) for k, v in m["weights"].items()}, tuple(targets))
     return Config(path=path, sha256=sha256, name=run["name"], seed=run["seed"],
                   attribution=run["attribution"], boundaries=boundaries,
                   tables=tuple(tables), indicators=tuple(indicators),
-                  microdata=tuple(microdata), rasters=tuple(rasters), synthetic=synthetic)
+                  microdata=tuple(microdata), rasters=tuple(rasters), synthetic=synthetic,
+                  spatial=spatial, trends=tuple(trends), models=models)
 
 
 def _check(raw: Any, spec: dict[str, Key], prefix: str, where: str) -> dict[str, Any]:
@@ -397,6 +528,15 @@ def _existing(base: Path, value: str, key: str, where: str) -> Path:
     if not path.exists():
         raise ConfigError(f"{where}: key '{key}' names {path}, which does not exist")
     return path
+
+
+def _check_ids(refs: list[Any], ids: list[str], key: str, where: str) -> None:
+    for ref in refs:
+        if ref not in ids:
+            hint = difflib.get_close_matches(str(ref), ids, n=1)
+            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise ConfigError(f"{where}: key '{key}' names {ref!r}, which is not an indicator "
+                              f"id{suggestion}")
 
 
 def _number_text(value: str | int | float) -> str:

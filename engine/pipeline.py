@@ -21,6 +21,7 @@ import pandas as pd
 from boundaries import Boundaries, read_boundaries
 from boundaries.codes import LEVELS
 from engine.config import Config
+from engine.analysis import LevelAnalysis, analyse_level
 from engine.cells import IndicatorCells
 from engine.indicators import IndicatorResult, compute_indicators
 from engine.writers import sha256_of, staged_output, write_geopackage, write_manifest
@@ -49,6 +50,7 @@ class RunResult:
     layers: dict[str, gpd.GeoDataFrame]
     indicators: IndicatorResult
     boundaries: Boundaries
+    analyses: dict[str, LevelAnalysis]
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -76,10 +78,22 @@ def run(config: Config, out_dir: str | Path) -> RunResult:
         indicators = compute_indicators(config, boundaries)
         cells = indicators.cells
     layers = assemble_layers(boundaries, cells, config)
+    with timed("analysis", timings):
+        analyses = {}
+        for level, layer in layers.items():
+            values = layer.set_index("code")[[d.id for d in config.indicators]]
+            areas = boundaries.levels[level]
+            analyses[level] = analyse_level(config, level, areas, values,
+                                            finest=level == boundaries.finest)
+            extra = analyses[level].columns.reindex(layer["code"]).reset_index(drop=True)
+            layers[level] = _with_columns(layer, extra)
 
     with timed("write", timings), staged_output(out_dir) as staging:
         finished = datetime.now(timezone.utc)
         tables = {"indicators": indicator_table(cells, config),
+                  "autocorrelation": pd.DataFrame(
+                      [row for a in analyses.values() for row in a.autocorrelation]),
+                  "models": model_table(analyses),
                   "run": run_table(config, boundaries, started, finished, timings)}
         write_geopackage(staging / "zicht.gpkg",
                          {LAYER_NAMES[lv]: layers[lv] for lv in LEVELS if lv in layers}, tables)
@@ -88,7 +102,7 @@ def run(config: Config, out_dir: str | Path) -> RunResult:
                                  "created": finished.isoformat(timespec="seconds"),
                                  "attribution": attribution(config)})
     log.info("wrote %s", out_dir)
-    return RunResult(out_dir, layers, indicators, boundaries, timings)
+    return RunResult(out_dir, layers, indicators, boundaries, analyses, timings)
 
 
 def assemble_layers(boundaries: Boundaries, cells: dict[str, IndicatorCells],
@@ -105,6 +119,29 @@ def assemble_layers(boundaries: Boundaries, cells: dict[str, IndicatorCells],
         layers[level] = gpd.GeoDataFrame(
             frame[BASE_COLUMNS + order + ["geometry"]], geometry="geometry", crs=areas.crs)
     return layers
+
+
+def _with_columns(layer: gpd.GeoDataFrame, extra: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The layer with ``extra`` columns inserted before the geometry."""
+    front = layer.drop(columns="geometry")
+    merged = pd.concat([front, extra.drop(columns=[c for c in extra.columns
+                                                    if c in front.columns])], axis=1)
+    return gpd.GeoDataFrame(merged, geometry=layer.geometry.values, crs=layer.crs)
+
+
+def model_table(analyses: dict[str, LevelAnalysis]) -> pd.DataFrame:
+    """The ``models`` table: per supervised theme model, its metrics per validation."""
+    rows = []
+    for level, analysis in analyses.items():
+        for theme, model in analysis.models.items():
+            for validation, metrics in model.metrics.iterrows():
+                rows.append({"level": level, "theme": theme, "model": model.model,
+                             "validation": validation, "r2": round(metrics["r2"], 4),
+                             "mae": round(metrics["mae"], 4),
+                             "spearman": round(metrics["spearman"], 4),
+                             "areas": int(metrics["n"])})
+    return pd.DataFrame(rows, columns=["level", "theme", "model", "validation", "r2", "mae",
+                                       "spearman", "areas"])
 
 
 def indicator_table(cells: dict[str, IndicatorCells], config: Config) -> pd.DataFrame:

@@ -225,9 +225,12 @@ def global_moran(values: pd.Series, weights, permutations: int = 999, seed: int 
     moran = n / s0 * float(z @ (w @ z)) / zz
     rng = np.random.default_rng(seed)
     sims = np.empty(permutations)
-    for p in range(permutations):
-        zp = z[rng.permutation(n)]
-        sims[p] = n / s0 * float(zp @ (w @ zp)) / zz
+    step = max(1, _CHUNK_ELEMENTS // max(n, 1))
+    for start in range(0, permutations, step):
+        count = min(step, permutations - start)
+        # each column a random permutation of z
+        Z = z[np.argsort(rng.random((n, count)), axis=0)]
+        sims[start:start + count] = n / s0 * np.einsum("ij,ij->j", Z, w @ Z) / zz
     larger = int((sims >= moran).sum())
     p_sim = _folded(np.array([larger]), permutations)[0]
     z_sim = (moran - sims.mean()) / sims.std() if sims.std() > 0 else np.nan

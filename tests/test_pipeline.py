@@ -242,3 +242,27 @@ def test_demo_runs_are_identical(tmp_path):
                        for layer in ("buurten", "wijken", "gemeenten", "indicators")})
     for layer in tables[0]:
         pd.testing.assert_frame_equal(tables[0][layer], tables[1][layer])
+
+
+def test_demo_scores_hotspots_and_trends(demo_out):
+    buurten = _layer(demo_out, "buurten")
+    for theme in THEMES:
+        risk = buurten[f"risk_{theme}"].dropna()
+        assert len(risk) > 400 and risk.between(0, 100).all()
+        ranks = buurten[f"rank_{theme}"].dropna()
+        assert ranks.min() == 1 and buurten.loc[ranks.idxmin(), f"risk_{theme}"] == 100
+        assert buurten[f"drivers_{theme}"].notna().sum() == len(risk)
+        assert set(buurten[f"hotspot_{theme}"].dropna()) <= {
+            "hot 99%", "hot 95%", "hot 90%", "not significant", "cold 90%", "cold 95%",
+            "cold 99%"}
+        assert buurten[f"hotspot_{theme}"].str.startswith("hot").any()
+        assert set(buurten[f"lisa_{theme}"].dropna()) <= {"HH", "LL", "HL", "LH",
+                                                          "not significant"}
+    assert buurten["trend_misdrijven"].notna().sum() == 517
+    assert "no pattern" in set(buurten["trend_misdrijven"])
+    wijken = _layer(demo_out, "wijken")
+    assert wijken["risk_vastgoed"].notna().all()
+    models = pyogrio.read_dataframe(demo_out / "zicht.gpkg", layer="models")
+    assert set(models["validation"]) >= {"spatial CV", "random CV", "baseline: population only"}
+    autocorrelation = pyogrio.read_dataframe(demo_out / "zicht.gpkg", layer="autocorrelation")
+    assert {"risk_vastgoed", "inwoners"} <= set(autocorrelation["indicator"])

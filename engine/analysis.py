@@ -1,0 +1,162 @@
+"""Risk scores, hotspots and trends per theme and level: wiring of models/ and spatial/.
+
+Per level with at least ``spatial.min_areas`` areas:
+
+- ``risk_<theme>``: 0-100, the area's percentile within the region; from the
+  supervised model's out-of-fold prediction where the theme names a target (finest
+  level only), else from the composite index of the theme's risk indicators;
+- ``rank_<theme>`` (1 = highest risk), ``drivers_<theme>`` (top 3 signed
+  contributions, in words) and ``coverage_<theme>`` (share of indicator weight
+  available);
+- ``hotspot_<theme>`` (Gi* class) and ``lisa_<theme>`` (LISA cluster) of the risk;
+- ``trend_<id>`` (emerging hot spot category) on the finest level for each trend.
+
+Global Moran's I of every indicator and risk score goes into a table.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from engine.config import THEMES, Config, TargetSpec
+from models.composite import CompositeIndex, percentile_score, rank_of
+from models.explain import drivers_text
+from models.supervised import ModelResult, fit_out_of_fold, spatial_blocks
+from spatial.hotspots import global_moran, local_statistics
+from spatial.trends import emerging_hotspots
+from spatial.weights import distance_band, knn, queen_with_islands
+
+log = logging.getLogger("zicht")
+
+
+@dataclass
+class LevelAnalysis:
+    """Everything computed on one level: new columns and what the report needs."""
+
+    columns: pd.DataFrame
+    contributions: dict[str, pd.DataFrame] = field(default_factory=dict)
+    models: dict[str, ModelResult] = field(default_factory=dict)
+    autocorrelation: list[dict] = field(default_factory=list)
+    islands: list[str] = field(default_factory=list)
+
+
+def level_weights(areas: gpd.GeoDataFrame, config: Config):
+    """The configured weights for a level, and the islands that were joined."""
+    spec = config.spatial
+    if spec.weights == "knn":
+        return knn(areas, k=min(spec.k, len(areas) - 1)), []
+    if spec.weights == "distance":
+        return distance_band(areas, spec.threshold), []
+    contiguity = queen_with_islands(areas, spec.islands_k)
+    return contiguity.graph, contiguity.islands
+
+
+def analyse_level(config: Config, level: str, areas: gpd.GeoDataFrame, values: pd.DataFrame,
+                  finest: bool) -> LevelAnalysis:
+    """Scores, drivers, hotspots and trends for the areas of one level.
+
+    ``values`` holds every indicator's value per area (columns are indicator ids).
+    """
+    spec = config.spatial
+    columns = pd.DataFrame(index=areas.index)
+    result = LevelAnalysis(columns)
+    if len(areas) < spec.min_areas:
+        log.info("%s: %d areas, fewer than spatial.min_areas=%d: no scores or hotspots",
+                 level, len(areas), spec.min_areas)
+        return result
+    graph, result.islands = level_weights(areas, config)
+    labels = {d.id: d.label_nl for d in config.indicators}
+    targets = {t.theme: t for t in config.models.targets}
+    for theme in THEMES:
+        indicators = [d.id for d in config.theme_indicators(theme)]
+        if not indicators:
+            continue
+        target = targets.get(theme) if finest else None
+        if target is not None:
+            model = _supervised(config, target, areas, values, graph, theme)
+            result.models[theme] = model
+            raw = model.prediction.reindex(areas.index)
+            contributions = model.contributions.reindex(areas.index)
+        else:
+            X = values[indicators]
+            index = CompositeIndex(
+                directions={d.id: d.direction for d in config.theme_indicators(theme)},
+                weights={i: config.models.weights.get(i, 1.0) for i in indicators},
+                method=config.models.method, clip=config.models.clip).fit(X)
+            raw = index.score(X)
+            contributions = index.contributions(X).where(raw.notna(), axis=0)
+            columns[f"coverage_{theme}"] = index.coverage(X).round(3)
+        risk = percentile_score(raw)
+        columns[f"risk_{theme}"] = risk.round(1)
+        columns[f"rank_{theme}"] = rank_of(raw)
+        columns[f"drivers_{theme}"] = drivers_text(contributions.dropna(how="all"),
+                                                   {**labels, **_lag_labels(labels)}
+                                                   ).reindex(areas.index)
+        result.contributions[theme] = contributions
+        lisa, gi = local_statistics(risk.dropna(), graph.subgraph(risk.dropna().index)
+                                    if risk.isna().any() else graph,
+                                    spec.permutations, config.seed, spec.correction, spec.alpha)
+        columns[f"hotspot_{theme}"] = gi["hotspot"].reindex(areas.index)
+        columns[f"lisa_{theme}"] = lisa["cluster"].reindex(areas.index)
+        result.autocorrelation.append(_moran_row(level, f"risk_{theme}", risk, graph, config))
+    for indicator in values.columns:
+        result.autocorrelation.append(_moran_row(level, indicator, values[indicator], graph,
+                                                 config))
+    if finest:
+        for trend in config.trends:
+            yearly = values[list(trend.indicators)]
+            complete = yearly.dropna()
+            if len(complete) < spec.min_areas:
+                continue
+            emerging = emerging_hotspots(complete, graph.subgraph(complete.index),
+                                         spec.permutations, config.seed, spec.correction,
+                                         trend.alpha)
+            columns[f"trend_{trend.id}"] = emerging["category"].reindex(areas.index)
+    return result
+
+
+def _moran_row(level: str, name: str, values: pd.Series, graph, config: Config) -> dict:
+    known = values.dropna()
+    if len(known) < config.spatial.min_areas or known.nunique() < 2:
+        return {"level": level, "indicator": name, "moran_i": None, "p": None,
+                "areas": len(known)}
+    sub = graph.subgraph(known.index) if len(known) < len(values) else graph
+    moran = global_moran(known, sub, permutations=config.spatial.permutations, seed=config.seed)
+    return {"level": level, "indicator": name, "moran_i": round(moran.I, 4),
+            "p": round(moran.p, 4), "areas": moran.n}
+
+
+def _lag_labels(labels: dict[str, str]) -> dict[str, str]:
+    return {f"{k}__buren": f"{v} (in de buurt)" for k, v in labels.items()}
+
+
+def _supervised(config: Config, target: TargetSpec, areas: gpd.GeoDataFrame,
+                values: pd.DataFrame, graph, theme: str) -> ModelResult:
+    features = list(target.features) if target.features else [
+        d.id for d in config.indicators
+        if d.theme == "none" and d.id != target.target and not d.id.startswith(target.target)]
+    X = values[features].copy()
+    if target.spatial_lag:
+        W = graph.transform("r").sparse
+        order = pd.Index(graph.unique_ids)
+        filled = X.reindex(order).fillna(X.median())
+        lagged = pd.DataFrame(W @ filled.to_numpy(), index=order, columns=features)
+        X = X.join(lagged.reindex(X.index).add_suffix("__buren"))
+    y = values[target.target]
+    if target.groups == "blocks":
+        centroids = areas.geometry.centroid
+        groups = pd.Series(spatial_blocks(centroids.x, centroids.y, target.block_size),
+                           index=areas.index)
+    else:
+        groups = areas[f"{target.groups}code"]
+    model = fit_out_of_fold(X, y, groups, target.model, seed=config.seed,
+                            population=values[target.population] if target.population else None,
+                            previous=values[target.previous] if target.previous else None)
+    log.info("model %s (%s): spatial-CV R2 %.2f, random-CV R2 %.2f", theme, target.model,
+             model.metrics.loc["spatial CV", "r2"], model.metrics.loc["random CV", "r2"])
+    return model

@@ -1,0 +1,141 @@
+"""A transparent composite risk index: standardise each indicator, weigh, average.
+
+Each indicator is standardised robustly and turned so that higher means more risk:
+
+- ``rank`` (default): the area's percentile among areas with a value, centred on 0
+  (-0.5 lowest, +0.5 highest). Invariant to any monotone transform of an indicator,
+  so a skewed count and its logarithm give the same index.
+- ``robust``: (value - median) / IQR, winsorised at +/- ``clip``.
+
+The index of an area is the weighted mean of its standardised indicators over the
+indicators it has; ``coverage`` is the share of the total weight that was available
+(a missing indicator is never a silent zero). Each indicator's signed contribution
+is its weight times its standardised value divided by the available weight, so the
+contributions add up to the index exactly.
+
+Examples
+--------
+>>> import pandas as pd
+>>> X = pd.DataFrame({"a": [1.0, 2.0, 3.0, None], "b": [30.0, 10.0, 20.0, 40.0]},
+...                  index=["w", "x", "y", "z"])
+>>> index = CompositeIndex(directions={"a": "higher", "b": "lower"}).fit(X)
+>>> index.score(X).round(3).tolist()
+[-0.229, 0.188, 0.229, -0.375]
+>>> index.coverage(X).tolist()
+[1.0, 1.0, 1.0, 0.5]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+METHODS = ("rank", "robust")
+
+
+class CompositeIndex(TransformerMixin, BaseEstimator):
+    """Direction-aware robust composite of indicators (columns of a DataFrame).
+
+    Parameters
+    ----------
+    directions
+        Per column ``higher`` (more is riskier, the default) or ``lower``.
+    weights
+        Per column weight; equal weights by default. Weights need not sum to one.
+    method
+        ``rank`` or ``robust`` standardisation (see the module docstring).
+    clip
+        Winsorisation bound for ``robust`` standardisation, in IQRs.
+    """
+
+    def __init__(self, directions: dict[str, str] | None = None,
+                 weights: dict[str, float] | None = None, method: str = "rank",
+                 clip: float = 3.0):
+        self.directions = directions
+        self.weights = weights
+        self.method = method
+        self.clip = clip
+
+    def fit(self, X: pd.DataFrame, y=None) -> "CompositeIndex":
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if not isinstance(X, pd.DataFrame) or X.shape[1] == 0:
+            raise ValueError("X must be a DataFrame with at least one indicator column")
+        directions = dict(self.directions or {})
+        weights = dict(self.weights or {})
+        for column in set(directions) | set(weights):
+            if column not in X.columns:
+                raise ValueError(f"direction or weight given for unknown column {column!r}")
+        for column, direction in directions.items():
+            if direction not in ("higher", "lower"):
+                raise ValueError(f"direction of {column!r} must be 'higher' or 'lower'")
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.sign_ = np.array([-1.0 if directions.get(c) == "lower" else 1.0 for c in X.columns])
+        self.weight_ = np.array([float(weights.get(c, 1.0)) for c in X.columns])
+        if (self.weight_ < 0).any() or self.weight_.sum() == 0:
+            raise ValueError("weights must be non-negative and not all zero")
+        values = X.to_numpy(dtype=float)
+        self.reference_ = [np.sort(col[~np.isnan(col)]) for col in values.T]
+        self.median_ = np.array([np.median(r) if len(r) else np.nan for r in self.reference_])
+        q75 = np.array([np.percentile(r, 75) if len(r) else np.nan for r in self.reference_])
+        q25 = np.array([np.percentile(r, 25) if len(r) else np.nan for r in self.reference_])
+        iqr = q75 - q25
+        self.iqr_ = np.where(iqr > 0, iqr, 1.0)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Standardised, direction-aligned indicator values (NaN stays NaN)."""
+        check_is_fitted(self)
+        X = X[list(self.feature_names_in_)]
+        values = X.to_numpy(dtype=float)
+        out = np.full(values.shape, np.nan)
+        for j, reference in enumerate(self.reference_):
+            col = values[:, j]
+            known = ~np.isnan(col)
+            if self.method == "rank":
+                if len(reference) == 0:
+                    continue
+                # mid-rank percentile: ties share the average of their ranks
+                below = np.searchsorted(reference, col[known], side="left")
+                upto = np.searchsorted(reference, col[known], side="right")
+                out[known, j] = (below + upto) / 2 / len(reference) - 0.5
+            else:
+                z = (col[known] - self.median_[j]) / self.iqr_[j]
+                out[known, j] = np.clip(z, -self.clip, self.clip)
+        return pd.DataFrame(out * self.sign_, index=X.index, columns=X.columns)
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Signed contribution of each indicator; rows add up to :meth:`score`."""
+        standardised = self.transform(X)
+        available = (~standardised.isna()).to_numpy() * self.weight_
+        total = available.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(total > 0, available / total, np.nan)
+        return standardised.fillna(0.0) * share
+
+    def score(self, X: pd.DataFrame) -> pd.Series:  # noqa: D102 (not sklearn's score)
+        """The composite index per area (NaN where no indicator is available)."""
+        contributions = self.contributions(X)
+        covered = self.coverage(X) > 0
+        return contributions.sum(axis=1).where(covered)
+
+    def coverage(self, X: pd.DataFrame) -> pd.Series:
+        """Share of the total weight whose indicator the area has (0 to 1)."""
+        check_is_fitted(self)
+        known = ~X[list(self.feature_names_in_)].isna().to_numpy()
+        return pd.Series((known * self.weight_).sum(axis=1) / self.weight_.sum(), index=X.index)
+
+
+def percentile_score(raw: pd.Series) -> pd.Series:
+    """0-100: the share of areas (with a score) at or below this one, times 100."""
+    known = raw.dropna()
+    if known.empty:
+        return raw * np.nan
+    return (known.rank(method="max", pct=True) * 100).reindex(raw.index)
+
+
+def rank_of(raw: pd.Series) -> pd.Series:
+    """1 for the highest score; ties share the best rank; NaN stays NaN."""
+    return raw.rank(ascending=False, method="min")

@@ -1,0 +1,47 @@
+"""Per-area drivers of a score, as data and as plain Dutch text for policy teams.
+
+>>> import pandas as pd
+>>> c = pd.DataFrame({"a": [0.3, -0.1], "b": [-0.2, 0.05], "c": [0.0, 0.4]}, index=["x", "y"])
+>>> labels = {"a": "veel verkopen", "b": "weinig koopwoningen", "c": "hoge dichtheid"}
+>>> drivers_text(c, labels).tolist()
+['veel verkopen (+0.30); weinig koopwoningen (-0.20)', 'hoge dichtheid (+0.40); veel verkopen (-0.10); weinig koopwoningen (+0.05)']
+>>> driver_sentence(c.loc["x"], labels)
+'Hoger door: veel verkopen. Lager door: weinig koopwoningen.'
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def top_drivers(row: pd.Series, k: int = 3) -> pd.Series:
+    """The ``k`` contributions largest in absolute value (zero contributions dropped)."""
+    nonzero = row[row.abs() > 1e-12]
+    return nonzero.reindex(nonzero.abs().sort_values(ascending=False).index[:k])
+
+
+def drivers_text(contributions: pd.DataFrame, labels: dict[str, str], k: int = 3) -> pd.Series:
+    """Per area: ``label (+0.30); label (-0.20)`` for its top ``k`` drivers."""
+    def one(row: pd.Series) -> str | None:
+        top = top_drivers(row, k)
+        if top.empty:
+            return None
+        return "; ".join(f"{labels.get(name, name)} ({value:+.2f})" for name, value in top.items())
+    return contributions.apply(one, axis=1)
+
+
+def driver_sentence(row: pd.Series, labels: dict[str, str], k: int = 3) -> str:
+    """A short sentence: which indicators push the score up and which pull it down."""
+    top = top_drivers(row, k)
+    up = [labels.get(n, n) for n, v in top.items() if v > 0]
+    down = [labels.get(n, n) for n, v in top.items() if v < 0]
+    parts = []
+    if up:
+        parts.append("Hoger door: " + _join(up) + ".")
+    if down:
+        parts.append("Lager door: " + _join(down) + ".")
+    return " ".join(parts) or "Geen duidelijke drijvende factoren."
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " en " + items[-1]
