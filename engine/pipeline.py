@@ -65,42 +65,46 @@ def timed(name: str, timings: dict[str, float]) -> Iterator[None]:
 
 
 def run(config: Config, out_dir: str | Path) -> RunResult:
-    """Run the whole pipeline for ``config`` and write the outputs to ``out_dir`` atomically."""
+    """Run the whole pipeline for ``config`` and write the outputs to ``out_dir`` atomically.
+
+    The staging folder is made first, so an output directory that cannot be written
+    is reported before any work is done.
+    """
     out_dir = Path(out_dir)
     started = datetime.now(timezone.utc)
     timings: dict[str, float] = {}
-    with timed("boundaries", timings):
-        b = config.boundaries
-        boundaries = read_boundaries(b.path, b.layer, b.columns, b.drop_water)
-        log.info("%s", ", ".join(f"{n} {lv}en" if lv != "gemeente" else f"{n} gemeenten"
-                                 for lv, n in boundaries.report.counts.items()))
-    with timed("indicators", timings):
-        indicators = compute_indicators(config, boundaries)
-        cells = indicators.cells
-    layers = assemble_layers(boundaries, cells, config)
-    with timed("analysis", timings):
-        analyses = {}
-        for level, layer in layers.items():
-            values = layer.set_index("code")[[d.id for d in config.indicators]]
-            areas = boundaries.levels[level]
-            analyses[level] = analyse_level(config, level, areas, values,
-                                            finest=level == boundaries.finest)
-            extra = analyses[level].columns.reindex(layer["code"]).reset_index(drop=True)
-            layers[level] = _with_columns(layer, extra)
-
-    with timed("write", timings), staged_output(out_dir) as staging:
-        finished = datetime.now(timezone.utc)
-        tables = {"indicators": indicator_table(cells, config),
-                  "autocorrelation": pd.DataFrame(
-                      [row for a in analyses.values() for row in a.autocorrelation]),
-                  "models": model_table(analyses),
-                  "run": run_table(config, boundaries, started, finished, timings)}
-        write_geopackage(staging / "zicht.gpkg",
-                         {LAYER_NAMES[lv]: layers[lv] for lv in LEVELS if lv in layers}, tables)
-        write_manifest(staging, {"engine": "zicht", "engine_version": engine_version(),
-                                 "config_sha256": config.sha256, "seed": config.seed,
-                                 "created": finished.isoformat(timespec="seconds"),
-                                 "attribution": attribution(config)})
+    with staged_output(out_dir) as staging:
+        with timed("boundaries", timings):
+            b = config.boundaries
+            boundaries = read_boundaries(b.path, b.layer, b.columns, b.drop_water)
+            log.info("%s", ", ".join(f"{n} {LAYER_NAMES[lv]}"
+                                     for lv, n in boundaries.report.counts.items()))
+        with timed("indicators", timings):
+            indicators = compute_indicators(config, boundaries)
+            cells = indicators.cells
+        layers = assemble_layers(boundaries, cells, config)
+        with timed("analysis", timings):
+            analyses = {}
+            for level, layer in layers.items():
+                values = layer.set_index("code")[[d.id for d in config.indicators]]
+                analyses[level] = analyse_level(config, level, boundaries.levels[level], values,
+                                                finest=level == boundaries.finest)
+                extra = analyses[level].columns.reindex(layer["code"]).reset_index(drop=True)
+                layers[level] = _with_columns(layer, extra)
+        with timed("write", timings):
+            finished = datetime.now(timezone.utc)
+            tables = {"indicators": indicator_table(cells, config),
+                      "autocorrelation": pd.DataFrame(
+                          [row for a in analyses.values() for row in a.autocorrelation]),
+                      "models": model_table(analyses),
+                      "run": run_table(config, boundaries, started, finished, timings)}
+            write_geopackage(staging / "zicht.gpkg",
+                             {LAYER_NAMES[lv]: layers[lv] for lv in LEVELS if lv in layers},
+                             tables)
+            write_manifest(staging, {"engine": "zicht", "engine_version": engine_version(),
+                                     "config_sha256": config.sha256, "seed": config.seed,
+                                     "created": finished.isoformat(timespec="seconds"),
+                                     "attribution": attribution(config)})
     log.info("wrote %s", out_dir)
     return RunResult(out_dir, layers, indicators, boundaries, analyses, timings)
 

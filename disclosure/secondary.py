@@ -1,0 +1,102 @@
+"""Secondary (complementary) suppression over the hierarchy buurt -> wijk -> gemeente.
+
+If one buurt of a wijk is suppressed and the wijk total is published, the buurt is
+the total minus its published siblings. Complementary suppressions prevent that. They
+are chosen by a mixed-integer program (HiGHS through scipy's ``milp``) per level of
+subtables (a parent and its children), minimising the information lost:
+
+    minimise   sum_j cost_j * s_j            (s_j = 1: suppress cell j)
+    subject to sum_{j in children, j != i} value_j * s_j + upl_i * s_parent >= upl_i
+               for every unsafe child i of every subtable,
+
+so that, for each unsafe cell, the other suppressed cells of its subtable can hide
+at least its protection level (or the parent total is suppressed). The cost of a
+cell is ``1 + log(1 + value)`` (tau-Argus's logarithmic cost: many small cells are
+cheaper to lose than one large one), and a parent costs as much as all its children
+together, so wijk totals are kept where buurten can do the job.
+
+Subtables are solved bottom-up: a suppressed wijk must in turn be protected among
+the wijken of its gemeente. The attacker's audit (:mod:`disclosure.audit`) checks the
+result; where a cell is still exposed the caller suppresses its parent and repeats.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+
+def suppress_complements(value: np.ndarray, parent: np.ndarray, depth: np.ndarray,
+                         suppressed: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Choose complementary suppressions for one indicator's tree of cells.
+
+    Parameters
+    ----------
+    value
+        True values (non-negative).
+    parent
+        Position of each cell's parent, -1 for the top level.
+    depth
+        0 for the top level (gemeente), 1 for wijk, 2 for buurt.
+    suppressed
+        Cells suppressed so far (primary, and earlier complements).
+    need
+        Upper protection level each suppressed cell needs (0 where none).
+
+    Returns the new suppression mask (a superset of ``suppressed``).
+    """
+    suppressed = suppressed.copy()
+    need = need.copy()
+    value = np.nan_to_num(np.asarray(value, dtype=float))
+    for level in sorted(set(depth[parent >= 0]), reverse=True):
+        children = np.flatnonzero((depth == level) & (parent >= 0))
+        demand = children[suppressed[children] & (need[children] > 0)]
+        if len(demand) == 0:
+            continue
+        tables = np.unique(parent[demand])
+        chosen = _solve(value, parent, children, tables, suppressed, need)
+        newly_parents = chosen & ~suppressed & (depth == level - 1)
+        suppressed |= chosen
+        # a parent suppressed to protect its children must itself be protected one
+        # level up, by as much as the most demanding child needed
+        for p in np.flatnonzero(newly_parents | (suppressed & (depth == level - 1))):
+            kids = children[parent[children] == p]
+            if len(kids):
+                need[p] = max(need[p], need[kids].max(initial=0.0))
+    return suppressed
+
+
+def _solve(value: np.ndarray, parent: np.ndarray, children: np.ndarray, tables: np.ndarray,
+           suppressed: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """One MILP over the given subtables (block-diagonal: HiGHS separates the blocks)."""
+    in_tables = children[np.isin(parent[children], tables)]
+    cells = np.concatenate([in_tables, tables])
+    position = {c: k for k, c in enumerate(cells)}
+    cost = 1.0 + np.log1p(value[cells])
+    for t in tables:
+        kids = in_tables[parent[in_tables] == t]
+        cost[position[t]] = (1.0 + np.log1p(value[t])) * (1 + len(kids)) + cost[
+            [position[k] for k in kids]].sum()
+    rows, cols, data, lower = [], [], [], []
+    r = 0
+    for t in tables:
+        kids = in_tables[parent[in_tables] == t]
+        for i in kids[suppressed[kids] & (need[kids] > 0)]:
+            others = kids[kids != i]
+            rows += [r] * (len(others) + 1)
+            cols += [position[j] for j in others] + [position[t]]
+            data += list(value[others]) + [need[i]]
+            lower.append(need[i])
+            r += 1
+    a = sparse.csr_matrix((data, (rows, cols)), shape=(r, len(cells)))
+    fixed = suppressed[cells].astype(float)
+    result = milp(cost, integrality=np.ones(len(cells)),
+                  bounds=Bounds(fixed, np.ones(len(cells))),
+                  constraints=LinearConstraint(a, lb=np.array(lower), ub=np.inf),
+                  options={"time_limit": 60})
+    if result.x is None:
+        raise RuntimeError(f"secondary suppression found no solution ({result.message})")
+    chosen = suppressed.copy()
+    chosen[cells] |= result.x > 0.5
+    return chosen
