@@ -39,6 +39,8 @@ class LevelAnalysis:
     """Everything computed on one level: new columns and what the report needs."""
 
     columns: pd.DataFrame
+    inputs: dict[str, list[str]] = field(default_factory=dict)  # theme -> indicators used
+    graph: object = None
     contributions: dict[str, pd.DataFrame] = field(default_factory=dict)
     models: dict[str, ModelResult] = field(default_factory=dict)
     autocorrelation: list[dict] = field(default_factory=list)
@@ -57,10 +59,13 @@ def level_weights(areas: gpd.GeoDataFrame, config: Config):
 
 
 def analyse_level(config: Config, level: str, areas: gpd.GeoDataFrame, values: pd.DataFrame,
-                  finest: bool) -> LevelAnalysis:
+                  finest: bool, targets_raw: pd.DataFrame | None = None) -> LevelAnalysis:
     """Scores, drivers, hotspots and trends for the areas of one level.
 
-    ``values`` holds every indicator's value per area (columns are indicator ids).
+    ``values`` holds every indicator's *published* value per area (columns are
+    indicator ids; NaN where withheld), so no score depends on a withheld value of
+    its own area. A supervised model is trained on ``targets_raw`` (the true target
+    values): its out-of-fold score for an area never uses that area's own label.
     """
     spec = config.spatial
     columns = pd.DataFrame(index=areas.index)
@@ -70,6 +75,7 @@ def analyse_level(config: Config, level: str, areas: gpd.GeoDataFrame, values: p
                  level, len(areas), spec.min_areas)
         return result
     graph, result.islands = level_weights(areas, config)
+    result.graph = graph
     labels = {d.id: d.label_nl for d in config.indicators}
     targets = {t.theme: t for t in config.models.targets}
     for theme in THEMES:
@@ -78,19 +84,26 @@ def analyse_level(config: Config, level: str, areas: gpd.GeoDataFrame, values: p
             continue
         target = targets.get(theme) if finest else None
         if target is not None:
-            model = _supervised(config, target, areas, values, graph, theme)
+            # out-of-fold predictions never use the area's own target value: the score
+            # depends on the features only
+            result.inputs[theme] = _features(config, target)
+            target_values = targets_raw if targets_raw is not None else values
+            model = _supervised(config, target, areas, values, target_values[target.target],
+                                graph, theme)
             result.models[theme] = model
             raw = model.prediction.reindex(areas.index)
             contributions = model.contributions.reindex(areas.index)
         else:
+            result.inputs[theme] = indicators
             X = values[indicators]
             index = CompositeIndex(
                 directions={d.id: d.direction for d in config.theme_indicators(theme)},
                 weights={i: config.models.weights.get(i, 1.0) for i in indicators},
                 method=config.models.method, clip=config.models.clip).fit(X)
-            raw = index.score(X)
+            coverage = index.coverage(X)
+            raw = index.score(X).where(coverage >= config.models.min_coverage)
             contributions = index.contributions(X).where(raw.notna(), axis=0)
-            columns[f"coverage_{theme}"] = index.coverage(X).round(3)
+            columns[f"coverage_{theme}"] = coverage.round(3)
         risk = percentile_score(raw)
         columns[f"risk_{theme}"] = risk.round(1)
         columns[f"rank_{theme}"] = rank_of(raw)
@@ -103,10 +116,6 @@ def analyse_level(config: Config, level: str, areas: gpd.GeoDataFrame, values: p
                                     spec.permutations, config.seed, spec.correction, spec.alpha)
         columns[f"hotspot_{theme}"] = gi["hotspot"].reindex(areas.index)
         columns[f"lisa_{theme}"] = lisa["cluster"].reindex(areas.index)
-        result.autocorrelation.append(_moran_row(level, f"risk_{theme}", risk, graph, config))
-    for indicator in values.columns:
-        result.autocorrelation.append(_moran_row(level, indicator, values[indicator], graph,
-                                                 config))
     if finest:
         for trend in config.trends:
             yearly = values[list(trend.indicators)]
@@ -118,6 +127,21 @@ def analyse_level(config: Config, level: str, areas: gpd.GeoDataFrame, values: p
                                          trend.alpha)
             columns[f"trend_{trend.id}"] = emerging["category"].reindex(areas.index)
     return result
+
+
+def autocorrelation_rows(level: str, layer: pd.DataFrame, graph, config: Config) -> list[dict]:
+    """Global Moran's I of every numeric published column (indicators, risk scores).
+
+    Computed on the published values only: with every other value known, Moran's I
+    is a quadratic equation in a withheld one.
+    """
+    if graph is None:
+        return []
+    table = layer.set_index("code")
+    names = [d.id for d in config.indicators] + [f"risk_{t}" for t in THEMES
+                                                  if f"risk_{t}" in table.columns]
+    return [_moran_row(level, name, pd.to_numeric(table[name], errors="coerce"), graph, config)
+            for name in names]
 
 
 def _moran_row(level: str, name: str, values: pd.Series, graph, config: Config) -> dict:
@@ -135,11 +159,16 @@ def _lag_labels(labels: dict[str, str]) -> dict[str, str]:
     return {f"{k}__buren": f"{v} (in de buurt)" for k, v in labels.items()}
 
 
+def _features(config: Config, target: TargetSpec) -> list[str]:
+    """The model's features: as configured, else every context (theme-less) indicator."""
+    if target.features:
+        return list(target.features)
+    return [d.id for d in config.indicators if d.theme == "none" and d.id != target.target]
+
+
 def _supervised(config: Config, target: TargetSpec, areas: gpd.GeoDataFrame,
-                values: pd.DataFrame, graph, theme: str) -> ModelResult:
-    features = list(target.features) if target.features else [
-        d.id for d in config.indicators
-        if d.theme == "none" and d.id != target.target and not d.id.startswith(target.target)]
+                values: pd.DataFrame, y: pd.Series, graph, theme: str) -> ModelResult:
+    features = _features(config, target)
     X = values[features].copy()
     if target.spatial_lag:
         W = graph.transform("r").sparse
@@ -147,7 +176,6 @@ def _supervised(config: Config, target: TargetSpec, areas: gpd.GeoDataFrame,
         filled = X.reindex(order).fillna(X.median())
         lagged = pd.DataFrame(W @ filled.to_numpy(), index=order, columns=features)
         X = X.join(lagged.reindex(X.index).add_suffix("__buren"))
-    y = values[target.target]
     if target.groups == "blocks":
         centroids = areas.geometry.centroid
         groups = pd.Series(spatial_blocks(centroids.x, centroids.y, target.block_size),
@@ -157,6 +185,8 @@ def _supervised(config: Config, target: TargetSpec, areas: gpd.GeoDataFrame,
     model = fit_out_of_fold(X, y, groups, target.model, seed=config.seed,
                             population=values[target.population] if target.population else None,
                             previous=values[target.previous] if target.previous else None)
+    # published as a percentile, rank and classes only; metrics rounded
+    model.metrics = model.metrics.round(3)
     log.info("model %s (%s): spatial-CV R2 %.2f, random-CV R2 %.2f", theme, target.model,
              model.metrics.loc["spatial CV", "r2"], model.metrics.loc["random CV", "r2"])
     return model

@@ -28,6 +28,8 @@ class IndicatorCells:
     levels: dict[str, pd.DataFrame]
     source: str
     synthetic: bool
+    sensitive: bool = False  # from unit-level or confidential data: disclosure control applies
+    unit_type: str | None = None  # person, address or company
 
     def values(self, level: str) -> pd.Series:
         return self.levels[level]["value"].rename(self.spec.id)

@@ -24,6 +24,7 @@ KINDS = ("count", "sum", "rate", "share", "mean")
 ADDITIVE = ("count", "sum")
 DIRECTIONS = ("higher", "lower", "none")
 MEASURES = ("records", "units", "amount")
+UNIT_TYPES = ("person", "address", "company")
 STATISTICS = ("mean", "sum", "share_above")
 
 
@@ -67,6 +68,8 @@ TABLE_KEYS = {
     "synthetic": _k(bool, default=False),
     "min_match": _k(float, int, default=0.5),
     "na_values": _k(list, default=[]),
+    "public": _k(bool, default=False),
+    "unit_type": _k(str, default="person", choices=UNIT_TYPES),
 }
 INDICATOR_KEYS = {
     "id": _k(str, required=True),
@@ -102,6 +105,7 @@ MICRODATA_KEYS = {
     "amount": _k(str),
     "source": _k(str, default=""),
     "synthetic": _k(bool, default=False),
+    "unit_type": _k(str, choices=UNIT_TYPES),
 }
 RASTER_KEYS = {
     "id": _k(str, required=True),
@@ -109,6 +113,22 @@ RASTER_KEYS = {
     "band": _k(int, default=1),
     "source": _k(str, default=""),
     "synthetic": _k(bool, default=False),
+    "public": _k(bool, default=True),
+}
+DISCLOSURE_KEYS = {
+    "min_inhabitants": _k(int, default=50),
+    "min_households": _k(int, default=20),
+    "min_units": _k(int, default=10),
+    "zero_safe": _k(bool, default=True),
+    "dominance_n": _k(int, default=2),
+    "dominance_k": _k(float, int, default=85.0),
+    "p_percent": _k(float, int, default=15.0),
+    "protection_ratio": _k(float, int, default=0.30),
+    "protection_min": _k(float, int, default=5.0),
+    "count_base": _k(int, default=5),
+    "sum_base": _k(float, int, default=1000.0),
+    "inhabitants": _k(str, default="inwoners"),
+    "households": _k(str, default="huishoudens"),
 }
 SYNTHETIC_KEYS = {
     "inhabitants": _k(str, default="inwoners"),
@@ -117,6 +137,7 @@ SYNTHETIC_KEYS = {
     "address_density": _k(str),
     "land_area": _k(str),
     "scale": _k(float, int, default=1.0),
+    "years": _k(int, default=1),
 }
 SPATIAL_KEYS = {
     "weights": _k(str, default="queen", choices=("queen", "knn", "distance")),
@@ -138,6 +159,7 @@ MODEL_KEYS = {
     "clip": _k(float, int, default=3.0),
     "weights": _k(dict, default={}),
     "targets": _k(list, default=[]),
+    "min_coverage": _k(float, int, default=0.5),
 }
 TARGET_KEYS = {
     "theme": _k(str, required=True, choices=THEMES),
@@ -152,7 +174,7 @@ TARGET_KEYS = {
 }
 TOP_KEYS = {"run": dict, "boundaries": dict, "tables": list, "microdata": list, "rasters": list,
             "synthetic": dict, "indicators": list, "spatial": dict, "trends": list,
-            "models": dict}
+            "models": dict, "disclosure": dict}
 
 
 @dataclass(frozen=True)
@@ -176,6 +198,8 @@ class TableSpec:
     synthetic: bool
     min_match: float
     na_values: tuple[str, ...] = ()
+    public: bool = False
+    unit_type: str = "person"
 
 
 @dataclass(frozen=True)
@@ -195,6 +219,7 @@ class MicrodataSpec:
     amount: str | None
     source: str
     synthetic: bool
+    unit_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -206,6 +231,27 @@ class RasterSpec:
     band: int
     source: str
     synthetic: bool
+    public: bool = True
+
+
+@dataclass(frozen=True)
+class DisclosureSpec:
+    """Disclosure-control parameters (see :mod:`disclosure.rules` for the defaults) and
+    the indicators holding inhabitants and households for the area rule."""
+
+    min_inhabitants: int = 50
+    min_households: int = 20
+    min_units: int = 10
+    zero_safe: bool = True
+    dominance_n: int = 2
+    dominance_k: float = 85.0
+    p_percent: float = 15.0
+    protection_ratio: float = 0.30
+    protection_min: float = 5.0
+    count_base: int = 5
+    sum_base: float = 1000.0
+    inhabitants: str = "inwoners"
+    households: str = "huishoudens"
 
 
 @dataclass(frozen=True)
@@ -218,6 +264,7 @@ class SyntheticSpec:
     address_density: str | None
     land_area: str | None
     scale: float
+    years: int = 1
 
 
 @dataclass(frozen=True)
@@ -264,6 +311,7 @@ class ModelSpec:
     clip: float = 3.0
     weights: dict[str, float] = field(default_factory=dict)
     targets: tuple[TargetSpec, ...] = ()
+    min_coverage: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -319,6 +367,7 @@ class Config:
     spatial: SpatialSpec = field(default_factory=SpatialSpec)
     trends: tuple[TrendSpec, ...] = ()
     models: ModelSpec = field(default_factory=ModelSpec)
+    disclosure: DisclosureSpec = field(default_factory=DisclosureSpec)
 
     def theme_indicators(self, theme: str) -> list[IndicatorSpec]:
         """The risk indicators of a theme: those with a direction."""
@@ -372,7 +421,8 @@ def parse_config(raw: dict[str, Any], path: Path, sha256: str = "") -> Config:
         tables.append(TableSpec(t["id"], _existing(base, t["path"], f"tables[{i}].path", where),
                                 t["layer"], t["key"], t["source"], t["synthetic"],
                                 float(t["min_match"]),
-                                tuple(_number_text(v) for v in t["na_values"])))
+                                tuple(_number_text(v) for v in t["na_values"]),
+                                t["public"], t["unit_type"]))
     _unique([t.id for t in tables], "tables", where)
 
     microdata = []
@@ -417,6 +467,8 @@ def parse_config(raw: dict[str, Any], path: Path, sha256: str = "") -> Config:
         s = _check(raw.get("synthetic", {}), SYNTHETIC_KEYS, "synthetic", where)
         if s["scale"] <= 0:
             raise ConfigError(f"{where}: key 'synthetic.scale' must be positive")
+        if not 1 <= s["years"] <= 10:
+            raise ConfigError(f"{where}: key 'synthetic.years' must be between 1 and 10")
         s["scale"] = float(s["scale"])
         synthetic = SyntheticSpec(**s)
 
@@ -475,13 +527,26 @@ def parse_config(raw: dict[str, Any], path: Path, sha256: str = "") -> Config:
         t["block_size"] = float(t["block_size"])
         targets.append(TargetSpec(**t))
     _unique([t.theme for t in targets], "models.targets", where)
+    if not 0 <= m["min_coverage"] <= 1:
+        raise ConfigError(f"{where}: key 'models.min_coverage' must be between 0 and 1")
     models = ModelSpec(m["method"], float(m["clip"]),
-                       {k: float(v) for k, v in m["weights"].items()}, tuple(targets))
+                       {k: float(v) for k, v in m["weights"].items()}, tuple(targets),
+                       float(m["min_coverage"]))
+    dc = _check(raw.get("disclosure", {}), DISCLOSURE_KEYS, "disclosure", where)
+    for key in ("inhabitants", "households"):
+        if "disclosure" in raw and key in raw["disclosure"]:
+            _check_ids([dc[key]], ids, f"disclosure.{key}", where)
+    disclosure = DisclosureSpec(**{k: (float(v) if isinstance(DisclosureSpec.__dataclass_fields__[
+        k].default, float) else v) for k, v in dc.items()})
+    try:
+        disclosure_params(disclosure).validate()
+    except ValueError as exc:
+        raise ConfigError(f"{where}: [disclosure]: {exc}") from None
     return Config(path=path, sha256=sha256, name=run["name"], seed=run["seed"],
                   attribution=run["attribution"], boundaries=boundaries,
                   tables=tuple(tables), indicators=tuple(indicators),
                   microdata=tuple(microdata), rasters=tuple(rasters), synthetic=synthetic,
-                  spatial=spatial, trends=tuple(trends), models=models)
+                  spatial=spatial, trends=tuple(trends), models=models, disclosure=disclosure)
 
 
 def _check(raw: Any, spec: dict[str, Key], prefix: str, where: str) -> dict[str, Any]:
@@ -528,6 +593,14 @@ def _existing(base: Path, value: str, key: str, where: str) -> Path:
     if not path.exists():
         raise ConfigError(f"{where}: key '{key}' names {path}, which does not exist")
     return path
+
+
+def disclosure_params(spec: DisclosureSpec):
+    """The :class:`disclosure.rules.DisclosureParams` of a config's ``[disclosure]``."""
+    from disclosure.rules import DisclosureParams
+
+    names = DisclosureParams.__dataclass_fields__
+    return DisclosureParams(**{k: getattr(spec, k) for k in names})
 
 
 def _check_ids(refs: list[Any], ids: list[str], key: str, where: str) -> None:

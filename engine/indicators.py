@@ -47,6 +47,7 @@ def compute_indicators(config: Config, boundaries: Boundaries) -> IndicatorResul
     finest_cells: dict[str, pd.DataFrame] = {}
     per_level: dict[str, dict[str, pd.DataFrame]] = {}
     sources: dict[str, tuple[str, bool]] = {}
+    sensitivity: dict[str, tuple[bool, str | None]] = {}
 
     # 1. area tables
     tables = {t.id: t for t in config.tables}
@@ -74,6 +75,7 @@ def compute_indicators(config: Config, boundaries: Boundaries) -> IndicatorResul
         finest_cells[spec.id] = (additive_cells(raw) if spec.kind in ADDITIVE
                                  else weighted_cells(raw, finest_cells[spec.weight]["value"]))
         sources[spec.id] = (table.source or table.path.name, table.synthetic)
+        sensitivity[spec.id] = (not table.public, table.unit_type)
 
     # 2. unit-level records, generated where the source is synthetic
     context = None
@@ -87,6 +89,7 @@ def compute_indicators(config: Config, boundaries: Boundaries) -> IndicatorResul
             data = generate(spec.generator, areas, context.drivers, config.seed, context=context)
             result.synthetic[spec.id] = data
             records, unit, amount_column = data.records, data.unit, data.amount
+            unit_type = spec.unit_type or data.unit_type
             placement = md.place_records(records, boundaries, unit,
                                          *(("x", "y") if "x" in records else (None, None)),
                                          code="buurtcode" if "x" not in records else None,
@@ -95,6 +98,7 @@ def compute_indicators(config: Config, boundaries: Boundaries) -> IndicatorResul
         else:
             records = md.read_records(spec)
             amount_column = spec.amount
+            unit_type = spec.unit_type or "person"
             where = f"{spec.path} (microdata {spec.id!r})"
             placement = md.place_records(records, boundaries, spec.unit, spec.x, spec.y,
                                          spec.crs, spec.code, where=where)
@@ -111,6 +115,7 @@ def compute_indicators(config: Config, boundaries: Boundaries) -> IndicatorResul
             per_level[d.id] = md.microdata_cells(placement, boundaries, mask, d.measure, amount)
             finest_cells[d.id] = per_level[d.id][finest]
             sources[d.id] = (source, spec.synthetic)
+            sensitivity[d.id] = (True, unit_type)
 
     # 3. rasters
     rasters = {r.id: r for r in config.rasters}
@@ -119,6 +124,7 @@ def compute_indicators(config: Config, boundaries: Boundaries) -> IndicatorResul
             r = rasters[d.raster]
             finest_cells[d.id] = zonal_cells(r.path, areas, d.statistic, r.band, d.threshold)
             sources[d.id] = (r.source or r.path.name, r.synthetic)
+            sensitivity[d.id] = (not r.public, None)
 
     # 4. rates, shares and means from a numerator and a denominator
     for d in config.indicators:
@@ -128,12 +134,15 @@ def compute_indicators(config: Config, boundaries: Boundaries) -> IndicatorResul
             parts = [sources[d.numerator], sources[d.denominator]]
             sources[d.id] = ("; ".join(dict.fromkeys(p[0] for p in parts)),
                              any(p[1] for p in parts))
+            sensitivity[d.id] = (sensitivity[d.numerator][0] or sensitivity[d.denominator][0],
+                                 sensitivity[d.numerator][1])
 
     # 5. roll up to wijk and gemeente
     for d in config.indicators:
         levels = per_level.get(d.id) or _rolled_up(finest_cells[d.id], d, boundaries)
         source, synthetic = sources[d.id]
-        result.cells[d.id] = IndicatorCells(d, levels, source, synthetic)
+        sensitive, unit_type = sensitivity[d.id]
+        result.cells[d.id] = IndicatorCells(d, levels, source, synthetic, sensitive, unit_type)
     return result
 
 
@@ -158,4 +167,4 @@ def _synthetic_context(config: Config, boundaries: Boundaries,
                                    households=driver(s.households), woz=driver(s.woz),
                                    address_density=driver(s.address_density),
                                    land_area_ha=driver(s.land_area))
-    return Context(boundaries.areas, drivers, config.seed, s.scale)
+    return Context(boundaries.areas, drivers, config.seed, s.scale, s.years)

@@ -21,9 +21,11 @@ import pandas as pd
 from boundaries import Boundaries, read_boundaries
 from boundaries.codes import LEVELS
 from engine.config import Config
-from engine.analysis import LevelAnalysis, analyse_level
+from engine.analysis import LevelAnalysis, analyse_level, autocorrelation_rows
 from engine.cells import IndicatorCells
 from engine.indicators import IndicatorResult, compute_indicators
+from engine.publish import (apply_protection, disclosure_record, protect_cells,
+                            suppression_columns)
 from engine.writers import sha256_of, staged_output, write_geopackage, write_manifest
 
 log = logging.getLogger("zicht")
@@ -82,22 +84,33 @@ def run(config: Config, out_dir: str | Path) -> RunResult:
         with timed("indicators", timings):
             indicators = compute_indicators(config, boundaries)
             cells = indicators.cells
-        layers = assemble_layers(boundaries, cells, config)
+        raw_layers = assemble_layers(boundaries, cells, config)
+        with timed("disclosure", timings):
+            protection = protect_cells(cells, boundaries, config)
+            layers = apply_protection(raw_layers, protection)
+            log.info("disclosure: %s", _suppression_summary(protection))
         with timed("analysis", timings):
-            analyses = {}
+            ids = [d.id for d in config.indicators]
+            analyses, autocorrelation_rows_ = {}, []
             for level, layer in layers.items():
-                values = layer.set_index("code")[[d.id for d in config.indicators]]
-                analyses[level] = analyse_level(config, level, boundaries.levels[level], values,
-                                                finest=level == boundaries.finest)
+                finest = level == boundaries.finest
+                raw = raw_layers[level].set_index("code")[ids] if finest else None
+                analyses[level] = analyse_level(config, level, boundaries.levels[level],
+                                                layer.set_index("code")[ids], finest, raw)
                 extra = analyses[level].columns.reindex(layer["code"]).reset_index(drop=True)
-                layers[level] = _with_columns(layer, extra)
+                layers[level] = suppression_columns(_with_columns(layer, extra), protection,
+                                                    analyses[level].inputs, config)
+                autocorrelation_rows_ += autocorrelation_rows(level, layers[level],
+                                                              analyses[level].graph, config)
+            autocorrelation = pd.DataFrame(autocorrelation_rows_,
+                                           columns=["level", "indicator", "moran_i", "p", "areas"])
         with timed("write", timings):
             finished = datetime.now(timezone.utc)
             tables = {"indicators": indicator_table(cells, config),
-                      "autocorrelation": pd.DataFrame(
-                          [row for a in analyses.values() for row in a.autocorrelation]),
+                      "autocorrelation": autocorrelation,
                       "models": model_table(analyses),
-                      "run": run_table(config, boundaries, started, finished, timings)}
+                      "run": run_table(config, boundaries, started, finished, timings,
+                                       disclosure_record(protection))}
             write_geopackage(staging / "zicht.gpkg",
                              {LAYER_NAMES[lv]: layers[lv] for lv in LEVELS if lv in layers},
                              tables)
@@ -164,8 +177,14 @@ def attribution(config: Config) -> str:
     return config.attribution or DEFAULT_ATTRIBUTION
 
 
+def _suppression_summary(protection) -> str:
+    c = protection.cells[protection.cells["sensitive"]]
+    counts = c["reason"].replace("", "published").value_counts()
+    return ", ".join(f"{rule} {n:,}" for rule, n in counts.items()) + " sensitive cells"
+
+
 def run_table(config: Config, boundaries: Boundaries, started: datetime, finished: datetime,
-              timings: dict[str, float]) -> pd.DataFrame:
+              timings: dict[str, float], disclosure: str = "") -> pd.DataFrame:
     """The ``run`` table: one key/value row per fact needed to reproduce the run."""
     inputs = {str(config.boundaries.path): sha256_of(config.boundaries.path)}
     for table in config.tables:
@@ -186,6 +205,7 @@ def run_table(config: Config, boundaries: Boundaries, started: datetime, finishe
                                   "water_dropped": report.water_dropped,
                                   "dissolved": report.built_by_dissolving}),
         "timings_s": json.dumps(timings),
+        "disclosure": disclosure,
         "attribution": attribution(config),
     }
     return pd.DataFrame({"key": list(rows), "value": list(rows.values())})

@@ -13,7 +13,9 @@ derived from it is marked synthetic in the output.
 
 Rates are rough national orders of magnitude (about 25 house sales per 1,000
 households a year, 7 suspicious transaction reports per 1,000 inhabitants, 0.15
-dismantled cannabis sites per 1,000 inhabitants); ``scale`` multiplies them all.
+dismantled cannabis sites per 1,000 inhabitants); ``scale`` multiplies them all, and
+``years`` sets the period (ending 2024) the records cover. KvK registrations are
+establishments started in the period.
 
 Examples
 --------
@@ -119,6 +121,7 @@ class SyntheticData:
     amount: str | None
     planted: list[str] = field(default_factory=list)  # codes of planted cluster centres
     risk: pd.Series | None = None  # the risk multiplier per area that was used
+    unit_type: str = "person"  # what a unit is: person, address or company
 
 
 class _Sampler:
@@ -157,8 +160,10 @@ class _Sampler:
 class Context:
     """Areas, drivers, a point sampler and the planted risk surface of each theme."""
 
-    def __init__(self, areas: gpd.GeoDataFrame, drivers: Drivers, seed: int, scale: float = 1.0):
+    def __init__(self, areas: gpd.GeoDataFrame, drivers: Drivers, seed: int, scale: float = 1.0,
+                 years: int = 1):
         self.areas = areas
+        self.years = years
         self.codes = areas.index.to_numpy()
         self.drivers = drivers
         self.seed = seed
@@ -192,10 +197,14 @@ class Context:
         return self._risk[theme]
 
     def counts(self, expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return rng.poisson(np.maximum(expected, 0) * self.scale)
+        """Poisson counts for ``expected`` records a year, over the whole period."""
+        return rng.poisson(np.maximum(expected, 0) * self.scale * self.years)
 
     def dates(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return YEAR_START + rng.integers(0, 366, n).astype("timedelta64[D]")
+        """Dates spread over the period, which ends on 31 December 2024."""
+        first = np.datetime64(f"{2025 - self.years}-01-01")
+        days = int((np.datetime64("2025-01-01") - first).astype(int))
+        return first + rng.integers(0, days, n).astype("timedelta64[D]")
 
 
 def _ids(prefix: str, numbers: np.ndarray) -> np.ndarray:
@@ -275,7 +284,7 @@ def cannabis_sites(ctx: Context) -> SyntheticData:
     records = pd.DataFrame({"adres_id": _ids("A", rng.permutation(n) + 1), "x": x, "y": y,
                             "datum": ctx.dates(n, rng)})
     return SyntheticData("hennepkwekerijen", "drugs", records, "adres_id", None,
-                         planted, pd.Series(risk, index=ctx.codes))
+                         planted, pd.Series(risk, index=ctx.codes), unit_type="address")
 
 
 def drug_convictions(ctx: Context) -> SyntheticData:
@@ -332,18 +341,18 @@ def fiu_reports(ctx: Context) -> SyntheticData:
 
 
 def company_registrations(ctx: Context) -> SyntheticData:
-    """KvK registrations of establishments started 2022-2024 (branches): SBI sector,
+    """KvK registrations of establishments started in the period (branches): SBI sector,
     short-lived companies, and addresses that host many registrations."""
     rng = ctx.rng("kvk")
     risk, planted = ctx.risk("branches")
-    counts = ctx.counts(ctx.drivers.addresses * 0.03 * np.sqrt(risk), rng)
+    counts = ctx.counts(ctx.drivers.addresses * 0.01 * np.sqrt(risk), rng)
     x, y, area = ctx.sampler.points(counts, rng)
     n = len(area)
     r = risk[area]
     risky = rng.random(n) < np.clip(0.15 * r, 0, 0.7)
     risk_codes, other_codes = np.array(list(RISK_SBI)), np.array(list(OTHER_SBI))
     sbi = np.where(risky, rng.choice(risk_codes, n), rng.choice(other_codes, n))
-    start = np.datetime64("2022-01-01") + rng.integers(0, 3 * 365, n).astype("timedelta64[D]")
+    start = ctx.dates(n, rng)
     p_short = np.clip(np.where(risky, 0.09, 0.04) * r, 0, 0.8)
     short = rng.random(n) < p_short
     end = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
@@ -374,7 +383,7 @@ def company_registrations(ctx: Context) -> SyntheticData:
         "binnen_1_jaar_opgeheven": short,
     })
     return SyntheticData("kvk_vestigingen", "branches", records, "kvk_nummer", None,
-                         planted, pd.Series(risk, index=ctx.codes))
+                         planted, pd.Series(risk, index=ctx.codes), unit_type="company")
 
 
 GENERATORS: dict[str, Callable[[Context], SyntheticData]] = {
@@ -388,7 +397,8 @@ GENERATORS: dict[str, Callable[[Context], SyntheticData]] = {
 
 
 def generate(name: str, areas: gpd.GeoDataFrame, drivers: Drivers, seed: int,
-             scale: float = 1.0, context: Context | None = None) -> SyntheticData:
+             scale: float = 1.0, context: Context | None = None, years: int = 1
+             ) -> SyntheticData:
     """Generate the records of one generator (see :data:`GENERATORS`) inside ``areas``.
 
     ``areas`` is indexed by buurt code in RD New. The same ``seed`` always gives the same
@@ -397,5 +407,5 @@ def generate(name: str, areas: gpd.GeoDataFrame, drivers: Drivers, seed: int,
     """
     if name not in GENERATORS:
         raise ValueError(f"unknown generator {name!r}; generators are {list(GENERATORS)}")
-    ctx = context or Context(areas, drivers, seed, scale)
+    ctx = context or Context(areas, drivers, seed, scale, years)
     return GENERATORS[name](ctx)

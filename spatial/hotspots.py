@@ -180,7 +180,8 @@ def _uniform_rows(nb: _Neighbours) -> bool:
     """Whether every area weighs all its neighbours equally (binary-based weights)."""
     if len(nb.weights) == 0:
         return True
-    first = np.repeat(nb.weights[nb.indptr[:-1]], nb.cardinality)
+    has = nb.cardinality > 0
+    first = np.repeat(nb.weights[nb.indptr[:-1][has]], nb.cardinality[has])
     return bool(np.allclose(nb.weights, first))
 
 

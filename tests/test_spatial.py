@@ -216,3 +216,15 @@ def test_emerging_hotspots_on_a_growing_cluster():
                                                  "consecutive"]).all()
     assert (result.loc[centre, "trend_s"] > 0).all()
     assert (result.drop(block)["category"] == "no pattern").mean() > 0.9
+
+
+def test_areas_left_without_neighbours_get_no_statistic():
+    g = grid(5, 5)
+    w = contiguity(g)
+    y = pd.Series(np.arange(25, dtype=float), index=g.index)
+    # the last area's neighbours all have no value: it ends up an island
+    for code in ("c004003", "c003003", "c003004"):
+        y[code] = np.nan
+    lisa, gi = local_statistics(y, w, permutations=99, seed=0)
+    assert np.isnan(lisa.loc["c004004", "I"]) and pd.isna(gi.loc["c004004", "hotspot"])
+    assert lisa["I"].notna().sum() == 21
