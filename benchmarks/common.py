@@ -24,7 +24,7 @@ NATIONAL_BASE = {
             "attribution": "Bron: CBS Wijk- en Buurtkaart 2015, CC BY 4.0."},
     "boundaries": {"path": str(NATIONAL_2015), "layer": "buurten"},
     "tables": [{"id": "kwb2015", "path": str(NATIONAL_2015), "layer": "buurten",
-                "key": "BU_CODE", "na_values": [-99999999, -99999997],
+                "key": "BU_CODE", "na_values": [-99999999, -99999997], "public": True,
                 "source": "CBS Wijk- en Buurtkaart 2015"}],
     "indicators": [
         {"id": "inwoners", "kind": "count", "table": "kwb2015", "column": "AANT_INW",

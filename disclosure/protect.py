@@ -109,13 +109,18 @@ def _protect_indicator(cells: pd.DataFrame, rows: np.ndarray, params: Disclosure
     base = params.count_base if is_count else params.sum_base
     half = half_width(base, integer=is_count)
     primary_mask = np.isin(reason, PRIMARY_RULES)
-    suppressed = primary_mask | np.isnan(frame["value"].to_numpy(dtype=float))
+    # A cell unknown at the source is left out of its parent's sum (it counts as 0
+    # there), and an attacker who reads the documentation treats it as exactly 0.
+    unknown = np.isnan(frame["value"].to_numpy(dtype=float))
+    suppressed = primary_mask.copy()
     need = np.where(primary_mask, upper, 0.0)
+    cell_half = np.where(unknown, 0.0, half)
 
-    for rounds in range(1, MAX_ROUNDS + 2):
-        suppressed = suppress_complements(value, parent, depth, suppressed, need)
+    for rounds in range(1, MAX_ROUNDS + 3):
+        suppressed, need = suppress_complements(value, parent, depth, suppressed, need)
+        suppressed &= ~unknown
         published = np.where(suppressed, np.nan, round_to_base(value, base))
-        low, high = attacker_bounds(Tree.from_published(parent, published, half))
+        low, high = attacker_bounds(Tree.from_published(parent, published, cell_half))
         exposed = primary_mask & ~protected(value, lower, upper, low, high)
         if not exposed.any():
             break
@@ -138,7 +143,7 @@ def _protect_indicator(cells: pd.DataFrame, rows: np.ndarray, params: Disclosure
 
     reason = np.where(suppressed & (reason == ""), SECONDARY, reason)
     cells.loc[rows, "reason"] = reason
-    cells.loc[rows, "published"] = published
+    cells.loc[rows, "published"] = np.where(unknown, np.nan, published)
     cells.loc[rows, "attacker_low"] = np.where(suppressed, low, np.nan)
     cells.loc[rows, "attacker_high"] = np.where(suppressed, high, np.nan)
     return rounds

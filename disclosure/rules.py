@@ -82,7 +82,9 @@ def primary(cells: pd.DataFrame, sizes: pd.DataFrame, params: DisclosureParams) 
     reason = pd.Series("", index=cells.index, dtype=object)
     sensitive = cells["sensitive"].astype(bool)
     additive = cells["kind"].isin(["count", "sum"])
-    check = sensitive & additive
+    # a cell without a value (secret at the source) is not published and has nothing
+    # of ours to protect
+    check = sensitive & additive & cells["value"].notna()
 
     key = pd.MultiIndex.from_arrays([cells["level"], cells["code"]])
     inhabitants = sizes["inhabitants"].reindex(key).to_numpy()

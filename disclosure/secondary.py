@@ -16,8 +16,12 @@ cheaper to lose than one large one), and a parent costs as much as all its child
 together, so wijk totals are kept where buurten can do the job.
 
 Subtables are solved bottom-up: a suppressed wijk must in turn be protected among
-the wijken of its gemeente. The attacker's audit (:mod:`disclosure.audit`) checks the
-result; where a cell is still exposed the caller suppresses its parent and repeats.
+the wijken of its gemeente. A wijk chosen as a complement only hides something if
+its own buurten do not pin it down (wijk = sum of buurten), so it gets a need of its
+own, and the next pass requires its buurten to hide as much
+(``sum_k value_k * s_k >= need_wijk``). The attacker's audit
+(:mod:`disclosure.audit`) checks the result; where a cell is still exposed the
+caller raises the needs and repeats.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 
 def suppress_complements(value: np.ndarray, parent: np.ndarray, depth: np.ndarray,
-                         suppressed: np.ndarray, need: np.ndarray) -> np.ndarray:
+                         suppressed: np.ndarray, need: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
     """Choose complementary suppressions for one indicator's tree of cells.
 
     Parameters
@@ -44,7 +49,8 @@ def suppress_complements(value: np.ndarray, parent: np.ndarray, depth: np.ndarra
     need
         Upper protection level each suppressed cell needs (0 where none).
 
-    Returns the new suppression mask (a superset of ``suppressed``).
+    Returns the new suppression mask (a superset of ``suppressed``) and the needs,
+    raised for cells that must now hide something themselves.
     """
     suppressed = suppressed.copy()
     need = need.copy()
@@ -52,11 +58,20 @@ def suppress_complements(value: np.ndarray, parent: np.ndarray, depth: np.ndarra
     for level in sorted(set(depth[parent >= 0]), reverse=True):
         children = np.flatnonzero((depth == level) & (parent >= 0))
         demand = children[suppressed[children] & (need[children] > 0)]
-        if len(demand) == 0:
+        # suppressed parents that must not be pinned down by their published children
+        pinned = np.unique(parent[children])
+        pinned = pinned[suppressed[pinned] & (need[pinned] > 0)]
+        if len(demand) == 0 and len(pinned) == 0:
             continue
-        tables = np.unique(parent[demand])
+        tables = np.unique(np.concatenate([parent[demand], pinned]))
         chosen = _solve(value, parent, children, tables, suppressed, need)
         newly_parents = chosen & ~suppressed & (depth == level - 1)
+        # complements chosen among children that have children of their own must be
+        # unpinned from below by as much as the most demanding cell of their subtable
+        newly_children = np.flatnonzero(chosen & ~suppressed & (depth == level))
+        for j in newly_children:
+            siblings = children[parent[children] == parent[j]]
+            need[j] = max(need[j], need[siblings].max(initial=0.0))
         suppressed |= chosen
         # a parent suppressed to protect its children must itself be protected one
         # level up, by as much as the most demanding child needed
@@ -64,7 +79,7 @@ def suppress_complements(value: np.ndarray, parent: np.ndarray, depth: np.ndarra
             kids = children[parent[children] == p]
             if len(kids):
                 need[p] = max(need[p], need[kids].max(initial=0.0))
-    return suppressed
+    return suppressed, need
 
 
 def _solve(value: np.ndarray, parent: np.ndarray, children: np.ndarray, tables: np.ndarray,
@@ -82,6 +97,13 @@ def _solve(value: np.ndarray, parent: np.ndarray, children: np.ndarray, tables: 
     r = 0
     for t in tables:
         kids = in_tables[parent[in_tables] == t]
+        if suppressed[t] and need[t] > 0 and len(kids):
+            # the suppressed parent must not be the plain sum of published children
+            rows += [r] * len(kids)
+            cols += [position[k] for k in kids]
+            data += list(value[kids])
+            lower.append(min(need[t], value[kids].sum()))
+            r += 1
         for i in kids[suppressed[kids] & (need[kids] > 0)]:
             others = kids[kids != i]
             rows += [r] * (len(others) + 1)

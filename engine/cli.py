@@ -17,10 +17,14 @@ from boundaries import BoundaryError, read_boundaries
 from engine.config import ConfigError, load_config
 from engine.data import DEMO_CONFIG
 from engine.pipeline import LAYER_NAMES, engine_version, run
+from engine.microdata import MicrodataError
+from engine.rasters import RasterError
 from engine.tables import TableError
+from engine.verify import AuditError, audit_directory
 from engine.writers import OutputError
 
-INPUT_ERRORS = (BoundaryError, ConfigError, TableError, OutputError)
+INPUT_ERRORS = (BoundaryError, ConfigError, TableError, OutputError, AuditError,
+                MicrodataError, RasterError)
 EXIT_INPUT = 2
 EXIT_INTERNAL = 1
 
@@ -82,6 +86,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.set_defaults(handler=_demo)
 
+    p = sub.add_parser("audit", parents=[common],
+                       help="audit a published output: can a withheld value be recovered?")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--exact", action="store_true",
+                   help="solve the attacker's linear programs (slower) instead of propagation")
+    p.set_defaults(handler=_audit)
+
     p = sub.add_parser("boundaries", parents=[common], help="boundary file tools")
     bsub = p.add_subparsers(dest="boundaries_command", required=True)
     c = bsub.add_parser("check", parents=[common], help="check a boundary file and report")
@@ -115,6 +126,16 @@ def _run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     run(load_config(DEMO_CONFIG), args.out)
     return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    report = audit_directory(args.dir, exact=args.exact)
+    print(f"audited {report.cells_checked:,} sensitive cells, {report.withheld:,} withheld")
+    for problem in report.problems:
+        print(f"  FAIL {problem}")
+    print("OK: no withheld value can be recovered" if report.ok else
+          f"FAILED: {len(report.problems)} problem(s)")
+    return 0 if report.ok else 1
 
 
 def _boundaries_check(args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ from engine.cells import IndicatorCells
 from engine.indicators import IndicatorResult, compute_indicators
 from engine.publish import (apply_protection, disclosure_record, protect_cells,
                             suppression_columns)
+from engine.verify import audit_directory
 from engine.writers import sha256_of, staged_output, write_geopackage, write_manifest
 
 log = logging.getLogger("zicht")
@@ -53,6 +54,7 @@ class RunResult:
     indicators: IndicatorResult
     boundaries: Boundaries
     analyses: dict[str, LevelAnalysis]
+    protection: object = None  # disclosure.protect.Protection (true values: never published)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -118,8 +120,16 @@ def run(config: Config, out_dir: str | Path) -> RunResult:
                                      "config_sha256": config.sha256, "seed": config.seed,
                                      "created": finished.isoformat(timespec="seconds"),
                                      "attribution": attribution(config)})
+        with timed("audit", timings):
+            # the files themselves, as an attacker would read them, before they go public
+            audit = audit_directory(staging)
+            if not audit.ok:
+                raise RuntimeError(f"disclosure audit of the output failed ({len(audit.problems)} "
+                                   f"problem(s), first: {audit.problems[0]}); nothing was written")
+            log.info("audit: %d sensitive cells, %d withheld, none recoverable",
+                     audit.cells_checked, audit.withheld)
     log.info("wrote %s", out_dir)
-    return RunResult(out_dir, layers, indicators, boundaries, analyses, timings)
+    return RunResult(out_dir, layers, indicators, boundaries, analyses, protection, timings)
 
 
 def assemble_layers(boundaries: Boundaries, cells: dict[str, IndicatorCells],
@@ -164,13 +174,16 @@ def model_table(analyses: dict[str, LevelAnalysis]) -> pd.DataFrame:
 def indicator_table(cells: dict[str, IndicatorCells], config: Config) -> pd.DataFrame:
     """The ``indicators`` table of the output contract."""
     rows = [{"id": d.id, "theme": d.theme, "kind": d.kind,
+             "sensitive": int(cells[d.id].sensitive),
+             "numerator": d.numerator, "denominator": d.denominator, "weight": d.weight,
              "label_nl": d.label_nl + (SYNTHETIC_NL if cells[d.id].synthetic else ""),
              "label_en": d.label_en + (SYNTHETIC_EN if cells[d.id].synthetic else ""),
              "unit": d.unit, "direction": d.direction,
              "source": cells[d.id].source, "synthetic": int(cells[d.id].synthetic)}
             for d in config.indicators if d.id in cells]
     return pd.DataFrame(rows, columns=["id", "theme", "kind", "label_nl", "label_en", "unit",
-                                       "direction", "source", "synthetic"])
+                                       "direction", "source", "synthetic", "sensitive",
+                                       "numerator", "denominator", "weight"])
 
 
 def attribution(config: Config) -> str:

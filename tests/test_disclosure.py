@@ -186,3 +186,32 @@ def test_derived_rates_follow_their_published_parts():
 def test_rounding_to_five_and_its_interval():
     assert round_to_base(np.array([0, 2, 3, 7, 8, 12.5]), 5).tolist() == [0, 0, 5, 5, 10, 15]
     assert half_width(5, integer=True) == 2 and half_width(1000, integer=False) == 500
+
+
+def test_cells_without_a_value_need_no_protection():
+    cells = table([[3, 40, 50]])
+    cells.loc[1, "value"] = np.nan  # secret at the source
+    out = protect(cells, NO_SIZES, NO_DERIVED)
+    assert out.cells.loc[1, "reason"] == "" and np.isnan(out.cells.loc[1, "published"])
+    assert len(out.failures) == 0
+
+
+def test_a_complementary_wijk_is_unpinned_by_its_buurten():
+    # sums of euros (rounded to 1,000, so little slack): a buurt of 40 M dominated by
+    # one contributor needs 12 M of uncertainty; its sibling (11 M) cannot give that,
+    # so the wijk total goes; wijk 1 is then the complement, but its published buurten
+    # would pin it down (wijk = sum of buurten), so some of them must go too
+    M = 1_000_000
+    cells = table([[40 * M, 11 * M], [10 * M, 10 * M, 5 * M]],
+                  units=[[50, 50], [50, 50, 50]], kind="sum")
+    cells[["top1", "top2", "top3"]] = [[v * 0.05, v * 0.04, v * 0.03] for v in cells["value"]]
+    cells.loc[0, ["top1", "top2", "top3"]] = [37 * M, 0.5 * M, 0.4 * M]
+    out = protect(cells, NO_SIZES, NO_DERIVED)
+    result = out.cells.set_index("code")
+    assert result.loc["BU00010000", "reason"] == "dominance"
+    assert result.loc["WK000100", "reason"] == "secondary"
+    assert result.loc["WK000101", "reason"] == "secondary"
+    assert (result.loc[["BU00010100", "BU00010101", "BU00010102"], "reason"]
+            == "secondary").any()
+    assert result.loc["GM0001", "reason"] == ""  # no whole-tree fallback was needed
+    assert out.rounds <= 3 and len(out.failures) == 0

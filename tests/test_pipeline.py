@@ -288,3 +288,88 @@ def test_demo_scores_hotspots_and_trends(demo_out):
     assert set(models["validation"]) >= {"spatial CV", "random CV", "baseline: population only"}
     autocorrelation = pyogrio.read_dataframe(demo_out / "zicht.gpkg", layer="autocorrelation")
     assert {"risk_vastgoed", "inwoners"} <= set(autocorrelation["indicator"])
+
+
+# --- disclosure control of the published output -----------------------------------------
+
+def test_every_withheld_cell_is_null_in_the_geopackage(demo_run, demo_out):
+    cells = demo_run.protection.cells
+    withheld = cells[cells["reason"] != ""]
+    assert len(withheld) > 1000
+    for level, name in (("buurt", "buurten"), ("wijk", "wijken"), ("gemeente", "gemeenten")):
+        layer = _layer(demo_out, name).set_index("code")
+        mine = withheld[withheld["level"] == level]
+        for indicator, group in mine.groupby("indicator"):
+            assert layer.loc[group["code"], indicator].isna().all(), (level, indicator)
+    # and published sensitive counts are rounded to multiples of 5
+    buurten = _layer(demo_out, "buurten")
+    assert (buurten["verdachte_transacties"].dropna() % 5 == 0).all()
+
+
+def test_audit_passes_on_the_demo_and_names_no_values(demo_out, capsys):
+    assert main(["audit", str(demo_out)]) == 0
+    out = capsys.readouterr().out
+    assert "OK: no withheld value can be recovered" in out
+
+
+def _tampered_copy(demo_out, tmp_path, edit):
+    copy = tmp_path / "tampered"
+    copy.mkdir()
+    for name in ("buurten", "wijken", "gemeenten"):
+        layer = gpd.read_file(demo_out / "zicht.gpkg", layer=name)
+        if name == "buurten":
+            edit(layer)
+        layer.to_file(copy / "zicht.gpkg", layer=name, engine="pyogrio")
+    for table in ("indicators", "run"):
+        pyogrio.write_dataframe(pyogrio.read_dataframe(demo_out / "zicht.gpkg", layer=table),
+                                copy / "zicht.gpkg", layer=table)
+    shutil.copy(demo_out / "manifest.json", copy / "manifest.json")
+    from engine.verify import audit_directory
+    return audit_directory(copy)
+
+
+def test_audit_catches_tampered_outputs(demo_run, demo_out, tmp_path):
+    cells = demo_run.protection.cells
+    buurt = cells[(cells["level"] == "buurt") & (cells["kind"] == "count")]
+    primary_cell = buurt[buurt["reason"] == "frequency"].iloc[0]
+    secondary_cell = buurt[buurt["reason"] == "secondary"].iloc[0]
+
+    def reveal(layer):
+        # a withheld cell filled in (rounded, as if published), and a complement
+        # published with its exact value
+        layer.loc[layer["code"] == primary_cell["code"], primary_cell["indicator"]] = 5.0
+        layer.loc[layer["code"] == secondary_cell["code"], secondary_cell["indicator"]] = (
+            secondary_cell["value"] + 1)  # never a multiple of 5 and its rounding
+        if (secondary_cell["value"] + 1) % 5 == 0:
+            layer.loc[layer["code"] == secondary_cell["code"], secondary_cell["indicator"]] += 1
+
+    report = _tampered_copy(demo_out, tmp_path, reveal)
+    assert not report.ok
+    problems = "\n".join(report.problems)
+    assert f"{primary_cell['indicator']} of {primary_cell['code']} is listed as withheld" in problems
+    assert f"{secondary_cell['indicator']}: 1 published value(s) are not multiples" in problems
+    assert "does not match its manifest checksum" in problems
+    # and the audit reports codes and columns, never the values themselves
+    assert str(int(secondary_cell["value"]) + 1) not in problems.replace(
+        secondary_cell["code"], "")
+
+
+def test_audit_exits_nonzero_on_a_tampered_output(demo_out, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(demo_out, copy)
+    (copy / "manifest.json").write_text((copy / "manifest.json").read_text().replace(
+        '"sha256": "', '"sha256": "0', 1))
+    assert main(["audit", str(copy)]) == 1
+    assert "FAILED" in capsys.readouterr().out
+    assert main(["audit", str(tmp_path / "nothing")]) == 2
+
+
+def test_logs_name_no_area(tmp_path, caplog):
+    import logging
+
+    from engine.pipeline import run
+    with caplog.at_level(logging.INFO, logger="zicht"):
+        run(load_config(DEMO_CONFIG), tmp_path / "out")
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "disclosure:" in text and "audit:" in text
+    assert "BU0363" not in text and "WK0363" not in text
