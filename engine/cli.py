@@ -7,6 +7,7 @@ naming the culprit and exit with code 2; ``--debug`` shows the traceback instead
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import warnings
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from boundaries import BoundaryError, read_boundaries
-from engine.config import ConfigError, load_config
+from engine.config import THEMES, ConfigError, load_config
 from engine.data import DEMO_CONFIG
 from engine.pipeline import LAYER_NAMES, engine_version, run
 from engine.microdata import MicrodataError
@@ -34,28 +35,34 @@ log = logging.getLogger("zicht")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    _configure_logging(args.quiet)
+    _configure_logging(args.quiet, args.log_json)
     try:
         return int(args.handler(args) or 0)
     except INPUT_ERRORS as exc:
         if args.debug:
             raise
-        print(f"zicht: error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
+        return _error(args, f"{exc}", EXIT_INPUT)
     except FileNotFoundError as exc:
         if args.debug:
             raise
-        print(f"zicht: error: {exc.filename}: file not found", file=sys.stderr)
-        return EXIT_INPUT
+        return _error(args, f"{exc.filename}: file not found", EXIT_INPUT)
     except KeyboardInterrupt:
-        print("zicht: interrupted; no output was written", file=sys.stderr)
-        return 130
+        return _error(args, "interrupted; no output was written", 130)
     except Exception as exc:  # the last line of defence: no traceback for users
         if args.debug:
             raise
-        print(f"zicht: internal error: {type(exc).__name__}: {exc} "
-              "(rerun with --debug for the traceback)", file=sys.stderr)
-        return EXIT_INTERNAL
+        return _error(args, f"internal error: {type(exc).__name__}: {exc} (rerun with --debug "
+                            "for the traceback)", EXIT_INTERNAL)
+
+
+def _error(args: argparse.Namespace, message: str, code: int) -> int:
+    """One line on stderr: plain text, or a JSON object with --log-json."""
+    if args.log_json:
+        print(json.dumps({"level": "error", "logger": "zicht", "message": message,
+                          "exit_code": code}, ensure_ascii=False), file=sys.stderr)
+    else:
+        print(f"zicht: error: {message}", file=sys.stderr)
+    return code
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,11 +71,15 @@ def _parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(add_help=False)
     top.add_argument("--quiet", action="store_true", help="only print warnings and errors")
     top.add_argument("--debug", action="store_true", help="show tracebacks")
+    top.add_argument("--log-json", action="store_true",
+                     help="log as JSON lines on stderr (for machines)")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
                         help="only print warnings and errors")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show tracebacks")
+    common.add_argument("--log-json", action="store_true", default=argparse.SUPPRESS,
+                        help="log as JSON lines on stderr (for machines)")
 
     parser = argparse.ArgumentParser(
         prog="zicht", parents=[top],
@@ -85,6 +96,14 @@ def _parser() -> argparse.ArgumentParser:
                        help="run the pipeline on the embedded Amsterdam data")
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.set_defaults(handler=_demo)
+
+    p = sub.add_parser("hotspots", parents=[common],
+                       help="print the ranked hotspot list of a published output")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--theme", required=True, choices=THEMES)
+    p.add_argument("--top", type=int, default=20)
+    p.add_argument("--level", default="buurt", choices=("buurt", "wijk"))
+    p.set_defaults(handler=_hotspots)
 
     p = sub.add_parser("audit", parents=[common],
                        help="audit a published output: can a withheld value be recovered?")
@@ -105,9 +124,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(quiet: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+class JsonFormatter(logging.Formatter):
+    """One JSON object per log record: time, level, message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps({"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+                           "level": record.levelname.lower(), "logger": record.name,
+                           "message": record.getMessage()}, ensure_ascii=False)
+
+
+def _configure_logging(quiet: bool, log_json: bool = False) -> None:
+    if log_json:
+        handler: logging.Handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+    elif sys.stderr.isatty():
+        # a person is watching: rich shows stages with times and colours
+        from rich.logging import RichHandler
+
+        handler = RichHandler(show_path=False, markup=False, log_time_format="%H:%M:%S")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     log.handlers[:] = [handler]
     log.setLevel(logging.WARNING if quiet else logging.INFO)
     log.propagate = False
@@ -125,6 +162,20 @@ def _run(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     run(load_config(DEMO_CONFIG), args.out)
+    return 0
+
+
+def _hotspots(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from engine.lists import COLUMNS, format_for_terminal
+
+    path = args.dir / "hotspots.csv"
+    if not path.exists():
+        raise OutputError(f"{path}: not found; is {args.dir} a zicht output directory?")
+    table = pd.read_csv(path, sep=";", decimal=",", encoding="utf-8-sig")
+    table = table.rename(columns={v: k for k, v in COLUMNS.items()})
+    print(format_for_terminal(table, args.theme, args.top, args.level))
     return 0
 
 

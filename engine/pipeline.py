@@ -24,6 +24,9 @@ from engine.config import Config
 from engine.analysis import LevelAnalysis, analyse_level, autocorrelation_rows
 from engine.cells import IndicatorCells
 from engine.indicators import IndicatorResult, compute_indicators
+from engine.lists import hotspot_table, write_csv, write_xlsx
+from engine.report import build_report
+from engine.styles import layer_styles
 from engine.publish import (apply_protection, disclosure_record, protect_cells,
                             suppression_columns)
 from engine.verify import audit_directory
@@ -108,14 +111,24 @@ def run(config: Config, out_dir: str | Path) -> RunResult:
                                            columns=["level", "indicator", "moran_i", "p", "areas"])
         with timed("write", timings):
             finished = datetime.now(timezone.utc)
-            tables = {"indicators": indicator_table(cells, config),
-                      "autocorrelation": autocorrelation,
-                      "models": model_table(analyses),
+            layers = {lv: _integer_ranks(layer) for lv, layer in layers.items()}
+            gpkg_layers = {LAYER_NAMES[lv]: layers[lv] for lv in LEVELS if lv in layers}
+            disclosure = disclosure_record(protection)
+            indicators_df, models_df = indicator_table(cells, config), model_table(analyses)
+            tables = {"indicators": indicators_df, "autocorrelation": autocorrelation,
+                      "models": models_df,
                       "run": run_table(config, boundaries, started, finished, timings,
-                                       disclosure_record(protection))}
-            write_geopackage(staging / "zicht.gpkg",
-                             {LAYER_NAMES[lv]: layers[lv] for lv in LEVELS if lv in layers},
-                             tables)
+                                       disclosure),
+                      "layer_styles": layer_styles({name: list(gdf.columns)
+                                                    for name, gdf in gpkg_layers.items()})}
+            write_geopackage(staging / "zicht.gpkg", gpkg_layers, tables)
+            synthetic_themes = set(indicators_df.loc[indicators_df["synthetic"] == 1, "theme"])
+            ranked = hotspot_table(layers, config, synthetic_themes)
+            write_csv(ranked, staging / "hotspots.csv")
+            write_xlsx(ranked, staging / "hotspots.xlsx", attribution(config))
+            (staging / "report.html").write_text(
+                build_report(layers, indicators_df, models_df, config, json.loads(disclosure),
+                             finished), encoding="utf-8")
             write_manifest(staging, {"engine": "zicht", "engine_version": engine_version(),
                                      "config_sha256": config.sha256, "seed": config.seed,
                                      "created": finished.isoformat(timespec="seconds"),
@@ -146,6 +159,15 @@ def assemble_layers(boundaries: Boundaries, cells: dict[str, IndicatorCells],
         layers[level] = gpd.GeoDataFrame(
             frame[BASE_COLUMNS + order + ["geometry"]], geometry="geometry", crs=areas.crs)
     return layers
+
+
+def _integer_ranks(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Ranks and flags as integer fields (nullable), not reals."""
+    layer = layer.copy()
+    for column in layer.columns:
+        if column.startswith("rank_") or column == "suppressed":
+            layer[column] = pd.to_numeric(layer[column], errors="coerce").astype("Int64")
+    return layer
 
 
 def _with_columns(layer: gpd.GeoDataFrame, extra: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -21,6 +21,9 @@ import pandas as pd
 import pyogrio
 
 
+GEOMETRY_COLUMN = "geom"  # GDAL's GeoPackage default, set explicitly: styles refer to it
+
+
 class OutputError(OSError):
     """The output directory cannot be written; the message names it."""
 
@@ -62,7 +65,8 @@ def write_geopackage(path: Path, layers: dict[str, gpd.GeoDataFrame],
         pyogrio.write_dataframe(gdf, path, layer=name, driver="GPKG",
                                 geometry_type="MultiPolygon", promote_to_multi=True,
                                 dataset_options={"VERSION": "1.2"} if i == 0 else None,
-                                layer_options={"SPATIAL_INDEX": "YES"})
+                                layer_options={"SPATIAL_INDEX": "YES",
+                                               "GEOMETRY_NAME": GEOMETRY_COLUMN})
     for name, frame in tables.items():
         pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG")
 

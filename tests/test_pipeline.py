@@ -252,6 +252,31 @@ def test_demo_runs_are_identical(tmp_path, demo_out):
                                      "autocorrelation", "models")})
     for layer in tables[0]:
         pd.testing.assert_frame_equal(tables[0][layer], tables[1][layer])
+    assert (demo_out / "hotspots.csv").read_bytes() == (tmp_path / "again" / "hotspots.csv"
+                                                        ).read_bytes()
+
+
+def test_a_different_seed_changes_only_what_is_random(demo_out, tmp_path):
+    config = DEMO_CONFIG.read_text().replace("seed = 20241231", "seed = 7")
+    for name in ("amsterdam_buurten_2024.gpkg",):
+        shutil.copy(DEMO_CONFIG.parent / name, tmp_path / name)
+    (tmp_path / "run.toml").write_text(config)
+    assert main(["--quiet", "run", str(tmp_path / "run.toml"), "--out",
+                 str(tmp_path / "out")]) == 0
+    a = _layer(demo_out, "buurten").set_index("code")
+    b = _layer(tmp_path / "out", "buurten").set_index("code")
+    real = ["inwoners", "huishoudens", "woz_waarde", "misdrijven_2025", "misdrijven_per_1000"]
+    pd.testing.assert_frame_equal(a[real], b[real])  # real figures: identical
+    assert not a["verdachte_transacties"].equals(b["verdachte_transacties"])  # synthetic
+
+
+def test_log_json(tmp_path, write_gpkg, capsys):
+    config = _bad_run(tmp_path, write_gpkg, "code;n\nBU03630000;4\nBU03630001;abc\n")
+    assert main(["--log-json", "run", str(config), "--out", str(tmp_path / "o")]) == 2
+    lines = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()]
+    assert lines[0]["message"] == "stage boundaries ..." and lines[0]["level"] == "info"
+    assert lines[-1]["level"] == "error" and lines[-1]["exit_code"] == 2
+    assert "1 value(s) are not numbers" in lines[-1]["message"]
 
 
 def test_demo_scores_hotspots_and_trends(demo_out):

@@ -1,0 +1,104 @@
+"""Ranked hotspot lists for police analysts: ``hotspots.csv``, ``hotspots.xlsx``, terminal.
+
+One row per area and theme (buurten and wijken), ranked by risk within each theme
+and level, with Dutch column headers. The CSV opens correctly in a Dutch Excel by
+double-click: ``;`` as separator, ``,`` as decimal mark, UTF-8 with a byte order
+mark. Every value comes from the published layers, so whatever disclosure control
+withheld is empty here too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from engine.config import THEMES, Config
+
+COLUMNS = {
+    "thema": "Thema", "niveau": "Niveau", "rang": "Rang", "code": "Code", "naam": "Naam",
+    "wijk": "Wijk", "gemeente": "Gemeente", "risico": "Risicoscore (0-100)",
+    "hotspot": "Hotspot (Gi*)", "lisa": "Cluster (LISA)", "trend": "Trend misdrijven",
+    "drijvers": "Belangrijkste factoren", "onderdrukking": "Onderdrukt (reden)",
+    "synthetisch": "Synthetische gegevens",
+}
+THEME_NAMES = {"vastgoed": "Vastgoed", "drugs": "Drugs", "transacties": "Verdachte transacties",
+               "branches": "Branches"}
+
+
+def hotspot_table(layers: dict[str, gpd.GeoDataFrame], config: Config,
+                  synthetic_themes: set[str]) -> pd.DataFrame:
+    """The ranked list: per theme and level, areas with a score by rank, then the rest."""
+    rows = []
+    names = {}
+    for level in ("wijk", "gemeente"):
+        if level in layers:
+            names.update(dict(zip(layers[level]["code"], layers[level]["naam"])))
+    trend = next((f"trend_{t.id}" for t in config.trends), None)
+    for theme in THEMES:
+        for level in ("buurt", "wijk"):
+            layer = layers.get(level)
+            if layer is None or f"risk_{theme}" not in layer:
+                continue
+            frame = pd.DataFrame({
+                "thema": THEME_NAMES[theme], "niveau": level, "rang": layer[f"rank_{theme}"],
+                "code": layer["code"], "naam": layer["naam"],
+                "wijk": layer["wijkcode"].map(names) if level == "buurt" else layer["naam"],
+                "gemeente": layer["gemeentecode"].map(names),
+                "risico": pd.to_numeric(layer[f"risk_{theme}"], errors="coerce"),
+                "hotspot": layer[f"hotspot_{theme}"], "lisa": layer[f"lisa_{theme}"],
+                "trend": layer[trend] if trend and trend in layer else None,
+                "drijvers": layer[f"drivers_{theme}"],
+                "onderdrukking": layer.get("suppression"),
+                "synthetisch": "ja" if theme in synthetic_themes else "nee"})
+            rows.append(frame.sort_values(["rang", "code"], na_position="last"))
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=list(COLUMNS))
+    table["rang"] = table["rang"].astype("Int64")
+    return table
+
+
+def write_csv(table: pd.DataFrame, path: Path) -> None:
+    """Dutch Excel CSV: ``;`` separator, decimal comma, UTF-8 with BOM."""
+    table.rename(columns=COLUMNS).to_csv(path, sep=";", decimal=",", index=False,
+                                         encoding="utf-8-sig", float_format="%.1f")
+
+
+def write_xlsx(table: pd.DataFrame, path: Path, attribution: str) -> None:
+    """One sheet per theme, frozen header row, plus a sheet with sources and cautions."""
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for theme, part in table.groupby("thema", sort=False):
+            sheet = part.drop(columns="thema").rename(columns=COLUMNS)
+            sheet.to_excel(writer, sheet_name=str(theme)[:31], index=False)
+            ws = writer.sheets[str(theme)[:31]]
+            ws.freeze_panes = "A2"
+            for column, width in zip("ABCDEFGHIJKLMN", (8, 6, 12, 28, 24, 16, 10, 16, 16,
+                                                         18, 60, 40, 10)):
+                ws.column_dimensions[column].width = width
+        pd.DataFrame({"Toelichting": [
+            "Een hoge score of een hotspot is een patroon in de gegevens, geen bewijs van "
+            "criminaliteit.",
+            "Lege cellen zijn onderdrukt om personen, adressen en bedrijven te beschermen; "
+            "de kolom 'Onderdrukt (reden)' zegt waarom.",
+            "Thema's met 'Synthetische gegevens = ja' zijn gebaseerd op gegenereerde, "
+            "niet-echte microdata.",
+            attribution]}).to_excel(writer, sheet_name="Toelichting", index=False)
+
+
+def format_for_terminal(table: pd.DataFrame, theme: str, top: int, level: str = "buurt") -> str:
+    """The top ``top`` areas of one theme as a plain text table."""
+    name = THEME_NAMES.get(theme, theme)
+    part = table[(table["thema"] == name) & (table["niveau"] == level)].dropna(subset=["rang"])
+    part = part.head(top)
+    if part.empty:
+        return f"Geen gepubliceerde scores voor thema {name} op niveau {level}."
+    lines = [f"{name} ({level}), top {len(part)}:",
+             f"{'rang':>4}  {'code':<11} {'naam':<28} {'score':>5}  {'hotspot':<15} {'lisa':<15} "
+             f"factoren"]
+    for row in part.itertuples(index=False):
+        lines.append(f"{int(row.rang):>4}  {row.code:<11} {str(row.naam)[:28]:<28} "
+                     f"{row.risico:>5.1f}  {str(row.hotspot or '-'):<15} "
+                     f"{str(row.lisa or '-'):<15} {row.drijvers or '-'}")
+    if (part["synthetisch"] == "ja").any():
+        lines.append("Let op: dit thema is berekend op synthetische (gegenereerde) microdata.")
+    return "\n".join(lines)
