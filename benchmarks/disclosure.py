@@ -24,7 +24,7 @@ def main() -> None:
     from engine.indicators import compute_indicators
     from engine.publish import protect_cells
 
-    config = national_config(scale=1.17)
+    config = national_config(scale=1.75)
     b = config.boundaries
     boundaries = read_boundaries(b.path, b.layer, b.columns, b.drop_water)
     cells = compute_indicators(config, boundaries).cells

@@ -20,8 +20,8 @@ from benchmarks.common import national_config, peak_memory_mb, require_national_
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.17,
-                        help="multiplier on record volumes (1.17 gives about one million)")
+    parser.add_argument("--scale", type=float, default=1.75,
+                        help="multiplier on record volumes (1.75 gives about one million)")
     args = parser.parse_args()
     require_national_data()
 

@@ -65,24 +65,36 @@ def write_csv(table: pd.DataFrame, path: Path) -> None:
 
 
 def write_xlsx(table: pd.DataFrame, path: Path, attribution: str) -> None:
-    """One sheet per theme, frozen header row, plus a sheet with sources and cautions."""
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for theme, part in table.groupby("thema", sort=False):
-            sheet = part.drop(columns="thema").rename(columns=COLUMNS)
-            sheet.to_excel(writer, sheet_name=str(theme)[:31], index=False)
-            ws = writer.sheets[str(theme)[:31]]
-            ws.freeze_panes = "A2"
-            for column, width in zip("ABCDEFGHIJKLMN", (8, 6, 12, 28, 24, 16, 10, 16, 16,
-                                                         18, 60, 40, 10)):
-                ws.column_dimensions[column].width = width
-        pd.DataFrame({"Toelichting": [
+    """One sheet per theme with a frozen header row, plus a sheet with sources and cautions.
+
+    Written in openpyxl's write-only mode, row by row: national lists have over a
+    hundred thousand rows.
+    """
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    widths = (8, 6, 12, 28, 24, 16, 10, 16, 16, 18, 60, 40, 10)
+    for theme, part in table.groupby("thema", sort=False):
+        sheet = workbook.create_sheet(str(theme)[:31])
+        sheet.freeze_panes = "A2"
+        for letter, width in zip("ABCDEFGHIJKLM", widths):
+            sheet.column_dimensions[letter].width = width
+        part = part.drop(columns="thema")
+        sheet.append([COLUMNS[c] for c in part.columns])
+        for row in part.astype(object).where(part.notna(), None).itertuples(index=False):
+            sheet.append(list(row))
+    notes = workbook.create_sheet("Toelichting")
+    notes.append(["Toelichting"])
+    for line in (
             "Een hoge score of een hotspot is een patroon in de gegevens, geen bewijs van "
             "criminaliteit.",
             "Lege cellen zijn onderdrukt om personen, adressen en bedrijven te beschermen; "
             "de kolom 'Onderdrukt (reden)' zegt waarom.",
             "Thema's met 'Synthetische gegevens = ja' zijn gebaseerd op gegenereerde, "
             "niet-echte microdata.",
-            attribution]}).to_excel(writer, sheet_name="Toelichting", index=False)
+            attribution):
+        notes.append([line])
+    workbook.save(path)
 
 
 def format_for_terminal(table: pd.DataFrame, theme: str, top: int, level: str = "buurt") -> str:

@@ -71,46 +71,67 @@ def audit_directory(path: Path, exact: bool = False) -> AuditReport:
     layers = {lv: pyogrio.read_dataframe(gpkg, layer=name, read_geometry=False)
               for lv, name in LEVEL_LAYERS.items()
               if name in {str(n) for n, _ in pyogrio.list_layers(gpkg)}}
-    reasons = {lv: _reasons(layer) for lv, layer in layers.items()}
+    cells = _Cells.from_layers(layers)
     sensitive = indicators[indicators["sensitive"] == 1]
     for indicator_id, spec in sensitive.iterrows():
         if spec["kind"] in ("count", "sum") and pd.isna(spec["numerator"]):
-            _audit_indicator(indicator_id, spec["kind"], layers, reasons, params, report, exact)
+            _audit_indicator(indicator_id, spec["kind"], layers, cells, params, report, exact)
         elif not pd.isna(spec["numerator"]):
             _audit_derived(indicator_id, spec, layers, report)
     return report
 
 
-def _reasons(layer: pd.DataFrame) -> dict[tuple[str, str], str]:
-    """(code, column) -> rule, parsed from the ``suppression`` column."""
-    out = {}
-    for code, text in zip(layer["code"], layer.get("suppression", [])):
-        if not isinstance(text, str):
-            continue
-        for part in text.split("; "):
-            rule, _, columns = part.partition(": ")
-            for column in columns.split(", "):
-                out[(code, column)] = rule
-    return out
+def _reasons(layer: pd.DataFrame, level: str) -> pd.DataFrame:
+    """(level, code, column, rule) rows parsed from the ``suppression`` column."""
+    text = layer.set_index("code")["suppression"].dropna().astype(str)
+    if text.empty:
+        return pd.DataFrame(columns=["level", "code", "column", "rule"])
+    parts = text.str.split("; ").explode()
+    rule = parts.str.partition(": ")[0]
+    columns = parts.str.partition(": ")[2].str.split(", ")
+    out = pd.DataFrame({"rule": rule, "column": columns}).explode("column").reset_index()
+    out["level"] = level
+    return out[["level", "code", "column", "rule"]]
 
 
-def _audit_indicator(indicator_id: str, kind: str, layers: dict, reasons: dict, params: dict,
+@dataclass
+class _Cells:
+    """Every area of every level in one order, with parent positions (-1 at the top)."""
+
+    level: np.ndarray
+    code: np.ndarray
+    parent: np.ndarray
+    rules: pd.DataFrame  # rows: cells, columns: indicator ids; '' where not withheld
+
+    @classmethod
+    def from_layers(cls, layers: dict[str, pd.DataFrame]) -> "_Cells":
+        level = np.concatenate([[lv] * len(layer) for lv, layer in layers.items()])
+        code = np.concatenate([layer["code"].to_numpy(dtype=object) for layer in layers.values()])
+        parent_code = np.concatenate([
+            layer[PARENT_COLUMN[lv]].to_numpy(dtype=object) if lv in PARENT_COLUMN
+            else np.full(len(layer), None, dtype=object) for lv, layer in layers.items()])
+        key = pd.MultiIndex.from_arrays([level, code])
+        position = pd.Series(np.arange(len(code)), index=key)
+        parent_key = pd.MultiIndex.from_arrays([[PARENT_LEVEL.get(lv, "") for lv in level],
+                                                pd.Series(parent_code).fillna("")])
+        parent = position.reindex(parent_key).fillna(-1).to_numpy(dtype=np.int64)
+        reasons = pd.concat([_reasons(layer, lv) for lv, layer in layers.items()
+                             if "suppression" in layer], ignore_index=True)
+        rules = (reasons.drop_duplicates(["level", "code", "column"])
+                 .pivot(index=["level", "code"], columns="column", values="rule")
+                 .reindex(key).fillna(""))
+        return cls(level, code, parent, rules)
+
+
+def _audit_indicator(indicator_id: str, kind: str, layers: dict, cells: _Cells, params: dict,
                      report: AuditReport, exact: bool) -> None:
-    rows = []
-    for level, layer in layers.items():
-        if indicator_id not in layer:
-            continue
-        parent = layer[PARENT_COLUMN[level]] if level in PARENT_COLUMN else None
-        for i, code in enumerate(layer["code"]):
-            rows.append((level, code, None if parent is None else parent.iloc[i],
-                         layer[indicator_id].iloc[i]))
-    frame = pd.DataFrame(rows, columns=["level", "code", "parent", "published"])
-    position = {(lv, c): i for i, (lv, c) in enumerate(zip(frame["level"], frame["code"]))}
-    parent = np.array([position.get((PARENT_LEVEL.get(lv, ""), p), -1)
-                       for lv, p in zip(frame["level"], frame["parent"])])
-    published = frame["published"].to_numpy(dtype=float)
+    published = np.concatenate([
+        pd.to_numeric(layer[indicator_id], errors="coerce").to_numpy(dtype=float)
+        if indicator_id in layer else np.full(len(layer), np.nan) for layer in layers.values()])
+    rule = (cells.rules[indicator_id].to_numpy(dtype=object) if indicator_id in cells.rules
+            else np.full(len(published), "", dtype=object))
     base = params["count_base"] if kind == "count" else params["sum_base"]
-    report.cells_checked += len(frame)
+    report.cells_checked += len(published)
     shown = published[~np.isnan(published)]
     off_grid = np.abs(shown / base - np.round(shown / base)) > 1e-9
     if off_grid.any():
@@ -118,13 +139,15 @@ def _audit_indicator(indicator_id: str, kind: str, layers: dict, reasons: dict, 
                                f"not multiples of the rounding base {base:g}")
     if (shown < 0).any():
         report.problems.append(f"{indicator_id}: negative published values (a sentinel?)")
-    listed = [(frame["code"].iloc[i], reasons.get(frame["level"].iloc[i], {}).get(
-        (frame["code"].iloc[i], indicator_id))) for i in range(len(frame))]
+    listed = rule != ""
+    for i in np.flatnonzero(listed & ~np.isnan(published)):
+        report.problems.append(f"{indicator_id} of {cells.code[i]} is listed as withheld "
+                               f"({rule[i]}) but published")
     # NULL without a reason: unknown at the source, left out of the sums (so: 0)
-    unknown = np.isnan(published) & np.array([rule is None for _, rule in listed])
+    unknown = np.isnan(published) & ~listed
     half = np.where(unknown, 0.0, half_width(base, integer=kind == "count"))
-    tree = Tree.from_published(parent, np.where(unknown, 0.0, published), half)
-    withheld = np.flatnonzero(np.isnan(published) & ~unknown)
+    tree = Tree.from_published(cells.parent, np.where(unknown, 0.0, published), half)
+    withheld = np.flatnonzero(np.isnan(published) & listed)
     report.withheld += len(withheld)
     if not len(withheld):
         return
@@ -133,16 +156,12 @@ def _audit_indicator(indicator_id: str, kind: str, layers: dict, reasons: dict, 
     else:
         low, high = attacker_bounds(tree)
         low, high = low[withheld], high[withheld]
-    for i, (code, rule) in enumerate(listed):
-        if rule and not np.isnan(published[i]):
-            report.problems.append(f"{indicator_id} of {code} is listed as withheld ({rule}) "
-                                   "but published")
-    for k, i in enumerate(withheld):
-        rule = reasons.get(frame["level"].iloc[i], {}).get((frame["code"].iloc[i], indicator_id))
-        if rule in PRIMARY_RULES and high[k] - low[k] < params["protection_min"] - 1e-9:
-            report.problems.append(
-                f"{indicator_id} of {frame['code'].iloc[i]} ({rule}): the published figures "
-                f"narrow it to an interval narrower than {params['protection_min']:g}")
+    narrow = (high - low < params["protection_min"] - 1e-9) & np.isin(rule[withheld],
+                                                                      PRIMARY_RULES)
+    for i in withheld[narrow]:
+        report.problems.append(
+            f"{indicator_id} of {cells.code[i]} ({rule[i]}): the published figures "
+            f"narrow it to an interval narrower than {params['protection_min']:g}")
 
 
 def _audit_derived(indicator_id: str, spec: pd.Series, layers: dict,
