@@ -40,7 +40,7 @@ def _layer(out, name):
 def test_demo_geopackage_contract(demo_out):
     layers = pyogrio.list_layers(demo_out / "zicht.gpkg")
     assert {str(n) for n, _ in layers} == {"buurten", "wijken", "gemeenten", "indicators", "run",
-                                           "autocorrelation", "models"}
+                                           "autocorrelation", "models", "layer_styles"}
     buurten = _layer(demo_out, "buurten")
     assert len(buurten) == 518
     assert list(buurten.columns[:5]) == ["code", "naam", "niveau", "wijkcode", "gemeentecode"]
