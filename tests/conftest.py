@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -32,3 +34,43 @@ def write_gpkg(tmp_path):
         gdf.to_file(path, layer=layer, engine="pyogrio")
         return path
     return _write
+
+
+RUN_CONFIG = """
+[boundaries]
+path = "{boundaries}"
+{layer}
+
+[[tables]]
+id = "k"
+path = "{table}"
+key = "code"
+min_match = 0.9
+
+[[indicators]]
+id = "n"
+kind = "count"
+table = "k"
+column = "n"
+label_nl = "n"
+label_en = "n"
+"""
+
+
+GOOD_TABLE = "code;n\nBU03630000;4\nBU03630001;7\nBU03630100;9\n"
+
+
+def run_config(tmp_path: Path, areas: gpd.GeoDataFrame | None, table: str = GOOD_TABLE,
+               layer: str = "",
+               boundaries_name: str = "areas.gpkg", extra: str = "") -> Path:
+    """A small run: buurten ``areas`` (None: no file), a ``;`` CSV ``table`` of counts
+    ``n`` keyed by ``code``, and one indicator; returns the config path."""
+    if areas is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pyogrio warns about files without a CRS
+            areas.to_file(tmp_path / boundaries_name, layer="buurten", engine="pyogrio")
+    (tmp_path / "table.csv").write_text(table)
+    config = tmp_path / "run.toml"
+    config.write_text(textwrap.dedent(RUN_CONFIG.format(
+        boundaries=boundaries_name, table="table.csv", layer=layer)) + extra)
+    return config

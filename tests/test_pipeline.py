@@ -19,7 +19,7 @@ from engine.cli import main
 from engine.config import THEMES, load_config
 from engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
 from engine.writers import sha256_of
-from tests.conftest import GEOJSON_2015, grid_buurten
+from tests.conftest import GEOJSON_2015, grid_buurten, run_config
 
 
 @pytest.fixture(scope="module")
@@ -131,31 +131,8 @@ def test_no_staging_left_behind(demo_out):
     assert not [p for p in demo_out.iterdir() if p.name.startswith(".zicht")]
 
 
-BAD_TABLE_CONFIG = """
-[boundaries]
-path = "areas.gpkg"
-
-[[tables]]
-id = "k"
-path = "table.csv"
-key = "code"
-
-[[indicators]]
-id = "n"
-kind = "count"
-table = "k"
-column = "n"
-label_nl = "n"
-label_en = "n"
-"""
-
-
 def _bad_run(tmp_path, write_gpkg, csv_body: str):
-    write_gpkg(grid_buurten(["BU03630000", "BU03630001"]))
-    (tmp_path / "table.csv").write_text(csv_body)
-    config = tmp_path / "run.toml"
-    config.write_text(textwrap.dedent(BAD_TABLE_CONFIG))
-    return config
+    return run_config(tmp_path, grid_buurten(["BU03630000", "BU03630001"]), csv_body)
 
 
 def test_failed_run_leaves_existing_output_untouched(tmp_path, write_gpkg, capsys):
