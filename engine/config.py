@@ -15,9 +15,11 @@ from __future__ import annotations
 import difflib
 import hashlib
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from disclosure.rules import DisclosureParams
 
 THEMES = ("vastgoed", "drugs", "transacties", "branches")
 KINDS = ("count", "sum", "rate", "share", "mean")
@@ -116,17 +118,9 @@ RASTER_KEYS = {
     "public": _k(bool, default=True),
 }
 DISCLOSURE_KEYS = {
-    "min_inhabitants": _k(int, default=50),
-    "min_households": _k(int, default=20),
-    "min_units": _k(int, default=10),
-    "zero_safe": _k(bool, default=True),
-    "dominance_n": _k(int, default=2),
-    "dominance_k": _k(float, int, default=85.0),
-    "p_percent": _k(float, int, default=15.0),
-    "protection_ratio": _k(float, int, default=0.30),
-    "protection_min": _k(float, int, default=5.0),
-    "count_base": _k(int, default=5),
-    "sum_base": _k(float, int, default=1000.0),
+    # every rule parameter, with the type and default of DisclosureParams
+    **{f.name: _k(float, int, default=f.default) if isinstance(f.default, float)
+       else _k(type(f.default), default=f.default) for f in fields(DisclosureParams)},
     "inhabitants": _k(str, default="inwoners"),
     "households": _k(str, default="huishoudens"),
 }
@@ -236,20 +230,11 @@ class RasterSpec:
 
 @dataclass(frozen=True)
 class DisclosureSpec:
-    """Disclosure-control parameters (see :mod:`disclosure.rules` for the defaults) and
-    the indicators holding inhabitants and households for the area rule."""
+    """Disclosure-control rule parameters (see :mod:`disclosure.rules` for each default
+    and its source) and the indicators holding inhabitants and households for the
+    area rule."""
 
-    min_inhabitants: int = 50
-    min_households: int = 20
-    min_units: int = 10
-    zero_safe: bool = True
-    dominance_n: int = 2
-    dominance_k: float = 85.0
-    p_percent: float = 15.0
-    protection_ratio: float = 0.30
-    protection_min: float = 5.0
-    count_base: int = 5
-    sum_base: float = 1000.0
+    params: DisclosureParams = field(default_factory=DisclosureParams)
     inhabitants: str = "inwoners"
     households: str = "huishoudens"
 
@@ -536,12 +521,13 @@ def parse_config(raw: dict[str, Any], path: Path, sha256: str = "") -> Config:
     for key in ("inhabitants", "households"):
         if "disclosure" in raw and key in raw["disclosure"]:
             _check_ids([dc[key]], ids, f"disclosure.{key}", where)
-    disclosure = DisclosureSpec(**{k: (float(v) if isinstance(DisclosureSpec.__dataclass_fields__[
-        k].default, float) else v) for k, v in dc.items()})
+    params = DisclosureParams(**{f.name: type(f.default)(dc[f.name])
+                                 for f in fields(DisclosureParams)})
     try:
-        disclosure_params(disclosure).validate()
+        params.validate()
     except ValueError as exc:
         raise ConfigError(f"{where}: [disclosure]: {exc}") from None
+    disclosure = DisclosureSpec(params, dc["inhabitants"], dc["households"])
     return Config(path=path, sha256=sha256, name=run["name"], seed=run["seed"],
                   attribution=run["attribution"], boundaries=boundaries,
                   tables=tuple(tables), indicators=tuple(indicators),
@@ -593,14 +579,6 @@ def _existing(base: Path, value: str, key: str, where: str) -> Path:
     if not path.exists():
         raise ConfigError(f"{where}: key '{key}' names {path}, which does not exist")
     return path
-
-
-def disclosure_params(spec: DisclosureSpec):
-    """The :class:`disclosure.rules.DisclosureParams` of a config's ``[disclosure]``."""
-    from disclosure.rules import DisclosureParams
-
-    names = DisclosureParams.__dataclass_fields__
-    return DisclosureParams(**{k: getattr(spec, k) for k in names})
 
 
 def _check_ids(refs: list[Any], ids: list[str], key: str, where: str) -> None:

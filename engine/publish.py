@@ -22,7 +22,7 @@ from boundaries import Boundaries
 from disclosure.protect import Protection, protect
 from disclosure.rules import AREA, CELL_FIELDS, DERIVED
 from engine.cells import IndicatorCells
-from engine.config import Config, disclosure_params
+from engine.config import Config
 
 THEME_COLUMNS = ("risk", "rank", "drivers", "hotspot", "lisa", "coverage")
 PARENT_LEVEL = {"buurt": "wijk", "wijk": "gemeente"}
@@ -81,7 +81,7 @@ def protect_cells(cells: dict[str, IndicatorCells], boundaries: Boundaries,
     """Run disclosure control over every cell; raises if the audit finds a leak."""
     table = cell_table(cells, boundaries)
     protection = protect(table, area_sizes(cells, config), derived_table(cells),
-                         disclosure_params(config.disclosure))
+                         config.disclosure.params)
     _follow_weights(protection, cells)
     failures = protection.failures
     if len(failures):  # pragma: no cover - protect() iterates until none are left

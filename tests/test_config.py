@@ -172,3 +172,13 @@ code = "buurtcode"
     with pytest.raises(ConfigError, match=r"'indicators\[1\].kind' must be 'sum' for measure "
                                           r"'amount'"):
         load_config(_write(tmp_path, body))
+
+
+def test_disclosure_section_is_validated(tmp_path):
+    with pytest.raises(ConfigError, match=r"\[disclosure\]: dominance_n must be 1, 2 or 3"):
+        load_config(_write(tmp_path, BASE + "[disclosure]\ndominance_n = 5\n"))
+    with pytest.raises(ConfigError, match=r"'disclosure.min_units' must be an integer"):
+        load_config(_write(tmp_path, BASE + "[disclosure]\nmin_units = 'tien'\n"))
+    cfg = load_config(_write(tmp_path, BASE + "[disclosure]\np_percent = 20\n"))
+    assert cfg.disclosure.params.p_percent == 20.0
+    assert cfg.disclosure.params.min_units == 10  # the documented default
