@@ -128,7 +128,8 @@ def run(config: Config, out_dir: str | Path) -> RunResult:
             write_xlsx(ranked, staging / "hotspots.xlsx", attribution(config))
             (staging / "report.html").write_text(
                 build_report(layers, indicators_df, models_df, config, json.loads(disclosure),
-                             finished), encoding="utf-8")
+                             finished, model_details(analyses, layers, config)),
+                encoding="utf-8")
             write_manifest(staging, {"engine": "zicht", "engine_version": engine_version(),
                                      "config_sha256": config.sha256, "seed": config.seed,
                                      "created": finished.isoformat(timespec="seconds"),
@@ -191,6 +192,34 @@ def model_table(analyses: dict[str, LevelAnalysis]) -> pd.DataFrame:
                              "areas": int(metrics["n"])})
     return pd.DataFrame(rows, columns=["level", "theme", "model", "validation", "r2", "mae",
                                        "spearman", "areas"])
+
+
+def model_details(analyses: dict[str, LevelAnalysis], layers: dict[str, gpd.GeoDataFrame],
+                  config: Config) -> dict[str, dict]:
+    """Per supervised theme, for the report: the five most important features, and the
+    calibration (mean prediction against mean observed, per fifth of the predictions).
+
+    The observed means use published target values only: a mean over a group of
+    areas, minus the published others, would otherwise give back a withheld value.
+    """
+    labels = {d.id: d.label_nl for d in config.indicators}
+    details = {}
+    for level, analysis in analyses.items():
+        for theme, model in analysis.models.items():
+            target = next(t.target for t in config.models.targets if t.theme == theme)
+            published = layers[level].set_index("code")[target].reindex(model.prediction.index)
+            frame = pd.DataFrame({"predicted": model.prediction, "observed": published})
+            frame["group"] = pd.qcut(frame["predicted"].rank(method="first"), 5, labels=False) + 1
+            calibration = frame.groupby("group").agg(predicted=("predicted", "mean"),
+                                                     observed=("observed", "mean"),
+                                                     published=("observed", "count"),
+                                                     areas=("predicted", "size"))
+            importance = [(labels.get(name.removesuffix("__buren"), name)
+                           + (" (in de buurt)" if name.endswith("__buren") else ""), value)
+                          for name, value in model.importance.head(5).items()]
+            details[theme] = {"target": labels.get(target, target), "calibration": calibration,
+                              "importance": importance}
+    return details
 
 
 def indicator_table(cells: dict[str, IndicatorCells], config: Config) -> pd.DataFrame:

@@ -33,8 +33,9 @@ RULE_TEXT = {
 
 def build_report(layers: dict[str, gpd.GeoDataFrame], indicators: pd.DataFrame,
                  models: pd.DataFrame, config: Config, disclosure: dict,
-                 created: datetime) -> str:
-    """The report as one HTML string."""
+                 created: datetime, details: dict[str, dict] | None = None) -> str:
+    """The report as one HTML string; ``details`` adds model calibration and importance."""
+    details = details or {}
     synthetic = set(indicators.loc[indicators["synthetic"] == 1, "theme"])
     parts = [_head(config.name), "<main>",
              f"<h1>Risicobeeld ondermijning: {_e(config.name)}</h1>",
@@ -56,7 +57,8 @@ def build_report(layers: dict[str, gpd.GeoDataFrame], indicators: pd.DataFrame,
                  "met samen een opvallend hoge score; de zekerheid (90, 95 of 99%) is "
                  "gecorrigeerd voor het toetsen van veel gebieden tegelijk.</p></section>")
     for theme in THEMES:
-        section = _theme_section(theme, layers, indicators, models, theme in synthetic)
+        section = _theme_section(theme, layers, indicators, models, theme in synthetic,
+                                 details.get(theme))
         if section:
             parts.append(section)
     parts.append(_disclosure_section(layers, disclosure))
@@ -91,8 +93,11 @@ th, td {{ border-bottom: 1px solid #ddd; padding: .3rem .4rem; text-align: left;
 </style></head><body>"""
 
 
+MAX_MAP_AREAS = 4000  # more polygons than this cannot be read on a page-wide map
+
+
 def _theme_section(theme: str, layers: dict[str, gpd.GeoDataFrame], indicators: pd.DataFrame,
-                   models: pd.DataFrame, synthetic: bool) -> str:
+                   models: pd.DataFrame, synthetic: bool, detail: dict | None) -> str:
     scored = {lv: layer for lv, layer in layers.items()
               if f"risk_{theme}" in layer and layer[f"risk_{theme}"].notna().any()}
     if not scored:
@@ -103,6 +108,8 @@ def _theme_section(theme: str, layers: dict[str, gpd.GeoDataFrame], indicators: 
     out.append("<p>De score combineert: " + "; ".join(_e(x) for x in listed["label_nl"]) + ".</p>")
     maps = []
     for level, layer in scored.items():
+        if len(layer) > MAX_MAP_AREAS:
+            continue
         shown = layer[f"risk_{theme}"].notna().mean()
         maps.append(f"<figure>{_svg_map(layer, theme)}<figcaption>{_level_name(level)}: "
                     f"risicoscore en hotspots ({shown:.0%} van de gebieden heeft een "
@@ -123,6 +130,8 @@ def _theme_section(theme: str, layers: dict[str, gpd.GeoDataFrame], indicators: 
     model = models[models["theme"] == theme] if len(models) else models
     if len(model):
         out.append(_model_text(model))
+    if detail:
+        out.append(_model_detail(detail))
     withheld = int(layer[f"risk_{theme}"].isna().sum())
     if withheld:
         out.append(f"<p>{withheld} van de {len(layer)} {_level_name(best).lower()} hebben geen "
@@ -149,6 +158,35 @@ def _model_text(model: pd.DataFrame) -> str:
                  f"({max(random_['r2'], 0):.0%}), omdat buren op elkaar lijken; het eerlijke "
                  "cijfer is het eerste.")
     return text + "</p>"
+
+
+MIN_PUBLISHED_FOR_CALIBRATION = 0.8
+
+
+def _model_detail(detail: dict) -> str:
+    factors = "; ".join(f"{_e(label)}" for label, _ in detail["importance"])
+    calibration = detail["calibration"]
+    share = calibration["published"].sum() / max(calibration["areas"].sum(), 1)
+    if share < MIN_PUBLISHED_FOR_CALIBRATION:
+        # Means over the published counts only are selected on the outcome (the small
+        # counts are the withheld ones), and means over all counts could be differenced
+        # against the published ones: neither can be shown honestly.
+        return (f"<p>Het model leunt het meest op: {factors}.</p><p>Een vergelijking van "
+                f"voorspelde en werkelijke aantallen ({_e(detail['target'])}) per groep buurten "
+                f"wordt niet getoond: maar {share:.0%} van de buurten heeft een gepubliceerd "
+                "aantal, de rest is onderdrukt, en een gemiddelde over alleen de "
+                "gepubliceerde buurten zou een vertekend beeld geven.</p>")
+    rows = "".join(
+        f"<tr><td>{int(group)}</td><td>{row.predicted:.2f}</td><td>"
+        f"{'-' if pd.isna(row.observed) else f'{row.observed:.2f}'}</td>"
+        f"<td>{int(row.published)} van {int(row.areas)}</td></tr>"
+        for group, row in detail["calibration"].iterrows())
+    return (f"<p>Het model leunt het meest op: {factors}.</p><p>Klopt het niveau? Per vijfde "
+            f"van de buurten, van laagste naar hoogste voorspelling, de gemiddelde voorspelling "
+            f"en het gemiddelde werkelijke aantal ({_e(detail['target'])}). Alleen gepubliceerde "
+            "aantallen tellen mee, zodat niets onderdrukts terug te rekenen is.</p>"
+            "<table><tr><th>Vijfde</th><th>Voorspeld</th><th>Werkelijk</th>"
+            f"<th>Buurten met gepubliceerd aantal</th></tr>{rows}</table>")
 
 
 def _disclosure_section(layers: dict[str, gpd.GeoDataFrame], disclosure: dict) -> str:

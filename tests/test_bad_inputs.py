@@ -3,6 +3,8 @@ code 2, no traceback, and no output directory."""
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import pytest
 import shapely
@@ -62,7 +64,12 @@ def test_codes_that_do_not_join(tmp_path, capsys):
 def test_empty_and_non_polygon_geometries(tmp_path, capsys, geometry, message):
     areas = gpd.GeoDataFrame({"buurtcode": ["BU03630000"]}, geometry=[geometry],
                              crs="EPSG:28992")
-    assert message in _run(run_config(tmp_path, areas), tmp_path, capsys)
+    config = run_config(tmp_path, areas)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert message in _run(config, tmp_path, capsys)
+    if geometry.geom_type == "LineString":  # said before refusing: what was dropped
+        assert any("dropped 1 LineString" in str(w.message) for w in caught)
 
 
 def test_empty_and_invalid_geometries_among_good_ones_are_handled(tmp_path, capsys):

@@ -108,7 +108,8 @@ def test_report_is_self_contained(out):
     assert not re.search(r"(src|href)\s*=\s*['\"]?https?:", page)
     assert not re.search(r"url\(\s*['\"]?https?:", page)
     for text in ("geen bewijs", "synthetische gegevens", "Wat is onderdrukt", "CBS",
-                 "Top 10", "Kwaliteit van het voorspelmodel"):
+                 "Top 10", "Kwaliteit van het voorspelmodel", "Het model leunt het meest op",
+                 "wordt niet getoond: maar"):
         assert text in page, text
 
 
@@ -134,3 +135,16 @@ def test_report_in_headless_chromium(out, tmp_path):
     assert [r for r in requests if not r.startswith("file://")] == []
     assert shot.stat().st_size > 10_000
     print(f"screenshot: {shot}")
+
+
+def test_calibration_is_shown_only_where_targets_are_mostly_published():
+    from engine.report import _model_detail
+    calibration = pd.DataFrame({"predicted": [1.0, 2.0], "observed": [1.2, 1.9],
+                                "published": [50, 48], "areas": [50, 50]}, index=[1, 2])
+    detail = {"target": "Misdrijven", "calibration": calibration,
+              "importance": [("Inwoners", 0.5)]}
+    shown = _model_detail(detail)
+    assert "<table>" in shown and "1.90" in shown and "48 van 50" in shown
+    calibration["published"] = [10, 12]
+    hidden = _model_detail(detail)
+    assert "<table>" not in hidden and "wordt niet getoond" in hidden and "22%" in hidden

@@ -375,3 +375,18 @@ def test_logs_name_no_area(tmp_path, caplog):
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "disclosure:" in text and "audit:" in text
     assert "BU0363" not in text and "WK0363" not in text
+
+
+def test_report_calibration_uses_published_targets_only(demo_run):
+    from engine.pipeline import model_details
+    details = model_details(demo_run.analyses, demo_run.layers, load_config(DEMO_CONFIG))
+    calibration = details["drugs"]["calibration"]
+    buurten = demo_run.layers["buurt"].set_index("code")
+    withheld = buurten["hennepkwekerijen"].isna()
+    assert withheld.any() and calibration["published"].sum() == (~withheld).sum()
+    assert calibration["areas"].sum() == len(buurten)
+    model = demo_run.analyses["buurt"].models["drugs"]
+    groups = pd.qcut(model.prediction.rank(method="first"), 5, labels=False) + 1
+    for group, row in calibration.iterrows():
+        members = groups.index[groups == group]
+        assert row["observed"] == pytest.approx(buurten.loc[members, "hennepkwekerijen"].mean())
