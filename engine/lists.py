@@ -50,12 +50,39 @@ def hotspot_table(layers: dict[str, gpd.GeoDataFrame], config: Config,
                 "hotspot": layer[f"hotspot_{theme}"], "lisa": layer[f"lisa_{theme}"],
                 "trend": layer[trend] if trend and trend in layer else None,
                 "drijvers": layer[f"drivers_{theme}"],
-                "onderdrukking": layer.get("suppression"),
+                "onderdrukking": _theme_suppression(layer.get("suppression"),
+                                                    _theme_columns(config, theme)),
                 "synthetisch": "ja" if theme in synthetic_themes else "nee"})
             rows.append(frame.sort_values(["rang", "code"], na_position="last"))
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=list(COLUMNS))
     table["rang"] = table["rang"].astype("Int64")
     return table
+
+
+def _theme_columns(config: Config, theme: str) -> set[str]:
+    """The columns a theme's row is about: its indicators (with their parts) and outputs."""
+    columns = {f"{name}_{theme}" for name in ("risk", "rank", "drivers", "hotspot", "lisa",
+                                               "coverage")}
+    for d in config.indicators:
+        if d.theme == theme:
+            columns |= {d.id, *(x for x in (d.numerator, d.denominator) if x)}
+    return columns
+
+
+def _theme_suppression(texts: pd.Series | None, columns: set[str]) -> list[str | None]:
+    """Keep, of each ``rule: col, col; ...`` text, the columns of one theme."""
+    if texts is None:
+        return []
+    out = []
+    for text in texts:
+        parts = []
+        for part in (text.split("; ") if isinstance(text, str) else []):
+            rule, _, names = part.partition(": ")
+            mine = [n for n in names.split(", ") if n in columns]
+            if mine:
+                parts.append(f"{rule}: {', '.join(mine)}")
+        out.append("; ".join(parts) or None)
+    return out
 
 
 def write_csv(table: pd.DataFrame, path: Path) -> None:
