@@ -51,12 +51,6 @@ class Protection:
                        c["attacker_high"].to_numpy(float))
         return c[primary_cells.to_numpy() & ~ok]
 
-    def summary(self) -> pd.DataFrame:
-        """Cells per indicator and level: how many, and how many suppressed by each rule."""
-        c = self.cells[self.cells["sensitive"]]
-        table = pd.crosstab([c["indicator"], c["level"]], c["reason"].replace("", "published"))
-        return table
-
 
 def protect(cells: pd.DataFrame, sizes: pd.DataFrame, derived: pd.DataFrame,
             params: DisclosureParams | None = None) -> Protection:

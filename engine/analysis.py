@@ -43,7 +43,6 @@ class LevelAnalysis:
     graph: object = None
     contributions: dict[str, pd.DataFrame] = field(default_factory=dict)
     models: dict[str, ModelResult] = field(default_factory=dict)
-    autocorrelation: list[dict] = field(default_factory=list)
     islands: list[str] = field(default_factory=list)
 
 

@@ -118,7 +118,7 @@ def run(config: Config, out_dir: str | Path) -> RunResult:
             tables = {"indicators": indicators_df, "autocorrelation": autocorrelation,
                       "models": models_df,
                       "run": run_table(config, boundaries, started, finished, timings,
-                                       disclosure),
+                                       disclosure, analyses),
                       "layer_styles": layer_styles({name: list(gdf.columns)
                                                     for name, gdf in gpkg_layers.items()})}
             write_geopackage(staging / "zicht.gpkg", gpkg_layers, tables)
@@ -248,7 +248,8 @@ def _suppression_summary(protection) -> str:
 
 
 def run_table(config: Config, boundaries: Boundaries, started: datetime, finished: datetime,
-              timings: dict[str, float], disclosure: str = "") -> pd.DataFrame:
+              timings: dict[str, float], disclosure: str = "",
+              analyses: dict[str, LevelAnalysis] | None = None) -> pd.DataFrame:
     """The ``run`` table: one key/value row per fact needed to reproduce the run."""
     inputs = {str(config.boundaries.path): sha256_of(config.boundaries.path)}
     for table in config.tables:
@@ -269,6 +270,11 @@ def run_table(config: Config, boundaries: Boundaries, started: datetime, finishe
                                   "water_dropped": report.water_dropped,
                                   "dissolved": report.built_by_dissolving}),
         "timings_s": json.dumps(timings),
+        "spatial": json.dumps({
+            "weights": config.spatial.weights, "permutations": config.spatial.permutations,
+            "correction": config.spatial.correction, "alpha": config.spatial.alpha,
+            "islands_joined": {lv: a.islands for lv, a in (analyses or {}).items()
+                               if a.graph is not None}}),
         "disclosure": disclosure,
         "attribution": attribution(config),
     }

@@ -18,6 +18,7 @@ import shapely
 
 from engine.config import THEMES, Config
 from engine.lists import THEME_NAMES
+from models.explain import driver_sentence
 
 QUINTILE_COLOURS = ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"]
 HOT, COLD = "#b2182b", "#2166ac"
@@ -125,7 +126,7 @@ def _theme_section(theme: str, layers: dict[str, gpd.GeoDataFrame], indicators: 
         out.append(f"<tr><td>{int(d[f'rank_{theme}'])}</td><td>{_e(d['naam'])} "
                    f"<small>({_e(d['code'])})</small></td><td>{d[f'risk_{theme}']:.0f}</td>"
                    f"<td>{_e(hotspot_nl(d[f'hotspot_{theme}']))}</td>"
-                   f"<td>{_e(_sentence(d[f'drivers_{theme}']))}</td></tr>")
+                   f"<td>{_e(driver_sentence(d[f'drivers_{theme}']))}</td></tr>")
     out.append("</table>")
     model = models[models["theme"] == theme] if len(models) else models
     if len(model):
@@ -266,22 +267,6 @@ def _legend() -> str:
     return (f"<p class='legend'>{items}<span><i style='background:#eee'></i>geen score"
             f"</span><span><i style='border:2px solid {HOT}'></i>hotspot</span>"
             f"<span><i style='border:2px solid {COLD}'></i>coldspot</span></p>")
-
-
-def _sentence(drivers: object) -> str:
-    """'label (+0.30); label (-0.10)' -> 'Hoger door: label. Lager door: label.'"""
-    if not isinstance(drivers, str) or not drivers:
-        return "-"
-    up, down = [], []
-    for part in drivers.split("; "):
-        label, _, value = part.rpartition(" (")
-        (down if value.startswith("-") else up).append(label.lower() if label else part)
-    text = []
-    if up:
-        text.append("Hoger door: " + ", ".join(up) + ".")
-    if down:
-        text.append("Lager door: " + ", ".join(down) + ".")
-    return " ".join(text)
 
 
 def hotspot_nl(value: object) -> str:

@@ -39,8 +39,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-YEAR_START = np.datetime64("2024-01-01")
-
 # SBI 2008 codes (Standaard Bedrijfsindeling) with a Dutch label; the first group are
 # the sectors the RIEC and the Zicht op Ondermijning dashboard treat as risk-prone.
 RISK_SBI = {

@@ -5,7 +5,7 @@
 >>> labels = {"a": "veel verkopen", "b": "weinig koopwoningen", "c": "hoge dichtheid"}
 >>> drivers_text(c, labels).tolist()
 ['veel verkopen (+0.30); weinig koopwoningen (-0.20)', 'hoge dichtheid (+0.40); veel verkopen (-0.10); weinig koopwoningen (+0.05)']
->>> driver_sentence(c.loc["x"], labels)
+>>> driver_sentence(drivers_text(c, labels)["x"])
 'Hoger door: veel verkopen. Lager door: weinig koopwoningen.'
 """
 
@@ -30,17 +30,22 @@ def drivers_text(contributions: pd.DataFrame, labels: dict[str, str], k: int = 3
     return contributions.apply(one, axis=1)
 
 
-def driver_sentence(row: pd.Series, labels: dict[str, str], k: int = 3) -> str:
-    """A short sentence: which indicators push the score up and which pull it down."""
-    top = top_drivers(row, k)
-    up = [labels.get(n, n) for n, v in top.items() if v > 0]
-    down = [labels.get(n, n) for n, v in top.items() if v < 0]
+def driver_sentence(drivers: object) -> str:
+    """A short sentence from a drivers text (``label (+0.30); label (-0.20)``): which
+    indicators push the score up and which pull it down. Works on the published text,
+    so the report needs nothing else."""
+    if not isinstance(drivers, str) or not drivers:
+        return "-"
+    up, down = [], []
+    for part in drivers.split("; "):
+        label, _, value = part.rpartition(" (")
+        (down if value.startswith("-") else up).append(label.lower() if label else part)
     parts = []
     if up:
         parts.append("Hoger door: " + _join(up) + ".")
     if down:
         parts.append("Lager door: " + _join(down) + ".")
-    return " ".join(parts) or "Geen duidelijke drijvende factoren."
+    return " ".join(parts)
 
 
 def _join(items: list[str]) -> str:

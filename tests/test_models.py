@@ -122,5 +122,8 @@ def test_drivers_in_words():
     c = pd.DataFrame({"a": [0.3], "b": [-0.2], "c": [0.0]}, index=["x"])
     labels = {"a": "veel verkopen", "b": "weinig koopwoningen"}
     assert drivers_text(c, labels)["x"] == "veel verkopen (+0.30); weinig koopwoningen (-0.20)"
-    assert driver_sentence(c.loc["x"], labels) == (
-        "Hoger door: veel verkopen. Lager door: weinig koopwoningen.")
+    text = drivers_text(c, labels)["x"]
+    assert driver_sentence(text) == "Hoger door: veel verkopen. Lager door: weinig koopwoningen."
+    three = "a (+0.30); b (+0.20); c (-0.10)"
+    assert driver_sentence(three) == "Hoger door: a en b. Lager door: c."
+    assert driver_sentence(None) == "-"

@@ -114,6 +114,9 @@ def test_indicator_and_run_tables(demo_out):
     assert "CBS" in run["attribution"]
     inputs = json.loads(run["input_sha256"])
     assert inputs["amsterdam_buurten_2024.gpkg"] == sha256_of(DEMO_BOUNDARIES)
+    spatial = json.loads(run["spatial"])  # the output says which correction was used
+    assert spatial["correction"] == "fdr" and spatial["permutations"] == 999
+    assert set(spatial["islands_joined"]) == {"buurt", "wijk"}
 
 
 def test_manifest_lists_every_file_with_its_checksum(demo_out):
