@@ -10,6 +10,9 @@ import geopandas as gpd
 import pytest
 import shapely
 
+# run by tests/test_qgis.py with the system Python that has QGIS, never imported here
+collect_ignore = ["qgis_open.py"]
+
 DATA = Path(__file__).parent / "data"
 SAMPLE_2015 = DATA / "nl_buurten_2015_sample.gpkg"
 GEOJSON_2015 = DATA / "tnocs_vr_2015_amsterdam-amstelland_buurt.geojson"

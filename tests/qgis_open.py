@@ -1,0 +1,34 @@
+"""Run with a Python that has QGIS (Debian's python3-qgis): open a zicht GeoPackage as
+QGIS does and print, per layer, what it loaded. Used by tests/test_qgis.py."""
+
+import json
+import os
+import sys
+
+from qgis.core import QgsApplication, QgsVectorLayer
+from qgis.PyQt.QtXml import QDomDocument
+
+app = QgsApplication([], False)
+app.initQgis()
+report = {}
+for name in sys.argv[2:]:
+    layer = QgsVectorLayer(f"{sys.argv[1]}|layername={name}", name, "ogr")
+    count, ids, names, _, error = layer.listStylesInDatabase()
+    imported = []
+    for style_id in ids:
+        qml, _ = layer.getStyleFromDatabase(style_id)
+        doc = QDomDocument()
+        probe = QgsVectorLayer(f"{sys.argv[1]}|layername={name}", "probe", "ogr")
+        ok = doc.setContent(qml) and probe.importNamedStyle(doc)[0]
+        imported.append(bool(ok) and probe.renderer().type() == "RuleRenderer")
+    renderer = layer.renderer()
+    report[name] = {
+        "valid": layer.isValid(), "features": layer.featureCount(),
+        "renderer": renderer.type() if renderer else None,
+        "rules": len(renderer.rootRule().children()) if renderer and
+        renderer.type() == "RuleRenderer" else 0,
+        "labeling": layer.labeling().type() if layer.labeling() else None,
+        "styles": count, "styles_imported": imported, "error": error}
+print(json.dumps(report))
+sys.stdout.flush()
+os._exit(0)  # QGIS may crash while tearing down headless; the report is out
