@@ -41,7 +41,6 @@ class LevelAnalysis:
     columns: pd.DataFrame
     inputs: dict[str, list[str]] = field(default_factory=dict)  # theme -> indicators used
     graph: object = None
-    contributions: dict[str, pd.DataFrame] = field(default_factory=dict)
     models: dict[str, ModelResult] = field(default_factory=dict)
     islands: list[str] = field(default_factory=list)
 
@@ -109,10 +108,9 @@ def analyse_level(config: Config, level: str, areas: gpd.GeoDataFrame, values: p
         columns[f"drivers_{theme}"] = drivers_text(contributions.dropna(how="all"),
                                                    {**labels, **_lag_labels(labels)}
                                                    ).reindex(areas.index)
-        result.contributions[theme] = contributions
-        lisa, gi = local_statistics(risk.dropna(), graph.subgraph(risk.dropna().index)
-                                    if risk.isna().any() else graph,
-                                    spec.permutations, config.seed, spec.correction, spec.alpha)
+        # areas without a score are left out of the weights by spatial.hotspots itself
+        lisa, gi = local_statistics(risk, graph, spec.permutations, config.seed,
+                                    spec.correction, spec.alpha)
         columns[f"hotspot_{theme}"] = gi["hotspot"].reindex(areas.index)
         columns[f"lisa_{theme}"] = lisa["cluster"].reindex(areas.index)
     if finest:
@@ -121,9 +119,8 @@ def analyse_level(config: Config, level: str, areas: gpd.GeoDataFrame, values: p
             complete = yearly.dropna()
             if len(complete) < spec.min_areas:
                 continue
-            emerging = emerging_hotspots(complete, graph.subgraph(complete.index),
-                                         spec.permutations, config.seed, spec.correction,
-                                         trend.alpha)
+            emerging = emerging_hotspots(complete, graph, spec.permutations, config.seed,
+                                         spec.correction, trend.alpha)
             columns[f"trend_{trend.id}"] = emerging["category"].reindex(areas.index)
     return result
 
@@ -148,8 +145,7 @@ def _moran_row(level: str, name: str, values: pd.Series, graph, config: Config) 
     if len(known) < config.spatial.min_areas or known.nunique() < 2:
         return {"level": level, "indicator": name, "moran_i": None, "p": None,
                 "areas": len(known)}
-    sub = graph.subgraph(known.index) if len(known) < len(values) else graph
-    moran = global_moran(known, sub, permutations=config.spatial.permutations, seed=config.seed)
+    moran = global_moran(known, graph, permutations=config.spatial.permutations, seed=config.seed)
     return {"level": level, "indicator": name, "moran_i": round(moran.I, 4),
             "p": round(moran.p, 4), "areas": moran.n}
 
