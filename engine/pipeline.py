@@ -27,8 +27,8 @@ from engine.indicators import IndicatorResult, compute_indicators
 from engine.lists import hotspot_table, write_csv, write_xlsx
 from engine.report import build_report
 from engine.styles import layer_styles
-from engine.publish import (apply_protection, disclosure_record, protect_cells,
-                            suppression_columns)
+from engine.publish import (apply_protection, disclosure_record, outcome_counts,
+                            protect_cells, suppression_columns)
 from engine.verify import audit_directory
 from engine.writers import sha256_of, staged_output, write_geopackage, write_manifest
 
@@ -93,7 +93,8 @@ def run(config: Config, out_dir: str | Path) -> RunResult:
         with timed("disclosure", timings):
             protection = protect_cells(cells, boundaries, config)
             layers = apply_protection(raw_layers, protection)
-            log.info("disclosure: %s", _suppression_summary(protection))
+            log.info("disclosure: %s sensitive cells", ", ".join(
+                f"{rule} {n:,}" for rule, n in outcome_counts(protection).items()))
         with timed("analysis", timings):
             ids = [d.id for d in config.indicators]
             analyses, autocorrelation_rows_ = {}, []
@@ -239,12 +240,6 @@ def indicator_table(cells: dict[str, IndicatorCells], config: Config) -> pd.Data
 
 def attribution(config: Config) -> str:
     return config.attribution or DEFAULT_ATTRIBUTION
-
-
-def _suppression_summary(protection) -> str:
-    c = protection.cells[protection.cells["sensitive"]]
-    counts = c["reason"].replace("", "published").value_counts()
-    return ", ".join(f"{rule} {n:,}" for rule, n in counts.items()) + " sensitive cells"
 
 
 def run_table(config: Config, boundaries: Boundaries, started: datetime, finished: datetime,

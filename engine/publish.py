@@ -172,10 +172,16 @@ def _geometry_last(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(layer[columns], geometry="geometry", crs=layer.crs)
 
 
+def outcome_counts(protection: Protection) -> dict[str, int]:
+    """Sensitive cells per outcome: ``published`` or the rule that withheld them."""
+    c = protection.cells[protection.cells["sensitive"]]
+    return {str(k): int(v) for k, v in
+            c["reason"].replace("", "published").value_counts().items()}
+
+
 def disclosure_record(protection: Protection) -> str:
     """JSON for the run table: every rule's parameters and how many cells each withheld."""
-    c = protection.cells[protection.cells["sensitive"]]
-    counts = c["reason"].replace("", "published").value_counts().to_dict()
+    counts = outcome_counts(protection)
     params = {k: getattr(protection.params, k) for k in protection.params.__dataclass_fields__}
     return json.dumps({
         "parameters": params,
@@ -184,5 +190,5 @@ def disclosure_record(protection: Protection) -> str:
                     "rounding, not controlled: published buurten need not add up to wijken)",
         "secondary": "MILP per subtable (HiGHS), minimising log-value cost",
         "audit": "attacker LP bounds (exact propagation on the hierarchy); 0 failures",
-        "sensitive_cells": int(len(c)), "cells_by_outcome": counts,
+        "sensitive_cells": sum(counts.values()), "cells_by_outcome": counts,
         "audit_rounds": protection.rounds}, default=float)
