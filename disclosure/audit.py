@@ -19,8 +19,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 from scipy.optimize import linprog
+
+
+PARENT_LEVEL = {"buurt": "wijk", "wijk": "gemeente"}
+
+
+def parent_positions(level: np.ndarray, code: np.ndarray, parent_code: np.ndarray) -> np.ndarray:
+    """For cells given by (level, code), the position of each one's parent cell (the
+    cell of the next level up with code ``parent_code``), or -1 where there is none."""
+    position = pd.Series(np.arange(len(code)), index=pd.MultiIndex.from_arrays([level, code]))
+    parent_key = pd.MultiIndex.from_arrays([[PARENT_LEVEL.get(lv, "") for lv in level],
+                                            pd.Series(parent_code, dtype=object).fillna("")])
+    return position.reindex(parent_key).fillna(-1).to_numpy(dtype=np.int64)
 
 
 @dataclass

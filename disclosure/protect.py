@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from disclosure.audit import Tree, attacker_bounds, protected
+from disclosure.audit import Tree, attacker_bounds, parent_positions, protected
 from disclosure.rounding import half_width, round_to_base
 from disclosure.rules import (DERIVED, PRIMARY_RULES, SECONDARY, DisclosureParams, primary,
                               protection_levels)
@@ -89,11 +89,8 @@ def protect(cells: pd.DataFrame, sizes: pd.DataFrame, derived: pd.DataFrame,
 
 def _protect_indicator(cells: pd.DataFrame, rows: np.ndarray, params: DisclosureParams) -> int:
     frame = cells.loc[rows]
-    position = pd.Series(np.arange(len(frame)), index=pd.MultiIndex.from_arrays(
-        [frame["level"], frame["code"]]))
-    parent_level = frame["level"].map({"buurt": "wijk", "wijk": "gemeente"})
-    parent_key = pd.MultiIndex.from_arrays([parent_level.fillna(""), frame["parent"].fillna("")])
-    parent = position.reindex(parent_key).fillna(-1).to_numpy(dtype=np.int64)
+    parent = parent_positions(frame["level"].to_numpy(), frame["code"].to_numpy(),
+                              frame["parent"].to_numpy())
     depth = frame["level"].map(DEPTH).to_numpy()
     value = np.nan_to_num(frame["value"].to_numpy(dtype=float))
     reason = frame["reason"].to_numpy(dtype=object)

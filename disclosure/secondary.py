@@ -65,7 +65,6 @@ def suppress_complements(value: np.ndarray, parent: np.ndarray, depth: np.ndarra
             continue
         tables = np.unique(np.concatenate([parent[demand], pinned]))
         chosen = _solve(value, parent, children, tables, suppressed, need)
-        newly_parents = chosen & ~suppressed & (depth == level - 1)
         # complements chosen among children that have children of their own must be
         # unpinned from below by as much as the most demanding cell of their subtable
         newly_children = np.flatnonzero(chosen & ~suppressed & (depth == level))
@@ -75,7 +74,7 @@ def suppress_complements(value: np.ndarray, parent: np.ndarray, depth: np.ndarra
         suppressed |= chosen
         # a parent suppressed to protect its children must itself be protected one
         # level up, by as much as the most demanding child needed
-        for p in np.flatnonzero(newly_parents | (suppressed & (depth == level - 1))):
+        for p in np.flatnonzero(suppressed & (depth == level - 1)):
             kids = children[parent[children] == p]
             if len(kids):
                 need[p] = max(need[p], need[kids].max(initial=0.0))

@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 
 from boundaries import Boundaries
+from disclosure.audit import PARENT_LEVEL
 from disclosure.protect import Protection, protect
 from disclosure.rules import AREA, CELL_FIELDS, DERIVED
 from engine.cells import IndicatorCells
 from engine.config import Config
 
 THEME_COLUMNS = ("risk", "rank", "drivers", "hotspot", "lisa", "coverage")
-PARENT_LEVEL = {"buurt": "wijk", "wijk": "gemeente"}
 
 
 def cell_table(cells: dict[str, IndicatorCells], boundaries: Boundaries) -> pd.DataFrame:

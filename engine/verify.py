@@ -30,14 +30,13 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from disclosure.audit import Tree, attacker_bounds, attacker_bounds_lp
+from disclosure.audit import Tree, attacker_bounds, attacker_bounds_lp, parent_positions
 from disclosure.rounding import half_width
 from disclosure.rules import PRIMARY_RULES
 from engine.writers import sha256_of
 
 LEVEL_LAYERS = {"gemeente": "gemeenten", "wijk": "wijken", "buurt": "buurten"}
 PARENT_COLUMN = {"buurt": "wijkcode", "wijk": "gemeentecode"}
-PARENT_LEVEL = {"buurt": "wijk", "wijk": "gemeente"}
 
 
 class AuditError(ValueError):
@@ -111,10 +110,7 @@ class _Cells:
             layer[PARENT_COLUMN[lv]].to_numpy(dtype=object) if lv in PARENT_COLUMN
             else np.full(len(layer), None, dtype=object) for lv, layer in layers.items()])
         key = pd.MultiIndex.from_arrays([level, code])
-        position = pd.Series(np.arange(len(code)), index=key)
-        parent_key = pd.MultiIndex.from_arrays([[PARENT_LEVEL.get(lv, "") for lv in level],
-                                                pd.Series(parent_code).fillna("")])
-        parent = position.reindex(parent_key).fillna(-1).to_numpy(dtype=np.int64)
+        parent = parent_positions(level, code, parent_code)
         reasons = pd.concat([_reasons(layer, lv) for lv, layer in layers.items()
                              if "suppression" in layer], ignore_index=True)
         rules = (reasons.drop_duplicates(["level", "code", "column"])

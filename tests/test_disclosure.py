@@ -42,6 +42,7 @@ def table(wijken: list[list[int]], units: list[list[int]] | None = None,
 
 
 def tree_of(cells: pd.DataFrame, published: np.ndarray, half: float) -> Tree:
+    # parents built independently of disclosure.audit.parent_positions, as a cross-check
     pos = {(lv, c): i for i, (lv, c) in enumerate(zip(cells["level"], cells["code"]))}
     up = {"buurt": "wijk", "wijk": "gemeente"}
     parent = np.array([pos.get((up.get(lv, ""), p), -1)
