@@ -246,9 +246,10 @@ def run_table(config: Config, boundaries: Boundaries, started: datetime, finishe
               timings: dict[str, float], disclosure: str = "",
               analyses: dict[str, LevelAnalysis] | None = None) -> pd.DataFrame:
     """The ``run`` table: one key/value row per fact needed to reproduce the run."""
-    inputs = {str(config.boundaries.path): sha256_of(config.boundaries.path)}
-    for table in config.tables:
-        inputs[str(table.path)] = sha256_of(table.path)
+    files = [config.boundaries.path, *(t.path for t in config.tables),
+             *(m.path for m in config.microdata if m.path is not None),
+             *(r.path for r in config.rasters)]
+    inputs = {str(path): sha256_of(path) for path in files}
     report = boundaries.report
     rows = {
         "engine_version": engine_version(),

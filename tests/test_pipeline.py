@@ -393,3 +393,50 @@ def test_report_calibration_uses_published_targets_only(demo_run):
     for group, row in calibration.iterrows():
         members = groups.index[groups == group]
         assert row["observed"] == pytest.approx(buurten.loc[members, "hennepkwekerijen"].mean())
+
+
+def test_run_table_checksums_every_input_file(tmp_path):
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    (tmp_path / "records.csv").write_text(
+        "unit;buurt\n" + "".join(f"u{i};BU03630000\n" for i in range(12)))
+    with rasterio.open(tmp_path / "r.tif", "w", driver="GTiff", height=2, width=3, count=1,
+                       dtype="float32", crs="EPSG:28992",
+                       transform=from_origin(120_000, 487_100, 100, 50)) as dst:
+        dst.write(np.ones((2, 3), dtype="float32"), 1)
+    extra = """
+[[microdata]]
+id = "m"
+path = "records.csv"
+unit = "unit"
+code = "buurt"
+
+[[rasters]]
+id = "r"
+path = "r.tif"
+
+[[indicators]]
+id = "records"
+kind = "count"
+microdata = "m"
+measure = "records"
+label_nl = "x"
+label_en = "x"
+
+[[indicators]]
+id = "surface"
+kind = "mean"
+raster = "r"
+statistic = "mean"
+label_nl = "x"
+label_en = "x"
+"""
+    config = run_config(tmp_path, grid_buurten(["BU03630000", "BU03630001", "BU03630100"]),
+                        extra=extra)
+    assert main(["--quiet", "run", str(config), "--out", str(tmp_path / "out")]) == 0
+    run = pyogrio.read_dataframe(tmp_path / "out" / "zicht.gpkg", layer="run")
+    inputs = json.loads(run.set_index("key")["value"]["input_sha256"])
+    assert set(inputs) == {"areas.gpkg", "table.csv", "records.csv", "r.tif"}
+    assert inputs["records.csv"] == sha256_of(tmp_path / "records.csv")
