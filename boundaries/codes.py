@@ -13,6 +13,8 @@ import re
 import pandas as pd
 
 LEVELS = ("buurt", "wijk", "gemeente")
+# the layer names of the CBS Wijk- en Buurtkaart, which zicht's outputs use too
+LAYER_NAMES = {"buurt": "buurten", "wijk": "wijken", "gemeente": "gemeenten"}
 PREFIX = {"buurt": "BU", "wijk": "WK", "gemeente": "GM"}
 PATTERN = {
     "buurt": re.compile(r"^BU\d{4}[0-9A-Z]{4}$"),

@@ -22,7 +22,6 @@ from boundaries.errors import BoundaryError
 from boundaries.geometry import RD_NEW, polygons_only, to_rd_new
 from boundaries.hierarchy import AREA_COLUMNS, dissolve
 
-LAYER_NAMES = {"buurt": "buurten", "wijk": "wijken", "gemeente": "gemeenten"}
 _TRUE_WATER = {"JA", "J", "TRUE", "1", "YES", "Y"}
 
 
@@ -42,6 +41,29 @@ class BoundaryReport:
     water: list[str] = field(default_factory=list)
     water_dropped: bool = True
     built_by_dissolving: list[str] = field(default_factory=list)
+
+    def describe(self) -> list[str]:
+        """The report as lines of text, as ``zicht boundaries check`` prints it."""
+        lines = [
+            f"file:      {self.path}",
+            f"layer:     {self.layer} (schema {self.schema}, level {self.level})",
+            f"CRS:       {self.source_crs}" + ("" if self.source_crs == "EPSG:28992"
+                                                else " -> reprojected to EPSG:28992"),
+        ]
+        for level, count in self.counts.items():
+            built = " (built by dissolving)" if level in self.built_by_dissolving else ""
+            lines.append(f"{cbs_codes.LAYER_NAMES[level] + ':':<11}{count:,}{built}")
+        lines.append(f"repaired:  {len(self.repaired)} invalid polygon(s)"
+                     + (f": {', '.join(self.repaired[:20])}" if self.repaired else ""))
+        dropped = ", ".join(f"{n} {kind}" for kind, n in self.dropped_non_polygon.items())
+        lines.append(f"dropped:   {dropped or 'no'} non-polygon feature(s)")
+        if self.dropped_empty:
+            lines.append(f"empty:     {len(self.dropped_empty)} feature(s) without geometry "
+                         f"dropped: {', '.join(self.dropped_empty[:20])}")
+        verb = "dropped" if self.water_dropped else "kept and flagged"
+        lines.append(f"water:     {len(self.water)} water-only area(s) {verb}")
+        lines.append("codes:     all valid and unique; every buurt lies in its wijk and gemeente")
+        return lines
 
 
 @dataclass
@@ -245,7 +267,7 @@ def _parent_level(path: Path, layers: list[str], level: str, levels: dict[str, g
     """The parent level's polygons: the file's own layer if it has one, else dissolved."""
     child = levels[next(lv for lv in cbs_codes.LEVELS if lv in levels)]
     child_codes = child[f"{level}code"]
-    layer_name = LAYER_NAMES[level]
+    layer_name = cbs_codes.LAYER_NAMES[level]
     if layer_name in layers and layer_name != report.layer:
         parent_where = f"{path} (layer {layer_name!r})"
         frame = _read_layer(path, layer_name, parent_where)

@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from boundaries.errors import DisclosureError
 import pandas as pd
 from scipy import sparse
 from scipy.optimize import linprog
@@ -108,7 +110,7 @@ def attacker_bounds_lp(tree: Tree, cells: np.ndarray) -> tuple[np.ndarray, np.nd
         lo = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
         hi = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
         if lo.status == 2 or hi.status == 2:
-            raise ValueError("the published cells are inconsistent with the hierarchy")
+            raise DisclosureError("the published cells are inconsistent with the hierarchy")
         low[k] = lo.fun
         high[k] = np.inf if hi.status == 3 else -hi.fun
     return low, high

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from boundaries.errors import DisclosureError
 import pandas as pd
 
 from disclosure.audit import Tree, attacker_bounds, parent_positions, protected
@@ -130,7 +132,7 @@ def _protect_indicator(cells: pd.DataFrame, rows: np.ndarray, params: Disclosure
             if len(kids) and not suppressed[kids].any():
                 suppressed[kids] = True
     else:  # pragma: no cover - the whole-tree fallback always protects
-        raise RuntimeError("disclosure control could not protect every cell")
+        raise DisclosureError("disclosure control could not protect every cell")
 
     reason = np.where(suppressed & (reason == ""), SECONDARY, reason)
     cells.loc[rows, "reason"] = reason

@@ -31,12 +31,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from boundaries.errors import ConfigError
+
 import numpy as np
 import pandas as pd
 
 CELL_FIELDS = ["indicator", "level", "code", "parent", "value", "units", "top1", "top2",
                "top3", "kind", "sensitive", "unit_type"]
 PERSON_TYPES = ("person", "address")
+UNIT_TYPES = (*PERSON_TYPES, "company")  # what one contributing unit of a source is
 
 AREA, FREQUENCY, DOMINANCE, P_PERCENT = "area", "frequency", "dominance", "p%"
 SECONDARY, DERIVED = "secondary", "derived"
@@ -61,15 +64,15 @@ class DisclosureParams:
 
     def validate(self) -> None:
         if self.min_units < 1 or self.min_inhabitants < 0 or self.min_households < 0:
-            raise ValueError("thresholds must be non-negative (min_units at least 1)")
+            raise ConfigError("thresholds must be non-negative (min_units at least 1)")
         if not 1 <= self.dominance_n <= 3:
-            raise ValueError("dominance_n must be 1, 2 or 3 (three largest contributions kept)")
+            raise ConfigError("dominance_n must be 1, 2 or 3 (three largest contributions kept)")
         if not 0 < self.dominance_k <= 100 or not 0 < self.p_percent <= 100:
-            raise ValueError("dominance_k and p_percent are percentages in (0, 100]")
+            raise ConfigError("dominance_k and p_percent are percentages in (0, 100]")
         if self.protection_ratio < 0 or self.protection_min < 0:
-            raise ValueError("protection levels must be non-negative")
+            raise ConfigError("protection levels must be non-negative")
         if self.count_base < 1 or self.sum_base <= 0:
-            raise ValueError("rounding bases must be positive")
+            raise ConfigError("rounding bases must be positive")
 
 
 def primary(cells: pd.DataFrame, sizes: pd.DataFrame, params: DisclosureParams) -> pd.Series:

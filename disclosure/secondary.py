@@ -27,6 +27,8 @@ caller raises the needs and repeats.
 from __future__ import annotations
 
 import numpy as np
+
+from boundaries.errors import DisclosureError
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -117,7 +119,7 @@ def _solve(value: np.ndarray, parent: np.ndarray, children: np.ndarray, tables: 
                   constraints=LinearConstraint(a, lb=np.array(lower), ub=np.inf),
                   options={"time_limit": 60})
     if result.x is None:
-        raise RuntimeError(f"secondary suppression found no solution ({result.message})")
+        raise DisclosureError(f"secondary suppression found no solution ({result.message})")
     chosen = suppressed.copy()
     chosen[cells] |= result.x > 0.5
     return chosen

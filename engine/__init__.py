@@ -1,0 +1,19 @@
+"""zicht's engine: configuration, indicator sources, the pipeline and its outputs.
+
+The public API is small: load a configuration, run it.
+
+>>> from engine import load_config
+>>> from engine.data import DEMO_CONFIG
+>>> config = load_config(DEMO_CONFIG)
+>>> config.run.name
+'Amsterdam demo'
+
+``run(config, out_dir)`` then writes the outputs (see :func:`engine.pipeline.run`).
+Every error zicht raises on purpose is a :class:`ZichtError`.
+"""
+
+from boundaries.errors import ZichtError
+from engine.config import Config, load_config
+from engine.pipeline import RunResult, run
+
+__all__ = ["Config", "RunResult", "ZichtError", "load_config", "run"]

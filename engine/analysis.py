@@ -23,7 +23,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from engine.config import THEMES, Config, TargetSpec
+from engine.config import Config, TargetSpec
+from engine.themes import THEMES
 from models.composite import CompositeIndex, percentile_score, rank_of
 from models.explain import drivers_text
 from models.supervised import ModelResult, fit_out_of_fold, spatial_blocks

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.config import ADDITIVE, IndicatorSpec
+from engine.config import ADDITIVE, IndicatorSpec, RasterIndicator, RatioIndicator
 
 CELL_COLUMNS = ["value", "numerator", "denominator", "units", "top1", "top2", "top3"]
 
@@ -41,9 +41,9 @@ def empty_cells(index: pd.Index) -> pd.DataFrame:
 
 def value_scale(spec: IndicatorSpec) -> float:
     """What numerator / denominator is multiplied by to give the value."""
-    if spec.is_ratio:
+    if isinstance(spec, RatioIndicator):
         return spec.per
-    if spec.statistic == "share_above":
+    if isinstance(spec, RasterIndicator) and spec.statistic == "share_above":
         return 100.0
     return 1.0
 

@@ -1,7 +1,8 @@
 """The ``zicht`` command line: parses arguments and calls the pipeline, nothing more.
 
-Errors in the input (a missing file, a bad config key, bad codes) print one line
-naming the culprit and exit with code 2; ``--debug`` shows the traceback instead.
+Exit codes (see :mod:`boundaries.errors`): 0 ok, 1 internal error, 2 bad input (one
+line naming the file, layer, column, key or code at fault), 3 disclosure control or
+the audit found a disclosure problem. ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -10,24 +11,18 @@ import argparse
 import json
 import logging
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from boundaries import BoundaryError, read_boundaries
-from engine.config import THEMES, ConfigError, load_config
+from boundaries.errors import BoundaryError, ConfigError, OutputError, ZichtError
+from engine.config import config_schema, load_config
 from engine.data import DEMO_CONFIG
-from engine.pipeline import LAYER_NAMES, engine_version, run
-from engine.microdata import MicrodataError
-from engine.rasters import RasterError
-from engine.tables import TableError
-from engine.verify import AuditError, audit_directory
-from engine.writers import OutputError
+from engine.outputs.verify import audit_directory
+from engine.outputs.record import engine_version
+from engine.pipeline import check_boundaries, run
+from engine.themes import THEMES
 
-INPUT_ERRORS = (BoundaryError, ConfigError, TableError, OutputError, AuditError,
-                MicrodataError, RasterError)
-EXIT_INPUT = 2
-EXIT_INTERNAL = 1
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_DISCLOSURE = 0, 1, 2, 3
 
 log = logging.getLogger("zicht")
 
@@ -38,10 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args.quiet, args.log_json)
     try:
         return int(args.handler(args) or 0)
-    except INPUT_ERRORS as exc:
+    except ZichtError as exc:
         if args.debug:
             raise
-        return _error(args, f"{exc}", EXIT_INPUT)
+        return _error(args, f"{exc}", exc.exit_code)
     except FileNotFoundError as exc:
         if args.debug:
             raise
@@ -112,6 +107,15 @@ def _parser() -> argparse.ArgumentParser:
                    help="solve the attacker's linear programs (slower) instead of propagation")
     p.set_defaults(handler=_audit)
 
+    p = sub.add_parser("config", parents=[common], help="configuration tools")
+    csub = p.add_subparsers(dest="config_command", required=True)
+    c = csub.add_parser("schema", parents=[common],
+                        help="print the JSON Schema of the TOML config (for editors)")
+    c.set_defaults(handler=_config_schema)
+    c = csub.add_parser("check", parents=[common], help="validate a TOML config and report")
+    c.add_argument("config", type=Path)
+    c.set_defaults(handler=_config_check)
+
     p = sub.add_parser("boundaries", parents=[common], help="boundary file tools")
     bsub = p.add_subparsers(dest="boundaries_command", required=True)
     c = bsub.add_parser("check", parents=[common], help="check a boundary file and report")
@@ -168,7 +172,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _hotspots(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from engine.lists import COLUMNS, format_for_terminal
+    from engine.outputs.lists import COLUMNS, format_for_terminal
 
     path = args.dir / "hotspots.csv"
     if not path.exists():
@@ -186,56 +190,39 @@ def _audit(args: argparse.Namespace) -> int:
         print(f"  FAIL {problem}")
     print("OK: no withheld value can be recovered" if report.ok else
           f"FAILED: {len(report.problems)} problem(s)")
-    return 0 if report.ok else 1
+    return EXIT_OK if report.ok else EXIT_DISCLOSURE
+
+
+def _config_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(config_schema(), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    print(f"{args.config}: OK ({len(config.indicators)} indicators, {len(config.tables)} "
+          f"tables, {len(config.microdata)} microdata sources, {len(config.rasters)} rasters)")
+    return EXIT_OK
 
 
 def _boundaries_check(args: argparse.Namespace) -> int:
-    from spatial.weights import queen_with_islands
-
     columns = {}
     for item in args.column:
-        field, sep, column = item.partition("=")
-        if not sep or not field or not column:
+        name, sep, column = item.partition("=")
+        if not sep or not name or not column:
             raise ConfigError(f"--column {item!r}: expected FIELD=COLUMN")
-        columns[field] = column
+        columns[name] = column
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the report below lists what the warnings say
-            boundaries = read_boundaries(args.path, args.layer, columns or None,
-                                         drop_water=not args.keep_water)
+        lines = check_boundaries(args.path, args.layer, columns or None,
+                                 drop_water=not args.keep_water)
     except BoundaryError as exc:
         if not exc.problems:
             raise
         print(f"{args.path}: NOT USABLE, {len(exc.problems)} problem(s):")
         print("\n".join(f"  - {problem}" for problem in exc.problems))
         return EXIT_INPUT
-    report = boundaries.report
-    contiguity = queen_with_islands(boundaries.areas, islands_k=0)
-    lines = [
-        f"file:      {report.path}",
-        f"layer:     {report.layer} (schema {report.schema}, level {report.level})",
-        f"CRS:       {report.source_crs}" + ("" if report.source_crs == "EPSG:28992"
-                                              else " -> reprojected to EPSG:28992"),
-    ]
-    for level, count in report.counts.items():
-        built = " (built by dissolving)" if level in report.built_by_dissolving else ""
-        lines.append(f"{LAYER_NAMES[level] + ':':<11}{count:,}{built}")
-    lines.append(f"repaired:  {len(report.repaired)} invalid polygon(s)"
-                 + (f": {', '.join(report.repaired[:20])}" if report.repaired else ""))
-    dropped = ", ".join(f"{n} {kind}" for kind, n in report.dropped_non_polygon.items())
-    lines.append(f"dropped:   {dropped or 'no'} non-polygon feature(s)")
-    if report.dropped_empty:
-        lines.append(f"empty:     {len(report.dropped_empty)} feature(s) without geometry dropped: "
-                     f"{', '.join(report.dropped_empty[:20])}")
-    verb = "dropped" if report.water_dropped else "kept and flagged"
-    lines.append(f"water:     {len(report.water)} water-only area(s) {verb}")
-    lines.append("codes:     all valid and unique; every buurt lies in its wijk and gemeente")
-    islands = contiguity.islands
-    lines.append(f"islands:   {len(islands)} area(s) without a queen neighbour"
-                 + (f": {', '.join(islands[:20])}" if islands else ""))
-    lines.append(f"OK: usable ({len(boundaries.areas):,} {report.level} areas)")
     print("\n".join(lines))
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,13 +1,21 @@
-"""Run configuration: a TOML file, validated on load.
+"""Run configuration: a TOML file, validated on load against one declarative schema.
 
-Every error names the file and the key (``indicators[3].kind``), and an unknown key
-comes with the nearest valid one. Relative paths are resolved against the folder of
-the config file, so a config and its data travel together.
+Each TOML section is one pydantic model below; the choices come from the stage
+packages that own them (``spatial.hotspots.CORRECTIONS``, ``models.supervised.MODELS``,
+...). An indicator is one of four variants, told apart by its source key: ``table``,
+``microdata``, ``raster``, or ``numerator``/``denominator``. Validation collects every
+problem in one pass; each names the file and the key (``indicators[3].kind``), and an
+unknown key or choice comes with the nearest valid one. Relative paths are resolved
+against the folder of the config file, so a config and its data travel together.
+:func:`config_schema` gives the JSON Schema (``zicht config schema``) that editors use
+for completion in TOML.
 
 >>> from engine.data import DEMO_CONFIG
 >>> cfg = load_config(DEMO_CONFIG)
 >>> cfg.boundaries.layer
 'buurten'
+>>> type(cfg.indicator("misdrijven_per_1000")).__name__
+'RatioIndicator'
 """
 
 from __future__ import annotations
@@ -15,355 +23,460 @@ from __future__ import annotations
 import difflib
 import hashlib
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from disclosure.rules import DisclosureParams
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field,
+                      PrivateAttr, StrictBool, StrictInt, StrictStr, Tag, ValidationError,
+                      ValidationInfo, create_model, model_validator)
+from pydantic_core import core_schema
 
-THEMES = ("vastgoed", "drugs", "transacties", "branches")
+from boundaries.errors import ConfigError
+from disclosure.rules import UNIT_TYPES, DisclosureParams
+from engine.sources.synthetic import GENERATORS
+from engine.themes import THEMES
+from models.composite import DIRECTIONS, METHODS
+from models.supervised import GROUPS, MODELS
+from spatial.hotspots import CORRECTIONS
+from spatial.weights import WEIGHTS
+
+__all__ = ["Config", "ConfigError", "IndicatorSpec", "load_config", "parse_config",
+           "config_schema"]
+
 KINDS = ("count", "sum", "rate", "share", "mean")
 ADDITIVE = ("count", "sum")
-DIRECTIONS = ("higher", "lower", "none")
 MEASURES = ("records", "units", "amount")
-UNIT_TYPES = ("person", "address", "company")
 STATISTICS = ("mean", "sum", "share_above")
+# which kind an indicator has, given its microdata measure or raster statistic
+MEASURE_KIND = {"records": "count", "units": "count", "amount": "sum"}
+STATISTIC_KIND = {"mean": "mean", "sum": "sum", "share_above": "share"}
 
 
-class ConfigError(ValueError):
-    """The configuration cannot be used; the message names the file and the key."""
-
-
-@dataclass(frozen=True)
-class Key:
-    """One allowed key: its type(s), whether it is required, its default and choices."""
-
-    types: tuple[type, ...]
-    required: bool = False
-    default: Any = None
-    choices: tuple[Any, ...] | None = None
-
-
-def _k(*types: type, required: bool = False, default: Any = None,
-       choices: tuple[Any, ...] | None = None) -> Key:
-    return Key(types, required, default, choices)
-
-
-RUN_KEYS = {
-    "name": _k(str, default="zicht run"),
-    "seed": _k(int, default=0),
-    "attribution": _k(str, default=""),
-}
-BOUNDARY_KEYS = {
-    "path": _k(str, required=True),
-    "layer": _k(str),
-    "columns": _k(dict, default={}),
-    "drop_water": _k(bool, default=True),
-    "source": _k(str, default=""),
-}
-TABLE_KEYS = {
-    "id": _k(str, required=True),
-    "path": _k(str, required=True),
-    "layer": _k(str),
-    "key": _k(str, required=True),
-    "source": _k(str, default=""),
-    "synthetic": _k(bool, default=False),
-    "min_match": _k(float, int, default=0.5),
-    "na_values": _k(list, default=[]),
-    "public": _k(bool, default=False),
-    "unit_type": _k(str, default="person", choices=UNIT_TYPES),
-}
-INDICATOR_KEYS = {
-    "id": _k(str, required=True),
-    "kind": _k(str, required=True, choices=KINDS),
-    "theme": _k(str, default="none", choices=(*THEMES, "none")),
-    "label_nl": _k(str, required=True),
-    "label_en": _k(str, required=True),
-    "unit": _k(str, default=""),
-    "direction": _k(str, default="none", choices=DIRECTIONS),
-    "table": _k(str),
-    "column": _k(str),
-    "weight": _k(str),
-    "numerator": _k(str),
-    "denominator": _k(str),
-    "per": _k(float, int, default=1.0),
-    "microdata": _k(str),
-    "measure": _k(str, choices=MEASURES),
-    "where": _k(dict, default={}),
-    "raster": _k(str),
-    "statistic": _k(str, choices=STATISTICS),
-    "threshold": _k(float, int),
-}
-MICRODATA_KEYS = {
-    "id": _k(str, required=True),
-    "path": _k(str),
-    "layer": _k(str),
-    "generator": _k(str),
-    "unit": _k(str),
-    "x": _k(str),
-    "y": _k(str),
-    "crs": _k(str, default="EPSG:28992"),
-    "code": _k(str),
-    "amount": _k(str),
-    "source": _k(str, default=""),
-    "synthetic": _k(bool, default=False),
-    "unit_type": _k(str, choices=UNIT_TYPES),
-}
-RASTER_KEYS = {
-    "id": _k(str, required=True),
-    "path": _k(str, required=True),
-    "band": _k(int, default=1),
-    "source": _k(str, default=""),
-    "synthetic": _k(bool, default=False),
-    "public": _k(bool, default=True),
-}
-DISCLOSURE_KEYS = {
-    # every rule parameter, with the type and default of DisclosureParams
-    **{f.name: _k(float, int, default=f.default) if isinstance(f.default, float)
-       else _k(type(f.default), default=f.default) for f in fields(DisclosureParams)},
-    "inhabitants": _k(str, default="inwoners"),
-    "households": _k(str, default="huishoudens"),
-}
-SYNTHETIC_KEYS = {
-    "inhabitants": _k(str, default="inwoners"),
-    "households": _k(str, default="huishoudens"),
-    "woz": _k(str),
-    "address_density": _k(str),
-    "land_area": _k(str),
-    "scale": _k(float, int, default=1.0),
-    "years": _k(int, default=1),
-}
-SPATIAL_KEYS = {
-    "weights": _k(str, default="queen", choices=("queen", "knn", "distance")),
-    "k": _k(int, default=6),
-    "threshold": _k(float, int, default=1000.0),
-    "islands_k": _k(int, default=1),
-    "permutations": _k(int, default=999),
-    "correction": _k(str, default="fdr", choices=("fdr", "bonferroni", "none")),
-    "alpha": _k(float, default=0.05),
-    "min_areas": _k(int, default=30),
-}
-TREND_KEYS = {
-    "id": _k(str, required=True),
-    "indicators": _k(list, required=True),
-    "alpha": _k(float, default=0.10),
-}
-MODEL_KEYS = {
-    "method": _k(str, default="rank", choices=("rank", "robust")),
-    "clip": _k(float, int, default=3.0),
-    "weights": _k(dict, default={}),
-    "targets": _k(list, default=[]),
-    "min_coverage": _k(float, int, default=0.5),
-}
-TARGET_KEYS = {
-    "theme": _k(str, required=True, choices=THEMES),
-    "target": _k(str, required=True),
-    "features": _k(list),
-    "model": _k(str, default="hgb", choices=("hgb", "ridge")),
-    "groups": _k(str, default="wijk", choices=("wijk", "gemeente", "blocks")),
-    "block_size": _k(float, int, default=2000.0),
-    "spatial_lag": _k(bool, default=True),
-    "population": _k(str),
-    "previous": _k(str),
-}
-TOP_KEYS = {"run": dict, "boundaries": dict, "tables": list, "microdata": list, "rasters": list,
-            "synthetic": dict, "indicators": list, "spatial": dict, "trends": list,
-            "models": dict, "disclosure": dict}
-
+# --- field types --------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class BoundarySpec:
-    path: Path
-    layer: str | None
-    columns: dict[str, str]
-    drop_water: bool
-    source: str
+class OneOf:
+    """A string that must be one of ``choices`` (a JSON Schema ``enum``)."""
+
+    choices: tuple[str, ...]
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        return core_schema.literal_schema(list(self.choices))
 
 
-@dataclass(frozen=True)
-class TableSpec:
-    """An area table keyed by CBS code (CSV incl. StatLine exports, Parquet, GeoPackage)."""
-
-    id: str
-    path: Path
-    layer: str | None
-    key: str
-    source: str
-    synthetic: bool
-    min_match: float
-    na_values: tuple[str, ...] = ()
-    public: bool = False
-    unit_type: str = "person"
+def _number(value: Any) -> Any:
+    # TOML has integers and floats; both are numbers, but true and "3" are not
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"must be a number, got {value!r}")
+    return float(value)
 
 
-@dataclass(frozen=True)
-class MicrodataSpec:
-    """Unit-level records (one row per report, sale, company...) read from a file or
-    generated synthetically. Records are placed by ``x``/``y`` (in ``crs``) or by ``code``."""
-
-    id: str
-    path: Path | None
-    layer: str | None
-    generator: str | None
-    unit: str | None
-    x: str | None
-    y: str | None
-    crs: str
-    code: str | None
-    amount: str | None
-    source: str
-    synthetic: bool
-    unit_type: str | None = None
+def _existing_path(value: Any, info: ValidationInfo) -> Path:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, got {value!r}")
+    base = (info.context or {}).get("base", Path.cwd())
+    path = Path(value) if Path(value).is_absolute() else (base / value).resolve()
+    if not path.exists():
+        raise ValueError(f"names {path}, which does not exist")
+    return path
 
 
-@dataclass(frozen=True)
-class RasterSpec:
-    """A GeoTIFF (or any raster rasterio reads) summarised per area by zonal statistics."""
-
-    id: str
-    path: Path
-    band: int
-    source: str
-    synthetic: bool
-    public: bool = True
+def _text(value: Any) -> str:
+    # na_values: "-99999999" and -99999999 mean the same code
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"must list strings or numbers, got {value!r}")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
 
 
-@dataclass(frozen=True)
-class DisclosureSpec:
-    """Disclosure-control rule parameters (see :mod:`disclosure.rules` for each default
-    and its source) and the indicators holding inhabitants and households for the
-    area rule."""
-
-    params: DisclosureParams = field(default_factory=DisclosureParams)
-    inhabitants: str = "inwoners"
-    households: str = "huishoudens"
+Number = Annotated[float, BeforeValidator(_number)]
+Share = Annotated[float, BeforeValidator(_number), Field(ge=0, le=1)]
+ExistingPath = Annotated[Path, BeforeValidator(_existing_path)]
+Kind = Annotated[str, OneOf(KINDS)]
+Theme = Annotated[str, OneOf((*THEMES, "none"))]
+Direction = Annotated[str, OneOf((*DIRECTIONS, "none"))]
+UnitType = Annotated[str, OneOf(UNIT_TYPES)]
 
 
-@dataclass(frozen=True)
-class SyntheticSpec:
-    """Which indicators drive the synthetic generators (ids of area-table indicators)."""
+class _Section(BaseModel):
+    """A TOML table: unknown keys are errors, values are frozen after loading."""
 
-    inhabitants: str
-    households: str
-    woz: str | None
-    address_density: str | None
-    land_area: str | None
-    scale: float
-    years: int = 1
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-@dataclass(frozen=True)
-class SpatialSpec:
-    """Weights and inference settings for hotspots (see :mod:`spatial`)."""
+# --- sections -----------------------------------------------------------------------
 
-    weights: str = "queen"
-    k: int = 6
-    threshold: float = 1000.0
-    islands_k: int = 1
-    permutations: int = 999
-    correction: str = "fdr"
-    alpha: float = 0.05
-    min_areas: int = 30
+class RunSection(_Section):
+    """``[run]``: the run's name, seed and attribution text."""
+
+    name: StrictStr = "zicht run"
+    seed: StrictInt = 0
+    attribution: StrictStr = ""
 
 
-@dataclass(frozen=True)
-class TrendSpec:
-    """Indicators that are the same figure in successive years, oldest first."""
+class BoundarySpec(_Section):
+    """``[boundaries]``: the polygon file (CBS Wijk- en Buurtkaart or any polygon file)."""
 
-    id: str
-    indicators: tuple[str, ...]
-    alpha: float = 0.10
-
-
-@dataclass(frozen=True)
-class TargetSpec:
-    """A supervised model for one theme: predict ``target`` from ``features``."""
-
-    theme: str
-    target: str
-    features: tuple[str, ...] | None
-    model: str
-    groups: str
-    block_size: float
-    spatial_lag: bool
-    population: str | None
-    previous: str | None
+    path: ExistingPath
+    layer: StrictStr | None = None
+    columns: dict[str, StrictStr] = Field(default_factory=dict)
+    drop_water: StrictBool = True
+    source: StrictStr = ""
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    method: str = "rank"
-    clip: float = 3.0
-    weights: dict[str, float] = field(default_factory=dict)
+class TableSpec(_Section):
+    """``[[tables]]``: an area table keyed by CBS code (CSV incl. StatLine exports,
+    Parquet, GeoPackage)."""
+
+    id: StrictStr
+    path: ExistingPath
+    layer: StrictStr | None = None
+    key: StrictStr
+    source: StrictStr = ""
+    synthetic: StrictBool = False
+    min_match: Share = 0.5
+    na_values: tuple[Annotated[str, BeforeValidator(_text)], ...] = ()
+    public: StrictBool = False
+    unit_type: UnitType = "person"
+
+
+class MicrodataSpec(_Section):
+    """``[[microdata]]``: unit-level records (one row per report, sale, company...) read
+    from a file (``path``) or generated synthetically (``generator``). Records are
+    placed by ``x``/``y`` (in ``crs``) or by ``code``."""
+
+    id: StrictStr
+    path: ExistingPath | None = None
+    layer: StrictStr | None = None
+    generator: Annotated[str, OneOf(tuple(GENERATORS))] | None = None
+    unit: StrictStr | None = None
+    x: StrictStr | None = None
+    y: StrictStr | None = None
+    crs: StrictStr = "EPSG:28992"
+    code: StrictStr | None = None
+    amount: StrictStr | None = None
+    source: StrictStr = ""
+    synthetic: StrictBool = False
+    unit_type: UnitType | None = None
+
+    @model_validator(mode="after")
+    def _file_or_generator(self) -> MicrodataSpec:
+        if (self.path is None) == (self.generator is None):
+            raise ValueError(f"({self.id}) needs either 'path' (a file of records) or "
+                             "'generator' (synthetic records), not both or neither")
+        if self.generator is not None:
+            for key in ("unit", "x", "y", "code", "amount", "layer"):
+                if getattr(self, key) is not None:
+                    raise ValueError(f"key '{key}' is set by the generator "
+                                     f"{self.generator!r}; leave it out")
+            object.__setattr__(self, "synthetic", True)
+        elif self.unit is None:
+            raise ValueError("missing required key 'unit' (the column identifying the person, "
+                             "address or company of a record)")
+        elif self.code is None and (self.x is None or self.y is None):
+            raise ValueError(f"({self.id}) needs 'x' and 'y' columns or a 'code' column")
+        return self
+
+
+class RasterSpec(_Section):
+    """``[[rasters]]``: a GeoTIFF (or any raster rasterio reads) summarised per area."""
+
+    id: StrictStr
+    path: ExistingPath
+    band: StrictInt = Field(1, ge=1)
+    source: StrictStr = ""
+    synthetic: StrictBool = False
+    public: StrictBool = True
+
+
+class SyntheticSpec(_Section):
+    """``[synthetic]``: which area-table indicators drive the synthetic generators."""
+
+    inhabitants: StrictStr = "inwoners"
+    households: StrictStr = "huishoudens"
+    woz: StrictStr | None = None
+    address_density: StrictStr | None = None
+    land_area: StrictStr | None = None
+    scale: Number = Field(1.0, gt=0)
+    years: StrictInt = Field(1, ge=1, le=10)
+
+
+class SpatialSpec(_Section):
+    """``[spatial]``: weights and inference settings for hotspots (see :mod:`spatial`)."""
+
+    weights: Annotated[str, OneOf(WEIGHTS)] = "queen"
+    k: StrictInt = Field(6, ge=1)
+    threshold: Number = Field(1000.0, gt=0)
+    islands_k: StrictInt = Field(1, ge=0)
+    permutations: StrictInt = Field(999, ge=99)
+    correction: Annotated[str, OneOf(CORRECTIONS)] = "fdr"
+    alpha: Number = Field(0.05, gt=0, lt=1)
+    min_areas: StrictInt = Field(30, ge=1)
+
+
+class TrendSpec(_Section):
+    """``[[trends]]``: indicators that are the same figure in successive years, oldest
+    first."""
+
+    id: StrictStr
+    indicators: tuple[StrictStr, ...] = Field(min_length=3)
+    alpha: Number = Field(0.10, gt=0, lt=1)
+
+
+class TargetSpec(_Section):
+    """``[[models.targets]]``: a supervised model for one theme, predicting ``target``
+    from ``features`` with spatial cross-validation."""
+
+    theme: Annotated[str, OneOf(THEMES)]
+    target: StrictStr
+    features: tuple[StrictStr, ...] | None = None
+    model: Annotated[str, OneOf(MODELS)] = "hgb"
+    groups: Annotated[str, OneOf(GROUPS)] = "wijk"
+    block_size: Number = Field(2000.0, gt=0)
+    spatial_lag: StrictBool = True
+    population: StrictStr | None = None
+    previous: StrictStr | None = None
+
+
+class ModelSpec(_Section):
+    """``[models]``: the composite index and the supervised targets."""
+
+    method: Annotated[str, OneOf(METHODS)] = "rank"
+    clip: Number = Field(3.0, gt=0)
+    weights: dict[str, Annotated[float, BeforeValidator(_number), Field(ge=0)]] = Field(
+        default_factory=dict)
     targets: tuple[TargetSpec, ...] = ()
-    min_coverage: float = 0.5
+    min_coverage: Share = 0.5
 
 
-@dataclass(frozen=True)
-class IndicatorSpec:
-    """An indicator: where its buurt values come from and how they aggregate upwards.
+def _param_field(default: Any) -> Any:
+    return (Number if isinstance(default, float) else StrictInt, default)
 
-    ``count``/``sum`` add up. ``mean``/``share`` are either a ``column`` weighted by
-    the indicator named in ``weight``, or ``numerator``/``denominator`` indicators;
-    ``rate`` is ``numerator``/``denominator`` times ``per`` (1000 for "per 1,000").
-    Counts and sums may also come from ``microdata`` (``measure`` records, distinct
-    units or the amount, of the records matching ``where``: column -> allowed values),
-    and means, sums and shares above a ``threshold`` from a ``raster``.
-    """
 
-    id: str
-    kind: str
-    theme: str
-    label_nl: str
-    label_en: str
-    unit: str
-    direction: str
-    table: str | None
-    column: str | None
-    weight: str | None
-    numerator: str | None
-    denominator: str | None
-    per: float
-    microdata: str | None = None
-    measure: str | None = None
-    where: dict[str, list[Any]] = field(default_factory=dict)
-    raster: str | None = None
-    statistic: str | None = None
-    threshold: float | None = None
+# ``[disclosure]`` holds every field of disclosure.rules.DisclosureParams (one source for
+# names, types and defaults) plus the indicators that hold inhabitants and households
+_DisclosureSection: type[_Section] = create_model(  # type: ignore[call-overload]
+    "DisclosureSection", __base__=_Section,
+    **{f.name: _param_field(f.default) for f in fields(DisclosureParams)},
+    inhabitants=(StrictStr, "inwoners"), households=(StrictStr, "huishoudens"))
+
+
+class DisclosureSpec(_DisclosureSection):  # type: ignore[misc, valid-type]
+    """``[disclosure]``: rule parameters (see :mod:`disclosure.rules` for each default and
+    its source) and the indicators holding inhabitants and households (area rule)."""
+
+    @property
+    def params(self) -> DisclosureParams:
+        return DisclosureParams(**{f.name: getattr(self, f.name)
+                                   for f in fields(DisclosureParams)})
+
+    @model_validator(mode="after")
+    def _valid_params(self) -> DisclosureSpec:
+        self.params.validate()
+        return self
+
+
+# --- indicators: four variants --------------------------------------------------------
+
+class _Indicator(_Section):
+    id: StrictStr
+    kind: Kind
+    theme: Theme = "none"
+    label_nl: StrictStr
+    label_en: StrictStr
+    unit: StrictStr = ""
+    direction: Direction = "none"
 
     @property
     def is_ratio(self) -> bool:
-        return self.numerator is not None
+        return isinstance(self, RatioIndicator)
+
+    @property
+    def references(self) -> dict[str, str]:
+        """Other indicators this one is computed from: key -> indicator id."""
+        return {}
 
 
-@dataclass(frozen=True)
-class Config:
-    path: Path
-    sha256: str
-    name: str
-    seed: int
-    attribution: str
+class TableIndicator(_Indicator):
+    """A ``column`` of an area ``table``; a mean or share names its ``weight``."""
+
+    table: StrictStr
+    column: StrictStr
+    weight: StrictStr | None = None
+
+    @model_validator(mode="after")
+    def _kind(self) -> TableIndicator:
+        if self.kind == "rate":
+            raise ValueError(f"({self.id}) is a rate: give 'numerator' and 'denominator' "
+                             "indicators so it can be recomputed per area")
+        if self.kind in ("mean", "share") and self.weight is None:
+            raise ValueError(f"missing key 'weight': a {self.kind} is weighted by its "
+                             "denominator when aggregated, never averaged plainly")
+        return self
+
+    @property
+    def references(self) -> dict[str, str]:
+        return {"weight": self.weight} if self.weight else {}
+
+
+class MicrodataIndicator(_Indicator):
+    """Records, distinct units or the summed amount of the ``microdata`` records that
+    match ``where`` (column -> allowed values)."""
+
+    microdata: StrictStr
+    measure: Annotated[str, OneOf(MEASURES)]
+    where: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _kind(self) -> MicrodataIndicator:
+        if self.kind != MEASURE_KIND[self.measure]:
+            raise ValueError(f"key 'kind' must be {MEASURE_KIND[self.measure]!r} for measure "
+                             f"{self.measure!r}")
+        return self
+
+
+class RasterIndicator(_Indicator):
+    """The ``statistic`` of a ``raster`` per area (``share_above`` a ``threshold``)."""
+
+    raster: StrictStr
+    statistic: Annotated[str, OneOf(STATISTICS)]
+    threshold: Number | None = None
+
+    @model_validator(mode="after")
+    def _kind(self) -> RasterIndicator:
+        if self.kind != STATISTIC_KIND[self.statistic]:
+            raise ValueError(f"key 'kind' must be {STATISTIC_KIND[self.statistic]!r} for "
+                             f"statistic {self.statistic!r}")
+        if self.statistic == "share_above" and self.threshold is None:
+            raise ValueError("missing required key 'threshold'")
+        return self
+
+
+class RatioIndicator(_Indicator):
+    """``numerator`` / ``denominator`` x ``per`` (1000 for "per 1,000"), recomputed on
+    every level from the summed parts."""
+
+    numerator: StrictStr
+    denominator: StrictStr
+    per: Number = 1.0
+
+    @model_validator(mode="after")
+    def _kind(self) -> RatioIndicator:
+        if self.kind in ADDITIVE:
+            raise ValueError(f"({self.id}) is a {self.kind}; only rate, share and mean take "
+                             "'numerator'/'denominator'")
+        return self
+
+    @property
+    def references(self) -> dict[str, str]:
+        return {"numerator": self.numerator, "denominator": self.denominator}
+
+
+VARIANTS: dict[str, type[_Indicator]] = {
+    "table": TableIndicator, "microdata": MicrodataIndicator, "raster": RasterIndicator,
+    "ratio": RatioIndicator}
+
+
+def _source_of(raw: Any) -> str | None:
+    """The variant of a raw indicator: the one source key it has (None: none or several)."""
+    if not isinstance(raw, dict):
+        return "table"  # lets pydantic report "must be a table"
+    given = [name for name in ("table", "microdata", "raster") if name in raw]
+    if "numerator" in raw or "denominator" in raw:
+        given.append("ratio")
+    return given[0] if len(given) == 1 else None
+
+
+IndicatorSpec = Annotated[
+    Annotated[TableIndicator, Tag("table")] | Annotated[MicrodataIndicator, Tag("microdata")]
+    | Annotated[RasterIndicator, Tag("raster")] | Annotated[RatioIndicator, Tag("ratio")],
+    Discriminator(_source_of, custom_error_type="indicator_source",
+                  custom_error_message="needs exactly one source")]
+
+
+# --- the whole file -------------------------------------------------------------------
+
+class Config(_Section):
+    """A validated run configuration (see ``engine/data/demo.toml`` for a full example).
+
+    Examples
+    --------
+    >>> from engine.data import DEMO_CONFIG
+    >>> cfg = load_config(DEMO_CONFIG)
+    >>> [d.id for d in cfg.theme_indicators("drugs")][:2]
+    ['drugsincidenten_per_1000', 'hennepkwekerijen']
+    """
+
+    run: RunSection = Field(default_factory=RunSection)
     boundaries: BoundarySpec
     tables: tuple[TableSpec, ...] = ()
-    indicators: tuple[IndicatorSpec, ...] = field(default_factory=tuple)
     microdata: tuple[MicrodataSpec, ...] = ()
     rasters: tuple[RasterSpec, ...] = ()
     synthetic: SyntheticSpec | None = None
-    spatial: SpatialSpec = field(default_factory=SpatialSpec)
+    indicators: tuple[IndicatorSpec, ...] = ()
+    spatial: SpatialSpec = Field(default_factory=SpatialSpec)
     trends: tuple[TrendSpec, ...] = ()
-    models: ModelSpec = field(default_factory=ModelSpec)
-    disclosure: DisclosureSpec = field(default_factory=DisclosureSpec)
+    models: ModelSpec = Field(default_factory=ModelSpec)
+    disclosure: DisclosureSpec = Field(default_factory=DisclosureSpec)
+    _path: Path = PrivateAttr(default=Path("config.toml"))
+    _sha256: str = PrivateAttr(default="")
+
+    @property
+    def path(self) -> Path:
+        """The config file; relative paths in it were resolved against its folder."""
+        return self._path
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the config file's bytes."""
+        return self._sha256
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    @property
+    def seed(self) -> int:
+        return self.run.seed
+
+    @property
+    def attribution(self) -> str:
+        return self.run.attribution
 
     def theme_indicators(self, theme: str) -> list[IndicatorSpec]:
         """The risk indicators of a theme: those with a direction."""
         return [d for d in self.indicators if d.theme == theme and d.direction != "none"]
 
     def indicator(self, indicator_id: str) -> IndicatorSpec:
-        return next(i for i in self.indicators if i.id == indicator_id)
+        """The indicator with this id; :class:`KeyError` (with the nearest id) if none."""
+        for d in self.indicators:
+            if d.id == indicator_id:
+                return d
+        ids = [d.id for d in self.indicators]
+        hint = difflib.get_close_matches(indicator_id, ids, n=1)
+        raise KeyError(f"no indicator {indicator_id!r}"
+                       + (f"; did you mean {hint[0]!r}?" if hint else ""))
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and validate a TOML run configuration. Raises :class:`ConfigError`."""
+    """Read and validate a TOML run configuration.
+
+    Parameters
+    ----------
+    path
+        The TOML file. Relative paths inside it are resolved against its folder.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and every key at fault (``problems`` lists them one by one).
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
@@ -377,316 +490,215 @@ def load_config(path: str | Path) -> Config:
 
 def parse_config(raw: dict[str, Any], path: Path, sha256: str = "") -> Config:
     """Validate an already parsed config dictionary; ``path`` anchors relative paths."""
-    where = str(path)
-    _unknown(raw, TOP_KEYS, "", where)
-    for key, typ in TOP_KEYS.items():
-        if key in raw and not isinstance(raw[key], typ):
-            kind = "a table" if typ is dict else "an array of tables ([[" + key + "]])"
-            raise ConfigError(f"{where}: key '{key}' must be {kind}")
-    if "boundaries" not in raw:
-        raise ConfigError(f"{where}: missing required section [boundaries]")
-    base = path.parent
-    run = _check(raw.get("run", {}), RUN_KEYS, "run", where)
-    b = _check(raw["boundaries"], BOUNDARY_KEYS, "boundaries", where)
-    for field_name, column in b["columns"].items():
-        if not isinstance(column, str):
-            raise ConfigError(f"{where}: key 'boundaries.columns.{field_name}' must be a string")
-    boundaries = BoundarySpec(_existing(base, b["path"], "boundaries.path", where), b["layer"],
-                              dict(b["columns"]), b["drop_water"], b["source"])
-
-    tables = []
-    for i, t in enumerate(raw.get("tables", [])):
-        t = _check(t, TABLE_KEYS, f"tables[{i}]", where)
-        if not 0 <= t["min_match"] <= 1:
-            raise ConfigError(f"{where}: key 'tables[{i}].min_match' must be between 0 and 1")
-        for value in t["na_values"]:
-            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-                raise ConfigError(f"{where}: key 'tables[{i}].na_values' must list strings or "
-                                  f"numbers, got {value!r}")
-        tables.append(TableSpec(t["id"], _existing(base, t["path"], f"tables[{i}].path", where),
-                                t["layer"], t["key"], t["source"], t["synthetic"],
-                                float(t["min_match"]),
-                                tuple(_number_text(v) for v in t["na_values"]),
-                                t["public"], t["unit_type"]))
-    _unique([t.id for t in tables], "tables", where)
-
-    microdata = []
-    for i, m in enumerate(raw.get("microdata", [])):
-        m = _check(m, MICRODATA_KEYS, f"microdata[{i}]", where)
-        key = f"microdata[{i}]"
-        if (m["path"] is None) == (m["generator"] is None):
-            raise ConfigError(f"{where}: '{key}' ({m['id']}) needs either 'path' (a file of "
-                              "records) or 'generator' (synthetic records), not both or neither")
-        if m["path"] is not None:
-            m["path"] = _existing(base, m["path"], f"{key}.path", where)
-            if m["unit"] is None:
-                raise ConfigError(f"{where}: missing required key '{key}.unit' (the column "
-                                  "identifying the person, address or company of a record)")
-            if m["code"] is None and (m["x"] is None or m["y"] is None):
-                raise ConfigError(f"{where}: '{key}' needs 'x' and 'y' columns or a 'code' column")
-        else:
-            from engine.synthetic import GENERATORS
-
-            if m["generator"] not in GENERATORS:
-                hint = difflib.get_close_matches(m["generator"], list(GENERATORS), n=1)
-                suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-                raise ConfigError(f"{where}: key '{key}.generator' is {m['generator']!r}; "
-                                  f"generators are {list(GENERATORS)}{suggestion}")
-            for column_key in ("unit", "x", "y", "code", "amount", "layer"):
-                if m[column_key] is not None:
-                    raise ConfigError(f"{where}: key '{key}.{column_key}' is set by the "
-                                      f"generator {m['generator']!r}; leave it out")
-            m["synthetic"] = True
-        microdata.append(MicrodataSpec(**m))
-    _unique([m.id for m in microdata], "microdata", where)
-
-    rasters = []
-    for i, r in enumerate(raw.get("rasters", [])):
-        r = _check(r, RASTER_KEYS, f"rasters[{i}]", where)
-        r["path"] = _existing(base, r["path"], f"rasters[{i}].path", where)
-        rasters.append(RasterSpec(**r))
-    _unique([r.id for r in rasters], "rasters", where)
-
-    synthetic = None
-    if "synthetic" in raw or any(m.generator for m in microdata):
-        s = _check(raw.get("synthetic", {}), SYNTHETIC_KEYS, "synthetic", where)
-        if s["scale"] <= 0:
-            raise ConfigError(f"{where}: key 'synthetic.scale' must be positive")
-        if not 1 <= s["years"] <= 10:
-            raise ConfigError(f"{where}: key 'synthetic.years' must be between 1 and 10")
-        s["scale"] = float(s["scale"])
-        synthetic = SyntheticSpec(**s)
-
-    indicators = []
-    for i, d in enumerate(raw.get("indicators", [])):
-        d = _check(d, INDICATOR_KEYS, f"indicators[{i}]", where)
-        d["per"] = float(d["per"])
-        if d["threshold"] is not None:
-            d["threshold"] = float(d["threshold"])
-        indicators.append(IndicatorSpec(**d))
-    _unique([d.id for d in indicators], "indicators", where)
-    sources = {"table": {t.id for t in tables}, "microdata": {m.id for m in microdata},
-               "raster": {r.id for r in rasters}}
-    _check_indicator_links(indicators, sources, where)
-    if synthetic is not None:
-        _check_drivers(synthetic, indicators, where)
-    ids = [d.id for d in indicators]
-
-    sp = _check(raw.get("spatial", {}), SPATIAL_KEYS, "spatial", where)
-    if sp["permutations"] < 99:
-        raise ConfigError(f"{where}: key 'spatial.permutations' must be at least 99")
-    if not 0 < sp["alpha"] < 1:
-        raise ConfigError(f"{where}: key 'spatial.alpha' must lie between 0 and 1")
-    for key in ("k", "islands_k", "min_areas"):
-        if sp[key] < (0 if key == "islands_k" else 1):
-            raise ConfigError(f"{where}: key 'spatial.{key}' must be positive")
-    spatial = SpatialSpec(**{**sp, "threshold": float(sp["threshold"])})
-
-    trends = []
-    for i, t in enumerate(raw.get("trends", [])):
-        t = _check(t, TREND_KEYS, f"trends[{i}]", where)
-        _check_ids(t["indicators"], ids, f"trends[{i}].indicators", where)
-        if len(t["indicators"]) < 3:
-            raise ConfigError(f"{where}: key 'trends[{i}].indicators' needs at least 3 years")
-        trends.append(TrendSpec(t["id"], tuple(t["indicators"]), t["alpha"]))
-    _unique([t.id for t in trends], "trends", where)
-
-    m = _check(raw.get("models", {}), MODEL_KEYS, "models", where)
-    _check_ids(list(m["weights"]), ids, "models.weights", where)
-    for key, weight in m["weights"].items():
-        if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight < 0:
-            raise ConfigError(f"{where}: key 'models.weights.{key}' must be a non-negative number")
-    targets = []
-    for i, t in enumerate(m["targets"]):
-        t = _check(t, TARGET_KEYS, f"models.targets[{i}]", where)
-        _check_ids([t["target"]], ids, f"models.targets[{i}].target", where)
-        for key in ("population", "previous"):
-            if t[key] is not None:
-                _check_ids([t[key]], ids, f"models.targets[{i}].{key}", where)
-        if t["features"] is not None:
-            _check_ids(t["features"], ids, f"models.targets[{i}].features", where)
-            if t["target"] in t["features"]:
-                raise ConfigError(f"{where}: key 'models.targets[{i}].features' contains the "
-                                  "target itself")
-            t["features"] = tuple(t["features"])
-        t["block_size"] = float(t["block_size"])
-        targets.append(TargetSpec(**t))
-    _unique([t.theme for t in targets], "models.targets", where)
-    if not 0 <= m["min_coverage"] <= 1:
-        raise ConfigError(f"{where}: key 'models.min_coverage' must be between 0 and 1")
-    models = ModelSpec(m["method"], float(m["clip"]),
-                       {k: float(v) for k, v in m["weights"].items()}, tuple(targets),
-                       float(m["min_coverage"]))
-    dc = _check(raw.get("disclosure", {}), DISCLOSURE_KEYS, "disclosure", where)
-    for key in ("inhabitants", "households"):
-        if "disclosure" in raw and key in raw["disclosure"]:
-            _check_ids([dc[key]], ids, f"disclosure.{key}", where)
-    params = DisclosureParams(**{f.name: type(f.default)(dc[f.name])
-                                 for f in fields(DisclosureParams)})
+    if "synthetic" not in raw and any(isinstance(m, dict) and "generator" in m
+                                      for m in raw.get("microdata", []) or []):
+        raw = {**raw, "synthetic": {}}  # generators need drivers: the defaults
     try:
-        params.validate()
-    except ValueError as exc:
-        raise ConfigError(f"{where}: [disclosure]: {exc}") from None
-    disclosure = DisclosureSpec(params, dc["inhabitants"], dc["households"])
-    return Config(path=path, sha256=sha256, name=run["name"], seed=run["seed"],
-                  attribution=run["attribution"], boundaries=boundaries,
-                  tables=tuple(tables), indicators=tuple(indicators),
-                  microdata=tuple(microdata), rasters=tuple(rasters), synthetic=synthetic,
-                  spatial=spatial, trends=tuple(trends), models=models, disclosure=disclosure)
+        config = Config.model_validate(raw, context={"base": path.parent})
+    except ValidationError as exc:
+        problems = [_describe(error, raw) for error in exc.errors()]
+        raise _error(path, problems) from None
+    problems = _reference_problems(config, raw)
+    if problems:
+        raise _error(path, problems)
+    config._path, config._sha256 = path, sha256
+    return config
 
 
-def _check(raw: Any, spec: dict[str, Key], prefix: str, where: str) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: key '{prefix}' must be a table")
-    _unknown(raw, spec, prefix + ".", where)
-    out: dict[str, Any] = {}
-    for key, rule in spec.items():
-        name = f"{prefix}.{key}"
-        if key not in raw:
-            if rule.required:
-                raise ConfigError(f"{where}: missing required key '{name}'")
-            out[key] = rule.default
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema of the TOML config (for editors: completion and checks)."""
+    schema = Config.model_json_schema()
+    schema["title"] = "zicht run configuration"
+    return schema
+
+
+def _error(path: Path, problems: list[str]) -> ConfigError:
+    lines = [f"{path}: {p}" for p in problems]
+    return ConfigError("\n".join(lines), lines)
+
+
+# --- messages -------------------------------------------------------------------------
+
+_TYPE_WORDS = {"int_type": "an integer", "string_type": "a string", "bool_type": "true or false",
+               "dict_type": "a table", "model_type": "a table", "list_type": "an array",
+               "tuple_type": "an array", "float_type": "a number"}
+
+
+def _key(loc: tuple[Any, ...]) -> str:
+    """``('indicators', 0, 'table', 'kind')`` -> ``indicators[0].kind`` (variant tags and
+    pydantic's internal steps dropped)."""
+    text = ""
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif (i >= 2 and loc[0] == "indicators" and i == 2 and part in VARIANTS) \
+                or str(part).startswith("function-") or "[" in str(part):
             continue
-        value = raw[key]
-        # bool is an int in Python; a seed of `true` is a mistake, not 1.
-        if not isinstance(value, rule.types) or (isinstance(value, bool) and bool not in rule.types):
-            wanted = " or ".join(_TYPE_NAMES[t] for t in rule.types)
-            raise ConfigError(f"{where}: key '{name}' must be {wanted}, got {value!r}")
-        if rule.choices is not None and value not in rule.choices:
-            hint = difflib.get_close_matches(str(value), [str(c) for c in rule.choices], n=1)
-            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise ConfigError(f"{where}: key '{name}' is {value!r}; must be one of "
-                              f"{list(rule.choices)}{suggestion}")
-        out[key] = value
-    return out
+        else:
+            text += f".{part}" if text else str(part)
+    return text
 
 
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
-               dict: "a table", list: "an array"}
+def _describe(error: Any, raw: dict[str, Any]) -> str:
+    loc, kind, ctx = tuple(error["loc"]), error["type"], error.get("ctx") or {}
+    key = _key(loc)
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        return _unknown_key(loc, key)
+    if kind == "missing":
+        if len(loc) == 1:
+            return f"missing required section [{key}]"
+        return f"missing required key '{key}'"
+    if kind in _TYPE_WORDS:
+        if len(loc) == 1 and kind in ("model_type", "tuple_type", "dict_type", "list_type"):
+            wanted = "a table" if kind in ("model_type", "dict_type") else \
+                f"an array of tables ([[{key}]])"
+            return f"key '{key}' must be {wanted}"
+        return f"key '{key}' must be {_TYPE_WORDS[kind]}, got {value!r}"
+    if kind == "literal_error":
+        choices = [c.strip("'") for c in str(ctx.get("expected", "")).replace(" or ", ", ")
+                   .split(", ")]
+        hint = difflib.get_close_matches(str(value), choices, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        return f"key '{key}' is {value!r}; must be one of {choices}{suggestion}"
+    if kind == "indicator_source":
+        ident = value.get("id", "?") if isinstance(value, dict) else "?"
+        return (f"'{key}' ({ident}) needs exactly one source: 'table', 'microdata', 'raster', "
+                "or 'numerator' and 'denominator'")
+    if kind in _RANGE_WORDS:
+        limit = next(iter(ctx.values()))
+        return f"key '{key}' must be {_RANGE_WORDS[kind]} {limit}"
+    if kind in ("too_short", "too_long"):
+        return f"key '{key}' needs at least {ctx.get('min_length')} entries" \
+            if kind == "too_short" else f"key '{key}' has too many entries"
+    if kind == "value_error":
+        message = str(ctx.get("error", error["msg"]))
+        if key == "disclosure":
+            return f"[disclosure]: {message}"
+        if message.startswith("("):
+            return f"'{key}' {message}"
+        if message.startswith(("key '", "missing")):
+            prefix = message.split("'")[1] if message.startswith("key") else \
+                message.split("'")[1]
+            return message.replace(f"'{prefix}'", f"'{key}.{prefix}'", 1)
+        return f"key '{key}' {message}"
+    return f"key '{key}': {error['msg']}"
 
 
-def _unknown(raw: dict[str, Any], spec: dict[str, Any], prefix: str, where: str) -> None:
-    for key in raw:
-        if key not in spec:
-            hint = difflib.get_close_matches(key, list(spec), n=1)
-            suggestion = f"; did you mean '{prefix}{hint[0]}'?" if hint else ""
-            raise ConfigError(f"{where}: unknown key '{prefix}{key}'{suggestion} "
-                              f"(valid keys: {', '.join(spec)})")
+_RANGE_WORDS = {"greater_than_equal": "at least", "greater_than": "greater than",
+                "less_than_equal": "at most", "less_than": "less than"}
 
 
-def _existing(base: Path, value: str, key: str, where: str) -> Path:
-    path = (base / value).resolve() if not Path(value).is_absolute() else Path(value)
-    if not path.exists():
-        raise ConfigError(f"{where}: key '{key}' names {path}, which does not exist")
-    return path
+def _unknown_key(loc: tuple[Any, ...], key: str) -> str:
+    parent, name = key.rpartition(".")[0], str(loc[-1])
+    valid = _valid_keys(loc[:-1])
+    prefix = f"{parent}." if parent else ""
+    if loc[0] == "indicators" and len(loc) == 4:
+        owner = next((tag for tag, model in VARIANTS.items() if name in model.model_fields), None)
+        if owner is not None:
+            owner = "numerator" if owner == "ratio" else owner
+            return f"key '{key}' only applies with '{owner}'"
+    hint = difflib.get_close_matches(name, valid, n=1)
+    suggestion = f"; did you mean '{prefix}{hint[0]}'?" if hint else ""
+    return f"unknown key '{key}'{suggestion} (valid keys: {', '.join(valid)})"
 
 
-def _check_ids(refs: list[Any], ids: list[str], key: str, where: str) -> None:
-    for ref in refs:
-        if ref not in ids:
-            hint = difflib.get_close_matches(str(ref), ids, n=1)
-            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise ConfigError(f"{where}: key '{key}' names {ref!r}, which is not an indicator "
-                              f"id{suggestion}")
+def _valid_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed in the table at ``loc``."""
+    model: Any = Config
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            continue
+        if loc[0] == "indicators" and i == 2:
+            model = VARIANTS[part]
+            continue
+        annotation = model.model_fields[part].annotation
+        model = _model_in(annotation)
+    return [name for name in model.model_fields]
 
 
-def _number_text(value: str | int | float) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
+def _model_in(annotation: Any) -> Any:
+    """The model class inside ``tuple[X, ...]``, ``X | None`` or ``Annotated[X, ...]``."""
+    stack = [annotation]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            return current
+        stack.extend(getattr(current, "__args__", ()) or ())
+        if hasattr(current, "__origin__") and not getattr(current, "__args__", None):
+            stack.append(current.__origin__)
+    return _Indicator
 
 
-def _unique(ids: list[str], section: str, where: str) -> None:
+def _reference_problems(config: Config, raw: dict[str, Any]) -> list[str]:
+    """Ids that must be unique and references that must exist, all at once."""
+    problems = []
+    for section in ("tables", "microdata", "rasters", "indicators", "trends"):
+        problems += _repeats([item.id for item in getattr(config, section)], section)
+    problems += _repeats([t.theme for t in config.models.targets], "models.targets", "theme")
+    ids = [d.id for d in config.indicators]
+    kinds = {d.id: d.kind for d in config.indicators}
+    sources = {"table": {t.id for t in config.tables},
+               "microdata": {m.id for m in config.microdata},
+               "raster": {r.id for r in config.rasters}}
+    for i, d in enumerate(config.indicators):
+        key = f"indicators[{i}]"
+        for source, known in sources.items():
+            ref = getattr(d, source, None)
+            if ref is not None and ref not in known:
+                problems.append(f"key '{key}.{source}' names {ref!r}, which is not a {source} "
+                                f"id ({sorted(known)})")
+        for part, ref in d.references.items():
+            problem = _missing_id(ref, ids, f"{key}.{part}")
+            if problem:
+                problems.append(problem)
+            elif ref == d.id:
+                problems.append(f"key '{key}.{part}' refers to the indicator itself")
+            elif kinds[ref] not in ADDITIVE:
+                problems.append(f"key '{key}.{part}' names {ref!r}, a {kinds[ref]}; weights, "
+                                "numerators and denominators must be counts or sums")
+    if config.synthetic is not None:
+        tabled = {d.id for d in config.indicators if isinstance(d, TableIndicator)}
+        for name in ("inhabitants", "households", "woz", "address_density", "land_area"):
+            ref = getattr(config.synthetic, name)
+            if ref is not None and ref not in tabled:
+                problems.append(f"key 'synthetic.{name}' names {ref!r}, which is not an indicator "
+                                "read from an area table; the synthetic generators need it as a "
+                                "driver")
+    for i, trend in enumerate(config.trends):
+        problems += _missing_ids(trend.indicators, ids, f"trends[{i}].indicators")
+    problems += _missing_ids(list(config.models.weights), ids, "models.weights")
+    for i, t in enumerate(config.models.targets):
+        key = f"models.targets[{i}]"
+        problems += _missing_ids([t.target], ids, f"{key}.target")
+        problems += _missing_ids([r for r in (t.population, t.previous) if r], ids, key)
+        problems += _missing_ids(t.features or (), ids, f"{key}.features")
+        if t.features and t.target in t.features:
+            problems.append(f"key '{key}.features' contains the target itself")
+    given = raw.get("disclosure", {}) if isinstance(raw.get("disclosure"), dict) else {}
+    for name in ("inhabitants", "households"):
+        if name in given:
+            problems += _missing_ids([getattr(config.disclosure, name)], ids, f"disclosure.{name}")
+    return problems
+
+
+def _repeats(ids: list[str], section: str, field: str = "id") -> list[str]:
     seen: set[str] = set()
+    problems = []
     for i, ident in enumerate(ids):
         if ident in seen:
-            raise ConfigError(f"{where}: key '{section}[{i}].id' repeats the id {ident!r}")
+            problems.append(f"key '{section}[{i}].{field}' repeats the {field} {ident!r}")
         seen.add(ident)
+    return problems
 
 
-def _check_indicator_links(indicators: list[IndicatorSpec], sources: dict[str, set[str]],
-                           where: str) -> None:
-    ids = {d.id for d in indicators}
-    kinds = {d.id: d.kind for d in indicators}
-    for i, d in enumerate(indicators):
-        key = f"indicators[{i}]"
-        given = [name for name in ("table", "microdata", "raster") if getattr(d, name)]
-        has_ratio = d.numerator is not None or d.denominator is not None
-        if len(given) + has_ratio != 1:
-            raise ConfigError(f"{where}: '{key}' ({d.id}) needs exactly one source: 'table', "
-                              "'microdata', 'raster', or 'numerator' and 'denominator'")
-        if given:
-            source = given[0]
-            ref = getattr(d, source)
-            if ref not in sources[source]:
-                raise ConfigError(f"{where}: key '{key}.{source}' names {ref!r}, which is not "
-                                  f"a {source} id ({sorted(sources[source])})")
-        if d.table is not None:
-            if d.column is None:
-                raise ConfigError(f"{where}: missing required key '{key}.column'")
-            if d.kind in ("mean", "share") and d.weight is None:
-                raise ConfigError(f"{where}: missing key '{key}.weight': a {d.kind} is weighted "
-                                  "by its denominator when aggregated, never averaged plainly")
-            if d.kind == "rate":
-                raise ConfigError(f"{where}: '{key}' ({d.id}) is a rate: give 'numerator' and "
-                                  "'denominator' indicators so it can be recomputed per area")
-        elif d.microdata is not None:
-            if d.measure is None:
-                raise ConfigError(f"{where}: missing required key '{key}.measure' "
-                                  f"(one of {list(MEASURES)})")
-            wanted = "sum" if d.measure == "amount" else "count"
-            if d.kind != wanted:
-                raise ConfigError(f"{where}: key '{key}.kind' must be {wanted!r} for measure "
-                                  f"{d.measure!r}")
-            for column, allowed in d.where.items():
-                if not isinstance(allowed, list) or not allowed:
-                    raise ConfigError(f"{where}: key '{key}.where.{column}' must be a non-empty "
-                                      "array of allowed values")
-        elif d.raster is not None:
-            if d.statistic is None:
-                raise ConfigError(f"{where}: missing required key '{key}.statistic' "
-                                  f"(one of {list(STATISTICS)})")
-            wanted = {"mean": "mean", "sum": "sum", "share_above": "share"}[d.statistic]
-            if d.kind != wanted:
-                raise ConfigError(f"{where}: key '{key}.kind' must be {wanted!r} for statistic "
-                                  f"{d.statistic!r}")
-            if d.statistic == "share_above" and d.threshold is None:
-                raise ConfigError(f"{where}: missing required key '{key}.threshold'")
-        else:
-            if d.kind in ADDITIVE:
-                raise ConfigError(f"{where}: '{key}' ({d.id}) is a {d.kind}; only rate, share "
-                                  "and mean take 'numerator'/'denominator'")
-            for part in ("numerator", "denominator"):
-                if getattr(d, part) is None:
-                    raise ConfigError(f"{where}: missing key '{key}.{part}'")
-        for name in ("column", "weight", "measure", "statistic", "threshold"):
-            owner = {"column": "table", "weight": "table", "measure": "microdata",
-                     "statistic": "raster", "threshold": "raster"}[name]
-            if getattr(d, name) is not None and getattr(d, owner) is None:
-                raise ConfigError(f"{where}: key '{key}.{name}' only applies with '{owner}'")
-        for part in ("weight", "numerator", "denominator"):
-            ref = getattr(d, part)
-            if ref is None:
-                continue
-            if ref not in ids:
-                hint = difflib.get_close_matches(ref, list(ids), n=1)
-                suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-                raise ConfigError(f"{where}: key '{key}.{part}' names {ref!r}, which is not an "
-                                  f"indicator id{suggestion}")
-            if ref == d.id:
-                raise ConfigError(f"{where}: key '{key}.{part}' refers to the indicator itself")
-            if kinds[ref] not in ADDITIVE:
-                raise ConfigError(f"{where}: key '{key}.{part}' names {ref!r}, a {kinds[ref]}; "
-                                  "weights, numerators and denominators must be counts or sums")
+def _missing_id(ref: str, ids: list[str], key: str) -> str | None:
+    if ref in ids:
+        return None
+    hint = difflib.get_close_matches(str(ref), ids, n=1)
+    suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+    return f"key '{key}' names {ref!r}, which is not an indicator id{suggestion}"
 
 
-def _check_drivers(spec: SyntheticSpec, indicators: list[IndicatorSpec], where: str) -> None:
-    by_id = {d.id: d for d in indicators}
-    for name in ("inhabitants", "households", "woz", "address_density", "land_area"):
-        ref = getattr(spec, name)
-        if ref is None:
-            continue
-        if ref not in by_id or by_id[ref].table is None:
-            raise ConfigError(f"{where}: key 'synthetic.{name}' names {ref!r}, which is not an "
-                              "indicator read from an area table; the synthetic generators "
-                              "need it as a driver")
+def _missing_ids(refs: Any, ids: list[str], key: str) -> list[str]:
+    return [p for p in (_missing_id(ref, ids, key) for ref in refs) if p]

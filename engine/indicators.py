@@ -15,12 +15,14 @@ import pandas as pd
 
 from boundaries import Boundaries
 from boundaries.codes import LEVELS
-from engine import microdata as md
-from engine.cells import (IndicatorCells, additive_cells, ratio_cells, roll_up, weighted_cells)
-from engine.config import ADDITIVE, Config, IndicatorSpec
-from engine.rasters import zonal_cells
-from engine.synthetic import Context, Drivers, SyntheticData, generate
-from engine.tables import JoinReport, TableError, join_report, read_table, to_number
+from boundaries.errors import MicrodataError, TableError
+from engine.cells import IndicatorCells, additive_cells, ratio_cells, roll_up, weighted_cells
+from engine.config import (ADDITIVE, Config, IndicatorSpec, MicrodataIndicator, MicrodataSpec,
+                           RasterIndicator, RatioIndicator, TableIndicator)
+from engine.sources import microdata as md
+from engine.sources.rasters import zonal_cells
+from engine.sources.synthetic import Context, Drivers, SyntheticData, generate
+from engine.sources.tables import JoinReport, join_report, read_table, to_number
 
 log = logging.getLogger("zicht")
 
@@ -35,25 +37,45 @@ class IndicatorResult:
     synthetic: dict[str, SyntheticData] = field(default_factory=dict)
 
 
+@dataclass
+class _Computed:
+    """What the steps have computed so far, per indicator id."""
+
+    finest: dict[str, pd.DataFrame] = field(default_factory=dict)  # cells of the finest level
+    levels: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)  # all levels
+    source: dict[str, tuple[str, bool]] = field(default_factory=dict)  # (name, synthetic)
+    sensitivity: dict[str, tuple[bool, str | None]] = field(default_factory=dict)
+
+
 def compute_indicators(config: Config, boundaries: Boundaries) -> IndicatorResult:
     """Cells of every indicator in ``config`` on every level of ``boundaries``.
 
-    Raises :class:`~engine.tables.TableError`, :class:`~engine.microdata.MicrodataError`
-    or :class:`~engine.rasters.RasterError` naming the file and column at fault.
+    Raises :class:`~boundaries.errors.SourceError` (a table, microdata or raster error)
+    naming the file and column at fault.
     """
-    areas = boundaries.areas
-    finest = boundaries.finest
     result = IndicatorResult(cells={})
-    finest_cells: dict[str, pd.DataFrame] = {}
-    per_level: dict[str, dict[str, pd.DataFrame]] = {}
-    sources: dict[str, tuple[str, bool]] = {}
-    sensitivity: dict[str, tuple[bool, str | None]] = {}
+    done = _Computed()
+    _table_indicators(config, boundaries, result, done)
+    _microdata_indicators(config, boundaries, result, done)
+    _raster_indicators(config, boundaries, done)
+    _ratio_indicators(config, done)
+    for d in config.indicators:
+        levels = done.levels.get(d.id) or _rolled_up(done.finest[d.id], d, boundaries)
+        source, synthetic = done.source[d.id]
+        sensitive, unit_type = done.sensitivity[d.id]
+        result.cells[d.id] = IndicatorCells(d, levels, source, synthetic, sensitive, unit_type)
+    return result
 
-    # 1. area tables
+
+def _table_indicators(config: Config, boundaries: Boundaries, result: IndicatorResult,
+                      done: _Computed) -> None:
+    """Area tables: read and join each used table, then its columns (weights first)."""
+    areas, finest = boundaries.areas, boundaries.finest
+    used = [d for d in config.indicators if isinstance(d, TableIndicator)]
     tables = {t.id: t for t in config.tables}
     frames = {}
     for spec in config.tables:
-        if not any(d.table == spec.id for d in config.indicators):
+        if not any(d.table == spec.id for d in used):
             continue
         frame = read_table(spec.path, spec.key, spec.layer)
         report = join_report(spec.id, spec.path, frame, areas.index, finest)
@@ -63,87 +85,94 @@ def compute_indicators(config: Config, boundaries: Boundaries) -> IndicatorResul
             raise TableError(f"{report.describe()}; below min_match {spec.min_match:.0%} "
                              f"(the codes may be from another year or level)")
         frames[spec.id] = frame
-    for spec in sorted((d for d in config.indicators if d.table), key=lambda d: d.kind not in ADDITIVE):
-        table = tables[spec.table]
-        if spec.column not in frames[spec.table].columns:
-            raise TableError(f"{table.path}: no column {spec.column!r} (indicator {spec.id!r}); "
-                             f"columns are {list(frames[spec.table].columns)}")
-        where = f"{table.path}, column {spec.column!r} (indicator {spec.id!r})"
-        raw = to_number(frames[spec.table][spec.column], where,
-                        non_negative=spec.kind in ADDITIVE,
+    for d in sorted(used, key=lambda d: d.kind not in ADDITIVE):
+        table = tables[d.table]
+        if d.column not in frames[d.table].columns:
+            raise TableError(f"{table.path}: no column {d.column!r} (indicator {d.id!r}); "
+                             f"columns are {list(frames[d.table].columns)}")
+        where = f"{table.path}, column {d.column!r} (indicator {d.id!r})"
+        raw = to_number(frames[d.table][d.column], where, non_negative=d.kind in ADDITIVE,
                         na_values=table.na_values).reindex(areas.index)
-        finest_cells[spec.id] = (additive_cells(raw) if spec.kind in ADDITIVE
-                                 else weighted_cells(raw, finest_cells[spec.weight]["value"]))
-        sources[spec.id] = (table.source or table.path.name, table.synthetic)
-        sensitivity[spec.id] = (not table.public, table.unit_type)
+        done.finest[d.id] = (weighted_cells(raw, done.finest[d.weight]["value"])
+                             if d.weight is not None else additive_cells(raw))
+        done.source[d.id] = (table.source or table.path.name, table.synthetic)
+        done.sensitivity[d.id] = (not table.public, table.unit_type)
 
-    # 2. unit-level records, generated where the source is synthetic
+
+def _microdata_indicators(config: Config, boundaries: Boundaries, result: IndicatorResult,
+                          done: _Computed) -> None:
+    """Unit-level records, generated where the source is synthetic, counted per level."""
     context = None
     for spec in config.microdata:
-        used = [d for d in config.indicators if d.microdata == spec.id]
+        used = [d for d in config.indicators
+                if isinstance(d, MicrodataIndicator) and d.microdata == spec.id]
         if not used:
             continue
-        if spec.generator is not None:
-            if context is None:
-                context = _synthetic_context(config, boundaries, finest_cells)
-            data = generate(spec.generator, areas, context.drivers, config.seed, context=context)
-            result.synthetic[spec.id] = data
-            records, unit, amount_column = data.records, data.unit, data.amount
-            unit_type = spec.unit_type or data.unit_type
-            placement = md.place_records(records, boundaries, unit,
-                                         *(("x", "y") if "x" in records else (None, None)),
-                                         code="buurtcode" if "x" not in records else None,
-                                         where=f"synthetic {spec.generator}")
-            where = f"synthetic microdata {spec.id!r}"
-        else:
-            records = md.read_records(spec)
-            amount_column = spec.amount
-            unit_type = spec.unit_type or "person"
-            where = f"{spec.path} (microdata {spec.id!r})"
-            placement = md.place_records(records, boundaries, spec.unit, spec.x, spec.y,
-                                         spec.crs, spec.code, where=where)
+        if spec.generator is not None and context is None:
+            context = _synthetic_context(config, boundaries, done.finest)
+        records, placement, amount_column, unit_type, where = _place(
+            spec, boundaries, context, config.seed, result)
         result.placements[spec.id] = placement
         log.info("%s", placement.describe(spec.id))
-        source = spec.source or (spec.path.name if spec.path else spec.generator)
+        source = spec.source or (spec.path.name if spec.path else str(spec.generator))
         for d in used:
             if d.measure == "amount" and amount_column is None:
-                raise md.MicrodataError(f"{where}: indicator {d.id!r} sums amounts, but the "
-                                        "records have no amount column ('amount' key)")
-            amount = (md.amounts(records, amount_column, where) if d.measure == "amount"
-                      else None)
+                raise MicrodataError(f"{where}: indicator {d.id!r} sums amounts, but the "
+                                     "records have no amount column ('amount' key)")
+            amount = (md.amounts(records, amount_column, where)
+                      if d.measure == "amount" and amount_column is not None else None)
             mask = md.record_mask(records, d, where)
-            per_level[d.id] = md.microdata_cells(placement, boundaries, mask, d.measure, amount)
-            finest_cells[d.id] = per_level[d.id][finest]
-            sources[d.id] = (source, spec.synthetic)
-            sensitivity[d.id] = (True, unit_type)
+            done.levels[d.id] = md.microdata_cells(placement, boundaries, mask, d.measure, amount)
+            done.finest[d.id] = done.levels[d.id][boundaries.finest]
+            done.source[d.id] = (source, spec.synthetic)
+            done.sensitivity[d.id] = (True, unit_type)
 
-    # 3. rasters
+
+def _place(spec: MicrodataSpec, boundaries: Boundaries, context: Context | None, seed: int,
+           result: IndicatorResult
+           ) -> tuple[pd.DataFrame, md.Placement, str | None, str, str]:
+    """Read or generate one source's records and place them in the areas."""
+    if spec.generator is not None and context is not None:
+        data = generate(spec.generator, boundaries.areas, context.drivers, seed, context=context)
+        result.synthetic[spec.id] = data
+        records = data.records
+        placed_by_point = "x" in records
+        placement = md.place_records(records, boundaries, data.unit,
+                                     *(("x", "y") if placed_by_point else (None, None)),
+                                     code=None if placed_by_point else "buurtcode",
+                                     where=f"synthetic {spec.generator}")
+        return (records, placement, data.amount, spec.unit_type or data.unit_type,
+                f"synthetic microdata {spec.id!r}")
+    records = md.read_records(spec)
+    where = f"{spec.path} (microdata {spec.id!r})"
+    placement = md.place_records(records, boundaries, str(spec.unit), spec.x, spec.y, spec.crs,
+                                 spec.code, where=where)
+    return records, placement, spec.amount, spec.unit_type or "person", where
+
+
+def _raster_indicators(config: Config, boundaries: Boundaries, done: _Computed) -> None:
     rasters = {r.id: r for r in config.rasters}
     for d in config.indicators:
-        if d.raster is not None:
+        if isinstance(d, RasterIndicator):
             r = rasters[d.raster]
-            finest_cells[d.id] = zonal_cells(r.path, areas, d.statistic, r.band, d.threshold)
-            sources[d.id] = (r.source or r.path.name, r.synthetic)
-            sensitivity[d.id] = (not r.public, None)
+            done.finest[d.id] = zonal_cells(r.path, boundaries.areas, d.statistic, r.band,
+                                            d.threshold)
+            done.source[d.id] = (r.source or r.path.name, r.synthetic)
+            done.sensitivity[d.id] = (not r.public, None)
 
-    # 4. rates, shares and means from a numerator and a denominator
-    for d in config.indicators:
-        if d.is_ratio:
-            finest_cells[d.id] = ratio_cells(finest_cells[d.numerator]["value"],
-                                             finest_cells[d.denominator]["value"], d.per)
-            parts = [sources[d.numerator], sources[d.denominator]]
-            sources[d.id] = ("; ".join(dict.fromkeys(p[0] for p in parts)),
-                             any(p[1] for p in parts))
-            sensitivity[d.id] = (sensitivity[d.numerator][0] or sensitivity[d.denominator][0],
-                                 sensitivity[d.numerator][1])
 
-    # 5. roll up to wijk and gemeente
+def _ratio_indicators(config: Config, done: _Computed) -> None:
+    """Rates, shares and means from a numerator and a denominator indicator."""
     for d in config.indicators:
-        levels = per_level.get(d.id) or _rolled_up(finest_cells[d.id], d, boundaries)
-        source, synthetic = sources[d.id]
-        sensitive, unit_type = sensitivity[d.id]
-        result.cells[d.id] = IndicatorCells(d, levels, source, synthetic, sensitive, unit_type)
-    return result
+        if isinstance(d, RatioIndicator):
+            done.finest[d.id] = ratio_cells(done.finest[d.numerator]["value"],
+                                            done.finest[d.denominator]["value"], d.per)
+            parts = [done.source[d.numerator], done.source[d.denominator]]
+            done.source[d.id] = ("; ".join(dict.fromkeys(p[0] for p in parts)),
+                                 any(p[1] for p in parts))
+            done.sensitivity[d.id] = (done.sensitivity[d.numerator][0]
+                                      or done.sensitivity[d.denominator][0],
+                                      done.sensitivity[d.numerator][1])
 
 
 def _rolled_up(cells: pd.DataFrame, spec: IndicatorSpec,
@@ -159,8 +188,9 @@ def _rolled_up(cells: pd.DataFrame, spec: IndicatorSpec,
 def _synthetic_context(config: Config, boundaries: Boundaries,
                        finest_cells: dict[str, pd.DataFrame]) -> Context:
     s = config.synthetic
+    assert s is not None  # parse_config adds the default section when a generator is used
 
-    def driver(indicator_id: str | None):
+    def driver(indicator_id: str | None) -> object:
         return None if indicator_id is None else finest_cells[indicator_id]["value"].to_numpy()
 
     drivers = Drivers.from_columns(boundaries.areas, inhabitants=driver(s.inhabitants),

@@ -1,64 +1,70 @@
-"""The run: boundaries -> indicators -> (spatial, models, disclosure) -> writers.
+"""The run: boundaries -> indicators -> disclosure -> analysis -> outputs.
 
-Only wiring lives here; every stage is a plain function in its own module.
+Only wiring lives here; every stage is a plain function in its own module, and the
+output tables are built in :mod:`engine.outputs`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
 from boundaries import Boundaries, read_boundaries
-from boundaries.codes import LEVELS
-from engine.config import Config
+from boundaries.codes import LAYER_NAMES, LEVELS
+from boundaries.errors import DisclosureError
+from disclosure.protect import Protection
 from engine.analysis import LevelAnalysis, analyse_level, autocorrelation_rows
 from engine.cells import IndicatorCells
+from engine.config import Config
 from engine.indicators import IndicatorResult, compute_indicators
-from engine.lists import hotspot_table, write_csv, write_xlsx
-from engine.report import build_report
-from engine.styles import layer_styles
-from engine.publish import (apply_protection, disclosure_record, outcome_counts,
-                            protect_cells, suppression_columns)
-from engine.verify import audit_directory
-from engine.writers import sha256_of, staged_output, write_geopackage, write_manifest
+from engine.outputs.geopackage import write_geopackage
+from engine.outputs.lists import hotspot_table, write_csv, write_xlsx
+from engine.outputs.manifest import write_manifest
+from engine.outputs.record import (attribution, engine_version, indicator_table, model_details,
+                                   model_table, run_table)
+from engine.outputs.report import ReportInputs, build_report
+from engine.outputs.staging import staged_output
+from engine.outputs.styles import layer_styles
+from engine.outputs.verify import audit_directory
+from engine.publish import (DisclosureRecord, apply_protection, outcome_counts, protect_cells,
+                            suppression_columns)
+from engine.themes import BASE_COLUMNS
+from spatial.weights import queen_with_islands
 
 log = logging.getLogger("zicht")
-
-LAYER_NAMES = {"buurt": "buurten", "wijk": "wijken", "gemeente": "gemeenten"}
-BASE_COLUMNS = ["code", "naam", "niveau", "wijkcode", "gemeentecode"]
-DEFAULT_ATTRIBUTION = "Bron: CBS, CC BY 4.0."
-SYNTHETIC_NL = " (synthetisch)"
-SYNTHETIC_EN = " (synthetic)"
-
-
-def engine_version() -> str:
-    try:
-        return version("zicht")
-    except PackageNotFoundError:  # running from a source tree without install
-        return "unknown"
 
 
 @dataclass
 class RunResult:
-    """What a run produced: the layers as written, and what it measured on the way."""
+    """What a run produced: the layers as written, and what it measured on the way.
+
+    ``protection`` holds the true values; it is never written, only returned to a
+    Python caller (tests, benchmarks).
+    """
 
     out_dir: Path
     layers: dict[str, gpd.GeoDataFrame]
     indicators: IndicatorResult
     boundaries: Boundaries
     analyses: dict[str, LevelAnalysis]
-    protection: object = None  # disclosure.protect.Protection (true values: never published)
+    protection: Protection
     timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Analysed:
+    layers: dict[str, gpd.GeoDataFrame]
+    analyses: dict[str, LevelAnalysis]
+    autocorrelation: pd.DataFrame
 
 
 @contextlib.contextmanager
@@ -74,8 +80,30 @@ def timed(name: str, timings: dict[str, float]) -> Iterator[None]:
 def run(config: Config, out_dir: str | Path) -> RunResult:
     """Run the whole pipeline for ``config`` and write the outputs to ``out_dir`` atomically.
 
-    The staging folder is made first, so an output directory that cannot be written
-    is reported before any work is done.
+    Parameters
+    ----------
+    config
+        A validated configuration (:func:`engine.load_config`).
+    out_dir
+        The output directory. Files are written to a staging folder inside it and
+        moved into place only when all are complete and audited; a failed run leaves
+        it as it was. An unwritable directory is reported before any work is done.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    ZichtError
+        A subclass naming the stage and the file, key or code at fault.
+
+    Examples
+    --------
+    >>> from engine import load_config, run
+    >>> from engine.data import DEMO_CONFIG
+    >>> result = run(load_config(DEMO_CONFIG), "demo-out")  # doctest: +SKIP
+    >>> result.layers["buurt"]["risk_drugs"].describe()  # doctest: +SKIP
     """
     out_dir = Path(out_dir)
     started = datetime.now(timezone.utc)
@@ -88,63 +116,22 @@ def run(config: Config, out_dir: str | Path) -> RunResult:
                                      for lv, n in boundaries.report.counts.items()))
         with timed("indicators", timings):
             indicators = compute_indicators(config, boundaries)
-            cells = indicators.cells
-        raw_layers = assemble_layers(boundaries, cells, config)
+        raw_layers = assemble_layers(boundaries, indicators.cells, config)
         with timed("disclosure", timings):
-            protection = protect_cells(cells, boundaries, config)
+            protection = protect_cells(indicators.cells, boundaries, config)
             layers = apply_protection(raw_layers, protection)
             log.info("disclosure: %s sensitive cells", ", ".join(
                 f"{rule} {n:,}" for rule, n in outcome_counts(protection).items()))
         with timed("analysis", timings):
-            ids = [d.id for d in config.indicators]
-            analyses, autocorrelation_rows_ = {}, []
-            for level, layer in layers.items():
-                finest = level == boundaries.finest
-                raw = raw_layers[level].set_index("code")[ids] if finest else None
-                analyses[level] = analyse_level(config, level, boundaries.levels[level],
-                                                layer.set_index("code")[ids], finest, raw)
-                extra = analyses[level].columns.reindex(layer["code"]).reset_index(drop=True)
-                layers[level] = suppression_columns(_with_columns(layer, extra), protection,
-                                                    analyses[level].inputs, config)
-                autocorrelation_rows_ += autocorrelation_rows(level, layers[level],
-                                                              analyses[level].graph, config)
-            autocorrelation = pd.DataFrame(autocorrelation_rows_,
-                                           columns=["level", "indicator", "moran_i", "p", "areas"])
+            analysed = _analyse(config, boundaries, layers, raw_layers, protection)
         with timed("write", timings):
-            finished = datetime.now(timezone.utc)
-            layers = {lv: _integer_ranks(layer) for lv, layer in layers.items()}
-            gpkg_layers = {LAYER_NAMES[lv]: layers[lv] for lv in LEVELS if lv in layers}
-            disclosure = disclosure_record(protection)
-            indicators_df, models_df = indicator_table(cells, config), model_table(analyses)
-            tables = {"indicators": indicators_df, "autocorrelation": autocorrelation,
-                      "models": models_df,
-                      "run": run_table(config, boundaries, started, finished, timings,
-                                       disclosure, analyses),
-                      "layer_styles": layer_styles({name: list(gdf.columns)
-                                                    for name, gdf in gpkg_layers.items()})}
-            write_geopackage(staging / "zicht.gpkg", gpkg_layers, tables)
-            synthetic_themes = set(indicators_df.loc[indicators_df["synthetic"] == 1, "theme"])
-            ranked = hotspot_table(layers, config, synthetic_themes)
-            write_csv(ranked, staging / "hotspots.csv")
-            write_xlsx(ranked, staging / "hotspots.xlsx", attribution(config))
-            (staging / "report.html").write_text(
-                build_report(layers, indicators_df, models_df, config, json.loads(disclosure),
-                             finished, model_details(analyses, layers, config)),
-                encoding="utf-8")
-            write_manifest(staging, {"engine": "zicht", "engine_version": engine_version(),
-                                     "config_sha256": config.sha256, "seed": config.seed,
-                                     "created": finished.isoformat(timespec="seconds"),
-                                     "attribution": attribution(config)})
+            _write(staging, config, boundaries, indicators.cells, analysed,
+                   DisclosureRecord.of(protection), started, timings)
         with timed("audit", timings):
-            # the files themselves, as an attacker would read them, before they go public
-            audit = audit_directory(staging)
-            if not audit.ok:
-                raise RuntimeError(f"disclosure audit of the output failed ({len(audit.problems)} "
-                                   f"problem(s), first: {audit.problems[0]}); nothing was written")
-            log.info("audit: %d sensitive cells, %d withheld, none recoverable",
-                     audit.cells_checked, audit.withheld)
+            _audit(staging)
     log.info("wrote %s", out_dir)
-    return RunResult(out_dir, layers, indicators, boundaries, analyses, protection, timings)
+    return RunResult(out_dir, analysed.layers, indicators, boundaries, analysed.analyses,
+                     protection, timings)
 
 
 def assemble_layers(boundaries: Boundaries, cells: dict[str, IndicatorCells],
@@ -156,11 +143,70 @@ def assemble_layers(boundaries: Boundaries, cells: dict[str, IndicatorCells],
         frame = areas.reset_index()[BASE_COLUMNS + ["geometry"]]
         for indicator_id in order:
             frame[indicator_id] = cells[indicator_id].values(level).reindex(areas.index).to_numpy()
-        for column in ("wijkcode",):
-            frame[column] = frame[column].astype("string")
+        frame["wijkcode"] = frame["wijkcode"].astype("string")
         layers[level] = gpd.GeoDataFrame(
             frame[BASE_COLUMNS + order + ["geometry"]], geometry="geometry", crs=areas.crs)
     return layers
+
+
+def _analyse(config: Config, boundaries: Boundaries, layers: dict[str, gpd.GeoDataFrame],
+             raw_layers: dict[str, gpd.GeoDataFrame], protection: Protection) -> _Analysed:
+    """Scores, hotspots and trends per level, from the published values."""
+    ids = [d.id for d in config.indicators]
+    analyses, rows = {}, []
+    layers = dict(layers)
+    for level, layer in layers.items():
+        finest = level == boundaries.finest
+        raw = raw_layers[level].set_index("code")[ids] if finest else None
+        analyses[level] = analyse_level(config, level, boundaries.levels[level],
+                                        layer.set_index("code")[ids], finest, raw)
+        extra = analyses[level].columns.reindex(layer["code"]).reset_index(drop=True)
+        layers[level] = suppression_columns(_with_columns(layer, extra), protection,
+                                            analyses[level].inputs, config)
+        rows += autocorrelation_rows(level, layers[level], analyses[level].graph, config)
+    autocorrelation = pd.DataFrame(rows, columns=["level", "indicator", "moran_i", "p", "areas"])
+    return _Analysed({lv: _integer_ranks(layer) for lv, layer in layers.items()}, analyses,
+                     autocorrelation)
+
+
+def _write(staging: Path, config: Config, boundaries: Boundaries,
+           cells: dict[str, IndicatorCells], analysed: _Analysed, disclosure: DisclosureRecord,
+           started: datetime, timings: dict[str, float]) -> None:
+    """Every output file into ``staging``."""
+    finished = datetime.now(timezone.utc)
+    layers = analysed.layers
+    gpkg_layers = {LAYER_NAMES[lv]: layers[lv] for lv in LEVELS if lv in layers}
+    indicators_df, models_df = indicator_table(cells, config), model_table(analysed.analyses)
+    tables = {"indicators": indicators_df, "autocorrelation": analysed.autocorrelation,
+              "models": models_df,
+              "run": run_table(config, boundaries, started, finished, timings, disclosure,
+                               analysed.analyses),
+              "layer_styles": layer_styles({name: list(gdf.columns)
+                                            for name, gdf in gpkg_layers.items()})}
+    write_geopackage(staging / "zicht.gpkg", gpkg_layers, tables)
+    synthetic_themes = set(indicators_df.loc[indicators_df["synthetic"] == 1, "theme"])
+    ranked = hotspot_table(layers, config, synthetic_themes)
+    write_csv(ranked, staging / "hotspots.csv")
+    write_xlsx(ranked, staging / "hotspots.xlsx", attribution(config))
+    report = ReportInputs(config.name, config.attribution, finished, layers, indicators_df,
+                          models_df, disclosure.cells_by_outcome, disclosure.parameters,
+                          model_details(analysed.analyses, layers, config))
+    (staging / "report.html").write_text(build_report(report), encoding="utf-8")
+    write_manifest(staging, {"engine": "zicht", "engine_version": engine_version(),
+                             "config_sha256": config.sha256, "seed": config.seed,
+                             "created": finished.isoformat(timespec="seconds"),
+                             "attribution": attribution(config)})
+
+
+def _audit(staging: Path) -> None:
+    """Audit the staged files themselves, as an attacker would read them, before they
+    go public."""
+    audit = audit_directory(staging)
+    if not audit.ok:
+        raise DisclosureError(f"disclosure audit of the output failed ({len(audit.problems)} "
+                              f"problem(s), first: {audit.problems[0]}); nothing was written")
+    log.info("audit: %d sensitive cells, %d withheld, none recoverable",
+             audit.cells_checked, audit.withheld)
 
 
 def _integer_ranks(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -180,98 +226,19 @@ def _with_columns(layer: gpd.GeoDataFrame, extra: pd.DataFrame) -> gpd.GeoDataFr
     return gpd.GeoDataFrame(merged, geometry=layer.geometry.values, crs=layer.crs)
 
 
-def model_table(analyses: dict[str, LevelAnalysis]) -> pd.DataFrame:
-    """The ``models`` table: per supervised theme model, its metrics per validation."""
-    rows = []
-    for level, analysis in analyses.items():
-        for theme, model in analysis.models.items():
-            for validation, metrics in model.metrics.iterrows():
-                rows.append({"level": level, "theme": theme, "model": model.model,
-                             "validation": validation, "r2": round(metrics["r2"], 4),
-                             "mae": round(metrics["mae"], 4),
-                             "spearman": round(metrics["spearman"], 4),
-                             "areas": int(metrics["n"])})
-    return pd.DataFrame(rows, columns=["level", "theme", "model", "validation", "r2", "mae",
-                                       "spearman", "areas"])
+def check_boundaries(path: Path, layer: str | None = None, columns: dict[str, str] | None = None,
+                     drop_water: bool = True) -> list[str]:
+    """``zicht boundaries check``: read a boundary file and describe it, line by line.
 
-
-def model_details(analyses: dict[str, LevelAnalysis], layers: dict[str, gpd.GeoDataFrame],
-                  config: Config) -> dict[str, dict]:
-    """Per supervised theme, for the report: the five most important features, and the
-    calibration (mean prediction against mean observed, per fifth of the predictions).
-
-    The observed means use published target values only: a mean over a group of
-    areas, minus the published others, would otherwise give back a withheld value.
+    Raises :class:`~boundaries.errors.BoundaryError` (with every problem in
+    ``problems``) when the file cannot be used.
     """
-    labels = {d.id: d.label_nl for d in config.indicators}
-    details = {}
-    for level, analysis in analyses.items():
-        for theme, model in analysis.models.items():
-            target = next(t.target for t in config.models.targets if t.theme == theme)
-            published = layers[level].set_index("code")[target].reindex(model.prediction.index)
-            frame = pd.DataFrame({"predicted": model.prediction, "observed": published})
-            frame["group"] = pd.qcut(frame["predicted"].rank(method="first"), 5, labels=False) + 1
-            calibration = frame.groupby("group").agg(predicted=("predicted", "mean"),
-                                                     observed=("observed", "mean"),
-                                                     published=("observed", "count"),
-                                                     areas=("predicted", "size"))
-            importance = [(labels.get(name.removesuffix("__buren"), name)
-                           + (" (in de buurt)" if name.endswith("__buren") else ""), value)
-                          for name, value in model.importance.head(5).items()]
-            details[theme] = {"target": labels.get(target, target), "calibration": calibration,
-                              "importance": importance}
-    return details
-
-
-def indicator_table(cells: dict[str, IndicatorCells], config: Config) -> pd.DataFrame:
-    """The ``indicators`` table of the output contract."""
-    rows = [{"id": d.id, "theme": d.theme, "kind": d.kind,
-             "sensitive": int(cells[d.id].sensitive),
-             "numerator": d.numerator, "denominator": d.denominator, "weight": d.weight,
-             "label_nl": d.label_nl + (SYNTHETIC_NL if cells[d.id].synthetic else ""),
-             "label_en": d.label_en + (SYNTHETIC_EN if cells[d.id].synthetic else ""),
-             "unit": d.unit, "direction": d.direction,
-             "source": cells[d.id].source, "synthetic": int(cells[d.id].synthetic)}
-            for d in config.indicators if d.id in cells]
-    return pd.DataFrame(rows, columns=["id", "theme", "kind", "label_nl", "label_en", "unit",
-                                       "direction", "source", "synthetic", "sensitive",
-                                       "numerator", "denominator", "weight"])
-
-
-def attribution(config: Config) -> str:
-    return config.attribution or DEFAULT_ATTRIBUTION
-
-
-def run_table(config: Config, boundaries: Boundaries, started: datetime, finished: datetime,
-              timings: dict[str, float], disclosure: str = "",
-              analyses: dict[str, LevelAnalysis] | None = None) -> pd.DataFrame:
-    """The ``run`` table: one key/value row per fact needed to reproduce the run."""
-    files = [config.boundaries.path, *(t.path for t in config.tables),
-             *(m.path for m in config.microdata if m.path is not None),
-             *(r.path for r in config.rasters)]
-    inputs = {str(path): sha256_of(path) for path in files}
-    report = boundaries.report
-    rows = {
-        "engine_version": engine_version(),
-        "config_file": config.path.name,
-        "config_sha256": config.sha256,
-        "seed": str(config.seed),
-        "started": started.isoformat(timespec="seconds"),
-        "finished": finished.isoformat(timespec="seconds"),
-        "input_sha256": json.dumps({Path(p).name: h for p, h in inputs.items()}),
-        "boundaries": json.dumps({"path": Path(report.path).name, "layer": report.layer,
-                                  "schema": report.schema, "source_crs": report.source_crs,
-                                  "counts": report.counts, "repaired": len(report.repaired),
-                                  "dropped": report.dropped_non_polygon,
-                                  "water_dropped": report.water_dropped,
-                                  "dissolved": report.built_by_dissolving}),
-        "timings_s": json.dumps(timings),
-        "spatial": json.dumps({
-            "weights": config.spatial.weights, "permutations": config.spatial.permutations,
-            "correction": config.spatial.correction, "alpha": config.spatial.alpha,
-            "islands_joined": {lv: a.islands for lv, a in (analyses or {}).items()
-                               if a.graph is not None}}),
-        "disclosure": disclosure,
-        "attribution": attribution(config),
-    }
-    return pd.DataFrame({"key": list(rows), "value": list(rows.values())})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the lines below say what the warnings say
+        boundaries = read_boundaries(path, layer, columns, drop_water=drop_water)
+    lines = boundaries.report.describe()
+    islands = queen_with_islands(boundaries.areas, islands_k=0).islands
+    lines.append(f"islands:   {len(islands)} area(s) without a queen neighbour"
+                 + (f": {', '.join(islands[:20])}" if islands else ""))
+    lines.append(f"OK: usable ({len(boundaries.areas):,} {boundaries.report.level} areas)")
+    return lines

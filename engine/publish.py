@@ -13,6 +13,7 @@ the area rule withheld the area's person-based figures) and ``suppression``
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, fields
 
 import geopandas as gpd
 import numpy as np
@@ -23,9 +24,10 @@ from disclosure.audit import PARENT_LEVEL
 from disclosure.protect import Protection, protect
 from disclosure.rules import AREA, CELL_FIELDS, DERIVED
 from engine.cells import IndicatorCells
-from engine.config import Config
+from boundaries.errors import DisclosureError
+from engine.config import Config, RatioIndicator
+from engine.themes import theme_output_columns
 
-THEME_COLUMNS = ("risk", "rank", "drivers", "hotspot", "lisa", "coverage")
 
 
 def cell_table(cells: dict[str, IndicatorCells], boundaries: Boundaries) -> pd.DataFrame:
@@ -53,7 +55,7 @@ def derived_table(cells: dict[str, IndicatorCells]) -> pd.DataFrame:
     """Rates and shares of sensitive counts: recomputed from their published parts."""
     rows = [{"indicator": i, "numerator": c.spec.numerator, "denominator": c.spec.denominator,
              "per": c.spec.per}
-            for i, c in cells.items() if c.spec.is_ratio and c.sensitive]
+            for i, c in cells.items() if isinstance(c.spec, RatioIndicator) and c.sensitive]
     return pd.DataFrame(rows, columns=["indicator", "numerator", "denominator", "per"])
 
 
@@ -85,7 +87,7 @@ def protect_cells(cells: dict[str, IndicatorCells], boundaries: Boundaries,
     _follow_weights(protection, cells)
     failures = protection.failures
     if len(failures):  # pragma: no cover - protect() iterates until none are left
-        raise RuntimeError(f"disclosure audit failed for {len(failures)} cell(s) of "
+        raise DisclosureError(f"disclosure audit failed for {len(failures)} cell(s) of "
                            f"{sorted(set(failures['indicator']))}; nothing was written")
     return protection
 
@@ -95,10 +97,10 @@ def _follow_weights(protection: Protection, cells: dict[str, IndicatorCells]) ->
     c = protection.cells
     for indicator_id, indicator in cells.items():
         spec = indicator.spec
-        if not indicator.sensitive or spec.weight is None:
+        if not indicator.sensitive or spec.references.get("weight") is None:
             continue
         mine = (c["indicator"] == indicator_id).to_numpy()
-        weight = c[c["indicator"] == spec.weight].set_index(["level", "code"])["reason"]
+        weight = c[c["indicator"] == spec.references["weight"]].set_index(["level", "code"])["reason"]
         key = pd.MultiIndex.from_arrays([c.loc[mine, "level"], c.loc[mine, "code"]])
         hidden = (weight.reindex(key).fillna("") != "").to_numpy()
         c.loc[np.flatnonzero(mine)[hidden], ["reason", "published"]] = [DERIVED, np.nan]
@@ -137,8 +139,8 @@ def suppression_columns(layer: gpd.GeoDataFrame, protection: Protection,
         if risk is None:
             continue
         hidden = risk.isna() & (reasons[used] != "").any(axis=1)
-        withheld[theme] = (hidden, [f"{name}_{theme}" for name in THEME_COLUMNS
-                                    if f"{name}_{theme}" in layer.columns])
+        withheld[theme] = (hidden, [column for column in theme_output_columns(theme)
+                                    if column in layer.columns])
     for trend in config.trends:
         column = f"trend_{trend.id}"
         if column in layer.columns:
@@ -179,16 +181,36 @@ def outcome_counts(protection: Protection) -> dict[str, int]:
             c["reason"].replace("", "published").value_counts().items()}
 
 
-def disclosure_record(protection: Protection) -> str:
-    """JSON for the run table: every rule's parameters and how many cells each withheld."""
-    counts = outcome_counts(protection)
-    params = {k: getattr(protection.params, k) for k in protection.params.__dataclass_fields__}
-    return json.dumps({
-        "parameters": params,
-        "rounding": f"sensitive counts rounded to multiples of {protection.params.count_base}, "
-                    f"sums to multiples of {protection.params.sum_base:g} (conventional "
-                    "rounding, not controlled: published buurten need not add up to wijken)",
-        "secondary": "MILP per subtable (HiGHS), minimising log-value cost",
-        "audit": "attacker LP bounds (exact propagation on the hierarchy); 0 failures",
-        "sensitive_cells": sum(counts.values()), "cells_by_outcome": counts,
-        "audit_rounds": protection.rounds}, default=float)
+@dataclass(frozen=True)
+class DisclosureRecord:
+    """What disclosure control did, for the ``run`` table and the report: every rule's
+    parameters and how many sensitive cells each outcome has. Counts only, no values."""
+
+    parameters: dict[str, int | float]
+    cells_by_outcome: dict[str, int]
+    audit_rounds: int
+    audit_failures: int
+
+    @classmethod
+    def of(cls, protection: Protection) -> DisclosureRecord:
+        params = protection.params
+        return cls({f.name: getattr(params, f.name) for f in fields(params)},
+                   outcome_counts(protection), protection.rounds, len(protection.failures))
+
+    @property
+    def sensitive_cells(self) -> int:
+        return sum(self.cells_by_outcome.values())
+
+    def to_json(self) -> str:
+        """The record as the ``run`` table stores it (``zicht audit`` reads it back)."""
+        p = self.parameters
+        return json.dumps({
+            "parameters": p,
+            "rounding": f"sensitive counts rounded to multiples of {p['count_base']}, sums to "
+                        f"multiples of {p['sum_base']:g} (conventional rounding, not "
+                        "controlled: published buurten need not add up to wijken)",
+            "secondary": "MILP per subtable (HiGHS), minimising log-value cost",
+            "audit": "attacker LP bounds (exact propagation on the hierarchy); "
+                     f"{self.audit_failures} failures",
+            "sensitive_cells": self.sensitive_cells, "cells_by_outcome": self.cells_by_outcome,
+            "audit_rounds": self.audit_rounds}, default=float)

@@ -28,11 +28,14 @@ Examples
 from __future__ import annotations
 
 import numpy as np
+
+from boundaries.errors import AnalysisError
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 METHODS = ("rank", "robust")
+DIRECTIONS = ("higher", "lower")  # which end of an indicator is the risky one
 
 
 class CompositeIndex(TransformerMixin, BaseEstimator):
@@ -60,22 +63,22 @@ class CompositeIndex(TransformerMixin, BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y=None) -> "CompositeIndex":
         if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+            raise AnalysisError(f"method must be one of {METHODS}, got {self.method!r}")
         if not isinstance(X, pd.DataFrame) or X.shape[1] == 0:
-            raise ValueError("X must be a DataFrame with at least one indicator column")
+            raise AnalysisError("X must be a DataFrame with at least one indicator column")
         directions = dict(self.directions or {})
         weights = dict(self.weights or {})
         for column in set(directions) | set(weights):
             if column not in X.columns:
-                raise ValueError(f"direction or weight given for unknown column {column!r}")
+                raise AnalysisError(f"direction or weight given for unknown column {column!r}")
         for column, direction in directions.items():
-            if direction not in ("higher", "lower"):
-                raise ValueError(f"direction of {column!r} must be 'higher' or 'lower'")
+            if direction not in DIRECTIONS:
+                raise AnalysisError(f"direction of {column!r} must be 'higher' or 'lower'")
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.sign_ = np.array([-1.0 if directions.get(c) == "lower" else 1.0 for c in X.columns])
         self.weight_ = np.array([float(weights.get(c, 1.0)) for c in X.columns])
         if (self.weight_ < 0).any() or self.weight_.sum() == 0:
-            raise ValueError("weights must be non-negative and not all zero")
+            raise AnalysisError("weights must be non-negative and not all zero")
         values = X.to_numpy(dtype=float)
         self.reference_ = [np.sort(col[~np.isnan(col)]) for col in values.T]
         self.median_ = np.array([np.median(r) if len(r) else np.nan for r in self.reference_])

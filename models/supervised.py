@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from boundaries.errors import AnalysisError
 import pandas as pd
 from scipy import stats
 from sklearn.base import BaseEstimator, clone
@@ -32,6 +34,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 MODELS = ("hgb", "ridge")
+# spatial cross-validation folds: whole wijken, whole gemeenten, or square blocks
+GROUPS = ("wijk", "gemeente", "blocks")
 
 
 def make_model(name: str, seed: int = 0) -> BaseEstimator:
@@ -44,13 +48,13 @@ def make_model(name: str, seed: int = 0) -> BaseEstimator:
     if name == "ridge":
         return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
                              RidgeCV(alphas=np.logspace(-3, 3, 13)))
-    raise ValueError(f"model must be one of {MODELS}, got {name!r}")
+    raise AnalysisError(f"model must be one of {MODELS}, got {name!r}")
 
 
 def spatial_blocks(x: np.ndarray, y: np.ndarray, size: float) -> np.ndarray:
     """Group label of the ``size`` x ``size`` metre block each point (RD New) lies in."""
     if size <= 0:
-        raise ValueError("block size must be positive metres")
+        raise AnalysisError("block size must be positive metres")
     bx = np.floor(np.asarray(x) / size).astype(np.int64)
     by = np.floor(np.asarray(y) / size).astype(np.int64)
     return bx * 1_000_003 + by
@@ -115,7 +119,7 @@ def fit_out_of_fold(X: pd.DataFrame, y: pd.Series, groups: pd.Series, model="hgb
     X, y, groups = X[known], y[known].astype(float), groups[known]
     n_groups = groups.nunique()
     if n_groups < 2:
-        raise ValueError(f"spatial cross-validation needs at least 2 groups, got {n_groups}")
+        raise AnalysisError(f"spatial cross-validation needs at least 2 groups, got {n_groups}")
     n_splits = min(n_splits, n_groups)
     name = model if isinstance(model, str) else type(model).__name__
     estimator = make_model(model, seed) if isinstance(model, str) else model

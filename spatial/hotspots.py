@@ -34,6 +34,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from boundaries.errors import AnalysisError
 import pandas as pd
 from scipy import sparse, stats
 
@@ -111,7 +113,7 @@ def _known(values: pd.Series) -> pd.Series:
     if not isinstance(values, pd.Series):
         raise TypeError("values must be a pandas Series indexed by area code")
     if values.index.has_duplicates:
-        raise ValueError("values must have unique area codes as index")
+        raise AnalysisError("values must have unique area codes as index")
     return values.astype(float).dropna()
 
 
@@ -193,7 +195,7 @@ def adjust_pvalues(p: np.ndarray, correction: str = "fdr") -> np.ndarray:
     NaN stays NaN and does not count as a test.
     """
     if correction not in CORRECTIONS:
-        raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
+        raise AnalysisError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
     p = np.asarray(p, dtype=float)
     out = p.copy()
     tested = np.flatnonzero(~np.isnan(p))
@@ -313,11 +315,11 @@ def local_statistics(values: pd.Series, weights, permutations: int = 999, seed: 
 
 def _check_args(permutations: int, correction: str, alpha: float) -> None:
     if not isinstance(permutations, (int, np.integer)) or permutations < 1:
-        raise ValueError(f"permutations must be a positive integer, got {permutations!r}")
+        raise AnalysisError(f"permutations must be a positive integer, got {permutations!r}")
     if correction not in CORRECTIONS:
-        raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
+        raise AnalysisError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
     if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie between 0 and 1, got {alpha!r}")
+        raise AnalysisError(f"alpha must lie between 0 and 1, got {alpha!r}")
 
 
 def _binary(nb: _Neighbours) -> _Neighbours:

@@ -30,6 +30,8 @@ five years, 0.9 x 5 = 4.5, so five hot years.
 from __future__ import annotations
 
 import numpy as np
+
+from boundaries.errors import AnalysisError
 import pandas as pd
 from scipy import stats
 
@@ -74,7 +76,7 @@ def emerging_hotspots(yearly: pd.DataFrame, weights, permutations: int = 999, se
     (``hotspot_<year>``). Areas with a missing year get no category.
     """
     if yearly.shape[1] < 3:
-        raise ValueError("emerging hot spots need at least three years")
+        raise AnalysisError("emerging hot spots need at least three years")
     z = pd.DataFrame(index=yearly.index, columns=yearly.columns, dtype=float)
     classes = pd.DataFrame(index=yearly.index, columns=yearly.columns, dtype=object)
     for offset, year in enumerate(yearly.columns):

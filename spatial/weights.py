@@ -12,8 +12,12 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+
+from boundaries.errors import AnalysisError
 import shapely
 from libpysal.graph import Graph
+
+WEIGHTS = ("queen", "knn", "distance")  # queen contiguity, k-nearest, distance band
 
 
 @dataclass
@@ -79,13 +83,13 @@ def distance_band(gdf: gpd.GeoDataFrame, threshold: float) -> Graph:
     """Areas whose representative points lie within ``threshold`` metres, binary."""
     _check_frame(gdf)
     if threshold <= 0:
-        raise ValueError(f"distance band threshold must be positive metres, got {threshold}")
+        raise AnalysisError(f"distance band threshold must be positive metres, got {threshold}")
     points = gdf.geometry.representative_point()
     return Graph.build_distance_band(points, threshold, binary=True)
 
 
 def _check_frame(gdf: gpd.GeoDataFrame) -> None:
     if gdf.index.has_duplicates:
-        raise ValueError("weights need unique area codes as the index")
+        raise AnalysisError("weights need unique area codes as the index")
     if gdf.crs is not None and gdf.crs.is_geographic:
-        raise ValueError("weights need a projected CRS in metres (RD New), not degrees")
+        raise AnalysisError("weights need a projected CRS in metres (RD New), not degrees")

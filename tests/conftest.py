@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import textwrap
 import warnings
 from pathlib import Path
@@ -77,3 +78,45 @@ def run_config(tmp_path: Path, areas: gpd.GeoDataFrame | None, table: str = GOOD
     config.write_text(textwrap.dedent(RUN_CONFIG.format(
         boundaries=boundaries_name, table="table.csv", layer=layer)) + extra)
     return config
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture(scope="session")
+def demo_session(tmp_path_factory):
+    """The demo pipeline, run once per test session: (RunResult, its log lines).
+
+    Tests only read its output; a test that changes files copies them first.
+    """
+    from engine import load_config, run
+    from engine.data import DEMO_CONFIG
+
+    log = logging.getLogger("zicht")
+    handler, level = _Lines(), log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        result = run(load_config(DEMO_CONFIG), tmp_path_factory.mktemp("demo") / "out")
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+    return result, handler.lines
+
+
+@pytest.fixture(scope="session")
+def demo_run(demo_session):
+    """The demo's RunResult (true values included: for assertions only)."""
+    return demo_session[0]
+
+
+@pytest.fixture(scope="session")
+def demo_out(demo_run) -> Path:
+    """The demo's published output directory (read only)."""
+    return demo_run.out_dir

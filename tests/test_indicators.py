@@ -1,4 +1,4 @@
-"""engine.indicators and engine.tables: cells, roll-up rules, numeric parsing."""
+"""engine.indicators and engine.sources.tables: cells, roll-up rules, numeric parsing."""
 
 from __future__ import annotations
 
@@ -8,17 +8,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pydantic import TypeAdapter
+
 from engine.config import IndicatorSpec
 from engine.cells import ratio_cells, roll_up
-from engine.tables import TableError, to_number
+from engine.sources.tables import TableError, to_number
 
 
 def _spec(kind: str, **kw) -> IndicatorSpec:
-    base = dict(id="x", kind=kind, theme="none", label_nl="x", label_en="x", unit="",
-                direction="none", table=None, column=None, weight=None, numerator=None,
-                denominator=None, per=1.0)
-    base.update(kw)
-    return IndicatorSpec(**base)
+    """An indicator as [[indicators]] declares it: a table column unless kw names parts."""
+    base = dict(id="x", kind=kind, label_nl="x", label_en="x", **kw)
+    if "numerator" not in kw:
+        base.update(table="t", column="c")
+    return TypeAdapter(IndicatorSpec).validate_python(base)
 
 
 codes = st.lists(st.sampled_from(["WK036300", "WK036301", "WK036302"]), min_size=1, max_size=30)

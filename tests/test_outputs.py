@@ -21,10 +21,8 @@ FEATURE_LAYERS = ("buurten", "wijken", "gemeenten")
 
 
 @pytest.fixture(scope="module")
-def out(tmp_path_factory):
-    path = tmp_path_factory.mktemp("outputs") / "out"
-    assert main(["--quiet", "demo", "--out", str(path)]) == 0
-    return path
+def out(demo_out):
+    return demo_out
 
 
 def test_every_layer_opens_styled_in_qgis(out):
@@ -141,13 +139,12 @@ def test_report_in_headless_chromium(out, tmp_path):
 
 
 def test_calibration_is_shown_only_where_targets_are_mostly_published():
-    from engine.report import _model_detail
+    from engine.outputs.report import ModelDetail, _detail_view
     calibration = pd.DataFrame({"predicted": [1.0, 2.0], "observed": [1.2, 1.9],
                                 "published": [50, 48], "areas": [50, 50]}, index=[1, 2])
-    detail = {"target": "Misdrijven", "calibration": calibration,
-              "importance": [("Inwoners", 0.5)]}
-    shown = _model_detail(detail)
-    assert "<table>" in shown and "1.90" in shown and "48 van 50" in shown
+    detail = ModelDetail("Misdrijven", [("Inwoners", 0.5)], calibration)
+    shown = _detail_view(detail)["calibration"]
+    assert shown[1]["observed"] == "1.90" and shown[1]["published"] == 48
     calibration["published"] = [10, 12]
-    hidden = _model_detail(detail)
-    assert "<table>" not in hidden and "wordt niet getoond" in hidden and "22%" in hidden
+    hidden = _detail_view(detail)
+    assert hidden["calibration"] is None and hidden["share"] == "22%"

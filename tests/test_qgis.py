@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
 
 SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin")
 
@@ -24,9 +23,8 @@ def _has_qgis() -> bool:
 
 
 @pytest.mark.skipif(not _has_qgis(), reason="QGIS (Debian's python3-qgis) is not installed")
-def test_layers_open_styled_in_qgis(tmp_path):
-    out = tmp_path / "out"
-    assert main(["--quiet", "demo", "--out", str(out)]) == 0
+def test_layers_open_styled_in_qgis(demo_out):
+    out = demo_out
     script = Path(__file__).with_name("qgis_open.py")
     result = subprocess.run(
         [SYSTEM_PYTHON, str(script), str(out / "zicht.gpkg"), "buurten", "wijken", "gemeenten"],

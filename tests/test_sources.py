@@ -12,12 +12,12 @@ from pyproj import Transformer
 from rasterio.transform import from_origin
 
 from boundaries import read_boundaries
-from engine.config import IndicatorSpec
+from engine.config import MicrodataIndicator
 from engine.data import DEMO_BOUNDARIES
-from engine.microdata import MicrodataError, microdata_cells, place_records, record_mask
-from engine.rasters import RasterError, zonal_cells
-from engine.synthetic import GENERATORS, Context, Drivers, generate
-from engine.tables import join_report, read_table, to_number
+from engine.sources.microdata import MicrodataError, microdata_cells, place_records, record_mask
+from engine.sources.rasters import RasterError, zonal_cells
+from engine.sources.synthetic import GENERATORS, Context, Drivers, generate
+from engine.sources.tables import join_report, read_table, to_number
 from tests.conftest import STATLINE_CSV, grid_buurten
 
 
@@ -62,12 +62,9 @@ def two_wijken(write_gpkg):
     return read_boundaries(path)
 
 
-def _spec(**kw) -> IndicatorSpec:
-    base = dict(id="x", kind="count", theme="none", label_nl="x", label_en="x", unit="",
-                direction="none", table=None, column=None, weight=None, numerator=None,
-                denominator=None, per=1.0)
-    base.update(kw)
-    return IndicatorSpec(**base)
+def _spec(**kw) -> MicrodataIndicator:
+    return MicrodataIndicator(id="x", kind="count", label_nl="x", label_en="x", microdata="m",
+                              measure="records", **kw)
 
 
 def test_records_to_cells_by_point(two_wijken):

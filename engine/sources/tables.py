@@ -17,10 +17,8 @@ import pandas as pd
 import pyogrio
 
 from boundaries.codes import PREFIX, normalise_codes
+from boundaries.errors import TableError
 
-
-class TableError(ValueError):
-    """An area table cannot be used; the message names the file and column."""
 
 
 SECRET_MARKS = {"", ".", "x", "X", "-", "?"}
@@ -81,14 +79,18 @@ def read_table(path: Path, key: str, layer: str | None = None) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, sep=csv_separator(path), dtype="string", encoding="utf-8-sig",
+                       keep_default_na=False, skipinitialspace=False)
+
+
+def csv_separator(path: Path) -> str:
+    """The field separator of a CSV file: ``;`` (StatLine, Dutch Excel), ``,`` or tab."""
     with path.open("r", encoding="utf-8-sig", newline="") as fh:
         sample = fh.read(64_000)
     try:
-        sep = csv.Sniffer().sniff(sample, delimiters=";,\t").delimiter
+        return csv.Sniffer().sniff(sample, delimiters=";,\t").delimiter
     except csv.Error:
-        sep = ","
-    return pd.read_csv(path, sep=sep, dtype="string", encoding="utf-8-sig",
-                       keep_default_na=False, skipinitialspace=False)
+        return ","
 
 
 def to_number(values: pd.Series, where: str, non_negative: bool,

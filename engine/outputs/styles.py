@@ -14,9 +14,8 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from engine.config import THEMES
-from engine.lists import THEME_NAMES
-from engine.writers import GEOMETRY_COLUMN
+from engine.themes import THEME_NAMES, THEMES
+from engine.outputs.geopackage import GEOMETRY_COLUMN
 
 RISK_CLASSES = [(0, 20, "#fef0d9"), (20, 40, "#fdcc8a"), (40, 60, "#fc8d59"),
                 (60, 80, "#e34a33"), (80, 100.01, "#b30000")]

@@ -33,14 +33,11 @@ import pyogrio
 from disclosure.audit import Tree, attacker_bounds, attacker_bounds_lp, parent_positions
 from disclosure.rounding import half_width
 from disclosure.rules import PRIMARY_RULES
-from engine.writers import sha256_of
+from boundaries.codes import LAYER_NAMES
+from boundaries.errors import OutputError
+from engine.outputs.manifest import sha256_of
 
-LEVEL_LAYERS = {"gemeente": "gemeenten", "wijk": "wijken", "buurt": "buurten"}
 PARENT_COLUMN = {"buurt": "wijkcode", "wijk": "gemeentecode"}
-
-
-class AuditError(ValueError):
-    """The directory is not a zicht output that can be audited."""
 
 
 @dataclass
@@ -59,16 +56,16 @@ def audit_directory(path: Path, exact: bool = False) -> AuditReport:
     path = Path(path)
     gpkg = path / "zicht.gpkg"
     if not gpkg.exists():
-        raise AuditError(f"{path}: no zicht.gpkg; is this a zicht output directory?")
+        raise OutputError(f"{path}: no zicht.gpkg; is this a zicht output directory?")
     report = AuditReport()
     _check_manifest(path, report)
     run = pyogrio.read_dataframe(gpkg, layer="run").set_index("key")["value"]
     if "disclosure" not in run.index or not run["disclosure"]:
-        raise AuditError(f"{gpkg}: the run table records no disclosure control")
+        raise OutputError(f"{gpkg}: the run table records no disclosure control")
     params = json.loads(run["disclosure"])["parameters"]
     indicators = pyogrio.read_dataframe(gpkg, layer="indicators").set_index("id")
     layers = {lv: pyogrio.read_dataframe(gpkg, layer=name, read_geometry=False)
-              for lv, name in LEVEL_LAYERS.items()
+              for lv, name in reversed(LAYER_NAMES.items())
               if name in {str(n) for n, _ in pyogrio.list_layers(gpkg)}}
     cells = _Cells.from_layers(layers)
     sensitive = indicators[indicators["sensitive"] == 1]

@@ -20,15 +20,13 @@ from pyproj.exceptions import CRSError
 
 from boundaries import Boundaries
 from boundaries.codes import LEVELS, normalise_codes
-from engine.config import IndicatorSpec, MicrodataSpec
+from engine.config import MicrodataIndicator, MicrodataSpec
 from engine.cells import CELL_COLUMNS
-from engine.tables import TableError
+from boundaries.errors import MicrodataError, TableError
+from engine.sources.tables import csv_separator
 
 TOP_K = 3
 
-
-class MicrodataError(ValueError):
-    """Records cannot be used; the message names the file and column."""
 
 
 @dataclass
@@ -53,10 +51,11 @@ class Placement:
 def read_records(spec: MicrodataSpec) -> pd.DataFrame:
     """Read a file of records (CSV, Parquet or a GeoPackage/GeoJSON point layer)."""
     path = spec.path
+    assert path is not None, "a generated source has no file"
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".txt"):
-            frame = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
+            frame = pd.read_csv(path, sep=csv_separator(path), encoding="utf-8-sig")
         elif suffix == ".parquet":
             frame = pd.read_parquet(path)
         else:
@@ -138,7 +137,7 @@ def place_records(records: pd.DataFrame, boundaries: Boundaries, unit: str,
     return Placement(positions, unit_ids, outside, no_location, n)
 
 
-def record_mask(records: pd.DataFrame, spec: IndicatorSpec, where: str) -> np.ndarray:
+def record_mask(records: pd.DataFrame, spec: MicrodataIndicator, where: str) -> np.ndarray:
     """Which records an indicator counts: every ``where`` column must hold an allowed value."""
     mask = np.ones(len(records), dtype=bool)
     for column, allowed in spec.where.items():

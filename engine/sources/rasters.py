@@ -21,12 +21,8 @@ from rasterio.errors import RasterioError
 from rasterio.features import rasterize
 from rasterio.windows import Window, from_bounds
 
+from boundaries.errors import RasterError
 from engine.cells import CELL_COLUMNS
-
-
-class RasterError(ValueError):
-    """A raster cannot be used; the message names the file."""
-
 
 def zonal_cells(path: Path, areas: gpd.GeoDataFrame, statistic: str, band: int = 1,
                 threshold: float | None = None) -> pd.DataFrame:

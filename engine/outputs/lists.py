@@ -14,7 +14,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from engine.config import THEMES, Config
+from engine.config import Config
+from engine.themes import THEME_NAMES, THEMES, theme_output_columns
 
 COLUMNS = {
     "thema": "Thema", "niveau": "Niveau", "rang": "Rang", "code": "Code", "naam": "Naam",
@@ -23,8 +24,6 @@ COLUMNS = {
     "drijvers": "Belangrijkste factoren", "onderdrukking": "Onderdrukt (reden)",
     "synthetisch": "Synthetische gegevens",
 }
-THEME_NAMES = {"vastgoed": "Vastgoed", "drugs": "Drugs", "transacties": "Verdachte transacties",
-               "branches": "Branches"}
 
 
 def hotspot_table(layers: dict[str, gpd.GeoDataFrame], config: Config,
@@ -61,11 +60,10 @@ def hotspot_table(layers: dict[str, gpd.GeoDataFrame], config: Config,
 
 def _theme_columns(config: Config, theme: str) -> set[str]:
     """The columns a theme's row is about: its indicators (with their parts) and outputs."""
-    columns = {f"{name}_{theme}" for name in ("risk", "rank", "drivers", "hotspot", "lisa",
-                                               "coverage")}
+    columns = set(theme_output_columns(theme))
     for d in config.indicators:
         if d.theme == theme:
-            columns |= {d.id, *(x for x in (d.numerator, d.denominator) if x)}
+            columns |= {d.id, *d.references.values()}
     return columns
 
 
