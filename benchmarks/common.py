@@ -20,38 +20,96 @@ NATIONAL_2015 = SHARED / "nl_buurten_2015.gpkg"
 
 # The 2015 kerncijfers as indicators (CBS codes secret or missing values -99999999).
 NATIONAL_BASE = {
-    "run": {"name": "national benchmark", "seed": 2015,
-            "attribution": "Bron: CBS Wijk- en Buurtkaart 2015, CC BY 4.0."},
+    "run": {
+        "name": "national benchmark",
+        "seed": 2015,
+        "attribution": "Bron: CBS Wijk- en Buurtkaart 2015, CC BY 4.0.",
+    },
     "boundaries": {"path": str(NATIONAL_2015), "layer": "buurten"},
-    "tables": [{"id": "kwb2015", "path": str(NATIONAL_2015), "layer": "buurten",
-                "key": "BU_CODE", "na_values": [-99999999, -99999997], "public": True,
-                "source": "CBS Wijk- en Buurtkaart 2015"}],
-    "indicators": [
-        {"id": "inwoners", "kind": "count", "table": "kwb2015", "column": "AANT_INW",
-         "label_nl": "Inwoners", "label_en": "Inhabitants", "unit": "personen"},
-        {"id": "huishoudens", "kind": "count", "table": "kwb2015", "column": "AANTAL_HH",
-         "label_nl": "Huishoudens", "label_en": "Households", "unit": "huishoudens"},
-        {"id": "oppervlakte_land", "kind": "sum", "table": "kwb2015", "column": "OPP_LAND",
-         "label_nl": "Oppervlakte land", "label_en": "Land area", "unit": "ha"},
-        {"id": "omgevingsadressendichtheid", "kind": "mean", "table": "kwb2015",
-         "column": "OAD", "weight": "huishoudens", "label_nl": "Omgevingsadressendichtheid",
-         "label_en": "Address density", "unit": "adressen per km2"},
-        {"id": "uitkeringen_ww", "kind": "count", "table": "kwb2015", "column": "WW_UIT_TOT",
-         "label_nl": "WW-uitkeringen", "label_en": "Unemployment benefits", "unit": "uitkeringen"},
-        {"id": "ww_per_1000", "kind": "rate", "numerator": "uitkeringen_ww",
-         "denominator": "inwoners", "per": 1000, "label_nl": "WW per 1.000 inwoners",
-         "label_en": "Unemployment benefits per 1,000", "unit": "per 1.000"},
+    "tables": [
+        {
+            "id": "kwb2015",
+            "path": str(NATIONAL_2015),
+            "layer": "buurten",
+            "key": "BU_CODE",
+            "na_values": [-99999999, -99999997],
+            "public": True,
+            "source": "CBS Wijk- en Buurtkaart 2015",
+        }
     ],
-    "synthetic": {"inhabitants": "inwoners", "households": "huishoudens",
-                  "address_density": "omgevingsadressendichtheid",
-                  "land_area": "oppervlakte_land"},
+    "indicators": [
+        {
+            "id": "inwoners",
+            "kind": "count",
+            "table": "kwb2015",
+            "column": "AANT_INW",
+            "label_nl": "Inwoners",
+            "label_en": "Inhabitants",
+            "unit": "personen",
+        },
+        {
+            "id": "huishoudens",
+            "kind": "count",
+            "table": "kwb2015",
+            "column": "AANTAL_HH",
+            "label_nl": "Huishoudens",
+            "label_en": "Households",
+            "unit": "huishoudens",
+        },
+        {
+            "id": "oppervlakte_land",
+            "kind": "sum",
+            "table": "kwb2015",
+            "column": "OPP_LAND",
+            "label_nl": "Oppervlakte land",
+            "label_en": "Land area",
+            "unit": "ha",
+        },
+        {
+            "id": "omgevingsadressendichtheid",
+            "kind": "mean",
+            "table": "kwb2015",
+            "column": "OAD",
+            "weight": "huishoudens",
+            "label_nl": "Omgevingsadressendichtheid",
+            "label_en": "Address density",
+            "unit": "adressen per km2",
+        },
+        {
+            "id": "uitkeringen_ww",
+            "kind": "count",
+            "table": "kwb2015",
+            "column": "WW_UIT_TOT",
+            "label_nl": "WW-uitkeringen",
+            "label_en": "Unemployment benefits",
+            "unit": "uitkeringen",
+        },
+        {
+            "id": "ww_per_1000",
+            "kind": "rate",
+            "numerator": "uitkeringen_ww",
+            "denominator": "inwoners",
+            "per": 1000,
+            "label_nl": "WW per 1.000 inwoners",
+            "label_en": "Unemployment benefits per 1,000",
+            "unit": "per 1.000",
+        },
+    ],
+    "synthetic": {
+        "inhabitants": "inwoners",
+        "households": "huishoudens",
+        "address_density": "omgevingsadressendichtheid",
+        "land_area": "oppervlakte_land",
+    },
 }
 
 
 def require_national_data() -> None:
     if not NATIONAL_2015.exists():
-        print(f"SKIPPED: {NATIONAL_2015} is absent; this benchmark needs the national buurt "
-              "set from the project's shared data folder.")
+        print(
+            f"SKIPPED: {NATIONAL_2015} is absent; this benchmark needs the national buurt "
+            "set from the project's shared data folder."
+        )
         sys.exit(0)
 
 
@@ -62,7 +120,8 @@ def national_config(scale: float = 1.0) -> Config:
     raw["synthetic"] = dict(NATIONAL_BASE["synthetic"], scale=scale)
     raw["microdata"] = demo["microdata"]
     raw["indicators"] = NATIONAL_BASE["indicators"] + [
-        d for d in demo["indicators"] if d.get("theme", "none") != "none"]
+        d for d in demo["indicators"] if d.get("theme", "none") != "none"
+    ]
     return parse_config(raw, REPO / "benchmarks" / "national.toml", "benchmark")
 
 

@@ -34,14 +34,22 @@ def main() -> None:
 
     c = protection.cells
     sensitive = c[c["sensitive"]]
-    print(f"cells: {len(c):,} in all, {len(sensitive):,} sensitive "
-          f"({sensitive['indicator'].nunique()} indicators x 3 levels)")
-    print(f"primary + secondary + audit: {seconds:.1f} s (goal < 30 s), "
-          f"{protection.rounds} audit round(s), {len(protection.failures)} exposed cells")
+    print(
+        f"cells: {len(c):,} in all, {len(sensitive):,} sensitive "
+        f"({sensitive['indicator'].nunique()} indicators x 3 levels)"
+    )
+    print(
+        f"primary + secondary + audit: {seconds:.1f} s (goal < 30 s), "
+        f"{protection.rounds} audit round(s), {len(protection.failures)} exposed cells"
+    )
     print(f"peak memory: {peak_memory_mb():.0f} MiB")
     print("\nShare of sensitive cells by outcome, per level:")
-    table = (sensitive.assign(outcome=sensitive["reason"].replace("", "published"))
-             .groupby(["level", "outcome"]).size().unstack(fill_value=0))
+    table = (
+        sensitive.assign(outcome=sensitive["reason"].replace("", "published"))
+        .groupby(["level", "outcome"])
+        .size()
+        .unstack(fill_value=0)
+    )
     print((table.div(table.sum(axis=1), axis=0) * 100).round(1).to_string())
     print("\nCells withheld by rule (all levels):")
     print(sensitive["reason"].replace("", "published").value_counts().to_string())

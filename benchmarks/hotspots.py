@@ -64,9 +64,14 @@ def worker(kind: str, out: Path) -> None:
         t = time.perf_counter()
         local_statistics(y, graph, PERMUTATIONS, SEED)
         timings["both_one_pass"] = time.perf_counter() - t
-        np.savez(out.with_suffix(".npz"), ids=y.index.to_numpy(dtype=str),
-                 I=lisa["I"].to_numpy(), p_lisa=lisa["p"].to_numpy(),
-                 z=gi["z"].to_numpy(), p_gi=gi["p"].to_numpy())
+        np.savez(
+            out.with_suffix(".npz"),
+            ids=y.index.to_numpy(dtype=str),
+            I=lisa["I"].to_numpy(),
+            p_lisa=lisa["p"].to_numpy(),
+            z=gi["z"].to_numpy(),
+            p_gi=gi["p"].to_numpy(),
+        )
     else:
         import esda
 
@@ -78,8 +83,9 @@ def worker(kind: str, out: Path) -> None:
             if stat == "lisa":
                 result = esda.Moran_Local(values, w, permutations=PERMUTATIONS, seed=SEED)
             else:
-                result = esda.G_Local(values, w, transform="B", star=True,
-                                      permutations=PERMUTATIONS, seed=SEED)
+                result = esda.G_Local(
+                    values, w, transform="B", star=True, permutations=PERMUTATIONS, seed=SEED
+                )
             timings[f"{stat}_{label}"] = time.perf_counter() - t
         arrays = {"ids": np.asarray(w.id_order, dtype=str), "p": result.p_sim}
         arrays["stat"] = result.Is if stat == "lisa" else result.Zs
@@ -120,8 +126,9 @@ def grid_worker(side: int, out: Path) -> None:
 def _fresh(args: list[str], tmp: Path, name: str) -> tuple[dict, float]:
     out = tmp / f"{name}.json"
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "benchmarks.hotspots", *args, "--out", str(out)],
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.hotspots", *args, "--out", str(out)], check=True
+    )
     return json.loads(out.read_text()), time.perf_counter() - start
 
 
@@ -144,6 +151,7 @@ def main() -> int:
     require_national_data()
     try:
         import numba  # noqa: F401
+
         esda_note = "esda with numba (as users install it)"
     except ImportError:
         esda_note = "esda WITHOUT numba: install numba for a fair comparison"
@@ -163,29 +171,41 @@ def main() -> int:
 
         print(f"National buurt set, LISA + Gi*, {PERMUTATIONS} permutations ({esda_note})")
         print(f"{'':24}{'fresh process':>15}{'warm':>10}")
-        print(f"{'esda Moran_Local':24}{esda_lisa['lisa_fresh']:>13.2f} s"
-              f"{esda_lisa['lisa_warm']:>8.2f} s")
-        print(f"{'esda G_Local (star)':24}{esda_gi['gi_fresh']:>13.2f} s"
-              f"{esda_gi['gi_warm']:>8.2f} s")
+        print(
+            f"{'esda Moran_Local':24}{esda_lisa['lisa_fresh']:>13.2f} s"
+            f"{esda_lisa['lisa_warm']:>8.2f} s"
+        )
+        print(
+            f"{'esda G_Local (star)':24}{esda_gi['gi_fresh']:>13.2f} s{esda_gi['gi_warm']:>8.2f} s"
+        )
         print(f"{'zicht local_moran':24}{ours['lisa_fresh']:>13.2f} s{ours['lisa_warm']:>8.2f} s")
         print(f"{'zicht getis_ord':24}{ours['gi_fresh']:>13.2f} s{ours['gi_warm']:>8.2f} s")
         print(f"{'zicht local_statistics':24}{ours['both_one_pass']:>13.2f} s  (both, one pass)")
         esda_fresh = esda_lisa["lisa_fresh"] + esda_gi["gi_fresh"]
         ours_fresh = ours["lisa_fresh"] + ours["gi_fresh"]
-        print(f"speed-up in a fresh process: {esda_fresh / ours_fresh:.1f}x separately, "
-              f"{esda_fresh / ours['both_one_pass']:.1f}x in one pass (goal >= 5x)")
-        warm = ((esda_lisa["lisa_warm"] + esda_gi["gi_warm"])
-                / (ours["lisa_warm"] + ours["gi_warm"]))
+        print(
+            f"speed-up in a fresh process: {esda_fresh / ours_fresh:.1f}x separately, "
+            f"{esda_fresh / ours['both_one_pass']:.1f}x in one pass (goal >= 5x)"
+        )
+        warm = (esda_lisa["lisa_warm"] + esda_gi["gi_warm"]) / (ours["lisa_warm"] + ours["gi_warm"])
         print(f"speed-up warm: {warm:.1f}x")
-        print(f"whole processes incl. imports and data: zicht {ours_wall:.1f} s, "
-              f"esda {lisa_wall + gi_wall:.1f} s")
-        print(f"max |I_i - esda| = {i_diff:.2e}, max |Gi* z - esda| = {z_diff:.2e} (must be <= 1e-9)")
-        for name, ours_p, theirs_p in (("LISA", z["p_lisa"][order_l], el["p"]),
-                                       ("Gi*", z["p_gi"][order_g], eg["p"])):
+        print(
+            f"whole processes incl. imports and data: zicht {ours_wall:.1f} s, "
+            f"esda {lisa_wall + gi_wall:.1f} s"
+        )
+        print(
+            f"max |I_i - esda| = {i_diff:.2e}, max |Gi* z - esda| = {z_diff:.2e} (must be <= 1e-9)"
+        )
+        for name, ours_p, theirs_p in (
+            ("LISA", z["p_lisa"][order_l], el["p"]),
+            ("Gi*", z["p_gi"][order_g], eg["p"]),
+        ):
             diff = ours_p - theirs_p
-            print(f"{name} pseudo p: mean difference {np.nanmean(diff):+.4f}, "
-                  f"mean |difference| {np.nanmean(np.abs(diff)):.4f}, "
-                  f"correlation {np.corrcoef(ours_p, theirs_p)[0, 1]:.4f}")
+            print(
+                f"{name} pseudo p: mean difference {np.nanmean(diff):+.4f}, "
+                f"mean |difference| {np.nanmean(np.abs(diff)):.4f}, "
+                f"correlation {np.corrcoef(ours_p, theirs_p)[0, 1]:.4f}"
+            )
             ok &= abs(np.nanmean(diff)) < 0.01
         ok &= i_diff <= 1e-9 and z_diff <= 1e-9
 
@@ -194,8 +214,10 @@ def main() -> int:
             for side in (158, 224, 316, 447, 632):
                 result, _ = _fresh(["--grid", str(side)], tmp, f"grid{side}")
                 per_area = result["seconds"] / result["n"] * 1e6
-                print(f"  {result['n']:>8,} cells: {result['seconds']:6.2f} s "
-                      f"({per_area:.1f} us per cell)")
+                print(
+                    f"  {result['n']:>8,} cells: {result['seconds']:6.2f} s "
+                    f"({per_area:.1f} us per cell)"
+                )
     print("\nOK: statistics agree with esda" if ok else "\nFAILED: statistics differ from esda")
     return 0 if ok else 1
 

@@ -20,8 +20,12 @@ from benchmarks.common import national_config, peak_memory_mb, require_national_
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.75,
-                        help="multiplier on record volumes (1.75 gives about one million)")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.75,
+        help="multiplier on record volumes (1.75 gives about one million)",
+    )
     args = parser.parse_args()
     require_national_data()
 
@@ -39,11 +43,15 @@ def main() -> None:
 
     records = sum(p.records for p in result.placements.values())
     outside = sum(p.outside + p.no_location for p in result.placements.values())
-    print(f"areas:            {len(boundaries.areas):,} buurten, "
-          f"{len(boundaries.levels['wijk']):,} wijken, "
-          f"{len(boundaries.levels['gemeente']):,} gemeenten")
-    print(f"records:          {records:,} synthetic records in {len(result.placements)} sources "
-          f"({outside:,} not in any buurt)")
+    print(
+        f"areas:            {len(boundaries.areas):,} buurten, "
+        f"{len(boundaries.levels['wijk']):,} wijken, "
+        f"{len(boundaries.levels['gemeente']):,} gemeenten"
+    )
+    print(
+        f"records:          {records:,} synthetic records in {len(result.placements)} sources "
+        f"({outside:,} not in any buurt)"
+    )
     for name, placement in result.placements.items():
         print(f"  {name:<16}{placement.records:>10,}")
     print(f"indicators:       {len(result.cells)} on 3 levels")

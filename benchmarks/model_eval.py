@@ -25,11 +25,26 @@ import pandas as pd
 from benchmarks.common import SHARED
 
 CSV = SHARED / "nl_buurten_2024_kerncijfers_misdrijven.csv"
-KERNCIJFERS = ["inwoners", "inwoners65plus", "inwoners0tot15", "dichtheid", "huishoudensgrootte",
-               "huishoudens", "wozWaarde", "koopwoningen", "eengezinswoning",
-               "inkomenPerInwoner", "stedelijkheid", "adressendichtheid", "oppervlakteLandHa",
-               "afstandHuisarts", "afstandSupermarkt", "afstandSchool", "scholenBinnen3km",
-               "goedErvarenGezondheid_pct"]
+KERNCIJFERS = [
+    "inwoners",
+    "inwoners65plus",
+    "inwoners0tot15",
+    "dichtheid",
+    "huishoudensgrootte",
+    "huishoudens",
+    "wozWaarde",
+    "koopwoningen",
+    "eengezinswoning",
+    "inkomenPerInwoner",
+    "stedelijkheid",
+    "adressendichtheid",
+    "oppervlakteLandHa",
+    "afstandHuisarts",
+    "afstandSupermarkt",
+    "afstandSchool",
+    "scholenBinnen3km",
+    "goedErvarenGezondheid_pct",
+]
 PAST_CRIME = ["misdrijven_2021", "misdrijven_2022", "misdrijven_2023", "misdrijven_2024"]
 
 
@@ -41,22 +56,40 @@ def main() -> None:
 
     data = pd.read_csv(CSV, dtype={"buurtcode": str}).set_index("buurtcode")
     data = data[data["misdrijven_2025"].notna()]
-    print(f"{len(data):,} buurten with registered crime 2025 in "
-          f"{data['gemeentecode'].nunique()} gemeenten; folds grouped by gemeente\n")
+    print(
+        f"{len(data):,} buurten with registered crime 2025 in "
+        f"{data['gemeentecode'].nunique()} gemeenten; folds grouped by gemeente\n"
+    )
     rows = []
-    for label, features in (("kerncijfers 2024", KERNCIJFERS),
-                            ("kerncijfers + crime 2021-2024", KERNCIJFERS + PAST_CRIME)):
+    for label, features in (
+        ("kerncijfers 2024", KERNCIJFERS),
+        ("kerncijfers + crime 2021-2024", KERNCIJFERS + PAST_CRIME),
+    ):
         for model in ("hgb", "ridge"):
             start = time.perf_counter()
-            result = fit_out_of_fold(data[features], data["misdrijven_2025"],
-                                     data["gemeentecode"], model, n_splits=5, seed=0,
-                                     population=data["inwoners"],
-                                     previous=data["misdrijven_2024"])
+            result = fit_out_of_fold(
+                data[features],
+                data["misdrijven_2025"],
+                data["gemeentecode"],
+                model,
+                n_splits=5,
+                seed=0,
+                population=data["inwoners"],
+                previous=data["misdrijven_2024"],
+            )
             seconds = time.perf_counter() - start
             for validation, m in result.metrics.iterrows():
-                rows.append({"features": label, "model": model, "validation": validation,
-                             "R2": m["r2"], "MAE": m["mae"], "Spearman": m["spearman"],
-                             "seconds": seconds})
+                rows.append(
+                    {
+                        "features": label,
+                        "model": model,
+                        "validation": validation,
+                        "R2": m["r2"],
+                        "MAE": m["mae"],
+                        "Spearman": m["spearman"],
+                        "seconds": seconds,
+                    }
+                )
             if model == "hgb":
                 top = ", ".join(result.importance.index[:5])
                 print(f"{label}, hgb: most important features: {top}")

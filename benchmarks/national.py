@@ -34,8 +34,10 @@ def main() -> None:
         timings = result.timings
         sizes = {p.name: p.stat().st_size for p in out.iterdir()}
     records = sum(p.records for p in result.indicators.placements.values())
-    print(f"national buurt set: {len(result.boundaries.areas):,} buurten, "
-          f"{records:,} synthetic records, {len(config.indicators)} indicators")
+    print(
+        f"national buurt set: {len(result.boundaries.areas):,} buurten, "
+        f"{records:,} synthetic records, {len(config.indicators)} indicators"
+    )
     print(f"{'imports':<14}{imported - start:7.1f} s")
     for stage, seconds in timings.items():
         print(f"{stage:<14}{seconds:7.1f} s")

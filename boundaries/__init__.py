@@ -7,5 +7,11 @@ from boundaries.errors import BoundaryError
 from boundaries.geometry import RD_NEW
 from boundaries.read import Boundaries, BoundaryReport, list_layers, read_boundaries
 
-__all__ = ["RD_NEW", "BoundaryError", "Boundaries", "BoundaryReport", "list_layers",
-           "read_boundaries"]
+__all__ = [
+    "RD_NEW",
+    "BoundaryError",
+    "Boundaries",
+    "BoundaryReport",
+    "list_layers",
+    "read_boundaries",
+]

@@ -69,8 +69,9 @@ def code_problems(codes: pd.Series, level: str) -> list[str]:
     return problems
 
 
-def hierarchy_problems(codes: pd.Series, parents: pd.Series, level: str,
-                       parent_level: str) -> list[str]:
+def hierarchy_problems(
+    codes: pd.Series, parents: pd.Series, level: str, parent_level: str
+) -> list[str]:
     """Well-formed ``level`` codes whose stated parent is not the one their code implies.
 
     Malformed codes are left to :func:`code_problems`, which reports them once.

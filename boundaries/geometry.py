@@ -47,7 +47,9 @@ def to_rd_new(gdf: gpd.GeoDataFrame, where: str) -> gpd.GeoDataFrame:
     xmin, ymin, xmax, ymax = shapely.total_bounds(present)
     bx0, by0, bx1, by1 = NL_BOUNDS_RD
     if not (xmin >= bx0 and xmax <= bx1 and ymin >= by0 and ymax <= by1):
-        src_bounds = shapely.total_bounds(gdf.geometry.values[~shapely.is_empty(gdf.geometry.values)])
+        src_bounds = shapely.total_bounds(
+            gdf.geometry.values[~shapely.is_empty(gdf.geometry.values)]
+        )
         looks_like_degrees = bool(np.all(np.abs(src_bounds) <= 180))
         hint = (
             " (they look like longitude/latitude degrees; the CRS is probably EPSG:4326)"
@@ -84,7 +86,9 @@ def polygons_only(gdf: gpd.GeoDataFrame, codes: np.ndarray) -> tuple[gpd.GeoData
     invalid = ~shapely.is_valid(geoms)
     fixed = geoms.copy()
     if invalid.any():
-        fixed[invalid] = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+        fixed[invalid] = shapely.make_valid(
+            geoms[invalid], method="structure", keep_collapsed=False
+        )
     fixed = np.array([_as_multipolygon(g) for g in fixed], dtype=object)
     empty = shapely.is_empty(fixed)
     kept = kept.set_geometry(gpd.GeoSeries(fixed, index=kept.index, crs=gdf.crs))
@@ -99,7 +103,7 @@ def polygons_only(gdf: gpd.GeoDataFrame, codes: np.ndarray) -> tuple[gpd.GeoData
 def _as_multipolygon(geom: shapely.Geometry) -> shapely.Geometry:
     parts = shapely.get_parts(geom)
     polys = [p for p in parts if shapely.get_type_id(p) in POLYGONAL and not p.is_empty]
-    flat = []
+    flat: list[shapely.Geometry] = []
     for p in polys:
         flat.extend(shapely.get_parts(p) if p.geom_type == "MultiPolygon" else [p])
     return shapely.MultiPolygon(flat) if flat else shapely.MultiPolygon()

@@ -28,8 +28,10 @@ def dissolve(areas: gpd.GeoDataFrame, level: str, names: pd.Series | None) -> gp
     codes = list(groups.groups.keys())
     out = gpd.GeoDataFrame(
         {
-            "naam": [str(names.get(c, c)) if names is not None and pd.notna(names.get(c)) else c
-                     for c in codes],
+            "naam": [
+                str(names.get(c, c)) if names is not None and pd.notna(names.get(c)) else c
+                for c in codes
+            ],
             "niveau": level,
             "wijkcode": codes if level == "wijk" else pd.NA,
             "gemeentecode": groups["gemeentecode"].first().reindex(codes).values,

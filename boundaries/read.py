@@ -47,19 +47,23 @@ class BoundaryReport:
         lines = [
             f"file:      {self.path}",
             f"layer:     {self.layer} (schema {self.schema}, level {self.level})",
-            f"CRS:       {self.source_crs}" + ("" if self.source_crs == "EPSG:28992"
-                                                else " -> reprojected to EPSG:28992"),
+            f"CRS:       {self.source_crs}"
+            + ("" if self.source_crs == "EPSG:28992" else " -> reprojected to EPSG:28992"),
         ]
         for level, count in self.counts.items():
             built = " (built by dissolving)" if level in self.built_by_dissolving else ""
             lines.append(f"{cbs_codes.LAYER_NAMES[level] + ':':<11}{count:,}{built}")
-        lines.append(f"repaired:  {len(self.repaired)} invalid polygon(s)"
-                     + (f": {', '.join(self.repaired[:20])}" if self.repaired else ""))
+        lines.append(
+            f"repaired:  {len(self.repaired)} invalid polygon(s)"
+            + (f": {', '.join(self.repaired[:20])}" if self.repaired else "")
+        )
         dropped = ", ".join(f"{n} {kind}" for kind, n in self.dropped_non_polygon.items())
         lines.append(f"dropped:   {dropped or 'no'} non-polygon feature(s)")
         if self.dropped_empty:
-            lines.append(f"empty:     {len(self.dropped_empty)} feature(s) without geometry "
-                         f"dropped: {', '.join(self.dropped_empty[:20])}")
+            lines.append(
+                f"empty:     {len(self.dropped_empty)} feature(s) without geometry "
+                f"dropped: {', '.join(self.dropped_empty[:20])}"
+            )
         verb = "dropped" if self.water_dropped else "kept and flagged"
         lines.append(f"water:     {len(self.water)} water-only area(s) {verb}")
         lines.append("codes:     all valid and unique; every buurt lies in its wijk and gemeente")
@@ -151,30 +155,41 @@ def read_boundaries(
     mapping = cbs_schema.resolve(list(frame.columns), level, schema_name, columns)
     unknown_fields = sorted(set(mapping) - set(cbs_schema.FIELDS))
     if unknown_fields:
-        raise BoundaryError(f"{where}: unknown column mapping field(s) {unknown_fields}; "
-                            f"valid fields are {list(cbs_schema.FIELDS)}")
+        raise BoundaryError(
+            f"{where}: unknown column mapping field(s) {unknown_fields}; "
+            f"valid fields are {list(cbs_schema.FIELDS)}"
+        )
     missing = {f: c for f, c in mapping.items() if c not in frame.columns}
     if missing:
         f, c = next(iter(missing.items()))
-        raise BoundaryError(f"{where}: column {c!r} (mapped to {f!r}) is not in the layer; "
-                            f"columns are {list(frame.columns)}")
+        raise BoundaryError(
+            f"{where}: column {c!r} (mapped to {f!r}) is not in the layer; "
+            f"columns are {list(frame.columns)}"
+        )
     if "code" not in mapping:
         raise BoundaryError(f"{where}: no column mapped to 'code'")
 
-    report = BoundaryReport(path=str(path), layer=layer, schema=schema_name or "custom",
-                            level=level, source_crs=frame.crs.to_string() if frame.crs else "none",
-                            water_dropped=drop_water)
+    report = BoundaryReport(
+        path=str(path),
+        layer=layer,
+        schema=schema_name or "custom",
+        level=level,
+        source_crs=frame.crs.to_string() if frame.crs else "none",
+        water_dropped=drop_water,
+    )
     finest = _standardise(frame, mapping, level, where, report)
     if drop_water and len(finest):
         finest = finest[~finest["water"]]
     if finest.empty:
-        raise BoundaryError(f"{where}: no usable polygons left after dropping water and "
-                            "non-polygon features")
+        raise BoundaryError(
+            f"{where}: no usable polygons left after dropping water and non-polygon features"
+        )
 
     levels = {level: finest}
-    for parent in cbs_codes.LEVELS[cbs_codes.LEVELS.index(level) + 1:]:
-        levels[parent] = _parent_level(path, layers, parent, levels, mapping, where, report,
-                                       drop_water)
+    for parent in cbs_codes.LEVELS[cbs_codes.LEVELS.index(level) + 1 :]:
+        levels[parent] = _parent_level(
+            path, layers, parent, levels, mapping, where, report, drop_water
+        )
     report.counts = {lv: len(g) for lv, g in levels.items()}
     return Boundaries(levels=levels, report=report)
 
@@ -205,8 +220,9 @@ def _read_layer(path: Path, layer: str, where: str) -> gpd.GeoDataFrame:
     return frame
 
 
-def _standardise(frame: gpd.GeoDataFrame, mapping: dict[str, str], level: str, where: str,
-                 report: BoundaryReport) -> gpd.GeoDataFrame:
+def _standardise(
+    frame: gpd.GeoDataFrame, mapping: dict[str, str], level: str, where: str, report: BoundaryReport
+) -> gpd.GeoDataFrame:
     """Reproject, repair, check codes and hierarchy; return the standard area frame."""
     codes = cbs_codes.normalise_codes(frame[mapping["code"]])
     frame = to_rd_new(frame, where)
@@ -214,8 +230,9 @@ def _standardise(frame: gpd.GeoDataFrame, mapping: dict[str, str], level: str, w
     report.repaired += stats.repaired
     for kind, count in stats.dropped_non_polygon.items():
         report.dropped_non_polygon[kind] = report.dropped_non_polygon.get(kind, 0) + count
-        warnings.warn(f"{where}: dropped {count} {kind} feature(s); only polygons are areas",
-                      stacklevel=3)
+        warnings.warn(
+            f"{where}: dropped {count} {kind} feature(s); only polygons are areas", stacklevel=3
+        )
     report.dropped_empty += stats.dropped_empty
     codes = codes.loc[frame.index]
 
@@ -261,9 +278,16 @@ def _water(frame: pd.DataFrame, column: str | None) -> np.ndarray:
     return values.isin(_TRUE_WATER).fillna(False).to_numpy(dtype=bool)
 
 
-def _parent_level(path: Path, layers: list[str], level: str, levels: dict[str, gpd.GeoDataFrame],
-                  mapping: dict[str, str], where: str, report: BoundaryReport,
-                  drop_water: bool) -> gpd.GeoDataFrame:
+def _parent_level(
+    path: Path,
+    layers: list[str],
+    level: str,
+    levels: dict[str, gpd.GeoDataFrame],
+    mapping: dict[str, str],
+    where: str,
+    report: BoundaryReport,
+    drop_water: bool,
+) -> gpd.GeoDataFrame:
     """The parent level's polygons: the file's own layer if it has one, else dissolved."""
     child = levels[next(lv for lv in cbs_codes.LEVELS if lv in levels)]
     child_codes = child[f"{level}code"]
@@ -281,7 +305,9 @@ def _parent_level(path: Path, layers: list[str], level: str, levels: dict[str, g
             if absent:
                 raise BoundaryError(
                     f"{parent_where}: {len(absent)} {level} code(s) used by the finer areas are "
-                    f"missing: {', '.join(absent[:10])}", [f"missing {level} {c}" for c in absent])
+                    f"missing: {', '.join(absent[:10])}",
+                    [f"missing {level} {c}" for c in absent],
+                )
             return parents.loc[sorted(set(child_codes))][AREA_COLUMNS]
     names = None
     name_field = f"{level}naam"

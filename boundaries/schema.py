@@ -15,19 +15,41 @@ FIELDS = ("code", "naam", "wijkcode", "wijknaam", "gemeentecode", "gemeentenaam"
 
 SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
     "cbs-upper": {
-        "buurt": {"code": "BU_CODE", "naam": "BU_NAAM", "wijkcode": "WK_CODE",
-                  "wijknaam": "WK_NAAM", "gemeentecode": "GM_CODE",
-                  "gemeentenaam": "GM_NAAM", "water": "WATER"},
-        "wijk": {"code": "WK_CODE", "naam": "WK_NAAM", "gemeentecode": "GM_CODE",
-                 "gemeentenaam": "GM_NAAM", "water": "WATER"},
+        "buurt": {
+            "code": "BU_CODE",
+            "naam": "BU_NAAM",
+            "wijkcode": "WK_CODE",
+            "wijknaam": "WK_NAAM",
+            "gemeentecode": "GM_CODE",
+            "gemeentenaam": "GM_NAAM",
+            "water": "WATER",
+        },
+        "wijk": {
+            "code": "WK_CODE",
+            "naam": "WK_NAAM",
+            "gemeentecode": "GM_CODE",
+            "gemeentenaam": "GM_NAAM",
+            "water": "WATER",
+        },
         "gemeente": {"code": "GM_CODE", "naam": "GM_NAAM", "water": "WATER"},
     },
     "cbs-lower": {
-        "buurt": {"code": "buurtcode", "naam": "buurtnaam", "wijkcode": "wijkcode",
-                  "wijknaam": "wijknaam", "gemeentecode": "gemeentecode",
-                  "gemeentenaam": "gemeentenaam", "water": "water"},
-        "wijk": {"code": "wijkcode", "naam": "wijknaam", "gemeentecode": "gemeentecode",
-                 "gemeentenaam": "gemeentenaam", "water": "water"},
+        "buurt": {
+            "code": "buurtcode",
+            "naam": "buurtnaam",
+            "wijkcode": "wijkcode",
+            "wijknaam": "wijknaam",
+            "gemeentecode": "gemeentecode",
+            "gemeentenaam": "gemeentenaam",
+            "water": "water",
+        },
+        "wijk": {
+            "code": "wijkcode",
+            "naam": "wijknaam",
+            "gemeentecode": "gemeentecode",
+            "gemeentenaam": "gemeentenaam",
+            "water": "water",
+        },
         "gemeente": {"code": "gemeentecode", "naam": "gemeentenaam", "water": "water"},
     },
 }
@@ -52,8 +74,9 @@ def detect(columns: list[str]) -> tuple[str, str] | None:
     return None
 
 
-def resolve(columns: list[str], level: str, schema: str | None,
-            overrides: Mapping[str, str] | None) -> dict[str, str]:
+def resolve(
+    columns: list[str], level: str, schema: str | None, overrides: Mapping[str, str] | None
+) -> dict[str, str]:
     """The logical-field -> column mapping for a layer: schema defaults, then overrides.
 
     Schema columns missing from the layer are left out (they are optional), while an

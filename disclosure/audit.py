@@ -19,12 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from boundaries.errors import DisclosureError
 import pandas as pd
 from scipy import sparse
 from scipy.optimize import linprog
 
+from boundaries.errors import DisclosureError
 
 PARENT_LEVEL = {"buurt": "wijk", "wijk": "gemeente"}
 
@@ -33,8 +32,12 @@ def parent_positions(level: np.ndarray, code: np.ndarray, parent_code: np.ndarra
     """For cells given by (level, code), the position of each one's parent cell (the
     cell of the next level up with code ``parent_code``), or -1 where there is none."""
     position = pd.Series(np.arange(len(code)), index=pd.MultiIndex.from_arrays([level, code]))
-    parent_key = pd.MultiIndex.from_arrays([[PARENT_LEVEL.get(lv, "") for lv in level],
-                                            pd.Series(parent_code, dtype=object).fillna("")])
+    parent_key = pd.MultiIndex.from_arrays(
+        [
+            [PARENT_LEVEL.get(lv, "") for lv in level],
+            pd.Series(parent_code, dtype=object).fillna(""),
+        ]
+    )
     return position.reindex(parent_key).fillna(-1).to_numpy(dtype=np.int64)
 
 
@@ -52,8 +55,9 @@ class Tree:
     high: np.ndarray
 
     @classmethod
-    def from_published(cls, parent: np.ndarray, published: np.ndarray,
-                       half: np.ndarray | float) -> "Tree":
+    def from_published(
+        cls, parent: np.ndarray, published: np.ndarray, half: np.ndarray | float
+    ) -> Tree:
         published = np.asarray(published, dtype=float)
         known = ~np.isnan(published)
         half = np.broadcast_to(np.asarray(half, dtype=float), published.shape)
@@ -82,8 +86,9 @@ def attacker_bounds(tree: Tree, max_rounds: int = 50) -> tuple[np.ndarray, np.nd
         sibling_high_inf = (inf_count[par] - np.isinf(high[child])) > 0
         sibling_high = sum_high[par] - finite_high
         sibling_low = sum_low[par] - low[child]
-        new_low = np.where(sibling_high_inf, low[child],
-                           np.maximum(low[child], low[par] - sibling_high))
+        new_low = np.where(
+            sibling_high_inf, low[child], np.maximum(low[child], low[par] - sibling_high)
+        )
         new_high = np.minimum(high[child], high[par] - sibling_low)
         low[child], high[child] = new_low, new_high
         if np.array_equal(low, before_low) and np.array_equal(high, before_high):
@@ -116,7 +121,13 @@ def attacker_bounds_lp(tree: Tree, cells: np.ndarray) -> tuple[np.ndarray, np.nd
     return low, high
 
 
-def protected(value: np.ndarray, lower: np.ndarray, upper: np.ndarray, low: np.ndarray,
-              high: np.ndarray, tolerance: float = 1e-6) -> np.ndarray:
+def protected(
+    value: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    tolerance: float = 1e-6,
+) -> np.ndarray:
     """Whether the attacker's ``[low, high]`` covers ``[value - lower, value + upper]``."""
     return (low <= value - lower + tolerance) & (high >= value + upper - tolerance)

@@ -16,14 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from boundaries.errors import DisclosureError
 import pandas as pd
 
+from boundaries.errors import DisclosureError
 from disclosure.audit import Tree, attacker_bounds, parent_positions, protected
 from disclosure.rounding import half_width, round_to_base
-from disclosure.rules import (DERIVED, PRIMARY_RULES, SECONDARY, DisclosureParams, primary,
-                              protection_levels)
+from disclosure.rules import (
+    DERIVED,
+    PRIMARY_RULES,
+    SECONDARY,
+    DisclosureParams,
+    primary,
+    protection_levels,
+)
 from disclosure.secondary import suppress_complements
 
 DEPTH = {"gemeente": 0, "wijk": 1, "buurt": 2}
@@ -48,14 +53,22 @@ class Protection:
     def failures(self) -> pd.DataFrame:
         c = self.cells
         primary_cells = c["reason"].isin(PRIMARY_RULES) & c["kind"].isin(["count", "sum"])
-        ok = protected(c["value"].to_numpy(float), c["lower"].to_numpy(float),
-                       c["upper"].to_numpy(float), c["attacker_low"].to_numpy(float),
-                       c["attacker_high"].to_numpy(float))
+        ok = protected(
+            c["value"].to_numpy(float),
+            c["lower"].to_numpy(float),
+            c["upper"].to_numpy(float),
+            c["attacker_low"].to_numpy(float),
+            c["attacker_high"].to_numpy(float),
+        )
         return c[primary_cells.to_numpy() & ~ok]
 
 
-def protect(cells: pd.DataFrame, sizes: pd.DataFrame, derived: pd.DataFrame,
-            params: DisclosureParams | None = None) -> Protection:
+def protect(
+    cells: pd.DataFrame,
+    sizes: pd.DataFrame,
+    derived: pd.DataFrame,
+    params: DisclosureParams | None = None,
+) -> Protection:
     """Decide what may be published (see the module docstring).
 
     Parameters
@@ -91,8 +104,9 @@ def protect(cells: pd.DataFrame, sizes: pd.DataFrame, derived: pd.DataFrame,
 
 def _protect_indicator(cells: pd.DataFrame, rows: np.ndarray, params: DisclosureParams) -> int:
     frame = cells.loc[rows]
-    parent = parent_positions(frame["level"].to_numpy(), frame["code"].to_numpy(),
-                              frame["parent"].to_numpy())
+    parent = parent_positions(
+        frame["level"].to_numpy(), frame["code"].to_numpy(), frame["parent"].to_numpy()
+    )
     depth = frame["level"].map(DEPTH).to_numpy()
     value = np.nan_to_num(frame["value"].to_numpy(dtype=float))
     reason = frame["reason"].to_numpy(dtype=object)
@@ -164,8 +178,9 @@ def _derive(cells: pd.DataFrame, derived: pd.DataFrame) -> None:
         den_key = pd.MultiIndex.from_arrays([[spec.denominator] * len(rows), levels, codes])
         num = published.reindex(num_key).to_numpy(dtype=float)
         den = published.reindex(den_key).to_numpy(dtype=float)
-        gone = (hidden.reindex(num_key).fillna(False).to_numpy(dtype=bool)
-                | hidden.reindex(den_key).fillna(False).to_numpy(dtype=bool))
+        gone = hidden.reindex(num_key).fillna(False).to_numpy(dtype=bool) | hidden.reindex(
+            den_key
+        ).fillna(False).to_numpy(dtype=bool)
         with np.errstate(divide="ignore", invalid="ignore"):
             value = np.where(den > 0, num / den * spec.per, np.nan)
         current = cells["reason"].to_numpy(dtype=object)[rows]

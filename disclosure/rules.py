@@ -31,13 +31,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from boundaries.errors import ConfigError
-
 import numpy as np
 import pandas as pd
 
-CELL_FIELDS = ["indicator", "level", "code", "parent", "value", "units", "top1", "top2",
-               "top3", "kind", "sensitive", "unit_type"]
+from boundaries.errors import ConfigError
+
+CELL_FIELDS = [
+    "indicator",
+    "level",
+    "code",
+    "parent",
+    "value",
+    "units",
+    "top1",
+    "top2",
+    "top3",
+    "kind",
+    "sensitive",
+    "unit_type",
+]
 PERSON_TYPES = ("person", "address")
 UNIT_TYPES = (*PERSON_TYPES, "company")  # what one contributing unit of a source is
 
@@ -107,7 +119,7 @@ def primary(cells: pd.DataFrame, sizes: pd.DataFrame, params: DisclosureParams) 
     sums = (cells["kind"] == "sum").to_numpy() & check.to_numpy() & (value > 0)
     top = cells[["top1", "top2", "top3"]].to_numpy(dtype=float)
     top = np.nan_to_num(top, nan=0.0)
-    largest_n = top[:, :params.dominance_n].sum(axis=1)
+    largest_n = top[:, : params.dominance_n].sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         dominated = largest_n > params.dominance_k / 100 * value
         p_rule = (value - top[:, 0] - top[:, 1]) < params.p_percent / 100 * top[:, 0]
@@ -116,8 +128,9 @@ def primary(cells: pd.DataFrame, sizes: pd.DataFrame, params: DisclosureParams) 
     return reason
 
 
-def protection_levels(cells: pd.DataFrame, reason: pd.Series,
-                      params: DisclosureParams) -> pd.Series:
+def protection_levels(
+    cells: pd.DataFrame, reason: pd.Series, params: DisclosureParams
+) -> pd.Series:
     """Upper protection level per unsafe cell: how far above its value an attacker's
     interval must reach (``max(ratio x value, minimum)``; for dominance and p% cells
     at least p% of the largest contribution)."""

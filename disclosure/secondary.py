@@ -27,15 +27,19 @@ caller raises the needs and repeats.
 from __future__ import annotations
 
 import numpy as np
-
-from boundaries.errors import DisclosureError
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from boundaries.errors import DisclosureError
 
-def suppress_complements(value: np.ndarray, parent: np.ndarray, depth: np.ndarray,
-                         suppressed: np.ndarray, need: np.ndarray
-                         ) -> tuple[np.ndarray, np.ndarray]:
+
+def suppress_complements(
+    value: np.ndarray,
+    parent: np.ndarray,
+    depth: np.ndarray,
+    suppressed: np.ndarray,
+    need: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Choose complementary suppressions for one indicator's tree of cells.
 
     Parameters
@@ -83,8 +87,14 @@ def suppress_complements(value: np.ndarray, parent: np.ndarray, depth: np.ndarra
     return suppressed, need
 
 
-def _solve(value: np.ndarray, parent: np.ndarray, children: np.ndarray, tables: np.ndarray,
-           suppressed: np.ndarray, need: np.ndarray) -> np.ndarray:
+def _solve(
+    value: np.ndarray,
+    parent: np.ndarray,
+    children: np.ndarray,
+    tables: np.ndarray,
+    suppressed: np.ndarray,
+    need: np.ndarray,
+) -> np.ndarray:
     """One MILP over the given subtables (block-diagonal: HiGHS separates the blocks)."""
     in_tables = children[np.isin(parent[children], tables)]
     cells = np.concatenate([in_tables, tables])
@@ -93,7 +103,8 @@ def _solve(value: np.ndarray, parent: np.ndarray, children: np.ndarray, tables: 
     for t in tables:
         kids = in_tables[parent[in_tables] == t]
         cost[position[t]] = (1.0 + np.log1p(value[t])) * (1 + len(kids)) + cost[
-            [position[k] for k in kids]].sum()
+            [position[k] for k in kids]
+        ].sum()
     rows, cols, data, lower = [], [], [], []
     r = 0
     for t in tables:
@@ -114,10 +125,13 @@ def _solve(value: np.ndarray, parent: np.ndarray, children: np.ndarray, tables: 
             r += 1
     a = sparse.csr_matrix((data, (rows, cols)), shape=(r, len(cells)))
     fixed = suppressed[cells].astype(float)
-    result = milp(cost, integrality=np.ones(len(cells)),
-                  bounds=Bounds(fixed, np.ones(len(cells))),
-                  constraints=LinearConstraint(a, lb=np.array(lower), ub=np.inf),
-                  options={"time_limit": 60})
+    result = milp(
+        cost,
+        integrality=np.ones(len(cells)),
+        bounds=Bounds(fixed, np.ones(len(cells))),
+        constraints=LinearConstraint(a, lb=np.array(lower), ub=np.inf),
+        options={"time_limit": 60},
+    )
     if result.x is None:
         raise DisclosureError(f"secondary suppression found no solution ({result.message})")
     chosen = suppressed.copy()

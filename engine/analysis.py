@@ -20,8 +20,8 @@ import logging
 from dataclasses import dataclass, field
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
+from libpysal.graph import Graph
 
 from engine.config import Config, TargetSpec
 from engine.themes import THEMES
@@ -41,12 +41,12 @@ class LevelAnalysis:
 
     columns: pd.DataFrame
     inputs: dict[str, list[str]] = field(default_factory=dict)  # theme -> indicators used
-    graph: object = None
+    graph: Graph | None = None
     models: dict[str, ModelResult] = field(default_factory=dict)
     islands: list[str] = field(default_factory=list)
 
 
-def level_weights(areas: gpd.GeoDataFrame, config: Config):
+def level_weights(areas: gpd.GeoDataFrame, config: Config) -> tuple[Graph, list[str]]:
     """The configured weights for a level, and the islands that were joined."""
     spec = config.spatial
     if spec.weights == "knn":
@@ -57,8 +57,14 @@ def level_weights(areas: gpd.GeoDataFrame, config: Config):
     return contiguity.graph, contiguity.islands
 
 
-def analyse_level(config: Config, level: str, areas: gpd.GeoDataFrame, values: pd.DataFrame,
-                  finest: bool, targets_raw: pd.DataFrame | None = None) -> LevelAnalysis:
+def analyse_level(
+    config: Config,
+    level: str,
+    areas: gpd.GeoDataFrame,
+    values: pd.DataFrame,
+    finest: bool,
+    targets_raw: pd.DataFrame | None = None,
+) -> LevelAnalysis:
     """Scores, drivers, hotspots and trends for the areas of one level.
 
     ``values`` holds every indicator's *published* value per area (columns are
@@ -67,66 +73,94 @@ def analyse_level(config: Config, level: str, areas: gpd.GeoDataFrame, values: p
     values): its out-of-fold score for an area never uses that area's own label.
     """
     spec = config.spatial
-    columns = pd.DataFrame(index=areas.index)
-    result = LevelAnalysis(columns)
+    result = LevelAnalysis(pd.DataFrame(index=areas.index))
     if len(areas) < spec.min_areas:
-        log.info("%s: %d areas, fewer than spatial.min_areas=%d: no scores or hotspots",
-                 level, len(areas), spec.min_areas)
+        log.info(
+            "%s: %d areas, fewer than spatial.min_areas=%d: no scores or hotspots",
+            level,
+            len(areas),
+            spec.min_areas,
+        )
         return result
-    graph, result.islands = level_weights(areas, config)
-    result.graph = graph
-    labels = {d.id: d.label_nl for d in config.indicators}
+    result.graph, result.islands = level_weights(areas, config)
     targets = {t.theme: t for t in config.models.targets}
     for theme in THEMES:
-        indicators = [d.id for d in config.theme_indicators(theme)]
-        if not indicators:
-            continue
-        target = targets.get(theme) if finest else None
-        if target is not None:
-            # out-of-fold predictions never use the area's own target value: the score
-            # depends on the features only
-            result.inputs[theme] = _features(config, target)
-            target_values = targets_raw if targets_raw is not None else values
-            model = _supervised(config, target, areas, values, target_values[target.target],
-                                graph, theme)
-            result.models[theme] = model
-            raw = model.prediction.reindex(areas.index)
-            contributions = model.contributions.reindex(areas.index)
-        else:
-            result.inputs[theme] = indicators
-            X = values[indicators]
-            index = CompositeIndex(
-                directions={d.id: d.direction for d in config.theme_indicators(theme)},
-                weights={i: config.models.weights.get(i, 1.0) for i in indicators},
-                method=config.models.method, clip=config.models.clip).fit(X)
-            coverage = index.coverage(X)
-            raw = index.score(X).where(coverage >= config.models.min_coverage)
-            contributions = index.contributions(X).where(raw.notna(), axis=0)
-            columns[f"coverage_{theme}"] = coverage.round(3)
-        risk = percentile_score(raw)
-        columns[f"risk_{theme}"] = risk.round(1)
-        columns[f"rank_{theme}"] = rank_of(raw)
-        columns[f"drivers_{theme}"] = drivers_text(contributions.dropna(how="all"),
-                                                   {**labels, **_lag_labels(labels)}
-                                                   ).reindex(areas.index)
-        # areas without a score are left out of the weights by spatial.hotspots itself
-        lisa, gi = local_statistics(risk, graph, spec.permutations, config.seed,
-                                    spec.correction, spec.alpha)
-        columns[f"hotspot_{theme}"] = gi["hotspot"].reindex(areas.index)
-        columns[f"lisa_{theme}"] = lisa["cluster"].reindex(areas.index)
+        if config.theme_indicators(theme):
+            target = targets.get(theme) if finest else None
+            _score_theme(config, theme, target, areas, values, targets_raw, result)
     if finest:
-        for trend in config.trends:
-            yearly = values[list(trend.indicators)]
-            complete = yearly.dropna()
-            if len(complete) < spec.min_areas:
-                continue
-            emerging = emerging_hotspots(complete, graph, spec.permutations, config.seed,
-                                         spec.correction, trend.alpha)
-            columns[f"trend_{trend.id}"] = emerging["category"].reindex(areas.index)
+        _trends(config, values, result)
     return result
 
 
-def autocorrelation_rows(level: str, layer: pd.DataFrame, graph, config: Config) -> list[dict]:
+def _score_theme(
+    config: Config,
+    theme: str,
+    target: TargetSpec | None,
+    areas: gpd.GeoDataFrame,
+    values: pd.DataFrame,
+    targets_raw: pd.DataFrame | None,
+    result: LevelAnalysis,
+) -> None:
+    """Risk, rank, drivers, hotspot and LISA class of one theme, into ``result``."""
+    spec, columns, graph = config.spatial, result.columns, result.graph
+    assert graph is not None
+    if target is not None:
+        # out-of-fold predictions never use the area's own target value: the score
+        # depends on the features only
+        result.inputs[theme] = _features(config, target)
+        target_values = targets_raw if targets_raw is not None else values
+        model = _supervised(
+            config, target, areas, values, target_values[target.target], graph, theme
+        )
+        result.models[theme] = model
+        raw = model.prediction.reindex(areas.index)
+        contributions = model.contributions.reindex(areas.index)
+    else:
+        indicators = [d.id for d in config.theme_indicators(theme)]
+        result.inputs[theme] = indicators
+        X = values[indicators]
+        index = CompositeIndex(
+            directions={d.id: d.direction for d in config.theme_indicators(theme)},
+            weights={i: config.models.weights.get(i, 1.0) for i in indicators},
+            method=config.models.method,
+            clip=config.models.clip,
+        ).fit(X)
+        coverage = index.coverage(X)
+        raw = index.score(X).where(coverage >= config.models.min_coverage)
+        contributions = index.contributions(X).where(raw.notna(), axis=0)
+        columns[f"coverage_{theme}"] = coverage.round(3)
+    risk = percentile_score(raw)
+    labels = {d.id: d.label_nl for d in config.indicators}
+    columns[f"risk_{theme}"] = risk.round(1)
+    columns[f"rank_{theme}"] = rank_of(raw)
+    columns[f"drivers_{theme}"] = drivers_text(
+        contributions.dropna(how="all"), {**labels, **_lag_labels(labels)}
+    ).reindex(areas.index)
+    # areas without a score are left out of the weights by spatial.hotspots itself
+    lisa, gi = local_statistics(
+        risk, graph, spec.permutations, config.seed, spec.correction, spec.alpha
+    )
+    columns[f"hotspot_{theme}"] = gi["hotspot"].reindex(areas.index)
+    columns[f"lisa_{theme}"] = lisa["cluster"].reindex(areas.index)
+
+
+def _trends(config: Config, values: pd.DataFrame, result: LevelAnalysis) -> None:
+    """Emerging hot spot categories of every configured trend, into ``result``."""
+    spec = config.spatial
+    for trend in config.trends:
+        complete = values[list(trend.indicators)].dropna()
+        if len(complete) < spec.min_areas:
+            continue
+        emerging = emerging_hotspots(
+            complete, result.graph, spec.permutations, config.seed, spec.correction, trend.alpha
+        )
+        result.columns[f"trend_{trend.id}"] = emerging["category"].reindex(result.columns.index)
+
+
+def autocorrelation_rows(
+    level: str, layer: pd.DataFrame, graph: Graph | None, config: Config
+) -> list[dict]:
     """Global Moran's I of every numeric published column (indicators, risk scores).
 
     Computed on the published values only: with every other value known, Moran's I
@@ -135,20 +169,27 @@ def autocorrelation_rows(level: str, layer: pd.DataFrame, graph, config: Config)
     if graph is None:
         return []
     table = layer.set_index("code")
-    names = [d.id for d in config.indicators] + [f"risk_{t}" for t in THEMES
-                                                  if f"risk_{t}" in table.columns]
-    return [_moran_row(level, name, pd.to_numeric(table[name], errors="coerce"), graph, config)
-            for name in names]
+    names = [d.id for d in config.indicators] + [
+        f"risk_{t}" for t in THEMES if f"risk_{t}" in table.columns
+    ]
+    return [
+        _moran_row(level, name, pd.to_numeric(table[name], errors="coerce"), graph, config)
+        for name in names
+    ]
 
 
-def _moran_row(level: str, name: str, values: pd.Series, graph, config: Config) -> dict:
+def _moran_row(level: str, name: str, values: pd.Series, graph: Graph, config: Config) -> dict:
     known = values.dropna()
     if len(known) < config.spatial.min_areas or known.nunique() < 2:
-        return {"level": level, "indicator": name, "moran_i": None, "p": None,
-                "areas": len(known)}
+        return {"level": level, "indicator": name, "moran_i": None, "p": None, "areas": len(known)}
     moran = global_moran(known, graph, permutations=config.spatial.permutations, seed=config.seed)
-    return {"level": level, "indicator": name, "moran_i": round(moran.I, 4),
-            "p": round(moran.p, 4), "areas": moran.n}
+    return {
+        "level": level,
+        "indicator": name,
+        "moran_i": round(moran.I, 4),
+        "p": round(moran.p, 4),
+        "areas": moran.n,
+    }
 
 
 def _lag_labels(labels: dict[str, str]) -> dict[str, str]:
@@ -162,8 +203,15 @@ def _features(config: Config, target: TargetSpec) -> list[str]:
     return [d.id for d in config.indicators if d.theme == "none" and d.id != target.target]
 
 
-def _supervised(config: Config, target: TargetSpec, areas: gpd.GeoDataFrame,
-                values: pd.DataFrame, y: pd.Series, graph, theme: str) -> ModelResult:
+def _supervised(
+    config: Config,
+    target: TargetSpec,
+    areas: gpd.GeoDataFrame,
+    values: pd.DataFrame,
+    y: pd.Series,
+    graph: Graph,
+    theme: str,
+) -> ModelResult:
     features = _features(config, target)
     X = values[features].copy()
     if target.spatial_lag:
@@ -174,15 +222,27 @@ def _supervised(config: Config, target: TargetSpec, areas: gpd.GeoDataFrame,
         X = X.join(lagged.reindex(X.index).add_suffix("__buren"))
     if target.groups == "blocks":
         centroids = areas.geometry.centroid
-        groups = pd.Series(spatial_blocks(centroids.x, centroids.y, target.block_size),
-                           index=areas.index)
+        groups = pd.Series(
+            spatial_blocks(centroids.x, centroids.y, target.block_size), index=areas.index
+        )
     else:
         groups = areas[f"{target.groups}code"]
-    model = fit_out_of_fold(X, y, groups, target.model, seed=config.seed,
-                            population=values[target.population] if target.population else None,
-                            previous=values[target.previous] if target.previous else None)
+    model = fit_out_of_fold(
+        X,
+        y,
+        groups,
+        target.model,
+        seed=config.seed,
+        population=values[target.population] if target.population else None,
+        previous=values[target.previous] if target.previous else None,
+    )
     # published as a percentile, rank and classes only; metrics rounded
     model.metrics = model.metrics.round(3)
-    log.info("model %s (%s): spatial-CV R2 %.2f, random-CV R2 %.2f", theme, target.model,
-             model.metrics.loc["spatial CV", "r2"], model.metrics.loc["random CV", "r2"])
+    log.info(
+        "model %s (%s): spatial-CV R2 %.2f, random-CV R2 %.2f",
+        theme,
+        target.model,
+        model.metrics.loc["spatial CV", "r2"],
+        model.metrics.loc["random CV", "r2"],
+    )
     return model

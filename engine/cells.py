@@ -96,5 +96,6 @@ def roll_up(cells: pd.DataFrame, parent: pd.Series, spec: IndicatorSpec) -> pd.D
     out["denominator"] = sums["denominator"]
     with np.errstate(divide="ignore", invalid="ignore"):
         out["value"] = (out["numerator"] / out["denominator"] * value_scale(spec)).where(
-            out["denominator"] > 0)
+            out["denominator"] > 0
+        )
     return out

@@ -13,12 +13,13 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from boundaries.errors import BoundaryError, ConfigError, OutputError, ZichtError
 from engine.config import config_schema, load_config
 from engine.data import DEMO_CONFIG
-from engine.outputs.verify import audit_directory
 from engine.outputs.record import engine_version
+from engine.outputs.verify import audit_directory
 from engine.pipeline import check_boundaries, run
 from engine.themes import THEMES
 
@@ -46,71 +47,99 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: no traceback for users
         if args.debug:
             raise
-        return _error(args, f"internal error: {type(exc).__name__}: {exc} (rerun with --debug "
-                            "for the traceback)", EXIT_INTERNAL)
+        return _error(
+            args,
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+            EXIT_INTERNAL,
+        )
 
 
 def _error(args: argparse.Namespace, message: str, code: int) -> int:
     """One line on stderr: plain text, or a JSON object with --log-json."""
     if args.log_json:
-        print(json.dumps({"level": "error", "logger": "zicht", "message": message,
-                          "exit_code": code}, ensure_ascii=False), file=sys.stderr)
+        print(
+            json.dumps(
+                {"level": "error", "logger": "zicht", "message": message, "exit_code": code},
+                ensure_ascii=False,
+            ),
+            file=sys.stderr,
+        )
     else:
         print(f"zicht: error: {message}", file=sys.stderr)
     return code
+
+
+FLAGS = {
+    "--quiet": "only print warnings and errors",
+    "--debug": "show tracebacks",
+    "--log-json": "log as JSON lines on stderr (for machines)",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
     # The flags work before and after the sub-command: the sub-commands' copies
     # default to SUPPRESS so they do not overwrite a flag given earlier.
     top = argparse.ArgumentParser(add_help=False)
-    top.add_argument("--quiet", action="store_true", help="only print warnings and errors")
-    top.add_argument("--debug", action="store_true", help="show tracebacks")
-    top.add_argument("--log-json", action="store_true",
-                     help="log as JSON lines on stderr (for machines)")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
-                        help="only print warnings and errors")
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show tracebacks")
-    common.add_argument("--log-json", action="store_true", default=argparse.SUPPRESS,
-                        help="log as JSON lines on stderr (for machines)")
-
+    for flag, text in FLAGS.items():
+        top.add_argument(flag, action="store_true", help=text)
+        common.add_argument(flag, action="store_true", default=argparse.SUPPRESS, help=text)
     parser = argparse.ArgumentParser(
-        prog="zicht", parents=[top],
-        description="Geospatial risk scoring per buurt, wijk and gemeente, with disclosure control.")
+        prog="zicht",
+        parents=[top],
+        description="Geospatial risk scoring per buurt, wijk and gemeente, "
+        "with disclosure control.",
+    )
     parser.add_argument("--version", action="version", version=f"zicht {engine_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
+    _pipeline_commands(sub, common)
+    _tool_commands(sub, common)
+    return parser
 
+
+def _pipeline_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``run``, ``demo`` and the commands that read a published output."""
     p = sub.add_parser("run", parents=[common], help="run the pipeline for a TOML config")
     p.add_argument("config", type=Path)
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.set_defaults(handler=_run)
 
-    p = sub.add_parser("demo", parents=[common],
-                       help="run the pipeline on the embedded Amsterdam data")
+    p = sub.add_parser(
+        "demo", parents=[common], help="run the pipeline on the embedded Amsterdam data"
+    )
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.set_defaults(handler=_demo)
 
-    p = sub.add_parser("hotspots", parents=[common],
-                       help="print the ranked hotspot list of a published output")
+    p = sub.add_parser(
+        "hotspots", parents=[common], help="print the ranked hotspot list of a published output"
+    )
     p.add_argument("dir", type=Path)
     p.add_argument("--theme", required=True, choices=THEMES)
     p.add_argument("--top", type=int, default=20)
     p.add_argument("--level", default="buurt", choices=("buurt", "wijk"))
     p.set_defaults(handler=_hotspots)
 
-    p = sub.add_parser("audit", parents=[common],
-                       help="audit a published output: can a withheld value be recovered?")
+    p = sub.add_parser(
+        "audit",
+        parents=[common],
+        help="audit a published output: can a withheld value be recovered? (exit code 3 if so)",
+    )
     p.add_argument("dir", type=Path)
-    p.add_argument("--exact", action="store_true",
-                   help="solve the attacker's linear programs (slower) instead of propagation")
+    p.add_argument(
+        "--exact",
+        action="store_true",
+        help="solve the attacker's linear programs (slower) instead of propagation",
+    )
     p.set_defaults(handler=_audit)
 
+
+def _tool_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``config schema|check`` and ``boundaries check``."""
     p = sub.add_parser("config", parents=[common], help="configuration tools")
     csub = p.add_subparsers(dest="config_command", required=True)
-    c = csub.add_parser("schema", parents=[common],
-                        help="print the JSON Schema of the TOML config (for editors)")
+    c = csub.add_parser(
+        "schema", parents=[common], help="print the JSON Schema of the TOML config (for editors)"
+    )
     c.set_defaults(handler=_config_schema)
     c = csub.add_parser("check", parents=[common], help="validate a TOML config and report")
     c.add_argument("config", type=Path)
@@ -121,20 +150,30 @@ def _parser() -> argparse.ArgumentParser:
     c = bsub.add_parser("check", parents=[common], help="check a boundary file and report")
     c.add_argument("path", type=Path)
     c.add_argument("--layer")
-    c.add_argument("--column", action="append", default=[], metavar="FIELD=COLUMN",
-                   help="map a field (code, naam, wijkcode, gemeentecode, water, ...) to a column")
+    c.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="map a field (code, naam, wijkcode, gemeentecode, water, ...) to a column",
+    )
     c.add_argument("--keep-water", action="store_true", help="keep water-only areas")
     c.set_defaults(handler=_boundaries_check)
-    return parser
 
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per log record: time, level, message."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps({"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-                           "level": record.levelname.lower(), "logger": record.name,
-                           "message": record.getMessage()}, ensure_ascii=False)
+        return json.dumps(
+            {
+                "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "message": record.getMessage(),
+            },
+            ensure_ascii=False,
+        )
 
 
 def _configure_logging(quiet: bool, log_json: bool = False) -> None:
@@ -188,8 +227,11 @@ def _audit(args: argparse.Namespace) -> int:
     print(f"audited {report.cells_checked:,} sensitive cells, {report.withheld:,} withheld")
     for problem in report.problems:
         print(f"  FAIL {problem}")
-    print("OK: no withheld value can be recovered" if report.ok else
-          f"FAILED: {len(report.problems)} problem(s)")
+    print(
+        "OK: no withheld value can be recovered"
+        if report.ok
+        else f"FAILED: {len(report.problems)} problem(s)"
+    )
     return EXIT_OK if report.ok else EXIT_DISCLOSURE
 
 
@@ -200,8 +242,10 @@ def _config_schema(args: argparse.Namespace) -> int:
 
 def _config_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    print(f"{args.config}: OK ({len(config.indicators)} indicators, {len(config.tables)} "
-          f"tables, {len(config.microdata)} microdata sources, {len(config.rasters)} rasters)")
+    print(
+        f"{args.config}: OK ({len(config.indicators)} indicators, {len(config.tables)} "
+        f"tables, {len(config.microdata)} microdata sources, {len(config.rasters)} rasters)"
+    )
     return EXIT_OK
 
 
@@ -213,8 +257,9 @@ def _boundaries_check(args: argparse.Namespace) -> int:
             raise ConfigError(f"--column {item!r}: expected FIELD=COLUMN")
         columns[name] = column
     try:
-        lines = check_boundaries(args.path, args.layer, columns or None,
-                                 drop_water=not args.keep_water)
+        lines = check_boundaries(
+            args.path, args.layer, columns or None, drop_water=not args.keep_water
+        )
     except BoundaryError as exc:
         if not exc.problems:
             raise

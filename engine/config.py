@@ -27,9 +27,22 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field,
-                      PrivateAttr, StrictBool, StrictInt, StrictStr, Tag, ValidationError,
-                      ValidationInfo, create_model, model_validator)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    model_validator,
+)
 from pydantic_core import core_schema
 
 from boundaries.errors import ConfigError
@@ -41,8 +54,7 @@ from models.supervised import GROUPS, MODELS
 from spatial.hotspots import CORRECTIONS
 from spatial.weights import WEIGHTS
 
-__all__ = ["Config", "ConfigError", "IndicatorSpec", "load_config", "parse_config",
-           "config_schema"]
+__all__ = ["Config", "ConfigError", "IndicatorSpec", "load_config", "parse_config", "config_schema"]
 
 KINDS = ("count", "sum", "rate", "share", "mean")
 ADDITIVE = ("count", "sum")
@@ -54,6 +66,7 @@ STATISTIC_KIND = {"mean": "mean", "sum": "sum", "share_above": "share"}
 
 
 # --- field types --------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class OneOf:
@@ -107,6 +120,7 @@ class _Section(BaseModel):
 
 
 # --- sections -----------------------------------------------------------------------
+
 
 class RunSection(_Section):
     """``[run]``: the run's name, seed and attribution text."""
@@ -164,17 +178,22 @@ class MicrodataSpec(_Section):
     @model_validator(mode="after")
     def _file_or_generator(self) -> MicrodataSpec:
         if (self.path is None) == (self.generator is None):
-            raise ValueError(f"({self.id}) needs either 'path' (a file of records) or "
-                             "'generator' (synthetic records), not both or neither")
+            raise ValueError(
+                f"({self.id}) needs either 'path' (a file of records) or "
+                "'generator' (synthetic records), not both or neither"
+            )
         if self.generator is not None:
             for key in ("unit", "x", "y", "code", "amount", "layer"):
                 if getattr(self, key) is not None:
-                    raise ValueError(f"key '{key}' is set by the generator "
-                                     f"{self.generator!r}; leave it out")
+                    raise ValueError(
+                        f"key '{key}' is set by the generator {self.generator!r}; leave it out"
+                    )
             object.__setattr__(self, "synthetic", True)
         elif self.unit is None:
-            raise ValueError("missing required key 'unit' (the column identifying the person, "
-                             "address or company of a record)")
+            raise ValueError(
+                "missing required key 'unit' (the column identifying the person, "
+                "address or company of a record)"
+            )
         elif self.code is None and (self.x is None or self.y is None):
             raise ValueError(f"({self.id}) needs 'x' and 'y' columns or a 'code' column")
         return self
@@ -246,7 +265,8 @@ class ModelSpec(_Section):
     method: Annotated[str, OneOf(METHODS)] = "rank"
     clip: Number = Field(3.0, gt=0)
     weights: dict[str, Annotated[float, BeforeValidator(_number), Field(ge=0)]] = Field(
-        default_factory=dict)
+        default_factory=dict
+    )
     targets: tuple[TargetSpec, ...] = ()
     min_coverage: Share = 0.5
 
@@ -255,22 +275,25 @@ def _param_field(default: Any) -> Any:
     return (Number if isinstance(default, float) else StrictInt, default)
 
 
-# ``[disclosure]`` holds every field of disclosure.rules.DisclosureParams (one source for
-# names, types and defaults) plus the indicators that hold inhabitants and households
-_DisclosureSection: type[_Section] = create_model(  # type: ignore[call-overload]
-    "DisclosureSection", __base__=_Section,
+# ``[disclosure]`` holds every field of disclosure.rules.DisclosureParams: one source for
+# their names, types and defaults
+_RuleParameters: Any = create_model(
+    "RuleParameters",
+    __base__=_Section,
     **{f.name: _param_field(f.default) for f in fields(DisclosureParams)},
-    inhabitants=(StrictStr, "inwoners"), households=(StrictStr, "huishoudens"))
+)
 
 
-class DisclosureSpec(_DisclosureSection):  # type: ignore[misc, valid-type]
+class DisclosureSpec(_RuleParameters):
     """``[disclosure]``: rule parameters (see :mod:`disclosure.rules` for each default and
     its source) and the indicators holding inhabitants and households (area rule)."""
 
+    inhabitants: StrictStr = "inwoners"
+    households: StrictStr = "huishoudens"
+
     @property
     def params(self) -> DisclosureParams:
-        return DisclosureParams(**{f.name: getattr(self, f.name)
-                                   for f in fields(DisclosureParams)})
+        return DisclosureParams(**{f.name: getattr(self, f.name) for f in fields(DisclosureParams)})
 
     @model_validator(mode="after")
     def _valid_params(self) -> DisclosureSpec:
@@ -279,6 +302,7 @@ class DisclosureSpec(_DisclosureSection):  # type: ignore[misc, valid-type]
 
 
 # --- indicators: four variants --------------------------------------------------------
+
 
 class _Indicator(_Section):
     id: StrictStr
@@ -309,11 +333,15 @@ class TableIndicator(_Indicator):
     @model_validator(mode="after")
     def _kind(self) -> TableIndicator:
         if self.kind == "rate":
-            raise ValueError(f"({self.id}) is a rate: give 'numerator' and 'denominator' "
-                             "indicators so it can be recomputed per area")
+            raise ValueError(
+                f"({self.id}) is a rate: give 'numerator' and 'denominator' "
+                "indicators so it can be recomputed per area"
+            )
         if self.kind in ("mean", "share") and self.weight is None:
-            raise ValueError(f"missing key 'weight': a {self.kind} is weighted by its "
-                             "denominator when aggregated, never averaged plainly")
+            raise ValueError(
+                f"missing key 'weight': a {self.kind} is weighted by its "
+                "denominator when aggregated, never averaged plainly"
+            )
         return self
 
     @property
@@ -332,8 +360,9 @@ class MicrodataIndicator(_Indicator):
     @model_validator(mode="after")
     def _kind(self) -> MicrodataIndicator:
         if self.kind != MEASURE_KIND[self.measure]:
-            raise ValueError(f"key 'kind' must be {MEASURE_KIND[self.measure]!r} for measure "
-                             f"{self.measure!r}")
+            raise ValueError(
+                f"key 'kind' must be {MEASURE_KIND[self.measure]!r} for measure {self.measure!r}"
+            )
         return self
 
 
@@ -347,8 +376,10 @@ class RasterIndicator(_Indicator):
     @model_validator(mode="after")
     def _kind(self) -> RasterIndicator:
         if self.kind != STATISTIC_KIND[self.statistic]:
-            raise ValueError(f"key 'kind' must be {STATISTIC_KIND[self.statistic]!r} for "
-                             f"statistic {self.statistic!r}")
+            raise ValueError(
+                f"key 'kind' must be {STATISTIC_KIND[self.statistic]!r} for "
+                f"statistic {self.statistic!r}"
+            )
         if self.statistic == "share_above" and self.threshold is None:
             raise ValueError("missing required key 'threshold'")
         return self
@@ -365,8 +396,10 @@ class RatioIndicator(_Indicator):
     @model_validator(mode="after")
     def _kind(self) -> RatioIndicator:
         if self.kind in ADDITIVE:
-            raise ValueError(f"({self.id}) is a {self.kind}; only rate, share and mean take "
-                             "'numerator'/'denominator'")
+            raise ValueError(
+                f"({self.id}) is a {self.kind}; only rate, share and mean take "
+                "'numerator'/'denominator'"
+            )
         return self
 
     @property
@@ -375,8 +408,11 @@ class RatioIndicator(_Indicator):
 
 
 VARIANTS: dict[str, type[_Indicator]] = {
-    "table": TableIndicator, "microdata": MicrodataIndicator, "raster": RasterIndicator,
-    "ratio": RatioIndicator}
+    "table": TableIndicator,
+    "microdata": MicrodataIndicator,
+    "raster": RasterIndicator,
+    "ratio": RatioIndicator,
+}
 
 
 def _source_of(raw: Any) -> str | None:
@@ -390,13 +426,20 @@ def _source_of(raw: Any) -> str | None:
 
 
 IndicatorSpec = Annotated[
-    Annotated[TableIndicator, Tag("table")] | Annotated[MicrodataIndicator, Tag("microdata")]
-    | Annotated[RasterIndicator, Tag("raster")] | Annotated[RatioIndicator, Tag("ratio")],
-    Discriminator(_source_of, custom_error_type="indicator_source",
-                  custom_error_message="needs exactly one source")]
+    Annotated[TableIndicator, Tag("table")]
+    | Annotated[MicrodataIndicator, Tag("microdata")]
+    | Annotated[RasterIndicator, Tag("raster")]
+    | Annotated[RatioIndicator, Tag("ratio")],
+    Discriminator(
+        _source_of,
+        custom_error_type="indicator_source",
+        custom_error_message="needs exactly one source",
+    ),
+]
 
 
 # --- the whole file -------------------------------------------------------------------
+
 
 class Config(_Section):
     """A validated run configuration (see ``engine/data/demo.toml`` for a full example).
@@ -456,8 +499,9 @@ class Config(_Section):
                 return d
         ids = [d.id for d in self.indicators]
         hint = difflib.get_close_matches(indicator_id, ids, n=1)
-        raise KeyError(f"no indicator {indicator_id!r}"
-                       + (f"; did you mean {hint[0]!r}?" if hint else ""))
+        raise KeyError(
+            f"no indicator {indicator_id!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+        )
 
 
 def load_config(path: str | Path) -> Config:
@@ -490,8 +534,9 @@ def load_config(path: str | Path) -> Config:
 
 def parse_config(raw: dict[str, Any], path: Path, sha256: str = "") -> Config:
     """Validate an already parsed config dictionary; ``path`` anchors relative paths."""
-    if "synthetic" not in raw and any(isinstance(m, dict) and "generator" in m
-                                      for m in raw.get("microdata", []) or []):
+    if "synthetic" not in raw and any(
+        isinstance(m, dict) and "generator" in m for m in raw.get("microdata", []) or []
+    ):
         raw = {**raw, "synthetic": {}}  # generators need drivers: the defaults
     try:
         config = Config.model_validate(raw, context={"base": path.parent})
@@ -519,9 +564,16 @@ def _error(path: Path, problems: list[str]) -> ConfigError:
 
 # --- messages -------------------------------------------------------------------------
 
-_TYPE_WORDS = {"int_type": "an integer", "string_type": "a string", "bool_type": "true or false",
-               "dict_type": "a table", "model_type": "a table", "list_type": "an array",
-               "tuple_type": "an array", "float_type": "a number"}
+_TYPE_WORDS = {
+    "int_type": "an integer",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "list_type": "an array",
+    "tuple_type": "an array",
+    "float_type": "a number",
+}
 
 
 def _key(loc: tuple[Any, ...]) -> str:
@@ -531,8 +583,11 @@ def _key(loc: tuple[Any, ...]) -> str:
     for i, part in enumerate(loc):
         if isinstance(part, int):
             text += f"[{part}]"
-        elif (i >= 2 and loc[0] == "indicators" and i == 2 and part in VARIANTS) \
-                or str(part).startswith("function-") or "[" in str(part):
+        elif (
+            (i >= 2 and loc[0] == "indicators" and i == 2 and part in VARIANTS)
+            or str(part).startswith("function-")
+            or "[" in str(part)
+        ):
             continue
         else:
             text += f".{part}" if text else str(part)
@@ -551,26 +606,35 @@ def _describe(error: Any, raw: dict[str, Any]) -> str:
         return f"missing required key '{key}'"
     if kind in _TYPE_WORDS:
         if len(loc) == 1 and kind in ("model_type", "tuple_type", "dict_type", "list_type"):
-            wanted = "a table" if kind in ("model_type", "dict_type") else \
-                f"an array of tables ([[{key}]])"
+            wanted = (
+                "a table"
+                if kind in ("model_type", "dict_type")
+                else f"an array of tables ([[{key}]])"
+            )
             return f"key '{key}' must be {wanted}"
         return f"key '{key}' must be {_TYPE_WORDS[kind]}, got {value!r}"
     if kind == "literal_error":
-        choices = [c.strip("'") for c in str(ctx.get("expected", "")).replace(" or ", ", ")
-                   .split(", ")]
+        choices = [
+            c.strip("'") for c in str(ctx.get("expected", "")).replace(" or ", ", ").split(", ")
+        ]
         hint = difflib.get_close_matches(str(value), choices, n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
         return f"key '{key}' is {value!r}; must be one of {choices}{suggestion}"
     if kind == "indicator_source":
         ident = value.get("id", "?") if isinstance(value, dict) else "?"
-        return (f"'{key}' ({ident}) needs exactly one source: 'table', 'microdata', 'raster', "
-                "or 'numerator' and 'denominator'")
+        return (
+            f"'{key}' ({ident}) needs exactly one source: 'table', 'microdata', 'raster', "
+            "or 'numerator' and 'denominator'"
+        )
     if kind in _RANGE_WORDS:
         limit = next(iter(ctx.values()))
         return f"key '{key}' must be {_RANGE_WORDS[kind]} {limit}"
     if kind in ("too_short", "too_long"):
-        return f"key '{key}' needs at least {ctx.get('min_length')} entries" \
-            if kind == "too_short" else f"key '{key}' has too many entries"
+        return (
+            f"key '{key}' needs at least {ctx.get('min_length')} entries"
+            if kind == "too_short"
+            else f"key '{key}' has too many entries"
+        )
     if kind == "value_error":
         message = str(ctx.get("error", error["msg"]))
         if key == "disclosure":
@@ -578,15 +642,18 @@ def _describe(error: Any, raw: dict[str, Any]) -> str:
         if message.startswith("("):
             return f"'{key}' {message}"
         if message.startswith(("key '", "missing")):
-            prefix = message.split("'")[1] if message.startswith("key") else \
-                message.split("'")[1]
+            prefix = message.split("'")[1] if message.startswith("key") else message.split("'")[1]
             return message.replace(f"'{prefix}'", f"'{key}.{prefix}'", 1)
         return f"key '{key}' {message}"
     return f"key '{key}': {error['msg']}"
 
 
-_RANGE_WORDS = {"greater_than_equal": "at least", "greater_than": "greater than",
-                "less_than_equal": "at most", "less_than": "less than"}
+_RANGE_WORDS = {
+    "greater_than_equal": "at least",
+    "greater_than": "greater than",
+    "less_than_equal": "at most",
+    "less_than": "less than",
+}
 
 
 def _unknown_key(loc: tuple[Any, ...], key: str) -> str:
@@ -638,16 +705,20 @@ def _reference_problems(config: Config, raw: dict[str, Any]) -> list[str]:
     problems += _repeats([t.theme for t in config.models.targets], "models.targets", "theme")
     ids = [d.id for d in config.indicators]
     kinds = {d.id: d.kind for d in config.indicators}
-    sources = {"table": {t.id for t in config.tables},
-               "microdata": {m.id for m in config.microdata},
-               "raster": {r.id for r in config.rasters}}
+    sources = {
+        "table": {t.id for t in config.tables},
+        "microdata": {m.id for m in config.microdata},
+        "raster": {r.id for r in config.rasters},
+    }
     for i, d in enumerate(config.indicators):
         key = f"indicators[{i}]"
         for source, known in sources.items():
             ref = getattr(d, source, None)
             if ref is not None and ref not in known:
-                problems.append(f"key '{key}.{source}' names {ref!r}, which is not a {source} "
-                                f"id ({sorted(known)})")
+                problems.append(
+                    f"key '{key}.{source}' names {ref!r}, which is not a {source} "
+                    f"id ({sorted(known)})"
+                )
         for part, ref in d.references.items():
             problem = _missing_id(ref, ids, f"{key}.{part}")
             if problem:
@@ -655,16 +726,20 @@ def _reference_problems(config: Config, raw: dict[str, Any]) -> list[str]:
             elif ref == d.id:
                 problems.append(f"key '{key}.{part}' refers to the indicator itself")
             elif kinds[ref] not in ADDITIVE:
-                problems.append(f"key '{key}.{part}' names {ref!r}, a {kinds[ref]}; weights, "
-                                "numerators and denominators must be counts or sums")
+                problems.append(
+                    f"key '{key}.{part}' names {ref!r}, a {kinds[ref]}; weights, "
+                    "numerators and denominators must be counts or sums"
+                )
     if config.synthetic is not None:
         tabled = {d.id for d in config.indicators if isinstance(d, TableIndicator)}
         for name in ("inhabitants", "households", "woz", "address_density", "land_area"):
             ref = getattr(config.synthetic, name)
             if ref is not None and ref not in tabled:
-                problems.append(f"key 'synthetic.{name}' names {ref!r}, which is not an indicator "
-                                "read from an area table; the synthetic generators need it as a "
-                                "driver")
+                problems.append(
+                    f"key 'synthetic.{name}' names {ref!r}, which is not an indicator "
+                    "read from an area table; the synthetic generators need it as a "
+                    "driver"
+                )
     for i, trend in enumerate(config.trends):
         problems += _missing_ids(trend.indicators, ids, f"trends[{i}].indicators")
     problems += _missing_ids(list(config.models.weights), ids, "models.weights")

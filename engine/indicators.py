@@ -11,14 +11,23 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from boundaries import Boundaries
 from boundaries.codes import LEVELS
 from boundaries.errors import MicrodataError, TableError
 from engine.cells import IndicatorCells, additive_cells, ratio_cells, roll_up, weighted_cells
-from engine.config import (ADDITIVE, Config, IndicatorSpec, MicrodataIndicator, MicrodataSpec,
-                           RasterIndicator, RatioIndicator, TableIndicator)
+from engine.config import (
+    ADDITIVE,
+    Config,
+    IndicatorSpec,
+    MicrodataIndicator,
+    MicrodataSpec,
+    RasterIndicator,
+    RatioIndicator,
+    TableIndicator,
+)
 from engine.sources import microdata as md
 from engine.sources.rasters import zonal_cells
 from engine.sources.synthetic import Context, Drivers, SyntheticData, generate
@@ -67,8 +76,9 @@ def compute_indicators(config: Config, boundaries: Boundaries) -> IndicatorResul
     return result
 
 
-def _table_indicators(config: Config, boundaries: Boundaries, result: IndicatorResult,
-                      done: _Computed) -> None:
+def _table_indicators(
+    config: Config, boundaries: Boundaries, result: IndicatorResult, done: _Computed
+) -> None:
     """Area tables: read and join each used table, then its columns (weights first)."""
     areas, finest = boundaries.areas, boundaries.finest
     used = [d for d in config.indicators if isinstance(d, TableIndicator)]
@@ -82,45 +92,66 @@ def _table_indicators(config: Config, boundaries: Boundaries, result: IndicatorR
         result.joins.append(report)
         log.info("%s", report.describe())
         if report.match_rate < spec.min_match:
-            raise TableError(f"{report.describe()}; below min_match {spec.min_match:.0%} "
-                             f"(the codes may be from another year or level)")
+            raise TableError(
+                f"{report.describe()}; below min_match {spec.min_match:.0%} "
+                f"(the codes may be from another year or level)"
+            )
         frames[spec.id] = frame
     for d in sorted(used, key=lambda d: d.kind not in ADDITIVE):
         table = tables[d.table]
         if d.column not in frames[d.table].columns:
-            raise TableError(f"{table.path}: no column {d.column!r} (indicator {d.id!r}); "
-                             f"columns are {list(frames[d.table].columns)}")
+            raise TableError(
+                f"{table.path}: no column {d.column!r} (indicator {d.id!r}); "
+                f"columns are {list(frames[d.table].columns)}"
+            )
         where = f"{table.path}, column {d.column!r} (indicator {d.id!r})"
-        raw = to_number(frames[d.table][d.column], where, non_negative=d.kind in ADDITIVE,
-                        na_values=table.na_values).reindex(areas.index)
-        done.finest[d.id] = (weighted_cells(raw, done.finest[d.weight]["value"])
-                             if d.weight is not None else additive_cells(raw))
+        raw = to_number(
+            frames[d.table][d.column],
+            where,
+            non_negative=d.kind in ADDITIVE,
+            na_values=table.na_values,
+        ).reindex(areas.index)
+        done.finest[d.id] = (
+            weighted_cells(raw, done.finest[d.weight]["value"])
+            if d.weight is not None
+            else additive_cells(raw)
+        )
         done.source[d.id] = (table.source or table.path.name, table.synthetic)
         done.sensitivity[d.id] = (not table.public, table.unit_type)
 
 
-def _microdata_indicators(config: Config, boundaries: Boundaries, result: IndicatorResult,
-                          done: _Computed) -> None:
+def _microdata_indicators(
+    config: Config, boundaries: Boundaries, result: IndicatorResult, done: _Computed
+) -> None:
     """Unit-level records, generated where the source is synthetic, counted per level."""
     context = None
     for spec in config.microdata:
-        used = [d for d in config.indicators
-                if isinstance(d, MicrodataIndicator) and d.microdata == spec.id]
+        used = [
+            d
+            for d in config.indicators
+            if isinstance(d, MicrodataIndicator) and d.microdata == spec.id
+        ]
         if not used:
             continue
         if spec.generator is not None and context is None:
             context = _synthetic_context(config, boundaries, done.finest)
         records, placement, amount_column, unit_type, where = _place(
-            spec, boundaries, context, config.seed, result)
+            spec, boundaries, context, config.seed, result
+        )
         result.placements[spec.id] = placement
         log.info("%s", placement.describe(spec.id))
         source = spec.source or (spec.path.name if spec.path else str(spec.generator))
         for d in used:
             if d.measure == "amount" and amount_column is None:
-                raise MicrodataError(f"{where}: indicator {d.id!r} sums amounts, but the "
-                                     "records have no amount column ('amount' key)")
-            amount = (md.amounts(records, amount_column, where)
-                      if d.measure == "amount" and amount_column is not None else None)
+                raise MicrodataError(
+                    f"{where}: indicator {d.id!r} sums amounts, but the "
+                    "records have no amount column ('amount' key)"
+                )
+            amount = (
+                md.amounts(records, amount_column, where)
+                if d.measure == "amount" and amount_column is not None
+                else None
+            )
             mask = md.record_mask(records, d, where)
             done.levels[d.id] = md.microdata_cells(placement, boundaries, mask, d.measure, amount)
             done.finest[d.id] = done.levels[d.id][boundaries.finest]
@@ -128,25 +159,40 @@ def _microdata_indicators(config: Config, boundaries: Boundaries, result: Indica
             done.sensitivity[d.id] = (True, unit_type)
 
 
-def _place(spec: MicrodataSpec, boundaries: Boundaries, context: Context | None, seed: int,
-           result: IndicatorResult
-           ) -> tuple[pd.DataFrame, md.Placement, str | None, str, str]:
+def _place(
+    spec: MicrodataSpec,
+    boundaries: Boundaries,
+    context: Context | None,
+    seed: int,
+    result: IndicatorResult,
+) -> tuple[pd.DataFrame, md.Placement, str | None, str, str]:
     """Read or generate one source's records and place them in the areas."""
     if spec.generator is not None and context is not None:
         data = generate(spec.generator, boundaries.areas, context.drivers, seed, context=context)
         result.synthetic[spec.id] = data
         records = data.records
         placed_by_point = "x" in records
-        placement = md.place_records(records, boundaries, data.unit,
-                                     *(("x", "y") if placed_by_point else (None, None)),
-                                     code=None if placed_by_point else "buurtcode",
-                                     where=f"synthetic {spec.generator}")
-        return (records, placement, data.amount, spec.unit_type or data.unit_type,
-                f"synthetic microdata {spec.id!r}")
+        placement = md.place_records(
+            records,
+            boundaries,
+            data.unit,
+            x="x" if placed_by_point else None,
+            y="y" if placed_by_point else None,
+            code=None if placed_by_point else "buurtcode",
+            where=f"synthetic {spec.generator}",
+        )
+        return (
+            records,
+            placement,
+            data.amount,
+            spec.unit_type or data.unit_type,
+            f"synthetic microdata {spec.id!r}",
+        )
     records = md.read_records(spec)
     where = f"{spec.path} (microdata {spec.id!r})"
-    placement = md.place_records(records, boundaries, str(spec.unit), spec.x, spec.y, spec.crs,
-                                 spec.code, where=where)
+    placement = md.place_records(
+        records, boundaries, str(spec.unit), spec.x, spec.y, spec.crs, spec.code, where=where
+    )
     return records, placement, spec.amount, spec.unit_type or "person", where
 
 
@@ -155,8 +201,9 @@ def _raster_indicators(config: Config, boundaries: Boundaries, done: _Computed) 
     for d in config.indicators:
         if isinstance(d, RasterIndicator):
             r = rasters[d.raster]
-            done.finest[d.id] = zonal_cells(r.path, boundaries.areas, d.statistic, r.band,
-                                            d.threshold)
+            done.finest[d.id] = zonal_cells(
+                r.path, boundaries.areas, d.statistic, r.band, d.threshold
+            )
             done.source[d.id] = (r.source or r.path.name, r.synthetic)
             done.sensitivity[d.id] = (not r.public, None)
 
@@ -165,36 +212,46 @@ def _ratio_indicators(config: Config, done: _Computed) -> None:
     """Rates, shares and means from a numerator and a denominator indicator."""
     for d in config.indicators:
         if isinstance(d, RatioIndicator):
-            done.finest[d.id] = ratio_cells(done.finest[d.numerator]["value"],
-                                            done.finest[d.denominator]["value"], d.per)
+            done.finest[d.id] = ratio_cells(
+                done.finest[d.numerator]["value"], done.finest[d.denominator]["value"], d.per
+            )
             parts = [done.source[d.numerator], done.source[d.denominator]]
-            done.source[d.id] = ("; ".join(dict.fromkeys(p[0] for p in parts)),
-                                 any(p[1] for p in parts))
-            done.sensitivity[d.id] = (done.sensitivity[d.numerator][0]
-                                      or done.sensitivity[d.denominator][0],
-                                      done.sensitivity[d.numerator][1])
+            done.source[d.id] = (
+                "; ".join(dict.fromkeys(p[0] for p in parts)),
+                any(p[1] for p in parts),
+            )
+            done.sensitivity[d.id] = (
+                done.sensitivity[d.numerator][0] or done.sensitivity[d.denominator][0],
+                done.sensitivity[d.numerator][1],
+            )
 
 
-def _rolled_up(cells: pd.DataFrame, spec: IndicatorSpec,
-               boundaries: Boundaries) -> dict[str, pd.DataFrame]:
+def _rolled_up(
+    cells: pd.DataFrame, spec: IndicatorSpec, boundaries: Boundaries
+) -> dict[str, pd.DataFrame]:
     finest = boundaries.finest
     levels = {finest: cells}
-    for level in LEVELS[LEVELS.index(finest) + 1:]:
+    for level in LEVELS[LEVELS.index(finest) + 1 :]:
         parent = boundaries.areas[f"{level}code"]
         levels[level] = roll_up(cells, parent, spec).reindex(boundaries.levels[level].index)
     return levels
 
 
-def _synthetic_context(config: Config, boundaries: Boundaries,
-                       finest_cells: dict[str, pd.DataFrame]) -> Context:
+def _synthetic_context(
+    config: Config, boundaries: Boundaries, finest_cells: dict[str, pd.DataFrame]
+) -> Context:
     s = config.synthetic
     assert s is not None  # parse_config adds the default section when a generator is used
 
-    def driver(indicator_id: str | None) -> object:
+    def driver(indicator_id: str | None) -> np.ndarray | None:
         return None if indicator_id is None else finest_cells[indicator_id]["value"].to_numpy()
 
-    drivers = Drivers.from_columns(boundaries.areas, inhabitants=driver(s.inhabitants),
-                                   households=driver(s.households), woz=driver(s.woz),
-                                   address_density=driver(s.address_density),
-                                   land_area_ha=driver(s.land_area))
+    drivers = Drivers.from_columns(
+        boundaries.areas,
+        inhabitants=driver(s.inhabitants),
+        households=driver(s.households),
+        woz=driver(s.woz),
+        address_density=driver(s.address_density),
+        land_area_ha=driver(s.land_area),
+    )
     return Context(boundaries.areas, drivers, config.seed, s.scale, s.years)

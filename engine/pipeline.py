@@ -12,7 +12,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -29,14 +29,25 @@ from engine.indicators import IndicatorResult, compute_indicators
 from engine.outputs.geopackage import write_geopackage
 from engine.outputs.lists import hotspot_table, write_csv, write_xlsx
 from engine.outputs.manifest import write_manifest
-from engine.outputs.record import (attribution, engine_version, indicator_table, model_details,
-                                   model_table, run_table)
+from engine.outputs.record import (
+    attribution,
+    engine_version,
+    indicator_table,
+    model_details,
+    model_table,
+    run_table,
+)
 from engine.outputs.report import ReportInputs, build_report
 from engine.outputs.staging import staged_output
 from engine.outputs.styles import layer_styles
 from engine.outputs.verify import audit_directory
-from engine.publish import (DisclosureRecord, apply_protection, outcome_counts, protect_cells,
-                            suppression_columns)
+from engine.publish import (
+    DisclosureRecord,
+    apply_protection,
+    outcome_counts,
+    protect_cells,
+    suppression_columns,
+)
 from engine.themes import BASE_COLUMNS
 from spatial.weights import queen_with_islands
 
@@ -106,36 +117,46 @@ def run(config: Config, out_dir: str | Path) -> RunResult:
     >>> result.layers["buurt"]["risk_drugs"].describe()  # doctest: +SKIP
     """
     out_dir = Path(out_dir)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     timings: dict[str, float] = {}
     with staged_output(out_dir) as staging:
         with timed("boundaries", timings):
-            b = config.boundaries
-            boundaries = read_boundaries(b.path, b.layer, b.columns, b.drop_water)
-            log.info("%s", ", ".join(f"{n} {LAYER_NAMES[lv]}"
-                                     for lv, n in boundaries.report.counts.items()))
+            boundaries = _read_boundaries(config)
         with timed("indicators", timings):
             indicators = compute_indicators(config, boundaries)
         raw_layers = assemble_layers(boundaries, indicators.cells, config)
         with timed("disclosure", timings):
             protection = protect_cells(indicators.cells, boundaries, config)
             layers = apply_protection(raw_layers, protection)
-            log.info("disclosure: %s sensitive cells", ", ".join(
-                f"{rule} {n:,}" for rule, n in outcome_counts(protection).items()))
+            counts = outcome_counts(protection).items()
+            text = ", ".join(f"{rule} {n:,}" for rule, n in counts) or "no sensitive cells"
+            log.info("disclosure: %s", text)
         with timed("analysis", timings):
             analysed = _analyse(config, boundaries, layers, raw_layers, protection)
         with timed("write", timings):
-            _write(staging, config, boundaries, indicators.cells, analysed,
-                   DisclosureRecord.of(protection), started, timings)
+            record = DisclosureRecord.of(protection)
+            _write(
+                staging, config, boundaries, indicators.cells, analysed, record, started, timings
+            )
         with timed("audit", timings):
             _audit(staging)
     log.info("wrote %s", out_dir)
-    return RunResult(out_dir, analysed.layers, indicators, boundaries, analysed.analyses,
-                     protection, timings)
+    return RunResult(
+        out_dir, analysed.layers, indicators, boundaries, analysed.analyses, protection, timings
+    )
 
 
-def assemble_layers(boundaries: Boundaries, cells: dict[str, IndicatorCells],
-                    config: Config) -> dict[str, gpd.GeoDataFrame]:
+def _read_boundaries(config: Config) -> Boundaries:
+    b = config.boundaries
+    boundaries = read_boundaries(b.path, b.layer, b.columns, b.drop_water)
+    counts = boundaries.report.counts.items()
+    log.info("%s", ", ".join(f"{n} {LAYER_NAMES[lv]}" for lv, n in counts))
+    return boundaries
+
+
+def assemble_layers(
+    boundaries: Boundaries, cells: dict[str, IndicatorCells], config: Config
+) -> dict[str, gpd.GeoDataFrame]:
     """One GeoDataFrame per level with the contract's columns, in config order."""
     order = [d.id for d in config.indicators if d.id in cells]
     layers = {}
@@ -145,12 +166,18 @@ def assemble_layers(boundaries: Boundaries, cells: dict[str, IndicatorCells],
             frame[indicator_id] = cells[indicator_id].values(level).reindex(areas.index).to_numpy()
         frame["wijkcode"] = frame["wijkcode"].astype("string")
         layers[level] = gpd.GeoDataFrame(
-            frame[BASE_COLUMNS + order + ["geometry"]], geometry="geometry", crs=areas.crs)
+            frame[BASE_COLUMNS + order + ["geometry"]], geometry="geometry", crs=areas.crs
+        )
     return layers
 
 
-def _analyse(config: Config, boundaries: Boundaries, layers: dict[str, gpd.GeoDataFrame],
-             raw_layers: dict[str, gpd.GeoDataFrame], protection: Protection) -> _Analysed:
+def _analyse(
+    config: Config,
+    boundaries: Boundaries,
+    layers: dict[str, gpd.GeoDataFrame],
+    raw_layers: dict[str, gpd.GeoDataFrame],
+    protection: Protection,
+) -> _Analysed:
     """Scores, hotspots and trends per level, from the published values."""
     ids = [d.id for d in config.indicators]
     analyses, rows = {}, []
@@ -158,44 +185,74 @@ def _analyse(config: Config, boundaries: Boundaries, layers: dict[str, gpd.GeoDa
     for level, layer in layers.items():
         finest = level == boundaries.finest
         raw = raw_layers[level].set_index("code")[ids] if finest else None
-        analyses[level] = analyse_level(config, level, boundaries.levels[level],
-                                        layer.set_index("code")[ids], finest, raw)
+        analyses[level] = analyse_level(
+            config, level, boundaries.levels[level], layer.set_index("code")[ids], finest, raw
+        )
         extra = analyses[level].columns.reindex(layer["code"]).reset_index(drop=True)
-        layers[level] = suppression_columns(_with_columns(layer, extra), protection,
-                                            analyses[level].inputs, config)
+        layers[level] = suppression_columns(
+            _with_columns(layer, extra), protection, analyses[level].inputs, config
+        )
         rows += autocorrelation_rows(level, layers[level], analyses[level].graph, config)
     autocorrelation = pd.DataFrame(rows, columns=["level", "indicator", "moran_i", "p", "areas"])
-    return _Analysed({lv: _integer_ranks(layer) for lv, layer in layers.items()}, analyses,
-                     autocorrelation)
+    return _Analysed(
+        {lv: _integer_ranks(layer) for lv, layer in layers.items()}, analyses, autocorrelation
+    )
 
 
-def _write(staging: Path, config: Config, boundaries: Boundaries,
-           cells: dict[str, IndicatorCells], analysed: _Analysed, disclosure: DisclosureRecord,
-           started: datetime, timings: dict[str, float]) -> None:
+def _write(
+    staging: Path,
+    config: Config,
+    boundaries: Boundaries,
+    cells: dict[str, IndicatorCells],
+    analysed: _Analysed,
+    disclosure: DisclosureRecord,
+    started: datetime,
+    timings: dict[str, float],
+) -> None:
     """Every output file into ``staging``."""
-    finished = datetime.now(timezone.utc)
+    finished = datetime.now(UTC)
     layers = analysed.layers
     gpkg_layers = {LAYER_NAMES[lv]: layers[lv] for lv in LEVELS if lv in layers}
     indicators_df, models_df = indicator_table(cells, config), model_table(analysed.analyses)
-    tables = {"indicators": indicators_df, "autocorrelation": analysed.autocorrelation,
-              "models": models_df,
-              "run": run_table(config, boundaries, started, finished, timings, disclosure,
-                               analysed.analyses),
-              "layer_styles": layer_styles({name: list(gdf.columns)
-                                            for name, gdf in gpkg_layers.items()})}
+    tables = {
+        "indicators": indicators_df,
+        "autocorrelation": analysed.autocorrelation,
+        "models": models_df,
+        "run": run_table(
+            config, boundaries, started, finished, timings, disclosure, analysed.analyses
+        ),
+        "layer_styles": layer_styles(
+            {name: list(gdf.columns) for name, gdf in gpkg_layers.items()}
+        ),
+    }
     write_geopackage(staging / "zicht.gpkg", gpkg_layers, tables)
     synthetic_themes = set(indicators_df.loc[indicators_df["synthetic"] == 1, "theme"])
     ranked = hotspot_table(layers, config, synthetic_themes)
     write_csv(ranked, staging / "hotspots.csv")
     write_xlsx(ranked, staging / "hotspots.xlsx", attribution(config))
-    report = ReportInputs(config.name, config.attribution, finished, layers, indicators_df,
-                          models_df, disclosure.cells_by_outcome, disclosure.parameters,
-                          model_details(analysed.analyses, layers, config))
+    report = ReportInputs(
+        config.name,
+        config.attribution,
+        finished,
+        layers,
+        indicators_df,
+        models_df,
+        disclosure.cells_by_outcome,
+        disclosure.parameters,
+        model_details(analysed.analyses, layers, config),
+    )
     (staging / "report.html").write_text(build_report(report), encoding="utf-8")
-    write_manifest(staging, {"engine": "zicht", "engine_version": engine_version(),
-                             "config_sha256": config.sha256, "seed": config.seed,
-                             "created": finished.isoformat(timespec="seconds"),
-                             "attribution": attribution(config)})
+    write_manifest(
+        staging,
+        {
+            "engine": "zicht",
+            "engine_version": engine_version(),
+            "config_sha256": config.sha256,
+            "seed": config.seed,
+            "created": finished.isoformat(timespec="seconds"),
+            "attribution": attribution(config),
+        },
+    )
 
 
 def _audit(staging: Path) -> None:
@@ -203,10 +260,15 @@ def _audit(staging: Path) -> None:
     go public."""
     audit = audit_directory(staging)
     if not audit.ok:
-        raise DisclosureError(f"disclosure audit of the output failed ({len(audit.problems)} "
-                              f"problem(s), first: {audit.problems[0]}); nothing was written")
-    log.info("audit: %d sensitive cells, %d withheld, none recoverable",
-             audit.cells_checked, audit.withheld)
+        raise DisclosureError(
+            f"disclosure audit of the output failed ({len(audit.problems)} "
+            f"problem(s), first: {audit.problems[0]}); nothing was written"
+        )
+    log.info(
+        "audit: %d sensitive cells, %d withheld, none recoverable",
+        audit.cells_checked,
+        audit.withheld,
+    )
 
 
 def _integer_ranks(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -221,13 +283,18 @@ def _integer_ranks(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _with_columns(layer: gpd.GeoDataFrame, extra: pd.DataFrame) -> gpd.GeoDataFrame:
     """The layer with ``extra`` columns inserted before the geometry."""
     front = layer.drop(columns="geometry")
-    merged = pd.concat([front, extra.drop(columns=[c for c in extra.columns
-                                                    if c in front.columns])], axis=1)
+    merged = pd.concat(
+        [front, extra.drop(columns=[c for c in extra.columns if c in front.columns])], axis=1
+    )
     return gpd.GeoDataFrame(merged, geometry=layer.geometry.values, crs=layer.crs)
 
 
-def check_boundaries(path: Path, layer: str | None = None, columns: dict[str, str] | None = None,
-                     drop_water: bool = True) -> list[str]:
+def check_boundaries(
+    path: Path,
+    layer: str | None = None,
+    columns: dict[str, str] | None = None,
+    drop_water: bool = True,
+) -> list[str]:
     """``zicht boundaries check``: read a boundary file and describe it, line by line.
 
     Raises :class:`~boundaries.errors.BoundaryError` (with every problem in
@@ -238,7 +305,9 @@ def check_boundaries(path: Path, layer: str | None = None, columns: dict[str, st
         boundaries = read_boundaries(path, layer, columns, drop_water=drop_water)
     lines = boundaries.report.describe()
     islands = queen_with_islands(boundaries.areas, islands_k=0).islands
-    lines.append(f"islands:   {len(islands)} area(s) without a queen neighbour"
-                 + (f": {', '.join(islands[:20])}" if islands else ""))
+    lines.append(
+        f"islands:   {len(islands)} area(s) without a queen neighbour"
+        + (f": {', '.join(islands[:20])}" if islands else "")
+    )
     lines.append(f"OK: usable ({len(boundaries.areas):,} {boundaries.report.level} areas)")
     return lines

@@ -6,8 +6,12 @@ The default themes are the four of the national dashboard Zicht op Ondermijning.
 from __future__ import annotations
 
 THEMES = ("vastgoed", "drugs", "transacties", "branches")
-THEME_NAMES = {"vastgoed": "Vastgoed", "drugs": "Drugs", "transacties": "Verdachte transacties",
-               "branches": "Branches"}
+THEME_NAMES = {
+    "vastgoed": "Vastgoed",
+    "drugs": "Drugs",
+    "transacties": "Verdachte transacties",
+    "branches": "Branches",
+}
 # per theme, the layer columns ``<name>_<theme>`` the analysis adds
 THEME_OUTPUTS = ("risk", "rank", "drivers", "hotspot", "lisa", "coverage")
 # the columns every layer starts with, before the indicators

@@ -28,11 +28,11 @@ Examples
 from __future__ import annotations
 
 import numpy as np
-
-from boundaries.errors import AnalysisError
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
+
+from boundaries.errors import AnalysisError
 
 METHODS = ("rank", "robust")
 DIRECTIONS = ("higher", "lower")  # which end of an indicator is the risky one
@@ -53,15 +53,19 @@ class CompositeIndex(TransformerMixin, BaseEstimator):
         Winsorisation bound for ``robust`` standardisation, in IQRs.
     """
 
-    def __init__(self, directions: dict[str, str] | None = None,
-                 weights: dict[str, float] | None = None, method: str = "rank",
-                 clip: float = 3.0):
+    def __init__(
+        self,
+        directions: dict[str, str] | None = None,
+        weights: dict[str, float] | None = None,
+        method: str = "rank",
+        clip: float = 3.0,
+    ):
         self.directions = directions
         self.weights = weights
         self.method = method
         self.clip = clip
 
-    def fit(self, X: pd.DataFrame, y=None) -> "CompositeIndex":
+    def fit(self, X: pd.DataFrame, y: object = None) -> CompositeIndex:
         if self.method not in METHODS:
             raise AnalysisError(f"method must be one of {METHODS}, got {self.method!r}")
         if not isinstance(X, pd.DataFrame) or X.shape[1] == 0:

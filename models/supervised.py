@@ -20,8 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from boundaries.errors import AnalysisError
 import pandas as pd
 from scipy import stats
 from sklearn.base import BaseEstimator, clone
@@ -33,6 +31,8 @@ from sklearn.model_selection import GroupKFold, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from boundaries.errors import AnalysisError
+
 MODELS = ("hgb", "ridge")
 # spatial cross-validation folds: whole wijken, whole gemeenten, or square blocks
 GROUPS = ("wijk", "gemeente", "blocks")
@@ -42,12 +42,19 @@ def make_model(name: str, seed: int = 0) -> BaseEstimator:
     """``hgb``: HistGradientBoosting (handles missing values natively); ``ridge``:
     median imputation, standardisation and a cross-validated ridge regression."""
     if name == "hgb":
-        return HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05,
-                                             min_samples_leaf=20, l2_regularization=1.0,
-                                             random_state=seed)
+        return HistGradientBoostingRegressor(
+            max_iter=300,
+            learning_rate=0.05,
+            min_samples_leaf=20,
+            l2_regularization=1.0,
+            random_state=seed,
+        )
     if name == "ridge":
-        return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
-                             RidgeCV(alphas=np.logspace(-3, 3, 13)))
+        return make_pipeline(
+            SimpleImputer(strategy="median"),
+            StandardScaler(),
+            RidgeCV(alphas=np.logspace(-3, 3, 13)),
+        )
     raise AnalysisError(f"model must be one of {MODELS}, got {name!r}")
 
 
@@ -79,13 +86,20 @@ def metrics_of(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     """R2, mean absolute error and Spearman rank correlation (what ranking relies on)."""
     ok = ~(np.isnan(observed) | np.isnan(predicted))
     o, p = observed[ok], predicted[ok]
-    return {"r2": float(r2_score(o, p)), "mae": float(mean_absolute_error(o, p)),
-            "spearman": float(stats.spearmanr(o, p).statistic), "n": int(ok.sum())}
+    return {
+        "r2": float(r2_score(o, p)),
+        "mae": float(mean_absolute_error(o, p)),
+        "spearman": float(stats.spearmanr(o, p).statistic),
+        "n": int(ok.sum()),
+    }
 
 
-def out_of_fold(estimator: BaseEstimator, X: pd.DataFrame, y: pd.Series,
-                splits: list[tuple[np.ndarray, np.ndarray]]
-                ) -> tuple[np.ndarray, np.ndarray, list[BaseEstimator]]:
+def out_of_fold(
+    estimator: BaseEstimator,
+    X: pd.DataFrame,
+    y: pd.Series,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, list[BaseEstimator]]:
     """Predictions of each area by the model trained without its fold."""
     prediction = np.full(len(y), np.nan)
     fold = np.full(len(y), -1)
@@ -98,9 +112,16 @@ def out_of_fold(estimator: BaseEstimator, X: pd.DataFrame, y: pd.Series,
     return prediction, fold, models
 
 
-def fit_out_of_fold(X: pd.DataFrame, y: pd.Series, groups: pd.Series, model="hgb",
-                    n_splits: int = 5, seed: int = 0, population: pd.Series | None = None,
-                    previous: pd.Series | None = None) -> ModelResult:
+def fit_out_of_fold(
+    X: pd.DataFrame,
+    y: pd.Series,
+    groups: pd.Series,
+    model: str = "hgb",
+    n_splits: int = 5,
+    seed: int = 0,
+    population: pd.Series | None = None,
+    previous: pd.Series | None = None,
+) -> ModelResult:
     """Train with spatial cross-validation and return out-of-fold scores and a report.
 
     Parameters
@@ -128,8 +149,10 @@ def fit_out_of_fold(X: pd.DataFrame, y: pd.Series, groups: pd.Series, model="hgb
     random_splits = list(KFold(n_splits=n_splits, shuffle=True, random_state=seed).split(X))
     random_prediction, _, _ = out_of_fold(estimator, X, y, random_splits)
 
-    rows = {"spatial CV": metrics_of(y.to_numpy(), prediction),
-            "random CV": metrics_of(y.to_numpy(), random_prediction)}
+    rows = {
+        "spatial CV": metrics_of(y.to_numpy(), prediction),
+        "random CV": metrics_of(y.to_numpy(), random_prediction),
+    }
     if population is not None:
         pop = population.reindex(X.index).to_frame("population")
         baseline = make_pipeline(SimpleImputer(strategy="median"), LinearRegression())
@@ -137,7 +160,8 @@ def fit_out_of_fold(X: pd.DataFrame, y: pd.Series, groups: pd.Series, model="hgb
         rows["baseline: population only"] = metrics_of(y.to_numpy(), pop_prediction)
     if previous is not None:
         rows["baseline: previous year"] = metrics_of(
-            y.to_numpy(), previous.reindex(X.index).to_numpy(dtype=float))
+            y.to_numpy(), previous.reindex(X.index).to_numpy(dtype=float)
+        )
     metrics = pd.DataFrame(rows).T
 
     contributions, base = _contributions(models, X, fold)
@@ -146,17 +170,26 @@ def fit_out_of_fold(X: pd.DataFrame, y: pd.Series, groups: pd.Series, model="hgb
         notes.append(f"{name} is neither linear nor a tree ensemble: no per-area contributions")
     calibration = _calibration(y.to_numpy(), prediction)
     importance = contributions.abs().mean().sort_values(ascending=False)
-    return ModelResult(name, pd.Series(prediction, index=X.index), pd.Series(fold, index=X.index),
-                       contributions, pd.Series(base, index=X.index), metrics, calibration,
-                       importance, notes)
+    return ModelResult(
+        name,
+        pd.Series(prediction, index=X.index),
+        pd.Series(fold, index=X.index),
+        contributions,
+        pd.Series(base, index=X.index),
+        metrics,
+        calibration,
+        importance,
+        notes,
+    )
 
 
 def _is_tree_ensemble(model: BaseEstimator) -> bool:
     return any(hasattr(model, attr) for attr in ("_predictors", "estimators_", "tree_"))
 
 
-def _contributions(models: list[BaseEstimator], X: pd.DataFrame,
-                   fold: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+def _contributions(
+    models: list[BaseEstimator], X: pd.DataFrame, fold: np.ndarray
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Per-area contributions from the model of the fold that held the area out."""
     out = pd.DataFrame(np.nan, index=X.index, columns=X.columns)
     base = np.zeros(len(X))
@@ -186,6 +219,6 @@ def _calibration(observed: np.ndarray, predicted: np.ndarray, bins: int = 10) ->
     ok = ~np.isnan(predicted)
     frame = pd.DataFrame({"predicted": predicted[ok], "observed": observed[ok]})
     frame["decile"] = pd.qcut(frame["predicted"].rank(method="first"), bins, labels=False) + 1
-    return frame.groupby("decile").agg(predicted=("predicted", "mean"),
-                                       observed=("observed", "mean"),
-                                       areas=("observed", "size"))
+    return frame.groupby("decile").agg(
+        predicted=("predicted", "mean"), observed=("observed", "mean"), areas=("observed", "size")
+    )

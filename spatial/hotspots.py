@@ -32,12 +32,18 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-
-from boundaries.errors import AnalysisError
 import pandas as pd
 from scipy import sparse, stats
+
+from boundaries.errors import AnalysisError
+
+if TYPE_CHECKING:
+    from libpysal.graph import Graph
+
+    from spatial.weights import Weights
 
 CORRECTIONS = ("fdr", "bonferroni", "none")
 QUADRANTS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
@@ -50,7 +56,7 @@ _CHUNK_ELEMENTS = 4_000_000  # gathered values per block: bounds memory at ~64 M
 class GlobalMoran:
     """Global Moran's I with its permutation pseudo p-value (folded, as esda's ``p_sim``)."""
 
-    I: float
+    I: float  # noqa: E741  (Moran's I, as esda names it)
     expected: float
     p: float
     z_sim: float
@@ -59,6 +65,7 @@ class GlobalMoran:
 
 
 # --- weights as arrays ------------------------------------------------------------------
+
 
 @dataclass
 class _Neighbours:
@@ -78,7 +85,7 @@ class _Neighbours:
         return sparse.csr_matrix((self.weights, self.indices, self.indptr), shape=(n, n))
 
 
-def _neighbours(weights, ids: pd.Index) -> _Neighbours:
+def _neighbours(weights: Weights, ids: pd.Index) -> _Neighbours:
     """Neighbour lists of a libpysal Graph or W restricted to ``ids`` (in that order)."""
     if hasattr(weights, "adjacency"):  # libpysal.graph.Graph
         adjacency = weights.adjacency
@@ -119,6 +126,7 @@ def _known(values: pd.Series) -> pd.Series:
 
 # --- conditional permutation ------------------------------------------------------------
 
+
 def _draws(n_other: int, max_card: int, permutations: int, seed: int) -> np.ndarray:
     """``permutations`` rows of ``max_card`` distinct ids from ``range(n_other)``.
 
@@ -136,8 +144,14 @@ def _draws(n_other: int, max_card: int, permutations: int, seed: int) -> np.ndar
     return draws
 
 
-def _permuted_sums(values: np.ndarray, nb: _Neighbours, permutations: int, seed: int,
-                   observed: np.ndarray, weighted: bool) -> tuple[np.ndarray, np.ndarray]:
+def _permuted_sums(
+    values: np.ndarray,
+    nb: _Neighbours,
+    permutations: int,
+    seed: int,
+    observed: np.ndarray,
+    weighted: bool,
+) -> tuple[np.ndarray, np.ndarray]:
     """For each area, how many permuted neighbour sums are >= and <= the observed one.
 
     A permuted sum replaces an area's neighbours by random other areas (never the area
@@ -157,12 +171,12 @@ def _permuted_sums(values: np.ndarray, nb: _Neighbours, permutations: int, seed:
         ids = draws[:, :k]
         step = max(1, _CHUNK_ELEMENTS // (permutations * k))
         for start in range(0, len(areas), step):
-            block = areas[start:start + step]
+            block = areas[start : start + step]
             # ids index the values with the area itself removed: shift those >= i by one
             idx = ids[None, :, :] + (ids[None, :, :] >= block[:, None, None])
             gathered = values[idx]
             if weighted:
-                w = np.stack([nb.weights[nb.indptr[i]:nb.indptr[i + 1]] for i in block])
+                w = np.stack([nb.weights[nb.indptr[i] : nb.indptr[i + 1]] for i in block])
                 sums = np.einsum("cpk,ck->cp", gathered, w)
             else:
                 sums = gathered.sum(axis=2)
@@ -189,8 +203,10 @@ def _uniform_rows(nb: _Neighbours) -> bool:
 
 # --- multiple testing --------------------------------------------------------------------
 
+
 def adjust_pvalues(p: np.ndarray, correction: str = "fdr") -> np.ndarray:
-    """Adjusted p-values: Benjamini-Hochberg (``fdr``), ``bonferroni`` or ``none``.
+    """Adjusted p-values: Benjamini-Hochberg (``fdr``, scipy's
+    ``false_discovery_control``), ``bonferroni`` or ``none``.
 
     NaN stays NaN and does not count as a test.
     """
@@ -205,16 +221,16 @@ def adjust_pvalues(p: np.ndarray, correction: str = "fdr") -> np.ndarray:
     if correction == "bonferroni":
         out[tested] = np.minimum(p[tested] * m, 1.0)
         return out
-    order = tested[np.argsort(p[tested], kind="stable")]
-    ranked = p[order] * m / np.arange(1, m + 1)
-    out[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
+    out[tested] = stats.false_discovery_control(p[tested], method="bh")
     return out
 
 
 # --- statistics -----------------------------------------------------------------------------
 
-def global_moran(values: pd.Series, weights, permutations: int = 999, seed: int = 0
-                 ) -> GlobalMoran:
+
+def global_moran(
+    values: pd.Series, weights: Weights, permutations: int = 999, seed: int = 0
+) -> GlobalMoran:
     """Global Moran's I on row-standardised weights, with a permutation pseudo p-value."""
     y = _known(values)
     nb = _neighbours(weights, y.index)
@@ -233,15 +249,21 @@ def global_moran(values: pd.Series, weights, permutations: int = 999, seed: int 
         count = min(step, permutations - start)
         # each column a random permutation of z (Fisher-Yates: linear in n)
         Z = rng.permuted(np.broadcast_to(z[:, None], (n, count)), axis=0)
-        sims[start:start + count] = n / s0 * np.einsum("ij,ij->j", Z, w @ Z) / zz
+        sims[start : start + count] = n / s0 * np.einsum("ij,ij->j", Z, w @ Z) / zz
     larger = int((sims >= moran).sum())
     p_sim = _folded(np.array([larger]), permutations)[0]
     z_sim = (moran - sims.mean()) / sims.std() if sims.std() > 0 else np.nan
     return GlobalMoran(moran, -1.0 / (n - 1), float(p_sim), float(z_sim), permutations, n)
 
 
-def local_moran(values: pd.Series, weights, permutations: int = 999, seed: int = 0,
-                correction: str = "fdr", alpha: float = 0.05) -> pd.DataFrame:
+def local_moran(
+    values: pd.Series,
+    weights: Weights,
+    permutations: int = 999,
+    seed: int = 0,
+    correction: str = "fdr",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Local Moran's I (LISA) with conditional permutation inference.
 
     Parameters
@@ -272,8 +294,13 @@ def local_moran(values: pd.Series, weights, permutations: int = 999, seed: int =
     return _label_lisa(result, values.index, correction, alpha)
 
 
-def getis_ord(values: pd.Series, weights, permutations: int = 999, seed: int = 0,
-              correction: str = "fdr") -> pd.DataFrame:
+def getis_ord(
+    values: pd.Series,
+    weights: Weights,
+    permutations: int = 999,
+    seed: int = 0,
+    correction: str = "fdr",
+) -> pd.DataFrame:
     """Getis-Ord Gi* on binary weights with a self-weight of 1.
 
     Returns a DataFrame indexed like ``values`` with ``G`` (Gi*), ``z`` (the analytic
@@ -289,9 +316,14 @@ def getis_ord(values: pd.Series, weights, permutations: int = 999, seed: int = 0
     return _label_gi(result, values.index, correction)
 
 
-def local_statistics(values: pd.Series, weights, permutations: int = 999, seed: int = 0,
-                     correction: str = "fdr", alpha: float = 0.05
-                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def local_statistics(
+    values: pd.Series,
+    weights: Weights,
+    permutations: int = 999,
+    seed: int = 0,
+    correction: str = "fdr",
+    alpha: float = 0.05,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """LISA and Gi* from one permutation pass (both permute the same neighbour sums).
 
     Gives exactly what :func:`local_moran` and :func:`getis_ord` give with the same
@@ -302,15 +334,19 @@ def local_statistics(values: pd.Series, weights, permutations: int = 999, seed: 
     y = _known(values)
     nb = _neighbours(weights, y.index)
     if not _uniform_rows(nb):
-        return (local_moran(values, weights, permutations, seed, correction, alpha),
-                getis_ord(values, weights, permutations, seed, correction))
+        return (
+            local_moran(values, weights, permutations, seed, correction, alpha),
+            getis_ord(values, weights, permutations, seed, correction),
+        )
     binary = _binary(nb)
     observed = binary.matrix() @ y.to_numpy()
     ge, le = _permuted_sums(y.to_numpy(), binary, permutations, seed, observed, weighted=False)
     lisa = _local_moran(y, nb, permutations, seed, counts=(ge, le))
     gi = _getis_ord(y, nb, permutations, seed, counts=(ge, le))
-    return (_label_lisa(lisa, values.index, correction, alpha),
-            _label_gi(gi, values.index, correction))
+    return (
+        _label_lisa(lisa, values.index, correction, alpha),
+        _label_gi(gi, values.index, correction),
+    )
 
 
 def _check_args(permutations: int, correction: str, alpha: float) -> None:
@@ -326,8 +362,13 @@ def _binary(nb: _Neighbours) -> _Neighbours:
     return _Neighbours(nb.ids, nb.indptr, nb.indices, np.ones_like(nb.weights))
 
 
-def _local_moran(y: pd.Series, nb: _Neighbours, permutations: int, seed: int,
-                 counts: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
+def _local_moran(
+    y: pd.Series,
+    nb: _Neighbours,
+    permutations: int,
+    seed: int,
+    counts: tuple[np.ndarray, np.ndarray] | None = None,
+) -> pd.DataFrame:
     n = len(y)
     values = y.to_numpy()
     card = nb.cardinality
@@ -337,14 +378,14 @@ def _local_moran(y: pd.Series, nb: _Neighbours, permutations: int, seed: int,
     lag = _row_standardised(nb) @ z
     den = float(z @ z)
     moran_i = (n - 1) * z * lag / den if den > 0 else np.full(n, np.nan)
-    quadrant = np.select([(z > 0) & (lag > 0), (z <= 0) & (lag > 0), (z <= 0) & (lag <= 0)],
-                         [1, 2, 3], 4)
+    quadrant = np.select(
+        [(z > 0) & (lag > 0), (z <= 0) & (lag > 0), (z <= 0) & (lag <= 0)], [1, 2, 3], 4
+    )
     if counts is None:
         uniform = _uniform_rows(nb)
         source = _binary(nb) if uniform else nb
         observed = source.matrix() @ values
-        counts = _permuted_sums(values, source, permutations, seed, observed,
-                                weighted=not uniform)
+        counts = _permuted_sums(values, source, permutations, seed, observed, weighted=not uniform)
     ge, le = counts
     # I_sim >= I_obs is "neighbour sum >= observed" where z_i > 0 and "<=" where z_i < 0
     larger = np.where(z > 0, ge, le)
@@ -352,13 +393,19 @@ def _local_moran(y: pd.Series, nb: _Neighbours, permutations: int, seed: int,
     p[z == 0] = 1.0  # I_i = 0 whatever the neighbours: never extreme
     p[(card == 0) | (den == 0)] = np.nan
     moran_i[card == 0] = np.nan
-    return pd.DataFrame({"I": moran_i, "p": p,
-                         "quadrant": pd.Series(quadrant).map(QUADRANTS).to_numpy()},
-                        index=y.index)
+    return pd.DataFrame(
+        {"I": moran_i, "p": p, "quadrant": pd.Series(quadrant).map(QUADRANTS).to_numpy()},
+        index=y.index,
+    )
 
 
-def _getis_ord(y: pd.Series, nb: _Neighbours, permutations: int, seed: int,
-               counts: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
+def _getis_ord(
+    y: pd.Series,
+    nb: _Neighbours,
+    permutations: int,
+    seed: int,
+    counts: tuple[np.ndarray, np.ndarray] | None = None,
+) -> pd.DataFrame:
     n = len(y)
     values = y.to_numpy()
     binary = _binary(nb)
@@ -368,15 +415,15 @@ def _getis_ord(y: pd.Series, nb: _Neighbours, permutations: int, seed: int,
     # analytic moments under randomisation, as esda's G_Local with star=True
     card = nb.cardinality + 1.0
     mean = total / n
-    variance = (values ** 2).sum() / n - mean ** 2
+    variance = (values**2).sum() / n - mean**2
     expected = card / n
-    var_g = card * (n - card) / (n - 1) / n ** 2 * variance / mean ** 2 if mean != 0 \
-        else np.full(n, np.nan)
+    var_g = (
+        card * (n - card) / (n - 1) / n**2 * variance / mean**2 if mean != 0 else np.full(n, np.nan)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (g - expected) / np.sqrt(var_g)
     if counts is None:
-        counts = _permuted_sums(values, binary, permutations, seed, neighbour_sum,
-                                weighted=False)
+        counts = _permuted_sums(values, binary, permutations, seed, neighbour_sum, weighted=False)
     ge, _ = counts
     p = _folded(ge, permutations)
     no_test = (nb.cardinality == 0) | ~np.isfinite(z)
@@ -390,8 +437,9 @@ def two_sided(p: np.ndarray) -> np.ndarray:
     return np.minimum(1.0, 2.0 * np.asarray(p, dtype=float))
 
 
-def _label_lisa(result: pd.DataFrame, index: pd.Index, correction: str,
-                alpha: float) -> pd.DataFrame:
+def _label_lisa(
+    result: pd.DataFrame, index: pd.Index, correction: str, alpha: float
+) -> pd.DataFrame:
     result["p_adjusted"] = adjust_pvalues(two_sided(result["p"].to_numpy()), correction)
     significant = result["p_adjusted"] <= alpha
     result["cluster"] = np.where(significant, result["quadrant"], NOT_SIGNIFICANT)
@@ -422,7 +470,7 @@ def hotspot_classes(z: np.ndarray, p_adjusted: np.ndarray) -> np.ndarray:
     return labels
 
 
-def _example_grid():
+def _example_grid() -> tuple[pd.Series, Graph]:
     """A 5 x 5 grid of unit squares with ids a00..a24 (for the examples)."""
     import geopandas as gpd
     import shapely

@@ -30,12 +30,12 @@ five years, 0.9 x 5 = 4.5, so five hot years.
 from __future__ import annotations
 
 import numpy as np
-
-from boundaries.errors import AnalysisError
 import pandas as pd
 from scipy import stats
 
+from boundaries.errors import AnalysisError
 from spatial.hotspots import getis_ord
+from spatial.weights import Weights
 
 NO_PATTERN = "no pattern"
 
@@ -50,7 +50,7 @@ def mann_kendall(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     _, t = series.shape
     s = np.zeros(len(series))
     for i in range(t - 1):
-        s += np.sign(series[:, i + 1:] - series[:, [i]]).sum(axis=1)
+        s += np.sign(series[:, i + 1 :] - series[:, [i]]).sum(axis=1)
     variance = np.full(len(series), t * (t - 1) * (2 * t + 5) / 18.0)
     for row in range(len(series)):  # tie correction; rare, cheap
         _, counts = np.unique(series[row], return_counts=True)
@@ -58,8 +58,9 @@ def mann_kendall(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(ties):
             variance[row] -= (ties * (ties - 1) * (2 * ties + 5)).sum() / 18.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(s > 0, (s - 1) / np.sqrt(variance),
-                     np.where(s < 0, (s + 1) / np.sqrt(variance), 0.0))
+        z = np.where(
+            s > 0, (s - 1) / np.sqrt(variance), np.where(s < 0, (s + 1) / np.sqrt(variance), 0.0)
+        )
     p = 2 * stats.norm.sf(np.abs(z))
     p[variance <= 0] = 1.0
     missing = np.isnan(series).any(axis=1)
@@ -67,8 +68,14 @@ def mann_kendall(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s, p
 
 
-def emerging_hotspots(yearly: pd.DataFrame, weights, permutations: int = 999, seed: int = 0,
-                      correction: str = "fdr", alpha: float = 0.10) -> pd.DataFrame:
+def emerging_hotspots(
+    yearly: pd.DataFrame,
+    weights: Weights,
+    permutations: int = 999,
+    seed: int = 0,
+    correction: str = "fdr",
+    alpha: float = 0.10,
+) -> pd.DataFrame:
     """Emerging hot spot categories for a table of values (areas x years, in time order).
 
     Returns a DataFrame indexed like ``yearly`` with ``category``, the Mann-Kendall
@@ -86,9 +93,9 @@ def emerging_hotspots(yearly: pd.DataFrame, weights, permutations: int = 999, se
     s, p = mann_kendall(z.to_numpy())
     hot = classes.apply(lambda col: col.astype(str).str.startswith("hot")).to_numpy()
     cold = classes.apply(lambda col: col.astype(str).str.startswith("cold")).to_numpy()
-    categories = np.array([
-        _category(hot[i], cold[i], s[i], p[i], alpha) for i in range(len(yearly))
-    ], dtype=object)
+    categories = np.array(
+        [_category(hot[i], cold[i], s[i], p[i], alpha) for i in range(len(yearly))], dtype=object
+    )
     missing = yearly.isna().any(axis=1).to_numpy()
     categories[missing] = None
     out = pd.DataFrame({"category": categories, "trend_s": s, "trend_p": p}, index=yearly.index)
@@ -122,7 +129,7 @@ def _pattern(this: np.ndarray, other: np.ndarray, s: float, p: float, alpha: flo
         return "persistent"
     if final:
         run = len(this) - np.flatnonzero(~this)[-1] - 1 if (~this).any() else years
-        if run >= 2 and not this[:years - run].any():
+        if run >= 2 and not this[: years - run].any():
             return "consecutive"
         if other[:-1].any():
             return "oscillating"

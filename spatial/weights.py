@@ -12,12 +12,15 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
-
-from boundaries.errors import AnalysisError
 import shapely
 from libpysal.graph import Graph
+from libpysal.weights import W
 
-WEIGHTS = ("queen", "knn", "distance")  # queen contiguity, k-nearest, distance band
+from boundaries.errors import AnalysisError
+
+WEIGHTS = ("queen", "knn", "distance")
+# what the statistics accept: a libpysal Graph, or the older W
+Weights = Graph | W  # queen contiguity, k-nearest, distance band
 
 
 @dataclass

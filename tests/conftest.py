@@ -20,11 +20,13 @@ GEOJSON_2015 = DATA / "tnocs_vr_2015_amsterdam-amstelland_buurt.geojson"
 STATLINE_CSV = DATA / "cbs_85163NED_ses_woa_amsterdam_2019.csv"
 
 
-def grid_buurten(codes: list[str], size: float = 100.0, x0: float = 120_000.0,
-                 y0: float = 487_000.0, **columns) -> gpd.GeoDataFrame:
+def grid_buurten(
+    codes: list[str], size: float = 100.0, x0: float = 120_000.0, y0: float = 487_000.0, **columns
+) -> gpd.GeoDataFrame:
     """Square buurten in a row, in RD New, with the lower-case CBS schema."""
-    geoms = [shapely.box(x0 + i * size, y0, x0 + (i + 1) * size, y0 + size)
-             for i in range(len(codes))]
+    geoms = [
+        shapely.box(x0 + i * size, y0, x0 + (i + 1) * size, y0 + size) for i in range(len(codes))
+    ]
     data = {"buurtcode": codes, "buurtnaam": [f"Buurt {c}" for c in codes]}
     data.update(columns)
     return gpd.GeoDataFrame(data, geometry=geoms, crs="EPSG:28992")
@@ -33,10 +35,12 @@ def grid_buurten(codes: list[str], size: float = 100.0, x0: float = 120_000.0,
 @pytest.fixture
 def write_gpkg(tmp_path):
     """Write a GeoDataFrame to a GeoPackage layer in tmp_path and return the path."""
+
     def _write(gdf: gpd.GeoDataFrame, name: str = "areas.gpkg", layer: str = "buurten") -> Path:
         path = tmp_path / name
         gdf.to_file(path, layer=layer, engine="pyogrio")
         return path
+
     return _write
 
 
@@ -64,9 +68,14 @@ label_en = "n"
 GOOD_TABLE = "code;n\nBU03630000;4\nBU03630001;7\nBU03630100;9\n"
 
 
-def run_config(tmp_path: Path, areas: gpd.GeoDataFrame | None, table: str = GOOD_TABLE,
-               layer: str = "",
-               boundaries_name: str = "areas.gpkg", extra: str = "") -> Path:
+def run_config(
+    tmp_path: Path,
+    areas: gpd.GeoDataFrame | None,
+    table: str = GOOD_TABLE,
+    layer: str = "",
+    boundaries_name: str = "areas.gpkg",
+    extra: str = "",
+) -> Path:
     """A small run: buurten ``areas`` (None: no file), a ``;`` CSV ``table`` of counts
     ``n`` keyed by ``code``, and one indicator; returns the config path."""
     if areas is not None:
@@ -75,8 +84,12 @@ def run_config(tmp_path: Path, areas: gpd.GeoDataFrame | None, table: str = GOOD
             areas.to_file(tmp_path / boundaries_name, layer="buurten", engine="pyogrio")
     (tmp_path / "table.csv").write_text(table)
     config = tmp_path / "run.toml"
-    config.write_text(textwrap.dedent(RUN_CONFIG.format(
-        boundaries=boundaries_name, table="table.csv", layer=layer)) + extra)
+    config.write_text(
+        textwrap.dedent(
+            RUN_CONFIG.format(boundaries=boundaries_name, table="table.csv", layer=layer)
+        )
+        + extra
+    )
     return config
 
 

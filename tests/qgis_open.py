@@ -23,12 +23,17 @@ for name in sys.argv[2:]:
         imported.append(bool(ok) and probe.renderer().type() == "RuleRenderer")
     renderer = layer.renderer()
     report[name] = {
-        "valid": layer.isValid(), "features": layer.featureCount(),
+        "valid": layer.isValid(),
+        "features": layer.featureCount(),
         "renderer": renderer.type() if renderer else None,
-        "rules": len(renderer.rootRule().children()) if renderer and
-        renderer.type() == "RuleRenderer" else 0,
+        "rules": len(renderer.rootRule().children())
+        if renderer and renderer.type() == "RuleRenderer"
+        else 0,
         "labeling": layer.labeling().type() if layer.labeling() else None,
-        "styles": count, "styles_imported": imported, "error": error}
+        "styles": count,
+        "styles_imported": imported,
+        "error": error,
+    }
 print(json.dumps(report))
 sys.stdout.flush()
 os._exit(0)  # QGIS may crash while tearing down headless; the report is out

@@ -57,13 +57,15 @@ def test_codes_that_do_not_join(tmp_path, capsys):
     assert "2 of 3 areas found (67%)" in message and "below min_match 90%" in message
 
 
-@pytest.mark.parametrize("geometry, message", [
-    (shapely.Polygon(), "no usable polygons left"),
-    (shapely.LineString([(120_000, 487_000), (120_100, 487_100)]), "no usable polygons left"),
-])
+@pytest.mark.parametrize(
+    "geometry, message",
+    [
+        (shapely.Polygon(), "no usable polygons left"),
+        (shapely.LineString([(120_000, 487_000), (120_100, 487_100)]), "no usable polygons left"),
+    ],
+)
 def test_empty_and_non_polygon_geometries(tmp_path, capsys, geometry, message):
-    areas = gpd.GeoDataFrame({"buurtcode": ["BU03630000"]}, geometry=[geometry],
-                             crs="EPSG:28992")
+    areas = gpd.GeoDataFrame({"buurtcode": ["BU03630000"]}, geometry=[geometry], crs="EPSG:28992")
     config = run_config(tmp_path, areas)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -75,8 +77,9 @@ def test_empty_and_non_polygon_geometries(tmp_path, capsys, geometry, message):
 def test_empty_and_invalid_geometries_among_good_ones_are_handled(tmp_path, capsys):
     areas = grid_buurten(CODES)
     areas.loc[1, "geometry"] = shapely.Polygon()
-    bowtie = shapely.from_wkt("POLYGON ((120200 487000, 120300 487100, 120300 487000, "
-                              "120200 487100, 120200 487000))")
+    bowtie = shapely.from_wkt(
+        "POLYGON ((120200 487000, 120300 487100, 120300 487000, 120200 487100, 120200 487000))"
+    )
     areas.loc[2, "geometry"] = bowtie
     config = run_config(tmp_path, areas)
     # an empty buurt is dropped and reported; the table then misses nothing it needs
@@ -91,10 +94,13 @@ def test_empty_layer(tmp_path, capsys):
     assert "the layer is empty" in _run(config, tmp_path, capsys)
 
 
-@pytest.mark.parametrize("value, message", [
-    ("-3", "negative value(s), e.g. for BU03630001"),
-    ("veel", "value(s) are not numbers, e.g. 'veel' for BU03630001"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("-3", "negative value(s), e.g. for BU03630001"),
+        ("veel", "value(s) are not numbers, e.g. 'veel' for BU03630001"),
+    ],
+)
 def test_negative_or_non_numeric_counts(tmp_path, capsys, value, message):
     table = f"code;n\nBU03630000;4\nBU03630001;{value}\nBU03630100;9\n"
     assert message in _run(run_config(tmp_path, grid_buurten(CODES), table=table), tmp_path, capsys)

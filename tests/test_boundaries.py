@@ -23,8 +23,11 @@ def demo():
 
 
 def _all_valid_multipolygons(gdf: gpd.GeoDataFrame) -> bool:
-    return bool((gdf.geom_type == "MultiPolygon").all() and gdf.is_valid.all()
-                and gdf.crs.to_epsg() == 28992)
+    return bool(
+        (gdf.geom_type == "MultiPolygon").all()
+        and gdf.is_valid.all()
+        and gdf.crs.to_epsg() == 28992
+    )
 
 
 def test_demo_hierarchy(demo):
@@ -107,15 +110,19 @@ def test_rd_coordinates_labelled_as_wgs84_are_refused(write_gpkg):
 
 
 def test_all_code_problems_are_reported_at_once(write_gpkg):
-    gdf = grid_buurten(["BU03630000", "BU03630000", "BUXX12", "BU03630101"],
-                       wijkcode=["WK036300", "WK036300", "WK036300", "WK036300"])
+    gdf = grid_buurten(
+        ["BU03630000", "BU03630000", "BUXX12", "BU03630101"],
+        wijkcode=["WK036300", "WK036300", "WK036300", "WK036300"],
+    )
     with pytest.raises(BoundaryError) as info:
         read_boundaries(write_gpkg(gdf))
     problems = info.value.problems
     assert any("duplicate buurt code BU03630000 (2 features)" in p for p in problems)
     assert any("'BUXX12' is not a buurt code" in p for p in problems)
-    assert any("BU03630101 lies in wijk WK036301 by its code but the file says WK036300" in p
-               for p in problems)
+    assert any(
+        "BU03630101 lies in wijk WK036301 by its code but the file says WK036300" in p
+        for p in problems
+    )
     assert len(problems) == 3
     assert "3 code problem(s)" in str(info.value)
 
@@ -142,8 +149,11 @@ def test_file_that_is_not_a_vector_file(tmp_path):
 
 
 def test_custom_columns_through_a_mapping(tmp_path):
-    gdf = grid_buurten(["BU03630000", "BU03630001"]).rename(
-        columns={"buurtcode": "id", "buurtnaam": "name"}).to_crs("EPSG:4326")
+    gdf = (
+        grid_buurten(["BU03630000", "BU03630001"])
+        .rename(columns={"buurtcode": "id", "buurtnaam": "name"})
+        .to_crs("EPSG:4326")
+    )
     path = tmp_path / "areas.geojson"
     gdf.to_file(path, driver="GeoJSON", engine="pyogrio")
     with pytest.raises(BoundaryError, match="no area code column"):
@@ -175,17 +185,22 @@ def test_water_only_areas_dropped_or_flagged(write_gpkg):
 def test_given_wijk_layer_is_used_and_checked(tmp_path):
     path = tmp_path / "wbk.gpkg"
     grid_buurten(["BU03630000", "BU03630100"]).to_file(path, layer="buurten")
-    wijken = gpd.GeoDataFrame({"wijkcode": ["WK036300"], "wijknaam": ["Centrum"]},
-                              geometry=[shapely.box(120_000, 487_000, 120_100, 487_100)],
-                              crs="EPSG:28992")
+    wijken = gpd.GeoDataFrame(
+        {"wijkcode": ["WK036300"], "wijknaam": ["Centrum"]},
+        geometry=[shapely.box(120_000, 487_000, 120_100, 487_100)],
+        crs="EPSG:28992",
+    )
     wijken.to_file(path, layer="wijken")
     with pytest.raises(BoundaryError, match=r"layer 'wijken'.*missing: WK036301"):
         read_boundaries(path)
-    wijken2 = gpd.GeoDataFrame({"wijkcode": ["WK036300", "WK036301"],
-                                "wijknaam": ["Centrum", "Oost"]},
-                               geometry=[shapely.box(120_000, 487_000, 120_100, 487_100),
-                                         shapely.box(120_100, 487_000, 120_200, 487_100)],
-                               crs="EPSG:28992")
+    wijken2 = gpd.GeoDataFrame(
+        {"wijkcode": ["WK036300", "WK036301"], "wijknaam": ["Centrum", "Oost"]},
+        geometry=[
+            shapely.box(120_000, 487_000, 120_100, 487_100),
+            shapely.box(120_100, 487_000, 120_200, 487_100),
+        ],
+        crs="EPSG:28992",
+    )
     wijken2.to_file(path, layer="wijken", mode="w")
     b = read_boundaries(path)
     assert b.levels["wijk"]["naam"].tolist() == ["Centrum", "Oost"]
@@ -194,6 +209,7 @@ def test_given_wijk_layer_is_used_and_checked(tmp_path):
 
 def test_report_is_json_serialisable(demo):
     from dataclasses import asdict
+
     json.dumps(asdict(demo.report))
 
 

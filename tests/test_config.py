@@ -45,12 +45,15 @@ label_en = "Inhabitants"
 """
 
 
-@pytest.mark.parametrize("extra, message", [
-    ("[run]\nsed = 3\n", r"unknown key 'run.sed'; did you mean 'run.seed'\?"),
-    ("[run]\nseed = 'x'\n", r"key 'run.seed' must be an integer"),
-    ("[run]\nseed = true\n", r"key 'run.seed' must be an integer"),
-    ("[[indicator]]\nid = 'x'\n", r"unknown key 'indicator'; did you mean 'indicators'"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ("[run]\nsed = 3\n", r"unknown key 'run.sed'; did you mean 'run.seed'\?"),
+        ("[run]\nseed = 'x'\n", r"key 'run.seed' must be an integer"),
+        ("[run]\nseed = true\n", r"key 'run.seed' must be an integer"),
+        ("[[indicator]]\nid = 'x'\n", r"unknown key 'indicator'; did you mean 'indicators'"),
+    ],
+)
 def test_bad_run_keys(tmp_path, extra, message):
     path = _write(tmp_path, BASE + extra)
     with pytest.raises(ConfigError, match=message) as info:
@@ -60,14 +63,19 @@ def test_bad_run_keys(tmp_path, extra, message):
 
 def test_unknown_key_in_an_indicator_suggests_the_nearest(tmp_path):
     path = _write(tmp_path, BASE + INHABITANTS.replace("column", "colum"))
-    with pytest.raises(ConfigError, match=r"'indicators\[0\].colum'; did you mean "
-                                          r"'indicators\[0\].column'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"'indicators\[0\].colum'; did you mean "
+        r"'indicators\[0\].column'",
+    ):
         load_config(path)
 
 
 def test_bad_choice_suggests(tmp_path):
     path = _write(tmp_path, BASE + INHABITANTS.replace('"count"', '"cuont"'))
-    with pytest.raises(ConfigError, match=r"'indicators\[0\].kind' is 'cuont'.*did you mean 'count'"):
+    with pytest.raises(
+        ConfigError, match=r"'indicators\[0\].kind' is 'cuont'.*did you mean 'count'"
+    ):
         load_config(path)
 
 
@@ -103,7 +111,10 @@ def test_mean_needs_a_weight_and_links_must_exist(tmp_path):
 
 
 def test_rate_of_a_rate_is_refused(tmp_path):
-    body = BASE + INHABITANTS + textwrap.dedent("""
+    body = (
+        BASE
+        + INHABITANTS
+        + textwrap.dedent("""
         [[indicators]]
         id = "r1"
         kind = "rate"
@@ -120,6 +131,7 @@ def test_rate_of_a_rate_is_refused(tmp_path):
         label_nl = "x"
         label_en = "x"
         """)
+    )
     with pytest.raises(ConfigError, match=r"'indicators\[2\].numerator' names 'r1', a rate"):
         load_config(_write(tmp_path, body))
 
@@ -149,28 +161,42 @@ label_en = "x"
 
 
 def test_microdata_config_errors(tmp_path):
-    with pytest.raises(ConfigError, match=r"'microdata\[0\].generator' is 'fiu_meldngen'.*"
-                                          r"did you mean 'fiu_meldingen'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"'microdata\[0\].generator' is 'fiu_meldngen'.*"
+        r"did you mean 'fiu_meldingen'",
+    ):
         load_config(_write(tmp_path, BASE + MICRO.replace("fiu_meldingen", "fiu_meldngen")))
     with pytest.raises(ConfigError, match=r"'microdata\[0\]' \(fiu\) needs either 'path'"):
         load_config(_write(tmp_path, BASE + MICRO + 'path = "areas.gpkg"\n'))
     with pytest.raises(ConfigError, match=r"'microdata\[0\].unit' is set by the generator"):
         load_config(_write(tmp_path, BASE + MICRO + 'unit = "u"\n'))
-    with pytest.raises(ConfigError, match=r"'synthetic.inhabitants' names 'inwoners', which is "
-                                          r"not an indicator"):
+    with pytest.raises(
+        ConfigError,
+        match=r"'synthetic.inhabitants' names 'inwoners', which is "
+        r"not an indicator",
+    ):
         load_config(_write(tmp_path, BASE + MICRO + FIU_COUNT))
 
 
 def test_measure_and_kind_must_agree(tmp_path):
-    body = BASE + INHABITANTS + """
+    body = (
+        BASE
+        + INHABITANTS
+        + """
 [[microdata]]
 id = "f"
 path = "areas.gpkg"
 unit = "buurtcode"
 code = "buurtcode"
-""" + FIU_COUNT.replace('"fiu"', '"f"').replace('"records"', '"amount"')
-    with pytest.raises(ConfigError, match=r"'indicators\[1\].kind' must be 'sum' for measure "
-                                          r"'amount'"):
+"""
+        + FIU_COUNT.replace('"fiu"', '"f"').replace('"records"', '"amount"')
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"'indicators\[1\].kind' must be 'sum' for measure "
+        r"'amount'",
+    ):
         load_config(_write(tmp_path, body))
 
 
@@ -182,3 +208,82 @@ def test_disclosure_section_is_validated(tmp_path):
     cfg = load_config(_write(tmp_path, BASE + "[disclosure]\np_percent = 20\n"))
     assert cfg.disclosure.params.p_percent == 20.0
     assert cfg.disclosure.params.min_units == 10  # the documented default
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    body = (
+        BASE
+        + "[run]\nsed = 3\n[spatial]\npermutations = 9\nalpha = 2\n"
+        + INHABITANTS.replace('"count"', '"cuont"')
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, body))
+    problems = info.value.problems
+    assert len(problems) == 4, problems
+    text = str(info.value)
+    assert "unknown key 'run.sed'" in text
+    assert "key 'spatial.permutations' must be at least 99" in text
+    assert "key 'spatial.alpha' must be less than 1" in text
+    assert "key 'indicators[0].kind' is 'cuont'" in text
+    assert all(line.startswith(str(tmp_path)) for line in text.splitlines())
+
+
+def test_an_indicator_needs_exactly_one_source(tmp_path):
+    both = INHABITANTS + 'numerator = "inwoners"\ndenominator = "inwoners"\n'
+    with pytest.raises(
+        ConfigError,
+        match=r"'indicators\[0\]' \(inwoners\) needs exactly one "
+        r"source",
+    ):
+        load_config(_write(tmp_path, BASE + both))
+    stray = INHABITANTS + 'measure = "records"\n'
+    with pytest.raises(
+        ConfigError,
+        match=r"'indicators\[0\].measure' only applies with "
+        r"'microdata'",
+    ):
+        load_config(_write(tmp_path, BASE + stray))
+
+
+def test_where_defaults_are_not_shared_and_lookup_errors_name_the_id():
+    from engine.config import MicrodataIndicator
+
+    a = MicrodataIndicator(
+        id="a", kind="count", label_nl="a", label_en="a", microdata="m", measure="records"
+    )
+    b = MicrodataIndicator(
+        id="b", kind="count", label_nl="b", label_en="b", microdata="m", measure="records"
+    )
+    assert a.where == {} and a.where is not b.where
+    cfg = load_config(DEMO_CONFIG)
+    with pytest.raises(KeyError, match="did you mean 'inwoners'"):
+        cfg.indicator("inwonres")
+
+
+def test_shipped_json_schema_matches_the_model():
+    import json
+
+    from engine.config import config_schema
+    from engine.data import CONFIG_SCHEMA
+
+    assert json.loads(CONFIG_SCHEMA.read_text(encoding="utf-8")) == config_schema()
+    schema = config_schema()
+    assert schema["$defs"]["SpatialSpec"]["properties"]["correction"]["enum"] == [
+        "fdr",
+        "bonferroni",
+        "none",
+    ]
+    assert schema["$defs"]["SpatialSpec"]["additionalProperties"] is False
+
+
+def test_config_commands(tmp_path, capsys):
+    import json
+
+    from engine.cli import main
+
+    assert main(["config", "schema"]) == 0
+    assert json.loads(capsys.readouterr().out)["title"] == "zicht run configuration"
+    assert main(["config", "check", str(DEMO_CONFIG)]) == 0
+    assert "OK" in capsys.readouterr().out
+    bad = _write(tmp_path, BASE + "[run]\nsed = 3\n")
+    assert main(["config", "check", str(bad)]) == 2

@@ -14,26 +14,50 @@ from disclosure.rounding import half_width, round_to_base
 from disclosure.rules import DisclosureParams, primary
 
 NO_DERIVED = pd.DataFrame(columns=["indicator", "numerator", "denominator", "per"])
-NO_SIZES = pd.DataFrame({"inhabitants": [], "households": []},
-                        index=pd.MultiIndex.from_tuples([], names=["level", "code"]))
+NO_SIZES = pd.DataFrame(
+    {"inhabitants": [], "households": []},
+    index=pd.MultiIndex.from_tuples([], names=["level", "code"]),
+)
 
 
-def table(wijken: list[list[int]], units: list[list[int]] | None = None,
-          indicator: str = "x", kind: str = "count", unit_type: str = "company") -> pd.DataFrame:
+def table(
+    wijken: list[list[int]],
+    units: list[list[int]] | None = None,
+    indicator: str = "x",
+    kind: str = "count",
+    unit_type: str = "company",
+) -> pd.DataFrame:
     """A one-gemeente hierarchical table from buurt values per wijk."""
     rows = []
     for w, values in enumerate(wijken):
         wijk = f"WK0001{w:02d}"
         for b, v in enumerate(values):
             u = units[w][b] if units else v
-            rows.append(dict(level="buurt", code=f"BU0001{w:02d}{b:02d}", parent=wijk,
-                             value=float(v), units=float(u)))
-        rows.append(dict(level="wijk", code=wijk, parent="GM0001", value=float(sum(values)),
-                         units=float(sum(units[w]) if units else sum(values))))
+            rows.append(
+                dict(
+                    level="buurt",
+                    code=f"BU0001{w:02d}{b:02d}",
+                    parent=wijk,
+                    value=float(v),
+                    units=float(u),
+                )
+            )
+        rows.append(
+            dict(
+                level="wijk",
+                code=wijk,
+                parent="GM0001",
+                value=float(sum(values)),
+                units=float(sum(units[w]) if units else sum(values)),
+            )
+        )
     total = sum(sum(v) for v in wijken)
     all_units = sum(sum(u) for u in units) if units else total
-    rows.append(dict(level="gemeente", code="GM0001", parent=None, value=float(total),
-                     units=float(all_units)))
+    rows.append(
+        dict(
+            level="gemeente", code="GM0001", parent=None, value=float(total), units=float(all_units)
+        )
+    )
     cells = pd.DataFrame(rows)
     cells["indicator"], cells["kind"], cells["sensitive"] = indicator, kind, True
     cells["unit_type"] = unit_type
@@ -45,13 +69,19 @@ def tree_of(cells: pd.DataFrame, published: np.ndarray, half: float) -> Tree:
     # parents built independently of disclosure.audit.parent_positions, as a cross-check
     pos = {(lv, c): i for i, (lv, c) in enumerate(zip(cells["level"], cells["code"]))}
     up = {"buurt": "wijk", "wijk": "gemeente"}
-    parent = np.array([pos.get((up.get(lv, ""), p), -1)
-                       for lv, p in zip(cells["level"], cells["parent"])])
+    parent = np.array(
+        [pos.get((up.get(lv, ""), p), -1) for lv, p in zip(cells["level"], cells["parent"])]
+    )
     return Tree.from_published(parent, published, half)
 
 
-def lp_exposed(cells: pd.DataFrame, published: np.ndarray, reason: pd.Series,
-               upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+def lp_exposed(
+    cells: pd.DataFrame,
+    published: np.ndarray,
+    reason: pd.Series,
+    upper: np.ndarray,
+    lower: np.ndarray,
+) -> np.ndarray:
     """The attacker's linear programs for every primary cell: which are not protected."""
     tree = tree_of(cells, published, half_width(5, True))
     primary_cells = np.flatnonzero(reason.isin(["area", "frequency", "dominance", "p%"]))
@@ -62,8 +92,11 @@ def lp_exposed(cells: pd.DataFrame, published: np.ndarray, reason: pd.Series,
     return ~protected(value, lower[primary_cells], upper[primary_cells], low, high)
 
 
-wijk_values = st.lists(st.lists(st.one_of(st.integers(0, 9), st.integers(10, 80)),
-                                min_size=1, max_size=6), min_size=1, max_size=5)
+wijk_values = st.lists(
+    st.lists(st.one_of(st.integers(0, 9), st.integers(10, 80)), min_size=1, max_size=6),
+    min_size=1,
+    max_size=5,
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -73,8 +106,13 @@ def test_after_protection_no_unsafe_cell_is_recoverable(wijken):
     result = protect(cells, NO_SIZES, NO_DERIVED).cells
     assert len(protect(cells, NO_SIZES, NO_DERIVED).failures) == 0
     # the attacker's exact linear programs agree: every primary cell is protected
-    exposed = lp_exposed(cells, result["published"].to_numpy(), result["reason"],
-                         result["upper"].to_numpy(), result["lower"].to_numpy())
+    exposed = lp_exposed(
+        cells,
+        result["published"].to_numpy(),
+        result["reason"],
+        result["upper"].to_numpy(),
+        result["lower"].to_numpy(),
+    )
     assert not exposed.any()
     # unsafe cells are suppressed; safe published cells are rounded to multiples of 5
     assert result.loc[result["reason"] == "frequency", "published"].isna().all()
@@ -86,12 +124,15 @@ def test_without_secondary_suppression_the_audit_finds_leaks():
     rng = np.random.default_rng(7)
     leaks = 0
     for _ in range(40):
-        wijken = [list(rng.choice([1, 3, 20, 40, 60], size=rng.integers(1, 5)))
-                  for _ in range(rng.integers(1, 4))]
+        wijken = [
+            list(rng.choice([1, 3, 20, 40, 60], size=rng.integers(1, 5)))
+            for _ in range(rng.integers(1, 4))
+        ]
         cells = table(wijken)
         params = DisclosureParams()
         reason = primary(cells, NO_SIZES, params)
         from disclosure.rules import protection_levels
+
         upper = protection_levels(cells, reason, params).to_numpy()
         lower = np.minimum(upper, cells["value"].to_numpy())
         primary_only = np.where(reason != "", np.nan, round_to_base(cells["value"], 5))
@@ -114,8 +155,7 @@ def test_single_unsafe_buurt_is_recovered_by_subtraction():
 @given(wijken=wijk_values, data=st.data())
 def test_bound_propagation_equals_the_linear_programs(wijken, data):
     cells = table(wijken)
-    hide = np.array(data.draw(st.lists(st.booleans(), min_size=len(cells),
-                                       max_size=len(cells))))
+    hide = np.array(data.draw(st.lists(st.booleans(), min_size=len(cells), max_size=len(cells))))
     published = np.where(hide, np.nan, round_to_base(cells["value"].to_numpy(), 5))
     tree = tree_of(cells, published, 2.0)
     low, high = attacker_bounds(tree)
@@ -147,17 +187,26 @@ def test_dominance_and_p_percent_rules_by_hand():
     cells.loc[2, ["top1", "top2", "top3"]] = [840, 0, 0]
     assert primary(cells, NO_SIZES, DisclosureParams()).tolist()[:3] == ["dominance", "", ""]
     assert primary(cells, NO_SIZES, DisclosureParams(p_percent=20)).tolist()[:3] == [
-        "dominance", "", "p%"]
+        "dominance",
+        "",
+        "p%",
+    ]
 
 
 def test_area_rule_applies_to_person_based_figures_only():
     persons = table([[40, 40]], unit_type="person")
     companies = table([[40, 40]], unit_type="company", indicator="y")
-    sizes = pd.DataFrame({"inhabitants": [30.0, 900.0, 930.0, 930.0],
-                          "households": [20.0, 400.0, 420.0, 420.0]},
-                         index=pd.MultiIndex.from_tuples(
-                             [("buurt", "BU00010000"), ("buurt", "BU00010001"),
-                              ("wijk", "WK000100"), ("gemeente", "GM0001")]))
+    sizes = pd.DataFrame(
+        {"inhabitants": [30.0, 900.0, 930.0, 930.0], "households": [20.0, 400.0, 420.0, 420.0]},
+        index=pd.MultiIndex.from_tuples(
+            [
+                ("buurt", "BU00010000"),
+                ("buurt", "BU00010001"),
+                ("wijk", "WK000100"),
+                ("gemeente", "GM0001"),
+            ]
+        ),
+    )
     both = pd.concat([persons, companies], ignore_index=True)
     reason = primary(both, sizes, DisclosureParams())
     assert reason.tolist()[:2] == ["area", ""]
@@ -169,8 +218,9 @@ def test_derived_rates_follow_their_published_parts():
     population = table([[400, 500, 600]], indicator="pop")
     rate = table([[0, 0, 0]], indicator="rate")
     cells = pd.concat([counts, population, rate], ignore_index=True)
-    derived = pd.DataFrame([{"indicator": "rate", "numerator": "n", "denominator": "pop",
-                             "per": 1000.0}])
+    derived = pd.DataFrame(
+        [{"indicator": "rate", "numerator": "n", "denominator": "pop", "per": 1000.0}]
+    )
     out = protect(cells, NO_SIZES, derived).cells.set_index(["indicator", "code"])
     assert out.loc[("rate", "BU00010000"), "reason"] == "derived"
     assert np.isnan(out.loc[("rate", "BU00010000"), "published"])
@@ -203,8 +253,9 @@ def test_a_complementary_wijk_is_unpinned_by_its_buurten():
     # so the wijk total goes; wijk 1 is then the complement, but its published buurten
     # would pin it down (wijk = sum of buurten), so some of them must go too
     M = 1_000_000
-    cells = table([[40 * M, 11 * M], [10 * M, 10 * M, 5 * M]],
-                  units=[[50, 50], [50, 50, 50]], kind="sum")
+    cells = table(
+        [[40 * M, 11 * M], [10 * M, 10 * M, 5 * M]], units=[[50, 50], [50, 50, 50]], kind="sum"
+    )
     cells[["top1", "top2", "top3"]] = [[v * 0.05, v * 0.04, v * 0.03] for v in cells["value"]]
     cells.loc[0, ["top1", "top2", "top3"]] = [37 * M, 0.5 * M, 0.4 * M]
     out = protect(cells, NO_SIZES, NO_DERIVED)
@@ -212,7 +263,6 @@ def test_a_complementary_wijk_is_unpinned_by_its_buurten():
     assert result.loc["BU00010000", "reason"] == "dominance"
     assert result.loc["WK000100", "reason"] == "secondary"
     assert result.loc["WK000101", "reason"] == "secondary"
-    assert (result.loc[["BU00010100", "BU00010101", "BU00010102"], "reason"]
-            == "secondary").any()
+    assert (result.loc[["BU00010100", "BU00010101", "BU00010102"], "reason"] == "secondary").any()
     assert result.loc["GM0001", "reason"] == ""  # no whole-tree fallback was needed
     assert out.rounds <= 3 and len(out.failures) == 0

@@ -7,11 +7,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from pydantic import TypeAdapter
 
-from engine.config import IndicatorSpec
 from engine.cells import ratio_cells, roll_up
+from engine.config import IndicatorSpec
 from engine.sources.tables import TableError, to_number
 
 
@@ -63,8 +62,10 @@ def test_weighted_mean_is_not_a_plain_average():
 
 
 def test_statline_numbers_and_secret_marks():
-    raw = pd.Series(["  457400", "    20.8", ".", "", "  -0.100", "12,5"],
-                    index=[f"BU{i:08d}" for i in range(6)])
+    raw = pd.Series(
+        ["  457400", "    20.8", ".", "", "  -0.100", "12,5"],
+        index=[f"BU{i:08d}" for i in range(6)],
+    )
     parsed = to_number(raw, "t.csv, column 'x'", non_negative=False)
     assert parsed.tolist()[:2] == [457400.0, 20.8]
     assert parsed.iloc[2:4].isna().all()
@@ -73,12 +74,18 @@ def test_statline_numbers_and_secret_marks():
 
 def test_non_numeric_and_negative_counts_name_the_culprit():
     raw = pd.Series(["10", "n.v.t.", "3"], index=["BU1", "BU2", "BU3"])
-    with pytest.raises(TableError, match=r"t.csv, column 'x': 1 value\(s\) are not numbers, "
-                                         r"e.g. 'n.v.t.' for BU2"):
+    with pytest.raises(
+        TableError,
+        match=r"t.csv, column 'x': 1 value\(s\) are not numbers, "
+        r"e.g. 'n.v.t.' for BU2",
+    ):
         to_number(raw, "t.csv, column 'x'", non_negative=True)
     with pytest.raises(TableError, match=r"1 negative value\(s\), e.g. for BU3"):
-        to_number(pd.Series(["1", "2", "-4"], index=["BU1", "BU2", "BU3"]), "t.csv, column 'x'",
-                  non_negative=True)
+        to_number(
+            pd.Series(["1", "2", "-4"], index=["BU1", "BU2", "BU3"]),
+            "t.csv, column 'x'",
+            non_negative=True,
+        )
 
 
 def test_na_values_codes_are_missing_not_negative():

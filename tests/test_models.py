@@ -16,9 +16,10 @@ from models.supervised import fit_out_of_fold, spatial_blocks
 
 def _frame(n=200, seed=0):
     rng = np.random.default_rng(seed)
-    X = pd.DataFrame({"a": rng.lognormal(size=n), "b": rng.normal(size=n),
-                      "c": rng.poisson(3, n).astype(float)},
-                     index=[f"BU{i:08d}" for i in range(n)])
+    X = pd.DataFrame(
+        {"a": rng.lognormal(size=n), "b": rng.normal(size=n), "c": rng.poisson(3, n).astype(float)},
+        index=[f"BU{i:08d}" for i in range(n)],
+    )
     return X
 
 
@@ -85,8 +86,9 @@ def test_no_area_is_scored_by_a_model_that_saw_its_label():
     # and whole groups are held out together
     assert (result.fold.groupby(groups).nunique() == 1).all()
     assert set(result.fold) == set(range(5))
-    assert result.contributions.isna().all().all() and "no per-area contributions" in \
-        result.notes[0]
+    assert (
+        result.contributions.isna().all().all() and "no per-area contributions" in result.notes[0]
+    )
 
 
 @pytest.mark.parametrize("model", ["ridge", "hgb"])
@@ -99,8 +101,12 @@ def test_contributions_add_up_to_the_prediction(model):
     total = result.contributions.sum(axis=1) + result.base
     np.testing.assert_allclose(total, result.prediction, atol=1e-6)
     assert result.importance.index[0] == "b"
-    assert {"spatial CV", "random CV", "baseline: population only",
-            "baseline: previous year"} == set(result.metrics.index)
+    assert {
+        "spatial CV",
+        "random CV",
+        "baseline: population only",
+        "baseline: previous year",
+    } == set(result.metrics.index)
     assert len(result.calibration) == 10
 
 

@@ -7,7 +7,6 @@ import shutil
 import sqlite3
 import subprocess
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -54,12 +53,15 @@ def test_geopackage_is_valid(out):
     contents = dict(con.execute("SELECT table_name, data_type FROM gpkg_contents"))
     for layer in FEATURE_LAYERS:
         assert contents[layer] == "features"
-        geometry = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE "
-                               "table_name = ?", (layer,)).fetchone()[0]
-        rtree = con.execute("SELECT count(*) FROM sqlite_master WHERE name = ?",
-                            (f"rtree_{layer}_{geometry}",)).fetchone()[0]
-        style_geometry = con.execute("SELECT DISTINCT f_geometry_column FROM layer_styles "
-                                     "WHERE f_table_name = ?", (layer,)).fetchall()
+        geometry = con.execute(
+            "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (layer,)
+        ).fetchone()[0]
+        rtree = con.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name = ?", (f"rtree_{layer}_{geometry}",)
+        ).fetchone()[0]
+        style_geometry = con.execute(
+            "SELECT DISTINCT f_geometry_column FROM layer_styles WHERE f_table_name = ?", (layer,)
+        ).fetchall()
         assert style_geometry == [(geometry,)]
         assert rtree == 1, f"no spatial index on {layer}"
         columns = {row[1]: row[2] for row in con.execute(f"PRAGMA table_info('{layer}')")}
@@ -70,8 +72,9 @@ def test_geopackage_is_valid(out):
     assert contents["layer_styles"] == "attributes"
     con.close()
     if shutil.which("ogrinfo"):
-        result = subprocess.run(["ogrinfo", "-ro", "-so", "-al", str(gpkg)], capture_output=True,
-                                text=True)
+        result = subprocess.run(
+            ["ogrinfo", "-ro", "-so", "-al", str(gpkg)], capture_output=True, text=True
+        )
         assert result.returncode == 0
         assert "ERROR" not in result.stderr and "Warning" not in result.stderr, result.stderr
 
@@ -91,8 +94,9 @@ def test_hotspot_csv_opens_in_dutch_excel(out):
     vastgoed = table[table["Thema"] == "Vastgoed"]["Onderdrukt (reden)"].dropna()
     assert len(vastgoed) and not vastgoed.str.contains("vestigingen|hennep|transact").any()
     workbook = openpyxl.load_workbook(out / "hotspots.xlsx", read_only=True)
-    assert {"Vastgoed", "Drugs", "Verdachte transacties", "Branches",
-            "Toelichting"} <= set(workbook.sheetnames)
+    assert {"Vastgoed", "Drugs", "Verdachte transacties", "Branches", "Toelichting"} <= set(
+        workbook.sheetnames
+    )
 
 
 def test_hotspots_command_prints_the_top(out, capsys):
@@ -108,9 +112,16 @@ def test_report_is_self_contained(out):
     assert "<script" not in page and "<link" not in page and "<img" not in page
     assert not re.search(r"(src|href)\s*=\s*['\"]?https?:", page)
     assert not re.search(r"url\(\s*['\"]?https?:", page)
-    for text in ("geen bewijs", "synthetische gegevens", "Wat is onderdrukt", "CBS",
-                 "Top 10", "Kwaliteit van het voorspelmodel", "Het model leunt het meest op",
-                 "wordt niet getoond: maar"):
+    for text in (
+        "geen bewijs",
+        "synthetische gegevens",
+        "Wat is onderdrukt",
+        "CBS",
+        "Top 10",
+        "Kwaliteit van het voorspelmodel",
+        "Het model leunt het meest op",
+        "wordt niet getoond: maar",
+    ):
         assert text in page, text
 
 
@@ -119,9 +130,17 @@ def test_report_in_headless_chromium(out, tmp_path):
     playwright = pytest.importorskip("playwright.sync_api")
     errors, requests = [], []
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -140,8 +159,11 @@ def test_report_in_headless_chromium(out, tmp_path):
 
 def test_calibration_is_shown_only_where_targets_are_mostly_published():
     from engine.outputs.report import ModelDetail, _detail_view
-    calibration = pd.DataFrame({"predicted": [1.0, 2.0], "observed": [1.2, 1.9],
-                                "published": [50, 48], "areas": [50, 50]}, index=[1, 2])
+
+    calibration = pd.DataFrame(
+        {"predicted": [1.0, 2.0], "observed": [1.2, 1.9], "published": [50, 48], "areas": [50, 50]},
+        index=[1, 2],
+    )
     detail = ModelDetail("Misdrijven", [("Inwoners", 0.5)], calibration)
     shown = _detail_view(detail)["calibration"]
     assert shown[1]["observed"] == "1.90" and shown[1]["published"] == 48

@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-import textwrap
 
 import geopandas as gpd
 import numpy as np
@@ -17,9 +16,9 @@ import pytest
 import engine.pipeline
 from engine.cli import main
 from engine.config import TableIndicator, load_config
-from engine.themes import THEMES
 from engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
 from engine.outputs.manifest import sha256_of
+from engine.themes import THEMES
 from tests.conftest import GEOJSON_2015, grid_buurten, run_config
 
 
@@ -29,8 +28,16 @@ def _layer(out, name):
 
 def test_demo_geopackage_contract(demo_out):
     layers = pyogrio.list_layers(demo_out / "zicht.gpkg")
-    assert {str(n) for n, _ in layers} == {"buurten", "wijken", "gemeenten", "indicators", "run",
-                                           "autocorrelation", "models", "layer_styles"}
+    assert {str(n) for n, _ in layers} == {
+        "buurten",
+        "wijken",
+        "gemeenten",
+        "indicators",
+        "run",
+        "autocorrelation",
+        "models",
+        "layer_styles",
+    }
     buurten = _layer(demo_out, "buurten")
     assert len(buurten) == 518
     assert list(buurten.columns[:5]) == ["code", "naam", "niveau", "wijkcode", "gemeentecode"]
@@ -58,7 +65,8 @@ def test_totals_equal_sums_of_buurten(demo_out):
     # rates: summed numerator over summed denominator, for wijk and gemeente
     both = buurten[["misdrijven_2025", "inwoners"]].dropna()
     assert gemeente["misdrijven_per_1000"] == pytest.approx(
-        both["misdrijven_2025"].sum() / both["inwoners"].sum() * 1000)
+        both["misdrijven_2025"].sum() / both["inwoners"].sum() * 1000
+    )
     assert gemeente["inwoners"] == pytest.approx(raw["inwoners"].sum())
 
 
@@ -83,8 +91,13 @@ def test_record_based_cells_add_up_and_rates_recompute(demo_run):
     buurten = pd.DataFrame({i: c.values("buurt") for i, c in cells.items()})
     buurten["wijkcode"] = demo_run.boundaries.levels["buurt"]["wijkcode"]
     wijken = pd.DataFrame({i: c.values("wijk") for i, c in cells.items()})
-    for column in ("woningverkopen", "hennepkwekerijen", "verdachte_transacties",
-                   "transactiebedrag", "vestigingen_risicobranche"):
+    for column in (
+        "woningverkopen",
+        "hennepkwekerijen",
+        "verdachte_transacties",
+        "transactiebedrag",
+        "vestigingen_risicobranche",
+    ):
         by_wijk = buurten.groupby("wijkcode")[column].sum()
         np.testing.assert_allclose(wijken.loc[by_wijk.index, column], by_wijk, err_msg=column)
     both = buurten.dropna(subset=["inwoners"])
@@ -135,8 +148,10 @@ def test_failed_run_leaves_existing_output_untouched(tmp_path, write_gpkg, capsy
     (out / "zicht.gpkg").write_bytes(b"previous run")
     assert main(["run", str(config), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert [line for line in err if "error" in line] == [f"zicht: error: {tmp_path / 'table.csv'}, column 'n' (indicator 'n'): "
-                   "1 value(s) are not numbers, e.g. 'abc' for BU03630001"]
+    assert [line for line in err if "error" in line] == [
+        f"zicht: error: {tmp_path / 'table.csv'}, column 'n' (indicator 'n'): "
+        "1 value(s) are not numbers, e.g. 'abc' for BU03630001"
+    ]
     assert [p.name for p in out.iterdir()] == ["zicht.gpkg"]
     assert (out / "zicht.gpkg").read_bytes() == b"previous run"
 
@@ -178,14 +193,30 @@ def test_bad_config_exits_2_without_traceback(tmp_path):
     config = tmp_path / "run.toml"
     shutil.copy(DEMO_BOUNDARIES, tmp_path / "areas.gpkg")
     config.write_text('[boundaries]\npath = "areas.gpkg"\nlayr = "buurten"\n')
-    result = subprocess.run([sys.executable, "-m", "engine.cli", "run", str(config), "--out",
-                             str(tmp_path / "o")], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "run", str(config), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"zicht: error: {config}: unknown key 'boundaries.layr'; did you mean "
-        "'boundaries.layer'? (valid keys: path, layer, columns, drop_water, source)")
-    debug = subprocess.run([sys.executable, "-m", "engine.cli", "run", str(config), "--out",
-                            str(tmp_path / "o"), "--debug"], capture_output=True, text=True)
+        "'boundaries.layer'? (valid keys: path, layer, columns, drop_water, source)"
+    )
+    debug = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "run",
+            str(config),
+            "--out",
+            str(tmp_path / "o"),
+            "--debug",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert "Traceback" in debug.stderr
 
 
@@ -199,6 +230,7 @@ def test_boundaries_check_reports_dropped_features(capsys):
 
 def test_boundaries_check_reports_islands_and_repairs(capsys):
     from tests.conftest import SAMPLE_2015
+
     assert main(["boundaries", "check", str(SAMPLE_2015)]) == 0
     out = capsys.readouterr().out
     assert "repaired:  3 invalid polygon(s): BU19040202, BU19040210, BU19040903" in out
@@ -217,13 +249,24 @@ def test_demo_runs_are_identical(tmp_path, demo_out):
     tables = []
     assert main(["--quiet", "demo", "--out", str(tmp_path / "again")]) == 0
     for out in (demo_out, tmp_path / "again"):
-        tables.append({layer: pyogrio.read_dataframe(out / "zicht.gpkg", layer=layer)
-                       for layer in ("buurten", "wijken", "gemeenten", "indicators",
-                                     "autocorrelation", "models")})
+        tables.append(
+            {
+                layer: pyogrio.read_dataframe(out / "zicht.gpkg", layer=layer)
+                for layer in (
+                    "buurten",
+                    "wijken",
+                    "gemeenten",
+                    "indicators",
+                    "autocorrelation",
+                    "models",
+                )
+            }
+        )
     for layer in tables[0]:
         pd.testing.assert_frame_equal(tables[0][layer], tables[1][layer])
-    assert (demo_out / "hotspots.csv").read_bytes() == (tmp_path / "again" / "hotspots.csv"
-                                                        ).read_bytes()
+    assert (demo_out / "hotspots.csv").read_bytes() == (
+        tmp_path / "again" / "hotspots.csv"
+    ).read_bytes()
 
 
 def test_a_different_seed_changes_only_what_is_random(demo_out, tmp_path):
@@ -231,8 +274,7 @@ def test_a_different_seed_changes_only_what_is_random(demo_out, tmp_path):
     for name in ("amsterdam_buurten_2024.gpkg",):
         shutil.copy(DEMO_CONFIG.parent / name, tmp_path / name)
     (tmp_path / "run.toml").write_text(config)
-    assert main(["--quiet", "run", str(tmp_path / "run.toml"), "--out",
-                 str(tmp_path / "out")]) == 0
+    assert main(["--quiet", "run", str(tmp_path / "run.toml"), "--out", str(tmp_path / "out")]) == 0
     a = _layer(demo_out, "buurten").set_index("code")
     b = _layer(tmp_path / "out", "buurten").set_index("code")
     real = ["inwoners", "huishoudens", "woz_waarde", "misdrijven_2025", "misdrijven_per_1000"]
@@ -252,8 +294,15 @@ def test_log_json(tmp_path, write_gpkg, capsys):
 def test_demo_scores_hotspots_and_trends(demo_out):
     buurten = _layer(demo_out, "buurten")
     layers = {"buurten": buurten, "wijken": _layer(demo_out, "wijken")}
-    classes = {"hot 99%", "hot 95%", "hot 90%", "not significant", "cold 90%", "cold 95%",
-               "cold 99%"}
+    classes = {
+        "hot 99%",
+        "hot 95%",
+        "hot 90%",
+        "not significant",
+        "cold 90%",
+        "cold 95%",
+        "cold 99%",
+    }
     for theme in THEMES:
         best_share, hot = 0.0, False
         for layer in layers.values():
@@ -266,8 +315,13 @@ def test_demo_scores_hotspots_and_trends(demo_out):
             if f"coverage_{theme}" in layer:  # composite: never below the minimum coverage
                 assert (layer.loc[risk.notna(), f"coverage_{theme}"] >= 0.5).all()
             assert set(layer[f"hotspot_{theme}"].dropna()) <= classes
-            assert set(layer[f"lisa_{theme}"].dropna()) <= {"HH", "LL", "HL", "LH",
-                                                            "not significant"}
+            assert set(layer[f"lisa_{theme}"].dropna()) <= {
+                "HH",
+                "LL",
+                "HL",
+                "LH",
+                "not significant",
+            }
             hot |= layer[f"hotspot_{theme}"].str.startswith("hot").any()
         assert best_share > 0.7, theme  # scored for most areas on at least one level
         assert hot, theme
@@ -286,6 +340,7 @@ def test_demo_scores_hotspots_and_trends(demo_out):
 
 
 # --- disclosure control of the published output -----------------------------------------
+
 
 def test_every_withheld_cell_is_null_in_the_geopackage(demo_run, demo_out):
     cells = demo_run.protection.cells
@@ -316,10 +371,14 @@ def _tampered_copy(demo_out, tmp_path, edit):
             edit(layer)
         layer.to_file(copy / "zicht.gpkg", layer=name, engine="pyogrio")
     for table in ("indicators", "run"):
-        pyogrio.write_dataframe(pyogrio.read_dataframe(demo_out / "zicht.gpkg", layer=table),
-                                copy / "zicht.gpkg", layer=table)
+        pyogrio.write_dataframe(
+            pyogrio.read_dataframe(demo_out / "zicht.gpkg", layer=table),
+            copy / "zicht.gpkg",
+            layer=table,
+        )
     shutil.copy(demo_out / "manifest.json", copy / "manifest.json")
     from engine.outputs.verify import audit_directory
+
     return audit_directory(copy)
 
 
@@ -334,26 +393,29 @@ def test_audit_catches_tampered_outputs(demo_run, demo_out, tmp_path):
         # published with its exact value
         layer.loc[layer["code"] == primary_cell["code"], primary_cell["indicator"]] = 5.0
         layer.loc[layer["code"] == secondary_cell["code"], secondary_cell["indicator"]] = (
-            secondary_cell["value"] + 1)  # never a multiple of 5 and its rounding
+            secondary_cell["value"] + 1
+        )  # never a multiple of 5 and its rounding
         if (secondary_cell["value"] + 1) % 5 == 0:
             layer.loc[layer["code"] == secondary_cell["code"], secondary_cell["indicator"]] += 1
 
     report = _tampered_copy(demo_out, tmp_path, reveal)
     assert not report.ok
     problems = "\n".join(report.problems)
-    assert f"{primary_cell['indicator']} of {primary_cell['code']} is listed as withheld" in problems
+    assert (
+        f"{primary_cell['indicator']} of {primary_cell['code']} is listed as withheld" in problems
+    )
     assert f"{secondary_cell['indicator']}: 1 published value(s) are not multiples" in problems
     assert "does not match its manifest checksum" in problems
     # and the audit reports codes and columns, never the values themselves
-    assert str(int(secondary_cell["value"]) + 1) not in problems.replace(
-        secondary_cell["code"], "")
+    assert str(int(secondary_cell["value"]) + 1) not in problems.replace(secondary_cell["code"], "")
 
 
 def test_audit_exits_nonzero_on_a_tampered_output(demo_out, tmp_path, capsys):
     copy = tmp_path / "copy"
     shutil.copytree(demo_out, copy)
-    (copy / "manifest.json").write_text((copy / "manifest.json").read_text().replace(
-        '"sha256": "', '"sha256": "0', 1))
+    (copy / "manifest.json").write_text(
+        (copy / "manifest.json").read_text().replace('"sha256": "', '"sha256": "0', 1)
+    )
     assert main(["audit", str(copy)]) == 3  # a disclosure problem
     assert "FAILED" in capsys.readouterr().out
     assert main(["audit", str(tmp_path / "nothing")]) == 2
@@ -367,6 +429,7 @@ def test_logs_name_no_area(demo_session):
 
 def test_report_calibration_uses_published_targets_only(demo_run):
     from engine.outputs.record import model_details
+
     details = model_details(demo_run.analyses, demo_run.layers, load_config(DEMO_CONFIG))
     calibration = details["drugs"].calibration
     buurten = demo_run.layers["buurt"].set_index("code")
@@ -386,10 +449,19 @@ def test_run_table_checksums_every_input_file(tmp_path):
     from rasterio.transform import from_origin
 
     (tmp_path / "records.csv").write_text(
-        "unit;buurt\n" + "".join(f"u{i};BU03630000\n" for i in range(12)))
-    with rasterio.open(tmp_path / "r.tif", "w", driver="GTiff", height=2, width=3, count=1,
-                       dtype="float32", crs="EPSG:28992",
-                       transform=from_origin(120_000, 487_100, 100, 50)) as dst:
+        "unit;buurt\n" + "".join(f"u{i};BU03630000\n" for i in range(12))
+    )
+    with rasterio.open(
+        tmp_path / "r.tif",
+        "w",
+        driver="GTiff",
+        height=2,
+        width=3,
+        count=1,
+        dtype="float32",
+        crs="EPSG:28992",
+        transform=from_origin(120_000, 487_100, 100, 50),
+    ) as dst:
         dst.write(np.ones((2, 3), dtype="float32"), 1)
     extra = """
 [[microdata]]
@@ -418,10 +490,47 @@ statistic = "mean"
 label_nl = "x"
 label_en = "x"
 """
-    config = run_config(tmp_path, grid_buurten(["BU03630000", "BU03630001", "BU03630100"]),
-                        extra=extra)
+    config = run_config(
+        tmp_path, grid_buurten(["BU03630000", "BU03630001", "BU03630100"]), extra=extra
+    )
     assert main(["--quiet", "run", str(config), "--out", str(tmp_path / "out")]) == 0
     run = pyogrio.read_dataframe(tmp_path / "out" / "zicht.gpkg", layer="run")
     inputs = json.loads(run.set_index("key")["value"]["input_sha256"])
     assert set(inputs) == {"areas.gpkg", "table.csv", "records.csv", "r.tif"}
     assert inputs["records.csv"] == sha256_of(tmp_path / "records.csv")
+
+
+def test_exit_codes_follow_the_error_model():
+    from boundaries import errors
+
+    assert errors.ZichtError.exit_code == 2
+    for stage_error in (
+        errors.BoundaryError,
+        errors.ConfigError,
+        errors.SourceError,
+        errors.TableError,
+        errors.MicrodataError,
+        errors.RasterError,
+        errors.AnalysisError,
+        errors.OutputError,
+    ):
+        assert issubclass(stage_error, errors.ZichtError) and stage_error.exit_code == 2
+    assert errors.DisclosureError.exit_code == 3
+
+
+def test_an_internal_error_exits_1_and_a_disclosure_failure_3(tmp_path, monkeypatch, capsys):
+    from boundaries.errors import DisclosureError
+
+    def leak(*args, **kwargs):
+        raise DisclosureError("disclosure audit of the output failed (1 problem(s))")
+
+    monkeypatch.setattr(engine.pipeline, "_audit", leak)
+    assert main(["--quiet", "demo", "--out", str(tmp_path / "a")]) == 3
+    assert not (tmp_path / "a").exists()
+
+    def bug(*args, **kwargs):
+        raise KeyError("oops")
+
+    monkeypatch.setattr(engine.pipeline, "compute_indicators", bug)
+    assert main(["--quiet", "demo", "--out", str(tmp_path / "b")]) == 1
+    assert "internal error" in capsys.readouterr().err

@@ -10,15 +10,17 @@ from pathlib import Path
 
 import pytest
 
-
 SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin")
 
 
 def _has_qgis() -> bool:
     if SYSTEM_PYTHON is None:
         return False
-    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import qgis.core"], capture_output=True,
-                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    probe = subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import qgis.core"],
+        capture_output=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     return probe.returncode == 0
 
 
@@ -28,8 +30,11 @@ def test_layers_open_styled_in_qgis(demo_out):
     script = Path(__file__).with_name("qgis_open.py")
     result = subprocess.run(
         [SYSTEM_PYTHON, str(script), str(out / "zicht.gpkg"), "buurten", "wijken", "gemeenten"],
-        capture_output=True, text=True, timeout=300,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     report = json.loads(result.stdout.strip().splitlines()[-1])
     for name, layer in report.items():
         assert layer["valid"], name

@@ -20,8 +20,8 @@ from engine.sources.synthetic import GENERATORS, Context, Drivers, generate
 from engine.sources.tables import join_report, read_table, to_number
 from tests.conftest import STATLINE_CSV, grid_buurten
 
-
 # --- StatLine CSV ------------------------------------------------------------------
+
 
 def test_statline_export_parses_to_codes_and_numbers_exactly():
     table = read_table(STATLINE_CSV, "Regiocode (gemeente, wijk, buurt) (code)")
@@ -31,8 +31,9 @@ def test_statline_export_parses_to_codes_and_numbers_exactly():
     households = to_number(table["Particuliere huishoudens (Aantal)"], "ses", non_negative=True)
     assert households["GM0363"] == 457400
     assert households["BU03630000"] == 700
-    ses = to_number(table["SES-WOA/Totaalscore/Gemiddelde score (Getal)"], "ses",
-                    non_negative=False)
+    ses = to_number(
+        table["SES-WOA/Totaalscore/Gemiddelde score (Getal)"], "ses", non_negative=False
+    )
     assert ses["GM0363"] == pytest.approx(-0.100)
     assert ses["BU03630000"] == pytest.approx(0.045)
     low = to_number(table["Opleidingsniveau/Laag/Waarde (%)"], "ses", non_negative=True)
@@ -55,6 +56,7 @@ def test_statline_2019_codes_do_not_match_2024_polygons():
 
 # --- unit-level records --------------------------------------------------------------
 
+
 @pytest.fixture
 def two_wijken(write_gpkg):
     # BU03630000 and BU03630001 in WK036300, BU03630100 in WK036301; 100 m squares
@@ -63,23 +65,27 @@ def two_wijken(write_gpkg):
 
 
 def _spec(**kw) -> MicrodataIndicator:
-    return MicrodataIndicator(id="x", kind="count", label_nl="x", label_en="x", microdata="m",
-                              measure="records", **kw)
+    return MicrodataIndicator(
+        id="x", kind="count", label_nl="x", label_en="x", microdata="m", measure="records", **kw
+    )
 
 
 def test_records_to_cells_by_point(two_wijken):
     x0, y0 = 120_000, 487_000
-    records = pd.DataFrame({
-        "unit": ["a", "a", "b", "a", "c", "d", "e"],
-        "x": [x0 + 10, x0 + 20, x0 + 30, x0 + 150, x0 + 250, x0 + 5_000, np.nan],
-        "y": [y0 + 50] * 6 + [np.nan],
-        "amount": [100.0, 50.0, 10.0, 7.0, 1.0, 99.0, 5.0],
-        "kind": ["x", "y", "x", "x", "x", "x", "x"],
-    })
+    records = pd.DataFrame(
+        {
+            "unit": ["a", "a", "b", "a", "c", "d", "e"],
+            "x": [x0 + 10, x0 + 20, x0 + 30, x0 + 150, x0 + 250, x0 + 5_000, np.nan],
+            "y": [y0 + 50] * 6 + [np.nan],
+            "amount": [100.0, 50.0, 10.0, 7.0, 1.0, 99.0, 5.0],
+            "kind": ["x", "y", "x", "x", "x", "x", "x"],
+        }
+    )
     placement = place_records(records, two_wijken, "unit", "x", "y")
     assert (placement.outside, placement.no_location) == (1, 1)
-    assert "2 not in any area (1 without a location, 1 outside every area)" in \
-        placement.describe("t")
+    assert "2 not in any area (1 without a location, 1 outside every area)" in placement.describe(
+        "t"
+    )
     mask = np.ones(len(records), dtype=bool)
     counts = microdata_cells(placement, two_wijken, mask, "records")
     buurt = counts["buurt"]
@@ -89,8 +95,7 @@ def test_records_to_cells_by_point(two_wijken):
     wijk = counts["wijk"]
     assert wijk.loc["WK036300", "value"] == 4
     assert wijk.loc["WK036300", "units"] == 2  # a appears in two buurten: one unit in the wijk
-    sums = microdata_cells(placement, two_wijken, mask, "amount",
-                           records["amount"].to_numpy())
+    sums = microdata_cells(placement, two_wijken, mask, "amount", records["amount"].to_numpy())
     assert sums["buurt"].loc["BU03630000", "value"] == 160
     assert sums["buurt"].loc["BU03630000", ["top1", "top2"]].tolist() == [150, 10]
     assert sums["wijk"].loc["WK036300", "top1"] == 157  # unit a over both buurten
@@ -99,7 +104,8 @@ def test_records_to_cells_by_point(two_wijken):
     assert units["gemeente"].loc["GM0363", "value"] == 3
     filtered = record_mask(records, _spec(where={"kind": ["x"]}), "t")
     assert microdata_cells(placement, two_wijken, filtered, "records")["buurt"][
-        "value"].tolist() == [2, 1, 1]
+        "value"
+    ].tolist() == [2, 1, 1]
     with pytest.raises(MicrodataError, match="column 'soort'"):
         record_mask(records, _spec(where={"soort": ["x"]}), "t")
 
@@ -111,8 +117,9 @@ def test_records_in_wgs84_and_by_code(two_wijken):
     placement = place_records(records, two_wijken, "unit", "lon", "lat", crs="EPSG:4326")
     cells = microdata_cells(placement, two_wijken, np.ones(2, dtype=bool), "records")
     assert cells["buurt"]["value"].tolist() == [1, 0, 1]
-    by_code = pd.DataFrame({"unit": ["a", "b", "c"],
-                            "buurt": ["BU03630001", " bu03630001", "BU99999999"]})
+    by_code = pd.DataFrame(
+        {"unit": ["a", "b", "c"], "buurt": ["BU03630001", " bu03630001", "BU99999999"]}
+    )
     placement = place_records(by_code, two_wijken, "unit", code="buurt")
     assert placement.outside == 1
     cells = microdata_cells(placement, two_wijken, np.ones(3, dtype=bool), "records")
@@ -127,10 +134,20 @@ def test_non_numeric_coordinates_are_an_error(two_wijken):
 
 # --- rasters -----------------------------------------------------------------------------
 
+
 def _write_raster(path, data, transform, crs, nodata=None):
-    with rasterio.open(path, "w", driver="GTiff", height=data.shape[0], width=data.shape[1],
-                      count=1, dtype=data.dtype, crs=crs, transform=transform,
-                      nodata=nodata) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=data.shape[0],
+        width=data.shape[1],
+        count=1,
+        dtype=data.dtype,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
+    ) as dst:
         dst.write(data, 1)
 
 
@@ -189,13 +206,19 @@ def test_raster_without_crs_is_refused(tmp_path, two_wijken):
 
 # --- synthetic microdata -----------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def amsterdam():
     b = read_boundaries(DEMO_BOUNDARIES)
     raw = gpd.read_file(DEMO_BOUNDARIES).set_index("buurtcode").reindex(b.areas.index)
-    drivers = Drivers.from_columns(b.areas, raw["inwoners"], raw["huishoudens"],
-                                   raw["wozWaarde"], raw["adressendichtheid"],
-                                   raw["oppervlakteLandHa"])
+    drivers = Drivers.from_columns(
+        b.areas,
+        raw["inwoners"],
+        raw["huishoudens"],
+        raw["wozWaarde"],
+        raw["adressendichtheid"],
+        raw["oppervlakteLandHa"],
+    )
     return b, drivers
 
 

@@ -13,16 +13,18 @@ from libpysal.graph import Graph
 
 from boundaries import read_boundaries
 from engine.data import DEMO_BOUNDARIES
-from spatial.hotspots import (adjust_pvalues, getis_ord, global_moran, local_moran,
-                              local_statistics)
+from spatial.hotspots import adjust_pvalues, getis_ord, global_moran, local_moran, local_statistics
 from spatial.trends import _pattern, emerging_hotspots, mann_kendall
 from spatial.weights import contiguity, distance_band, knn, queen_with_islands
 from tests.conftest import SAMPLE_2015
 
 
 def grid(rows: int, cols: int) -> gpd.GeoDataFrame:
-    boxes = [shapely.box(c * 100, r * 100, (c + 1) * 100, (r + 1) * 100)
-             for r in range(rows) for c in range(cols)]
+    boxes = [
+        shapely.box(c * 100, r * 100, (c + 1) * 100, (r + 1) * 100)
+        for r in range(rows)
+        for c in range(cols)
+    ]
     ids = [f"c{r:03d}{c:03d}" for r in range(rows) for c in range(cols)]
     return gpd.GeoDataFrame(geometry=boxes, index=pd.Index(ids), crs="EPSG:28992")
 
@@ -35,6 +37,7 @@ def amsterdam():
 
 
 # --- weights -------------------------------------------------------------------------
+
 
 def test_islands_are_joined_to_their_nearest_area():
     areas = read_boundaries(SAMPLE_2015).areas
@@ -63,6 +66,7 @@ def test_knn_and_distance_band_options():
 
 # --- agreement with esda ------------------------------------------------------------------
 
+
 def test_statistics_equal_esda_and_p_values_agree(amsterdam):
     import esda
 
@@ -78,14 +82,17 @@ def test_statistics_equal_esda_and_p_values_agree(amsterdam):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         lisa = esda.Moran_Local(y.loc[order].to_numpy(), w, permutations=999, seed=3)
-        gi = esda.G_Local(y.loc[order].to_numpy(), w, transform="B", star=True,
-                          permutations=999, seed=3, n_jobs=1)
+        gi = esda.G_Local(
+            y.loc[order].to_numpy(), w, transform="B", star=True, permutations=999, seed=3, n_jobs=1
+        )
     np.testing.assert_allclose(ours_lisa.loc[order, "I"], lisa.Is, rtol=0, atol=1e-9)
     np.testing.assert_allclose(ours_gi.loc[order, "z"], gi.Zs, rtol=0, atol=1e-9)
     quads = pd.Series(lisa.q).map({1: "HH", 2: "LH", 3: "LL", 4: "HL"}).to_numpy()
     assert (ours_lisa.loc[order, "quadrant"].to_numpy() == quads).all()
-    for ours, theirs in ((ours_lisa.loc[order, "p"], lisa.p_sim),
-                         (ours_gi.loc[order, "p"], gi.p_sim)):
+    for ours, theirs in (
+        (ours_lisa.loc[order, "p"], lisa.p_sim),
+        (ours_gi.loc[order, "p"], gi.p_sim),
+    ):
         diff = ours.to_numpy() - theirs
         # two independent Monte Carlo estimates of the same p: SE of the difference
         se = np.sqrt(2 * theirs * (1 - theirs) / 999) + 1 / 999
@@ -93,8 +100,9 @@ def test_statistics_equal_esda_and_p_values_agree(amsterdam):
         assert abs(diff.mean()) < 0.005
         assert np.corrcoef(ours, theirs)[0, 1] > 0.98
     moran = global_moran(y, g, permutations=199, seed=1)
-    assert moran.I == pytest.approx(esda.Moran(y.loc[order].to_numpy(), w,
-                                               permutations=0).I, abs=1e-12)
+    assert moran.I == pytest.approx(
+        esda.Moran(y.loc[order].to_numpy(), w, permutations=0).I, abs=1e-12
+    )
 
 
 def test_libpysal_w_is_accepted_and_results_are_seeded(amsterdam):
@@ -112,6 +120,7 @@ def test_libpysal_w_is_accepted_and_results_are_seeded(amsterdam):
 
 
 # --- known answers on hand-made lattices ----------------------------------------------------
+
 
 def test_planted_cluster_is_found():
     g = grid(20, 20)
@@ -176,26 +185,34 @@ def test_benjamini_hochberg_and_bonferroni_by_hand():
 
 # --- trends ----------------------------------------------------------------------------------
 
+
 def test_mann_kendall_by_hand():
-    s, p = mann_kendall(np.array([[1, 2, 3, 4, 5], [5, 4, 3, 2, 1], [1, 1, 1, 1, 1],
-                                  [1, np.nan, 2, 3, 4]], dtype=float))
+    s, p = mann_kendall(
+        np.array(
+            [[1, 2, 3, 4, 5], [5, 4, 3, 2, 1], [1, 1, 1, 1, 1], [1, np.nan, 2, 3, 4]], dtype=float
+        )
+    )
     assert s[:3].tolist() == [10, -10, 0]
     # n = 5: var(S) = 5*4*15/18; z = (10 - 1) / sqrt(var)
     from scipy import stats
+
     assert p[0] == pytest.approx(2 * stats.norm.sf(9 / np.sqrt(5 * 4 * 15 / 18)))
     assert p[2] == 1.0 and np.isnan(p[3])
 
 
-@pytest.mark.parametrize("hot, cold, s, p, expected", [
-    ([0, 0, 0, 0, 1], [0] * 5, 1, 0.5, "new"),
-    ([0, 0, 0, 1, 1], [0] * 5, 1, 0.5, "consecutive"),
-    ([1, 1, 1, 1, 1], [0] * 5, 10, 0.03, "intensifying"),
-    ([1, 1, 1, 1, 1], [0] * 5, 2, 0.5, "persistent"),
-    ([1, 1, 1, 1, 1], [0] * 5, -10, 0.03, "diminishing"),
-    ([1, 0, 1, 0, 1], [0] * 5, 0, 1.0, "sporadic"),
-    ([1, 0, 0, 1, 1], [0, 1, 0, 0, 0], 0, 1.0, "oscillating"),
-    ([1, 1, 0, 0, 0], [0] * 5, 0, 1.0, ""),
-])
+@pytest.mark.parametrize(
+    "hot, cold, s, p, expected",
+    [
+        ([0, 0, 0, 0, 1], [0] * 5, 1, 0.5, "new"),
+        ([0, 0, 0, 1, 1], [0] * 5, 1, 0.5, "consecutive"),
+        ([1, 1, 1, 1, 1], [0] * 5, 10, 0.03, "intensifying"),
+        ([1, 1, 1, 1, 1], [0] * 5, 2, 0.5, "persistent"),
+        ([1, 1, 1, 1, 1], [0] * 5, -10, 0.03, "diminishing"),
+        ([1, 0, 1, 0, 1], [0] * 5, 0, 1.0, "sporadic"),
+        ([1, 0, 0, 1, 1], [0, 1, 0, 0, 0], 0, 1.0, "oscillating"),
+        ([1, 1, 0, 0, 0], [0] * 5, 0, 1.0, ""),
+    ],
+)
 def test_emerging_categories(hot, cold, s, p, expected):
     assert _pattern(np.array(hot, bool), np.array(cold, bool), s, p, 0.1) == expected
 
@@ -212,8 +229,7 @@ def test_emerging_hotspots_on_a_growing_cluster():
         years[year] = y
     result = emerging_hotspots(pd.DataFrame(years), w, permutations=999, seed=0)
     centre = [f"c{r:03d}{c:03d}" for r in range(6, 9) for c in range(6, 9)]
-    assert result.loc[centre, "category"].isin(["intensifying", "persistent",
-                                                 "consecutive"]).all()
+    assert result.loc[centre, "category"].isin(["intensifying", "persistent", "consecutive"]).all()
     assert (result.loc[centre, "trend_s"] > 0).all()
     assert (result.drop(block)["category"] == "no pattern").mean() > 0.9
 

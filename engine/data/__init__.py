@@ -5,3 +5,5 @@ from pathlib import Path
 HERE = Path(__file__).parent
 DEMO_BOUNDARIES = HERE / "amsterdam_buurten_2024.gpkg"
 DEMO_CONFIG = HERE / "demo.toml"
+# the JSON Schema of the TOML config, for editors (``zicht config schema`` prints it)
+CONFIG_SCHEMA = HERE / "zicht-config.schema.json"

@@ -18,16 +18,26 @@ from engine.config import Config
 from engine.themes import THEME_NAMES, THEMES, theme_output_columns
 
 COLUMNS = {
-    "thema": "Thema", "niveau": "Niveau", "rang": "Rang", "code": "Code", "naam": "Naam",
-    "wijk": "Wijk", "gemeente": "Gemeente", "risico": "Risicoscore (0-100)",
-    "hotspot": "Hotspot (Gi*)", "lisa": "Cluster (LISA)", "trend": "Trend misdrijven",
-    "drijvers": "Belangrijkste factoren", "onderdrukking": "Onderdrukt (reden)",
+    "thema": "Thema",
+    "niveau": "Niveau",
+    "rang": "Rang",
+    "code": "Code",
+    "naam": "Naam",
+    "wijk": "Wijk",
+    "gemeente": "Gemeente",
+    "risico": "Risicoscore (0-100)",
+    "hotspot": "Hotspot (Gi*)",
+    "lisa": "Cluster (LISA)",
+    "trend": "Trend misdrijven",
+    "drijvers": "Belangrijkste factoren",
+    "onderdrukking": "Onderdrukt (reden)",
     "synthetisch": "Synthetische gegevens",
 }
 
 
-def hotspot_table(layers: dict[str, gpd.GeoDataFrame], config: Config,
-                  synthetic_themes: set[str]) -> pd.DataFrame:
+def hotspot_table(
+    layers: dict[str, gpd.GeoDataFrame], config: Config, synthetic_themes: set[str]
+) -> pd.DataFrame:
     """The ranked list: per theme and level, areas with a score by rank, then the rest."""
     rows = []
     names = {}
@@ -40,18 +50,26 @@ def hotspot_table(layers: dict[str, gpd.GeoDataFrame], config: Config,
             layer = layers.get(level)
             if layer is None or f"risk_{theme}" not in layer:
                 continue
-            frame = pd.DataFrame({
-                "thema": THEME_NAMES[theme], "niveau": level, "rang": layer[f"rank_{theme}"],
-                "code": layer["code"], "naam": layer["naam"],
-                "wijk": layer["wijkcode"].map(names) if level == "buurt" else layer["naam"],
-                "gemeente": layer["gemeentecode"].map(names),
-                "risico": pd.to_numeric(layer[f"risk_{theme}"], errors="coerce"),
-                "hotspot": layer[f"hotspot_{theme}"], "lisa": layer[f"lisa_{theme}"],
-                "trend": layer[trend] if trend and trend in layer else None,
-                "drijvers": layer[f"drivers_{theme}"],
-                "onderdrukking": _theme_suppression(layer.get("suppression"),
-                                                    _theme_columns(config, theme)),
-                "synthetisch": "ja" if theme in synthetic_themes else "nee"})
+            frame = pd.DataFrame(
+                {
+                    "thema": THEME_NAMES[theme],
+                    "niveau": level,
+                    "rang": layer[f"rank_{theme}"],
+                    "code": layer["code"],
+                    "naam": layer["naam"],
+                    "wijk": layer["wijkcode"].map(names) if level == "buurt" else layer["naam"],
+                    "gemeente": layer["gemeentecode"].map(names),
+                    "risico": pd.to_numeric(layer[f"risk_{theme}"], errors="coerce"),
+                    "hotspot": layer[f"hotspot_{theme}"],
+                    "lisa": layer[f"lisa_{theme}"],
+                    "trend": layer[trend] if trend and trend in layer else None,
+                    "drijvers": layer[f"drivers_{theme}"],
+                    "onderdrukking": _theme_suppression(
+                        layer.get("suppression"), _theme_columns(config, theme)
+                    ),
+                    "synthetisch": "ja" if theme in synthetic_themes else "nee",
+                }
+            )
             rows.append(frame.sort_values(["rang", "code"], na_position="last"))
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=list(COLUMNS))
     table["rang"] = table["rang"].astype("Int64")
@@ -74,7 +92,7 @@ def _theme_suppression(texts: pd.Series | None, columns: set[str]) -> list[str |
     out = []
     for text in texts:
         parts = []
-        for part in (text.split("; ") if isinstance(text, str) else []):
+        for part in text.split("; ") if isinstance(text, str) else []:
             rule, _, names = part.partition(": ")
             mine = [n for n in names.split(", ") if n in columns]
             if mine:
@@ -85,8 +103,9 @@ def _theme_suppression(texts: pd.Series | None, columns: set[str]) -> list[str |
 
 def write_csv(table: pd.DataFrame, path: Path) -> None:
     """Dutch Excel CSV: ``;`` separator, decimal comma, UTF-8 with BOM."""
-    table.rename(columns=COLUMNS).to_csv(path, sep=";", decimal=",", index=False,
-                                         encoding="utf-8-sig", float_format="%.1f")
+    table.rename(columns=COLUMNS).to_csv(
+        path, sep=";", decimal=",", index=False, encoding="utf-8-sig", float_format="%.1f"
+    )
 
 
 def write_xlsx(table: pd.DataFrame, path: Path, attribution: str) -> None:
@@ -111,13 +130,14 @@ def write_xlsx(table: pd.DataFrame, path: Path, attribution: str) -> None:
     notes = workbook.create_sheet("Toelichting")
     notes.append(["Toelichting"])
     for line in (
-            "Een hoge score of een hotspot is een patroon in de gegevens, geen bewijs van "
-            "criminaliteit.",
-            "Lege cellen zijn onderdrukt om personen, adressen en bedrijven te beschermen; "
-            "de kolom 'Onderdrukt (reden)' zegt waarom.",
-            "Thema's met 'Synthetische gegevens = ja' zijn gebaseerd op gegenereerde, "
-            "niet-echte microdata.",
-            attribution):
+        "Een hoge score of een hotspot is een patroon in de gegevens, geen bewijs van "
+        "criminaliteit.",
+        "Lege cellen zijn onderdrukt om personen, adressen en bedrijven te beschermen; "
+        "de kolom 'Onderdrukt (reden)' zegt waarom.",
+        "Thema's met 'Synthetische gegevens = ja' zijn gebaseerd op gegenereerde, "
+        "niet-echte microdata.",
+        attribution,
+    ):
         notes.append([line])
     workbook.save(path)
 
@@ -129,13 +149,17 @@ def format_for_terminal(table: pd.DataFrame, theme: str, top: int, level: str = 
     part = part.head(top)
     if part.empty:
         return f"Geen gepubliceerde scores voor thema {name} op niveau {level}."
-    lines = [f"{name} ({level}), top {len(part)}:",
-             f"{'rang':>4}  {'code':<11} {'naam':<28} {'score':>5}  {'hotspot':<15} {'lisa':<15} "
-             f"factoren"]
+    lines = [
+        f"{name} ({level}), top {len(part)}:",
+        f"{'rang':>4}  {'code':<11} {'naam':<28} {'score':>5}  {'hotspot':<15} {'lisa':<15} "
+        f"factoren",
+    ]
     for row in part.itertuples(index=False):
-        lines.append(f"{int(row.rang):>4}  {row.code:<11} {str(row.naam)[:28]:<28} "
-                     f"{row.risico:>5.1f}  {str(row.hotspot or '-'):<15} "
-                     f"{str(row.lisa or '-'):<15} {row.drijvers or '-'}")
+        lines.append(
+            f"{int(row.rang):>4}  {row.code:<11} {str(row.naam)[:28]:<28} "
+            f"{row.risico:>5.1f}  {str(row.hotspot or '-'):<15} "
+            f"{str(row.lisa or '-'):<15} {row.drijvers or '-'}"
+        )
     if (part["synthetisch"] == "ja").any():
         lines.append("Let op: dit thema is berekend op synthetische (gegenereerde) microdata.")
     return "\n".join(lines)

@@ -22,14 +22,18 @@ def write_manifest(stage: Path, meta: dict[str, object]) -> Path:
     for item in sorted(stage.iterdir()):
         if item.name == "manifest.json":
             continue
-        entry: dict[str, object] = {"name": item.name, "bytes": item.stat().st_size,
-                                    "sha256": sha256_of(item)}
+        entry: dict[str, object] = {
+            "name": item.name,
+            "bytes": item.stat().st_size,
+            "sha256": sha256_of(item),
+        }
         if item.suffix == ".gpkg":
             entry["layers"] = _gpkg_layers(item)
         files.append(entry)
     path = stage / "manifest.json"
-    path.write_text(json.dumps({**meta, "files": files}, indent=2, ensure_ascii=False) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps({**meta, "files": files}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     return path
 
 
@@ -37,6 +41,13 @@ def _gpkg_layers(path: Path) -> list[dict[str, object]]:
     layers = []
     for name, geometry_type in pyogrio.list_layers(path):
         info = pyogrio.read_info(path, layer=name)
-        layers.append({"name": str(name), "geometry": geometry_type, "rows": int(info["features"]),
-                       "crs": info["crs"], "columns": [str(c) for c in info["fields"]]})
+        layers.append(
+            {
+                "name": str(name),
+                "geometry": geometry_type,
+                "rows": int(info["features"]),
+                "crs": info["crs"],
+                "columns": [str(c) for c in info["fields"]],
+            }
+        )
     return layers

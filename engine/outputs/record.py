@@ -35,19 +35,43 @@ def engine_version() -> str:
 
 def indicator_table(cells: dict[str, IndicatorCells], config: Config) -> pd.DataFrame:
     """The ``indicators`` table of the output contract."""
-    rows = [{"id": d.id, "theme": d.theme, "kind": d.kind,
-             "sensitive": int(cells[d.id].sensitive),
-             "numerator": d.references.get("numerator"),
-             "denominator": d.references.get("denominator"),
-             "weight": d.references.get("weight"),
-             "label_nl": d.label_nl + (SYNTHETIC_NL if cells[d.id].synthetic else ""),
-             "label_en": d.label_en + (SYNTHETIC_EN if cells[d.id].synthetic else ""),
-             "unit": d.unit, "direction": d.direction,
-             "source": cells[d.id].source, "synthetic": int(cells[d.id].synthetic)}
-            for d in config.indicators if d.id in cells]
-    return pd.DataFrame(rows, columns=["id", "theme", "kind", "label_nl", "label_en", "unit",
-                                       "direction", "source", "synthetic", "sensitive",
-                                       "numerator", "denominator", "weight"])
+    rows = [
+        {
+            "id": d.id,
+            "theme": d.theme,
+            "kind": d.kind,
+            "sensitive": int(cells[d.id].sensitive),
+            "numerator": d.references.get("numerator"),
+            "denominator": d.references.get("denominator"),
+            "weight": d.references.get("weight"),
+            "label_nl": d.label_nl + (SYNTHETIC_NL if cells[d.id].synthetic else ""),
+            "label_en": d.label_en + (SYNTHETIC_EN if cells[d.id].synthetic else ""),
+            "unit": d.unit,
+            "direction": d.direction,
+            "source": cells[d.id].source,
+            "synthetic": int(cells[d.id].synthetic),
+        }
+        for d in config.indicators
+        if d.id in cells
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "theme",
+            "kind",
+            "label_nl",
+            "label_en",
+            "unit",
+            "direction",
+            "source",
+            "synthetic",
+            "sensitive",
+            "numerator",
+            "denominator",
+            "weight",
+        ],
+    )
 
 
 def model_table(analyses: dict[str, LevelAnalysis]) -> pd.DataFrame:
@@ -56,17 +80,26 @@ def model_table(analyses: dict[str, LevelAnalysis]) -> pd.DataFrame:
     for level, analysis in analyses.items():
         for theme, model in analysis.models.items():
             for validation, metrics in model.metrics.iterrows():
-                rows.append({"level": level, "theme": theme, "model": model.model,
-                             "validation": validation, "r2": round(metrics["r2"], 4),
-                             "mae": round(metrics["mae"], 4),
-                             "spearman": round(metrics["spearman"], 4),
-                             "areas": int(metrics["n"])})
-    return pd.DataFrame(rows, columns=["level", "theme", "model", "validation", "r2", "mae",
-                                       "spearman", "areas"])
+                rows.append(
+                    {
+                        "level": level,
+                        "theme": theme,
+                        "model": model.model,
+                        "validation": validation,
+                        "r2": round(metrics["r2"], 4),
+                        "mae": round(metrics["mae"], 4),
+                        "spearman": round(metrics["spearman"], 4),
+                        "areas": int(metrics["n"]),
+                    }
+                )
+    return pd.DataFrame(
+        rows, columns=["level", "theme", "model", "validation", "r2", "mae", "spearman", "areas"]
+    )
 
 
-def model_details(analyses: dict[str, LevelAnalysis], layers: dict[str, gpd.GeoDataFrame],
-                  config: Config) -> dict[str, ModelDetail]:
+def model_details(
+    analyses: dict[str, LevelAnalysis], layers: dict[str, gpd.GeoDataFrame], config: Config
+) -> dict[str, ModelDetail]:
     """Per supervised theme, for the report: the five most important features, and the
     calibration (mean prediction against mean observed, per fifth of the predictions).
 
@@ -81,13 +114,20 @@ def model_details(analyses: dict[str, LevelAnalysis], layers: dict[str, gpd.GeoD
             published = layers[level].set_index("code")[target].reindex(model.prediction.index)
             frame = pd.DataFrame({"predicted": model.prediction, "observed": published})
             frame["group"] = pd.qcut(frame["predicted"].rank(method="first"), 5, labels=False) + 1
-            calibration = frame.groupby("group").agg(predicted=("predicted", "mean"),
-                                                     observed=("observed", "mean"),
-                                                     published=("observed", "count"),
-                                                     areas=("predicted", "size"))
-            importance = [(labels.get(name.removesuffix("__buren"), name)
-                           + (" (in de buurt)" if name.endswith("__buren") else ""), value)
-                          for name, value in model.importance.head(5).items()]
+            calibration = frame.groupby("group").agg(
+                predicted=("predicted", "mean"),
+                observed=("observed", "mean"),
+                published=("observed", "count"),
+                areas=("predicted", "size"),
+            )
+            importance = [
+                (
+                    labels.get(name.removesuffix("__buren"), name)
+                    + (" (in de buurt)" if name.endswith("__buren") else ""),
+                    value,
+                )
+                for name, value in model.importance.head(5).items()
+            ]
             details[theme] = ModelDetail(labels.get(target, target), importance, calibration)
     return details
 
@@ -97,13 +137,22 @@ def attribution(config: Config) -> str:
     return config.attribution or DEFAULT_ATTRIBUTION
 
 
-def run_table(config: Config, boundaries: Boundaries, started: datetime, finished: datetime,
-              timings: dict[str, float], disclosure: DisclosureRecord | None = None,
-              analyses: dict[str, LevelAnalysis] | None = None) -> pd.DataFrame:
+def run_table(
+    config: Config,
+    boundaries: Boundaries,
+    started: datetime,
+    finished: datetime,
+    timings: dict[str, float],
+    disclosure: DisclosureRecord | None = None,
+    analyses: dict[str, LevelAnalysis] | None = None,
+) -> pd.DataFrame:
     """The ``run`` table: one key/value row per fact needed to reproduce the run."""
-    files = [config.boundaries.path, *(t.path for t in config.tables),
-             *(m.path for m in config.microdata if m.path is not None),
-             *(r.path for r in config.rasters)]
+    files = [
+        config.boundaries.path,
+        *(t.path for t in config.tables),
+        *(m.path for m in config.microdata if m.path is not None),
+        *(r.path for r in config.rasters),
+    ]
     inputs = {str(path): sha256_of(path) for path in files}
     report = boundaries.report
     rows = {
@@ -114,20 +163,32 @@ def run_table(config: Config, boundaries: Boundaries, started: datetime, finishe
         "started": started.isoformat(timespec="seconds"),
         "finished": finished.isoformat(timespec="seconds"),
         "input_sha256": json.dumps({Path(p).name: h for p, h in inputs.items()}),
-        "boundaries": json.dumps({"path": Path(report.path).name, "layer": report.layer,
-                                  "schema": report.schema, "source_crs": report.source_crs,
-                                  "counts": report.counts, "repaired": len(report.repaired),
-                                  "dropped": report.dropped_non_polygon,
-                                  "water_dropped": report.water_dropped,
-                                  "dissolved": report.built_by_dissolving}),
+        "boundaries": json.dumps(
+            {
+                "path": Path(report.path).name,
+                "layer": report.layer,
+                "schema": report.schema,
+                "source_crs": report.source_crs,
+                "counts": report.counts,
+                "repaired": len(report.repaired),
+                "dropped": report.dropped_non_polygon,
+                "water_dropped": report.water_dropped,
+                "dissolved": report.built_by_dissolving,
+            }
+        ),
         "timings_s": json.dumps(timings),
-        "spatial": json.dumps({
-            "weights": config.spatial.weights, "permutations": config.spatial.permutations,
-            "correction": config.spatial.correction, "alpha": config.spatial.alpha,
-            "islands_joined": {lv: a.islands for lv, a in (analyses or {}).items()
-                               if a.graph is not None}}),
+        "spatial": json.dumps(
+            {
+                "weights": config.spatial.weights,
+                "permutations": config.spatial.permutations,
+                "correction": config.spatial.correction,
+                "alpha": config.spatial.alpha,
+                "islands_joined": {
+                    lv: a.islands for lv, a in (analyses or {}).items() if a.graph is not None
+                },
+            }
+        ),
         "disclosure": disclosure.to_json() if disclosure is not None else "",
         "attribution": attribution(config),
     }
     return pd.DataFrame({"key": list(rows), "value": list(rows.values())})
-

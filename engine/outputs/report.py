@@ -71,86 +71,136 @@ class ReportInputs:
 def build_report(inputs: ReportInputs) -> str:
     """The report as one HTML string."""
     synthetic = set(inputs.indicators.loc[inputs.indicators["synthetic"] == 1, "theme"])
-    themes = [view for theme in THEMES
-              if (view := _theme_view(theme, inputs, theme in synthetic)) is not None]
+    themes = [
+        view
+        for theme in THEMES
+        if (view := _theme_view(theme, inputs, theme in synthetic)) is not None
+    ]
     return _template().render(
-        title=inputs.title, created=f"{inputs.created:%d-%m-%Y %H:%M}",
-        buurten=len(inputs.layers.get("buurt", [])), wijken=len(inputs.layers.get("wijk", [])),
+        title=inputs.title,
+        created=f"{inputs.created:%d-%m-%Y %H:%M}",
+        buurten=len(inputs.layers.get("buurt", [])),
+        wijken=len(inputs.layers.get("wijk", [])),
         synthetic_themes=[THEME_NAMES[t] for t in THEMES if t in synthetic],
-        themes=themes, legend=list(zip(QUINTILE_COLOURS, QUINTILE_LABELS)), hot=HOT, cold=COLD,
-        d=_disclosure_view(inputs), attribution=inputs.attribution or "Bron: CBS.")
+        themes=themes,
+        legend=list(zip(QUINTILE_COLOURS, QUINTILE_LABELS)),
+        hot=HOT,
+        cold=COLD,
+        d=_disclosure_view(inputs),
+        attribution=inputs.attribution or "Bron: CBS.",
+    )
 
 
 @cache
 def _template() -> jinja2.Template:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("engine.outputs", "templates"),
-                             autoescape=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("engine.outputs", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
     return env.get_template("report.html.j2")
 
 
 def _theme_view(theme: str, inputs: ReportInputs, synthetic: bool) -> dict[str, Any] | None:
     risk = f"risk_{theme}"
-    scored = {lv: layer for lv, layer in inputs.layers.items()
-              if risk in layer and layer[risk].notna().any()}
+    scored = {
+        lv: layer
+        for lv, layer in inputs.layers.items()
+        if risk in layer and layer[risk].notna().any()
+    }
     if not scored:
         return None
     indicators = inputs.indicators
     listed = indicators[(indicators["theme"] == theme) & (indicators["direction"] != "none")]
-    maps = [{"svg": _svg_map(layer, theme), "level": LEVEL_NAMES[level],
-             "shown": f"{layer[risk].notna().mean():.0%}"}
-            for level, layer in scored.items() if len(layer) <= MAX_MAP_AREAS]
+    maps = [
+        {
+            "svg": _svg_map(layer, theme),
+            "level": LEVEL_NAMES[level],
+            "shown": f"{layer[risk].notna().mean():.0%}",
+        }
+        for level, layer in scored.items()
+        if len(layer) <= MAX_MAP_AREAS
+    ]
     best = max(scored, key=lambda lv: scored[lv][risk].notna().mean())
     layer = scored[best]
     top = layer.dropna(subset=[f"rank_{theme}"]).sort_values(f"rank_{theme}").head(10)
-    rows = [{"rank": int(d[f"rank_{theme}"]), "name": d["naam"], "code": d["code"],
-             "score": f"{d[risk]:.0f}", "hotspot": hotspot_nl(d[f"hotspot_{theme}"]),
-             "why": driver_sentence(d[f"drivers_{theme}"])}
-            for d in (row._asdict() for row in top.itertuples(index=False))]
+    rows = [
+        {
+            "rank": int(d[f"rank_{theme}"]),
+            "name": d["naam"],
+            "code": d["code"],
+            "score": f"{d[risk]:.0f}",
+            "hotspot": hotspot_nl(d[f"hotspot_{theme}"]),
+            "why": driver_sentence(d[f"drivers_{theme}"]),
+        }
+        for d in (row._asdict() for row in top.itertuples(index=False))
+    ]
     models = inputs.models
     model = models[models["theme"] == theme] if len(models) else models
     detail = inputs.details.get(theme)
-    return {"id": theme, "name": THEME_NAMES[theme], "synthetic": synthetic,
-            "combines": list(listed["label_nl"]), "maps": maps,
-            "top_level": LEVEL_NAMES[best].lower(), "top": rows,
-            "model_text": _model_text(model) if len(model) else "",
-            "detail": _detail_view(detail) if detail else None,
-            "withheld": int(layer[risk].isna().sum()), "areas": len(layer)}
+    return {
+        "id": theme,
+        "name": THEME_NAMES[theme],
+        "synthetic": synthetic,
+        "combines": list(listed["label_nl"]),
+        "maps": maps,
+        "top_level": LEVEL_NAMES[best].lower(),
+        "top": rows,
+        "model_text": _model_text(model) if len(model) else "",
+        "detail": _detail_view(detail) if detail else None,
+        "withheld": int(layer[risk].isna().sum()),
+        "areas": len(layer),
+    }
 
 
 def _model_text(model: pd.DataFrame) -> str:
     m = model.set_index("validation")
     spatial, random_ = m.loc["spatial CV"], m.loc["random CV"]
-    text = (f"Getoetst op wijken die het model niet kende, volgt de volgorde van de "
-            f"voorspellingen die van de werkelijkheid met een rangcorrelatie van "
-            f"{spatial['spearman']:.2f} (1 is perfect, 0 is willekeurig); het model verklaart "
-            f"{max(spatial['r2'], 0):.0%} van de verschillen tussen buurten.")
+    text = (
+        f"Getoetst op wijken die het model niet kende, volgt de volgorde van de "
+        f"voorspellingen die van de werkelijkheid met een rangcorrelatie van "
+        f"{spatial['spearman']:.2f} (1 is perfect, 0 is willekeurig); het model verklaart "
+        f"{max(spatial['r2'], 0):.0%} van de verschillen tussen buurten."
+    )
     if "baseline: population only" in m.index:
         base = m.loc["baseline: population only"]
         better = "beter dan" if spatial["r2"] > base["r2"] else "niet beter dan"
-        text += (f" Dat is {better} een voorspelling op alleen het aantal inwoners "
-                 f"({max(base['r2'], 0):.0%}).")
+        text += (
+            f" Dat is {better} een voorspelling op alleen het aantal inwoners "
+            f"({max(base['r2'], 0):.0%})."
+        )
     if random_["r2"] > spatial["r2"] + 0.05:
-        text += (" Met een willekeurige verdeling van de toets zou het model beter lijken "
-                 f"({max(random_['r2'], 0):.0%}), omdat buren op elkaar lijken; het eerlijke "
-                 "cijfer is het eerste.")
+        text += (
+            " Met een willekeurige verdeling van de toets zou het model beter lijken "
+            f"({max(random_['r2'], 0):.0%}), omdat buren op elkaar lijken; het eerlijke "
+            "cijfer is het eerste."
+        )
     return text
 
 
 def _detail_view(detail: ModelDetail) -> dict[str, Any]:
     calibration = detail.calibration
     share = calibration["published"].sum() / max(calibration["areas"].sum(), 1)
-    view: dict[str, Any] = {"factors": [label for label, _ in detail.importance],
-                            "target": detail.target, "share": f"{share:.0%}",
-                            "calibration": None}
+    view: dict[str, Any] = {
+        "factors": [label for label, _ in detail.importance],
+        "target": detail.target,
+        "share": f"{share:.0%}",
+        "calibration": None,
+    }
     if share >= MIN_PUBLISHED_FOR_CALIBRATION:
         # Below it, means over the published counts only are selected on the outcome
         # (the small counts are the withheld ones), and means over all counts could be
         # differenced against the published ones: neither can be shown honestly.
         view["calibration"] = [
-            {"group": int(group), "predicted": f"{row.predicted:.2f}",
-             "observed": "-" if pd.isna(row.observed) else f"{row.observed:.2f}",
-             "published": int(row.published), "areas": int(row.areas)}
-            for group, row in calibration.iterrows()]
+            {
+                "group": int(group),
+                "predicted": f"{row.predicted:.2f}",
+                "observed": "-" if pd.isna(row.observed) else f"{row.observed:.2f}",
+                "published": int(row.published),
+                "areas": int(row.areas),
+            }
+            for group, row in calibration.iterrows()
+        ]
     return view
 
 
@@ -158,14 +208,24 @@ def _disclosure_view(inputs: ReportInputs) -> dict[str, Any]:
     counts, params = inputs.cells_by_outcome, inputs.parameters
     total = sum(counts.values()) or 1
     published = counts.get("published", 0)
-    rows = [{"reason": RULE_TEXT.get(rule, rule), "cells": f"{n:,}", "share": f"{n / total:.0%}"}
-            for rule, n in sorted(counts.items(), key=lambda kv: -kv[1]) if rule != "published"]
-    areas = sum(int(layer["suppressed"].sum()) for layer in inputs.layers.values()
-                if "suppressed" in layer)
-    return {"min_units": params["min_units"], "min_inhabitants": params["min_inhabitants"],
-            "count_base": params["count_base"], "published": f"{published:,}",
-            "withheld": f"{total - published:,}", "published_share": f"{published / total:.0%}",
-            "area_rule_areas": areas, "rows": rows}
+    rows = [
+        {"reason": RULE_TEXT.get(rule, rule), "cells": f"{n:,}", "share": f"{n / total:.0%}"}
+        for rule, n in sorted(counts.items(), key=lambda kv: -kv[1])
+        if rule != "published"
+    ]
+    areas = sum(
+        int(layer["suppressed"].sum()) for layer in inputs.layers.values() if "suppressed" in layer
+    )
+    return {
+        "min_units": params["min_units"],
+        "min_inhabitants": params["min_inhabitants"],
+        "count_base": params["count_base"],
+        "published": f"{published:,}",
+        "withheld": f"{total - published:,}",
+        "published_share": f"{published / total:.0%}",
+        "area_rule_areas": areas,
+        "rows": rows,
+    }
 
 
 def _svg_map(layer: gpd.GeoDataFrame, theme: str, width: int = 520) -> Markup:
@@ -189,16 +249,25 @@ def _svg_map(layer: gpd.GeoDataFrame, theme: str, width: int = 520) -> Markup:
         else:
             fill = QUINTILE_COLOURS[min(int(r // 20), 4)]
             title = f"{name}: score {r:.0f}" + (f", {hotspot_nl(h)}" if isinstance(h, str) else "")
-        stroke = (HOT if isinstance(h, str) and h.startswith("hot")
-                  else COLD if isinstance(h, str) and h.startswith("cold") else "#888")
+        stroke = (
+            HOT
+            if isinstance(h, str) and h.startswith("hot")
+            else COLD
+            if isinstance(h, str) and h.startswith("cold")
+            else "#888"
+        )
         weight = "1.6" if stroke != "#888" else "0.3"
-        paths.append(f"<path d='{d}' fill='{fill}' stroke='{stroke}' stroke-width='{weight}'>"
-                     f"<title>{_e(title)}</title></path>")
-    svg = (f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' "
-            f"role='img' aria-label='kaart {_e(THEME_NAMES[theme])}'><defs><pattern id='hatch' "
-            "width='6' height='6' patternUnits='userSpaceOnUse' patternTransform='rotate(45)'>"
-            "<rect width='6' height='6' fill='#eee'/><line x1='0' y1='0' x2='0' y2='6' "
-            "stroke='#aaa' stroke-width='2'/></pattern></defs>" + "".join(paths) + "</svg>")
+        paths.append(
+            f"<path d='{d}' fill='{fill}' stroke='{stroke}' stroke-width='{weight}'>"
+            f"<title>{_e(title)}</title></path>"
+        )
+    svg = (
+        f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' "
+        f"role='img' aria-label='kaart {_e(THEME_NAMES[theme])}'><defs><pattern id='hatch' "
+        "width='6' height='6' patternUnits='userSpaceOnUse' patternTransform='rotate(45)'>"
+        "<rect width='6' height='6' fill='#eee'/><line x1='0' y1='0' x2='0' y2='6' "
+        "stroke='#aaa' stroke-width='2'/></pattern></defs>" + "".join(paths) + "</svg>"
+    )
     return Markup(svg)  # every text in it was escaped above
 
 

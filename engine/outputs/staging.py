@@ -27,7 +27,9 @@ def staged_output(out_dir: Path) -> Iterator[Path]:
         out_dir.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=".zicht-staging-", dir=out_dir))
     except OSError as exc:
-        raise OutputError(f"{out_dir}: output directory cannot be written ({exc.strerror})") from None
+        raise OutputError(
+            f"{out_dir}: output directory cannot be written ({exc.strerror})"
+        ) from None
     try:
         yield stage
         for item in sorted(stage.iterdir()):

@@ -10,41 +10,62 @@ risk map is the layer's default style, so the layer opens styled.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 
-from engine.themes import THEME_NAMES, THEMES
 from engine.outputs.geopackage import GEOMETRY_COLUMN
+from engine.themes import THEME_NAMES, THEMES
 
-RISK_CLASSES = [(0, 20, "#fef0d9"), (20, 40, "#fdcc8a"), (40, 60, "#fc8d59"),
-                (60, 80, "#e34a33"), (80, 100.01, "#b30000")]
-HOTSPOT_CLASSES = [("hot 99%", "#b2182b"), ("hot 95%", "#ef8a62"), ("hot 90%", "#fddbc7"),
-                   ("not significant", "#f0f0f0"), ("cold 90%", "#d1e5f0"),
-                   ("cold 95%", "#67a9cf"), ("cold 99%", "#2166ac")]
+RISK_CLASSES = [
+    (0, 20, "#fef0d9"),
+    (20, 40, "#fdcc8a"),
+    (40, 60, "#fc8d59"),
+    (60, 80, "#e34a33"),
+    (80, 100.01, "#b30000"),
+]
+HOTSPOT_CLASSES = [
+    ("hot 99%", "#b2182b"),
+    ("hot 95%", "#ef8a62"),
+    ("hot 90%", "#fddbc7"),
+    ("not significant", "#f0f0f0"),
+    ("cold 90%", "#d1e5f0"),
+    ("cold 95%", "#67a9cf"),
+    ("cold 99%", "#2166ac"),
+]
 NO_SCORE = "#d9d9d9"
 
 
 def layer_styles(layers: dict[str, list[str]]) -> pd.DataFrame:
     """The ``layer_styles`` rows for layers given as name -> column names."""
     rows = []
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for layer, columns in layers.items():
         themes = [t for t in THEMES if f"risk_{t}" in columns]
         styles = []
         for theme in themes:
             styles.append((f"Risico {THEME_NAMES[theme]}", risk_qml(f"risk_{theme}")))
             if f"hotspot_{theme}" in columns:
-                styles.append((f"Hotspots {THEME_NAMES[theme]}",
-                               hotspot_qml(f"hotspot_{theme}")))
+                styles.append((f"Hotspots {THEME_NAMES[theme]}", hotspot_qml(f"hotspot_{theme}")))
         if not styles:
             styles.append(("Grenzen", outline_qml()))
         for k, (name, qml) in enumerate(styles):
-            rows.append({"f_table_catalog": "", "f_table_schema": "", "f_table_name": layer,
-                         "f_geometry_column": GEOMETRY_COLUMN, "styleName": name[:30],
-                         "styleQML": qml, "styleSLD": "", "useAsDefault": k == 0,
-                         "description": f"zicht: {name}", "owner": "zicht", "ui": "",
-                         "update_time": now})
+            rows.append(
+                {
+                    "f_table_catalog": "",
+                    "f_table_schema": "",
+                    "f_table_name": layer,
+                    "f_geometry_column": GEOMETRY_COLUMN,
+                    "styleName": name[:30],
+                    "styleQML": qml,
+                    "styleSLD": "",
+                    "useAsDefault": k == 0,
+                    "description": f"zicht: {name}",
+                    "owner": "zicht",
+                    "ui": "",
+                    "update_time": now,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -52,8 +73,14 @@ def risk_qml(column: str) -> str:
     """Five classes of a 0-100 risk score; no score hatched grey."""
     rules = [(f'"{column}" IS NULL', "geen score (onderdrukt of ontbrekend)", NO_SCORE, True)]
     for low, high, colour in RISK_CLASSES:
-        rules.append((f'"{column}" >= {low} AND "{column}" < {high}',
-                      f"{low:g} - {min(high, 100):g}", colour, False))
+        rules.append(
+            (
+                f'"{column}" >= {low} AND "{column}" < {high}',
+                f"{low:g} - {min(high, 100):g}",
+                colour,
+                False,
+            )
+        )
     return _qml(rules)
 
 
@@ -72,23 +99,41 @@ def outline_qml() -> str:
 
 def _qml(rules: list[tuple[str, str, str, bool]]) -> str:
     root = ET.Element("qgis", {"version": "3.28.0", "styleCategories": "Symbology|Labeling"})
-    renderer = ET.SubElement(root, "renderer-v2", {"type": "RuleRenderer", "symbollevels": "0",
-                                                   "enableorderby": "0", "forceraster": "0"})
+    renderer = ET.SubElement(
+        root,
+        "renderer-v2",
+        {"type": "RuleRenderer", "symbollevels": "0", "enableorderby": "0", "forceraster": "0"},
+    )
     rules_el = ET.SubElement(renderer, "rules", {"key": "root"})
     symbols = ET.SubElement(renderer, "symbols")
     for k, (expression, label, colour, hatched) in enumerate(rules):
-        ET.SubElement(rules_el, "rule", {"key": f"r{k}", "filter": expression, "label": label,
-                                         "symbol": str(k)})
+        ET.SubElement(
+            rules_el,
+            "rule",
+            {"key": f"r{k}", "filter": expression, "label": label, "symbol": str(k)},
+        )
         symbols.append(_fill_symbol(str(k), colour, hatched))
     labeling = ET.SubElement(root, "labeling", {"type": "rule-based"})
     label_rules = ET.SubElement(labeling, "rules", {"key": "root"})
-    rule = ET.SubElement(label_rules, "rule", {"key": "l0", "filter": '"suppressed" = 1',
-                                               "description": "onderdrukt"})
+    rule = ET.SubElement(
+        label_rules,
+        "rule",
+        {"key": "l0", "filter": '"suppressed" = 1', "description": "onderdrukt"},
+    )
     settings = ET.SubElement(rule, "settings", {"calloutType": "simple"})
-    ET.SubElement(settings, "text-style", {
-        "fieldName": "'onderdrukt'", "isExpression": "1", "fontSize": "7",
-        "fontSizeUnit": "Point", "textColor": "90,90,90,255", "fontItalic": "1",
-        "namedStyle": "Italic"})
+    ET.SubElement(
+        settings,
+        "text-style",
+        {
+            "fieldName": "'onderdrukt'",
+            "isExpression": "1",
+            "fontSize": "7",
+            "fontSizeUnit": "Point",
+            "textColor": "90,90,90,255",
+            "fontItalic": "1",
+            "namedStyle": "Italic",
+        },
+    )
     ET.SubElement(settings, "placement", {"placement": "0", "centroidInside": "1"})
     ET.SubElement(root, "layerGeometryType").text = "2"
     xml = ET.tostring(root, encoding="unicode")
@@ -96,14 +141,22 @@ def _qml(rules: list[tuple[str, str, str, bool]]) -> str:
 
 
 def _fill_symbol(name: str, colour: str, hatched: bool) -> ET.Element:
-    symbol = ET.Element("symbol", {"type": "fill", "name": name, "alpha": "1",
-                                   "clip_to_extent": "1", "force_rhr": "0"})
-    layer = ET.SubElement(symbol, "layer", {"class": "SimpleFill", "enabled": "1",
-                                            "pass": "0", "locked": "0"})
+    symbol = ET.Element(
+        "symbol",
+        {"type": "fill", "name": name, "alpha": "1", "clip_to_extent": "1", "force_rhr": "0"},
+    )
+    layer = ET.SubElement(
+        symbol, "layer", {"class": "SimpleFill", "enabled": "1", "pass": "0", "locked": "0"}
+    )
     options = ET.SubElement(layer, "Option", {"type": "Map"})
-    rgb = ",".join(str(int(colour[i:i + 2], 16)) for i in (1, 3, 5)) + ",255"
-    for key, value in (("color", rgb), ("style", "b_diagonal" if hatched else "solid"),
-                       ("outline_color", "110,110,110,255"), ("outline_style", "solid"),
-                       ("outline_width", "0.15"), ("outline_width_unit", "MM")):
+    rgb = ",".join(str(int(colour[i : i + 2], 16)) for i in (1, 3, 5)) + ",255"
+    for key, value in (
+        ("color", rgb),
+        ("style", "b_diagonal" if hatched else "solid"),
+        ("outline_color", "110,110,110,255"),
+        ("outline_style", "solid"),
+        ("outline_width", "0.15"),
+        ("outline_width_unit", "MM"),
+    ):
         ET.SubElement(options, "Option", {"name": key, "type": "QString", "value": value})
     return symbol

@@ -30,11 +30,11 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from boundaries.codes import LAYER_NAMES
+from boundaries.errors import OutputError
 from disclosure.audit import Tree, attacker_bounds, attacker_bounds_lp, parent_positions
 from disclosure.rounding import half_width
 from disclosure.rules import PRIMARY_RULES
-from boundaries.codes import LAYER_NAMES
-from boundaries.errors import OutputError
 from engine.outputs.manifest import sha256_of
 
 PARENT_COLUMN = {"buurt": "wijkcode", "wijk": "gemeentecode"}
@@ -64,9 +64,11 @@ def audit_directory(path: Path, exact: bool = False) -> AuditReport:
         raise OutputError(f"{gpkg}: the run table records no disclosure control")
     params = json.loads(run["disclosure"])["parameters"]
     indicators = pyogrio.read_dataframe(gpkg, layer="indicators").set_index("id")
-    layers = {lv: pyogrio.read_dataframe(gpkg, layer=name, read_geometry=False)
-              for lv, name in reversed(LAYER_NAMES.items())
-              if name in {str(n) for n, _ in pyogrio.list_layers(gpkg)}}
+    layers = {
+        lv: pyogrio.read_dataframe(gpkg, layer=name, read_geometry=False)
+        for lv, name in reversed(LAYER_NAMES.items())
+        if name in {str(n) for n, _ in pyogrio.list_layers(gpkg)}
+    }
     cells = _Cells.from_layers(layers)
     sensitive = indicators[indicators["sensitive"] == 1]
     for indicator_id, spec in sensitive.iterrows():
@@ -100,42 +102,70 @@ class _Cells:
     rules: pd.DataFrame  # rows: cells, columns: indicator ids; '' where not withheld
 
     @classmethod
-    def from_layers(cls, layers: dict[str, pd.DataFrame]) -> "_Cells":
+    def from_layers(cls, layers: dict[str, pd.DataFrame]) -> _Cells:
         level = np.concatenate([[lv] * len(layer) for lv, layer in layers.items()])
         code = np.concatenate([layer["code"].to_numpy(dtype=object) for layer in layers.values()])
-        parent_code = np.concatenate([
-            layer[PARENT_COLUMN[lv]].to_numpy(dtype=object) if lv in PARENT_COLUMN
-            else np.full(len(layer), None, dtype=object) for lv, layer in layers.items()])
+        parent_code = np.concatenate(
+            [
+                layer[PARENT_COLUMN[lv]].to_numpy(dtype=object)
+                if lv in PARENT_COLUMN
+                else np.full(len(layer), None, dtype=object)
+                for lv, layer in layers.items()
+            ]
+        )
         key = pd.MultiIndex.from_arrays([level, code])
         parent = parent_positions(level, code, parent_code)
-        reasons = pd.concat([_reasons(layer, lv) for lv, layer in layers.items()
-                             if "suppression" in layer], ignore_index=True)
-        rules = (reasons.drop_duplicates(["level", "code", "column"])
-                 .pivot(index=["level", "code"], columns="column", values="rule")
-                 .reindex(key).fillna(""))
+        reasons = pd.concat(
+            [_reasons(layer, lv) for lv, layer in layers.items() if "suppression" in layer],
+            ignore_index=True,
+        )
+        rules = (
+            reasons.drop_duplicates(["level", "code", "column"])
+            .pivot(index=["level", "code"], columns="column", values="rule")
+            .reindex(key)
+            .fillna("")
+        )
         return cls(level, code, parent, rules)
 
 
-def _audit_indicator(indicator_id: str, kind: str, layers: dict, cells: _Cells, params: dict,
-                     report: AuditReport, exact: bool) -> None:
-    published = np.concatenate([
-        pd.to_numeric(layer[indicator_id], errors="coerce").to_numpy(dtype=float)
-        if indicator_id in layer else np.full(len(layer), np.nan) for layer in layers.values()])
-    rule = (cells.rules[indicator_id].to_numpy(dtype=object) if indicator_id in cells.rules
-            else np.full(len(published), "", dtype=object))
+def _audit_indicator(
+    indicator_id: str,
+    kind: str,
+    layers: dict,
+    cells: _Cells,
+    params: dict,
+    report: AuditReport,
+    exact: bool,
+) -> None:
+    published = np.concatenate(
+        [
+            pd.to_numeric(layer[indicator_id], errors="coerce").to_numpy(dtype=float)
+            if indicator_id in layer
+            else np.full(len(layer), np.nan)
+            for layer in layers.values()
+        ]
+    )
+    rule = (
+        cells.rules[indicator_id].to_numpy(dtype=object)
+        if indicator_id in cells.rules
+        else np.full(len(published), "", dtype=object)
+    )
     base = params["count_base"] if kind == "count" else params["sum_base"]
     report.cells_checked += len(published)
     shown = published[~np.isnan(published)]
     off_grid = np.abs(shown / base - np.round(shown / base)) > 1e-9
     if off_grid.any():
-        report.problems.append(f"{indicator_id}: {int(off_grid.sum())} published value(s) are "
-                               f"not multiples of the rounding base {base:g}")
+        report.problems.append(
+            f"{indicator_id}: {int(off_grid.sum())} published value(s) are "
+            f"not multiples of the rounding base {base:g}"
+        )
     if (shown < 0).any():
         report.problems.append(f"{indicator_id}: negative published values (a sentinel?)")
     listed = rule != ""
     for i in np.flatnonzero(listed & ~np.isnan(published)):
-        report.problems.append(f"{indicator_id} of {cells.code[i]} is listed as withheld "
-                               f"({rule[i]}) but published")
+        report.problems.append(
+            f"{indicator_id} of {cells.code[i]} is listed as withheld ({rule[i]}) but published"
+        )
     # NULL without a reason: unknown at the source, left out of the sums (so: 0)
     unknown = np.isnan(published) & ~listed
     half = np.where(unknown, 0.0, half_width(base, integer=kind == "count"))
@@ -149,25 +179,25 @@ def _audit_indicator(indicator_id: str, kind: str, layers: dict, cells: _Cells, 
     else:
         low, high = attacker_bounds(tree)
         low, high = low[withheld], high[withheld]
-    narrow = (high - low < params["protection_min"] - 1e-9) & np.isin(rule[withheld],
-                                                                      PRIMARY_RULES)
+    narrow = (high - low < params["protection_min"] - 1e-9) & np.isin(rule[withheld], PRIMARY_RULES)
     for i in withheld[narrow]:
         report.problems.append(
             f"{indicator_id} of {cells.code[i]} ({rule[i]}): the published figures "
-            f"narrow it to an interval narrower than {params['protection_min']:g}")
+            f"narrow it to an interval narrower than {params['protection_min']:g}"
+        )
 
 
-def _audit_derived(indicator_id: str, spec: pd.Series, layers: dict,
-                   report: AuditReport) -> None:
-    for level, layer in layers.items():
+def _audit_derived(indicator_id: str, spec: pd.Series, layers: dict, report: AuditReport) -> None:
+    for layer in layers.values():
         if indicator_id not in layer:
             continue
         shown = layer[indicator_id].notna()
         for part in (spec["numerator"], spec["denominator"]):
             leaked = shown & layer[part].isna()
             for code in layer.loc[leaked, "code"]:
-                report.problems.append(f"{indicator_id} of {code} is published while its part "
-                                       f"{part} is withheld")
+                report.problems.append(
+                    f"{indicator_id} of {code} is published while its part {part} is withheld"
+                )
 
 
 def _check_manifest(path: Path, report: AuditReport) -> None:

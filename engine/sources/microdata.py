@@ -11,6 +11,8 @@ records, because distinct units do not add up from buurt to wijk.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
@@ -20,13 +22,12 @@ from pyproj.exceptions import CRSError
 
 from boundaries import Boundaries
 from boundaries.codes import LEVELS, normalise_codes
-from engine.config import MicrodataIndicator, MicrodataSpec
-from engine.cells import CELL_COLUMNS
 from boundaries.errors import MicrodataError, TableError
+from engine.cells import CELL_COLUMNS
+from engine.config import MicrodataIndicator, MicrodataSpec
 from engine.sources.tables import csv_separator
 
 TOP_K = 3
-
 
 
 @dataclass
@@ -43,8 +44,10 @@ class Placement:
         text = f"microdata {name!r}: {self.records:,} records"
         lost = self.outside + self.no_location
         if lost:
-            text += (f"; {lost:,} not in any area ({self.no_location:,} without a location, "
-                     f"{self.outside:,} outside every area)")
+            text += (
+                f"; {lost:,} not in any area ({self.no_location:,} without a location, "
+                f"{self.outside:,} outside every area)"
+            )
         return text
 
 
@@ -72,14 +75,23 @@ def read_records(spec: MicrodataSpec) -> pd.DataFrame:
     needed = [c for c in (spec.unit, spec.x, spec.y, spec.code, spec.amount) if c]
     missing = [c for c in needed if c not in frame.columns]
     if missing:
-        raise MicrodataError(f"{path}: no column {missing[0]!r} (microdata {spec.id!r}); "
-                             f"columns are {list(frame.columns)}")
+        raise MicrodataError(
+            f"{path}: no column {missing[0]!r} (microdata {spec.id!r}); "
+            f"columns are {list(frame.columns)}"
+        )
     return frame
 
 
-def place_records(records: pd.DataFrame, boundaries: Boundaries, unit: str,
-                  x: str | None = None, y: str | None = None, crs: str = "EPSG:28992",
-                  code: str | None = None, where: str = "records") -> Placement:
+def place_records(
+    records: pd.DataFrame,
+    boundaries: Boundaries,
+    unit: str,
+    x: str | None = None,
+    y: str | None = None,
+    crs: str = "EPSG:28992",
+    code: str | None = None,
+    where: str = "records",
+) -> Placement:
     """Assign every record to an area on every level, by code or by point-in-polygon.
 
     Points are transformed from ``crs`` to RD New. A point on the shared edge of two
@@ -87,54 +99,66 @@ def place_records(records: pd.DataFrame, boundaries: Boundaries, unit: str,
     """
     areas = boundaries.areas
     finest = boundaries.finest
-    n = len(records)
     if records[unit].isna().any():
-        raise MicrodataError(f"{where}: {int(records[unit].isna().sum())} record(s) have no "
-                             f"unit in column {unit!r}")
+        raise MicrodataError(
+            f"{where}: {int(records[unit].isna().sum())} record(s) have no unit in column {unit!r}"
+        )
     unit_ids = pd.factorize(records[unit], sort=False)[0]
-    position = np.full(n, -1, dtype=np.int64)
-    no_location = 0
     if code is not None:
-        codes = normalise_codes(records[code])
-        lookup = pd.Series(np.arange(len(areas)), index=areas.index)
-        found = codes.map(lookup)
-        position = found.fillna(-1).to_numpy(dtype=np.int64)
-        no_location = int(codes.isna().sum())
+        position, no_location = _by_code(records[code], areas.index)
+    elif x is not None and y is not None:
+        position, no_location = _by_point(records, x, y, crs, areas, where)
     else:
-        xs = pd.to_numeric(records[x], errors="coerce").to_numpy(dtype=float, copy=True)
-        ys = pd.to_numeric(records[y], errors="coerce").to_numpy(dtype=float, copy=True)
-        bad_text = (records[x].notna() & np.isnan(xs)) | (records[y].notna() & np.isnan(ys))
-        if bad_text.any():
-            i = int(np.flatnonzero(bad_text.to_numpy())[0])
-            raise MicrodataError(f"{where}: coordinates in columns {x!r}/{y!r} are not numbers "
-                                 f"(row {i + 1})")
-        located = np.isfinite(xs) & np.isfinite(ys)
-        no_location = int((~located).sum())
-        try:
-            source_crs = CRS.from_user_input(crs)
-        except CRSError:
-            raise MicrodataError(f"{where}: unknown CRS {crs!r}") from None
-        if not source_crs.equals(CRS.from_epsg(28992)):
-            transformer = Transformer.from_crs(source_crs, 28992, always_xy=True)
-            xs[located], ys[located] = transformer.transform(xs[located], ys[located])
-        points = shapely.points(xs[located], ys[located])
-        tree = shapely.STRtree(areas.geometry.values)
-        point_idx, area_idx = tree.query(points, predicate="intersects")
-        # Several hits (a shared edge, or overlapping simplified polygons): keep the first.
-        order = np.lexsort((area_idx, point_idx))
-        point_idx, area_idx = point_idx[order], area_idx[order]
-        first = np.r_[True, point_idx[1:] != point_idx[:-1]] if len(point_idx) else point_idx
-        hit = np.full(int(located.sum()), -1, dtype=np.int64)
-        hit[point_idx[first]] = area_idx[first]
-        position[located] = hit
+        raise MicrodataError(f"{where}: records need x/y columns or a code column")
     outside = int((position < 0).sum()) - no_location
-
     positions = {finest: position}
-    for level in LEVELS[LEVELS.index(finest) + 1:]:
+    for level in LEVELS[LEVELS.index(finest) + 1 :]:
         parent_index = boundaries.levels[level].index
         parent_of_area = parent_index.get_indexer(areas[f"{level}code"])
         positions[level] = np.where(position >= 0, parent_of_area[np.maximum(position, 0)], -1)
-    return Placement(positions, unit_ids, outside, no_location, n)
+    return Placement(positions, unit_ids, outside, no_location, len(records))
+
+
+def _by_code(codes: pd.Series, areas: pd.Index) -> tuple[np.ndarray, int]:
+    """Area positions (-1: none) of records given a buurt code, and how many had none."""
+    normalised = normalise_codes(codes)
+    found = normalised.map(pd.Series(np.arange(len(areas)), index=areas))
+    return found.fillna(-1).to_numpy(dtype=np.int64), int(normalised.isna().sum())
+
+
+def _by_point(
+    records: pd.DataFrame, x: str, y: str, crs: str, areas: gpd.GeoDataFrame, where: str
+) -> tuple[np.ndarray, int]:
+    """Area positions (-1: none) of records by point in polygon, and how many had no
+    coordinates. A point on a shared edge goes to the first area in code order."""
+    xs = pd.to_numeric(records[x], errors="coerce").to_numpy(dtype=float, copy=True)
+    ys = pd.to_numeric(records[y], errors="coerce").to_numpy(dtype=float, copy=True)
+    bad_text = (records[x].notna() & np.isnan(xs)) | (records[y].notna() & np.isnan(ys))
+    if bad_text.any():
+        i = int(np.flatnonzero(bad_text.to_numpy())[0])
+        raise MicrodataError(
+            f"{where}: coordinates in columns {x!r}/{y!r} are not numbers (row {i + 1})"
+        )
+    located = np.isfinite(xs) & np.isfinite(ys)
+    try:
+        source_crs = CRS.from_user_input(crs)
+    except CRSError:
+        raise MicrodataError(f"{where}: unknown CRS {crs!r}") from None
+    if not source_crs.equals(CRS.from_epsg(28992)):
+        transformer = Transformer.from_crs(source_crs, 28992, always_xy=True)
+        xs[located], ys[located] = transformer.transform(xs[located], ys[located])
+    points = shapely.points(xs[located], ys[located])
+    tree = shapely.STRtree(areas.geometry.values)
+    point_idx, area_idx = tree.query(points, predicate="intersects")
+    # Several hits (a shared edge, or overlapping simplified polygons): keep the first.
+    order = np.lexsort((area_idx, point_idx))
+    point_idx, area_idx = point_idx[order], area_idx[order]
+    first = np.r_[True, point_idx[1:] != point_idx[:-1]] if len(point_idx) else point_idx
+    hit = np.full(int(located.sum()), -1, dtype=np.int64)
+    hit[point_idx[first]] = area_idx[first]
+    position = np.full(len(records), -1, dtype=np.int64)
+    position[located] = hit
+    return position, int((~located).sum())
 
 
 def record_mask(records: pd.DataFrame, spec: MicrodataIndicator, where: str) -> np.ndarray:
@@ -142,15 +166,22 @@ def record_mask(records: pd.DataFrame, spec: MicrodataIndicator, where: str) -> 
     mask = np.ones(len(records), dtype=bool)
     for column, allowed in spec.where.items():
         if column not in records.columns:
-            raise MicrodataError(f"{where}: indicator {spec.id!r} filters on column {column!r}, "
-                                 f"which the records do not have; columns are "
-                                 f"{list(records.columns)}")
+            raise MicrodataError(
+                f"{where}: indicator {spec.id!r} filters on column {column!r}, "
+                f"which the records do not have; columns are "
+                f"{list(records.columns)}"
+            )
         mask &= records[column].isin(allowed).to_numpy()
     return mask
 
 
-def microdata_cells(placement: Placement, boundaries: Boundaries, mask: np.ndarray,
-                    measure: str, amount: np.ndarray | None = None) -> dict[str, pd.DataFrame]:
+def microdata_cells(
+    placement: Placement,
+    boundaries: Boundaries,
+    mask: np.ndarray,
+    measure: str,
+    amount: np.ndarray | None = None,
+) -> dict[str, pd.DataFrame]:
     """Cells on every level for the records in ``mask``.
 
     ``measure`` is ``records`` (value: the number of records; top contributions: the
@@ -166,7 +197,7 @@ def microdata_cells(placement: Placement, boundaries: Boundaries, mask: np.ndarr
         keep = mask & (position >= 0)
         pos = position[keep]
         unit = placement.unit[keep]
-        weight = amount[keep] if measure == "amount" else np.ones(len(pos))
+        weight = amount[keep] if amount is not None else np.ones(len(pos))
         n_areas = len(index)
         value = np.bincount(pos, weights=weight, minlength=n_areas)
         # contributions per (area, unit)
@@ -198,7 +229,8 @@ def amounts(records: pd.DataFrame, column: str, where: str) -> np.ndarray:
     values = pd.to_numeric(records[column], errors="coerce")
     bad = values.isna() | (values < 0)
     if bad.any():
-        raise TableError(f"{where}: {int(bad.sum())} record(s) have a missing, negative or "
-                         f"non-numeric amount in column {column!r}")
+        raise TableError(
+            f"{where}: {int(bad.sum())} record(s) have a missing, negative or "
+            f"non-numeric amount in column {column!r}"
+        )
     return values.to_numpy(dtype=float)
-

@@ -10,13 +10,13 @@ shares are then recomputed from those when aggregating to wijk and gemeente.
 from __future__ import annotations
 
 import math
-
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
+from affine import Affine
 from rasterio.errors import RasterioError
 from rasterio.features import rasterize
 from rasterio.windows import Window, from_bounds
@@ -24,41 +24,30 @@ from rasterio.windows import Window, from_bounds
 from boundaries.errors import RasterError
 from engine.cells import CELL_COLUMNS
 
-def zonal_cells(path: Path, areas: gpd.GeoDataFrame, statistic: str, band: int = 1,
-                threshold: float | None = None) -> pd.DataFrame:
+
+def zonal_cells(
+    path: Path,
+    areas: gpd.GeoDataFrame,
+    statistic: str,
+    band: int = 1,
+    threshold: float | None = None,
+) -> pd.DataFrame:
     """Cells per area (indexed like ``areas``) for ``statistic`` ``mean``, ``sum`` or
     ``share_above`` (percentage of valid pixels above ``threshold``).
 
     Pixels equal to the raster's nodata value, or masked, are not counted. An area that
     covers no pixel centre gets no value (NaN), never zero.
     """
-    try:
-        src = rasterio.open(path)
-    except (RasterioError, OSError) as exc:
-        raise RasterError(f"{path}: cannot be read as a raster ({exc})") from None
-    with src:
-        if src.crs is None:
-            raise RasterError(f"{path}: the raster has no coordinate reference system")
-        if not 1 <= band <= src.count:
-            raise RasterError(f"{path}: no band {band} (the raster has {src.count})")
-        local = areas.to_crs(src.crs)
-        xmin, ymin, xmax, ymax = local.total_bounds
-        covering = from_bounds(xmin, ymin, xmax, ymax, transform=src.transform)
-        # whole pixels covering the areas, clipped to the raster
-        col0, row0 = math.floor(covering.col_off), math.floor(covering.row_off)
-        col1 = math.ceil(covering.col_off + covering.width)
-        row1 = math.ceil(covering.row_off + covering.height)
-        col0, row0 = max(col0, 0), max(row0, 0)
-        col1, row1 = min(col1, src.width), min(row1, src.height)
-        if col1 <= col0 or row1 <= row0:
-            raise RasterError(f"{path}: the raster does not overlap the areas")
-        window = Window(col0, row0, col1 - col0, row1 - row0)
-        data = src.read(band, window=window, masked=True)
-        transform = src.window_transform(window)
+    data, transform, local = _read_window(path, areas, band)
     n = len(areas)
-    labels = rasterize(((geom, i + 1) for i, geom in enumerate(local.geometry.values)),
-                       out_shape=data.shape, transform=transform, fill=0, dtype="int32",
-                       all_touched=False)
+    labels = rasterize(
+        ((geom, i + 1) for i, geom in enumerate(local.geometry.values)),
+        out_shape=data.shape,
+        transform=transform,
+        fill=0,
+        dtype="int32",
+        all_touched=False,
+    )
     valid = (labels > 0) & ~np.ma.getmaskarray(data)
     values = np.asarray(data.data, dtype=float)[valid]
     owner = labels[valid] - 1
@@ -75,11 +64,39 @@ def zonal_cells(path: Path, areas: gpd.GeoDataFrame, statistic: str, band: int =
         cells["value"] = cells["numerator"] / cells["denominator"]
     elif statistic == "share_above":
         if threshold is None:
-            raise ValueError("share_above needs a threshold")
+            raise RasterError(f"{path}: share_above needs a threshold")
         above = np.bincount(owner[values > threshold], minlength=n).astype(float)
         cells["numerator"] = np.where(covered, above, np.nan)
         cells["denominator"] = np.where(covered, count, np.nan)
         cells["value"] = cells["numerator"] / cells["denominator"] * 100.0
     else:
-        raise ValueError(f"unknown statistic {statistic!r}")
+        raise RasterError(f"{path}: unknown statistic {statistic!r}")
     return cells
+
+
+def _read_window(
+    path: Path, areas: gpd.GeoDataFrame, band: int
+) -> tuple[np.ma.MaskedArray, Affine, gpd.GeoDataFrame]:
+    """The band's pixels over the areas' extent (whole pixels, clipped to the raster),
+    their transform, and the areas in the raster's CRS."""
+    try:
+        src = rasterio.open(path)
+    except (RasterioError, OSError) as exc:
+        raise RasterError(f"{path}: cannot be read as a raster ({exc})") from None
+    with src:
+        if src.crs is None:
+            raise RasterError(f"{path}: the raster has no coordinate reference system")
+        if not 1 <= band <= src.count:
+            raise RasterError(f"{path}: no band {band} (the raster has {src.count})")
+        local = areas.to_crs(src.crs)
+        xmin, ymin, xmax, ymax = local.total_bounds
+        covering = from_bounds(xmin, ymin, xmax, ymax, transform=src.transform)
+        col0, row0 = math.floor(covering.col_off), math.floor(covering.row_off)
+        col1 = math.ceil(covering.col_off + covering.width)
+        row1 = math.ceil(covering.row_off + covering.height)
+        col0, row0 = max(col0, 0), max(row0, 0)
+        col1, row1 = min(col1, src.width), min(row1, src.height)
+        if col1 <= col0 or row1 <= row0:
+            raise RasterError(f"{path}: the raster does not overlap the areas")
+        window = Window(col0, row0, col1 - col0, row1 - row0)
+        return src.read(band, window=window, masked=True), src.window_transform(window), local

@@ -64,8 +64,19 @@ OTHER_SBI = {
     "4321": "Elektrotechnische bouwinstallatie",
     "8690": "Paramedische praktijken",
 }
-REPORTERS = np.array(["Bank A", "Bank B", "Bank C", "Betaaldienstverlener", "Geldtransactiekantoor",
-                      "Notaris", "Autohandelaar", "Casino", "Overige"])
+REPORTERS = np.array(
+    [
+        "Bank A",
+        "Bank B",
+        "Bank C",
+        "Betaaldienstverlener",
+        "Geldtransactiekantoor",
+        "Notaris",
+        "Autohandelaar",
+        "Casino",
+        "Overige",
+    ]
+)
 REPORTER_SHARE = np.array([0.38, 0.22, 0.10, 0.12, 0.07, 0.03, 0.03, 0.02, 0.03])
 
 
@@ -83,11 +94,18 @@ class Drivers:
     addresses: np.ndarray  # rough number of addresses (address density x land area)
 
     @classmethod
-    def from_columns(cls, areas: gpd.GeoDataFrame, inhabitants=None, households=None, woz=None,
-                     address_density=None, land_area_ha=None) -> "Drivers":
+    def from_columns(
+        cls,
+        areas: gpd.GeoDataFrame,
+        inhabitants: np.ndarray | None = None,
+        households: np.ndarray | None = None,
+        woz: np.ndarray | None = None,
+        address_density: np.ndarray | None = None,
+        land_area_ha: np.ndarray | None = None,
+    ) -> Drivers:
         n = len(areas)
 
-        def clean(values, default):
+        def clean(values: np.ndarray | None, default: float) -> np.ndarray:
             if values is None:
                 return np.full(n, default, dtype=float)
             arr = np.asarray(values, dtype=float)
@@ -96,8 +114,11 @@ class Drivers:
         inhabitants_ = clean(inhabitants, 0.0)
         households_ = clean(households, np.nan) if households is not None else inhabitants_ / 2.1
         woz_ = np.asarray(woz, dtype=float) if woz is not None else np.full(n, np.nan)
-        woz_ = np.where(np.isfinite(woz_) & (woz_ > 0), woz_, np.nanmedian(woz_) if
-                        np.isfinite(woz_).any() else 300.0)
+        woz_ = np.where(
+            np.isfinite(woz_) & (woz_ > 0),
+            woz_,
+            np.nanmedian(woz_) if np.isfinite(woz_).any() else 300.0,
+        )
         if address_density is not None and land_area_ha is not None:
             # Omgevingsadressendichtheid is addresses per km2 around an address; times the
             # land area it is a fair proxy for the number of addresses, businesses included.
@@ -136,8 +157,9 @@ class _Sampler:
         self.start = np.searchsorted(self.owner, np.arange(len(geoms)))
         self.cumulative = np.cumsum(self.area)
 
-    def points(self, counts: np.ndarray, rng: np.random.Generator
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def points(
+        self, counts: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``counts[i]`` points in polygon i: returns x, y and the polygon index."""
         counts = np.asarray(counts, dtype=np.int64)
         owner = np.repeat(np.arange(len(counts)), counts)
@@ -158,8 +180,14 @@ class _Sampler:
 class Context:
     """Areas, drivers, a point sampler and the planted risk surface of each theme."""
 
-    def __init__(self, areas: gpd.GeoDataFrame, drivers: Drivers, seed: int, scale: float = 1.0,
-                 years: int = 1):
+    def __init__(
+        self,
+        areas: gpd.GeoDataFrame,
+        drivers: Drivers,
+        seed: int,
+        scale: float = 1.0,
+        years: int = 1,
+    ):
         self.areas = areas
         self.years = years
         self.codes = areas.index.to_numpy()
@@ -190,7 +218,7 @@ class Context:
             surface = np.ones(n)
             for c in centres:
                 d2 = (self.cx - self.cx[c]) ** 2 + (self.cy - self.cy[c]) ** 2
-                surface += rng.uniform(2.5, 4.0) * np.exp(-d2 / (2 * radius ** 2))
+                surface += rng.uniform(2.5, 4.0) * np.exp(-d2 / (2 * radius**2))
             self._risk[theme] = (surface, [str(self.codes[c]) for c in centres])
         return self._risk[theme]
 
@@ -209,8 +237,9 @@ def _ids(prefix: str, numbers: np.ndarray) -> np.ndarray:
     return np.char.add(prefix, np.char.zfill(numbers.astype(str), 8))
 
 
-def _pool_draw(rng: np.random.Generator, n: int, pool_size: int, concentration: float
-               ) -> np.ndarray:
+def _pool_draw(
+    rng: np.random.Generator, n: int, pool_size: int, concentration: float
+) -> np.ndarray:
     """``n`` draws from a pool where a few members are drawn very often (Zipf-like)."""
     pool_size = max(pool_size, 1)
     weights = 1.0 / np.arange(1, pool_size + 1) ** concentration
@@ -228,8 +257,9 @@ def kadaster_sales(ctx: Context) -> SyntheticData:
     p_company = np.clip(0.05 * r, 0, 0.5)
     p_foundation = np.clip(0.012 * r, 0, 0.15)
     u = rng.random(n)
-    buyer_type = np.where(u < p_company, "bedrijf",
-                          np.where(u < p_company + p_foundation, "stichting", "particulier"))
+    buyer_type = np.where(
+        u < p_company, "bedrijf", np.where(u < p_company + p_foundation, "stichting", "particulier")
+    )
     # Companies come from a small pool in which a few buy many dwellings.
     legal = buyer_type != "particulier"
     buyer = _ids("P", rng.permutation(n) + 1).astype(object)
@@ -239,38 +269,58 @@ def kadaster_sales(ctx: Context) -> SyntheticData:
     price = woz * rng.lognormal(0.08, 0.10, n)
     odd = rng.random(n) < np.clip(0.02 * r, 0, 0.3)
     price[odd] *= rng.choice([0.55, 1.7], size=int(odd.sum()))
-    records = pd.DataFrame({
-        "transactie_id": _ids("K", np.arange(1, n + 1)),
-        "koper_id": buyer.astype(str),
-        "kopertype": buyer_type,
-        "x": x, "y": y,
-        "datum": ctx.dates(n, rng),
-        "woz_waarde": woz.round(-3),
-        "koopsom": price.round(-3),
-        "prijs_wijkt_af_van_woz": np.abs(price / woz - 1) > 0.3,
-        "doorverkocht_binnen_1_jaar": rng.random(n) < np.clip(0.015 * r, 0, 0.4),
-    })
-    return SyntheticData("kadaster_verkopen", "vastgoed", records, "koper_id", "koopsom",
-                         planted, pd.Series(risk, index=ctx.codes))
+    records = pd.DataFrame(
+        {
+            "transactie_id": _ids("K", np.arange(1, n + 1)),
+            "koper_id": buyer.astype(str),
+            "kopertype": buyer_type,
+            "x": x,
+            "y": y,
+            "datum": ctx.dates(n, rng),
+            "woz_waarde": woz.round(-3),
+            "koopsom": price.round(-3),
+            "prijs_wijkt_af_van_woz": np.abs(price / woz - 1) > 0.3,
+            "doorverkocht_binnen_1_jaar": rng.random(n) < np.clip(0.015 * r, 0, 0.4),
+        }
+    )
+    return SyntheticData(
+        "kadaster_verkopen",
+        "vastgoed",
+        records,
+        "koper_id",
+        "koopsom",
+        planted,
+        pd.Series(risk, index=ctx.codes),
+    )
 
 
 def drug_incidents(ctx: Context) -> SyntheticData:
     """Police registrations of drug offences (drugs): suspects recur, hubs in clusters."""
     rng = ctx.rng("drugsincidenten")
     risk, planted = ctx.risk("drugs")
-    expected = (ctx.drivers.inhabitants * 0.0012 + ctx.drivers.addresses * 0.0004) * risk ** 1.3
+    expected = (ctx.drivers.inhabitants * 0.0012 + ctx.drivers.addresses * 0.0004) * risk**1.3
     x, y, area = ctx.sampler.points(ctx.counts(expected, rng), rng)
     n = len(area)
     suspects = _pool_draw(rng, n, max(int(n * 0.7), 1), 0.6)
-    records = pd.DataFrame({
-        "incident_id": _ids("D", np.arange(1, n + 1)),
-        "verdachte_id": _ids("V", suspects + 1),
-        "x": x, "y": y,
-        "datum": ctx.dates(n, rng),
-        "soort": rng.choice(["handel", "bezit", "productie"], size=n, p=[0.45, 0.45, 0.10]),
-    })
-    return SyntheticData("drugsincidenten", "drugs", records, "verdachte_id", None,
-                         planted, pd.Series(risk, index=ctx.codes))
+    records = pd.DataFrame(
+        {
+            "incident_id": _ids("D", np.arange(1, n + 1)),
+            "verdachte_id": _ids("V", suspects + 1),
+            "x": x,
+            "y": y,
+            "datum": ctx.dates(n, rng),
+            "soort": rng.choice(["handel", "bezit", "productie"], size=n, p=[0.45, 0.45, 0.10]),
+        }
+    )
+    return SyntheticData(
+        "drugsincidenten",
+        "drugs",
+        records,
+        "verdachte_id",
+        None,
+        planted,
+        pd.Series(risk, index=ctx.codes),
+    )
 
 
 def cannabis_sites(ctx: Context) -> SyntheticData:
@@ -279,10 +329,19 @@ def cannabis_sites(ctx: Context) -> SyntheticData:
     risk, planted = ctx.risk("drugs")
     x, y, area = ctx.sampler.points(ctx.counts(ctx.drivers.households * 0.0003 * risk, rng), rng)
     n = len(area)
-    records = pd.DataFrame({"adres_id": _ids("A", rng.permutation(n) + 1), "x": x, "y": y,
-                            "datum": ctx.dates(n, rng)})
-    return SyntheticData("hennepkwekerijen", "drugs", records, "adres_id", None,
-                         planted, pd.Series(risk, index=ctx.codes), unit_type="address")
+    records = pd.DataFrame(
+        {"adres_id": _ids("A", rng.permutation(n) + 1), "x": x, "y": y, "datum": ctx.dates(n, rng)}
+    )
+    return SyntheticData(
+        "hennepkwekerijen",
+        "drugs",
+        records,
+        "adres_id",
+        None,
+        planted,
+        pd.Series(risk, index=ctx.codes),
+        unit_type="address",
+    )
 
 
 def drug_convictions(ctx: Context) -> SyntheticData:
@@ -292,12 +351,23 @@ def drug_convictions(ctx: Context) -> SyntheticData:
     counts = ctx.counts(ctx.drivers.inhabitants * 0.0006 * risk, rng)
     area = np.repeat(np.arange(len(counts)), counts)
     n = len(area)
-    records = pd.DataFrame({"vonnis_id": _ids("O", np.arange(1, n + 1)),
-                            "persoon_id": _ids("V", rng.permutation(n) + 1),
-                            "buurtcode": ctx.codes[area].astype(str),
-                            "datum": ctx.dates(n, rng)})
-    return SyntheticData("drugsveroordelingen", "drugs", records, "persoon_id", None,
-                         planted, pd.Series(risk, index=ctx.codes))
+    records = pd.DataFrame(
+        {
+            "vonnis_id": _ids("O", np.arange(1, n + 1)),
+            "persoon_id": _ids("V", rng.permutation(n) + 1),
+            "buurtcode": ctx.codes[area].astype(str),
+            "datum": ctx.dates(n, rng),
+        }
+    )
+    return SyntheticData(
+        "drugsveroordelingen",
+        "drugs",
+        records,
+        "persoon_id",
+        None,
+        planted,
+        pd.Series(risk, index=ctx.codes),
+    )
 
 
 def fiu_reports(ctx: Context) -> SyntheticData:
@@ -315,27 +385,37 @@ def fiu_reports(ctx: Context) -> SyntheticData:
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     for i in np.flatnonzero(counts):
         k = counts[i]
-        local[order[starts[i]:starts[i] + k]] = _pool_draw(rng, k, max(k // 2, 1), 0.9)
+        local[order[starts[i] : starts[i] + k]] = _pool_draw(rng, k, max(k // 2, 1), 0.9)
     subject_number = starts[area] + local + 1
     subject_type = np.where(rng.random(n) < 0.3 + 0.05 * risk[area], "rechtspersoon", "persoon")
     amount = rng.lognormal(np.log(8_000), 1.3, n)
     tail = rng.random(n) < 0.01 * risk[area]
     amount[tail] *= np.minimum(rng.pareto(1.5, int(tail.sum())) * 10 + 5, 200)
-    records = pd.DataFrame({
-        "melding_id": _ids("F", np.arange(1, n + 1)),
-        "subject_id": _ids("S", subject_number),
-        "subjecttype": subject_type,
-        "melder": rng.choice(REPORTERS, size=n, p=REPORTER_SHARE),
-        "x": x, "y": y,
-        "datum": ctx.dates(n, rng),
-        "bedrag": amount.round(0),
-    })
+    records = pd.DataFrame(
+        {
+            "melding_id": _ids("F", np.arange(1, n + 1)),
+            "subject_id": _ids("S", subject_number),
+            "subjecttype": subject_type,
+            "melder": rng.choice(REPORTERS, size=n, p=REPORTER_SHARE),
+            "x": x,
+            "y": y,
+            "datum": ctx.dates(n, rng),
+            "bedrag": amount.round(0),
+        }
+    )
     # A few records could not be geocoded (a foreign address or a P.O. box) and lie
     # outside every buurt; real exports have these, and they must be reported, not lost.
     lost = rng.random(n) < 0.002
     records.loc[lost, ["x", "y"]] = np.nan
-    return SyntheticData("fiu_meldingen", "transacties", records, "subject_id", "bedrag",
-                         planted, pd.Series(risk, index=ctx.codes))
+    return SyntheticData(
+        "fiu_meldingen",
+        "transacties",
+        records,
+        "subject_id",
+        "bedrag",
+        planted,
+        pd.Series(risk, index=ctx.codes),
+    )
 
 
 def company_registrations(ctx: Context) -> SyntheticData:
@@ -361,27 +441,38 @@ def company_registrations(ctx: Context) -> SyntheticData:
     hub_areas = area[hub]
     hub_address = np.array([f"H{a:06d}" for a in hub_areas], dtype=object)
     address[hub] = hub_address
-    first_of_area = {}
+    first_of_area: dict[int, int] = {}
     for i in np.flatnonzero(hub):
-        first_of_area.setdefault(area[i], i)
+        first_of_area.setdefault(int(area[i]), int(i))
     lead = np.array([first_of_area[a] for a in hub_areas], dtype=np.int64)
     x[hub], y[hub] = x[lead], y[lead]
     per_address = pd.Series(address).map(pd.Series(address).value_counts()).to_numpy()
-    records = pd.DataFrame({
-        "kvk_nummer": _ids("", rng.permutation(n) + 10_000_000),
-        "sbi": sbi,
-        "sbi_omschrijving": pd.Series(sbi).map({**RISK_SBI, **OTHER_SBI}).to_numpy(),
-        "risicobranche": risky,
-        "adres_id": address.astype(str),
-        "inschrijvingen_op_adres": per_address,
-        "veel_inschrijvingen_op_adres": per_address >= 10,
-        "x": x, "y": y,
-        "startdatum": start,
-        "einddatum": end,
-        "binnen_1_jaar_opgeheven": short,
-    })
-    return SyntheticData("kvk_vestigingen", "branches", records, "kvk_nummer", None,
-                         planted, pd.Series(risk, index=ctx.codes), unit_type="company")
+    records = pd.DataFrame(
+        {
+            "kvk_nummer": _ids("", rng.permutation(n) + 10_000_000),
+            "sbi": sbi,
+            "sbi_omschrijving": pd.Series(sbi).map({**RISK_SBI, **OTHER_SBI}).to_numpy(),
+            "risicobranche": risky,
+            "adres_id": address.astype(str),
+            "inschrijvingen_op_adres": per_address,
+            "veel_inschrijvingen_op_adres": per_address >= 10,
+            "x": x,
+            "y": y,
+            "startdatum": start,
+            "einddatum": end,
+            "binnen_1_jaar_opgeheven": short,
+        }
+    )
+    return SyntheticData(
+        "kvk_vestigingen",
+        "branches",
+        records,
+        "kvk_nummer",
+        None,
+        planted,
+        pd.Series(risk, index=ctx.codes),
+        unit_type="company",
+    )
 
 
 GENERATORS: dict[str, Callable[[Context], SyntheticData]] = {
@@ -394,9 +485,15 @@ GENERATORS: dict[str, Callable[[Context], SyntheticData]] = {
 }
 
 
-def generate(name: str, areas: gpd.GeoDataFrame, drivers: Drivers, seed: int,
-             scale: float = 1.0, context: Context | None = None, years: int = 1
-             ) -> SyntheticData:
+def generate(
+    name: str,
+    areas: gpd.GeoDataFrame,
+    drivers: Drivers,
+    seed: int,
+    scale: float = 1.0,
+    context: Context | None = None,
+    years: int = 1,
+) -> SyntheticData:
     """Generate the records of one generator (see :data:`GENERATORS`) inside ``areas``.
 
     ``areas`` is indexed by buurt code in RD New. The same ``seed`` always gives the same

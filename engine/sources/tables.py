@@ -19,8 +19,6 @@ import pyogrio
 from boundaries.codes import PREFIX, normalise_codes
 from boundaries.errors import TableError
 
-
-
 SECRET_MARKS = {"", ".", "x", "X", "-", "?"}
 
 
@@ -40,8 +38,10 @@ class JoinReport:
         return self.matched / self.areas if self.areas else 0.0
 
     def describe(self) -> str:
-        text = (f"table {self.table!r} ({self.path}): {self.matched} of {self.areas} areas "
-                f"found ({self.match_rate:.0%}) among {self.table_rows} table rows")
+        text = (
+            f"table {self.table!r} ({self.path}): {self.matched} of {self.areas} areas "
+            f"found ({self.match_rate:.0%}) among {self.table_rows} table rows"
+        )
         if self.unmatched_examples:
             text += f"; table codes not among the areas, e.g. {', '.join(self.unmatched_examples)}"
         return text
@@ -58,8 +58,9 @@ def read_table(path: Path, key: str, layer: str | None = None) -> pd.DataFrame:
         elif suffix in (".gpkg", ".geojson", ".json", ".shp", ".fgb"):
             frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False).astype("string")
         else:
-            raise TableError(f"{path}: unsupported table format {suffix!r} "
-                             "(use .csv, .parquet or .gpkg)")
+            raise TableError(
+                f"{path}: unsupported table format {suffix!r} (use .csv, .parquet or .gpkg)"
+            )
     except TableError:
         raise
     except ImportError as exc:
@@ -79,8 +80,14 @@ def read_table(path: Path, key: str, layer: str | None = None) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, sep=csv_separator(path), dtype="string", encoding="utf-8-sig",
-                       keep_default_na=False, skipinitialspace=False)
+    return pd.read_csv(
+        path,
+        sep=csv_separator(path),
+        dtype="string",
+        encoding="utf-8-sig",
+        keep_default_na=False,
+        skipinitialspace=False,
+    )
 
 
 def csv_separator(path: Path) -> str:
@@ -93,8 +100,9 @@ def csv_separator(path: Path) -> str:
         return ","
 
 
-def to_number(values: pd.Series, where: str, non_negative: bool,
-              na_values: tuple[str, ...] = ()) -> pd.Series:
+def to_number(
+    values: pd.Series, where: str, non_negative: bool, na_values: tuple[str, ...] = ()
+) -> pd.Series:
     """Parse text values to floats; secret marks (``.``, empty, ``na_values``) become NaN.
 
     Accepts padded numbers and a decimal comma. ``na_values`` are codes a source uses
@@ -115,14 +123,18 @@ def to_number(values: pd.Series, where: str, non_negative: bool,
         bad = numbers.isna() & ~secret
         if bad.any():
             code = bad.index[bad.argmax()]
-            raise TableError(f"{where}: {int(bad.sum())} value(s) are not numbers, "
-                             f"e.g. {text[code]!r} for {code}")
+            raise TableError(
+                f"{where}: {int(bad.sum())} value(s) are not numbers, "
+                f"e.g. {text[code]!r} for {code}"
+            )
     numbers = numbers.mask(numbers.isin(numeric_na))
     if non_negative and (numbers < 0).any():
         code = numbers.index[(numbers < 0).to_numpy().argmax()]
-        raise TableError(f"{where}: {int((numbers < 0).sum())} negative value(s), "
-                         f"e.g. for {code}; counts and sums cannot be negative (if this is a "
-                         "code for a secret value, list it in the table's na_values)")
+        raise TableError(
+            f"{where}: {int((numbers < 0).sum())} negative value(s), "
+            f"e.g. for {code}; counts and sums cannot be negative (if this is a "
+            "code for a secret value, list it in the table's na_values)"
+        )
     if np.isinf(numbers).any():
         raise TableError(f"{where}: infinite values")
     return numbers
@@ -136,11 +148,18 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def join_report(table_id: str, path: Path, table: pd.DataFrame, areas: pd.Index,
-                level: str) -> JoinReport:
+def join_report(
+    table_id: str, path: Path, table: pd.DataFrame, areas: pd.Index, level: str
+) -> JoinReport:
     """Compare a table's codes of ``level`` with the area codes."""
     same_level = table.index[table.index.str.startswith(PREFIX[level])]
     matched = areas.isin(same_level)
     unmatched = same_level[~same_level.isin(areas)]
-    return JoinReport(table_id, str(path), len(areas), int(matched.sum()), len(same_level),
-                      [str(c) for c in unmatched[:3]])
+    return JoinReport(
+        table_id,
+        str(path),
+        len(areas),
+        int(matched.sum()),
+        len(same_level),
+        [str(c) for c in unmatched[:3]],
+    )
