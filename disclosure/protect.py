@@ -3,12 +3,26 @@
 :func:`protect` takes every cell the engine would publish (one row per indicator,
 level and area; columns :data:`~disclosure.rules.CELL_FIELDS`) and decides what may
 be published. Sensitive counts and sums are rounded (counts to multiples of 5) and
-suppressed where unsafe; complements are added until the attacker's audit finds every
-unsafe cell protected. Rates and shares of sensitive counts are recomputed from the
-published (rounded) numerator and denominator, and suppressed where either is.
+suppressed where unsafe; complements are added until the attacker's audit
+(:mod:`disclosure.audit`, with everything an outsider knows: the publication rules,
+the hierarchy and the relations between indicators) finds every unsafe cell
+protected, and no withheld cell pinned to an interval narrower than
+``protection_min``. Related indicators (:class:`~disclosure.linked.Relations`) are
+protected together, as one linked table. Rates and shares of sensitive counts are
+recomputed from the published (rounded) numerator and denominator, and suppressed
+where either is.
 
-Every suppressed cell keeps its reason: a primary rule (``area``, ``frequency``,
-``dominance``, ``p%``), ``secondary`` or ``derived``.
+The company area rule: where the number of companies of an area (the indicator named
+by ``companies``) fails a primary rule or, rounded, is below ``min_companies``, no
+other company-based figure of that area is published. It is decided before
+complements are chosen, so they cannot spread it; what it reveals (a withheld count
+outside the rule is at least 18, inside it at most 17) is part of the attacker's
+knowledge (:func:`company_rule_bounds`).
+
+Every withheld cell keeps its reason here: a primary rule (``area``,
+``area_companies``, ``frequency``, ``dominance``, ``p%``), ``secondary`` or
+``derived``. The reasons are for the audit trail, never for publication: an attacker
+who knows a cell's rule learns its range (a "frequency" count holds 1 to 9 units).
 """
 
 from __future__ import annotations
@@ -19,9 +33,11 @@ import numpy as np
 import pandas as pd
 
 from boundaries.errors import DisclosureError
-from disclosure.audit import Tree, attacker_bounds, parent_positions, protected
+from disclosure.audit import Knowledge, attacker_bounds, attacker_bounds_exact, protected
+from disclosure.linked import LinkedCells, Relations
 from disclosure.rounding import half_width, round_to_base
 from disclosure.rules import (
+    AREA_COMPANIES,
     DERIVED,
     PRIMARY_RULES,
     SECONDARY,
@@ -48,9 +64,12 @@ class Protection:
     cells: pd.DataFrame
     params: DisclosureParams
     rounds: int
+    relations: Relations = Relations()
 
     @property
     def failures(self) -> pd.DataFrame:
+        """Withheld unsafe cells whose attacker interval does not cover their
+        protection interval (an empty frame after :func:`protect`)."""
         c = self.cells
         primary_cells = c["reason"].isin(PRIMARY_RULES) & c["kind"].isin(["count", "sum"])
         ok = protected(
@@ -68,6 +87,8 @@ def protect(
     sizes: pd.DataFrame,
     derived: pd.DataFrame,
     params: DisclosureParams | None = None,
+    relations: Relations | None = None,
+    companies: str | None = None,
 ) -> Protection:
     """Decide what may be published (see the module docstring).
 
@@ -80,9 +101,14 @@ def protect(
     derived
         One row per rate/share/mean computed from two sensitive additive indicators:
         ``indicator``, ``numerator``, ``denominator``, ``per``.
+    relations
+        Relations between indicators that an attacker knows.
+    companies
+        The indicator that counts the companies of an area (company area rule).
     """
     params = params or DisclosureParams()
     params.validate()
+    relations = relations or Relations()
     cells = cells.reset_index(drop=True).copy()
     cells["reason"] = primary(cells, sizes, params)
     cells["upper"] = protection_levels(cells, cells["reason"], params)
@@ -90,64 +116,127 @@ def protect(
     cells["published"] = cells["value"].astype(float)
     cells["attacker_low"] = np.nan
     cells["attacker_high"] = np.nan
-    rounds = 0
     sensitive_additive = cells["sensitive"] & cells["kind"].isin(["count", "sum"])
     derived_ids = set(derived["indicator"]) if len(derived) else set()
-    for indicator, group in cells[sensitive_additive].groupby("indicator", sort=False):
-        if indicator in derived_ids:
-            continue
-        rounds = max(rounds, _protect_indicator(cells, group.index.to_numpy(), params))
+    protected_ids = [
+        i for i in dict.fromkeys(cells.loc[sensitive_additive, "indicator"]) if i not in derived_ids
+    ]
+    groups = relations.among(protected_ids).groups(protected_ids)
+    bounds = _company_rule(cells, companies, params) if companies else None
+    rounds = 0
+    for group in groups:
+        rows = np.flatnonzero(cells["indicator"].isin(group).to_numpy() & sensitive_additive)
+        rounds = max(rounds, _protect_group(cells, rows, relations.among(group), params, bounds))
     _derive(cells, derived)
     cells.loc[cells["reason"] != "", "published"] = np.nan
-    return Protection(cells, params, rounds)
+    return Protection(cells, params, rounds, relations)
 
 
-def _protect_indicator(cells: pd.DataFrame, rows: np.ndarray, params: DisclosureParams) -> int:
-    frame = cells.loc[rows]
-    parent = parent_positions(
-        frame["level"].to_numpy(), frame["code"].to_numpy(), frame["parent"].to_numpy()
+def company_rule_bounds(params: DisclosureParams) -> tuple[float, float]:
+    """What the company area rule tells about an area's company count: at most the
+    first value, where the rule applies; at least the second, where it does not."""
+    below = params.min_companies - half_width(params.count_base, True) - 1
+    return max(below, params.min_units - 1.0), float(below + 1)
+
+
+def _company_rule(cells: pd.DataFrame, companies: str, params: DisclosureParams) -> pd.Series:
+    """Apply the company area rule; return the attacker's bounds it implies on the
+    company counts (``low``/``high`` per row, NaN where none).
+
+    The rule applies where the company count fails a primary rule or, rounded, is
+    below ``min_companies``: decided before complements are chosen, so complementary
+    suppression cannot spread it.
+    """
+    mine = (cells["indicator"] == companies).to_numpy()
+    count = round_to_base(cells["value"].to_numpy(dtype=float), params.count_base)
+    small = mine & (
+        cells["reason"].isin(PRIMARY_RULES).to_numpy() | ~(count >= params.min_companies)
     )
+    keys = pd.MultiIndex.from_frame(cells[["level", "code"]])
+    ruled = keys.isin(keys[small])
+    target = (
+        ruled
+        & (cells["unit_type"] == "company").to_numpy()
+        & cells["sensitive"].to_numpy(dtype=bool)
+        & cells["kind"].isin(["count", "sum"]).to_numpy()
+        & ~mine
+        & cells["value"].notna().to_numpy()
+        & (cells["reason"] == "").to_numpy()
+    )
+    cells.loc[target, "reason"] = AREA_COMPANIES
+    cells.loc[target, "upper"] = protection_levels(
+        cells.loc[target], cells.loc[target, "reason"], params
+    )
+    cells.loc[target, "lower"] = np.minimum(
+        cells.loc[target, "upper"], cells.loc[target, "value"].abs()
+    )
+    at_most, at_least = company_rule_bounds(params)
+    low = np.where(mine & ~ruled, at_least, np.nan)
+    high = np.where(mine & ruled, at_most, np.nan)
+    return pd.DataFrame({"low": low, "high": high}, index=cells.index)
+
+
+def _protect_group(
+    cells: pd.DataFrame,
+    rows: np.ndarray,
+    relations: Relations,
+    params: DisclosureParams,
+    bounds: pd.DataFrame | None = None,
+) -> int:
+    """Complements for a group of linked indicators until the attacker finds nothing."""
+    frame = cells.loc[rows]
+    linked = LinkedCells(frame, relations)
+    parent = linked.parent
     depth = frame["level"].map(DEPTH).to_numpy()
-    value = np.nan_to_num(frame["value"].to_numpy(dtype=float))
+    raw = frame["value"].to_numpy(dtype=float)
+    # A cell unknown at the source is left out of its parent's sum (it counts as 0
+    # there), and an attacker who reads the documentation treats it as exactly 0.
+    unknown = np.isnan(raw)
+    value = np.nan_to_num(raw)
     reason = frame["reason"].to_numpy(dtype=object)
     upper = frame["upper"].to_numpy(dtype=float)
     lower = frame["lower"].to_numpy(dtype=float)
-    is_count = (frame["kind"] == "count").all()
-    base = params.count_base if is_count else params.sum_base
-    half = half_width(base, integer=is_count)
+    count = (frame["kind"] == "count").to_numpy()
+    base = np.where(count, params.count_base, params.sum_base)
+    half = np.where(count, half_width(params.count_base, True), half_width(params.sum_base, False))
+    half = np.where(unknown, 0.0, half)
     primary_mask = np.isin(reason, PRIMARY_RULES)
-    # A cell unknown at the source is left out of its parent's sum (it counts as 0
-    # there), and an attacker who reads the documentation treats it as exactly 0.
-    unknown = np.isnan(frame["value"].to_numpy(dtype=float))
     suppressed = primary_mask.copy()
     need = np.where(primary_mask, upper, 0.0)
-    cell_half = np.where(unknown, 0.0, half)
-
     for rounds in range(1, MAX_ROUNDS + 3):
         suppressed, need = suppress_complements(value, parent, depth, suppressed, need)
         suppressed &= ~unknown
         published = np.where(suppressed, np.nan, round_to_base(value, base))
-        low, high = attacker_bounds(Tree.from_published(parent, published, cell_half))
-        exposed = primary_mask & ~protected(value, lower, upper, low, high)
+        knowledge = linked.knowledge(
+            np.where(unknown, 0.0, published), half, count, params.min_units
+        )
+        if bounds is not None:
+            _add_bounds(knowledge, bounds.iloc[rows], suppressed)
+        low, high = attacker_bounds(knowledge)
+        if linked.needs_programs:
+            ok = protected(value, lower, upper, low[: len(rows)], high[: len(rows)])
+            check = np.flatnonzero((primary_mask & ok) | suppressed)
+            low, high = attacker_bounds_exact(knowledge, check, low, high)
+        low, high = low[: len(rows)], high[: len(rows)]
+        exposed = (primary_mask & ~protected(value, lower, upper, low, high)) | (
+            suppressed & (high - low < params.protection_min - 1e-6)
+        )
         if not exposed.any():
             break
         if rounds > MAX_ROUNDS:
-            # last resort: withhold the indicator's whole gemeente tree of an exposed cell
-            top = _top_of(np.flatnonzero(exposed), parent)
-            suppressed |= np.isin(_top_of(np.arange(len(parent)), parent), top)
+            # last resort: withhold the group's whole gemeente tree of an exposed cell
+            top = _top_codes(frame, parent)
+            suppressed |= np.isin(top, top[exposed]) & ~unknown
             continue
-        for i in np.flatnonzero(exposed):
-            q = parent[i]
-            if q >= 0 and not suppressed[q]:
-                suppressed[q] = True
-            if q >= 0:
-                need[q] = max(need[q], upper[i])
-            kids = np.flatnonzero(parent == i)
-            if len(kids) and not suppressed[kids].any():
-                suppressed[kids] = True
+        _widen(
+            np.flatnonzero(exposed),
+            linked,
+            suppressed,
+            need,
+            np.maximum(upper, params.protection_min),
+        )
     else:  # pragma: no cover - the whole-tree fallback always protects
         raise DisclosureError("disclosure control could not protect every cell")
-
     reason = np.where(suppressed & (reason == ""), SECONDARY, reason)
     cells.loc[rows, "reason"] = reason
     cells.loc[rows, "published"] = np.where(unknown, np.nan, published)
@@ -156,12 +245,55 @@ def _protect_indicator(cells: pd.DataFrame, rows: np.ndarray, params: Disclosure
     return rounds
 
 
-def _top_of(cells: np.ndarray, parent: np.ndarray) -> np.ndarray:
-    top = cells.copy()
+def _add_bounds(knowledge: Knowledge, bounds: pd.DataFrame, withheld: np.ndarray) -> None:
+    """Narrow the attacker's intervals of withheld cells by what a rule implies."""
+    n = len(bounds)
+    low = bounds["low"].to_numpy(dtype=float)
+    high = bounds["high"].to_numpy(dtype=float)
+    use_low = withheld & ~np.isnan(low)
+    use_high = withheld & ~np.isnan(high)
+    knowledge.low[:n] = np.where(use_low, np.maximum(knowledge.low[:n], low), knowledge.low[:n])
+    knowledge.high[:n] = np.where(
+        use_high, np.minimum(knowledge.high[:n], high), knowledge.high[:n]
+    )
+
+
+def _widen(
+    exposed: np.ndarray,
+    linked: LinkedCells,
+    suppressed: np.ndarray,
+    need: np.ndarray,
+    wanted: np.ndarray,
+) -> None:
+    """Withhold what pins each exposed cell down: its parent, its children, and the
+    cells of related indicators in the same area; each must hide as much as it needs."""
+    parent = linked.parent
+    for i in exposed:
+        partners = [parent[i]]
+        kids = np.flatnonzero(parent == i)
+        if len(kids) and not suppressed[kids].any():
+            suppressed[kids] = True
+        partners += linked.large[linked.small == i].tolist()
+        partners += linked.small[linked.large == i].tolist()
+        relation_sums = linked.group >= linked.n_tree_groups
+        for g in np.unique(linked.group[relation_sums & (linked.member == i)]):
+            partners.append(int(linked.total[g]))
+        for g in np.flatnonzero(linked.total == i):
+            if g >= linked.n_tree_groups:
+                partners += linked.member[linked.group == g].tolist()
+        for q in partners:
+            if 0 <= q < len(suppressed) and q != i:  # not the hidden rest cells
+                suppressed[q] = True
+                need[q] = max(need[q], wanted[i])
+
+
+def _top_codes(frame: pd.DataFrame, parent: np.ndarray) -> np.ndarray:
+    """The code of each cell's topmost ancestor (its gemeente)."""
+    top = np.arange(len(parent))
     for _ in range(3):
         up = parent[top]
         top = np.where(up >= 0, up, top)
-    return top
+    return frame["code"].to_numpy(dtype=object)[top]
 
 
 def _derive(cells: pd.DataFrame, derived: pd.DataFrame) -> None:

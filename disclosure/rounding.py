@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def round_to_base(values: np.ndarray, base: float) -> np.ndarray:
+def round_to_base(values: np.ndarray, base: float | np.ndarray) -> np.ndarray:
     """Round to the nearest multiple of ``base`` (halves away from zero); NaN stays NaN."""
     values = np.asarray(values, dtype=float)
     return np.sign(values) * np.floor(np.abs(values) / base + 0.5) * base

@@ -12,6 +12,11 @@ Rules and their defaults (all configurable in ``[disclosure]``):
     households, or where their number is unknown. CBS itself publishes no or few
     person-based figures for the smallest buurten (its thresholds vary per figure,
     from 10 to 200 inhabitants; see the NaNs in the Kerncijfers wijken en buurten).
+``min_companies = 20`` (area rule for companies)
+    No company-based figure for an area whose published number of companies is
+    withheld or below 20: many registrations are sole traders at their home address,
+    where a company is a person. CBS publishes a sector breakdown of a buurt only with
+    at least 20 companies. Decided on the published count, so it reveals nothing.
 ``min_units = 10`` (frequency or threshold rule)
     A count or sum to which fewer than 10 distinct units (persons, addresses,
     companies) contribute is unsafe. The ESSnet Handbook on Statistical Disclosure
@@ -54,8 +59,9 @@ PERSON_TYPES = ("person", "address")
 UNIT_TYPES = (*PERSON_TYPES, "company")  # what one contributing unit of a source is
 
 AREA, FREQUENCY, DOMINANCE, P_PERCENT = "area", "frequency", "dominance", "p%"
+AREA_COMPANIES = "area_companies"  # the area rule for company-based figures
 SECONDARY, DERIVED = "secondary", "derived"
-PRIMARY_RULES = (AREA, FREQUENCY, DOMINANCE, P_PERCENT)
+PRIMARY_RULES = (AREA, AREA_COMPANIES, FREQUENCY, DOMINANCE, P_PERCENT)
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ class DisclosureParams:
 
     min_inhabitants: int = 50
     min_households: int = 20
+    min_companies: int = 20
     min_units: int = 10
     zero_safe: bool = True
     dominance_n: int = 2
@@ -75,7 +82,9 @@ class DisclosureParams:
     sum_base: float = 1000.0
 
     def validate(self) -> None:
-        if self.min_units < 1 or self.min_inhabitants < 0 or self.min_households < 0:
+        if min(self.min_inhabitants, self.min_households, self.min_companies) < 0 or (
+            self.min_units < 1
+        ):
             raise ConfigError("thresholds must be non-negative (min_units at least 1)")
         if not 1 <= self.dominance_n <= 3:
             raise ConfigError("dominance_n must be 1, 2 or 3 (three largest contributions kept)")

@@ -20,11 +20,12 @@ import logging
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from libpysal.graph import Graph
 
 from engine.config import Config, TargetSpec
-from engine.themes import THEMES
+from engine.themes import THEMES, theme_output_columns
 from models.composite import CompositeIndex, percentile_score, rank_of
 from models.explain import drivers_text
 from models.supervised import ModelResult, fit_out_of_fold, spatial_blocks
@@ -63,14 +64,16 @@ def analyse_level(
     areas: gpd.GeoDataFrame,
     values: pd.DataFrame,
     finest: bool,
-    targets_raw: pd.DataFrame | None = None,
+    excluded: pd.DataFrame | None = None,
 ) -> LevelAnalysis:
     """Scores, drivers, hotspots and trends for the areas of one level.
 
     ``values`` holds every indicator's *published* value per area (columns are
-    indicator ids; NaN where withheld), so no score depends on a withheld value of
-    its own area. A supervised model is trained on ``targets_raw`` (the true target
-    values): its out-of-fold score for an area never uses that area's own label.
+    indicator ids; NaN where withheld): no score depends on a withheld value, and a
+    supervised model trains on the published targets only. ``excluded`` (per area
+    code: ``persons``, and per theme) marks areas under an area rule: they get no
+    score, rank, driver, class or trend of that theme (``persons``: of any), and so
+    stay out of their neighbours' weights too.
     """
     spec = config.spatial
     result = LevelAnalysis(pd.DataFrame(index=areas.index))
@@ -84,13 +87,24 @@ def analyse_level(
         return result
     result.graph, result.islands = level_weights(areas, config)
     targets = {t.theme: t for t in config.models.targets}
+    persons = _rule(excluded, "persons", areas.index)
     for theme in THEMES:
         if config.theme_indicators(theme):
             target = targets.get(theme) if finest else None
-            _score_theme(config, theme, target, areas, values, targets_raw, result)
+            out = persons | _rule(excluded, theme, areas.index)
+            _score_theme(config, theme, target, areas, values.where(~out, np.nan), result)
+            shown = [c for c in theme_output_columns(theme) if c in result.columns]
+            result.columns.loc[out.to_numpy(), shown] = np.nan
     if finest:
-        _trends(config, values, result)
+        _trends(config, values.where(~persons, np.nan), result)
     return result
+
+
+def _rule(excluded: pd.DataFrame | None, name: str, index: pd.Index) -> pd.Series:
+    """The areas an area rule takes out (``persons``, or a theme's own column)."""
+    if excluded is None or name not in excluded:
+        return pd.Series(False, index=index)
+    return excluded[name].reindex(index).fillna(False).astype(bool)
 
 
 def _score_theme(
@@ -99,22 +113,19 @@ def _score_theme(
     target: TargetSpec | None,
     areas: gpd.GeoDataFrame,
     values: pd.DataFrame,
-    targets_raw: pd.DataFrame | None,
     result: LevelAnalysis,
 ) -> None:
     """Risk, rank, drivers, hotspot and LISA class of one theme, into ``result``."""
     spec, columns, graph = config.spatial, result.columns, result.graph
     assert graph is not None
     if target is not None:
-        # out-of-fold predictions never use the area's own target value: the score
-        # depends on the features only
+        # trained on published targets only; out-of-fold predictions never use the
+        # area's own target value
         result.inputs[theme] = _features(config, target)
-        target_values = targets_raw if targets_raw is not None else values
-        model = _supervised(
-            config, target, areas, values, target_values[target.target], graph, theme
-        )
+        model = _supervised(config, target, areas, values, values[target.target], graph, theme)
         result.models[theme] = model
-        raw = model.prediction.reindex(areas.index)
+        scored = values[result.inputs[theme]].notna().any(axis=1)
+        raw = model.prediction.reindex(areas.index).where(scored)
         contributions = model.contributions.reindex(areas.index)
     else:
         indicators = [d.id for d in config.theme_indicators(theme)]
@@ -137,6 +148,10 @@ def _score_theme(
     columns[f"drivers_{theme}"] = drivers_text(
         contributions.dropna(how="all"), {**labels, **_lag_labels(labels)}
     ).reindex(areas.index)
+    if risk.notna().sum() < spec.min_areas:
+        log.info("%s: fewer than %d areas with a score: no hotspots", theme, spec.min_areas)
+        columns[f"hotspot_{theme}"] = columns[f"lisa_{theme}"] = None
+        return
     # areas without a score are left out of the weights by spatial.hotspots itself
     lisa, gi = local_statistics(
         risk, graph, spec.permutations, config.seed, spec.correction, spec.alpha

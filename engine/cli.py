@@ -224,6 +224,8 @@ def _hotspots(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     report = audit_directory(args.dir, exact=args.exact)
+    print("attacker model: one who")
+    print("\n".join(f"  - {line}" for line in report.model))
     print(f"audited {report.cells_checked:,} sensitive cells, {report.withheld:,} withheld")
     for problem in report.problems:
         print(f"  FAIL {problem}")

@@ -290,6 +290,8 @@ class DisclosureSpec(_RuleParameters):
 
     inhabitants: StrictStr = "inwoners"
     households: StrictStr = "huishoudens"
+    # the count of companies per area that decides the company area rule
+    companies: StrictStr = "vestigingen"
 
     @property
     def params(self) -> DisclosureParams:
@@ -312,6 +314,9 @@ class _Indicator(_Section):
     label_en: StrictStr
     unit: StrictStr = ""
     direction: Direction = "none"
+    # an indicator this one never exceeds in any area (an attacker knows it: it is
+    # audited with it); relations within one microdata source are found by themselves
+    subset_of: StrictStr | None = None
 
     @property
     def is_ratio(self) -> bool:
@@ -751,7 +756,10 @@ def _reference_problems(config: Config, raw: dict[str, Any]) -> list[str]:
         if t.features and t.target in t.features:
             problems.append(f"key '{key}.features' contains the target itself")
     given = raw.get("disclosure", {}) if isinstance(raw.get("disclosure"), dict) else {}
-    for name in ("inhabitants", "households"):
+    for i, d in enumerate(config.indicators):
+        if d.subset_of is not None:
+            problems += _missing_ids([d.subset_of], ids, f"indicators[{i}].subset_of")
+    for name in ("inhabitants", "households", "companies"):
         if name in given:
             problems += _missing_ids([getattr(config.disclosure, name)], ids, f"disclosure.{name}")
     return problems

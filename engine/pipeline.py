@@ -20,7 +20,7 @@ import pandas as pd
 
 from boundaries import Boundaries, read_boundaries
 from boundaries.codes import LAYER_NAMES, LEVELS
-from boundaries.errors import DisclosureError
+from boundaries.errors import DisclosureError, OutputError
 from disclosure.protect import Protection
 from engine.analysis import LevelAnalysis, analyse_level, autocorrelation_rows
 from engine.cells import IndicatorCells
@@ -44,11 +44,14 @@ from engine.outputs.verify import audit_directory
 from engine.publish import (
     DisclosureRecord,
     apply_protection,
+    area_rules,
+    indicator_relations,
     outcome_counts,
     protect_cells,
     suppression_columns,
+    write_private_reasons,
 )
-from engine.themes import BASE_COLUMNS
+from engine.themes import BASE_COLUMNS, THEMES
 from spatial.weights import queen_with_islands
 
 log = logging.getLogger("zicht")
@@ -88,7 +91,7 @@ def timed(name: str, timings: dict[str, float]) -> Iterator[None]:
     log.info("stage %s done in %.2f s", name, timings[name])
 
 
-def run(config: Config, out_dir: str | Path) -> RunResult:
+def run(config: Config, out_dir: str | Path, private_reasons: Path | None = None) -> RunResult:
     """Run the whole pipeline for ``config`` and write the outputs to ``out_dir`` atomically.
 
     Parameters
@@ -99,6 +102,9 @@ def run(config: Config, out_dir: str | Path) -> RunResult:
         The output directory. Files are written to a staging folder inside it and
         moved into place only when all are complete and audited; a failed run leaves
         it as it was. An unwritable directory is reported before any work is done.
+    private_reasons
+        Where to write the rule of every withheld cell (CSV), for the data steward.
+        Never inside ``out_dir``: per-cell rules give ranges away.
 
     Returns
     -------
@@ -117,6 +123,7 @@ def run(config: Config, out_dir: str | Path) -> RunResult:
     >>> result.layers["buurt"]["risk_drugs"].describe()  # doctest: +SKIP
     """
     out_dir = Path(out_dir)
+    _check_private_path(private_reasons, out_dir)
     started = datetime.now(UTC)
     timings: dict[str, float] = {}
     with staged_output(out_dir) as staging:
@@ -126,20 +133,25 @@ def run(config: Config, out_dir: str | Path) -> RunResult:
             indicators = compute_indicators(config, boundaries)
         raw_layers = assemble_layers(boundaries, indicators.cells, config)
         with timed("disclosure", timings):
-            protection = protect_cells(indicators.cells, boundaries, config)
+            relations = indicator_relations(config)
+            protection = protect_cells(indicators.cells, boundaries, config, relations)
             layers = apply_protection(raw_layers, protection)
             counts = outcome_counts(protection).items()
             text = ", ".join(f"{rule} {n:,}" for rule, n in counts) or "no sensitive cells"
             log.info("disclosure: %s", text)
         with timed("analysis", timings):
-            analysed = _analyse(config, boundaries, layers, raw_layers, protection)
+            analysed = _analyse(config, boundaries, layers, protection)
         with timed("write", timings):
-            record = DisclosureRecord.of(protection)
-            _write(
-                staging, config, boundaries, indicators.cells, analysed, record, started, timings
+            companies = config.disclosure.companies
+            record = DisclosureRecord.of(
+                protection, companies if companies in indicators.cells else None
             )
+            tables = (indicator_table(indicators.cells, config, relations), record)
+            _write(staging, config, boundaries, tables, analysed, started, timings)
         with timed("audit", timings):
             _audit(staging)
+    if private_reasons is not None:
+        write_private_reasons(protection, private_reasons)
     log.info("wrote %s", out_dir)
     return RunResult(
         out_dir, analysed.layers, indicators, boundaries, analysed.analyses, protection, timings
@@ -175,23 +187,33 @@ def _analyse(
     config: Config,
     boundaries: Boundaries,
     layers: dict[str, gpd.GeoDataFrame],
-    raw_layers: dict[str, gpd.GeoDataFrame],
     protection: Protection,
 ) -> _Analysed:
-    """Scores, hotspots and trends per level, from the published values."""
+    """Scores, hotspots and trends per level, from the published values only; areas
+    under an area rule are left out."""
     ids = [d.id for d in config.indicators]
+    units = protection.cells.groupby("indicator")["unit_type"].first().to_dict()
+    company_themes = [
+        t
+        for t in THEMES
+        if config.theme_indicators(t)
+        and all(units.get(d.id) == "company" for d in config.theme_indicators(t))
+    ]
     analyses, rows = {}, []
     layers = dict(layers)
     for level, layer in layers.items():
         finest = level == boundaries.finest
-        raw = raw_layers[level].set_index("code")[ids] if finest else None
+        excluded = _excluded(layer, protection, config, company_themes)
         analyses[level] = analyse_level(
-            config, level, boundaries.levels[level], layer.set_index("code")[ids], finest, raw
+            config,
+            level,
+            boundaries.levels[level],
+            layer.set_index("code")[ids],
+            finest,
+            excluded,
         )
         extra = analyses[level].columns.reindex(layer["code"]).reset_index(drop=True)
-        layers[level] = suppression_columns(
-            _with_columns(layer, extra), protection, analyses[level].inputs, config
-        )
+        layers[level] = suppression_columns(_with_columns(layer, extra), protection, config)
         rows += autocorrelation_rows(level, layers[level], analyses[level].graph, config)
     autocorrelation = pd.DataFrame(rows, columns=["level", "indicator", "moran_i", "p", "areas"])
     return _Analysed(
@@ -203,9 +225,8 @@ def _write(
     staging: Path,
     config: Config,
     boundaries: Boundaries,
-    cells: dict[str, IndicatorCells],
+    tables_in: tuple[pd.DataFrame, DisclosureRecord],
     analysed: _Analysed,
-    disclosure: DisclosureRecord,
     started: datetime,
     timings: dict[str, float],
 ) -> None:
@@ -213,7 +234,8 @@ def _write(
     finished = datetime.now(UTC)
     layers = analysed.layers
     gpkg_layers = {LAYER_NAMES[lv]: layers[lv] for lv in LEVELS if lv in layers}
-    indicators_df, models_df = indicator_table(cells, config), model_table(analysed.analyses)
+    indicators_df, disclosure = tables_in
+    models_df = model_table(analysed.analyses)
     tables = {
         "indicators": indicators_df,
         "autocorrelation": analysed.autocorrelation,
@@ -269,6 +291,27 @@ def _audit(staging: Path) -> None:
         audit.cells_checked,
         audit.withheld,
     )
+
+
+def _excluded(
+    layer: gpd.GeoDataFrame, protection: Protection, config: Config, company_themes: list[str]
+) -> pd.DataFrame:
+    """Per area code: ``persons`` (the area rule for persons) and, per theme built on
+    company figures only, the company area rule."""
+    rules = area_rules(layer, protection, config)
+    out = pd.DataFrame({"persons": rules["persons"].to_numpy()}, index=layer["code"])
+    for theme in company_themes:
+        out[theme] = rules["companies"].to_numpy()
+    return out
+
+
+def _check_private_path(path: Path | None, out_dir: Path) -> None:
+    if path is None:
+        return
+    inside = Path(path).resolve().is_relative_to(out_dir.resolve())
+    if inside or not Path(path).resolve().parent.is_dir():
+        where = "inside the output directory" if inside else "in a folder that does not exist"
+        raise OutputError(f"{path}: private reasons cannot be written {where}")
 
 
 def _integer_ranks(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -1,19 +1,24 @@
 """Apply disclosure control to everything a run publishes.
 
 Turns the indicator cells into the long table :func:`disclosure.protect.protect` works
-on, and applies its decisions to the layers: suppressed values become NULL (never a
-sentinel number), sensitive counts are published rounded, theme outputs (risk, rank,
-drivers, hotspot and LISA class, coverage) are withheld for an area where any cell
-they were computed from is suppressed, ranks are recomputed among the areas that
-keep a score, and two columns say what was withheld and why: ``suppressed`` (1 when
-the area rule withheld the area's person-based figures) and ``suppression``
-(``rule: column, column; ...``; names only, never values).
+on, with the relations between indicators an attacker knows (:func:`indicator_relations`),
+and applies its decisions to the layers: withheld values become NULL (never a
+sentinel number) and sensitive counts are published rounded.
+
+What a layer says about withholding is only what is public anyway: ``suppressed`` (1
+where the area rule for persons applies: too few inhabitants or households, both
+published) and ``suppression`` per area (:data:`SUPPRESSION_TEXTS`: the area rules, or
+"onderdrukt" where some figure is withheld). The rule that withheld a single cell is
+never published: an attacker who knows it learns the cell's range. It can be written
+to a private file outside the output (:func:`write_private_reasons`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -22,11 +27,16 @@ import pandas as pd
 from boundaries import Boundaries
 from boundaries.errors import DisclosureError
 from disclosure.audit import PARENT_LEVEL
+from disclosure.linked import Relations
 from disclosure.protect import Protection, protect
-from disclosure.rules import AREA, CELL_FIELDS, DERIVED
+from disclosure.rules import AREA_COMPANIES, CELL_FIELDS, DERIVED
 from engine.cells import IndicatorCells
-from engine.config import Config, RatioIndicator
-from engine.themes import theme_output_columns
+from engine.config import Config, MicrodataIndicator, RatioIndicator
+
+AREA_PERSONS_TEXT = "gebiedsregel personen"
+AREA_COMPANIES_TEXT = "gebiedsregel bedrijven"
+WITHHELD_TEXT = "onderdrukt"
+SUPPRESSION_TEXTS = (AREA_PERSONS_TEXT, AREA_COMPANIES_TEXT, WITHHELD_TEXT)
 
 
 def cell_table(cells: dict[str, IndicatorCells], boundaries: Boundaries) -> pd.DataFrame:
@@ -104,12 +114,21 @@ def area_sizes(cells: dict[str, IndicatorCells], config: Config) -> pd.DataFrame
 
 
 def protect_cells(
-    cells: dict[str, IndicatorCells], boundaries: Boundaries, config: Config
+    cells: dict[str, IndicatorCells],
+    boundaries: Boundaries,
+    config: Config,
+    relations: Relations | None = None,
 ) -> Protection:
     """Run disclosure control over every cell; raises if the audit finds a leak."""
     table = cell_table(cells, boundaries)
+    companies = config.disclosure.companies if config.disclosure.companies in cells else None
     protection = protect(
-        table, area_sizes(cells, config), derived_table(cells), config.disclosure.params
+        table,
+        area_sizes(cells, config),
+        derived_table(cells),
+        config.disclosure.params,
+        relations or indicator_relations(config),
+        companies,
     )
     _follow_weights(protection, cells)
     failures = protection.failures
@@ -119,6 +138,60 @@ def protect_cells(
             f"{sorted(set(failures['indicator']))}; nothing was written"
         )
     return protection
+
+
+def indicator_relations(config: Config) -> Relations:
+    """The relations between indicators that hold in every area, as an attacker who
+    reads the data dictionary knows them.
+
+    Declared ones (``subset_of``), and, among indicators of one microdata source:
+    records, units or amounts of records matching a stricter filter are a subset
+    (sales to legal persons among sales); distinct units are at most the records of
+    the same filter (subjects of reports); records or amounts whose filters split one
+    column's values into parts sum to the indicator of the whole (years in a window).
+    """
+    subsets = [(d.id, d.subset_of) for d in config.indicators if d.subset_of]
+    sums = []
+    micro = [d for d in config.indicators if isinstance(d, MicrodataIndicator)]
+    for a in micro:
+        for b in micro:
+            if a is b or a.microdata != b.microdata or not _stricter(a.where, b.where):
+                continue
+            if a.measure == b.measure or (a.measure, b.measure) == ("units", "records"):
+                subsets.append((a.id, b.id))
+        for column in a.where:
+            parts = [
+                d for d in micro if d is not a and _split_column(d, a) == column and _splits(d, a)
+            ]
+            values = [v for d in parts for v in d.where[column]]
+            whole = len(values) == len(set(values)) and set(values) == set(a.where[column])
+            if len(parts) >= 2 and a.measure != "units" and whole:
+                sums.append((a.id, tuple(d.id for d in parts)))
+    return Relations(tuple(dict.fromkeys(subsets)), tuple(sums))
+
+
+def _stricter(a: dict[str, list], b: dict[str, list]) -> bool:
+    """Whether filter ``a`` keeps only records that filter ``b`` keeps."""
+    return all(c in a and set(a[c]) <= set(allowed) for c, allowed in b.items())
+
+
+def _split_column(part: MicrodataIndicator, whole: MicrodataIndicator) -> str | None:
+    differ = [
+        c for c in set(part.where) | set(whole.where) if part.where.get(c) != whole.where.get(c)
+    ]
+    return differ[0] if len(differ) == 1 else None
+
+
+def _splits(part: MicrodataIndicator, whole: MicrodataIndicator) -> bool:
+    column = _split_column(part, whole)
+    return (
+        part.microdata == whole.microdata
+        and part.measure == whole.measure
+        and column is not None
+        and column in whole.where
+        and column in part.where
+        and set(part.where[column]) < set(whole.where[column])
+    )
 
 
 def _follow_weights(protection: Protection, cells: dict[str, IndicatorCells]) -> None:
@@ -153,57 +226,51 @@ def apply_protection(
     return out
 
 
-def suppression_columns(
-    layer: gpd.GeoDataFrame, protection: Protection, inputs: dict[str, list[str]], config: Config
-) -> gpd.GeoDataFrame:
-    """Add ``suppressed`` and ``suppression`` to a finished layer.
-
-    A theme output that is missing because inputs of the area were withheld is
-    listed as ``derived``, with the trend columns whose years were withheld.
-    """
+def area_rules(layer: gpd.GeoDataFrame, protection: Protection, config: Config) -> pd.DataFrame:
+    """Per area of a layer (same index): ``persons`` (too few inhabitants or households,
+    or unknown: both published) and ``companies`` (the company area rule, decided on
+    the published company count)."""
+    params = config.disclosure.params
+    sizes = {}
+    for name, column in (
+        ("inhabitants", config.disclosure.inhabitants),
+        ("households", config.disclosure.households),
+    ):
+        sizes[name] = (
+            pd.to_numeric(layer[column], errors="coerce")
+            if column in layer
+            else pd.Series(np.nan, index=layer.index)
+        )
+    persons = ~(sizes["inhabitants"] >= params.min_inhabitants) | ~(
+        sizes["households"] >= params.min_households
+    )
     c = protection.cells
     level = layer["niveau"].iloc[0]
-    reasons = c[c["level"] == level].pivot(index="code", columns="indicator", values="reason")
-    reasons = reasons.reindex(layer["code"])
-    reasons.index = layer.index
-    withheld = {}
-    for theme, used in inputs.items():
-        risk = layer.get(f"risk_{theme}")
-        if risk is None:
-            continue
-        hidden = risk.isna() & (reasons[used] != "").any(axis=1)
-        withheld[theme] = (
-            hidden,
-            [column for column in theme_output_columns(theme) if column in layer.columns],
-        )
-    for trend in config.trends:
-        column = f"trend_{trend.id}"
-        if column in layer.columns:
-            hidden = layer[column].isna() & (reasons[list(trend.indicators)] != "").any(axis=1)
-            withheld[column] = (hidden, [column])
-    layer = layer.copy()
-    layer["suppressed"] = (reasons == AREA).any(axis=1).astype(int).to_numpy()
-    layer["suppression"] = _describe(reasons, withheld)
-    return _geometry_last(layer)
+    ruled = c.loc[(c["level"] == level) & (c["reason"] == AREA_COMPANIES), "code"]
+    companies = layer["code"].isin(set(ruled))
+    return pd.DataFrame(
+        {"persons": persons.to_numpy(), "companies": companies.to_numpy()}, index=layer.index
+    )
 
 
-def _describe(
-    reasons: pd.DataFrame, withheld: dict[str, tuple[pd.Series, list[str]]]
-) -> list[str | None]:
+def suppression_columns(
+    layer: gpd.GeoDataFrame, protection: Protection, config: Config
+) -> gpd.GeoDataFrame:
+    """Add ``suppressed`` and ``suppression`` to a finished layer (see the module
+    docstring): only what is public anyway, never the rule of a single cell."""
+    c = protection.cells
+    level = layer["niveau"].iloc[0]
+    mine = c[(c["level"] == level) & (c["reason"] != "")]
+    withheld = layer["code"].isin(set(mine["code"])).to_numpy()
+    rules = area_rules(layer, protection, config)
     texts = []
-    for i in range(len(reasons)):
-        row = reasons.iloc[i]
-        by_rule: dict[str, list[str]] = {}
-        for column, rule in row.items():
-            if rule:
-                by_rule.setdefault(rule, []).append(str(column))
-        for _, (hidden, columns) in withheld.items():
-            if hidden.iloc[i]:
-                by_rule.setdefault(DERIVED, []).extend(columns)
-        texts.append(
-            "; ".join(f"{rule}: {', '.join(cols)}" for rule, cols in by_rule.items()) or None
-        )
-    return texts
+    for persons, companies, other in zip(rules["persons"], rules["companies"], withheld):
+        parts = [AREA_PERSONS_TEXT] * bool(persons) + [AREA_COMPANIES_TEXT] * bool(companies)
+        texts.append("; ".join(parts or [WITHHELD_TEXT] * bool(other)) or None)
+    layer = layer.copy()
+    layer["suppressed"] = rules["persons"].astype(int).to_numpy()
+    layer["suppression"] = texts
+    return _geometry_last(layer)
 
 
 def _geometry_last(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -226,15 +293,27 @@ class DisclosureRecord:
     cells_by_outcome: dict[str, int]
     audit_rounds: int
     audit_failures: int
+    by_level: dict[str, dict[str, int]]  # level -> outcome -> sensitive cells
+    companies: str | None = None  # the indicator that decides the company area rule
 
     @classmethod
-    def of(cls, protection: Protection) -> DisclosureRecord:
+    def of(cls, protection: Protection, companies: str | None = None) -> DisclosureRecord:
         params = protection.params
+        c = protection.cells[protection.cells["sensitive"]]
+        by_level = {
+            str(level): {
+                str(k): int(v)
+                for k, v in part["reason"].replace("", "published").value_counts().items()
+            }
+            for level, part in c.groupby("level", sort=False)
+        }
         return cls(
             {f.name: getattr(params, f.name) for f in fields(params)},
             outcome_counts(protection),
             protection.rounds,
             len(protection.failures),
+            by_level,
+            companies,
         )
 
     @property
@@ -251,11 +330,25 @@ class DisclosureRecord:
                 f"multiples of {p['sum_base']:g} (conventional rounding, not "
                 "controlled: published buurten need not add up to wijken)",
                 "secondary": "MILP per subtable (HiGHS), minimising log-value cost",
-                "audit": "attacker LP bounds (exact propagation on the hierarchy); "
-                f"{self.audit_failures} failures",
+                "audit": "an attacker who knows the rules: the publication rules, every "
+                "level, the relations between indicators and the area rules; exact bounds "
+                f"(propagation, HiGHS where needed); {self.audit_failures} failures",
+                "companies": self.companies,
                 "sensitive_cells": self.sensitive_cells,
                 "cells_by_outcome": self.cells_by_outcome,
+                "cells_by_level": self.by_level,
                 "audit_rounds": self.audit_rounds,
             },
             default=float,
         )
+
+
+def write_private_reasons(protection: Protection, path: Path) -> None:
+    """Write the rule of every withheld cell to ``path`` (CSV), for the data steward's
+    audit trail. Never part of the published output: an attacker who knows a cell's
+    rule learns its range. Written to a temporary file first, then moved into place."""
+    c = protection.cells
+    rows = c.loc[c["reason"] != "", ["indicator", "level", "code", "reason"]]
+    tmp = path.with_name(f".{path.name}.tmp")
+    rows.to_csv(tmp, index=False, sep=";")
+    os.replace(tmp, path)

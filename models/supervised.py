@@ -127,8 +127,10 @@ def fit_out_of_fold(
     Parameters
     ----------
     X, y
-        Features and target, indexed by area code; areas without a target are not
-        used for training and get no score.
+        Features and target, indexed by area code. Areas without a target (withheld
+        by disclosure control, or unknown) are not used for training; they are scored
+        by the model of the fold that holds their group (fold 0 where their group has
+        no known target), which never saw their value either.
     groups
         The fold group of each area (its wijk or gemeente code, or a spatial block).
     model
@@ -137,6 +139,7 @@ def fit_out_of_fold(
         For the baselines: a population-only linear model, and "same as last year".
     """
     known = y.notna()
+    X_all, groups_all = X, groups
     X, y, groups = X[known], y[known].astype(float), groups[known]
     n_groups = groups.nunique()
     if n_groups < 2:
@@ -164,11 +167,21 @@ def fit_out_of_fold(
         )
     metrics = pd.DataFrame(rows).T
 
+    calibration = _calibration(y.to_numpy(), prediction)
+    fold_of_group = pd.Series(fold, index=groups.to_numpy()).groupby(level=0).first()
+    fold = groups_all.map(fold_of_group).fillna(0).to_numpy(dtype=int)
+    unknown = np.flatnonzero(~known.to_numpy())
+    prediction_all = np.full(len(X_all), np.nan)
+    prediction_all[np.flatnonzero(known.to_numpy())] = prediction
+    for k, fitted in enumerate(models):
+        rows = unknown[fold[unknown] == k]
+        if len(rows):
+            prediction_all[rows] = fitted.predict(X_all.iloc[rows])
+    X, prediction = X_all, prediction_all
     contributions, base = _contributions(models, X, fold)
     notes = []
     if contributions.isna().all().all():
         notes.append(f"{name} is neither linear nor a tree ensemble: no per-area contributions")
-    calibration = _calibration(y.to_numpy(), prediction)
     importance = contributions.abs().mean().sort_values(ascending=False)
     return ModelResult(
         name,

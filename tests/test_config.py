@@ -266,6 +266,7 @@ def test_shipped_json_schema_matches_the_model():
     from engine.config import config_schema
     from engine.data import CONFIG_SCHEMA
 
+    # regenerate with: zicht config schema > engine/data/zicht-config.schema.json
     assert json.loads(CONFIG_SCHEMA.read_text(encoding="utf-8")) == config_schema()
     schema = config_schema()
     assert schema["$defs"]["SpatialSpec"]["properties"]["correction"]["enum"] == [

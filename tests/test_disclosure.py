@@ -8,7 +8,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from disclosure.audit import Tree, attacker_bounds, attacker_bounds_lp, protected
+from disclosure.audit import (
+    Knowledge,
+    attacker_bounds,
+    attacker_bounds_lp,
+    protected,
+    published_interval,
+)
+from disclosure.linked import LinkedCells, Relations
 from disclosure.protect import protect
 from disclosure.rounding import half_width, round_to_base
 from disclosure.rules import DisclosureParams, primary
@@ -65,14 +72,19 @@ def table(
     return cells
 
 
-def tree_of(cells: pd.DataFrame, published: np.ndarray, half: float) -> Tree:
-    # parents built independently of disclosure.audit.parent_positions, as a cross-check
+def tree_of(
+    cells: pd.DataFrame, published: np.ndarray, half: float, semantics: bool = True
+) -> Knowledge:
+    """The attacker's knowledge of one indicator: rounding, the publication rules
+    (published counts above 0 hold at least 10 units, a published 0 is exact) and the
+    hierarchy, with parents built independently of disclosure.audit, as a cross-check."""
     pos = {(lv, c): i for i, (lv, c) in enumerate(zip(cells["level"], cells["code"]))}
     up = {"buurt": "wijk", "wijk": "gemeente"}
     parent = np.array(
         [pos.get((up.get(lv, ""), p), -1) for lv, p in zip(cells["level"], cells["parent"])]
     )
-    return Tree.from_published(parent, published, half)
+    low, high = published_interval(published, half, semantics, 10)
+    return Knowledge.of_tree(parent, low, high)
 
 
 def lp_exposed(
@@ -145,7 +157,7 @@ def test_single_unsafe_buurt_is_recovered_by_subtraction():
     reason = primary(cells, NO_SIZES, DisclosureParams())
     assert reason.tolist()[:3] == ["frequency", "", ""]
     published = np.where(reason != "", np.nan, cells["value"].to_numpy())
-    low, high = attacker_bounds_lp(tree_of(cells, published, 0.0), np.array([0]))
+    low, high = attacker_bounds_lp(tree_of(cells, published, 0.0, False), np.array([0]))
     assert low[0] == pytest.approx(3) and high[0] == pytest.approx(3)  # exactly disclosed
     protected_cells = protect(cells, NO_SIZES, NO_DERIVED).cells
     assert protected_cells["reason"].tolist().count("secondary") >= 1
@@ -156,7 +168,9 @@ def test_single_unsafe_buurt_is_recovered_by_subtraction():
 def test_bound_propagation_equals_the_linear_programs(wijken, data):
     cells = table(wijken)
     hide = np.array(data.draw(st.lists(st.booleans(), min_size=len(cells), max_size=len(cells))))
-    published = np.where(hide, np.nan, round_to_base(cells["value"].to_numpy(), 5))
+    value = cells["value"].to_numpy()
+    hide |= (value > 0) & (value < 10)  # such counts are never published
+    published = np.where(hide, np.nan, round_to_base(value, 5))
     tree = tree_of(cells, published, 2.0)
     low, high = attacker_bounds(tree)
     lp_low, lp_high = attacker_bounds_lp(tree, np.arange(len(cells)))
@@ -266,3 +280,155 @@ def test_a_complementary_wijk_is_unpinned_by_its_buurten():
     assert (result.loc[["BU00010100", "BU00010101", "BU00010102"], "reason"] == "secondary").any()
     assert result.loc["GM0001", "reason"] == ""  # no whole-tree fallback was needed
     assert out.rounds <= 3 and len(out.failures) == 0
+
+
+# --- the attacker who knows the rules: linked tables, publication semantics, reasons ---
+
+
+def linked_table(wijken: list[list[int]], shares: list[list[float]]) -> pd.DataFrame:
+    """Two linked counts in one gemeente: ``all`` per buurt, and ``part`` (a subset of
+    it, e.g. sales to legal persons among sales) as ``round(share x all)``."""
+    parts = [[int(round(v * f)) for v, f in zip(vs, fs)] for vs, fs in zip(wijken, shares)]
+    return pd.concat(
+        [table(wijken, indicator="all"), table(parts, indicator="part")], ignore_index=True
+    )
+
+
+SUBSET = Relations(subsets=(("part", "all"),))
+linked_values = st.lists(
+    st.lists(
+        st.tuples(st.one_of(st.integers(0, 9), st.integers(10, 80)), st.floats(0, 1)),
+        min_size=1,
+        max_size=5,
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+def exact_exposures(
+    cells: pd.DataFrame, out: pd.DataFrame, relations: Relations, reasons: bool = False
+) -> int:
+    """How many unsafe cells the attacker's exact programs (HiGHS) pin down, reading
+    the published values, the rules, the relations and (``reasons``) per-cell reasons."""
+    linked = LinkedCells(cells, relations)
+    knowledge = linked.knowledge(out["published"].to_numpy(), 2.0, True, 10)
+    if reasons:
+        hidden = np.zeros(linked.n_hidden, dtype=bool)
+        frequency = np.r_[(out["reason"] == "frequency").to_numpy(), hidden]
+        knowledge.low = np.where(frequency, np.maximum(knowledge.low, 1), knowledge.low)
+        knowledge.high = np.where(frequency, np.minimum(knowledge.high, 9), knowledge.high)
+        complement = np.r_[(out["reason"] == "secondary").to_numpy(), hidden]
+        knowledge.zero_or_at_least = np.where(complement, 10, 0)
+    unsafe = np.flatnonzero(out["reason"].isin(["area", "frequency", "dominance", "p%"]))
+    if not len(unsafe):
+        return 0
+    low, high = attacker_bounds_lp(knowledge, unsafe)
+    ok = protected(
+        out["value"].to_numpy()[unsafe],
+        out["lower"].to_numpy()[unsafe],
+        out["upper"].to_numpy()[unsafe],
+        low,
+        high,
+    )
+    return int((~ok).sum())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=linked_values)
+def test_linked_tables_are_protected_against_the_attacker_who_knows_the_rules(values):
+    wijken = [[v for v, _ in w] for w in values]
+    cells = linked_table(wijken, [[f for _, f in w] for w in values])
+    result = protect(cells, NO_SIZES, NO_DERIVED, relations=SUBSET)
+    assert len(result.failures) == 0
+    assert exact_exposures(cells, result.cells, SUBSET) == 0
+    # no withheld cell is pinned to an interval narrower than protection_min
+    withheld = result.cells["reason"] != ""
+    width = result.cells["attacker_high"] - result.cells["attacker_low"]
+    assert (width[withheld] >= 5 - 1e-6).all()
+
+
+def test_with_per_cell_reasons_published_the_attacker_finds_exposures():
+    """The same protection, with today's per-cell reasons published: the MILP attacker
+    (frequency = 1..9 units, secondary = 0 or at least 10) pins unsafe cells down."""
+    rng = np.random.default_rng(12)
+    exposed_tables = 0
+    for _ in range(25):
+        wijken = [list(rng.choice([1, 2, 3, 12, 30], size=rng.integers(2, 5))) for _ in range(2)]
+        shares = [list(rng.uniform(0, 1, len(w))) for w in wijken]
+        cells = linked_table(wijken, shares)
+        out = protect(cells, NO_SIZES, NO_DERIVED, relations=SUBSET).cells
+        assert exact_exposures(cells, out, SUBSET) == 0
+        exposed_tables += exact_exposures(cells, out, SUBSET, reasons=True) > 0
+    assert exposed_tables >= 5
+
+
+def test_the_reasons_attacker_recovers_a_sum_of_ones():
+    # nine buurten labelled "frequency" under a published gemeente total of 9 (the
+    # national example): each is at least 1, so each is exactly 1
+    cells = table([[1] * 9])
+    published = np.full(len(cells), np.nan)
+    published[-1] = 9.0
+    knowledge = tree_of(cells, published, 0.0, semantics=False)
+    knowledge.low[:9] = 1.0
+    low, high = attacker_bounds_lp(knowledge, np.arange(9))
+    assert np.allclose(low, 1) and np.allclose(high, 1)
+    prop_low, prop_high = attacker_bounds(knowledge)
+    assert np.allclose(prop_low[:9], 1) and np.allclose(prop_high[:9], 1)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=linked_values, data=st.data())
+def test_propagation_equals_the_programs_on_linked_tables(values, data):
+    wijken = [[v for v, _ in w] for w in values]
+    cells = linked_table(wijken, [[f for _, f in w] for w in values])
+    value = cells["value"].to_numpy()
+    hide = np.array(data.draw(st.lists(st.booleans(), min_size=len(cells), max_size=len(cells))))
+    hide |= (value > 0) & (value < 10)
+    published = np.where(hide, np.nan, round_to_base(value, 5))
+    knowledge = LinkedCells(cells, SUBSET).knowledge(published, 2.0, True, 10)
+    low, high = (bound[: len(cells)] for bound in attacker_bounds(knowledge))
+    lp_low, lp_high = attacker_bounds_lp(knowledge, np.arange(len(cells)))
+    np.testing.assert_allclose(low, lp_low, atol=1e-6)
+    np.testing.assert_allclose(high, lp_high, atol=1e-6)
+
+
+def test_a_window_is_the_sum_of_its_years():
+    years = [table([[4, 30]], indicator=f"y{i}") for i in range(3)]
+    window = table([[12, 90]], indicator="w")
+    cells = pd.concat([*years, window], ignore_index=True)
+    sums = Relations(sums=(("w", ("y0", "y1", "y2")),))
+    # published: the window, and two of three years: the third is their difference
+    published = np.full(len(cells), np.nan)
+    w = (cells["indicator"] == "w").to_numpy()
+    published[w] = cells.loc[w, "value"]
+    for i in (0, 1):
+        y = (cells["indicator"] == f"y{i}").to_numpy()
+        published[y] = cells.loc[y, "value"]
+    knowledge = LinkedCells(cells, sums).knowledge(published, 0.0, False, 10)
+    third = np.flatnonzero((cells["indicator"] == "y2").to_numpy())
+    low, high = attacker_bounds(knowledge)
+    assert np.allclose(low[third], [4, 30, 34, 34]) and np.allclose(high[third], [4, 30, 34, 34])
+    # protected together, the years keep their unsafe cells hidden
+    out = protect(cells, NO_SIZES, NO_DERIVED, relations=sums)
+    assert len(out.failures) == 0
+    assert exact_exposures(cells, out.cells, sums) == 0
+
+
+def test_company_area_rule_follows_the_published_company_count():
+    companies = table([[40, 12, 25]], indicator="vestigingen")
+    risky = table([[15, 11, 12]], indicator="risicobranche")
+    cells = pd.concat([companies, risky], ignore_index=True)
+    out = protect(
+        cells,
+        NO_SIZES,
+        NO_DERIVED,
+        relations=Relations(subsets=(("risicobranche", "vestigingen"),)),
+        companies="vestigingen",
+    ).cells
+    out = out.set_index(["indicator", "code"])
+    # 12 companies is published as 10: below 20, so nothing else company-based there;
+    # 25 companies (published 25) and 40 keep their figures where otherwise safe
+    assert out.loc[("risicobranche", "BU00010001"), "reason"] == "area_companies"
+    assert out.loc[("risicobranche", "BU00010000"), "reason"] != "area_companies"
+    assert out.loc[("vestigingen", "BU00010001"), "reason"] != "area_companies"

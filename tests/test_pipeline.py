@@ -325,7 +325,10 @@ def test_demo_scores_hotspots_and_trends(demo_out):
             hot |= layer[f"hotspot_{theme}"].str.startswith("hot").any()
         assert best_share > 0.7, theme  # scored for most areas on at least one level
         assert hot, theme
-    assert buurten["trend_misdrijven"].notna().sum() == 517
+    # every buurt with five years of figures, except those under the area rule
+    complete = buurten[[f"misdrijven_{y}" for y in range(2021, 2026)]].notna().all(axis=1)
+    expected = (complete & (buurten["suppressed"] == 0)).sum()
+    assert buurten["trend_misdrijven"].notna().sum() == expected > 400
     assert "no pattern" in set(buurten["trend_misdrijven"])
     # no score where all of a theme's indicators are withheld or missing: never a zero
     cfg = load_config(DEMO_CONFIG)
@@ -387,24 +390,28 @@ def test_audit_catches_tampered_outputs(demo_run, demo_out, tmp_path):
     buurt = cells[(cells["level"] == "buurt") & (cells["kind"] == "count")]
     primary_cell = buurt[buurt["reason"] == "frequency"].iloc[0]
     secondary_cell = buurt[buurt["reason"] == "secondary"].iloc[0]
+    small = demo_run.layers["buurt"].query("suppressed == 1").iloc[0]
 
     def reveal(layer):
-        # a withheld cell filled in (rounded, as if published), and a complement
-        # published with its exact value
+        # a withheld cell filled in with a value the rules never publish (a count of 5
+        # has fewer than 10 units), a complement published with its exact value, a
+        # person-based figure in a small area, and a per-cell rule in `suppression`
         layer.loc[layer["code"] == primary_cell["code"], primary_cell["indicator"]] = 5.0
         layer.loc[layer["code"] == secondary_cell["code"], secondary_cell["indicator"]] = (
             secondary_cell["value"] + 1
         )  # never a multiple of 5 and its rounding
         if (secondary_cell["value"] + 1) % 5 == 0:
             layer.loc[layer["code"] == secondary_cell["code"], secondary_cell["indicator"]] += 1
+        layer.loc[layer["code"] == small["code"], "drugsveroordeelden"] = 10.0
+        layer.loc[layer["code"] == small["code"], "suppression"] = "frequency: hennepkwekerijen"
 
     report = _tampered_copy(demo_out, tmp_path, reveal)
     assert not report.ok
     problems = "\n".join(report.problems)
-    assert (
-        f"{primary_cell['indicator']} of {primary_cell['code']} is listed as withheld" in problems
-    )
+    assert "contradict each other or the publication rules" in problems
     assert f"{secondary_cell['indicator']}: 1 published value(s) are not multiples" in problems
+    assert f"drugsveroordeelden of {small['code']} is published under the area rule" in problems
+    assert f"suppression of {small['code']} says more than is public" in problems
     assert "does not match its manifest checksum" in problems
     # and the audit reports codes and columns, never the values themselves
     assert str(int(secondary_cell["value"]) + 1) not in problems.replace(secondary_cell["code"], "")

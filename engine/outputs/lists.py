@@ -15,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from engine.config import Config
+from engine.publish import WITHHELD_TEXT
 from engine.themes import THEME_NAMES, THEMES, theme_output_columns
 
 COLUMNS = {
@@ -65,7 +66,7 @@ def hotspot_table(
                     "trend": layer[trend] if trend and trend in layer else None,
                     "drijvers": layer[f"drivers_{theme}"],
                     "onderdrukking": _theme_suppression(
-                        layer.get("suppression"), _theme_columns(config, theme)
+                        layer, _theme_columns(config, theme)
                     ),
                     "synthetisch": "ja" if theme in synthetic_themes else "nee",
                 }
@@ -85,19 +86,17 @@ def _theme_columns(config: Config, theme: str) -> set[str]:
     return columns
 
 
-def _theme_suppression(texts: pd.Series | None, columns: set[str]) -> list[str | None]:
-    """Keep, of each ``rule: col, col; ...`` text, the columns of one theme."""
-    if texts is None:
-        return []
+def _theme_suppression(layer: pd.DataFrame, columns: set[str]) -> list[str | None]:
+    """Per area, what is withheld of one theme, in the words of the public
+    ``suppression`` column: the area rules, or "onderdrukt" where a figure of the theme
+    is withheld. Never the rule of a single cell."""
+    texts = layer["suppression"] if "suppression" in layer else pd.Series(None, index=layer.index)
+    mine = layer[[c for c in columns if c in layer]]
+    withheld = mine.isna().any(axis=1)
     out = []
-    for text in texts:
-        parts = []
-        for part in text.split("; ") if isinstance(text, str) else []:
-            rule, _, names = part.partition(": ")
-            mine = [n for n in names.split(", ") if n in columns]
-            if mine:
-                parts.append(f"{rule}: {', '.join(mine)}")
-        out.append("; ".join(parts) or None)
+    for text, hidden in zip(texts, withheld):
+        rules = [p for p in str(text).split("; ") if p != WITHHELD_TEXT] if text else []
+        out.append("; ".join(rules) or (WITHHELD_TEXT if hidden and text else None))
     return out
 
 

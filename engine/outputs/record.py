@@ -13,6 +13,7 @@ import geopandas as gpd
 import pandas as pd
 
 from boundaries import Boundaries
+from disclosure.linked import Relations
 from engine.analysis import LevelAnalysis
 from engine.cells import IndicatorCells
 from engine.config import Config
@@ -33,8 +34,14 @@ def engine_version() -> str:
         return "unknown"
 
 
-def indicator_table(cells: dict[str, IndicatorCells], config: Config) -> pd.DataFrame:
-    """The ``indicators`` table of the output contract."""
+def indicator_table(
+    cells: dict[str, IndicatorCells], config: Config, relations: Relations | None = None
+) -> pd.DataFrame:
+    """The ``indicators`` table of the output contract, with the relations between
+    indicators an attacker knows anyway (``subset_of``, ``sum_of``: ids, comma-separated)."""
+    relations = relations or Relations()
+    larger = {i: ",".join(b for a, b in relations.subsets if a == i) for i in cells}
+    parts = {t: ",".join(p) for t, p in relations.sums}
     rows = [
         {
             "id": d.id,
@@ -50,6 +57,9 @@ def indicator_table(cells: dict[str, IndicatorCells], config: Config) -> pd.Data
             "direction": d.direction,
             "source": cells[d.id].source,
             "synthetic": int(cells[d.id].synthetic),
+            "unit_type": cells[d.id].unit_type,
+            "subset_of": larger.get(d.id) or None,
+            "sum_of": parts.get(d.id),
         }
         for d in config.indicators
         if d.id in cells
@@ -70,6 +80,9 @@ def indicator_table(cells: dict[str, IndicatorCells], config: Config) -> pd.Data
             "numerator",
             "denominator",
             "weight",
+            "unit_type",
+            "subset_of",
+            "sum_of",
         ],
     )
 

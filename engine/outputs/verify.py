@@ -1,22 +1,26 @@
 """Audit a published output directory: can anything withheld be recovered from it?
 
 Uses only what is published (``zicht.gpkg`` and ``manifest.json``), as an attacker
-would. For every sensitive additive indicator it rebuilds the hierarchy from the
-layers (a NULL is a withheld cell), takes each published value's rounding interval,
-and computes the tightest interval the attacker can derive for each withheld cell
-(:func:`disclosure.audit.attacker_bounds`; the linear programs with ``exact``).
+who knows the rules would (:data:`ATTACKER_MODEL`). Sensitive additive indicators
+that are related (the ``subset_of`` and ``sum_of`` columns of the ``indicators``
+table) are audited together as one linked table (:mod:`disclosure.linked`): every
+level, the hierarchy, the relations, the rounding intervals and the publication rules
+(a published count above 0 holds at least ``min_units`` units; a published 0 is
+exact). A NULL is a withheld cell.
 
 Checks, each reported with the codes and columns at fault (never values):
 
-- every cell the ``suppression`` column lists as withheld is NULL;
-- every cell withheld by a primary rule keeps an attacker interval at least
-  ``protection_min`` wide. That is the part of its protection that does not depend
-  on the true value, which this audit must not know: the full check, that the
-  attacker's interval covers ``[value - lower, value + upper]``, runs inside the
-  pipeline on the true values before anything is written;
-- published sensitive counts and sums are multiples of their rounding base;
+- every withheld cell keeps an attacker interval at least ``protection_min`` wide.
+  That is the part of its protection that does not depend on the true value, which
+  this audit must not know: the full check, that the interval of every unsafe cell
+  covers ``[value - lower, value + upper]``, runs inside the pipeline on the true
+  values before anything is written;
+- published sensitive counts and sums are multiples of their rounding base, and no
+  negative number stands in a sensitive column (no sentinel for "secret");
 - a derived rate or share is published only where its numerator and denominator are;
-- no negative number stands in a sensitive column (no sentinel for "secret");
+- an area under the area rule (``suppressed`` = 1) publishes no person-based figure
+  and no score, rank, driver, class or trend; ``suppression`` says only what is public
+  anyway (the area rule, or "onderdrukt"), never a cell's rule;
 - every file the manifest lists is there with its checksum.
 """
 
@@ -31,13 +35,30 @@ import pandas as pd
 import pyogrio
 
 from boundaries.codes import LAYER_NAMES
-from boundaries.errors import OutputError
-from disclosure.audit import Tree, attacker_bounds, attacker_bounds_lp, parent_positions
+from boundaries.errors import DisclosureError, OutputError
+from disclosure.audit import Knowledge, attacker_bounds, attacker_bounds_exact
+from disclosure.linked import LinkedCells, Relations
+from disclosure.protect import company_rule_bounds
 from disclosure.rounding import half_width
-from disclosure.rules import PRIMARY_RULES
+from disclosure.rules import PERSON_TYPES, DisclosureParams
 from engine.outputs.manifest import sha256_of
+from engine.publish import AREA_COMPANIES_TEXT, SUPPRESSION_TEXTS
+from engine.themes import THEME_OUTPUTS
 
 PARENT_COLUMN = {"buurt": "wijkcode", "wijk": "gemeentecode"}
+ATTACKER_MODEL = (
+    "reads every published level, table and file of the output",
+    "knows the rounding: a published count stands for its value +/- {half_count:g}, a sum "
+    "for +/- {half_sum:g}",
+    "knows the rules: a published count above 0 holds at least {min_units} units, a "
+    "published 0 is exactly 0, a withheld cell is anything from 0 up",
+    "knows every parent is the sum of its children (buurt, wijk, gemeente)",
+    "knows the area rules: no person-based figure where inhabitants or households are "
+    "few (both published); with 'gebiedsregel bedrijven' a withheld company count is at "
+    "most {at_most:g}, without it at least {at_least:g}",
+    "knows the relations between indicators: {relations}",
+    "solves for the tightest interval of every withheld cell ({method})",
+)
 
 
 @dataclass
@@ -45,6 +66,7 @@ class AuditReport:
     cells_checked: int = 0
     withheld: int = 0
     problems: list[str] = field(default_factory=list)
+    model: list[str] = field(default_factory=list)  # the attacker, in words
 
     @property
     def ok(self) -> bool:
@@ -52,7 +74,8 @@ class AuditReport:
 
 
 def audit_directory(path: Path, exact: bool = False) -> AuditReport:
-    """Audit the output in ``path`` (see the module docstring)."""
+    """Audit the output in ``path`` (see the module docstring); ``exact`` solves the
+    attacker's programs (HiGHS) instead of propagating bounds."""
     path = Path(path)
     gpkg = path / "zicht.gpkg"
     if not gpkg.exists():
@@ -62,129 +85,196 @@ def audit_directory(path: Path, exact: bool = False) -> AuditReport:
     run = pyogrio.read_dataframe(gpkg, layer="run").set_index("key")["value"]
     if "disclosure" not in run.index or not run["disclosure"]:
         raise OutputError(f"{gpkg}: the run table records no disclosure control")
-    params = json.loads(run["disclosure"])["parameters"]
+    record = json.loads(run["disclosure"])
+    params = record["parameters"]
+    companies = record.get("companies")
     indicators = pyogrio.read_dataframe(gpkg, layer="indicators").set_index("id")
+    names = {str(n) for n, _ in pyogrio.list_layers(gpkg)}
     layers = {
         lv: pyogrio.read_dataframe(gpkg, layer=name, read_geometry=False)
         for lv, name in reversed(LAYER_NAMES.items())
-        if name in {str(n) for n, _ in pyogrio.list_layers(gpkg)}
+        if name in names
     }
-    cells = _Cells.from_layers(layers)
     sensitive = indicators[indicators["sensitive"] == 1]
+    additive = [
+        i
+        for i, spec in sensitive.iterrows()
+        if spec["kind"] in ("count", "sum") and pd.isna(spec["numerator"])
+    ]
+    relations = relations_of(indicators).among(additive)
+    report.model = _model_in_words(params, relations, exact)
+    for group in relations.groups(additive):
+        _audit_group(
+            group, sensitive, layers, params, relations.among(group), report, exact, companies
+        )
     for indicator_id, spec in sensitive.iterrows():
-        if spec["kind"] in ("count", "sum") and pd.isna(spec["numerator"]):
-            _audit_indicator(indicator_id, spec["kind"], layers, cells, params, report, exact)
-        elif not pd.isna(spec["numerator"]):
-            _audit_derived(indicator_id, spec, layers, report)
+        if not pd.isna(spec["numerator"]):
+            _audit_derived(str(indicator_id), spec, layers, report)
+    _audit_area_rule(layers, sensitive, report)
     return report
 
 
-def _reasons(layer: pd.DataFrame, level: str) -> pd.DataFrame:
-    """(level, code, column, rule) rows parsed from the ``suppression`` column."""
-    text = layer.set_index("code")["suppression"].dropna().astype(str)
-    if text.empty:
-        return pd.DataFrame(columns=["level", "code", "column", "rule"])
-    parts = text.str.split("; ").explode()
-    rule = parts.str.partition(": ")[0]
-    columns = parts.str.partition(": ")[2].str.split(", ")
-    out = pd.DataFrame({"rule": rule, "column": columns}).explode("column").reset_index()
-    out["level"] = level
-    return out[["level", "code", "column", "rule"]]
+def relations_of(indicators: pd.DataFrame) -> Relations:
+    """The relations the ``indicators`` table declares (``subset_of``, ``sum_of``)."""
+    subsets, sums = [], []
+    for indicator_id, spec in indicators.iterrows():
+        for larger in _listed(spec.get("subset_of")):
+            subsets.append((str(indicator_id), larger))
+        parts = _listed(spec.get("sum_of"))
+        if parts:
+            sums.append((str(indicator_id), tuple(parts)))
+    return Relations(tuple(subsets), tuple(sums))
 
 
-@dataclass
-class _Cells:
-    """Every area of every level in one order, with parent positions (-1 at the top)."""
+def _listed(text: object) -> list[str]:
+    return [t for t in str(text).split(",") if t] if isinstance(text, str) else []
 
-    level: np.ndarray
-    code: np.ndarray
-    parent: np.ndarray
-    rules: pd.DataFrame  # rows: cells, columns: indicator ids; '' where not withheld
 
-    @classmethod
-    def from_layers(cls, layers: dict[str, pd.DataFrame]) -> _Cells:
-        level = np.concatenate([[lv] * len(layer) for lv, layer in layers.items()])
-        code = np.concatenate([layer["code"].to_numpy(dtype=object) for layer in layers.values()])
-        parent_code = np.concatenate(
-            [
-                layer[PARENT_COLUMN[lv]].to_numpy(dtype=object)
-                if lv in PARENT_COLUMN
-                else np.full(len(layer), None, dtype=object)
-                for lv, layer in layers.items()
-            ]
+def _model_in_words(params: dict, relations: Relations, exact: bool) -> list[str]:
+    pairs = [f"{a} <= {b}" for a, b in relations.closed().subsets]
+    pairs += [f"{t} = {' + '.join(p)}" for t, p in relations.sums]
+    method = (
+        "HiGHS linear and integer programs"
+        if exact
+        else (
+            "bound propagation to a fixed point, equal to the linear programs on these tables; "
+            "--exact solves them"
         )
-        key = pd.MultiIndex.from_arrays([level, code])
-        parent = parent_positions(level, code, parent_code)
-        reasons = pd.concat(
-            [_reasons(layer, lv) for lv, layer in layers.items() if "suppression" in layer],
-            ignore_index=True,
-        )
-        rules = (
-            reasons.drop_duplicates(["level", "code", "column"])
-            .pivot(index=["level", "code"], columns="column", values="rule")
-            .reindex(key)
-            .fillna("")
-        )
-        return cls(level, code, parent, rules)
+    )
+    values: dict[str, object] = {
+        "half_count": half_width(params["count_base"], True),
+        "half_sum": half_width(params["sum_base"], False),
+        "min_units": params["min_units"],
+        "relations": "; ".join(pairs) or "none",
+        "method": method,
+    }
+    values["at_most"], values["at_least"] = company_rule_bounds(DisclosureParams(**params))
+    return [line.format(**values) for line in ATTACKER_MODEL]
 
 
-def _audit_indicator(
-    indicator_id: str,
-    kind: str,
-    layers: dict,
-    cells: _Cells,
+def _audit_group(
+    group: list[str],
+    sensitive: pd.DataFrame,
+    layers: dict[str, pd.DataFrame],
     params: dict,
+    relations: Relations,
     report: AuditReport,
     exact: bool,
+    companies: str | None = None,
 ) -> None:
-    published = np.concatenate(
-        [
-            pd.to_numeric(layer[indicator_id], errors="coerce").to_numpy(dtype=float)
-            if indicator_id in layer
-            else np.full(len(layer), np.nan)
-            for layer in layers.values()
-        ]
-    )
-    rule = (
-        cells.rules[indicator_id].to_numpy(dtype=object)
-        if indicator_id in cells.rules
-        else np.full(len(published), "", dtype=object)
-    )
-    base = params["count_base"] if kind == "count" else params["sum_base"]
-    report.cells_checked += len(published)
-    shown = published[~np.isnan(published)]
-    off_grid = np.abs(shown / base - np.round(shown / base)) > 1e-9
-    if off_grid.any():
-        report.problems.append(
-            f"{indicator_id}: {int(off_grid.sum())} published value(s) are "
-            f"not multiples of the rounding base {base:g}"
-        )
-    if (shown < 0).any():
-        report.problems.append(f"{indicator_id}: negative published values (a sentinel?)")
-    listed = rule != ""
-    for i in np.flatnonzero(listed & ~np.isnan(published)):
-        report.problems.append(
-            f"{indicator_id} of {cells.code[i]} is listed as withheld ({rule[i]}) but published"
-        )
-    # NULL without a reason: unknown at the source, left out of the sums (so: 0)
-    unknown = np.isnan(published) & ~listed
-    half = np.where(unknown, 0.0, half_width(base, integer=kind == "count"))
-    tree = Tree.from_published(cells.parent, np.where(unknown, 0.0, published), half)
-    withheld = np.flatnonzero(np.isnan(published) & listed)
+    """One linked group of indicators: grid, sentinels, and every withheld cell's
+    attacker interval at least ``protection_min`` wide."""
+    frames, published = [], []
+    for indicator_id in group:
+        for level, layer in layers.items():
+            parent = layer[PARENT_COLUMN[level]] if level in PARENT_COLUMN else None
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "indicator": indicator_id,
+                        "level": level,
+                        "code": layer["code"].to_numpy(),
+                        "parent": parent.to_numpy() if parent is not None else None,
+                    }
+                )
+            )
+            values = (
+                layer[indicator_id]
+                if indicator_id in layer
+                else pd.Series(np.nan, index=layer.index)
+            )
+            published.append(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float))
+    cells = pd.concat(frames, ignore_index=True)
+    shown = np.concatenate(published)
+    count = (sensitive.loc[cells["indicator"], "kind"] == "count").to_numpy()
+    base = np.where(count, params["count_base"], params["sum_base"])
+    report.cells_checked += len(cells)
+    for indicator_id in group:
+        mine = (cells["indicator"] == indicator_id).to_numpy() & ~np.isnan(shown)
+        off = np.abs(shown[mine] / base[mine] - np.round(shown[mine] / base[mine])) > 1e-9
+        if off.any():
+            report.problems.append(
+                f"{indicator_id}: {int(off.sum())} published value(s) are "
+                "not multiples of the rounding base"
+            )
+        if (shown[mine] < 0).any():
+            report.problems.append(f"{indicator_id}: negative published values (a sentinel?)")
+    withheld = np.flatnonzero(np.isnan(shown))
     report.withheld += len(withheld)
     if not len(withheld):
         return
-    if exact:
-        low, high = attacker_bounds_lp(tree, withheld)
-    else:
-        low, high = attacker_bounds(tree)
-        low, high = low[withheld], high[withheld]
-    narrow = (high - low < params["protection_min"] - 1e-9) & np.isin(rule[withheld], PRIMARY_RULES)
+    linked = LinkedCells(cells, relations)
+    half = np.where(
+        count, half_width(params["count_base"], True), half_width(params["sum_base"], False)
+    )
+    knowledge = linked.knowledge(shown, half, count, params["min_units"])
+    if companies in group:
+        _company_rule_knowledge(knowledge, cells, shown, layers, params, companies)
+    try:
+        low, high = attacker_bounds(knowledge)
+        if exact or linked.needs_programs:
+            low, high = attacker_bounds_exact(knowledge, withheld, low, high)
+    except DisclosureError:
+        report.problems.append(f"{', '.join(group)}: the published figures contradict each "
+                               "other or the publication rules (changed after the run?)")
+        return
+    narrow = high[withheld] - low[withheld] < params["protection_min"] - 1e-9
     for i in withheld[narrow]:
         report.problems.append(
-            f"{indicator_id} of {cells.code[i]} ({rule[i]}): the published figures "
+            f"{cells.at[i, 'indicator']} of {cells.at[i, 'code']}: the published figures "
             f"narrow it to an interval narrower than {params['protection_min']:g}"
         )
+
+
+def _company_rule_knowledge(
+    knowledge: Knowledge,
+    cells: pd.DataFrame,
+    shown: np.ndarray,
+    layers: dict[str, pd.DataFrame],
+    params: dict,
+    companies: str,
+) -> None:
+    """What the company area rule reveals of withheld company counts: at most
+    ``at_most`` where an area's ``suppression`` names the rule, else at least
+    ``at_least``."""
+    at_most, at_least = company_rule_bounds(DisclosureParams(**params))
+    ruled = set()
+    for level, layer in layers.items():
+        texts = layer["suppression"].fillna("").astype(str) if "suppression" in layer else None
+        if texts is not None:
+            ruled |= {(level, c) for c, t in zip(layer["code"], texts) if AREA_COMPANIES_TEXT in t}
+    mine = (cells["indicator"] == companies).to_numpy() & np.isnan(shown)
+    in_rule = np.array([(lv, c) in ruled for lv, c in zip(cells["level"], cells["code"])])
+    n = len(cells)
+    knowledge.high[:n] = np.where(
+        mine & in_rule, np.minimum(knowledge.high[:n], at_most), knowledge.high[:n]
+    )
+    knowledge.low[:n] = np.where(
+        mine & ~in_rule, np.maximum(knowledge.low[:n], at_least), knowledge.low[:n]
+    )
+
+
+def _audit_area_rule(
+    layers: dict[str, pd.DataFrame], sensitive: pd.DataFrame, report: AuditReport
+) -> None:
+    persons = [i for i, spec in sensitive.iterrows() if spec.get("unit_type") in PERSON_TYPES]
+    for layer in layers.values():
+        texts = layer["suppression"].dropna().astype(str) if "suppression" in layer else []
+        for code, text in zip(layer.loc[texts.index, "code"] if len(texts) else [], texts):
+            if any(part not in SUPPRESSION_TEXTS for part in text.split("; ")):
+                report.problems.append(f"suppression of {code} says more than is public")
+        if "suppressed" not in layer:
+            continue
+        small = pd.to_numeric(layer["suppressed"], errors="coerce") == 1
+        outputs = [
+            c
+            for c in layer.columns
+            if c.split("_")[0] in (*THEME_OUTPUTS, "trend")
+            or c.startswith(("risk_low_", "risk_high_", "estimated_"))
+        ]
+        for column in [c for c in persons if c in layer] + outputs:
+            for code in layer.loc[small & layer[column].notna(), "code"]:
+                report.problems.append(f"{column} of {code} is published under the area rule")
 
 
 def _audit_derived(indicator_id: str, spec: pd.Series, layers: dict, report: AuditReport) -> None:

@@ -41,12 +41,15 @@ class Placement:
     records: int
 
     def describe(self, name: str) -> str:
-        text = f"microdata {name!r}: {self.records:,} records"
+        """One log line. Shares, never counts: the total of a confidential source is
+        the sum of every withheld cell of its top level."""
+        text = f"microdata {name!r}: records placed in the areas"
         lost = self.outside + self.no_location
         if lost:
+            share = 100 / max(self.records, 1)
             text += (
-                f"; {lost:,} not in any area ({self.no_location:,} without a location, "
-                f"{self.outside:,} outside every area)"
+                f"; {lost * share:.1f}% not in any area ({self.no_location * share:.1f}% "
+                f"without a location, {self.outside * share:.1f}% outside every area)"
             )
         return text
 

@@ -1,0 +1,170 @@
+"""Related indicators as one linked table, as the attacker sees them.
+
+Indicators are not independent: companies in risk sectors are companies, subjects of
+reports are at most the reports, a three-year window is the sum of its years. An
+attacker who knows that (it is in the data dictionary) combines the published cells
+of all of them. :class:`Relations` declares the relations; :func:`Relations.groups`
+splits the indicators into groups that are linked to each other, and
+:class:`LinkedCells` turns one group's cells into the attacker's
+:class:`~disclosure.audit.Knowledge`: the hierarchy of every indicator, the subset
+relations and the sums, per area.
+
+>>> cells = pd.DataFrame({"indicator": ["all", "all", "part", "part"],
+...                       "level": ["wijk", "buurt", "wijk", "buurt"],
+...                       "code": ["WK036300", "BU03630000"] * 2,
+...                       "parent": [None, "WK036300", None, "WK036300"]})
+>>> linked = LinkedCells(cells, Relations(subsets=(("part", "all"),)))
+>>> linked.parent.tolist(), linked.small.tolist(), linked.large.tolist()
+([-1, 0, -1, 2], [2, 3], [0, 1])
+>>> linked.n_hidden  # part's complement in all, per area: all = part + rest
+2
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from disclosure.audit import PARENT_LEVEL, Knowledge, published_interval, tree_groups
+
+
+@dataclass(frozen=True)
+class Relations:
+    """Relations between indicators that hold in every area.
+
+    ``subsets``: (smaller, larger) pairs, ``smaller <= larger``. ``sums``: (total,
+    parts) pairs, ``total = sum(parts)`` (a window and its years).
+    """
+
+    subsets: tuple[tuple[str, str], ...] = ()
+    sums: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def groups(self, indicators: list[str]) -> list[list[str]]:
+        """The indicators in groups linked by relations (connected components), each in
+        the given order; an indicator without relations is a group of its own."""
+        root = {i: i for i in indicators}
+
+        def find(i: str) -> str:
+            while root[i] != i:
+                root[i] = root[root[i]]
+                i = root[i]
+            return i
+
+        pairs = list(self.subsets) + [(t, p) for t, parts in self.sums for p in parts]
+        for a, b in pairs:
+            if a in root and b in root:
+                root[find(a)] = find(b)
+        groups: dict[str, list[str]] = {}
+        for i in indicators:
+            groups.setdefault(find(i), []).append(i)
+        return list(groups.values())
+
+    def closed(self) -> Relations:
+        """The same relations with subsets closed transitively (a <= b <= c adds a <= c):
+        propagation over the closed pairs equals the linear programs (tested)."""
+        pairs = set(self.subsets)
+        while True:
+            more = {(a, d) for a, b in pairs for c, d in pairs if b == c and a != d} - pairs
+            if not more:
+                return Relations(tuple(sorted(pairs)), self.sums)
+            pairs |= more
+
+    def among(self, indicators: list[str]) -> Relations:
+        """Only the relations whose indicators are all in ``indicators``."""
+        have = set(indicators)
+        return Relations(
+            tuple(p for p in self.subsets if set(p) <= have),
+            tuple(s for s in self.sums if {s[0], *s[1]} <= have),
+        )
+
+
+class LinkedCells:
+    """The cells of a group of related indicators as one linked table.
+
+    ``cells`` has one row per (indicator, level, code) with ``parent`` (the code of
+    the area one level up). Positions are the rows of ``cells`` in order.
+    """
+
+    def __init__(self, cells: pd.DataFrame, relations: Relations) -> None:
+        indicator = cells["indicator"].to_numpy(dtype=object)
+        level = cells["level"].to_numpy(dtype=object)
+        code = cells["code"].to_numpy(dtype=object)
+        position = pd.Series(
+            np.arange(len(cells)), index=pd.MultiIndex.from_arrays([indicator, level, code])
+        )
+
+        def lookup(ind: object, lv: np.ndarray, cd: np.ndarray) -> np.ndarray:
+            key = pd.MultiIndex.from_arrays([np.full(len(lv), ind, dtype=object), lv, cd])
+            return position.reindex(key).fillna(-1).to_numpy(dtype=np.int64)
+
+        parent_level = np.array([PARENT_LEVEL.get(lv, "") for lv in level], dtype=object)
+        parent_code = pd.Series(cells["parent"].to_numpy(), dtype=object).fillna("").to_numpy()
+        key = pd.MultiIndex.from_arrays([indicator, parent_level, parent_code])
+        self.parent = position.reindex(key).fillna(-1).to_numpy(dtype=np.int64)
+        relations = relations.closed()
+        # sums over a second dimension (years) make a two-way table, where propagation
+        # is not exact: such groups need the attacker's programs
+        self.needs_programs = bool(relations.sums)
+        small, large = [], []
+        for smaller, larger in relations.subsets:
+            rows = np.flatnonzero(indicator == smaller)
+            match = lookup(larger, level[rows], code[rows])
+            small.append(rows[match >= 0])
+            large.append(match[match >= 0])
+        self.small = np.concatenate(small) if small else np.zeros(0, dtype=np.int64)
+        self.large = np.concatenate(large) if large else np.zeros(0, dtype=np.int64)
+        # Each subset pair gets hidden "rest" cells (larger minus smaller: never negative,
+        # additive over the hierarchy like the two), so that larger = smaller + rest is
+        # one more sum group. Propagation over these sums sees what the pairs alone hide
+        # (the tests check it against the linear programs).
+        self.n_cells = len(cells)
+        rest_parent = []
+        rest_of = np.full(len(self.small), -1, dtype=np.int64)
+        start = self.n_cells
+        offset = 0
+        for rows in small:
+            local = np.full(self.n_cells, -1, dtype=np.int64)
+            local[rows] = np.arange(len(rows))
+            up = self.parent[rows]
+            rest_parent.append(np.where(up >= 0, start + local[np.maximum(up, 0)], -1))
+            rest_of[offset : offset + len(rows)] = start + np.arange(len(rows))
+            start += len(rows)
+            offset += len(rows)
+        self.n_hidden = start - self.n_cells
+        full_parent = np.concatenate([self.parent, *rest_parent]).astype(np.int64)
+        tree_total, tree_member, tree_group = tree_groups(full_parent)
+        self.n_tree_groups = len(tree_total)  # groups after these are relation sums
+        totals, members, groups = [tree_total, self.large], [tree_member], [tree_group]
+        pair_group = self.n_tree_groups + np.arange(len(self.small))
+        members += [self.small, rest_of]
+        groups += [pair_group, pair_group]
+        n_groups = self.n_tree_groups + len(self.small)
+        for total, parts in relations.sums:
+            rows = np.flatnonzero(indicator == total)
+            found = [lookup(p, level[rows], code[rows]) for p in parts]
+            complete = np.all([f >= 0 for f in found], axis=0) if found else rows < 0
+            rows = rows[complete]
+            totals.append(rows)
+            for f in found:
+                members.append(f[complete])
+                groups.append(n_groups + np.arange(len(rows)))
+            n_groups += len(rows)
+        self.total = np.concatenate(totals).astype(np.int64)
+        self.member = np.concatenate(members).astype(np.int64)
+        self.group = np.concatenate(groups).astype(np.int64)
+
+    def knowledge(
+        self,
+        published: np.ndarray,
+        half: np.ndarray | float,
+        count: np.ndarray | bool,
+        min_units: float,
+    ) -> Knowledge:
+        """What the attacker knows, given the published values (NaN: withheld); the
+        first ``n_cells`` positions are the cells, the rest the hidden rest cells."""
+        low, high = published_interval(published, half, count, min_units)
+        low = np.r_[low, np.zeros(self.n_hidden)]
+        high = np.r_[high, np.full(self.n_hidden, np.inf)]
+        return Knowledge(low, high, self.total, self.member, self.group, self.small, self.large)
