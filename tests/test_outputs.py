@@ -93,8 +93,12 @@ def test_hotspot_csv_opens_in_dutch_excel(out):
     # what a row says of withholding is public anyway: the area rules or "onderdrukt",
     # never which rule withheld which figure
     reasons = set(table["Onderdrukt (reden)"].dropna())
-    assert reasons and reasons <= {"gebiedsregel personen", "gebiedsregel bedrijven",
-                                   "gebiedsregel personen; gebiedsregel bedrijven", "onderdrukt"}
+    assert reasons and reasons <= {
+        "gebiedsregel personen",
+        "gebiedsregel bedrijven",
+        "gebiedsregel personen; gebiedsregel bedrijven",
+        "onderdrukt",
+    }
     vastgoed = table[(table["Thema"] == "Vastgoed") & (table["Niveau"] == "buurt")]
     assert (vastgoed["Onderdrukt (reden)"] == "onderdrukt").any()
     workbook = openpyxl.load_workbook(out / "hotspots.xlsx", read_only=True)

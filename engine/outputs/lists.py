@@ -65,9 +65,7 @@ def hotspot_table(
                     "lisa": layer[f"lisa_{theme}"],
                     "trend": layer[trend] if trend and trend in layer else None,
                     "drijvers": layer[f"drivers_{theme}"],
-                    "onderdrukking": _theme_suppression(
-                        layer, _theme_columns(config, theme)
-                    ),
+                    "onderdrukking": _theme_suppression(layer, _theme_columns(config, theme)),
                     "synthetisch": "ja" if theme in synthetic_themes else "nee",
                 }
             )

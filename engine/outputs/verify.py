@@ -215,8 +215,10 @@ def _audit_group(
         if exact or linked.needs_programs:
             low, high = attacker_bounds_exact(knowledge, withheld, low, high)
     except DisclosureError:
-        report.problems.append(f"{', '.join(group)}: the published figures contradict each "
-                               "other or the publication rules (changed after the run?)")
+        report.problems.append(
+            f"{', '.join(group)}: the published figures contradict each "
+            "other or the publication rules (changed after the run?)"
+        )
         return
     narrow = high[withheld] - low[withheld] < params["protection_min"] - 1e-9
     for i in withheld[narrow]:
