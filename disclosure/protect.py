@@ -12,12 +12,13 @@ protected together, as one linked table. Rates and shares of sensitive counts ar
 recomputed from the published (rounded) numerator and denominator, and suppressed
 where either is.
 
-The company area rule: where the number of companies of an area (the indicator named
-by ``companies``) fails a primary rule or, rounded, is below ``min_companies``, no
-other company-based figure of that area is published. It is decided before
-complements are chosen, so they cannot spread it; what it reveals (a withheld count
-outside the rule is at least 18, inside it at most 17) is part of the attacker's
-knowledge (:func:`company_rule_bounds`).
+The company area rule: where the number of companies of a buurt (the indicator named
+by ``companies``) is withheld or published below ``min_companies``, no other
+company-based figure of that buurt is published. It is a function of what is
+published, so it tells an attacker nothing new. (Deciding it on the true count would
+reveal "at most 17" for every area under it, which no complement can hide.) The count
+is protected on its own first, so that complements of its subsets cannot spread the
+rule; it is applied again, until it no longer changes, where they withhold a count.
 
 Every withheld cell keeps its reason here: a primary rule (``area``,
 ``area_companies``, ``frequency``, ``dominance``, ``p%``), ``secondary`` or
@@ -33,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from boundaries.errors import DisclosureError
-from disclosure.audit import Knowledge, attacker_bounds, attacker_bounds_exact, protected
+from disclosure.audit import attacker_bounds, attacker_bounds_exact, protected
 from disclosure.linked import LinkedCells, Relations
 from disclosure.rounding import half_width, round_to_base
 from disclosure.rules import (
@@ -122,58 +123,59 @@ def protect(
         i for i in dict.fromkeys(cells.loc[sensitive_additive, "indicator"]) if i not in derived_ids
     ]
     groups = relations.among(protected_ids).groups(protected_ids)
-    bounds = _company_rule(cells, companies, params) if companies else None
     rounds = 0
+
+    def rows_of(group: list[str]) -> np.ndarray:
+        return np.flatnonzero(cells["indicator"].isin(group).to_numpy() & sensitive_additive)
+
+    if companies is not None and companies in protected_ids:
+        # the company count alone first; the rule follows from what it publishes
+        rounds = _protect_group(cells, rows_of([companies]), Relations(), params)
+        linked = next(g for g in groups if companies in g)
+        groups.remove(linked)
+        _company_rule(cells, companies, params)
+        while True:
+            rows = rows_of(linked)
+            rounds = max(
+                rounds, _protect_group(cells, rows, relations.among(linked), params, keep=True)
+            )
+            if not _company_rule(cells, companies, params):
+                break
     for group in groups:
-        rows = np.flatnonzero(cells["indicator"].isin(group).to_numpy() & sensitive_additive)
-        rounds = max(rounds, _protect_group(cells, rows, relations.among(group), params, bounds))
+        rounds = max(rounds, _protect_group(cells, rows_of(group), relations.among(group), params))
     _derive(cells, derived)
     cells.loc[cells["reason"] != "", "published"] = np.nan
     return Protection(cells, params, rounds, relations)
 
 
-def company_rule_bounds(params: DisclosureParams) -> tuple[float, float]:
-    """What the company area rule tells about an area's company count: at most the
-    first value, where the rule applies; at least the second, where it does not."""
-    below = params.min_companies - half_width(params.count_base, True) - 1
-    return max(below, params.min_units - 1.0), float(below + 1)
-
-
-def _company_rule(cells: pd.DataFrame, companies: str, params: DisclosureParams) -> pd.Series:
-    """Apply the company area rule; return the attacker's bounds it implies on the
-    company counts (``low``/``high`` per row, NaN where none).
-
-    The rule applies where the company count fails a primary rule or, rounded, is
-    below ``min_companies``: decided before complements are chosen, so complementary
-    suppression cannot spread it.
-    """
+def _company_rule(cells: pd.DataFrame, companies: str, params: DisclosureParams) -> int:
+    """Mark company-based cells of the finest areas (buurten) whose company count is
+    withheld or published below ``min_companies`` (a function of what is published: it
+    tells nothing new); return how many cells were newly marked. Wijken and gemeenten
+    are large: their company figures follow the other rules."""
     mine = (cells["indicator"] == companies).to_numpy()
-    count = round_to_base(cells["value"].to_numpy(dtype=float), params.count_base)
-    small = mine & (
-        cells["reason"].isin(PRIMARY_RULES).to_numpy() | ~(count >= params.min_companies)
-    )
+    finest = cells["level"].map(DEPTH) == cells.loc[mine, "level"].map(DEPTH).max()
+    shown = cells["published"].where(cells["reason"] == "").to_numpy(dtype=float)
+    small = mine & finest.to_numpy() & ~(shown >= params.min_companies)
     keys = pd.MultiIndex.from_frame(cells[["level", "code"]])
-    ruled = keys.isin(keys[small])
     target = (
-        ruled
+        keys.isin(keys[small])
         & (cells["unit_type"] == "company").to_numpy()
         & cells["sensitive"].to_numpy(dtype=bool)
         & cells["kind"].isin(["count", "sum"]).to_numpy()
         & ~mine
         & cells["value"].notna().to_numpy()
-        & (cells["reason"] == "").to_numpy()
+        & ~cells["reason"].isin(PRIMARY_RULES).to_numpy()
     )
-    cells.loc[target, "reason"] = AREA_COMPANIES
-    cells.loc[target, "upper"] = protection_levels(
-        cells.loc[target], cells.loc[target, "reason"], params
-    )
-    cells.loc[target, "lower"] = np.minimum(
-        cells.loc[target, "upper"], cells.loc[target, "value"].abs()
-    )
-    at_most, at_least = company_rule_bounds(params)
-    low = np.where(mine & ~ruled, at_least, np.nan)
-    high = np.where(mine & ruled, at_most, np.nan)
-    return pd.DataFrame({"low": low, "high": high}, index=cells.index)
+    if target.any():
+        cells.loc[target, "reason"] = AREA_COMPANIES
+        cells.loc[target, "upper"] = protection_levels(
+            cells.loc[target], cells.loc[target, "reason"], params
+        )
+        cells.loc[target, "lower"] = np.minimum(
+            cells.loc[target, "upper"], cells.loc[target, "value"].abs()
+        )
+    return int(target.sum())
 
 
 def _protect_group(
@@ -181,9 +183,10 @@ def _protect_group(
     rows: np.ndarray,
     relations: Relations,
     params: DisclosureParams,
-    bounds: pd.DataFrame | None = None,
+    keep: bool = False,
 ) -> int:
-    """Complements for a group of linked indicators until the attacker finds nothing."""
+    """Complements for a group of linked indicators until the attacker finds nothing;
+    ``keep`` starts from the complements already chosen instead of none."""
     frame = cells.loc[rows]
     linked = LinkedCells(frame, relations)
     parent = linked.parent
@@ -201,7 +204,7 @@ def _protect_group(
     half = np.where(count, half_width(params.count_base, True), half_width(params.sum_base, False))
     half = np.where(unknown, 0.0, half)
     primary_mask = np.isin(reason, PRIMARY_RULES)
-    suppressed = primary_mask.copy()
+    suppressed = primary_mask | ((reason == SECONDARY) if keep else False)
     need = np.where(primary_mask, upper, 0.0)
     for rounds in range(1, MAX_ROUNDS + 3):
         suppressed, need = suppress_complements(value, parent, depth, suppressed, need)
@@ -210,8 +213,6 @@ def _protect_group(
         knowledge = linked.knowledge(
             np.where(unknown, 0.0, published), half, count, params.min_units
         )
-        if bounds is not None:
-            _add_bounds(knowledge, bounds.iloc[rows], suppressed)
         low, high = attacker_bounds(knowledge)
         if linked.needs_programs:
             ok = protected(value, lower, upper, low[: len(rows)], high[: len(rows)])
@@ -243,19 +244,6 @@ def _protect_group(
     cells.loc[rows, "attacker_low"] = np.where(suppressed, low, np.nan)
     cells.loc[rows, "attacker_high"] = np.where(suppressed, high, np.nan)
     return rounds
-
-
-def _add_bounds(knowledge: Knowledge, bounds: pd.DataFrame, withheld: np.ndarray) -> None:
-    """Narrow the attacker's intervals of withheld cells by what a rule implies."""
-    n = len(bounds)
-    low = bounds["low"].to_numpy(dtype=float)
-    high = bounds["high"].to_numpy(dtype=float)
-    use_low = withheld & ~np.isnan(low)
-    use_high = withheld & ~np.isnan(high)
-    knowledge.low[:n] = np.where(use_low, np.maximum(knowledge.low[:n], low), knowledge.low[:n])
-    knowledge.high[:n] = np.where(
-        use_high, np.minimum(knowledge.high[:n], high), knowledge.high[:n]
-    )
 
 
 def _widen(

@@ -101,13 +101,13 @@ def _pipeline_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     """``run``, ``demo`` and the commands that read a published output."""
     p = sub.add_parser("run", parents=[common], help="run the pipeline for a TOML config")
     p.add_argument("config", type=Path)
-    p.add_argument("--out", type=Path, required=True, help="output directory")
+    _output_arguments(p)
     p.set_defaults(handler=_run)
 
     p = sub.add_parser(
         "demo", parents=[common], help="run the pipeline on the embedded Amsterdam data"
     )
-    p.add_argument("--out", type=Path, required=True, help="output directory")
+    _output_arguments(p)
     p.set_defaults(handler=_demo)
 
     p = sub.add_parser(
@@ -131,6 +131,17 @@ def _pipeline_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         help="solve the attacker's linear programs (slower) instead of propagation",
     )
     p.set_defaults(handler=_audit)
+
+
+def _output_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.add_argument(
+        "--private-reasons",
+        type=Path,
+        metavar="PATH",
+        help="also write the rule of every withheld cell to PATH (CSV), outside the output "
+        "directory: for the data steward only, never to be published",
+    )
 
 
 def _tool_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -199,12 +210,12 @@ def _configure_logging(quiet: bool, log_json: bool = False) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    run(load_config(args.config), args.out)
+    run(load_config(args.config), args.out, args.private_reasons)
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
-    run(load_config(DEMO_CONFIG), args.out)
+    run(load_config(DEMO_CONFIG), args.out, args.private_reasons)
     return 0
 
 

@@ -36,13 +36,12 @@ import pyogrio
 
 from boundaries.codes import LAYER_NAMES
 from boundaries.errors import DisclosureError, OutputError
-from disclosure.audit import Knowledge, attacker_bounds, attacker_bounds_exact
+from disclosure.audit import attacker_bounds, attacker_bounds_exact
 from disclosure.linked import LinkedCells, Relations
-from disclosure.protect import company_rule_bounds
 from disclosure.rounding import half_width
-from disclosure.rules import PERSON_TYPES, DisclosureParams
+from disclosure.rules import PERSON_TYPES
 from engine.outputs.manifest import sha256_of
-from engine.publish import AREA_COMPANIES_TEXT, SUPPRESSION_TEXTS
+from engine.publish import SUPPRESSION_TEXTS
 from engine.themes import THEME_OUTPUTS
 
 PARENT_COLUMN = {"buurt": "wijkcode", "wijk": "gemeentecode"}
@@ -54,8 +53,8 @@ ATTACKER_MODEL = (
     "published 0 is exactly 0, a withheld cell is anything from 0 up",
     "knows every parent is the sum of its children (buurt, wijk, gemeente)",
     "knows the area rules: no person-based figure where inhabitants or households are "
-    "few (both published); with 'gebiedsregel bedrijven' a withheld company count is at "
-    "most {at_most:g}, without it at least {at_least:g}",
+    "few, no other company figure where the company count is withheld or below "
+    "{min_companies} (decided on published figures: they add nothing)",
     "knows the relations between indicators: {relations}",
     "solves for the tightest interval of every withheld cell ({method})",
 )
@@ -148,7 +147,7 @@ def _model_in_words(params: dict, relations: Relations, exact: bool) -> list[str
         "relations": "; ".join(pairs) or "none",
         "method": method,
     }
-    values["at_most"], values["at_least"] = company_rule_bounds(DisclosureParams(**params))
+    values["min_companies"] = params.get("min_companies", 20)
     return [line.format(**values) for line in ATTACKER_MODEL]
 
 
@@ -208,8 +207,6 @@ def _audit_group(
         count, half_width(params["count_base"], True), half_width(params["sum_base"], False)
     )
     knowledge = linked.knowledge(shown, half, count, params["min_units"])
-    if companies in group:
-        _company_rule_knowledge(knowledge, cells, shown, layers, params, companies)
     try:
         low, high = attacker_bounds(knowledge)
         if exact or linked.needs_programs:
@@ -226,34 +223,6 @@ def _audit_group(
             f"{cells.at[i, 'indicator']} of {cells.at[i, 'code']}: the published figures "
             f"narrow it to an interval narrower than {params['protection_min']:g}"
         )
-
-
-def _company_rule_knowledge(
-    knowledge: Knowledge,
-    cells: pd.DataFrame,
-    shown: np.ndarray,
-    layers: dict[str, pd.DataFrame],
-    params: dict,
-    companies: str,
-) -> None:
-    """What the company area rule reveals of withheld company counts: at most
-    ``at_most`` where an area's ``suppression`` names the rule, else at least
-    ``at_least``."""
-    at_most, at_least = company_rule_bounds(DisclosureParams(**params))
-    ruled = set()
-    for level, layer in layers.items():
-        texts = layer["suppression"].fillna("").astype(str) if "suppression" in layer else None
-        if texts is not None:
-            ruled |= {(level, c) for c, t in zip(layer["code"], texts) if AREA_COMPANIES_TEXT in t}
-    mine = (cells["indicator"] == companies).to_numpy() & np.isnan(shown)
-    in_rule = np.array([(lv, c) in ruled for lv, c in zip(cells["level"], cells["code"])])
-    n = len(cells)
-    knowledge.high[:n] = np.where(
-        mine & in_rule, np.minimum(knowledge.high[:n], at_most), knowledge.high[:n]
-    )
-    knowledge.low[:n] = np.where(
-        mine & ~in_rule, np.maximum(knowledge.low[:n], at_least), knowledge.low[:n]
-    )
 
 
 def _audit_area_rule(

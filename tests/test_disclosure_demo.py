@@ -1,0 +1,264 @@
+"""The published demo against an attacker who knows the rules, and the promise that no
+published number depends on a withheld value."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pyogrio
+
+import engine.pipeline
+from disclosure.audit import attacker_bounds, attacker_bounds_exact, protected
+from disclosure.linked import LinkedCells, Relations
+from disclosure.rules import PRIMARY_RULES
+from engine import load_config, run
+from engine.cli import main
+from engine.data import DEMO_CONFIG
+
+# The relations an outsider reads in the data dictionary, written out here by hand
+# (independently of engine.publish.indicator_relations, which the run uses).
+KNOWN = Relations(
+    subsets=(
+        ("verkopen_aan_rechtspersonen", "woningverkopen"),
+        ("snelle_doorverkopen", "woningverkopen"),
+        ("prijsafwijkingen", "woningverkopen"),
+        ("vestigingen_risicobranche", "vestigingen"),
+        ("kortlevende_vestigingen", "vestigingen"),
+        ("vestigingen_drukke_adressen", "vestigingen"),
+        ("transactiesubjecten", "verdachte_transacties"),
+    )
+)
+LAYERS = {"gemeente": "gemeenten", "wijk": "wijken", "buurt": "buurten"}
+PARENT = {"buurt": "wijkcode", "wijk": "gemeentecode"}
+
+
+def _published_cells(out, indicators: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The cells of ``indicators`` as the GeoPackage publishes them (NaN: withheld)."""
+    frames, values = [], []
+    for indicator in indicators:
+        for level, name in LAYERS.items():
+            layer = pyogrio.read_dataframe(out / "zicht.gpkg", layer=name, read_geometry=False)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "indicator": indicator,
+                        "level": level,
+                        "code": layer["code"],
+                        "parent": layer[PARENT[level]] if level in PARENT else None,
+                    }
+                )
+            )
+            values.append(pd.to_numeric(layer[indicator], errors="coerce").to_numpy(float))
+    return pd.concat(frames, ignore_index=True), np.concatenate(values)
+
+
+def test_a_hidden_attacker_reading_only_the_output_recovers_no_unsafe_cell(demo_run, demo_out):
+    truth = demo_run.protection.cells.set_index(["indicator", "level", "code"]).sort_index()
+    ids = [
+        i
+        for i in dict.fromkeys(truth.index.get_level_values(0))
+        if truth.loc[i, "sensitive"].any()
+        and truth.loc[i, "kind"].iloc[0] in ("count", "sum")
+        and truth.loc[i, "reason"].ne("derived").any()
+    ]
+    rng = np.random.default_rng(1)
+    checked = 0
+    for group in KNOWN.among(ids).groups(ids):
+        cells, shown = _published_cells(demo_out, group)
+        count = (
+            truth.loc[group, "kind"].groupby(level=0).first().reindex(cells["indicator"]) == "count"
+        ).to_numpy()
+        knowledge = LinkedCells(cells, KNOWN.among(group)).knowledge(
+            shown, np.where(count, 2.0, 500.0), count, 10
+        )
+        low, high = attacker_bounds(knowledge)
+        rows = truth.reindex(pd.MultiIndex.from_frame(cells[["indicator", "level", "code"]]))
+        unsafe = np.flatnonzero(rows["reason"].isin(PRIMARY_RULES).to_numpy())
+        v, lo, up = (rows[x].to_numpy(float) for x in ("value", "lower", "upper"))
+        assert np.isnan(shown[unsafe]).all()
+        assert protected(v[unsafe], lo[unsafe], up[unsafe], low[unsafe], high[unsafe]).all()
+        sample = rng.choice(unsafe, size=min(len(unsafe), 15), replace=False)
+        if len(sample):
+            exact_low, exact_high = attacker_bounds_exact(knowledge, sample, low, high)
+            np.testing.assert_allclose(exact_low[sample], low[sample], atol=1e-6)
+            assert protected(
+                v[sample], lo[sample], up[sample], exact_low[sample], exact_high[sample]
+            ).all()
+        checked += len(unsafe)
+    assert checked > 3000
+
+
+def test_the_output_says_no_rule_of_a_single_cell(demo_out):
+    for name in LAYERS.values():
+        layer = pyogrio.read_dataframe(demo_out / "zicht.gpkg", layer=name, read_geometry=False)
+        texts = set(layer["suppression"].dropna())
+        assert texts <= {
+            "gebiedsregel personen",
+            "gebiedsregel bedrijven",
+            "onderdrukt",
+            "gebiedsregel personen; gebiedsregel bedrijven",
+        }, name
+    for file in ("hotspots.csv", "report.html"):
+        text = (demo_out / file).read_text(encoding="utf-8-sig")
+        assert "frequency:" not in text and "secondary:" not in text
+
+
+def test_area_rule_areas_carry_no_score_class_or_trend(demo_run):
+    buurten = demo_run.layers["buurt"]
+    small = buurten["suppressed"] == 1
+    assert small.sum() == 69
+    outputs = [
+        c
+        for c in buurten.columns
+        if c.split("_")[0] in ("risk", "rank", "drivers", "coverage", "hotspot", "lisa", "trend")
+    ]
+    assert outputs and buurten.loc[small, outputs].isna().all().all()
+    assert buurten.loc[small, "drugsveroordeelden"].isna().all()  # person-based
+    companies = buurten["suppression"].fillna("").str.contains("gebiedsregel bedrijven")
+    assert companies.any() and buurten.loc[companies, "vestigingen_risicobranche"].isna().all()
+    assert buurten.loc[companies, "risk_branches"].isna().all()
+
+
+def test_private_reasons_go_outside_the_output_only(tmp_path, capsys):
+    out, reasons = tmp_path / "out", tmp_path / "reasons.csv"
+    assert (
+        main(["--quiet", "demo", "--out", str(out), "--private-reasons", str(out / "reasons.csv")])
+        == 2
+    )
+    assert "inside the output directory" in capsys.readouterr().err and not out.exists()
+    assert main(["--quiet", "demo", "--out", str(out), "--private-reasons", str(reasons)]) == 0
+    table = pd.read_csv(reasons, sep=";")
+    assert {"frequency", "secondary", "area"} <= set(table["reason"])
+    assert not any(p.name == "reasons.csv" for p in out.iterdir())
+
+
+OUTPUT_PREFIXES = ("risk_", "rank_", "drivers_", "coverage_", "hotspot_", "lisa_", "trend_")
+
+
+def _derived_outputs(out) -> dict[str, pd.DataFrame]:
+    tables = {}
+    for name in LAYERS.values():
+        layer = pyogrio.read_dataframe(out / "zicht.gpkg", layer=name, read_geometry=False)
+        tables[name] = layer[[c for c in layer.columns if c.startswith(OUTPUT_PREFIXES)]]
+    for table in ("models", "autocorrelation"):
+        tables[table] = pyogrio.read_dataframe(out / "zicht.gpkg", layer=table)
+    return tables
+
+
+def _perturbed_run(monkeypatch, tmp_path, demo_run, name: str):
+    """The demo with withheld true values changed after disclosure control decided:
+    every published figure stays the same (asserted), anything computed from a
+    withheld value changes."""
+    withheld = demo_run.protection.cells
+    withheld = withheld[withheld["reason"].isin(PRIMARY_RULES) & (withheld["level"] == "buurt")]
+    compute, protect = engine.pipeline.compute_indicators, engine.pipeline.protect_cells
+    seen = {}
+
+    def perturb(config, boundaries):
+        result = compute(config, boundaries)
+        seen["cells"] = copy.deepcopy(result.cells)
+        for indicator in ("hennepkwekerijen", "woningverkopen", "verdachte_transacties"):
+            codes = withheld.loc[withheld["indicator"] == indicator, "code"]
+            frame = result.cells[indicator].levels["buurt"]
+            frame.loc[codes, "value"] = frame.loc[codes, "value"] * 3 + 7
+        return result
+
+    def protect_as_decided(cells, boundaries, config, relations=None):
+        return protect(seen["cells"], boundaries, config, relations)
+
+    monkeypatch.setattr(engine.pipeline, "compute_indicators", perturb)
+    monkeypatch.setattr(engine.pipeline, "protect_cells", protect_as_decided)
+    result = run(load_config(DEMO_CONFIG), tmp_path / name)
+    for level, layer in result.layers.items():
+        ids = [
+            c
+            for c in demo_run.layers[level].columns
+            if c in demo_run.protection.cells["indicator"].unique()
+        ]
+        pd.testing.assert_frame_equal(layer[ids], demo_run.layers[level][ids])
+    return result
+
+
+def test_no_published_number_depends_on_a_withheld_value(demo_run, demo_out, tmp_path, monkeypatch):
+    result = _perturbed_run(monkeypatch, tmp_path, demo_run, "perturbed")
+    before, after = _derived_outputs(demo_out), _derived_outputs(result.out_dir)
+    for name in before:
+        pd.testing.assert_frame_equal(after[name], before[name], obj=name)
+
+
+def test_the_invariance_test_can_fail(demo_run, tmp_path, monkeypatch):
+    """Give the analysis the true values (as main did for the supervised model's
+    target): the same perturbation then changes published scores."""
+    analyse, assemble = engine.pipeline.analyse_level, engine.pipeline.assemble_layers
+    true_values: dict[str, pd.DataFrame] = {}
+
+    def remember(boundaries, cells, config):
+        layers = assemble(boundaries, cells, config)
+        for level, layer in layers.items():
+            true_values[level] = layer.set_index("code")[[d.id for d in config.indicators]]
+        return layers
+
+    def with_true_values(config, level, areas, values, finest, excluded=None):
+        return analyse(config, level, areas, true_values[level], finest, excluded)
+
+    monkeypatch.setattr(engine.pipeline, "assemble_layers", remember)
+    monkeypatch.setattr(engine.pipeline, "analyse_level", with_true_values)
+    leaky = run(load_config(DEMO_CONFIG), tmp_path / "leaky")
+    perturbed = _perturbed_run(monkeypatch, tmp_path, demo_run, "leaky-perturbed")
+    before, after = _derived_outputs(leaky.out_dir), _derived_outputs(perturbed.out_dir)
+    changed = [name for name in before if not before[name].equals(after[name])]
+    assert "buurten" in changed
+
+
+def test_relations_between_indicators_are_derived_from_the_config():
+    from engine.publish import indicator_relations
+
+    relations = indicator_relations(load_config(DEMO_CONFIG))
+    assert set(KNOWN.subsets) <= set(relations.subsets)
+    # amounts and counts of one source are not comparable; nothing relates the themes
+    assert ("koopsom_rechtspersonen", "woningverkopen") not in relations.subsets
+    assert not relations.sums
+
+
+def test_years_in_a_window_are_found_as_sums(tmp_path):
+    from engine.publish import indicator_relations
+
+    base = DEMO_CONFIG.read_text(encoding="utf-8")
+    years = "".join(
+        f"""
+[[indicators]]
+id = "incidenten_{y}"
+kind = "count"
+theme = "drugs"
+microdata = "drugsincidenten"
+measure = "records"
+where = {{ jaar = [{y}] }}
+label_nl = "x"
+label_en = "x"
+"""
+        for y in (2022, 2023, 2024)
+    )
+    window = """
+[[indicators]]
+id = "incidenten_venster"
+kind = "count"
+theme = "drugs"
+microdata = "drugsincidenten"
+measure = "records"
+where = { jaar = [2022, 2023, 2024] }
+label_nl = "x"
+label_en = "x"
+"""
+    data = DEMO_CONFIG.parent.as_posix()
+    base = base.replace(
+        'path = "amsterdam_buurten_2024.gpkg"', f'path = "{data}/amsterdam_buurten_2024.gpkg"'
+    )
+    config_path = tmp_path / "years.toml"
+    config_path.write_text(base + years + window, encoding="utf-8")
+    relations = indicator_relations(load_config(config_path))
+    assert ("incidenten_venster", ("incidenten_2022", "incidenten_2023", "incidenten_2024")) in (
+        relations.sums
+    )
+    assert ("incidenten_2022", "incidenten_venster") in relations.subsets
