@@ -29,6 +29,7 @@ QUINTILE_LABELS = ["0-20", "20-40", "40-60", "60-80", "80-100"]
 HOT, COLD = "#b2182b", "#2166ac"
 RULE_TEXT = {
     "area": "te weinig inwoners of huishoudens in het gebied",
+    "area_companies": "te weinig bedrijven in de buurt (bedrijfsgegevens)",
     "frequency": "te weinig personen, adressen of bedrijven in de cel",
     "dominance": "één of twee bijdragers bepalen het totaal",
     "p%": "de grootste bijdrage is te goed te schatten (p%-regel)",

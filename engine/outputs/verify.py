@@ -86,7 +86,6 @@ def audit_directory(path: Path, exact: bool = False) -> AuditReport:
         raise OutputError(f"{gpkg}: the run table records no disclosure control")
     record = json.loads(run["disclosure"])
     params = record["parameters"]
-    companies = record.get("companies")
     indicators = pyogrio.read_dataframe(gpkg, layer="indicators").set_index("id")
     names = {str(n) for n, _ in pyogrio.list_layers(gpkg)}
     layers = {
@@ -103,9 +102,7 @@ def audit_directory(path: Path, exact: bool = False) -> AuditReport:
     relations = relations_of(indicators).among(additive)
     report.model = _model_in_words(params, relations, exact)
     for group in relations.groups(additive):
-        _audit_group(
-            group, sensitive, layers, params, relations.among(group), report, exact, companies
-        )
+        _audit_group(group, sensitive, layers, params, relations.among(group), report, exact)
     for indicator_id, spec in sensitive.iterrows():
         if not pd.isna(spec["numerator"]):
             _audit_derived(str(indicator_id), spec, layers, report)
@@ -159,7 +156,6 @@ def _audit_group(
     relations: Relations,
     report: AuditReport,
     exact: bool,
-    companies: str | None = None,
 ) -> None:
     """One linked group of indicators: grid, sentinels, and every withheld cell's
     attacker interval at least ``protection_min`` wide."""
