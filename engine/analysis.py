@@ -154,7 +154,14 @@ def _score_theme(
         return
     # areas without a score are left out of the weights by spatial.hotspots itself
     lisa, gi = local_statistics(
-        risk, graph, spec.permutations, config.seed, spec.correction, spec.alpha
+        risk,
+        graph,
+        spec.permutations,
+        config.seed,
+        spec.correction,
+        spec.alpha,
+        spec.inference,
+        spec.max_permutations,
     )
     columns[f"hotspot_{theme}"] = gi["hotspot"].reindex(areas.index)
     columns[f"lisa_{theme}"] = lisa["cluster"].reindex(areas.index)
@@ -168,7 +175,14 @@ def _trends(config: Config, values: pd.DataFrame, result: LevelAnalysis) -> None
         if len(complete) < spec.min_areas:
             continue
         emerging = emerging_hotspots(
-            complete, result.graph, spec.permutations, config.seed, spec.correction, trend.alpha
+            complete,
+            result.graph,
+            spec.permutations,
+            config.seed,
+            spec.correction,
+            trend.alpha,
+            spec.inference,
+            spec.max_permutations,
         )
         result.columns[f"trend_{trend.id}"] = emerging["category"].reindex(result.columns.index)
 

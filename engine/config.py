@@ -51,7 +51,7 @@ from engine.sources.synthetic import GENERATORS
 from engine.themes import THEMES
 from models.composite import DIRECTIONS, METHODS
 from models.supervised import GROUPS, MODELS
-from spatial.hotspots import CORRECTIONS
+from spatial.hotspots import CORRECTIONS, INFERENCE, MAX_PERMUTATIONS
 from spatial.weights import WEIGHTS
 
 __all__ = ["Config", "ConfigError", "IndicatorSpec", "load_config", "parse_config", "config_schema"]
@@ -231,6 +231,10 @@ class SpatialSpec(_Section):
     islands_k: StrictInt = Field(1, ge=0)
     permutations: StrictInt = Field(999, ge=99)
     correction: Annotated[str, OneOf(CORRECTIONS)] = "fdr"
+    # adaptive: sequential permutations where the decision is open (the default; see
+    # spatial.hotspots), permutation: a fixed number, analytic: Gi*'s normal p-value
+    inference: Annotated[str, OneOf(INFERENCE)] = "adaptive"
+    max_permutations: StrictInt = Field(MAX_PERMUTATIONS, ge=99)
     alpha: Number = Field(0.05, gt=0, lt=1)
     min_areas: StrictInt = Field(30, ge=1)
 

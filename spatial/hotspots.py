@@ -46,6 +46,9 @@ if TYPE_CHECKING:
     from spatial.weights import Weights
 
 CORRECTIONS = ("fdr", "bonferroni", "none")
+INFERENCE = ("adaptive", "permutation", "analytic")
+# the sequential permutations stop here: a two-sided p-value down to about 2e-5
+MAX_PERMUTATIONS = 99_999
 QUADRANTS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
 NOT_SIGNIFICANT = "not significant"
 LEVELS = (0.01, 0.05, 0.10)  # 99%, 95% and 90% confidence
@@ -151,6 +154,7 @@ def _permuted_sums(
     seed: int,
     observed: np.ndarray,
     weighted: bool,
+    only: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each area, how many permuted neighbour sums are >= and <= the observed one.
 
@@ -166,8 +170,9 @@ def _permuted_sums(
         return ge, le
     draws = _draws(n - 1, int(card.max()), permutations, seed)
     tolerance = 1e-9 * max(1.0, float(np.abs(values).max()))
-    for k in np.unique(card[card > 0]):
-        areas = np.flatnonzero(card == k)
+    chosen = np.ones(n, dtype=bool) if only is None else np.isin(np.arange(n), only)
+    for k in np.unique(card[chosen & (card > 0)]):
+        areas = np.flatnonzero(chosen & (card == k))
         ids = draws[:, :k]
         step = max(1, _CHUNK_ELEMENTS // (permutations * k))
         for start in range(0, len(areas), step):
@@ -184,6 +189,71 @@ def _permuted_sums(
             ge[block] = (sums >= obs - tolerance).sum(axis=1)
             le[block] = (sums <= obs + tolerance).sum(axis=1)
     return ge, le
+
+
+@dataclass
+class _Counts:
+    """Per area: permuted neighbour sums at least (``ge``) and at most (``le``) the
+    observed one, out of ``total`` permutations (ties count in both)."""
+
+    ge: np.ndarray
+    le: np.ndarray
+    total: np.ndarray
+    first_ge: np.ndarray  # the counts of the first ``permutations`` (esda's p_sim)
+    first_le: np.ndarray
+
+    def two_sided(self) -> np.ndarray:
+        """Two-sided mid-p value: each tail counts the ties (and the observed value
+        itself) as half, so a tie is neither all-extreme nor all-inside; twice the
+        smaller tail. An area whose neighbourhood ties with most permutations (all
+        zeros among rare counts) gets about 1, not the smallest p possible."""
+        ties = self.ge + self.le - self.total
+        upper = (self.ge - ties + 0.5 * (ties + 1)) / (self.total + 1)
+        lower = (self.le - ties + 0.5 * (ties + 1)) / (self.total + 1)
+        return np.minimum(1.0, 2.0 * np.minimum(upper, lower))
+
+
+def _counts(
+    values: np.ndarray,
+    nb: _Neighbours,
+    permutations: int,
+    seed: int,
+    observed: np.ndarray,
+    weighted: bool,
+    max_permutations: int,
+    exceedances: int = 10,
+) -> _Counts:
+    """Permutation counts, sequential where ``max_permutations`` > ``permutations``.
+
+    After the first ``permutations``, areas with fewer than ``exceedances`` permuted
+    sums in their smaller tail keep drawing, in batches that double, until they reach
+    that many or ``max_permutations`` (Besag and Clifford, 1991, "Sequential Monte
+    Carlo p-values", Biometrika 78: 301-304): areas far from significance stop at
+    once, the few that might pass a false-discovery threshold get the resolution it
+    needs (down to about 1 / ``max_permutations``).
+    """
+    ge, le = _permuted_sums(values, nb, permutations, seed, observed, weighted)
+    counts = _Counts(
+        ge.copy(), le.copy(), np.full(len(values), permutations, dtype=np.int64), ge, le
+    )
+    batch, round_ = permutations, 1
+    while counts.total.max(initial=0) < max_permutations:
+        # the smaller tail in mid-p counts: ties count half, so a tied area stops
+        tail = counts.two_sided() / 2 * (counts.total + 1)
+        open_ = np.flatnonzero(
+            (tail < exceedances) & (nb.cardinality > 0) & (counts.total < max_permutations)
+        )
+        if not len(open_):
+            break
+        batch = min(2 * batch, max_permutations - int(counts.total[open_].max()))
+        more_ge, more_le = _permuted_sums(
+            values, nb, batch, seed + 7919 * round_, observed, weighted, only=open_
+        )
+        counts.ge[open_] += more_ge[open_]
+        counts.le[open_] += more_le[open_]
+        counts.total[open_] += batch
+        round_ += 1
+    return counts
 
 
 def _folded(larger: np.ndarray, permutations: int) -> np.ndarray:
@@ -263,6 +333,8 @@ def local_moran(
     seed: int = 0,
     correction: str = "fdr",
     alpha: float = 0.05,
+    inference: str = "adaptive",
+    max_permutations: int = MAX_PERMUTATIONS,
 ) -> pd.DataFrame:
     """Local Moran's I (LISA) with conditional permutation inference.
 
@@ -278,20 +350,34 @@ def local_moran(
     correction, alpha
         Multiple-testing correction (``fdr``, ``bonferroni``, ``none``) and the level at
         which an area's quadrant is reported as a cluster.
+    inference, max_permutations
+        ``adaptive`` (default): areas that might be significant draw more
+        permutations, up to ``max_permutations``; ``permutation``: ``permutations``
+        only. (``analytic`` applies to Gi* only; LISA then uses ``adaptive``.)
 
     Returns
     -------
     DataFrame indexed like ``values`` with ``I`` (as esda's ``Is``), ``p`` (pseudo
-    p-value, as esda's ``p_sim``), ``p_adjusted`` (two-sided, corrected), ``quadrant``
-    (HH, LH, LL, HL) and ``cluster`` (the quadrant where ``p_adjusted <= alpha``, else
-    ``not significant``). Areas without a
-    value or without neighbours have NaN and no label.
+    p-value of the first ``permutations``, as esda's ``p_sim``), ``p_two_sided`` (mid-p
+    over all permutations drawn), ``p_adjusted`` (corrected), ``quadrant`` (HH, LH, LL,
+    HL) and ``cluster`` (the quadrant where ``p_adjusted <= alpha``, else ``not
+    significant``). Areas without a value or without neighbours have NaN and no label.
     """
-    _check_args(permutations, correction, alpha)
+    _check_args(permutations, correction, alpha, inference)
     y = _known(values)
     nb = _neighbours(weights, y.index)
-    result = _local_moran(y, nb, permutations, seed)
-    return _label_lisa(result, values.index, correction, alpha)
+    uniform = _uniform_rows(nb)
+    source = _binary(nb) if uniform else nb
+    counts = _counts(
+        y.to_numpy(),
+        source,
+        permutations,
+        seed,
+        source.matrix() @ y.to_numpy(),
+        not uniform,
+        _ceiling(inference, permutations, max_permutations),
+    )
+    return _label_lisa(_local_moran(y, nb, counts, permutations), values.index, correction, alpha)
 
 
 def getis_ord(
@@ -300,19 +386,34 @@ def getis_ord(
     permutations: int = 999,
     seed: int = 0,
     correction: str = "fdr",
+    inference: str = "adaptive",
+    max_permutations: int = MAX_PERMUTATIONS,
 ) -> pd.DataFrame:
     """Getis-Ord Gi* on binary weights with a self-weight of 1.
 
     Returns a DataFrame indexed like ``values`` with ``G`` (Gi*), ``z`` (the analytic
-    z-score, as esda's ``Zs``), ``p`` (conditional permutation pseudo p-value, as esda's
-    ``p_sim``), ``p_adjusted`` (two-sided, corrected) and ``hotspot``: ``hot 99%``,
-    ``hot 95%``, ``hot 90%``, ``cold ...`` by the adjusted p-value and the sign of z,
-    or ``not significant``.
+    z-score, as esda's ``Zs``), ``p`` (pseudo p-value of the first ``permutations``, as
+    esda's ``p_sim``), ``p_two_sided`` (the mid-p over all permutations drawn, or with
+    ``inference="analytic"`` the normal p-value of z, as ArcGIS's Hot Spot Analysis),
+    ``p_adjusted`` (corrected) and ``hotspot``: ``hot 99%``, ``hot 95%``, ``hot 90%``,
+    ``cold ...`` by the adjusted p-value and the sign of z, or ``not significant``.
+    The normal p-value is exact for a normal field only: on rare counts it flags too
+    many areas (see ``benchmarks/inference.py``).
     """
-    _check_args(permutations, correction, 0.05)
+    _check_args(permutations, correction, 0.05, inference)
     y = _known(values)
     nb = _neighbours(weights, y.index)
-    result = _getis_ord(y, nb, permutations, seed)
+    binary = _binary(nb)
+    counts = _counts(
+        y.to_numpy(),
+        binary,
+        permutations,
+        seed,
+        binary.matrix() @ y.to_numpy(),
+        False,
+        _ceiling(inference, permutations, max_permutations),
+    )
+    result = _getis_ord(y, nb, counts, permutations, analytic=inference == "analytic")
     return _label_gi(result, values.index, correction)
 
 
@@ -323,6 +424,8 @@ def local_statistics(
     seed: int = 0,
     correction: str = "fdr",
     alpha: float = 0.05,
+    inference: str = "adaptive",
+    max_permutations: int = MAX_PERMUTATIONS,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """LISA and Gi* from one permutation pass (both permute the same neighbour sums).
 
@@ -330,45 +433,56 @@ def local_statistics(
     seed, in about half the time, when the weights are binary-based (every area
     weighs its neighbours equally, as contiguity, k-nearest and distance band do).
     """
-    _check_args(permutations, correction, alpha)
+    _check_args(permutations, correction, alpha, inference)
     y = _known(values)
     nb = _neighbours(weights, y.index)
     if not _uniform_rows(nb):
         return (
-            local_moran(values, weights, permutations, seed, correction, alpha),
-            getis_ord(values, weights, permutations, seed, correction),
+            local_moran(
+                values, weights, permutations, seed, correction, alpha, inference, max_permutations
+            ),
+            getis_ord(values, weights, permutations, seed, correction, inference, max_permutations),
         )
     binary = _binary(nb)
-    observed = binary.matrix() @ y.to_numpy()
-    ge, le = _permuted_sums(y.to_numpy(), binary, permutations, seed, observed, weighted=False)
-    lisa = _local_moran(y, nb, permutations, seed, counts=(ge, le))
-    gi = _getis_ord(y, nb, permutations, seed, counts=(ge, le))
+    counts = _counts(
+        y.to_numpy(),
+        binary,
+        permutations,
+        seed,
+        binary.matrix() @ y.to_numpy(),
+        False,
+        _ceiling(inference, permutations, max_permutations),
+    )
+    lisa = _local_moran(y, nb, counts, permutations)
+    gi = _getis_ord(y, nb, counts, permutations, analytic=inference == "analytic")
     return (
         _label_lisa(lisa, values.index, correction, alpha),
         _label_gi(gi, values.index, correction),
     )
 
 
-def _check_args(permutations: int, correction: str, alpha: float) -> None:
+def _ceiling(inference: str, permutations: int, max_permutations: int) -> int:
+    return permutations if inference == "permutation" else max(permutations, max_permutations)
+
+
+def _check_args(
+    permutations: int, correction: str, alpha: float, inference: str = "adaptive"
+) -> None:
     if not isinstance(permutations, (int, np.integer)) or permutations < 1:
         raise AnalysisError(f"permutations must be a positive integer, got {permutations!r}")
     if correction not in CORRECTIONS:
         raise AnalysisError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
     if not 0 < alpha < 1:
         raise AnalysisError(f"alpha must lie between 0 and 1, got {alpha!r}")
+    if inference not in INFERENCE:
+        raise AnalysisError(f"inference must be one of {INFERENCE}, got {inference!r}")
 
 
 def _binary(nb: _Neighbours) -> _Neighbours:
     return _Neighbours(nb.ids, nb.indptr, nb.indices, np.ones_like(nb.weights))
 
 
-def _local_moran(
-    y: pd.Series,
-    nb: _Neighbours,
-    permutations: int,
-    seed: int,
-    counts: tuple[np.ndarray, np.ndarray] | None = None,
-) -> pd.DataFrame:
+def _local_moran(y: pd.Series, nb: _Neighbours, counts: _Counts, permutations: int) -> pd.DataFrame:
     n = len(y)
     values = y.to_numpy()
     card = nb.cardinality
@@ -381,55 +495,48 @@ def _local_moran(
     quadrant = np.select(
         [(z > 0) & (lag > 0), (z <= 0) & (lag > 0), (z <= 0) & (lag <= 0)], [1, 2, 3], 4
     )
-    if counts is None:
-        uniform = _uniform_rows(nb)
-        source = _binary(nb) if uniform else nb
-        observed = source.matrix() @ values
-        counts = _permuted_sums(values, source, permutations, seed, observed, weighted=not uniform)
-    ge, le = counts
     # I_sim >= I_obs is "neighbour sum >= observed" where z_i > 0 and "<=" where z_i < 0
-    larger = np.where(z > 0, ge, le)
+    larger = np.where(z > 0, counts.first_ge, counts.first_le)
     p = _folded(larger, permutations)
-    p[z == 0] = 1.0  # I_i = 0 whatever the neighbours: never extreme
-    p[(card == 0) | (den == 0)] = np.nan
+    two = counts.two_sided()  # I_i is monotone in the neighbour sum: the same two tails
+    p[z == 0] = two[z == 0] = 1.0  # I_i = 0 whatever the neighbours: never extreme
+    p[(card == 0) | (den == 0)] = two[(card == 0) | (den == 0)] = np.nan
     moran_i[card == 0] = np.nan
     return pd.DataFrame(
-        {"I": moran_i, "p": p, "quadrant": pd.Series(quadrant).map(QUADRANTS).to_numpy()},
+        {
+            "I": moran_i,
+            "p": p,
+            "p_two_sided": two,
+            "quadrant": pd.Series(quadrant).map(QUADRANTS).to_numpy(),
+        },
         index=y.index,
     )
 
 
 def _getis_ord(
-    y: pd.Series,
-    nb: _Neighbours,
-    permutations: int,
-    seed: int,
-    counts: tuple[np.ndarray, np.ndarray] | None = None,
+    y: pd.Series, nb: _Neighbours, counts: _Counts, permutations: int, analytic: bool = False
 ) -> pd.DataFrame:
     n = len(y)
     values = y.to_numpy()
-    binary = _binary(nb)
-    neighbour_sum = binary.matrix() @ values
+    neighbour_sum = _binary(nb).matrix() @ values
     total = values.sum()
     g = (neighbour_sum + values) / total if total != 0 else np.full(n, np.nan)
-    # analytic moments under randomisation, as esda's G_Local with star=True
-    card = nb.cardinality + 1.0
+    # the z-score under randomisation (Getis and Ord, 1995; Ord and Getis, 1995), in
+    # the form that does not divide by the mean: equal to esda's G_Local(star=True) Zs
+    # where the mean is positive, and right for fields with negative values too
+    weight = nb.cardinality + 1.0  # binary weights with the area itself
     mean = total / n
-    variance = (values**2).sum() / n - mean**2
-    expected = card / n
-    var_g = (
-        card * (n - card) / (n - 1) / n**2 * variance / mean**2 if mean != 0 else np.full(n, np.nan)
-    )
+    sd = np.sqrt(max((values**2).sum() / n - mean**2, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = (g - expected) / np.sqrt(var_g)
-    if counts is None:
-        counts = _permuted_sums(values, binary, permutations, seed, neighbour_sum, weighted=False)
-    ge, _ = counts
-    p = _folded(ge, permutations)
+        z = (neighbour_sum + values - weight * mean) / (
+            sd * np.sqrt(weight * (n - weight) / (n - 1))
+        )
+    p = _folded(counts.first_ge, permutations)
+    two = 2 * stats.norm.sf(np.abs(z)) if analytic else counts.two_sided()
     no_test = (nb.cardinality == 0) | ~np.isfinite(z)
-    p[no_test] = np.nan
+    p[no_test] = two[no_test] = np.nan
     z[nb.cardinality == 0] = np.nan
-    return pd.DataFrame({"G": g, "z": z, "p": p}, index=y.index)
+    return pd.DataFrame({"G": g, "z": z, "p": p, "p_two_sided": two}, index=y.index)
 
 
 def two_sided(p: np.ndarray) -> np.ndarray:
@@ -440,19 +547,19 @@ def two_sided(p: np.ndarray) -> np.ndarray:
 def _label_lisa(
     result: pd.DataFrame, index: pd.Index, correction: str, alpha: float
 ) -> pd.DataFrame:
-    result["p_adjusted"] = adjust_pvalues(two_sided(result["p"].to_numpy()), correction)
+    result["p_adjusted"] = adjust_pvalues(result["p_two_sided"].to_numpy(), correction)
     significant = result["p_adjusted"] <= alpha
     result["cluster"] = np.where(significant, result["quadrant"], NOT_SIGNIFICANT)
     result.loc[result["p"].isna(), ["quadrant", "cluster"]] = None
-    out = result.reindex(index)[["I", "p", "p_adjusted", "quadrant", "cluster"]]
+    out = result.reindex(index)[["I", "p", "p_two_sided", "p_adjusted", "quadrant", "cluster"]]
     out.attrs.update(correction=correction, alpha=alpha)
     return out
 
 
 def _label_gi(result: pd.DataFrame, index: pd.Index, correction: str) -> pd.DataFrame:
-    result["p_adjusted"] = adjust_pvalues(two_sided(result["p"].to_numpy()), correction)
+    result["p_adjusted"] = adjust_pvalues(result["p_two_sided"].to_numpy(), correction)
     result["hotspot"] = hotspot_classes(result["z"].to_numpy(), result["p_adjusted"].to_numpy())
-    out = result.reindex(index)[["G", "z", "p", "p_adjusted", "hotspot"]]
+    out = result.reindex(index)[["G", "z", "p", "p_two_sided", "p_adjusted", "hotspot"]]
     out.attrs.update(correction=correction)
     return out
 

@@ -34,7 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from boundaries.errors import AnalysisError
-from spatial.hotspots import getis_ord
+from spatial.hotspots import MAX_PERMUTATIONS, getis_ord
 from spatial.weights import Weights
 
 NO_PATTERN = "no pattern"
@@ -75,8 +75,12 @@ def emerging_hotspots(
     seed: int = 0,
     correction: str = "fdr",
     alpha: float = 0.10,
+    inference: str = "adaptive",
+    max_permutations: int = MAX_PERMUTATIONS,
 ) -> pd.DataFrame:
     """Emerging hot spot categories for a table of values (areas x years, in time order).
+
+    Each year's Gi* classes use ``inference`` (see :func:`spatial.hotspots.getis_ord`).
 
     Returns a DataFrame indexed like ``yearly`` with ``category``, the Mann-Kendall
     ``trend_s`` and ``trend_p`` of the Gi* z-scores, and per year the Gi* class
@@ -87,7 +91,15 @@ def emerging_hotspots(
     z = pd.DataFrame(index=yearly.index, columns=yearly.columns, dtype=float)
     classes = pd.DataFrame(index=yearly.index, columns=yearly.columns, dtype=object)
     for offset, year in enumerate(yearly.columns):
-        gi = getis_ord(yearly[year], weights, permutations, seed + offset, correction)
+        gi = getis_ord(
+            yearly[year],
+            weights,
+            permutations,
+            seed + offset,
+            correction,
+            inference,
+            max_permutations,
+        )
         z[year] = gi["z"]
         classes[year] = gi["hotspot"]
     s, p = mann_kendall(z.to_numpy())

@@ -13,7 +13,14 @@ from libpysal.graph import Graph
 
 from boundaries import read_boundaries
 from engine.data import DEMO_BOUNDARIES
-from spatial.hotspots import adjust_pvalues, getis_ord, global_moran, local_moran, local_statistics
+from spatial.hotspots import (
+    adjust_pvalues,
+    getis_ord,
+    global_moran,
+    local_moran,
+    local_statistics,
+    two_sided,
+)
 from spatial.trends import _pattern, emerging_hotspots, mann_kendall
 from spatial.weights import contiguity, distance_band, knn, queen_with_islands
 from tests.conftest import SAMPLE_2015
@@ -244,3 +251,67 @@ def test_areas_left_without_neighbours_get_no_statistic():
     lisa, gi = local_statistics(y, w, permutations=99, seed=0)
     assert np.isnan(lisa.loc["c004004", "I"]) and pd.isna(gi.loc["c004004", "hotspot"])
     assert lisa["I"].notna().sum() == 21
+
+
+# --- inference on 10,000 cells: rare counts without false spots, power at scale ------------
+
+
+@pytest.fixture(scope="module")
+def lattice():
+    """A 100 x 100 lattice with queen contiguity (ids c000000 ...)."""
+    from libpysal.graph import Graph
+
+    n = 100
+    r, c = np.divmod(np.arange(n * n), n)
+    ids = np.array([f"c{a:03d}{b:03d}" for a, b in zip(r, c)])
+    focal, neighbour = [], []
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            if dr or dc:
+                ok = (r + dr >= 0) & (r + dr < n) & (c + dc >= 0) & (c + dc < n)
+                focal.append(ids[ok])
+                neighbour.append(ids[(r[ok] + dr) * n + c[ok] + dc])
+    focal, neighbour = np.concatenate(focal), np.concatenate(neighbour)
+    return ids, Graph.from_arrays(focal, neighbour, np.ones(len(focal)))
+
+
+@pytest.mark.parametrize("mean", [0.05, 0.1, 0.3])
+def test_rare_counts_give_no_false_hot_or_cold_spots(lattice, mean):
+    ids, graph = lattice
+    y = pd.Series(np.random.default_rng(5).poisson(mean, len(ids)).astype(float), index=ids)
+    lisa, gi = local_statistics(y, graph, seed=2)
+    assert (gi["p_two_sided"] <= 0.05).mean() <= 0.05  # before correction: at most alpha
+    assert (gi["hotspot"].dropna() != "not significant").mean() <= 0.005  # after FDR
+    assert (lisa["cluster"].dropna() != "not significant").mean() <= 0.005
+
+
+def test_the_cause_of_false_cold_spots_was_ties_counted_in_neither_tail(lattice):
+    """An all-zero neighbourhood among rare counts ties with most permutations. esda's
+    folded p, min(ge, P - ge), puts those ties in no tail and so gives it the smallest
+    p possible; the mid-p puts half of them in each tail."""
+    ids, graph = lattice
+    y = pd.Series(np.random.default_rng(5).poisson(0.05, len(ids)).astype(float), index=ids)
+    gi = getis_ord(y, graph, seed=2, inference="permutation")
+    zeros = gi["G"] == 0
+    assert zeros.mean() > 0.5
+    assert (two_sided(gi.loc[zeros, "p"]) <= 0.05).mean() > 0.9  # the old label: "cold"
+    assert (gi.loc[zeros, "p_two_sided"] > 0.5).all()  # now: not extreme at all
+
+
+@pytest.mark.parametrize("size, shift", [(5, 4.0), (10, 2.0)])
+def test_a_planted_block_is_found_with_the_default_settings(lattice, size, shift):
+    ids, graph = lattice
+    field = np.random.default_rng(size).normal(size=(100, 100))
+    field[40 : 40 + size, 40 : 40 + size] += shift
+    y = pd.Series(field.ravel(), index=ids)
+    lisa, gi = local_statistics(y, graph, seed=3)
+    block = np.zeros((100, 100), dtype=bool)
+    block[40 : 40 + size, 40 : 40 + size] = True
+    hot = gi["hotspot"].isin(["hot 95%", "hot 99%"]).to_numpy()
+    assert hot[block.ravel()].mean() >= 0.8
+    far = np.ones((100, 100), dtype=bool)
+    far[30 : 60 + size, 30 : 60 + size] = False
+    assert hot[far.ravel()].mean() <= 0.005
+    # with a fixed 999 permutations the floor of p (0.001) is too high for FDR here
+    fixed = getis_ord(y, graph, seed=3, inference="permutation")
+    assert fixed["hotspot"].isin(["hot 95%", "hot 99%"]).to_numpy()[block.ravel()].mean() < 0.8

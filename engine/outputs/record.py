@@ -195,6 +195,8 @@ def run_table(
                 "weights": config.spatial.weights,
                 "permutations": config.spatial.permutations,
                 "correction": config.spatial.correction,
+                "inference": config.spatial.inference,
+                "max_permutations": config.spatial.max_permutations,
                 "alpha": config.spatial.alpha,
                 "islands_joined": {
                     lv: a.islands for lv, a in (analyses or {}).items() if a.graph is not None
