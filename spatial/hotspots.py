@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 from boundaries.errors import AnalysisError
+from spatial.permutation import Counts, Neighbours, sequential_counts
 
 if TYPE_CHECKING:
     from libpysal.graph import Graph
@@ -52,7 +54,7 @@ MAX_PERMUTATIONS = 99_999
 QUADRANTS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
 NOT_SIGNIFICANT = "not significant"
 LEVELS = (0.01, 0.05, 0.10)  # 99%, 95% and 90% confidence
-_CHUNK_ELEMENTS = 4_000_000  # gathered values per block: bounds memory at ~64 MB
+_CHUNK_ELEMENTS = 4_000_000  # values per block of global Moran permutations (~64 MB)
 
 
 @dataclass
@@ -70,25 +72,7 @@ class GlobalMoran:
 # --- weights as arrays ------------------------------------------------------------------
 
 
-@dataclass
-class _Neighbours:
-    """CSR neighbour lists (no self-links) aligned with ``ids``; weights as given."""
-
-    ids: pd.Index
-    indptr: np.ndarray
-    indices: np.ndarray
-    weights: np.ndarray
-
-    @property
-    def cardinality(self) -> np.ndarray:
-        return np.diff(self.indptr)
-
-    def matrix(self) -> sparse.csr_matrix:
-        n = len(self.ids)
-        return sparse.csr_matrix((self.weights, self.indices, self.indptr), shape=(n, n))
-
-
-def _neighbours(weights: Weights, ids: pd.Index) -> _Neighbours:
+def _neighbours(weights: Weights, ids: pd.Index) -> Neighbours:
     """Neighbour lists of a libpysal Graph or W restricted to ``ids`` (in that order)."""
     if hasattr(weights, "adjacency"):  # libpysal.graph.Graph
         adjacency = weights.adjacency
@@ -108,10 +92,10 @@ def _neighbours(weights: Weights, ids: pd.Index) -> _Neighbours:
     m = sparse.csr_matrix((values[keep], (row[keep], col[keep])), shape=(len(ids), len(ids)))
     m.sum_duplicates()
     m.sort_indices()
-    return _Neighbours(ids, m.indptr, m.indices, m.data)
+    return Neighbours(ids, m.indptr, m.indices, m.data)
 
 
-def _row_standardised(nb: _Neighbours) -> sparse.csr_matrix:
+def _row_standardised(nb: Neighbours) -> sparse.csr_matrix:
     """The weights divided by their row sums (rows without neighbours stay empty)."""
     m = nb.matrix()
     sums = np.asarray(m.sum(axis=1)).ravel()
@@ -127,142 +111,13 @@ def _known(values: pd.Series) -> pd.Series:
     return values.astype(float).dropna()
 
 
-# --- conditional permutation ------------------------------------------------------------
-
-
-def _draws(n_other: int, max_card: int, permutations: int, seed: int) -> np.ndarray:
-    """``permutations`` rows of ``max_card`` distinct ids from ``range(n_other)``.
-
-    Rows are drawn with replacement and the rare rows with a repeated id are drawn
-    again without replacement: both are uniform over distinct tuples, so the mixture
-    is too, at a cost linear in the output instead of in ``n_other`` per row.
-    """
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n_other, size=(permutations, max_card))
-    if max_card > 1:
-        ordered = np.sort(draws, axis=1)
-        repeated = np.flatnonzero((ordered[:, 1:] == ordered[:, :-1]).any(axis=1))
-        for r in repeated:
-            draws[r] = rng.choice(n_other, size=max_card, replace=False)
-    return draws
-
-
-def _permuted_sums(
-    values: np.ndarray,
-    nb: _Neighbours,
-    permutations: int,
-    seed: int,
-    observed: np.ndarray,
-    weighted: bool,
-    only: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """For each area, how many permuted neighbour sums are >= and <= the observed one.
-
-    A permuted sum replaces an area's neighbours by random other areas (never the area
-    itself), weighted by the area's own neighbour weights when ``weighted``. Values
-    are compared exactly, so ties in count data stay ties.
-    """
-    n = len(values)
-    card = nb.cardinality
-    ge = np.zeros(n, dtype=np.int64)
-    le = np.zeros(n, dtype=np.int64)
-    if n < 2 or card.max(initial=0) == 0:
-        return ge, le
-    draws = _draws(n - 1, int(card.max()), permutations, seed)
-    tolerance = 1e-9 * max(1.0, float(np.abs(values).max()))
-    chosen = np.ones(n, dtype=bool) if only is None else np.isin(np.arange(n), only)
-    for k in np.unique(card[chosen & (card > 0)]):
-        areas = np.flatnonzero(chosen & (card == k))
-        ids = draws[:, :k]
-        step = max(1, _CHUNK_ELEMENTS // (permutations * k))
-        for start in range(0, len(areas), step):
-            block = areas[start : start + step]
-            # ids index the values with the area itself removed: shift those >= i by one
-            idx = ids[None, :, :] + (ids[None, :, :] >= block[:, None, None])
-            gathered = values[idx]
-            if weighted:
-                w = np.stack([nb.weights[nb.indptr[i] : nb.indptr[i + 1]] for i in block])
-                sums = np.einsum("cpk,ck->cp", gathered, w)
-            else:
-                sums = gathered.sum(axis=2)
-            obs = observed[block, None]
-            ge[block] = (sums >= obs - tolerance).sum(axis=1)
-            le[block] = (sums <= obs + tolerance).sum(axis=1)
-    return ge, le
-
-
-@dataclass
-class _Counts:
-    """Per area: permuted neighbour sums at least (``ge``) and at most (``le``) the
-    observed one, out of ``total`` permutations (ties count in both)."""
-
-    ge: np.ndarray
-    le: np.ndarray
-    total: np.ndarray
-    first_ge: np.ndarray  # the counts of the first ``permutations`` (esda's p_sim)
-    first_le: np.ndarray
-
-    def two_sided(self) -> np.ndarray:
-        """Two-sided mid-p value: each tail counts the ties (and the observed value
-        itself) as half, so a tie is neither all-extreme nor all-inside; twice the
-        smaller tail. An area whose neighbourhood ties with most permutations (all
-        zeros among rare counts) gets about 1, not the smallest p possible."""
-        ties = self.ge + self.le - self.total
-        upper = (self.ge - ties + 0.5 * (ties + 1)) / (self.total + 1)
-        lower = (self.le - ties + 0.5 * (ties + 1)) / (self.total + 1)
-        return np.minimum(1.0, 2.0 * np.minimum(upper, lower))
-
-
-def _counts(
-    values: np.ndarray,
-    nb: _Neighbours,
-    permutations: int,
-    seed: int,
-    observed: np.ndarray,
-    weighted: bool,
-    max_permutations: int,
-    exceedances: int = 10,
-) -> _Counts:
-    """Permutation counts, sequential where ``max_permutations`` > ``permutations``.
-
-    After the first ``permutations``, areas with fewer than ``exceedances`` permuted
-    sums in their smaller tail keep drawing, in batches that double, until they reach
-    that many or ``max_permutations`` (Besag and Clifford, 1991, "Sequential Monte
-    Carlo p-values", Biometrika 78: 301-304): areas far from significance stop at
-    once, the few that might pass a false-discovery threshold get the resolution it
-    needs (down to about 1 / ``max_permutations``).
-    """
-    ge, le = _permuted_sums(values, nb, permutations, seed, observed, weighted)
-    counts = _Counts(
-        ge.copy(), le.copy(), np.full(len(values), permutations, dtype=np.int64), ge, le
-    )
-    batch, round_ = permutations, 1
-    while counts.total.max(initial=0) < max_permutations:
-        # the smaller tail in mid-p counts: ties count half, so a tied area stops
-        tail = counts.two_sided() / 2 * (counts.total + 1)
-        open_ = np.flatnonzero(
-            (tail < exceedances) & (nb.cardinality > 0) & (counts.total < max_permutations)
-        )
-        if not len(open_):
-            break
-        batch = min(2 * batch, max_permutations - int(counts.total[open_].max()))
-        more_ge, more_le = _permuted_sums(
-            values, nb, batch, seed + 7919 * round_, observed, weighted, only=open_
-        )
-        counts.ge[open_] += more_ge[open_]
-        counts.le[open_] += more_le[open_]
-        counts.total[open_] += batch
-        round_ += 1
-    return counts
-
-
 def _folded(larger: np.ndarray, permutations: int) -> np.ndarray:
     """esda's "directed" pseudo p-value: the smaller tail, (count + 1) / (perms + 1)."""
     folded = np.minimum(larger, permutations - larger)
     return (folded + 1.0) / (permutations + 1.0)
 
 
-def _uniform_rows(nb: _Neighbours) -> bool:
+def _uniform_rows(nb: Neighbours) -> bool:
     """Whether every area weighs all its neighbours equally (binary-based weights)."""
     if len(nb.weights) == 0:
         return True
@@ -367,8 +222,8 @@ def local_moran(
     y = _known(values)
     nb = _neighbours(weights, y.index)
     uniform = _uniform_rows(nb)
-    source = _binary(nb) if uniform else nb
-    counts = _counts(
+    source = nb.binary() if uniform else nb
+    counts = sequential_counts(
         y.to_numpy(),
         source,
         permutations,
@@ -376,6 +231,7 @@ def local_moran(
         source.matrix() @ y.to_numpy(),
         not uniform,
         _ceiling(inference, permutations, max_permutations),
+        _thresholds(correction),
     )
     return _label_lisa(_local_moran(y, nb, counts, permutations), values.index, correction, alpha)
 
@@ -403,8 +259,8 @@ def getis_ord(
     _check_args(permutations, correction, 0.05, inference)
     y = _known(values)
     nb = _neighbours(weights, y.index)
-    binary = _binary(nb)
-    counts = _counts(
+    binary = nb.binary()
+    counts = sequential_counts(
         y.to_numpy(),
         binary,
         permutations,
@@ -412,6 +268,7 @@ def getis_ord(
         binary.matrix() @ y.to_numpy(),
         False,
         _ceiling(inference, permutations, max_permutations),
+        _thresholds(correction),
     )
     result = _getis_ord(y, nb, counts, permutations, analytic=inference == "analytic")
     return _label_gi(result, values.index, correction)
@@ -443,8 +300,8 @@ def local_statistics(
             ),
             getis_ord(values, weights, permutations, seed, correction, inference, max_permutations),
         )
-    binary = _binary(nb)
-    counts = _counts(
+    binary = nb.binary()
+    counts = sequential_counts(
         y.to_numpy(),
         binary,
         permutations,
@@ -452,6 +309,7 @@ def local_statistics(
         binary.matrix() @ y.to_numpy(),
         False,
         _ceiling(inference, permutations, max_permutations),
+        _thresholds(correction),
     )
     lisa = _local_moran(y, nb, counts, permutations)
     gi = _getis_ord(y, nb, counts, permutations, analytic=inference == "analytic")
@@ -459,6 +317,30 @@ def local_statistics(
         _label_lisa(lisa, values.index, correction, alpha),
         _label_gi(gi, values.index, correction),
     )
+
+
+def _thresholds(correction: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The p-value each confidence level (99, 95, 90%) needs, given all p-values:
+    Benjamini-Hochberg's ``level x k / m`` at the current number of discoveries ``k``,
+    ``level / m`` (Bonferroni) or ``level`` (none)."""
+
+    def cut(p: np.ndarray) -> np.ndarray:
+        tested = np.sort(p[np.isfinite(p)])
+        m = max(len(tested), 1)
+        levels = np.array(LEVELS)
+        if correction == "none":
+            return levels
+        if correction == "bonferroni":
+            return levels / m
+        ranks = np.arange(1, len(tested) + 1)
+        out = []
+        for level in levels:
+            passed = np.flatnonzero(tested <= level * ranks / m)
+            k = passed[-1] + 1 if len(passed) else 1
+            out.append(level * k / m)
+        return np.array(out)
+
+    return cut
 
 
 def _ceiling(inference: str, permutations: int, max_permutations: int) -> int:
@@ -478,11 +360,7 @@ def _check_args(
         raise AnalysisError(f"inference must be one of {INFERENCE}, got {inference!r}")
 
 
-def _binary(nb: _Neighbours) -> _Neighbours:
-    return _Neighbours(nb.ids, nb.indptr, nb.indices, np.ones_like(nb.weights))
-
-
-def _local_moran(y: pd.Series, nb: _Neighbours, counts: _Counts, permutations: int) -> pd.DataFrame:
+def _local_moran(y: pd.Series, nb: Neighbours, counts: Counts, permutations: int) -> pd.DataFrame:
     n = len(y)
     values = y.to_numpy()
     card = nb.cardinality
@@ -514,11 +392,11 @@ def _local_moran(y: pd.Series, nb: _Neighbours, counts: _Counts, permutations: i
 
 
 def _getis_ord(
-    y: pd.Series, nb: _Neighbours, counts: _Counts, permutations: int, analytic: bool = False
+    y: pd.Series, nb: Neighbours, counts: Counts, permutations: int, analytic: bool = False
 ) -> pd.DataFrame:
     n = len(y)
     values = y.to_numpy()
-    neighbour_sum = _binary(nb).matrix() @ values
+    neighbour_sum = nb.binary().matrix() @ values
     total = values.sum()
     g = (neighbour_sum + values) / total if total != 0 else np.full(n, np.nan)
     # the z-score under randomisation (Getis and Ord, 1995; Ord and Getis, 1995), in

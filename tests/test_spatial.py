@@ -315,3 +315,18 @@ def test_a_planted_block_is_found_with_the_default_settings(lattice, size, shift
     # with a fixed 999 permutations the floor of p (0.001) is too high for FDR here
     fixed = getis_ord(y, graph, seed=3, inference="permutation")
     assert fixed["hotspot"].isin(["hot 95%", "hot 99%"]).to_numpy()[block.ravel()].mean() < 0.8
+
+
+def test_the_fused_kernel_counts_exactly_as_the_numpy_reference(lattice):
+    from spatial.hotspots import _neighbours
+    from spatial.permutation import permutation_counts, permutation_counts_numpy
+
+    ids, graph = lattice
+    rng = np.random.default_rng(9)
+    for values in (rng.normal(size=len(ids)), rng.poisson(0.3, len(ids)).astype(float)):
+        nb = _neighbours(graph, pd.Index(ids)).binary()
+        observed = nb.matrix() @ values
+        fused = permutation_counts(values, nb, 199, 4, observed, weighted=False)
+        reference = permutation_counts_numpy(values, nb, 199, 4, observed, weighted=False)
+        np.testing.assert_array_equal(fused[0], reference[0])
+        np.testing.assert_array_equal(fused[1], reference[1])
