@@ -234,7 +234,7 @@ def sequential_counts(
     once, clearly significant ones once that is clear; the resolution goes where the
     decision is made (down to about 2 / ``max_permutations``). The extra draws are at
     most ``budget`` times those of the first pass; when a round cannot serve every open
-    area, the areas closest to a threshold (in standard errors) go first.
+    area, the areas with the smallest p-values go first.
     """
     ge, le = permutation_counts(values, nb, permutations, seed, observed, weighted)
     counts = Counts(
@@ -258,7 +258,8 @@ def sequential_counts(
         batch = min(2 * batch, max_permutations - int(counts.total[open_].min()))
         affordable = int(left // (batch * max(float(card[open_].mean()), 1.0)))
         if affordable < len(open_):
-            open_ = open_[np.argsort(closeness[open_], kind="stable")[:affordable]]
+            # the smallest p-values first: they are the discoveries to be made
+            open_ = open_[np.argsort(p[open_], kind="stable")[:affordable]]
         if not len(open_):
             break
         left -= batch * float(card[open_].sum())

@@ -330,3 +330,26 @@ def test_the_fused_kernel_counts_exactly_as_the_numpy_reference(lattice):
         reference = permutation_counts_numpy(values, nb, 199, 4, observed, weighted=False)
         np.testing.assert_array_equal(fused[0], reference[0])
         np.testing.assert_array_equal(fused[1], reference[1])
+
+
+def test_empirical_bayes_rates_equal_esda_and_shrink_small_exposures():
+    from esda.smoothing import Empirical_Bayes
+
+    from spatial.rates import empirical_bayes
+
+    rng = np.random.default_rng(3)
+    exposure = pd.Series(rng.integers(5, 2000, 300).astype(float))
+    truth = rng.gamma(4, 0.01 / 4, 300)
+    counts = pd.Series(rng.poisson(truth * exposure).astype(float))
+    ours = empirical_bayes(counts, exposure)
+    np.testing.assert_allclose(ours, Empirical_Bayes(counts, exposure).r.ravel(), rtol=1e-12)
+    crude = counts / exposure
+    small = exposure < 50
+    # small exposures move towards the overall rate, large ones hardly move
+    overall = counts.sum() / exposure.sum()
+    assert ((ours - overall).abs() <= (crude - overall).abs() + 1e-12).all()
+    assert (ours - crude)[~small].abs().mean() < (ours - crude)[small].abs().mean()
+    # towards a group's rate: each group shrinks to its own mean
+    groups = pd.Series(np.where(np.arange(300) < 150, "WK01", "WK02"))
+    grouped = empirical_bayes(counts, exposure, groups)
+    assert grouped.notna().all() and not np.allclose(grouped, ours)
