@@ -20,6 +20,7 @@ from engine.config import Config
 from engine.outputs.manifest import sha256_of
 from engine.outputs.report import ModelDetail
 from engine.publish import DisclosureRecord
+from engine.themes import THEMES
 
 DEFAULT_ATTRIBUTION = "Bron: CBS, CC BY 4.0."
 SYNTHETIC_NL = " (synthetisch)"
@@ -196,6 +197,8 @@ def run_table(
                 "permutations": config.spatial.permutations,
                 "correction": config.spatial.correction,
                 "inference": config.spatial.inference,
+                # what each theme's hotspot and LISA classes are of
+                "hotspots_of": {t: f"risk_{t}" for t in THEMES if config.theme_indicators(t)},
                 "max_permutations": config.spatial.max_permutations,
                 "alpha": config.spatial.alpha,
                 "islands_joined": {
