@@ -222,16 +222,15 @@ def local_moran(
     y = _known(values)
     nb = _neighbours(weights, y.index)
     uniform = _uniform_rows(nb)
-    source = nb.binary() if uniform else nb
-    counts = sequential_counts(
-        y.to_numpy(),
-        source,
+    counts = _counts(
+        y,
+        nb if not uniform else nb.binary(),
+        not uniform,
         permutations,
         seed,
-        source.matrix() @ y.to_numpy(),
-        not uniform,
-        _ceiling(inference, permutations, max_permutations),
-        _thresholds(correction),
+        correction,
+        inference,
+        max_permutations,
     )
     return _label_lisa(_local_moran(y, nb, counts, permutations), values.index, correction, alpha)
 
@@ -259,16 +258,8 @@ def getis_ord(
     _check_args(permutations, correction, 0.05, inference)
     y = _known(values)
     nb = _neighbours(weights, y.index)
-    binary = nb.binary()
-    counts = sequential_counts(
-        y.to_numpy(),
-        binary,
-        permutations,
-        seed,
-        binary.matrix() @ y.to_numpy(),
-        False,
-        _ceiling(inference, permutations, max_permutations),
-        _thresholds(correction),
+    counts = _counts(
+        y, nb.binary(), False, permutations, seed, correction, inference, max_permutations
     )
     result = _getis_ord(y, nb, counts, permutations, analytic=inference == "analytic")
     return _label_gi(result, values.index, correction)
@@ -300,16 +291,8 @@ def local_statistics(
             ),
             getis_ord(values, weights, permutations, seed, correction, inference, max_permutations),
         )
-    binary = nb.binary()
-    counts = sequential_counts(
-        y.to_numpy(),
-        binary,
-        permutations,
-        seed,
-        binary.matrix() @ y.to_numpy(),
-        False,
-        _ceiling(inference, permutations, max_permutations),
-        _thresholds(correction),
+    counts = _counts(
+        y, nb.binary(), False, permutations, seed, correction, inference, max_permutations
     )
     lisa = _local_moran(y, nb, counts, permutations)
     gi = _getis_ord(y, nb, counts, permutations, analytic=inference == "analytic")
@@ -341,6 +324,31 @@ def _thresholds(correction: str) -> Callable[[np.ndarray], np.ndarray]:
         return np.array(out)
 
     return cut
+
+
+def _counts(
+    y: pd.Series,
+    source: Neighbours,
+    weighted: bool,
+    permutations: int,
+    seed: int,
+    correction: str,
+    inference: str,
+    max_permutations: int,
+) -> Counts:
+    """The permutation counts of the neighbour sums of ``source``, sequential unless
+    ``inference`` is ``permutation``."""
+    values = y.to_numpy()
+    return sequential_counts(
+        values,
+        source,
+        permutations,
+        seed,
+        source.matrix() @ values,
+        weighted,
+        _ceiling(inference, permutations, max_permutations),
+        _thresholds(correction),
+    )
 
 
 def _ceiling(inference: str, permutations: int, max_permutations: int) -> int:
