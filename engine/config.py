@@ -749,6 +749,12 @@ def _reference_problems(config: Config, raw: dict[str, Any]) -> list[str]:
                     "read from an area table; the synthetic generators need it as a "
                     "driver"
                 )
+    return problems + _analysis_references(config, raw, ids)
+
+
+def _analysis_references(config: Config, raw: dict[str, Any], ids: list[str]) -> list[str]:
+    """References of trends, models, relations and the disclosure section."""
+    problems = []
     for i, trend in enumerate(config.trends):
         problems += _missing_ids(trend.indicators, ids, f"trends[{i}].indicators")
     problems += _missing_ids(list(config.models.weights), ids, "models.weights")

@@ -21,6 +21,7 @@ import pandas as pd
 from boundaries import Boundaries, read_boundaries
 from boundaries.codes import LAYER_NAMES, LEVELS
 from boundaries.errors import DisclosureError, OutputError
+from disclosure.linked import Relations
 from disclosure.protect import Protection
 from engine.analysis import LevelAnalysis, analyse_level, autocorrelation_rows
 from engine.cells import IndicatorCells
@@ -134,18 +135,11 @@ def run(config: Config, out_dir: str | Path, private_reasons: Path | None = None
         raw_layers = assemble_layers(boundaries, indicators.cells, config)
         with timed("disclosure", timings):
             relations = indicator_relations(config)
-            protection = protect_cells(indicators.cells, boundaries, config, relations)
+            protection, record = _protect(indicators.cells, boundaries, config, relations)
             layers = apply_protection(raw_layers, protection)
-            counts = outcome_counts(protection).items()
-            text = ", ".join(f"{rule} {n:,}" for rule, n in counts) or "no sensitive cells"
-            log.info("disclosure: %s", text)
         with timed("analysis", timings):
             analysed = _analyse(config, boundaries, layers, protection)
         with timed("write", timings):
-            companies = config.disclosure.companies
-            record = DisclosureRecord.of(
-                protection, companies if companies in indicators.cells else None
-            )
             tables = (indicator_table(indicators.cells, config, relations), record)
             _write(staging, config, boundaries, tables, analysed, started, timings)
         with timed("audit", timings):
@@ -156,6 +150,18 @@ def run(config: Config, out_dir: str | Path, private_reasons: Path | None = None
     return RunResult(
         out_dir, analysed.layers, indicators, boundaries, analysed.analyses, protection, timings
     )
+
+
+def _protect(
+    cells: dict[str, IndicatorCells], boundaries: Boundaries, config: Config, relations: Relations
+) -> tuple[Protection, DisclosureRecord]:
+    """Disclosure control over every cell, and its record (counts only) for the outputs."""
+    protection = protect_cells(cells, boundaries, config, relations)
+    counts = outcome_counts(protection).items()
+    log.info("disclosure: %s", ", ".join(f"{r} {n:,}" for r, n in counts) or "no sensitive cells")
+    companies = config.disclosure.companies
+    record = DisclosureRecord.of(protection, companies if companies in cells else None)
+    return protection, record
 
 
 def _read_boundaries(config: Config) -> Boundaries:

@@ -159,28 +159,7 @@ def _audit_group(
 ) -> None:
     """One linked group of indicators: grid, sentinels, and every withheld cell's
     attacker interval at least ``protection_min`` wide."""
-    frames, published = [], []
-    for indicator_id in group:
-        for level, layer in layers.items():
-            parent = layer[PARENT_COLUMN[level]] if level in PARENT_COLUMN else None
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "indicator": indicator_id,
-                        "level": level,
-                        "code": layer["code"].to_numpy(),
-                        "parent": parent.to_numpy() if parent is not None else None,
-                    }
-                )
-            )
-            values = (
-                layer[indicator_id]
-                if indicator_id in layer
-                else pd.Series(np.nan, index=layer.index)
-            )
-            published.append(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float))
-    cells = pd.concat(frames, ignore_index=True)
-    shown = np.concatenate(published)
+    cells, shown = _published_cells(group, layers)
     count = (sensitive.loc[cells["indicator"], "kind"] == "count").to_numpy()
     base = np.where(count, params["count_base"], params["sum_base"])
     report.cells_checked += len(cells)
@@ -219,6 +198,30 @@ def _audit_group(
             f"{cells.at[i, 'indicator']} of {cells.at[i, 'code']}: the published figures "
             f"narrow it to an interval narrower than {params['protection_min']:g}"
         )
+
+
+def _published_cells(
+    group: list[str], layers: dict[str, pd.DataFrame]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The cells of a group's indicators on every level (indicator, level, code,
+    parent) and their published values (NaN: withheld)."""
+    frames, published = [], []
+    for indicator_id in group:
+        for level, layer in layers.items():
+            parent = layer[PARENT_COLUMN[level]] if level in PARENT_COLUMN else None
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "indicator": indicator_id,
+                        "level": level,
+                        "code": layer["code"].to_numpy(),
+                        "parent": parent.to_numpy() if parent is not None else None,
+                    }
+                )
+            )
+            values = layer.get(indicator_id, pd.Series(np.nan, index=layer.index))
+            published.append(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float))
+    return pd.concat(frames, ignore_index=True), np.concatenate(published)
 
 
 def _audit_area_rule(
