@@ -432,3 +432,41 @@ def test_company_area_rule_follows_the_published_company_count():
     assert out.loc[("risicobranche", "BU00010001"), "reason"] == "area_companies"
     assert out.loc[("risicobranche", "BU00010000"), "reason"] != "area_companies"
     assert out.loc[("vestigingen", "BU00010001"), "reason"] != "area_companies"
+
+
+CHAINED = Relations(subsets=(("a", "all"), ("b", "all"), ("c", "a")))  # closed: c <= all
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    wijken=st.lists(
+        st.lists(st.sampled_from([0, 1, 3, 8, 10, 14, 25, 40]), min_size=1, max_size=4),
+        min_size=1,
+        max_size=3,
+    ),
+    data=st.data(),
+)
+def test_propagation_equals_the_programs_with_overlapping_and_chained_subsets(wijken, data):
+    fractions = st.lists(st.floats(0, 1), min_size=3, max_size=3)
+    shares = [[data.draw(fractions) for _ in w] for w in wijken]
+    a = [[int(v * f[0]) for v, f in zip(w, fs)] for w, fs in zip(wijken, shares)]
+    b = [[int(v * f[1]) for v, f in zip(w, fs)] for w, fs in zip(wijken, shares)]
+    c = [[int(v * f[2]) for v, f in zip(w, fs)] for w, fs in zip(a, shares)]
+    cells = pd.concat(
+        [
+            table(wijken, indicator="all"),
+            table(a, indicator="a"),
+            table(b, indicator="b"),
+            table(c, indicator="c"),
+        ],
+        ignore_index=True,
+    )
+    value = cells["value"].to_numpy()
+    hide = np.array(data.draw(st.lists(st.booleans(), min_size=len(cells), max_size=len(cells))))
+    hide |= (value > 0) & (value < 10)
+    published = np.where(hide, np.nan, round_to_base(value, 5))
+    knowledge = LinkedCells(cells, CHAINED).knowledge(published, 2.0, True, 10)
+    low, high = (bound[: len(cells)] for bound in attacker_bounds(knowledge))
+    lp_low, lp_high = attacker_bounds_lp(knowledge, np.arange(len(cells)))
+    np.testing.assert_allclose(low, lp_low, atol=1e-6)
+    np.testing.assert_allclose(high, lp_high, atol=1e-6)
