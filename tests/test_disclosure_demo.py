@@ -262,3 +262,10 @@ label_en = "x"
         relations.sums
     )
     assert ("incidenten_2022", "incidenten_venster") in relations.subsets
+
+
+def test_the_exact_audit_agrees_and_prints_only_its_report(demo_out, capfd):
+    assert main(["audit", "--exact", str(demo_out)]) == 0
+    out = capfd.readouterr().out  # the C-level output too
+    assert "HiGHS linear and integer programs" in out and "OK: no withheld value" in out
+    assert "Running HiGHS" not in out and "Copyright" not in out
