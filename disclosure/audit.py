@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
-import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse.csgraph import connected_components
@@ -47,19 +46,6 @@ from boundaries.errors import DisclosureError
 
 PARENT_LEVEL = {"buurt": "wijk", "wijk": "gemeente"}
 _EMPTY = np.zeros(0, dtype=np.int64)
-
-
-def parent_positions(level: np.ndarray, code: np.ndarray, parent_code: np.ndarray) -> np.ndarray:
-    """For cells given by (level, code), the position of each one's parent cell (the
-    cell of the next level up with code ``parent_code``), or -1 where there is none."""
-    position = pd.Series(np.arange(len(code)), index=pd.MultiIndex.from_arrays([level, code]))
-    parent_key = pd.MultiIndex.from_arrays(
-        [
-            [PARENT_LEVEL.get(lv, "") for lv in level],
-            pd.Series(parent_code, dtype=object).fillna(""),
-        ]
-    )
-    return position.reindex(parent_key).fillna(-1).to_numpy(dtype=np.int64)
 
 
 @dataclass

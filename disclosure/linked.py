@@ -120,19 +120,15 @@ class LinkedCells:
         # one more sum group. Propagation over these sums sees what the pairs alone hide
         # (the tests check it against the linear programs).
         self.n_cells = len(cells)
-        rest_parent = []
-        rest_of = np.full(len(self.small), -1, dtype=np.int64)
-        start = self.n_cells
-        offset = 0
+        self.n_hidden = len(self.small)
+        rest_of = self.n_cells + np.arange(self.n_hidden)  # the rest cell of pair k
+        rest_parent, offset = [], 0
         for rows in small:
-            local = np.full(self.n_cells, -1, dtype=np.int64)
-            local[rows] = np.arange(len(rows))
+            rest = np.full(self.n_cells, -1, dtype=np.int64)  # cell -> its pair's rest cell
+            rest[rows] = rest_of[offset : offset + len(rows)]
             up = self.parent[rows]
-            rest_parent.append(np.where(up >= 0, start + local[np.maximum(up, 0)], -1))
-            rest_of[offset : offset + len(rows)] = start + np.arange(len(rows))
-            start += len(rows)
+            rest_parent.append(np.where(up >= 0, rest[np.maximum(up, 0)], -1))
             offset += len(rows)
-        self.n_hidden = start - self.n_cells
         full_parent = np.concatenate([self.parent, *rest_parent]).astype(np.int64)
         tree_total, tree_member, tree_group = tree_groups(full_parent)
         self.n_tree_groups = len(tree_total)  # groups after these are relation sums

@@ -65,7 +65,6 @@ class Protection:
     cells: pd.DataFrame
     params: DisclosureParams
     rounds: int
-    relations: Relations = Relations()
 
     @property
     def failures(self) -> pd.DataFrame:
@@ -112,8 +111,7 @@ def protect(
     relations = relations or Relations()
     cells = cells.reset_index(drop=True).copy()
     cells["reason"] = primary(cells, sizes, params)
-    cells["upper"] = protection_levels(cells, cells["reason"], params)
-    cells["lower"] = np.minimum(cells["upper"], cells["value"].abs().fillna(0))
+    _set_protection_levels(cells, np.ones(len(cells), dtype=bool), params)
     cells["published"] = cells["value"].astype(float)
     cells["attacker_low"] = np.nan
     cells["attacker_high"] = np.nan
@@ -145,7 +143,7 @@ def protect(
         rounds = max(rounds, _protect_group(cells, rows_of(group), relations.among(group), params))
     _derive(cells, derived)
     cells.loc[cells["reason"] != "", "published"] = np.nan
-    return Protection(cells, params, rounds, relations)
+    return Protection(cells, params, rounds)
 
 
 def _company_rule(cells: pd.DataFrame, companies: str, params: DisclosureParams) -> int:
@@ -167,15 +165,17 @@ def _company_rule(cells: pd.DataFrame, companies: str, params: DisclosureParams)
         & cells["value"].notna().to_numpy()
         & ~cells["reason"].isin(PRIMARY_RULES).to_numpy()
     )
-    if target.any():
-        cells.loc[target, "reason"] = AREA_COMPANIES
-        cells.loc[target, "upper"] = protection_levels(
-            cells.loc[target], cells.loc[target, "reason"], params
-        )
-        cells.loc[target, "lower"] = np.minimum(
-            cells.loc[target, "upper"], cells.loc[target, "value"].abs()
-        )
+    cells.loc[target, "reason"] = AREA_COMPANIES
+    _set_protection_levels(cells, target, params)
     return int(target.sum())
+
+
+def _set_protection_levels(cells: pd.DataFrame, rows: np.ndarray, params: DisclosureParams) -> None:
+    """``upper`` and ``lower`` protection of the ``rows`` (a mask), from their reasons."""
+    part = cells.loc[rows]
+    upper = protection_levels(part, part["reason"], params)
+    cells.loc[rows, "upper"] = upper
+    cells.loc[rows, "lower"] = np.minimum(upper, part["value"].abs().fillna(0))
 
 
 def _protect_group(

@@ -323,10 +323,6 @@ class _Indicator(_Section):
     subset_of: StrictStr | None = None
 
     @property
-    def is_ratio(self) -> bool:
-        return isinstance(self, RatioIndicator)
-
-    @property
     def references(self) -> dict[str, str]:
         """Other indicators this one is computed from: key -> indicator id."""
         return {}
@@ -550,7 +546,7 @@ def parse_config(raw: dict[str, Any], path: Path, sha256: str = "") -> Config:
     try:
         config = Config.model_validate(raw, context={"base": path.parent})
     except ValidationError as exc:
-        problems = [_describe(error, raw) for error in exc.errors()]
+        problems = [_describe(error) for error in exc.errors()]
         raise _error(path, problems) from None
     problems = _reference_problems(config, raw)
     if problems:
@@ -593,7 +589,7 @@ def _key(loc: tuple[Any, ...]) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         elif (
-            (i >= 2 and loc[0] == "indicators" and i == 2 and part in VARIANTS)
+            (i == 2 and loc[0] == "indicators" and part in VARIANTS)
             or str(part).startswith("function-")
             or "[" in str(part)
         ):
@@ -603,7 +599,7 @@ def _key(loc: tuple[Any, ...]) -> str:
     return text
 
 
-def _describe(error: Any, raw: dict[str, Any]) -> str:
+def _describe(error: Any) -> str:
     loc, kind, ctx = tuple(error["loc"]), error["type"], error.get("ctx") or {}
     key = _key(loc)
     value = error.get("input")
@@ -651,7 +647,7 @@ def _describe(error: Any, raw: dict[str, Any]) -> str:
         if message.startswith("("):
             return f"'{key}' {message}"
         if message.startswith(("key '", "missing")):
-            prefix = message.split("'")[1] if message.startswith("key") else message.split("'")[1]
+            prefix = message.split("'")[1]
             return message.replace(f"'{prefix}'", f"'{key}.{prefix}'", 1)
         return f"key '{key}' {message}"
     return f"key '{key}': {error['msg']}"

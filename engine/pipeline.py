@@ -209,7 +209,8 @@ def _analyse(
     layers = dict(layers)
     for level, layer in layers.items():
         finest = level == boundaries.finest
-        excluded = _excluded(layer, protection, config, company_themes)
+        rules = area_rules(layer, protection, config)
+        excluded = _excluded(layer, rules, company_themes)
         analyses[level] = analyse_level(
             config,
             level,
@@ -219,7 +220,7 @@ def _analyse(
             excluded,
         )
         extra = analyses[level].columns.reindex(layer["code"]).reset_index(drop=True)
-        layers[level] = suppression_columns(_with_columns(layer, extra), protection, config)
+        layers[level] = suppression_columns(_with_columns(layer, extra), protection, rules)
         rows += autocorrelation_rows(level, layers[level], analyses[level].graph, config)
     autocorrelation = pd.DataFrame(rows, columns=["level", "indicator", "moran_i", "p", "areas"])
     return _Analysed(
@@ -300,11 +301,10 @@ def _audit(staging: Path) -> None:
 
 
 def _excluded(
-    layer: gpd.GeoDataFrame, protection: Protection, config: Config, company_themes: list[str]
+    layer: gpd.GeoDataFrame, rules: pd.DataFrame, company_themes: list[str]
 ) -> pd.DataFrame:
     """Per area code: ``persons`` (the area rule for persons) and, per theme built on
-    company figures only, the company area rule."""
-    rules = area_rules(layer, protection, config)
+    company figures only, the company area rule (``rules``: :func:`area_rules`)."""
     out = pd.DataFrame({"persons": rules["persons"].to_numpy()}, index=layer["code"])
     for theme in company_themes:
         out[theme] = rules["companies"].to_numpy()

@@ -254,15 +254,15 @@ def area_rules(layer: gpd.GeoDataFrame, protection: Protection, config: Config) 
 
 
 def suppression_columns(
-    layer: gpd.GeoDataFrame, protection: Protection, config: Config
+    layer: gpd.GeoDataFrame, protection: Protection, rules: pd.DataFrame
 ) -> gpd.GeoDataFrame:
     """Add ``suppressed`` and ``suppression`` to a finished layer (see the module
-    docstring): only what is public anyway, never the rule of a single cell."""
+    docstring): only what is public anyway, never the rule of a single cell.
+    ``rules`` are the layer's :func:`area_rules`, in its order."""
     c = protection.cells
     level = layer["niveau"].iloc[0]
     mine = c[(c["level"] == level) & (c["reason"] != "")]
     withheld = layer["code"].isin(set(mine["code"])).to_numpy()
-    rules = area_rules(layer, protection, config)
     texts = []
     for persons, companies, other in zip(rules["persons"], rules["companies"], withheld):
         parts = [AREA_PERSONS_TEXT] * bool(persons) + [AREA_COMPANIES_TEXT] * bool(companies)
@@ -280,8 +280,12 @@ def _geometry_last(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def outcome_counts(protection: Protection) -> dict[str, int]:
     """Sensitive cells per outcome: ``published`` or the rule that withheld them."""
-    c = protection.cells[protection.cells["sensitive"]]
-    return {str(k): int(v) for k, v in c["reason"].replace("", "published").value_counts().items()}
+    return _outcomes(protection.cells[protection.cells["sensitive"]])
+
+
+def _outcomes(cells: pd.DataFrame) -> dict[str, int]:
+    counts = cells["reason"].replace("", "published").value_counts()
+    return {str(k): int(v) for k, v in counts.items()}
 
 
 @dataclass(frozen=True)
@@ -300,13 +304,7 @@ class DisclosureRecord:
     def of(cls, protection: Protection, companies: str | None = None) -> DisclosureRecord:
         params = protection.params
         c = protection.cells[protection.cells["sensitive"]]
-        by_level = {
-            str(level): {
-                str(k): int(v)
-                for k, v in part["reason"].replace("", "published").value_counts().items()
-            }
-            for level, part in c.groupby("level", sort=False)
-        }
+        by_level = {str(level): _outcomes(part) for level, part in c.groupby("level", sort=False)}
         return cls(
             {f.name: getattr(params, f.name) for f in fields(params)},
             outcome_counts(protection),
