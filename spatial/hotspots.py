@@ -40,7 +40,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 from boundaries.errors import AnalysisError
-from spatial.permutation import Counts, Neighbours, sequential_counts
+from spatial.permutation import CHUNK_ELEMENTS, Counts, Neighbours, sequential_counts
 
 if TYPE_CHECKING:
     from libpysal.graph import Graph
@@ -54,7 +54,6 @@ MAX_PERMUTATIONS = 99_999
 QUADRANTS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
 NOT_SIGNIFICANT = "not significant"
 LEVELS = (0.01, 0.05, 0.10)  # 99%, 95% and 90% confidence
-_CHUNK_ELEMENTS = 4_000_000  # values per block of global Moran permutations (~64 MB)
 
 
 @dataclass
@@ -169,7 +168,7 @@ def global_moran(
     moran = n / s0 * float(z @ (w @ z)) / zz
     rng = np.random.default_rng(seed)
     sims = np.empty(permutations)
-    step = max(1, _CHUNK_ELEMENTS // max(n, 1))
+    step = max(1, CHUNK_ELEMENTS // max(n, 1))
     for start in range(0, permutations, step):
         count = min(step, permutations - start)
         # each column a random permutation of z (Fisher-Yates: linear in n)

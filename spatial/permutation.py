@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-_CHUNK_ELEMENTS = 4_000_000  # gathered values per numpy block: bounds memory at ~64 MB
+CHUNK_ELEMENTS = 4_000_000  # values per numpy block: bounds memory at about 64 MB
 
 
 @dataclass
@@ -102,14 +102,14 @@ def permutation_counts(
     """For each area (or the areas in ``only``), how many permuted neighbour sums are
     >= and <= the observed one. Values are compared exactly (up to rounding noise), so
     ties in count data stay ties. Weighted rows use :func:`permutation_counts_numpy`."""
+    if weighted:
+        return permutation_counts_numpy(values, nb, permutations, seed, observed, True, only)
     n = len(values)
     card = nb.cardinality
     ge = np.zeros(n, dtype=np.int64)
     le = np.zeros(n, dtype=np.int64)
     if n < 2 or card.max(initial=0) == 0:
         return ge, le
-    if weighted:
-        return permutation_counts_numpy(values, nb, permutations, seed, observed, True, only)
     ids = draws(n - 1, int(card.max()), permutations, seed).astype(np.int32)
     areas = np.flatnonzero(card > 0) if only is None else only[card[only] > 0]
     tolerance = 1e-9 * max(1.0, float(np.abs(values).max()))
@@ -193,7 +193,7 @@ def permutation_counts_numpy(
     for k in np.unique(card[chosen & (card > 0)]):
         areas = np.flatnonzero(chosen & (card == k))
         ids = ids_all[:, :k]
-        step = max(1, _CHUNK_ELEMENTS // (permutations * k))
+        step = max(1, CHUNK_ELEMENTS // (permutations * k))
         for start in range(0, len(areas), step):
             block = areas[start : start + step]
             # ids index the values with the area itself removed: shift those >= i by one

@@ -258,21 +258,12 @@ def test_areas_left_without_neighbours_get_no_statistic():
 
 @pytest.fixture(scope="module")
 def lattice():
-    """A 100 x 100 lattice with queen contiguity (ids c000000 ...)."""
+    """A 100 x 100 lattice with queen contiguity (ids 0 ... 9999, row by row)."""
     from libpysal.graph import Graph
+    from libpysal.weights import lat2W
 
-    n = 100
-    r, c = np.divmod(np.arange(n * n), n)
-    ids = np.array([f"c{a:03d}{b:03d}" for a, b in zip(r, c)])
-    focal, neighbour = [], []
-    for dr in (-1, 0, 1):
-        for dc in (-1, 0, 1):
-            if dr or dc:
-                ok = (r + dr >= 0) & (r + dr < n) & (c + dc >= 0) & (c + dc < n)
-                focal.append(ids[ok])
-                neighbour.append(ids[(r[ok] + dr) * n + c[ok] + dc])
-    focal, neighbour = np.concatenate(focal), np.concatenate(neighbour)
-    return ids, Graph.from_arrays(focal, neighbour, np.ones(len(focal)))
+    graph = Graph.from_W(lat2W(100, 100, rook=False))
+    return graph.unique_ids.to_numpy(), graph
 
 
 @pytest.mark.parametrize("mean", [0.05, 0.1, 0.3])
