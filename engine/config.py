@@ -261,6 +261,9 @@ class TargetSpec(_Section):
     spatial_lag: StrictBool = True
     population: StrictStr | None = None
     previous: StrictStr | None = None
+    # counts and sums (inhabitants, households, ...) measure size, not risk: a model
+    # may use them as features only when the config says so
+    size_features: StrictBool = False
 
 
 class ModelSpec(_Section):
@@ -321,6 +324,9 @@ class _Indicator(_Section):
     # an indicator this one never exceeds in any area (an attacker knows it: it is
     # audited with it); relations within one microdata source are found by themselves
     subset_of: StrictStr | None = None
+    # what a count or sum is measured against before it enters a score (inhabitants,
+    # dwellings, sales, companies): scores rank risk, not size
+    exposure: StrictStr | None = None
 
     @property
     def references(self) -> dict[str, str]:
@@ -761,6 +767,7 @@ def _analysis_references(config: Config, raw: dict[str, Any], ids: list[str]) ->
         problems += _missing_ids(t.features or (), ids, f"{key}.features")
         if t.features and t.target in t.features:
             problems.append(f"key '{key}.features' contains the target itself")
+    problems += _size_problems(config, ids)
     given = raw.get("disclosure", {}) if isinstance(raw.get("disclosure"), dict) else {}
     for i, d in enumerate(config.indicators):
         if d.subset_of is not None:
@@ -769,6 +776,49 @@ def _analysis_references(config: Config, raw: dict[str, Any], ids: list[str]) ->
         if name in given:
             problems += _missing_ids([getattr(config.disclosure, name)], ids, f"disclosure.{name}")
     return problems
+
+
+def _size_problems(config: Config, ids: list[str]) -> list[str]:
+    """Scores rank risk, not size: a count or sum in a score needs an exposure, and a
+    model uses counts and sums as features only with ``size_features = true``."""
+    problems = []
+    kinds = {d.id: d.kind for d in config.indicators}
+    for i, d in enumerate(config.indicators):
+        key = f"indicators[{i}]"
+        if d.exposure is not None:
+            problem = _missing_id(d.exposure, ids, f"{key}.exposure")
+            if problem is None and kinds[d.exposure] not in ADDITIVE:
+                problem = (
+                    f"key '{key}.exposure' names {d.exposure!r}, a {kinds[d.exposure]}; "
+                    "an exposure is a count or sum"
+                )
+            problems += [problem] if problem else []
+        elif d.direction != "none" and d.kind in ADDITIVE:
+            problems.append(
+                f"key '{key}.exposure' is missing: {d.id!r} is a {d.kind} in the score of "
+                f"theme {d.theme!r}, which ranks risk, not size; name what it is measured "
+                'against (e.g. exposure = "inwoners")'
+            )
+    for i, t in enumerate(config.models.targets):
+        key = f"models.targets[{i}]"
+        if t.target in kinds and (
+            kinds[t.target] not in ADDITIVE or _exposure(config, t.target) is None
+        ):
+            problems.append(
+                f"key '{key}.target' names {t.target!r}: a target is a count or sum with an "
+                "'exposure' (it is modelled as a rate against it)"
+            )
+        sizes = [f for f in t.features or () if kinds.get(f) in ADDITIVE]
+        if sizes and not t.size_features:
+            problems.append(
+                f"key '{key}.features' has counts or sums ({', '.join(sizes)}): they measure "
+                "size, not risk; use rates or means, or set size_features = true"
+            )
+    return problems
+
+
+def _exposure(config: Config, indicator_id: str) -> str | None:
+    return next((d.exposure for d in config.indicators if d.id == indicator_id), None)
 
 
 def _repeats(ids: list[str], section: str, field: str = "id") -> list[str]:

@@ -26,6 +26,7 @@ from disclosure.protect import Protection
 from engine.analysis import LevelAnalysis, analyse_level, autocorrelation_rows
 from engine.cells import IndicatorCells
 from engine.config import Config
+from engine.estimates import LevelEstimates, estimate_layers
 from engine.indicators import IndicatorResult, compute_indicators
 from engine.outputs.geopackage import write_geopackage
 from engine.outputs.lists import hotspot_table, write_csv, write_xlsx
@@ -37,6 +38,9 @@ from engine.outputs.record import (
     model_details,
     model_table,
     run_table,
+    score_explanations,
+    score_table,
+    score_types,
 )
 from engine.outputs.report import ReportInputs, build_report
 from engine.outputs.staging import staged_output
@@ -128,19 +132,20 @@ def run(config: Config, out_dir: str | Path, private_reasons: Path | None = None
     started = datetime.now(UTC)
     timings: dict[str, float] = {}
     with staged_output(out_dir) as staging:
-        with timed("boundaries", timings):
-            boundaries = _read_boundaries(config)
-        with timed("indicators", timings):
-            indicators = compute_indicators(config, boundaries)
+        boundaries, indicators = _inputs(config, timings)
         raw_layers = assemble_layers(boundaries, indicators.cells, config)
         with timed("disclosure", timings):
             relations = indicator_relations(config)
             protection, record = _protect(indicators.cells, boundaries, config, relations)
             layers = apply_protection(raw_layers, protection)
+        table = indicator_table(indicators.cells, config, relations)
+        with timed("estimates", timings):
+            # from here on only what is published, and what follows from it
+            estimates = estimate_layers(layers, table.set_index("id"), record.parameters)
         with timed("analysis", timings):
-            analysed = _analyse(config, boundaries, layers, protection)
+            analysed = _analyse(config, boundaries, layers, protection, estimates, table)
         with timed("write", timings):
-            tables = (indicator_table(indicators.cells, config, relations), record)
+            tables = (table, record)
             _write(staging, config, boundaries, tables, analysed, started, timings)
         with timed("audit", timings):
             _audit(staging)
@@ -150,6 +155,14 @@ def run(config: Config, out_dir: str | Path, private_reasons: Path | None = None
     return RunResult(
         out_dir, analysed.layers, indicators, boundaries, analysed.analyses, protection, timings
     )
+
+
+def _inputs(config: Config, timings: dict[str, float]) -> tuple[Boundaries, IndicatorResult]:
+    """The boundaries and every indicator's cells, timed."""
+    with timed("boundaries", timings):
+        boundaries = _read_boundaries(config)
+    with timed("indicators", timings):
+        return boundaries, compute_indicators(config, boundaries)
 
 
 def _protect(
@@ -194,10 +207,11 @@ def _analyse(
     boundaries: Boundaries,
     layers: dict[str, gpd.GeoDataFrame],
     protection: Protection,
+    estimates: dict[str, LevelEstimates],
+    indicators: pd.DataFrame,
 ) -> _Analysed:
-    """Scores, hotspots and trends per level, from the published values only; areas
-    under an area rule are left out."""
-    ids = [d.id for d in config.indicators]
+    """Scores, hotspots and trends per level, from the published values and the
+    estimates derived from them; areas under an area rule are left out."""
     units = protection.cells.groupby("indicator")["unit_type"].first().to_dict()
     company_themes = [
         t
@@ -215,7 +229,8 @@ def _analyse(
             config,
             level,
             boundaries.levels[level],
-            layer.set_index("code")[ids],
+            estimates[level],
+            indicators.set_index("id"),
             finest,
             excluded,
         )
@@ -243,22 +258,22 @@ def _write(
     gpkg_layers = {LAYER_NAMES[lv]: layers[lv] for lv in LEVELS if lv in layers}
     indicators_df, disclosure = tables_in
     models_df = model_table(analysed.analyses)
+    scores = score_table(analysed.analyses, layers)
     tables = {
         "indicators": indicators_df,
         "autocorrelation": analysed.autocorrelation,
         "models": models_df,
+        "scores": scores,
         "run": run_table(
             config, boundaries, started, finished, timings, disclosure, analysed.analyses
         ),
         "layer_styles": layer_styles(
-            {name: list(gdf.columns) for name, gdf in gpkg_layers.items()}
+            {name: list(gdf.columns) for name, gdf in gpkg_layers.items()},
+            {LAYER_NAMES[lv]: a.descriptions for lv, a in analysed.analyses.items()},
         ),
     }
     write_geopackage(staging / "zicht.gpkg", gpkg_layers, tables)
-    synthetic_themes = set(indicators_df.loc[indicators_df["synthetic"] == 1, "theme"])
-    ranked = hotspot_table(layers, config, synthetic_themes)
-    write_csv(ranked, staging / "hotspots.csv")
-    write_xlsx(ranked, staging / "hotspots.xlsx", attribution(config))
+    _write_lists(staging, config, indicators_df, analysed, scores)
     report = ReportInputs(
         config.name,
         config.attribution,
@@ -269,6 +284,7 @@ def _write(
         disclosure.cells_by_outcome,
         disclosure.parameters,
         model_details(analysed.analyses, layers, config),
+        scores,
     )
     (staging / "report.html").write_text(build_report(report), encoding="utf-8")
     write_manifest(
@@ -282,6 +298,22 @@ def _write(
             "attribution": attribution(config),
         },
     )
+
+
+def _write_lists(
+    staging: Path,
+    config: Config,
+    indicators: pd.DataFrame,
+    analysed: _Analysed,
+    scores: pd.DataFrame,
+) -> None:
+    """``hotspots.csv`` and ``hotspots.xlsx``."""
+    synthetic_themes = set(indicators.loc[indicators["synthetic"] == 1, "theme"])
+    ranked = hotspot_table(
+        analysed.layers, config, synthetic_themes, score_types(analysed.analyses)
+    )
+    write_csv(ranked, staging / "hotspots.csv")
+    write_xlsx(ranked, staging / "hotspots.xlsx", attribution(config), score_explanations(scores))
 
 
 def _audit(staging: Path) -> None:

@@ -170,6 +170,28 @@ def indicator_relations(config: Config) -> Relations:
     return Relations(tuple(dict.fromkeys(subsets)), tuple(sums))
 
 
+def indicator_exposures(config: Config, relations: Relations) -> dict[str, str | None]:
+    """Per count or sum: what a withheld cell's estimate is shared in proportion to,
+    and what it is measured against in a score. The configured ``exposure``, else the
+    larger indicator of a subset (sales to legal persons among sales), else the
+    denominator of a rate of it, else the inhabitants."""
+    out: dict[str, str | None] = {}
+    ids = {d.id for d in config.indicators}
+    for d in config.indicators:
+        if d.kind not in ("count", "sum"):
+            continue
+        larger = [b for a, b in relations.subsets if a == d.id]
+        rates = [
+            r.denominator
+            for r in config.indicators
+            if isinstance(r, RatioIndicator) and r.numerator == d.id
+        ]
+        inhabitants = config.disclosure.inhabitants
+        fallback = inhabitants if inhabitants in ids and inhabitants != d.id else None
+        out[d.id] = d.exposure or next(iter(larger + rates), fallback)
+    return out
+
+
 def _stricter(a: dict[str, list], b: dict[str, list]) -> bool:
     """Whether filter ``a`` keeps only records that filter ``b`` keeps."""
     return all(c in a and set(a[c]) <= set(allowed) for c, allowed in b.items())

@@ -13,7 +13,17 @@ THEME_NAMES = {
     "branches": "Branches",
 }
 # per theme, the layer columns ``<name>_<theme>`` the analysis adds
-THEME_OUTPUTS = ("risk", "rank", "drivers", "hotspot", "lisa", "coverage")
+THEME_OUTPUTS = (
+    "risk",
+    "risk_low",
+    "risk_high",
+    "estimated",
+    "rank",
+    "drivers",
+    "hotspot",
+    "lisa",
+    "coverage",
+)
 # the columns every layer starts with, before the indicators
 BASE_COLUMNS = ["code", "naam", "niveau", "wijkcode", "gemeentecode"]
 

@@ -143,6 +143,19 @@ def percentile_score(raw: pd.Series) -> pd.Series:
     return (known.rank(method="max", pct=True) * 100).reindex(raw.index)
 
 
+def percentile_against(values: pd.Series, raw: pd.Series) -> pd.Series:
+    """The percentile score each area would get with raw score ``values`` while every
+    other area has its ``raw`` score (:func:`percentile_score` where the two are the
+    same series): the ends of a score's range."""
+    known = np.sort(raw.dropna().to_numpy())
+    if not len(known):
+        return values * np.nan
+    v, own = values.to_numpy(dtype=float), raw.reindex(values.index).to_numpy(dtype=float)
+    at_or_below = np.searchsorted(known, v, side="right") - (own <= v) + 1
+    out = pd.Series(at_or_below / len(known) * 100, index=values.index)
+    return out.where(~np.isnan(v) & ~np.isnan(own))
+
+
 def rank_of(raw: pd.Series) -> pd.Series:
     """1 for the highest score; ties share the best rank; NaN stays NaN."""
     return raw.rank(ascending=False, method="min")

@@ -9,10 +9,13 @@ veel verkopen (+0.30); weinig koopwoningen (-0.20)
 hoge dichtheid (+0.40); veel verkopen (-0.10); weinig koopwoningen (+0.05)
 >>> driver_sentence(drivers_text(c, labels)["x"])
 'Hoger door: veel verkopen. Lager door: weinig koopwoningen.'
+>>> drivers_text(c, labels, c > 0.35)["y"]
+'hoge dichtheid, geschat (+0.40); veel verkopen (-0.10); weinig koopwoningen (+0.05)'
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 
@@ -22,16 +25,35 @@ def top_drivers(row: pd.Series, k: int = 3) -> pd.Series:
     return nonzero.reindex(nonzero.abs().sort_values(ascending=False).index[:k])
 
 
-def drivers_text(contributions: pd.DataFrame, labels: dict[str, str], k: int = 3) -> pd.Series:
-    """Per area: ``label (+0.30); label (-0.20)`` for its top ``k`` drivers."""
+ESTIMATED_NL = "geschat"
 
-    def one(row: pd.Series) -> str | None:
-        top = top_drivers(row, k)
-        if top.empty:
-            return None
-        return "; ".join(f"{labels.get(name, name)} ({value:+.2f})" for name, value in top.items())
 
-    return contributions.apply(one, axis=1)
+def drivers_text(
+    contributions: pd.DataFrame,
+    labels: dict[str, str],
+    estimated: pd.DataFrame | None = None,
+    k: int = 3,
+) -> pd.Series:
+    """Per area: ``label (+0.30); label (-0.20)`` for its top ``k`` drivers (zero
+    contributions dropped); a driver whose value was estimated (``estimated``, same
+    shape) reads ``label, geschat``."""
+    values = contributions.to_numpy(dtype=float)
+    values = np.where(np.isnan(values), 0.0, values)
+    marks = np.zeros(values.shape, dtype=bool)
+    if estimated is not None:
+        marks = estimated.reindex_like(contributions).fillna(False).to_numpy(dtype=bool)
+    names = [labels.get(c, c) for c in contributions.columns]
+    # the stable sort keeps column order among equal contributions, as top_drivers does
+    order = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :k]
+    texts: list[str | None] = []
+    for i, row in enumerate(order):
+        parts = [
+            f"{names[j]}{', ' + ESTIMATED_NL if marks[i, j] else ''} ({values[i, j]:+.2f})"
+            for j in row
+            if abs(values[i, j]) > 1e-12
+        ]
+        texts.append("; ".join(parts) or None)
+    return pd.Series(texts, index=contributions.index, dtype=object)
 
 
 def driver_sentence(drivers: object) -> str:

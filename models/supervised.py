@@ -10,13 +10,20 @@ The report puts the spatial-CV metric beside the random-CV metric (the gap is th
 leakage a random split hides) and beside simple baselines, with a calibration table
 and the importance of each feature (mean absolute contribution).
 
+A count is modelled as a rate against its exposure (``poisson=True``): a Poisson loss
+on ``count / exposure`` with the exposure as sample weight, which is the Poisson
+model with a log-exposure offset (McCullagh and Nelder, 1989, *Generalized Linear
+Models*, section 6.2.3), so a bigger area does not score higher for being bigger.
+
 Contributions per area are exact: ``coef x standardised value`` for the regularised
 linear model, TreeSHAP (the ``shap`` package) for the gradient boosting model. They
-add up, with the fold's base value, to the area's prediction.
+add up, with the fold's base value, to the area's prediction (on the log scale for a
+Poisson model: contributions to the log rate).
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +32,7 @@ from scipy import stats
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LinearRegression, RidgeCV
+from sklearn.linear_model import LinearRegression, PoissonRegressor, RidgeCV
 from sklearn.metrics import mean_absolute_error, r2_score
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.pipeline import make_pipeline
@@ -38,11 +45,14 @@ MODELS = ("hgb", "ridge")
 GROUPS = ("wijk", "gemeente", "blocks")
 
 
-def make_model(name: str, seed: int = 0) -> BaseEstimator:
+def make_model(name: str, seed: int = 0, poisson: bool = False) -> BaseEstimator:
     """``hgb``: HistGradientBoosting (handles missing values natively); ``ridge``:
-    median imputation, standardisation and a cross-validated ridge regression."""
+    median imputation, standardisation and a regularised linear model (a
+    cross-validated ridge regression, or with ``poisson`` an L2-penalised Poisson GLM
+    with log link)."""
     if name == "hgb":
         return HistGradientBoostingRegressor(
+            loss="poisson" if poisson else "squared_error",
             max_iter=300,
             learning_rate=0.05,
             min_samples_leaf=20,
@@ -50,11 +60,12 @@ def make_model(name: str, seed: int = 0) -> BaseEstimator:
             random_state=seed,
         )
     if name == "ridge":
-        return make_pipeline(
-            SimpleImputer(strategy="median"),
-            StandardScaler(),
-            RidgeCV(alphas=np.logspace(-3, 3, 13)),
+        final = (
+            PoissonRegressor(alpha=1.0, max_iter=1000)
+            if poisson
+            else RidgeCV(alphas=np.logspace(-3, 3, 13))
         )
+        return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(), final)
     raise AnalysisError(f"model must be one of {MODELS}, got {name!r}")
 
 
@@ -80,18 +91,36 @@ class ModelResult:
     calibration: pd.DataFrame
     importance: pd.Series
     notes: list[str] = field(default_factory=list)
+    fitted: list[BaseEstimator] = field(default_factory=list)  # the model of each fold
+    scale: float = 1.0  # the fitted models predict prediction / scale
 
 
-def metrics_of(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """R2, mean absolute error and Spearman rank correlation (what ranking relies on)."""
+def metrics_of(
+    observed: np.ndarray, predicted: np.ndarray, weight: np.ndarray | None = None
+) -> dict[str, float]:
+    """R2 and mean absolute error (weighted by ``weight``, the exposure of a rate) and
+    the Spearman rank correlation (what ranking relies on)."""
     ok = ~(np.isnan(observed) | np.isnan(predicted))
     o, p = observed[ok], predicted[ok]
+    w = None if weight is None else np.asarray(weight, dtype=float)[ok]
     return {
-        "r2": float(r2_score(o, p)),
-        "mae": float(mean_absolute_error(o, p)),
+        "r2": float(r2_score(o, p, sample_weight=w)),
+        "mae": float(mean_absolute_error(o, p, sample_weight=w)),
         "spearman": float(stats.spearmanr(o, p).statistic),
         "n": int(ok.sum()),
     }
+
+
+def _fit(
+    estimator: BaseEstimator, X: pd.DataFrame, y: pd.Series, weight: pd.Series | None
+) -> BaseEstimator:
+    """A fresh clone of ``estimator`` fitted, with sample weights where given."""
+    model = clone(estimator)
+    if weight is None:
+        return model.fit(X, y)
+    if hasattr(model, "steps"):
+        return model.fit(X, y, **{f"{model.steps[-1][0]}__sample_weight": weight.to_numpy()})
+    return model.fit(X, y, sample_weight=weight.to_numpy())
 
 
 def out_of_fold(
@@ -99,13 +128,15 @@ def out_of_fold(
     X: pd.DataFrame,
     y: pd.Series,
     splits: list[tuple[np.ndarray, np.ndarray]],
+    weight: pd.Series | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[BaseEstimator]]:
     """Predictions of each area by the model trained without its fold."""
     prediction = np.full(len(y), np.nan)
     fold = np.full(len(y), -1)
     models = []
     for k, (train, test) in enumerate(splits):
-        model = clone(estimator).fit(X.iloc[train], y.iloc[train])
+        w = None if weight is None else weight.iloc[train]
+        model = _fit(estimator, X.iloc[train], y.iloc[train], w)
         prediction[test] = model.predict(X.iloc[test])
         fold[test] = k
         models.append(model)
@@ -121,79 +152,160 @@ def fit_out_of_fold(
     seed: int = 0,
     population: pd.Series | None = None,
     previous: pd.Series | None = None,
+    weight: pd.Series | None = None,
+    evaluate: pd.Series | None = None,
 ) -> ModelResult:
     """Train with spatial cross-validation and return out-of-fold scores and a report.
 
     Parameters
     ----------
     X, y
-        Features and target, indexed by area code. Areas without a target (withheld
-        by disclosure control, or unknown) are not used for training; they are scored
-        by the model of the fold that holds their group (fold 0 where their group has
-        no known target), which never saw their value either.
+        Features and target, indexed by area code. Areas without a target (unknown,
+        or under an area rule) are not used for training; they are scored by the model
+        of the fold that holds their group (fold 0 where their group has no known
+        target), which never saw their value either.
     groups
         The fold group of each area (its wijk or gemeente code, or a spatial block).
     model
         ``hgb``, ``ridge`` or any scikit-learn regressor.
     population, previous
         For the baselines: a population-only linear model, and "same as last year".
+    weight
+        The exposure of a rate target: the model becomes a Poisson model of
+        ``y`` (a rate) weighted by it (a string ``model`` only), and the metrics are
+        weighted by it.
+    evaluate
+        The areas the metrics are computed on (default: every area with a target);
+        training uses every area with a target.
     """
-    known = y.notna()
+    known = y.notna() & (weight.notna() & (weight > 0) if weight is not None else True)
     X_all, groups_all = X, groups
     X, y, groups = X[known], y[known].astype(float), groups[known]
+    w = None if weight is None else weight[known].astype(float)
     n_groups = groups.nunique()
     if n_groups < 2:
         raise AnalysisError(f"spatial cross-validation needs at least 2 groups, got {n_groups}")
     n_splits = min(n_splits, n_groups)
     name = model if isinstance(model, str) else type(model).__name__
-    estimator = make_model(model, seed) if isinstance(model, str) else model
+    poisson = weight is not None
+    estimator = make_model(model, seed, poisson) if isinstance(model, str) else model
     spatial = list(GroupKFold(n_splits=n_splits).split(X, y, groups))
-    prediction, fold, models = out_of_fold(estimator, X, y, spatial)
+    # a rate is fitted as a relative risk (mean 1): the penalty of a GLM then means the
+    # same whatever the rate's unit; predictions are rates again
+    scale = float(np.average(y, weights=w)) if poisson and w is not None else 1.0
+    scale = scale if scale > 0 else 1.0
+    prediction, fold, models = out_of_fold(estimator, X, y / scale, spatial, w)
     random_splits = list(KFold(n_splits=n_splits, shuffle=True, random_state=seed).split(X))
-    random_prediction, _, _ = out_of_fold(estimator, X, y, random_splits)
-
-    rows = {
-        "spatial CV": metrics_of(y.to_numpy(), prediction),
-        "random CV": metrics_of(y.to_numpy(), random_prediction),
-    }
-    if population is not None:
-        pop = population.reindex(X.index).to_frame("population")
-        baseline = make_pipeline(SimpleImputer(strategy="median"), LinearRegression())
-        pop_prediction, _, _ = out_of_fold(baseline, pop, y, spatial)
-        rows["baseline: population only"] = metrics_of(y.to_numpy(), pop_prediction)
-    if previous is not None:
-        rows["baseline: previous year"] = metrics_of(
-            y.to_numpy(), previous.reindex(X.index).to_numpy(dtype=float)
-        )
-    metrics = pd.DataFrame(rows).T
-
-    calibration = _calibration(y.to_numpy(), prediction)
+    random_prediction, _, _ = out_of_fold(estimator, X, y / scale, random_splits, w)
+    prediction, random_prediction = prediction * scale, random_prediction * scale
+    scored = np.ones(len(y), dtype=bool) if evaluate is None else evaluate[known].to_numpy(bool)
+    metrics = _metrics(y, prediction, random_prediction, scored, w, spatial, population, previous)
+    calibration = _calibration(y.to_numpy()[scored], prediction[scored])
     fold_of_group = pd.Series(fold, index=groups.to_numpy()).groupby(level=0).first()
     fold = groups_all.map(fold_of_group).fillna(0).to_numpy(dtype=int)
-    unknown = np.flatnonzero(~known.to_numpy())
-    prediction_all = np.full(len(X_all), np.nan)
-    prediction_all[np.flatnonzero(known.to_numpy())] = prediction
-    for k, fitted in enumerate(models):
-        rows = unknown[fold[unknown] == k]
-        if len(rows):
-            prediction_all[rows] = fitted.predict(X_all.iloc[rows])
-    X, prediction = X_all, prediction_all
-    contributions, base = _contributions(models, X, fold)
+    prediction = _predict_unknown(models, X_all, known.to_numpy(), prediction / scale, fold)
+    prediction = prediction * scale
+    contributions, base = _contributions(models, X_all, fold)
+    base = base + np.log(scale)  # Poisson: base + contributions = log(prediction)
     notes = []
     if contributions.isna().all().all():
         notes.append(f"{name} is neither linear nor a tree ensemble: no per-area contributions")
+    if poisson:
+        name += " (Poisson)"
     importance = contributions.abs().mean().sort_values(ascending=False)
+    index = X_all.index
     return ModelResult(
         name,
-        pd.Series(prediction, index=X.index),
-        pd.Series(fold, index=X.index),
+        pd.Series(prediction, index=index),
+        pd.Series(fold, index=index),
         contributions,
-        pd.Series(base, index=X.index),
+        pd.Series(base, index=index),
         metrics,
         calibration,
         importance,
         notes,
+        models,
+        scale,
     )
+
+
+def _metrics(
+    y: pd.Series,
+    prediction: np.ndarray,
+    random_prediction: np.ndarray,
+    scored: np.ndarray,
+    weight: pd.Series | None,
+    spatial: list[tuple[np.ndarray, np.ndarray]],
+    population: pd.Series | None,
+    previous: pd.Series | None,
+) -> pd.DataFrame:
+    """Spatial CV, random CV and the baselines, on the ``scored`` areas."""
+    observed = y.to_numpy()[scored]
+    w = None if weight is None else weight.to_numpy()[scored]
+    rows = {
+        "spatial CV": metrics_of(observed, prediction[scored], w),
+        "random CV": metrics_of(observed, random_prediction[scored], w),
+    }
+    if population is not None:
+        pop = population.reindex(y.index).to_frame("population")
+        baseline = make_pipeline(SimpleImputer(strategy="median"), LinearRegression())
+        pop_prediction, _, _ = out_of_fold(baseline, pop, y, spatial, weight)
+        rows["baseline: population only"] = metrics_of(observed, pop_prediction[scored], w)
+    if previous is not None:
+        last = previous.reindex(y.index).to_numpy(dtype=float)[scored]
+        rows["baseline: previous year"] = metrics_of(observed, last, w)
+    return pd.DataFrame(rows).T
+
+
+def _predict_unknown(
+    models: list[BaseEstimator],
+    X: pd.DataFrame,
+    known: np.ndarray,
+    prediction: np.ndarray,
+    fold: np.ndarray,
+) -> np.ndarray:
+    """Out-of-fold predictions of the known areas, and the fold model's for the rest."""
+    out = np.full(len(X), np.nan)
+    out[np.flatnonzero(known)] = prediction
+    unknown = np.flatnonzero(~known)
+    for k, fitted in enumerate(models):
+        rows = unknown[fold[unknown] == k]
+        if len(rows):
+            out[rows] = fitted.predict(X.iloc[rows])
+    return out
+
+
+MAX_CORNERS = 10  # estimated features per area whose intervals are searched corner by corner
+
+
+def prediction_range(
+    result: ModelResult, X: pd.DataFrame, low: pd.DataFrame, high: pd.DataFrame
+) -> tuple[pd.Series, pd.Series]:
+    """The lowest and highest prediction of each area when the features where ``low``
+    and ``high`` differ run over their intervals (every corner of the box, by the
+    area's fold model; a tree model is piecewise constant and a GLM monotone, so the
+    extremes over the box are at its corners for the GLM and searched at them for
+    trees; bounds beyond the features' observed range are cut to it). Areas with more
+    than :data:`MAX_CORNERS` such features vary them all together."""
+    predicted = result.prediction.reindex(X.index)
+    lowest, highest = predicted.copy(), predicted.copy()
+    varies = (low != high) & low.notna() & high.notna()
+    # beyond the range seen in training a tree is flat; an infinite bound is cut there
+    low, high = low.clip(X.min(), X.max(), axis=1), high.clip(X.min(), X.max(), axis=1)
+    for i in np.flatnonzero(varies.any(axis=1).to_numpy() & predicted.notna().to_numpy()):
+        columns = np.flatnonzero(varies.iloc[i].to_numpy())
+        if len(columns) > MAX_CORNERS:
+            corners = np.array([[0] * len(columns), [1] * len(columns)])
+        else:
+            corners = np.array(list(itertools.product((0, 1), repeat=len(columns))))
+        rows = np.repeat(X.iloc[[i]].to_numpy(dtype=float), len(corners), axis=0)
+        ends = np.stack([low.iloc[i, columns], high.iloc[i, columns]]).astype(float)
+        rows[:, columns] = np.where(corners == 1, ends[1], ends[0])
+        model = result.fitted[int(result.fold.iloc[i])]
+        values = model.predict(pd.DataFrame(rows, columns=X.columns)) * result.scale
+        lowest.iloc[i] = min(values.min(), predicted.iloc[i])
+        highest.iloc[i] = max(values.max(), predicted.iloc[i])
+    return lowest, highest
 
 
 def _is_tree_ensemble(model: BaseEstimator) -> bool:

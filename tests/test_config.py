@@ -288,3 +288,34 @@ def test_config_commands(tmp_path, capsys):
     assert "OK" in capsys.readouterr().out
     bad = _write(tmp_path, BASE + "[run]\nsed = 3\n")
     assert main(["config", "check", str(bad)]) == 2
+
+
+def test_scores_rank_risk_not_size(tmp_path):
+    """A count in a score needs an exposure; a model takes counts as features only
+    when the config says so."""
+    count = INHABITANTS + textwrap.dedent("""
+        [[indicators]]
+        id = "incidenten"
+        theme = "drugs"
+        kind = "count"
+        table = "k"
+        column = "incidenten"
+        direction = "higher"
+        label_nl = "x"
+        label_en = "x"
+        """)
+    with pytest.raises(ConfigError, match=r"'indicators\[1\].exposure' is missing: 'incidenten'"):
+        load_config(_write(tmp_path, BASE + count))
+    with pytest.raises(ConfigError, match=r"'indicators\[1\].exposure' names 'inwonres'"):
+        load_config(_write(tmp_path, BASE + count + 'exposure = "inwonres"\n'))
+    good = BASE + count + 'exposure = "inwoners"\n'
+    assert load_config(_write(tmp_path, good)).indicator("incidenten").exposure == "inwoners"
+    model = textwrap.dedent("""
+        [[models.targets]]
+        theme = "drugs"
+        target = "incidenten"
+        features = ["inwoners"]
+        """)
+    with pytest.raises(ConfigError, match=r"features' has counts or sums \(inwoners\)"):
+        load_config(_write(tmp_path, good + model))
+    assert load_config(_write(tmp_path, good + model + "size_features = true\n"))

@@ -134,7 +134,16 @@ def test_private_reasons_go_outside_the_output_only(tmp_path, capsys):
     assert not any(p.name == "reasons.csv" for p in out.iterdir())
 
 
-OUTPUT_PREFIXES = ("risk_", "rank_", "drivers_", "coverage_", "hotspot_", "lisa_", "trend_")
+OUTPUT_PREFIXES = (
+    "risk_",  # with risk_low_ and risk_high_
+    "estimated_",
+    "rank_",
+    "drivers_",
+    "coverage_",
+    "hotspot_",
+    "lisa_",
+    "trend_",
+)
 
 
 def _derived_outputs(out) -> dict[str, pd.DataFrame]:
@@ -189,9 +198,10 @@ def test_no_published_number_depends_on_a_withheld_value(demo_run, demo_out, tmp
 
 
 def test_the_invariance_test_can_fail(demo_run, tmp_path, monkeypatch):
-    """Give the analysis the true values (as main did for the supervised model's
-    target): the same perturbation then changes published scores."""
-    analyse, assemble = engine.pipeline.analyse_level, engine.pipeline.assemble_layers
+    """Give the estimator the true values of withheld cells (as main gave the
+    supervised model its true targets): the same perturbation then changes published
+    scores, drivers, classes and model metrics."""
+    estimate, assemble = engine.pipeline.estimate_layers, engine.pipeline.assemble_layers
     true_values: dict[str, pd.DataFrame] = {}
 
     def remember(boundaries, cells, config):
@@ -200,16 +210,20 @@ def test_the_invariance_test_can_fail(demo_run, tmp_path, monkeypatch):
             true_values[level] = layer.set_index("code")[[d.id for d in config.indicators]]
         return layers
 
-    def with_true_values(config, level, areas, values, finest, excluded=None):
-        return analyse(config, level, areas, true_values[level], finest, excluded)
+    def with_true_values(layers, indicators, params):
+        estimates = estimate(layers, indicators, params)
+        for level, found in estimates.items():
+            truth = true_values[level].reindex(found.point.index)[found.point.columns]
+            found.point[:] = found.point.where(~found.estimated, truth.astype(float))
+        return estimates
 
     monkeypatch.setattr(engine.pipeline, "assemble_layers", remember)
-    monkeypatch.setattr(engine.pipeline, "analyse_level", with_true_values)
+    monkeypatch.setattr(engine.pipeline, "estimate_layers", with_true_values)
     leaky = run(load_config(DEMO_CONFIG), tmp_path / "leaky")
     perturbed = _perturbed_run(monkeypatch, tmp_path, demo_run, "leaky-perturbed")
     before, after = _derived_outputs(leaky.out_dir), _derived_outputs(perturbed.out_dir)
     changed = [name for name in before if not before[name].equals(after[name])]
-    assert "buurten" in changed
+    assert {"buurten", "models"} <= set(changed)
 
 
 def test_relations_between_indicators_are_derived_from_the_config():

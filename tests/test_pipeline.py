@@ -36,6 +36,7 @@ def test_demo_geopackage_contract(demo_out):
         "run",
         "autocorrelation",
         "models",
+        "scores",
         "layer_styles",
     }
     buurten = _layer(demo_out, "buurten")
@@ -330,12 +331,15 @@ def test_demo_scores_hotspots_and_trends(demo_out):
     expected = (complete & (buurten["suppressed"] == 0)).sum()
     assert buurten["trend_misdrijven"].notna().sum() == expected > 400
     assert "no pattern" in set(buurten["trend_misdrijven"])
-    # no score where all of a theme's indicators are withheld or missing: never a zero
+    # where all of a theme's inputs are withheld, a score is built on estimates and says so
     cfg = load_config(DEMO_CONFIG)
     for theme in ("vastgoed", "transacties", "branches"):
         inputs = [d.id for d in cfg.theme_indicators(theme)]
-        nothing = buurten[inputs].isna().all(axis=1)
-        assert nothing.any() and buurten.loc[nothing, f"risk_{theme}"].isna().all()
+        nothing = buurten[inputs].isna().all(axis=1) & buurten[f"risk_{theme}"].notna()
+        assert nothing.any() and (buurten.loc[nothing, f"estimated_{theme}"] == 1).all()
+        low, high = buurten[f"risk_low_{theme}"], buurten[f"risk_high_{theme}"]
+        risk = buurten[f"risk_{theme}"]
+        assert ((low <= risk) & (risk <= high)).sum() == risk.notna().sum()
     models = pyogrio.read_dataframe(demo_out / "zicht.gpkg", layer="models")
     assert set(models["validation"]) >= {"spatial CV", "random CV", "baseline: population only"}
     autocorrelation = pyogrio.read_dataframe(demo_out / "zicht.gpkg", layer="autocorrelation")
@@ -447,7 +451,8 @@ def test_report_calibration_uses_published_targets_only(demo_run):
     groups = pd.qcut(model.prediction.rank(method="first"), 5, labels=False) + 1
     for group, row in calibration.iterrows():
         members = groups.index[groups == group]
-        assert row["observed"] == pytest.approx(buurten.loc[members, "hennepkwekerijen"].mean())
+        rate = buurten.loc[members, "hennepkwekerijen"] / buurten.loc[members, "inwoners"]
+        assert row["observed"] == pytest.approx(rate.mean() * 1000)  # per 1.000 inwoners
 
 
 def test_run_table_checksums_every_input_file(tmp_path):

@@ -27,6 +27,10 @@ COLUMNS = {
     "wijk": "Wijk",
     "gemeente": "Gemeente",
     "risico": "Risicoscore (0-100)",
+    "risico_laag": "Score laag",
+    "risico_hoog": "Score hoog",
+    "geschat": "Geschat",
+    "scoretype": "Score op basis van",
     "hotspot": "Hotspot (Gi*)",
     "lisa": "Cluster (LISA)",
     "trend": "Trend misdrijven",
@@ -37,9 +41,15 @@ COLUMNS = {
 
 
 def hotspot_table(
-    layers: dict[str, gpd.GeoDataFrame], config: Config, synthetic_themes: set[str]
+    layers: dict[str, gpd.GeoDataFrame],
+    config: Config,
+    synthetic_themes: set[str],
+    score_types: dict[tuple[str, str], str] | None = None,
 ) -> pd.DataFrame:
-    """The ranked list: per theme and level, areas with a score by rank, then the rest."""
+    """The ranked list: per theme and level, areas with a score by rank, then the rest.
+    ``score_types`` names per (level, theme) what the score is ("samengestelde index",
+    "model ...")."""
+    score_types = score_types or {}
     rows = []
     names = {}
     for level in ("wijk", "gemeente"):
@@ -61,6 +71,12 @@ def hotspot_table(
                     "wijk": layer["wijkcode"].map(names) if level == "buurt" else layer["naam"],
                     "gemeente": layer["gemeentecode"].map(names),
                     "risico": pd.to_numeric(layer[f"risk_{theme}"], errors="coerce"),
+                    "risico_laag": pd.to_numeric(layer.get(f"risk_low_{theme}"), errors="coerce"),
+                    "risico_hoog": pd.to_numeric(layer.get(f"risk_high_{theme}"), errors="coerce"),
+                    "geschat": layer.get(f"estimated_{theme}", pd.Series(dtype=float)).map(
+                        {1: "ja", 0: "nee"}
+                    ),
+                    "scoretype": score_types.get((level, theme)),
                     "hotspot": layer[f"hotspot_{theme}"],
                     "lisa": layer[f"lisa_{theme}"],
                     "trend": layer[trend] if trend and trend in layer else None,
@@ -105,8 +121,11 @@ def write_csv(table: pd.DataFrame, path: Path) -> None:
     )
 
 
-def write_xlsx(table: pd.DataFrame, path: Path, attribution: str) -> None:
-    """One sheet per theme with a frozen header row, plus a sheet with sources and cautions.
+def write_xlsx(
+    table: pd.DataFrame, path: Path, attribution: str, explanations: list[str] | None = None
+) -> None:
+    """One sheet per theme with a frozen header row, plus a sheet with sources, cautions
+    and ``explanations`` (how each theme's score is made, how many areas have one).
 
     Written in openpyxl's write-only mode, row by row: national lists have over a
     hundred thousand rows.
@@ -114,11 +133,11 @@ def write_xlsx(table: pd.DataFrame, path: Path, attribution: str) -> None:
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
-    widths = (8, 6, 12, 28, 24, 16, 10, 16, 16, 18, 60, 40, 10)
+    widths = (8, 6, 12, 28, 24, 16, 10, 8, 8, 8, 20, 16, 16, 18, 60, 40, 10)
     for theme, part in table.groupby("thema", sort=False):
         sheet = workbook.create_sheet(str(theme)[:31])
         sheet.freeze_panes = "A2"
-        for letter, width in zip("ABCDEFGHIJKLM", widths):
+        for letter, width in zip("ABCDEFGHIJKLMNOPQ", widths):
             sheet.column_dimensions[letter].width = width
         part = part.drop(columns="thema")
         sheet.append([COLUMNS[c] for c in part.columns])
@@ -133,6 +152,11 @@ def write_xlsx(table: pd.DataFrame, path: Path, attribution: str) -> None:
         "de kolom 'Onderdrukt (reden)' zegt waarom.",
         "Thema's met 'Synthetische gegevens = ja' zijn gebaseerd op gegenereerde, "
         "niet-echte microdata.",
+        "Score laag en Score hoog: de score van het gebied als zijn geschatte en afgeronde "
+        "cijfers over alles lopen wat uit de publicatie volgt, alle andere gebieden gelijk. "
+        "Geschat = ja: de score gebruikt een schatting van een onderdrukt cijfer, gemaakt "
+        "uit gepubliceerde cijfers alleen.",
+        *(explanations or []),
         attribution,
     ):
         notes.append([line])
@@ -148,13 +172,14 @@ def format_for_terminal(table: pd.DataFrame, theme: str, top: int, level: str = 
         return f"Geen gepubliceerde scores voor thema {name} op niveau {level}."
     lines = [
         f"{name} ({level}), top {len(part)}:",
-        f"{'rang':>4}  {'code':<11} {'naam':<28} {'score':>5}  {'hotspot':<15} {'lisa':<15} "
-        f"factoren",
+        f"{'rang':>4}  {'code':<11} {'naam':<28} {'score':>5} {'bandbreedte':<12} "
+        f"{'hotspot':<15} {'lisa':<15} factoren",
     ]
     for row in part.itertuples(index=False):
+        band = f"{row.risico_laag:.0f}-{row.risico_hoog:.0f}" if pd.notna(row.risico_laag) else "-"
         lines.append(
             f"{int(row.rang):>4}  {row.code:<11} {str(row.naam)[:28]:<28} "
-            f"{row.risico:>5.1f}  {str(row.hotspot or '-'):<15} "
+            f"{row.risico:>5.1f} {band:<12} {str(row.hotspot or '-'):<15} "
             f"{str(row.lisa or '-'):<15} {row.drijvers or '-'}"
         )
     if (part["synthetisch"] == "ja").any():

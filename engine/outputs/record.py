@@ -19,8 +19,8 @@ from engine.cells import IndicatorCells
 from engine.config import Config
 from engine.outputs.manifest import sha256_of
 from engine.outputs.report import ModelDetail
-from engine.publish import DisclosureRecord
-from engine.themes import THEMES
+from engine.publish import DisclosureRecord, indicator_exposures
+from engine.themes import THEME_NAMES, THEMES
 
 DEFAULT_ATTRIBUTION = "Bron: CBS, CC BY 4.0."
 SYNTHETIC_NL = " (synthetisch)"
@@ -39,8 +39,11 @@ def indicator_table(
     cells: dict[str, IndicatorCells], config: Config, relations: Relations | None = None
 ) -> pd.DataFrame:
     """The ``indicators`` table of the output contract, with the relations between
-    indicators an attacker knows anyway (``subset_of``, ``sum_of``: ids, comma-separated)."""
+    indicators an attacker knows anyway (``subset_of``, ``sum_of``: ids, comma-separated),
+    a ratio's factor ``per`` and each count's ``exposure`` (what its withheld cells are
+    estimated in proportion to, and what a score measures it against)."""
     relations = relations or Relations()
+    exposures = indicator_exposures(config, relations)
     larger = {i: ",".join(b for a, b in relations.subsets if a == i) for i in cells}
     parts = {t: ",".join(p) for t, p in relations.sums}
     rows = [
@@ -52,6 +55,8 @@ def indicator_table(
             "numerator": d.references.get("numerator"),
             "denominator": d.references.get("denominator"),
             "weight": d.references.get("weight"),
+            "per": getattr(d, "per", None),
+            "exposure": exposures.get(d.id),
             "label_nl": d.label_nl + (SYNTHETIC_NL if cells[d.id].synthetic else ""),
             "label_en": d.label_en + (SYNTHETIC_EN if cells[d.id].synthetic else ""),
             "unit": d.unit,
@@ -81,6 +86,8 @@ def indicator_table(
             "numerator",
             "denominator",
             "weight",
+            "per",
+            "exposure",
             "unit_type",
             "subset_of",
             "sum_of",
@@ -125,8 +132,12 @@ def model_details(
     for level, analysis in analyses.items():
         for theme, model in analysis.models.items():
             target = next(t.target for t in config.models.targets if t.theme == theme)
-            published = layers[level].set_index("code")[target].reindex(model.prediction.index)
-            frame = pd.DataFrame({"predicted": model.prediction, "observed": published})
+            layer = layers[level].set_index("code").reindex(model.prediction.index)
+            exposure_id = config.indicator(target).exposure or target
+            exposure = layer[exposure_id]
+            # the modelled rate, per 1,000 of the exposure
+            published = (layer[target] / exposure * 1000).where(exposure > 0)
+            frame = pd.DataFrame({"predicted": model.prediction * 1000, "observed": published})
             frame["group"] = pd.qcut(frame["predicted"].rank(method="first"), 5, labels=False) + 1
             calibration = frame.groupby("group").agg(
                 predicted=("predicted", "mean"),
@@ -142,8 +153,76 @@ def model_details(
                 )
                 for name, value in model.importance.head(5).items()
             ]
-            details[theme] = ModelDetail(labels.get(target, target), importance, calibration)
+            per = f"per 1.000 {labels.get(exposure_id, exposure_id).lower()}"
+            details[theme] = ModelDetail(f"{labels[target]} {per}", importance, calibration)
     return details
+
+
+SCORE_COLUMNS = [
+    "niveau",
+    "thema",
+    "thema_naam",
+    "score",
+    "gebieden",
+    "met_score",
+    "waarvan_geschat",
+    "zonder_score",
+    "gebiedsregel",
+]
+
+
+def score_table(
+    analyses: dict[str, LevelAnalysis], layers: dict[str, gpd.GeoDataFrame]
+) -> pd.DataFrame:
+    """The ``scores`` table: per level and theme, how the score is made (in Dutch) and
+    how many areas have one from published figures only, one with an estimated input,
+    none, and none because of the area rule. Counts of published columns only."""
+    rows = []
+    for level, analysis in analyses.items():
+        layer = layers[level]
+        for theme, description in analysis.descriptions.items():
+            risk = layer[f"risk_{theme}"].notna()
+            estimated = pd.to_numeric(layer[f"estimated_{theme}"], errors="coerce") == 1
+            ruled = layer["suppression"].fillna("").str.contains("gebiedsregel")
+            rows.append(
+                {
+                    "niveau": level,
+                    "thema": theme,
+                    "thema_naam": THEME_NAMES[theme],
+                    "score": description,
+                    "gebieden": len(layer),
+                    "met_score": int(risk.sum()),
+                    "waarvan_geschat": int((risk & estimated).sum()),
+                    "zonder_score": int((~risk).sum()),
+                    "gebiedsregel": int((~risk & ruled).sum()),
+                }
+            )
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+
+
+def score_types(analyses: dict[str, LevelAnalysis]) -> dict[tuple[str, str], str]:
+    """Per (level, theme): what the score is, in a few Dutch words for the lists."""
+    return {
+        (level, theme): (
+            f"model {a.models[theme].model}" if theme in a.models else "samengestelde index"
+        )
+        for level, a in analyses.items()
+        for theme in a.descriptions
+    }
+
+
+def score_explanations(scores: pd.DataFrame) -> list[str]:
+    """The ``scores`` table as sentences, for the XLSX notes and the report."""
+    lines = []
+    for row in scores.itertuples(index=False):
+        share = row.met_score / row.gebieden if row.gebieden else 0.0
+        lines.append(
+            f"{row.thema_naam} ({row.niveau}): {row.score} Score voor {row.met_score} van "
+            f"{row.gebieden} gebieden ({share:.0%}), waarvan {row.waarvan_geschat} met een "
+            f"geschat cijfer; geen score voor {row.zonder_score} "
+            f"(waarvan {row.gebiedsregel} door de gebiedsregel)."
+        )
+    return lines
 
 
 def attribution(config: Config) -> str:

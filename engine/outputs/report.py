@@ -67,6 +67,7 @@ class ReportInputs:
     cells_by_outcome: dict[str, int]  # sensitive cells per outcome (published or a rule)
     parameters: dict[str, Any]  # the disclosure rule parameters
     details: dict[str, ModelDetail] = field(default_factory=dict)
+    scores: pd.DataFrame | None = None  # the ``scores`` table: how each score is made
 
 
 def build_report(inputs: ReportInputs) -> str:
@@ -131,6 +132,7 @@ def _theme_view(theme: str, inputs: ReportInputs, synthetic: bool) -> dict[str, 
             "name": d["naam"],
             "code": d["code"],
             "score": f"{d[risk]:.0f}",
+            "range": _range_text(d, theme),
             "hotspot": hotspot_nl(d[f"hotspot_{theme}"]),
             "why": driver_sentence(d[f"drivers_{theme}"]),
         }
@@ -144,14 +146,47 @@ def _theme_view(theme: str, inputs: ReportInputs, synthetic: bool) -> dict[str, 
         "name": THEME_NAMES[theme],
         "synthetic": synthetic,
         "combines": list(listed["label_nl"]),
+        "how": _how_view(inputs.scores, theme),
         "maps": maps,
         "top_level": LEVEL_NAMES[best].lower(),
         "top": rows,
         "model_text": _model_text(model) if len(model) else "",
         "detail": _detail_view(detail) if detail else None,
-        "withheld": int(layer[risk].isna().sum()),
-        "areas": len(layer),
     }
+
+
+def _range_text(row: dict[str, Any], theme: str) -> str:
+    """``48-75, geschat`` beside a score: its range, and whether an input was estimated."""
+    low, high = row.get(f"risk_low_{theme}"), row.get(f"risk_high_{theme}")
+    if low is None or high is None or pd.isna(low):
+        return ""
+    text = f"{low:.0f}-{high:.0f}" if round(low) != round(high) else ""
+    if row.get(f"estimated_{theme}") == 1:
+        text = f"{text}, geschat" if text else "geschat"
+    return text
+
+
+def _how_view(scores: pd.DataFrame | None, theme: str) -> list[dict[str, str]]:
+    """Per level: how the theme's score is made and how many areas have one."""
+    if scores is None:
+        return []
+    rows = []
+    for row in scores[scores["thema"] == theme].itertuples(index=False):
+        published = row.met_score - row.waarvan_geschat
+        rows.append(
+            {
+                "level": LEVEL_NAMES[row.niveau],
+                "text": row.score,
+                "counts": (
+                    f"{published} van de {row.gebieden} gebieden hebben een score uit "
+                    f"gepubliceerde cijfers alleen, {row.waarvan_geschat} een score met een "
+                    f"geschat cijfer, {row.zonder_score} geen score"
+                    + (f" ({row.gebiedsregel} door de gebiedsregel)" if row.gebiedsregel else "")
+                    + "."
+                ),
+            }
+        )
+    return rows
 
 
 def _model_text(model: pd.DataFrame) -> str:

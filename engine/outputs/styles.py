@@ -36,20 +36,27 @@ HOTSPOT_CLASSES = [
 NO_SCORE = "#d9d9d9"
 
 
-def layer_styles(layers: dict[str, list[str]]) -> pd.DataFrame:
-    """The ``layer_styles`` rows for layers given as name -> column names."""
+def layer_styles(
+    layers: dict[str, list[str]], descriptions: dict[str, dict[str, str]] | None = None
+) -> pd.DataFrame:
+    """The ``layer_styles`` rows for layers given as name -> column names;
+    ``descriptions`` (layer -> theme -> how its score is made) go into each risk
+    style's description, which QGIS shows when a style is chosen."""
+    descriptions = descriptions or {}
     rows = []
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for layer, columns in layers.items():
         themes = [t for t in THEMES if f"risk_{t}" in columns]
         styles = []
         for theme in themes:
-            styles.append((f"Risico {THEME_NAMES[theme]}", risk_qml(f"risk_{theme}")))
+            how = descriptions.get(layer, {}).get(theme, "")
+            styles.append((f"Risico {THEME_NAMES[theme]}", risk_qml(f"risk_{theme}"), how))
             if f"hotspot_{theme}" in columns:
-                styles.append((f"Hotspots {THEME_NAMES[theme]}", hotspot_qml(f"hotspot_{theme}")))
+                name = f"Hotspots {THEME_NAMES[theme]}"
+                styles.append((name, hotspot_qml(f"hotspot_{theme}"), f"Gi* van de score. {how}"))
         if not styles:
-            styles.append(("Grenzen", outline_qml()))
-        for k, (name, qml) in enumerate(styles):
+            styles.append(("Grenzen", outline_qml(), ""))
+        for k, (name, qml, how) in enumerate(styles):
             rows.append(
                 {
                     "f_table_catalog": "",
@@ -60,7 +67,7 @@ def layer_styles(layers: dict[str, list[str]]) -> pd.DataFrame:
                     "styleQML": qml,
                     "styleSLD": "",
                     "useAsDefault": k == 0,
-                    "description": f"zicht: {name}",
+                    "description": f"zicht: {name}. {how}".strip(),
                     "owner": "zicht",
                     "ui": "",
                     "update_time": now,
@@ -71,7 +78,7 @@ def layer_styles(layers: dict[str, list[str]]) -> pd.DataFrame:
 
 def risk_qml(column: str) -> str:
     """Five classes of a 0-100 risk score; no score hatched grey."""
-    rules = [(f'"{column}" IS NULL', "geen score (onderdrukt of ontbrekend)", NO_SCORE, True)]
+    rules = [(f'"{column}" IS NULL', "geen score (gebiedsregel of geen cijfers)", NO_SCORE, True)]
     for low, high, colour in RISK_CLASSES:
         rules.append(
             (

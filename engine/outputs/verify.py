@@ -36,15 +36,14 @@ import pyogrio
 
 from boundaries.codes import LAYER_NAMES
 from boundaries.errors import DisclosureError, OutputError
-from disclosure.audit import attacker_bounds, attacker_bounds_exact
-from disclosure.linked import LinkedCells, Relations
+from disclosure.linked import Relations
 from disclosure.rounding import half_width
 from disclosure.rules import PERSON_TYPES
+from engine.estimates import additive_sensitive, group_bounds, published_cells, relations_of
 from engine.outputs.manifest import sha256_of
 from engine.publish import SUPPRESSION_TEXTS
 from engine.themes import THEME_OUTPUTS
 
-PARENT_COLUMN = {"buurt": "wijkcode", "wijk": "gemeentecode"}
 ATTACKER_MODEL = (
     "reads every published level, table and file of the output",
     "knows the rounding: a published count stands for its value +/- {half_count:g}, a sum "
@@ -94,11 +93,7 @@ def audit_directory(path: Path, exact: bool = False) -> AuditReport:
         if name in names
     }
     sensitive = indicators[indicators["sensitive"] == 1]
-    additive = [
-        i
-        for i, spec in sensitive.iterrows()
-        if spec["kind"] in ("count", "sum") and pd.isna(spec["numerator"])
-    ]
+    additive = additive_sensitive(indicators)
     relations = relations_of(indicators).among(additive)
     report.model = _model_in_words(params, relations, exact)
     for group in relations.groups(additive):
@@ -108,22 +103,6 @@ def audit_directory(path: Path, exact: bool = False) -> AuditReport:
             _audit_derived(str(indicator_id), spec, layers, report)
     _audit_area_rule(layers, sensitive, report)
     return report
-
-
-def relations_of(indicators: pd.DataFrame) -> Relations:
-    """The relations the ``indicators`` table declares (``subset_of``, ``sum_of``)."""
-    subsets, sums = [], []
-    for indicator_id, spec in indicators.iterrows():
-        for larger in _listed(spec.get("subset_of")):
-            subsets.append((str(indicator_id), larger))
-        parts = _listed(spec.get("sum_of"))
-        if parts:
-            sums.append((str(indicator_id), tuple(parts)))
-    return Relations(tuple(subsets), tuple(sums))
-
-
-def _listed(text: object) -> list[str]:
-    return [t for t in str(text).split(",") if t] if isinstance(text, str) else []
 
 
 def _model_in_words(params: dict, relations: Relations, exact: bool) -> list[str]:
@@ -159,7 +138,7 @@ def _audit_group(
 ) -> None:
     """One linked group of indicators: grid, sentinels, and every withheld cell's
     attacker interval at least ``protection_min`` wide."""
-    cells, shown = _published_cells(group, layers)
+    cells, shown = published_cells(group, layers)
     count = (sensitive.loc[cells["indicator"], "kind"] == "count").to_numpy()
     base = np.where(count, params["count_base"], params["sum_base"])
     report.cells_checked += len(cells)
@@ -177,51 +156,21 @@ def _audit_group(
     report.withheld += len(withheld)
     if not len(withheld):
         return
-    linked = LinkedCells(cells, relations)
-    half = np.where(
-        count, half_width(params["count_base"], True), half_width(params["sum_base"], False)
-    )
-    knowledge = linked.knowledge(shown, half, count, params["min_units"])
     try:
-        low, high = attacker_bounds(knowledge)
-        if exact or linked.needs_programs:
-            low, high = attacker_bounds_exact(knowledge, withheld, low, high)
+        found = group_bounds(group, sensitive["kind"], layers, params, relations, exact)
     except DisclosureError:
         report.problems.append(
             f"{', '.join(group)}: the published figures contradict each "
             "other or the publication rules (changed after the run?)"
         )
         return
+    low, high = found.low, found.high
     narrow = high[withheld] - low[withheld] < params["protection_min"] - 1e-9
     for i in withheld[narrow]:
         report.problems.append(
             f"{cells.at[i, 'indicator']} of {cells.at[i, 'code']}: the published figures "
             f"narrow it to an interval narrower than {params['protection_min']:g}"
         )
-
-
-def _published_cells(
-    group: list[str], layers: dict[str, pd.DataFrame]
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """The cells of a group's indicators on every level (indicator, level, code,
-    parent) and their published values (NaN: withheld)."""
-    frames, published = [], []
-    for indicator_id in group:
-        for level, layer in layers.items():
-            parent = layer[PARENT_COLUMN[level]] if level in PARENT_COLUMN else None
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "indicator": indicator_id,
-                        "level": level,
-                        "code": layer["code"].to_numpy(),
-                        "parent": parent.to_numpy() if parent is not None else None,
-                    }
-                )
-            )
-            values = layer.get(indicator_id, pd.Series(np.nan, index=layer.index))
-            published.append(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float))
-    return pd.concat(frames, ignore_index=True), np.concatenate(published)
 
 
 def _audit_area_rule(

@@ -1,0 +1,162 @@
+"""Benchmark: how close are the published risk scores to scores from the true values?
+
+Three scorings of the same run, by the same analysis code (engine.analysis):
+
+- ``oracle``: every cell at its true value, nothing withheld. Computed here only, from
+  the run's unprotected cells, and never written anywhere;
+- ``estimates``: what the run publishes, built on published values and the estimates
+  of withheld cells from published figures (engine.estimates);
+- ``published only``: withheld cells left out (NaN), as main scored before the
+  estimates (a composite over the inputs an area has, at least half the weight; a
+  model trained on the published targets only).
+
+Per theme and level: the share of areas not under the area rule that get a score,
+the Spearman correlation with the oracle score (areas scored by both), the share of
+areas whose oracle score lies inside the published [risk_low, risk_high], and the
+overlap of the top 10% with the oracle's top 10%. On the demo (Amsterdam) and, with
+--national, on the national 2015 buurt set (../shared/data; skipped when absent).
+
+    python -m benchmarks.score_quality [--national]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from engine import load_config
+from engine.analysis import analyse_level
+from engine.config import Config
+from engine.data import DEMO_CONFIG
+from engine.estimates import LevelEstimates, estimate_layers
+from engine.outputs.record import indicator_table
+from engine.pipeline import RunResult, _excluded, assemble_layers, run
+from engine.publish import area_rules, indicator_relations
+from engine.themes import THEMES
+
+
+def scorings(result: RunResult, config: Config) -> dict[str, dict[str, pd.DataFrame]]:
+    """Per variant and level, the analysis columns (risk, risk_low, risk_high, ...)."""
+    boundaries, protection = result.boundaries, result.protection
+    table = indicator_table(result.indicators.cells, config, indicator_relations(config))
+    indicators = table.set_index("id")
+    ids = list(indicators.index)
+    truth = assemble_layers(boundaries, result.indicators.cells, config)
+    published = {lv: layer.drop(columns="geometry") for lv, layer in result.layers.items()}
+    estimated = estimate_layers(published, indicators, protection.params.__dict__)
+    variants = {
+        "oracle": {lv: LevelEstimates.exact(t.set_index("code")[ids]) for lv, t in truth.items()},
+        "estimates": estimated,
+        "published only": {
+            lv: LevelEstimates.exact(p.set_index("code")[ids]) for lv, p in published.items()
+        },
+    }
+    units = protection.cells.groupby("indicator")["unit_type"].first().to_dict()
+    company = [
+        t
+        for t in THEMES
+        if config.theme_indicators(t)
+        and all(units.get(d.id) == "company" for d in config.theme_indicators(t))
+    ]
+    out: dict[str, dict[str, pd.DataFrame]] = {}
+    for name, estimates in variants.items():
+        out[name] = {}
+        for level, layer in result.layers.items():
+            excluded = _excluded(layer, area_rules(layer, protection, config), company)
+            analysis = analyse_level(
+                config,
+                level,
+                boundaries.levels[level],
+                estimates[level],
+                indicators,
+                level == boundaries.finest,
+                excluded,
+            )
+            columns = analysis.columns.copy()
+            for theme in THEMES:
+                rule = excluded["persons"] | excluded.get(theme, False)
+                columns[f"eligible_{theme}"] = ~rule.reindex(columns.index).fillna(False)
+            out[name][level] = columns
+    return out
+
+
+def quality(variants: dict[str, dict[str, pd.DataFrame]]) -> pd.DataFrame:
+    """One row per variant, level and theme: the figures of the module docstring."""
+    rows = []
+    for name in ("estimates", "published only"):
+        for level, columns in variants[name].items():
+            oracle = variants["oracle"][level]
+            for theme in THEMES:
+                if f"risk_{theme}" not in columns or columns[f"risk_{theme}"].isna().all():
+                    continue
+                rows.append(_row(name, level, theme, columns, oracle))
+    return pd.DataFrame(rows)
+
+
+def _row(name: str, level: str, theme: str, columns: pd.DataFrame, oracle: pd.DataFrame) -> dict:
+    eligible = columns[f"eligible_{theme}"]
+    risk, truth = columns[f"risk_{theme}"][eligible], oracle[f"risk_{theme}"][eligible]
+    both = risk.notna() & truth.notna()
+    inside = np.nan
+    if f"risk_low_{theme}" in columns and name == "estimates":
+        low, high = columns[f"risk_low_{theme}"][eligible], columns[f"risk_high_{theme}"][eligible]
+        inside = ((low[both] <= truth[both]) & (truth[both] <= high[both])).mean()
+    k = max(1, int(round(0.1 * truth.notna().sum())))
+    top_truth = set(truth.nlargest(k).index)
+    top_risk = set(risk.nlargest(k).index)
+    return {
+        "variant": name,
+        "level": level,
+        "theme": theme,
+        "areas": int(eligible.sum()),
+        "scored": risk.notna().mean(),
+        "spearman": stats.spearmanr(risk[both], truth[both]).statistic
+        if both.sum() > 2
+        else np.nan,
+        "oracle_in_range": inside,
+        "top10_overlap": len(top_truth & top_risk) / k,
+        "median_range": (columns.get(f"risk_high_{theme}") - columns.get(f"risk_low_{theme}"))[
+            eligible
+        ].median()
+        if name == "estimates"
+        else np.nan,
+    }
+
+
+def _print(title: str, table: pd.DataFrame) -> None:
+    print(f"\n{title}")
+    shown = table.copy()
+    for column in ("scored", "oracle_in_range", "top10_overlap"):
+        shown[column] = (shown[column] * 100).round(0)
+    shown["spearman"] = shown["spearman"].round(2)
+    shown["median_range"] = shown["median_range"].round(1)
+    print(shown.to_string(index=False, na_rep="-"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--national", action="store_true", help="also the national 2015 set")
+    args = parser.parse_args()
+    logging.getLogger("zicht").setLevel(logging.WARNING)
+    sets = [("demo (Amsterdam, 518 buurten)", load_config(DEMO_CONFIG))]
+    if args.national:
+        from benchmarks.common import NATIONAL_2015, national_config
+
+        if NATIONAL_2015.exists():
+            sets.append(("national 2015 (12,229 buurten)", national_config(scale=1.75)))
+        else:
+            print(f"SKIPPED national: {NATIONAL_2015} is absent")
+    for title, config in sets:
+        with tempfile.TemporaryDirectory() as tmp:
+            result = run(config, Path(tmp) / "out")
+        _print(title, quality(scorings(result, config)))
+
+
+if __name__ == "__main__":
+    main()
