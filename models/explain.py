@@ -11,6 +11,8 @@ hoge dichtheid (+0.40); veel verkopen (-0.10); weinig koopwoningen (+0.05)
 'Hoger door: veel verkopen. Lager door: weinig koopwoningen.'
 >>> drivers_text(c, labels, c > 0.35)["y"]
 'hoge dichtheid, geschat (+0.40); veel verkopen (-0.10); weinig koopwoningen (+0.05)'
+>>> driver_sentence(drivers_text(c, labels, c > 0.35)["y"])
+'Hoger door: hoge dichtheid (geschat) en weinig koopwoningen. Lager door: veel verkopen.'
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ def driver_sentence(drivers: object) -> str:
     down: list[str] = []
     for part in drivers.split("; "):
         label, _, value = part.rpartition(" (")
+        label = label.replace(f", {ESTIMATED_NL}", f" ({ESTIMATED_NL})")
         (down if value.startswith("-") else up).append(label.lower() if label else part)
     parts = []
     if up:

@@ -176,7 +176,9 @@ def format_for_terminal(table: pd.DataFrame, theme: str, top: int, level: str = 
         f"{'hotspot':<15} {'lisa':<15} factoren",
     ]
     for row in part.itertuples(index=False):
-        band = f"{row.risico_laag:.0f}-{row.risico_hoog:.0f}" if pd.notna(row.risico_laag) else "-"
+        band = "-"
+        if pd.notna(row.risico_laag) and row.risico_hoog - row.risico_laag >= 0.5:
+            band = f"{row.risico_laag:.0f}-{row.risico_hoog:.0f}"
         lines.append(
             f"{int(row.rang):>4}  {row.code:<11} {str(row.naam)[:28]:<28} "
             f"{row.risico:>5.1f} {band:<12} {str(row.hotspot or '-'):<15} "

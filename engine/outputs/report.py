@@ -123,7 +123,11 @@ def _theme_view(theme: str, inputs: ReportInputs, synthetic: bool) -> dict[str, 
         for level, layer in scored.items()
         if len(layer) <= MAX_MAP_AREAS
     ]
-    best = max(scored, key=lambda lv: scored[lv][risk].notna().mean())
+    # the finest level whose map is nearly as complete as the most complete one
+    share = {lv: scored[lv][risk].notna().mean() for lv in scored}
+    best = next(
+        lv for lv in ("buurt", "wijk", "gemeente") if share.get(lv, 0) >= 0.8 * max(share.values())
+    )
     layer = scored[best]
     top = layer.dropna(subset=[f"rank_{theme}"]).sort_values(f"rank_{theme}").head(10)
     rows = [
