@@ -422,7 +422,8 @@ def _fit_model(
 ) -> ModelResult:
     exposure = est.point[indicators.at[target.target, "exposure"]]
     with np.errstate(divide="ignore", invalid="ignore"):
-        rate = (est.point[target.target] / exposure).where(exposure > 0)
+        # per 1,000 of the exposure: readable predictions and metrics
+        rate = (est.point[target.target] / exposure * 1000).where(exposure > 0)
     if target.groups == "blocks":
         centroids = areas.geometry.centroid
         groups = pd.Series(
@@ -437,7 +438,7 @@ def _fit_model(
         target.model,
         seed=config.seed,
         population=est.point[target.population] if target.population else None,
-        previous=est.point[target.previous] / exposure if target.previous else None,
+        previous=est.point[target.previous] / exposure * 1000 if target.previous else None,
         weight=exposure.where(rate.notna()),
         evaluate=~est.estimated[target.target],
     )
@@ -492,7 +493,7 @@ def _model_description(
     lag = " en hun gemiddelde in de buurt" if target.spatial_lag else ""
     return (
         f"Model {model.model}: verwacht aantal {_label(config, target.target).lower()} "
-        f"t.o.v. {exposure}, voorspeld uit {features}{lag}. Getraind op gepubliceerde en "
+        f"per 1.000 {exposure}, voorspeld uit {features}{lag}. Getraind op gepubliceerde en "
         f"geschatte aantallen, gevalideerd per {FOLDS_NL[target.groups]} op de gepubliceerde; de "
         "score van een gebied komt van een model dat zijn eigen aantal niet zag."
     )

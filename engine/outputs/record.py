@@ -135,9 +135,9 @@ def model_details(
             layer = layers[level].set_index("code").reindex(model.prediction.index)
             exposure_id = config.indicator(target).exposure or target
             exposure = layer[exposure_id]
-            # the modelled rate, per 1,000 of the exposure
+            # the modelled rate, per 1,000 of the exposure (as the model predicts it)
             published = (layer[target] / exposure * 1000).where(exposure > 0)
-            frame = pd.DataFrame({"predicted": model.prediction * 1000, "observed": published})
+            frame = pd.DataFrame({"predicted": model.prediction, "observed": published})
             frame["group"] = pd.qcut(frame["predicted"].rank(method="first"), 5, labels=False) + 1
             calibration = frame.groupby("group").agg(
                 predicted=("predicted", "mean"),
