@@ -6,8 +6,9 @@ code, in RD New (EPSG:28992), with valid MultiPolygons and a checked hierarchy.
 
 from __future__ import annotations
 
+import difflib
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,6 +109,7 @@ def read_boundaries(
     layer: str | None = None,
     columns: Mapping[str, str] | None = None,
     drop_water: bool = True,
+    select: Sequence[str] | None = None,
 ) -> Boundaries:
     """Read, repair and check a boundary file.
 
@@ -124,6 +126,11 @@ def read_boundaries(
     drop_water
         Drop areas flagged as water-only (they have no inhabitants and no neighbours
         on land). When False they are kept with ``water`` True.
+    select
+        Keep only these areas: gemeente, wijk or buurt codes (``GM0599``,
+        ``WK036304``), or province names where the file has a ``provincie`` column;
+        the coarser levels are built from what is kept. A code the file does not have
+        is an error.
 
     Raises
     ------
@@ -180,6 +187,8 @@ def read_boundaries(
     finest = _standardise(frame, mapping, level, where, report)
     if drop_water and len(finest):
         finest = finest[~finest["water"]]
+    if select:
+        finest = _select(finest, select, where)
     if finest.empty:
         raise BoundaryError(
             f"{where}: no usable polygons left after dropping water and non-polygon features"
@@ -192,6 +201,35 @@ def read_boundaries(
         )
     report.counts = {lv: len(g) for lv, g in levels.items()}
     return Boundaries(levels=levels, report=report)
+
+
+def _select(areas: gpd.GeoDataFrame, select: Sequence[str], where: str) -> gpd.GeoDataFrame:
+    """The areas in ``select`` (codes of any level, or province names)."""
+    wanted = {str(s).strip().upper(): str(s) for s in select}
+    keys = {
+        "code": areas.index.to_series().astype("string").str.upper(),
+        "wijkcode": areas["wijkcode"].astype("string").str.upper(),
+        "gemeentecode": areas["gemeentecode"].astype("string").str.upper(),
+    }
+    if "provincie" in areas:
+        keys["provincie"] = areas["provincie"].astype("string").str.strip().str.upper()
+    keep = np.zeros(len(areas), dtype=bool)
+    found: set[str] = set()
+    for values in keys.values():
+        hit = values.isin(list(wanted)).fillna(False).to_numpy(dtype=bool)
+        keep |= hit
+        found |= set(values[hit])
+    unknown = [wanted[w] for w in wanted if w not in found]
+    if unknown:
+        known = sorted({str(v) for values in keys.values() for v in values.dropna().unique()})
+        hints = [h for u in unknown for h in difflib.get_close_matches(u.upper(), known, n=1)]
+        province = "" if "provincie" in keys else "; this file has no provincie column"
+        raise BoundaryError(
+            f"{where}: [boundaries] select names {', '.join(map(repr, unknown))}, not a "
+            f"buurt, wijk or gemeente code of the file{province}"
+            + (f" (did you mean {', '.join(map(repr, hints))}?)" if hints else "")
+        )
+    return areas[keep]
 
 
 def _choose_layer(path: Path, layers: list[str], layer: str | None) -> str:
@@ -251,7 +289,7 @@ def _standardise(
         problems += cbs_codes.hierarchy_problems(codes, stated, level, parent)
         out[column] = stated.fillna(implied)
     out["water"] = _water(frame, mapping.get("water"))
-    for name_field in ("wijknaam", "gemeentenaam"):
+    for name_field in ("wijknaam", "gemeentenaam", "provincie"):
         if name_field in mapping:
             out[name_field] = _text(frame, mapping[name_field])
 

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-FIELDS = ("code", "naam", "wijkcode", "wijknaam", "gemeentecode", "gemeentenaam", "water")
+FIELDS = (
+    "code",
+    "naam",
+    "wijkcode",
+    "wijknaam",
+    "gemeentecode",
+    "gemeentenaam",
+    "water",
+    "provincie",  # the province's name, where a file has it: for ``select``
+)
 
 SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
     "cbs-upper": {
@@ -42,6 +51,7 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
             "gemeentecode": "gemeentecode",
             "gemeentenaam": "gemeentenaam",
             "water": "water",
+            "provincie": "provincie",
         },
         "wijk": {
             "code": "wijkcode",
@@ -49,8 +59,14 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
             "gemeentecode": "gemeentecode",
             "gemeentenaam": "gemeentenaam",
             "water": "water",
+            "provincie": "provincie",
         },
-        "gemeente": {"code": "gemeentecode", "naam": "gemeentenaam", "water": "water"},
+        "gemeente": {
+            "code": "gemeentecode",
+            "naam": "gemeentenaam",
+            "water": "water",
+            "provincie": "provincie",
+        },
     },
 }
 

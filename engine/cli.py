@@ -102,6 +102,13 @@ def _pipeline_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("run", parents=[common], help="run the pipeline for a TOML config")
     p.add_argument("config", type=Path)
     _output_arguments(p)
+    p.add_argument(
+        "--select",
+        action="append",
+        metavar="CODES",
+        help="only these areas: gemeente, wijk or buurt codes or province names, "
+        "comma-separated or repeated (replaces [boundaries] select)",
+    )
     p.set_defaults(handler=_run)
 
     p = sub.add_parser(
@@ -210,7 +217,11 @@ def _configure_logging(quiet: bool, log_json: bool = False) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    run(load_config(args.config), args.out, args.private_reasons)
+    config = load_config(args.config)
+    if args.select:
+        codes = tuple(c.strip() for part in args.select for c in part.split(",") if c.strip())
+        config = config.with_selection(codes)
+    run(config, args.out, args.private_reasons)
     return 0
 
 

@@ -138,6 +138,8 @@ class BoundarySpec(_Section):
     columns: dict[str, StrictStr] = Field(default_factory=dict)
     drop_water: StrictBool = True
     source: StrictStr = ""
+    # the area of interest: gemeente, wijk or buurt codes, or province names
+    select: tuple[StrictStr, ...] = ()
 
 
 class TableSpec(_Section):
@@ -498,6 +500,11 @@ class Config(_Section):
     @property
     def attribution(self) -> str:
         return self.run.attribution
+
+    def with_selection(self, codes: tuple[str, ...]) -> Config:
+        """The same config for another area of interest (``zicht run --select``)."""
+        boundaries = self.boundaries.model_copy(update={"select": codes})
+        return self.model_copy(update={"boundaries": boundaries})
 
     def theme_indicators(self, theme: str) -> list[IndicatorSpec]:
         """The risk indicators of a theme: those with a direction."""

@@ -179,7 +179,7 @@ def _protect(
 
 def _read_boundaries(config: Config) -> Boundaries:
     b = config.boundaries
-    boundaries = read_boundaries(b.path, b.layer, b.columns, b.drop_water)
+    boundaries = read_boundaries(b.path, b.layer, b.columns, b.drop_water, b.select)
     counts = boundaries.report.counts.items()
     log.info("%s", ", ".join(f"{n} {LAYER_NAMES[lv]}" for lv, n in counts))
     return boundaries

@@ -217,3 +217,23 @@ def test_no_warnings_on_clean_demo_file():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_boundaries(DEMO_BOUNDARIES, columns=DEMO_COLUMNS)
+
+
+def test_select_keeps_an_area_of_interest_on_every_level():
+    b = read_boundaries(SAMPLE_2015, select=["GM1669"])
+    assert set(b.levels["gemeente"].index) == {"GM1669"}
+    assert len(b.levels["buurt"]) == 22
+    assert set(b.levels["buurt"]["gemeentecode"]) == {"GM1669"}
+    assert set(b.levels["wijk"]["gemeentecode"]) == {"GM1669"}
+    # codes of any level, any case, together
+    wijk = b.levels["wijk"].index[0]
+    mixed = read_boundaries(SAMPLE_2015, select=[wijk.lower(), "GM1904"])
+    assert set(mixed.levels["gemeente"].index) == {"GM1669", "GM1904"}
+    assert set(mixed.levels["wijk"].index) & set(b.levels["wijk"].index) == {wijk}
+
+
+def test_select_names_a_code_the_file_does_not_have():
+    with pytest.raises(BoundaryError, match=r"select names 'GM1668'.*did you mean 'GM1669'"):
+        read_boundaries(SAMPLE_2015, select=["GM1668"])
+    with pytest.raises(BoundaryError, match="no provincie column"):
+        read_boundaries(SAMPLE_2015, select=["Utrecht"])

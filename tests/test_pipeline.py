@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import textwrap
 
 import geopandas as gpd
 import numpy as np
@@ -546,3 +547,43 @@ def test_an_internal_error_exits_1_and_a_disclosure_failure_3(tmp_path, monkeypa
     monkeypatch.setattr(engine.pipeline, "compute_indicators", bug)
     assert main(["--quiet", "demo", "--out", str(tmp_path / "b")]) == 1
     assert "internal error" in capsys.readouterr().err
+
+
+def test_run_select_writes_only_the_area_of_interest(tmp_path):
+    from tests.conftest import SAMPLE_2015
+
+    config = tmp_path / "kies.toml"
+    config.write_text(
+        textwrap.dedent(f"""
+        [boundaries]
+        path = "{SAMPLE_2015}"
+        select = ["GM1904"]
+
+        [[tables]]
+        id = "kwb"
+        path = "{SAMPLE_2015}"
+        key = "BU_CODE"
+        na_values = [-99999999, -99999997]
+        public = true
+
+        [[indicators]]
+        id = "inwoners"
+        kind = "count"
+        table = "kwb"
+        column = "AANT_INW"
+        label_nl = "Inwoners"
+        label_en = "Inhabitants"
+        """),
+        encoding="utf-8",
+    )
+    assert main(["--quiet", "run", str(config), "--out", str(tmp_path / "a")]) == 0
+    assert (
+        main(["--quiet", "run", str(config), "--out", str(tmp_path / "b"), "--select", "GM1669"])
+        == 0
+    )
+    for out, gemeente, buurten in ((tmp_path / "a", "GM1904", 96), (tmp_path / "b", "GM1669", 22)):
+        layers = {n: _layer(out, n) for n in ("buurten", "wijken", "gemeenten")}
+        assert len(layers["buurten"]) == buurten
+        assert all(set(layer["gemeentecode"]) == {gemeente} for layer in layers.values())
+        run = pyogrio.read_dataframe(out / "zicht.gpkg", layer="run").set_index("key")["value"]
+        assert json.loads(run["boundaries"])["select"] == [gemeente]

@@ -267,6 +267,7 @@ def run_table(
                 "dropped": report.dropped_non_polygon,
                 "water_dropped": report.water_dropped,
                 "dissolved": report.built_by_dissolving,
+                "select": list(config.boundaries.select),
             }
         ),
         "timings_s": json.dumps(timings),
