@@ -117,21 +117,22 @@ def analyse_level(
     targets = {t.theme: t for t in config.models.targets}
     persons = _rule(excluded, "persons", areas.index)
     parents = areas[PARENT_OF[level]] if level in PARENT_OF else None
-    for theme in THEMES:
-        if config.theme_indicators(theme):
-            target = targets.get(theme) if finest else None
-            out = persons | _rule(excluded, theme, areas.index)
-            known = estimates.without(out)
-            if target is not None:
-                _model_theme(config, theme, target, areas, known, indicators, result)
-            else:
-                ids = [d.id for d in config.theme_indicators(theme)]
-                inputs = score_inputs(ids, indicators, known, parents)
-                _composite_theme(config, theme, inputs, result)
-                result.descriptions[theme] = _composite_description(config, theme, indicators)
-            _classes(config, theme, areas, result)
-            shown = [c for c in theme_output_columns(theme) if c in result.columns]
-            result.columns.loc[out.to_numpy(), shown] = np.nan
+    themes = [t for t in THEMES if config.theme_indicators(t)]
+    for k, theme in enumerate(themes, start=1):
+        log.info("analysis %s: %s (%d of %d themes)", level, theme, k, len(themes))
+        target = targets.get(theme) if finest else None
+        out = persons | _rule(excluded, theme, areas.index)
+        known = estimates.without(out)
+        if target is not None:
+            _model_theme(config, theme, target, areas, known, indicators, result)
+        else:
+            ids = [d.id for d in config.theme_indicators(theme)]
+            inputs = score_inputs(ids, indicators, known, parents)
+            _composite_theme(config, theme, inputs, result)
+            result.descriptions[theme] = _composite_description(config, theme, indicators)
+        _classes(config, theme, areas, result)
+        shown = [c for c in theme_output_columns(theme) if c in result.columns]
+        result.columns.loc[out.to_numpy(), shown] = np.nan
     if finest:
         _trends(config, estimates.without(persons).point, result)
     return result

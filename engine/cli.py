@@ -149,6 +149,13 @@ def _output_arguments(p: argparse.ArgumentParser) -> None:
         help="also write the rule of every withheld cell to PATH (CSV), outside the output "
         "directory: for the data steward only, never to be published",
     )
+    p.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="threads for the numeric libraries (default: [run] threads, or the cores "
+        "free to this run)",
+    )
 
 
 def _tool_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -221,12 +228,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.select:
         codes = tuple(c.strip() for part in args.select for c in part.split(",") if c.strip())
         config = config.with_selection(codes)
-    run(config, args.out, args.private_reasons)
+    run(config, args.out, args.private_reasons, args.threads)
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
-    run(load_config(DEMO_CONFIG), args.out, args.private_reasons)
+    run(load_config(DEMO_CONFIG), args.out, args.private_reasons, args.threads)
     return 0
 
 

@@ -128,6 +128,8 @@ class RunSection(_Section):
     name: StrictStr = "zicht run"
     seed: StrictInt = 0
     attribution: StrictStr = ""
+    # threads for the numeric libraries (BLAS, OpenMP); 0: the cores free to this run
+    threads: StrictInt = Field(0, ge=0)
 
 
 class BoundarySpec(_Section):

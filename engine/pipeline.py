@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 import warnings
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from boundaries import Boundaries, read_boundaries
 from boundaries.codes import LAYER_NAMES, LEVELS
@@ -96,7 +98,31 @@ def timed(name: str, timings: dict[str, float]) -> Iterator[None]:
     log.info("stage %s done in %.2f s", name, timings[name])
 
 
-def run(config: Config, out_dir: str | Path, private_reasons: Path | None = None) -> RunResult:
+def free_cores() -> int:
+    """The cores this process may run on that other work is not using now: its CPU
+    affinity minus the tasks running besides it, at least 1. On a shared server this
+    keeps the numeric libraries from starting a thread per core on a busy machine,
+    where the threads would only wait for each other."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, round((cores or 1) - _busy())))
+
+
+def _busy() -> float:
+    """How many cores other work uses now: the runnable tasks besides this one (Linux's
+    ``/proc/loadavg``, which reacts at once), else the one-minute load average."""
+    try:
+        running = Path("/proc/loadavg").read_text().split()[3].split("/")[0]
+        return max(0.0, float(running) - 1)
+    except (OSError, IndexError, ValueError):
+        return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+
+
+def run(
+    config: Config,
+    out_dir: str | Path,
+    private_reasons: Path | None = None,
+    threads: int | None = None,
+) -> RunResult:
     """Run the whole pipeline for ``config`` and write the outputs to ``out_dir`` atomically.
 
     Parameters
@@ -110,6 +136,10 @@ def run(config: Config, out_dir: str | Path, private_reasons: Path | None = None
     private_reasons
         Where to write the rule of every withheld cell (CSV), for the data steward.
         Never inside ``out_dir``: per-cell rules give ranges away.
+    threads
+        Threads of the numeric libraries (BLAS and OpenMP pools, bounded with
+        threadpoolctl). Default: ``[run] threads``, or where that is 0
+        :func:`free_cores`.
 
     Returns
     -------
@@ -129,6 +159,14 @@ def run(config: Config, out_dir: str | Path, private_reasons: Path | None = None
     """
     out_dir = Path(out_dir)
     _check_private_path(private_reasons, out_dir)
+    threads = threads or config.run.threads or free_cores()
+    log.info("threads: %d", threads)
+    with threadpool_limits(limits=threads):
+        return _run(config, out_dir, private_reasons)
+
+
+def _run(config: Config, out_dir: Path, private_reasons: Path | None) -> RunResult:
+    """:func:`run` within its thread budget."""
     started = datetime.now(UTC)
     timings: dict[str, float] = {}
     with staged_output(out_dir) as staging:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -203,7 +204,7 @@ def test_bad_config_exits_2_without_traceback(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"zicht: error: {config}: unknown key 'boundaries.layr'; did you mean "
-        "'boundaries.layer'? (valid keys: path, layer, columns, drop_water, source)"
+        "'boundaries.layer'? (valid keys: path, layer, columns, drop_water, source, select)"
     )
     debug = subprocess.run(
         [
@@ -288,7 +289,8 @@ def test_log_json(tmp_path, write_gpkg, capsys):
     config = _bad_run(tmp_path, write_gpkg, "code;n\nBU03630000;4\nBU03630001;abc\n")
     assert main(["--log-json", "run", str(config), "--out", str(tmp_path / "o")]) == 2
     lines = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()]
-    assert lines[0]["message"] == "stage boundaries ..." and lines[0]["level"] == "info"
+    assert lines[0]["message"].startswith("threads: ") and lines[0]["level"] == "info"
+    assert lines[1]["message"] == "stage boundaries ..."
     assert lines[-1]["level"] == "error" and lines[-1]["exit_code"] == 2
     assert "1 value(s) are not numbers" in lines[-1]["message"]
 
@@ -587,3 +589,25 @@ def test_run_select_writes_only_the_area_of_interest(tmp_path):
         assert all(set(layer["gemeentecode"]) == {gemeente} for layer in layers.values())
         run = pyogrio.read_dataframe(out / "zicht.gpkg", layer="run").set_index("key")["value"]
         assert json.loads(run["boundaries"])["select"] == [gemeente]
+
+
+def test_the_numeric_libraries_run_within_the_thread_budget(tmp_path, monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    from engine.pipeline import free_cores
+
+    assert 1 <= free_cores() <= (os.cpu_count() or 1)
+    areas = grid_buurten(["BU03630000", "BU03630001", "BU03630100"])
+    config = run_config(tmp_path, areas)
+    seen = {}
+    compute = engine.pipeline.compute_indicators
+
+    def spy(config, boundaries):
+        seen["pools"] = {p["user_api"]: p["num_threads"] for p in threadpool_info()}
+        return compute(config, boundaries)
+
+    monkeypatch.setattr(engine.pipeline, "compute_indicators", spy)
+    assert (
+        main(["--quiet", "run", str(config), "--out", str(tmp_path / "out"), "--threads", "1"]) == 0
+    )
+    assert seen["pools"] and set(seen["pools"].values()) == {1}
