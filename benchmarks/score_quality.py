@@ -36,8 +36,8 @@ from engine.config import Config
 from engine.data import DEMO_CONFIG
 from engine.estimates import LevelEstimates, estimate_layers
 from engine.outputs.record import indicator_table
-from engine.pipeline import RunResult, _excluded, assemble_layers, run
-from engine.publish import area_rules, indicator_relations
+from engine.pipeline import RunResult, assemble_layers, run
+from engine.publish import area_rules, company_themes, excluded_areas, indicator_relations
 from engine.themes import THEMES
 
 
@@ -57,18 +57,12 @@ def scorings(result: RunResult, config: Config) -> dict[str, dict[str, pd.DataFr
             lv: LevelEstimates.exact(p.set_index("code")[ids]) for lv, p in published.items()
         },
     }
-    units = protection.cells.groupby("indicator")["unit_type"].first().to_dict()
-    company = [
-        t
-        for t in THEMES
-        if config.theme_indicators(t)
-        and all(units.get(d.id) == "company" for d in config.theme_indicators(t))
-    ]
+    company = company_themes(config, protection)
     out: dict[str, dict[str, pd.DataFrame]] = {}
     for name, estimates in variants.items():
         out[name] = {}
         for level, layer in result.layers.items():
-            excluded = _excluded(layer, area_rules(layer, protection, config), company)
+            excluded = excluded_areas(layer, area_rules(layer, protection, config), company)
             analysis = analyse_level(
                 config,
                 level,

@@ -54,7 +54,6 @@ class LevelAnalysis:
     """Everything computed on one level: new columns and what the report needs."""
 
     columns: pd.DataFrame
-    inputs: dict[str, list[str]] = field(default_factory=dict)  # theme -> indicators used
     graph: Graph | None = None
     models: dict[str, ModelResult] = field(default_factory=dict)
     islands: list[str] = field(default_factory=list)
@@ -207,7 +206,6 @@ def _composite_theme(
 ) -> None:
     """Risk, its range, rank and drivers of a composite theme, into ``result``."""
     columns = result.columns
-    result.inputs[theme] = list(inputs.point.columns)
     directions = {d.id: d.direction for d in config.theme_indicators(theme)}
     index = CompositeIndex(
         directions=directions,
@@ -376,7 +374,6 @@ def _model_theme(
     ones only); an area's score is the out-of-fold prediction, which never uses its
     own target."""
     features = _features(config, target)
-    result.inputs[theme] = features
     X = _with_lags(est.point[features], result.graph, target.spatial_lag)
     model = _fit_model(config, target, areas, est, indicators, X)
     result.models[theme] = model

@@ -40,7 +40,8 @@ class LevelEstimates:
     def exact(cls, values: pd.DataFrame) -> LevelEstimates:
         """Values known exactly (public figures, or the true values in a benchmark)."""
         values = values.apply(pd.to_numeric, errors="coerce").astype(float)
-        return cls(values, values.copy(), values.copy(), values.notna() & False)
+        nothing = pd.DataFrame(False, index=values.index, columns=values.columns)
+        return cls(values, values.copy(), values.copy(), nothing)
 
     def without(self, out: pd.Series) -> LevelEstimates:
         """The same with the areas in ``out`` (bool per code) blanked: the area rule."""
@@ -117,18 +118,18 @@ class GroupBounds:
 
 
 def group_bounds(
-    group: list[str],
+    cells: pd.DataFrame,
+    shown: np.ndarray,
     kinds: pd.Series,
-    layers: dict[str, pd.DataFrame],
     params: dict,
     relations: Relations,
     exact: bool = False,
 ) -> GroupBounds:
-    """The attacker's interval of every cell of a linked group (propagation; the
-    programs where propagation is not exact, or with ``exact``). Raises
+    """The attacker's interval of every cell of a linked group (``cells`` and their
+    published values ``shown``: :func:`published_cells`), by propagation; by the
+    programs where propagation is not exact, or with ``exact``. Raises
     :class:`~boundaries.errors.DisclosureError` when the published figures contradict
     each other."""
-    cells, shown = published_cells(group, layers)
     count = (kinds.reindex(cells["indicator"]) == "count").to_numpy()
     linked = LinkedCells(cells, relations)
     half = np.where(
@@ -169,15 +170,17 @@ def estimate_layers(
     relations = relations_of(indicators).among(additive)
     bounds = {}
     for group in relations.groups(additive):
-        found = group_bounds(group, indicators["kind"], layers, params, relations.among(group))
+        cells, shown = published_cells(group, layers)
+        found = group_bounds(cells, shown, indicators["kind"], params, relations.among(group))
         for indicator_id in group:
             bounds[indicator_id] = found
     for indicator_id in _dependency_order(additive, indicators):
         _estimate_one(indicator_id, bounds[indicator_id], indicators, frames)
+    subsets = set(relations.closed().subsets)
     for indicator_id, spec in indicators.iterrows():
         if isinstance(spec["numerator"], str) and spec["kind"] in ("rate", "share"):
             for estimates in frames.values():
-                _ratio(str(indicator_id), spec, estimates, relations)
+                _ratio(str(indicator_id), spec, estimates, subsets)
     return frames
 
 
@@ -248,9 +251,13 @@ def _lookup(
 
 
 def _ratio(
-    indicator_id: str, spec: pd.Series, estimates: LevelEstimates, relations: Relations
+    indicator_id: str,
+    spec: pd.Series,
+    estimates: LevelEstimates,
+    subsets: set[tuple[str, str]],
 ) -> None:
-    """A rate or share recomputed from its parts' estimates where it is withheld."""
+    """A rate or share recomputed from its parts' estimates where it is withheld;
+    ``subsets``: the (part, whole) pairs, closed."""
     num, den = str(spec["numerator"]), str(spec["denominator"])
     if num not in estimates.point or den not in estimates.point:
         return
@@ -260,7 +267,7 @@ def _ratio(
     if not todo.any():
         return
     per = float(spec.get("per", 1.0) if pd.notna(spec.get("per", 1.0)) else 1.0)
-    whole = spec["kind"] == "share" or (num, den) in relations.closed().subsets
+    whole = spec["kind"] == "share" or (num, den) in subsets
     point = estimates.point[num] / estimates.point[den] * per
     low, high = ratio_interval(
         (estimates.low[num].to_numpy(), estimates.high[num].to_numpy()),

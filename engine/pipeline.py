@@ -52,13 +52,15 @@ from engine.publish import (
     DisclosureRecord,
     apply_protection,
     area_rules,
+    company_themes,
+    excluded_areas,
     indicator_relations,
     outcome_counts,
     protect_cells,
     suppression_columns,
     write_private_reasons,
 )
-from engine.themes import BASE_COLUMNS, THEMES
+from engine.themes import BASE_COLUMNS
 from spatial.weights import queen_with_islands
 
 log = logging.getLogger("zicht")
@@ -250,19 +252,13 @@ def _analyse(
 ) -> _Analysed:
     """Scores, hotspots and trends per level, from the published values and the
     estimates derived from them; areas under an area rule are left out."""
-    units = protection.cells.groupby("indicator")["unit_type"].first().to_dict()
-    company_themes = [
-        t
-        for t in THEMES
-        if config.theme_indicators(t)
-        and all(units.get(d.id) == "company" for d in config.theme_indicators(t))
-    ]
+    by_companies = company_themes(config, protection)
     analyses, rows = {}, []
     layers = dict(layers)
     for level, layer in layers.items():
         finest = level == boundaries.finest
         rules = area_rules(layer, protection, config)
-        excluded = _excluded(layer, rules, company_themes)
+        excluded = excluded_areas(layer, rules, by_companies)
         analyses[level] = analyse_level(
             config,
             level,
@@ -368,17 +364,6 @@ def _audit(staging: Path) -> None:
         audit.cells_checked,
         audit.withheld,
     )
-
-
-def _excluded(
-    layer: gpd.GeoDataFrame, rules: pd.DataFrame, company_themes: list[str]
-) -> pd.DataFrame:
-    """Per area code: ``persons`` (the area rule for persons) and, per theme built on
-    company figures only, the company area rule (``rules``: :func:`area_rules`)."""
-    out = pd.DataFrame({"persons": rules["persons"].to_numpy()}, index=layer["code"])
-    for theme in company_themes:
-        out[theme] = rules["companies"].to_numpy()
-    return out
 
 
 def _check_private_path(path: Path | None, out_dir: Path) -> None:

@@ -32,6 +32,7 @@ from disclosure.protect import Protection, protect
 from disclosure.rules import AREA_COMPANIES, CELL_FIELDS, DERIVED
 from engine.cells import IndicatorCells
 from engine.config import Config, MicrodataIndicator, RatioIndicator
+from engine.themes import THEMES
 
 AREA_PERSONS_TEXT = "gebiedsregel personen"
 AREA_COMPANIES_TEXT = "gebiedsregel bedrijven"
@@ -245,6 +246,27 @@ def apply_protection(
         for indicator_id in published.columns:
             layer[indicator_id] = published[indicator_id].reindex(layer["code"]).to_numpy()
         out[level] = layer
+    return out
+
+
+def company_themes(config: Config, protection: Protection) -> list[str]:
+    """The themes built on company figures only: the company area rule applies to them."""
+    units = protection.cells.groupby("indicator")["unit_type"].first().to_dict()
+    return [
+        t
+        for t in THEMES
+        if config.theme_indicators(t)
+        and all(units.get(d.id) == "company" for d in config.theme_indicators(t))
+    ]
+
+
+def excluded_areas(layer: gpd.GeoDataFrame, rules: pd.DataFrame, themes: list[str]) -> pd.DataFrame:
+    """Per area code: ``persons`` (the area rule for persons) and, per theme in
+    ``themes`` (:func:`company_themes`), the company area rule (``rules``:
+    :func:`area_rules`)."""
+    out = pd.DataFrame({"persons": rules["persons"].to_numpy()}, index=layer["code"])
+    for theme in themes:
+        out[theme] = rules["companies"].to_numpy()
     return out
 
 

@@ -157,7 +157,7 @@ def _audit_group(
     if not len(withheld):
         return
     try:
-        found = group_bounds(group, sensitive["kind"], layers, params, relations, exact)
+        found = group_bounds(cells, shown, sensitive["kind"], params, relations, exact)
     except DisclosureError:
         report.problems.append(
             f"{', '.join(group)}: the published figures contradict each "
