@@ -104,9 +104,12 @@ class LinkedCells:
         key = pd.MultiIndex.from_arrays([indicator, parent_level, parent_code])
         self.parent = position.reindex(key).fillna(-1).to_numpy(dtype=np.int64)
         relations = relations.closed()
-        # sums over a second dimension (years) make a two-way table, where propagation
-        # is not exact: such groups need the attacker's programs
-        self.needs_programs = bool(relations.sums)
+        # Propagation is exact on one hierarchy with at most one subset per indicator
+        # (tested against the programs). Sums over a second dimension (years) make a
+        # two-way table, and two subsets of one indicator (overlapping, or a chain once
+        # closed) make cycles where it is not: such groups need the attacker's programs.
+        bigger = [big for _, big in relations.subsets]
+        self.needs_programs = bool(relations.sums) or len(bigger) > len(set(bigger))
         small, large = [], []
         for smaller, larger in relations.subsets:
             rows = np.flatnonzero(indicator == smaller)

@@ -28,13 +28,14 @@ who knows a cell's rule learns its range (a "frequency" count holds 1 to 9 units
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from boundaries.errors import DisclosureError
-from disclosure.audit import attacker_bounds, attacker_bounds_exact, protected
+from disclosure.audit import attacker_bounds, attacker_bounds_decisive, protected
 from disclosure.linked import LinkedCells, Relations
 from disclosure.rounding import half_width, round_to_base
 from disclosure.rules import (
@@ -215,9 +216,11 @@ def _protect_group(
         )
         low, high = attacker_bounds(knowledge)
         if linked.needs_programs:
-            ok = protected(value, lower, upper, low[: len(rows)], high[: len(rows)])
-            check = np.flatnonzero((primary_mask & ok) | suppressed)
-            low, high = attacker_bounds_exact(knowledge, check, low, high)
+            enough = _protects(value, lower, upper, primary_mask, suppressed, params)
+            # the programs only narrow: a cell propagation exposes is exposed
+            check = np.flatnonzero(primary_mask | suppressed)
+            check = check[enough(check, low[check], high[check])]
+            low, high = attacker_bounds_decisive(knowledge, check, low, high, enough)
         low, high = low[: len(rows)], high[: len(rows)]
         exposed = (primary_mask & ~protected(value, lower, upper, low, high)) | (
             suppressed & (high - low < params.protection_min - 1e-6)
@@ -244,6 +247,25 @@ def _protect_group(
     cells.loc[rows, "attacker_low"] = np.where(suppressed, low, np.nan)
     cells.loc[rows, "attacker_high"] = np.where(suppressed, high, np.nan)
     return rounds
+
+
+def _protects(
+    value: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    primary: np.ndarray,
+    suppressed: np.ndarray,
+    params: DisclosureParams,
+) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """Whether an interval of cells ``i`` protects them: it covers a primary cell's
+    protection interval, and a withheld cell's is at least ``protection_min`` wide."""
+
+    def enough(i: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        covers = protected(value[i], lower[i], upper[i], low, high)
+        wide = high - low >= params.protection_min - 1e-6
+        return np.where(primary[i], covers, True) & np.where(suppressed[i], wide, True)
+
+    return enough
 
 
 def _widen(

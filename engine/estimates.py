@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from disclosure.audit import attacker_bounds, attacker_bounds_exact
+from disclosure.audit import attacker_bounds, attacker_bounds_decisive, attacker_bounds_exact
 from disclosure.estimate import ratio_interval, top_down
 from disclosure.linked import LinkedCells, Relations
 from disclosure.rounding import half_width
@@ -124,10 +124,16 @@ def group_bounds(
     params: dict,
     relations: Relations,
     exact: bool = False,
+    wide: float | None = None,
 ) -> GroupBounds:
     """The attacker's interval of every cell of a linked group (``cells`` and their
-    published values ``shown``: :func:`published_cells`), by propagation; by the
-    programs where propagation is not exact, or with ``exact``. Raises
+    published values ``shown``: :func:`published_cells`).
+
+    By propagation: an interval that holds every value the attacker cannot rule out
+    (exactly that interval where propagation is exact). With ``exact``, withheld cells
+    get the programs' interval; with ``wide``, where propagation is not exact, the
+    programs decide which withheld cells are narrower than ``wide``
+    (:func:`~disclosure.audit.attacker_bounds_decisive`). Raises
     :class:`~boundaries.errors.DisclosureError` when the published figures contradict
     each other."""
     count = (kinds.reindex(cells["indicator"]) == "count").to_numpy()
@@ -138,8 +144,14 @@ def group_bounds(
     knowledge = linked.knowledge(shown, half, count, params["min_units"])
     low, high = attacker_bounds(knowledge)
     withheld = np.flatnonzero(np.isnan(shown))
-    if len(withheld) and (exact or linked.needs_programs):
+    if len(withheld) and exact:
         low, high = attacker_bounds_exact(knowledge, withheld, low, high)
+    elif len(withheld) and wide is not None and linked.needs_programs:
+
+        def enough(_: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+            return hi - lo >= wide - 1e-9
+
+        low, high = attacker_bounds_decisive(knowledge, withheld, low, high, enough)
     n = len(cells)
     return GroupBounds(cells, shown, low[:n], high[:n], linked.parent)
 

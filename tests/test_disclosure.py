@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from disclosure.audit import (
     Knowledge,
     attacker_bounds,
+    attacker_bounds_decisive,
     attacker_bounds_lp,
     protected,
     published_interval,
@@ -446,7 +447,10 @@ CHAINED = Relations(subsets=(("a", "all"), ("b", "all"), ("c", "a")))  # closed:
     ),
     data=st.data(),
 )
-def test_propagation_equals_the_programs_with_overlapping_and_chained_subsets(wijken, data):
+def test_overlapping_and_chained_subsets_are_decided_by_the_programs(wijken, data):
+    """Two subsets of one indicator make cycles where propagation can be wider than the
+    programs (wijken [[0], [1], [1, 10, 1]] showed it): such a group is marked, and the
+    decisive bounds give every cell the programs' verdict."""
     fractions = st.lists(st.floats(0, 1), min_size=3, max_size=3)
     shares = [[data.draw(fractions) for _ in w] for w in wijken]
     a = [[int(v * f[0]) for v, f in zip(w, fs)] for w, fs in zip(wijken, shares)]
@@ -465,8 +469,84 @@ def test_propagation_equals_the_programs_with_overlapping_and_chained_subsets(wi
     hide = np.array(data.draw(st.lists(st.booleans(), min_size=len(cells), max_size=len(cells))))
     hide |= (value > 0) & (value < 10)
     published = np.where(hide, np.nan, round_to_base(value, 5))
-    knowledge = LinkedCells(cells, CHAINED).knowledge(published, 2.0, True, 10)
+    linked = LinkedCells(cells, CHAINED)
+    assert linked.needs_programs and not LinkedCells(cells, SUBSET).needs_programs
+    knowledge = linked.knowledge(published, 2.0, True, 10)
     low, high = (bound[: len(cells)] for bound in attacker_bounds(knowledge))
-    lp_low, lp_high = attacker_bounds_lp(knowledge, np.arange(len(cells)))
-    np.testing.assert_allclose(low, lp_low, atol=1e-6)
-    np.testing.assert_allclose(high, lp_high, atol=1e-6)
+    everything = np.arange(len(cells))
+    lp_low, lp_high = attacker_bounds_lp(knowledge, everything)
+    # propagation is never narrower than the programs: what it exposes is exposed
+    assert (low <= lp_low + 1e-6).all() and (high >= lp_high - 1e-6).all()
+    width = data.draw(st.sampled_from([1.0, 5.0, 12.0]))
+
+    def enough(_: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        return hi - lo >= width - 1e-9
+
+    withheld = np.flatnonzero(np.isnan(published))
+    full_low, full_high = attacker_bounds(knowledge)
+    witnesses = data.draw(st.sampled_from([0, 2, 100]))  # 0: the programs decide alone
+    d_low, d_high = attacker_bounds_decisive(
+        knowledge, withheld, full_low, full_high, enough, witnesses
+    )
+    np.testing.assert_array_equal(
+        enough(withheld, d_low[withheld], d_high[withheld]),
+        enough(withheld, lp_low[withheld], lp_high[withheld]),
+    )
+    if witnesses == 0:
+        np.testing.assert_allclose(d_low[withheld], lp_low[withheld], atol=1e-6)
+        np.testing.assert_allclose(d_high[withheld], lp_high[withheld], atol=1e-6)
+
+
+def test_where_propagation_is_wider_the_programs_give_the_bound():
+    """A found case: all <= 47 in the gemeente, yet the programs show b <= 46 there
+    (propagation says 47); with no witnesses the programs decide every cell."""
+    wijken, a, b, c = [[25, 8, 1], [10]], [[16, 3, 0], [9]], [[2, 0, 0], [7]], [[11, 2, 0], [1]]
+    cells = pd.concat(
+        [table(t, indicator=i) for t, i in zip((wijken, a, b, c), ("all", "a", "b", "c"))],
+        ignore_index=True,
+    )
+    shown = [0, 0, 0, 1, 1, 0, 1] + [0] * 6 + [1] + [0, 1, 1, 0, 0, 0, 0] + [1, 0, 0, 1, 0, 0, 1]
+    published = np.where(np.array(shown) == 1, round_to_base(cells["value"].to_numpy(), 5), np.nan)
+    knowledge = LinkedCells(cells, CHAINED).knowledge(published, 2.0, True, 10)
+    low, high = attacker_bounds(knowledge)
+    b_gemeente = int(
+        np.flatnonzero((cells["indicator"] == "b") & (cells["level"] == "gemeente"))[0]
+    )
+    assert high[b_gemeente] == 47
+    withheld = np.flatnonzero(np.isnan(published))
+    d_low, d_high = attacker_bounds_decisive(
+        knowledge, withheld, low, high, lambda i, lo, hi: hi - lo >= 5, max_witnesses=0
+    )
+    assert d_high[b_gemeente] == pytest.approx(46)
+    lp_low, lp_high = attacker_bounds_lp(knowledge, withheld)
+    np.testing.assert_allclose(d_high[withheld], lp_high, atol=1e-6)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    wijken=st.lists(
+        st.lists(st.sampled_from([0, 3, 8, 10, 14, 25, 40]), min_size=1, max_size=4),
+        min_size=1,
+        max_size=3,
+    ),
+    data=st.data(),
+)
+def test_overlapping_subsets_are_protected_against_the_exact_attacker(wijken, data):
+    fractions = st.lists(st.floats(0, 1), min_size=3, max_size=3)
+    shares = [[data.draw(fractions) for _ in w] for w in wijken]
+    parts = [
+        [[int(v * f[k]) for v, f in zip(w, fs)] for w, fs in zip(wijken, shares)] for k in (0, 1)
+    ]
+    c = [[int(v * f[2]) for v, f in zip(w, fs)] for w, fs in zip(parts[0], shares)]
+    cells = pd.concat(
+        [
+            table(wijken, indicator="all"),
+            table(parts[0], indicator="a"),
+            table(parts[1], indicator="b"),
+            table(c, indicator="c"),
+        ],
+        ignore_index=True,
+    )
+    result = protect(cells, NO_SIZES, NO_DERIVED, relations=CHAINED)
+    assert len(result.failures) == 0
+    assert exact_exposures(cells, result.cells, CHAINED) == 0

@@ -112,8 +112,8 @@ def _model_in_words(params: dict, relations: Relations, exact: bool) -> list[str
         "HiGHS linear and integer programs"
         if exact
         else (
-            "bound propagation to a fixed point, equal to the linear programs on these tables; "
-            "--exact solves them"
+            "bound propagation to a fixed point, and HiGHS linear programs where propagation "
+            "is not exact (overlapping subsets, sums over years); --exact solves every cell"
         )
     )
     values: dict[str, object] = {
@@ -157,7 +157,9 @@ def _audit_group(
     if not len(withheld):
         return
     try:
-        found = group_bounds(cells, shown, sensitive["kind"], params, relations, exact)
+        found = group_bounds(
+            cells, shown, sensitive["kind"], params, relations, exact, params["protection_min"]
+        )
     except DisclosureError:
         report.problems.append(
             f"{', '.join(group)}: the published figures contradict each "
