@@ -26,6 +26,7 @@ class RepairStats:
     repaired: list[str]
     dropped_non_polygon: dict[str, int]
     dropped_empty: list[str]
+    dropped_codes: dict[str, str]  # code -> geometry type of each non-polygon dropped
 
 
 def to_rd_new(gdf: gpd.GeoDataFrame, where: str) -> gpd.GeoDataFrame:
@@ -76,9 +77,12 @@ def polygons_only(gdf: gpd.GeoDataFrame, codes: np.ndarray) -> tuple[gpd.GeoData
     polygonal = np.isin(types, POLYGONAL) & ~missing
 
     dropped_non_polygon: dict[str, int] = {}
+    dropped_codes: dict[str, str] = {}
     for type_id in np.unique(types[~polygonal & ~missing]):
         name = shapely.GeometryType(type_id).name.title().replace("string", "String")
-        dropped_non_polygon[name] = int(((types == type_id) & ~polygonal).sum())
+        these = (types == type_id) & ~polygonal & ~missing
+        dropped_non_polygon[name] = int(these.sum())
+        dropped_codes.update({str(c): name for c in codes[these]})
 
     kept = gdf[polygonal].copy()
     kept_codes = codes[polygonal]
@@ -96,6 +100,7 @@ def polygons_only(gdf: gpd.GeoDataFrame, codes: np.ndarray) -> tuple[gpd.GeoData
         repaired=[str(c) for c in kept_codes[invalid & ~empty]],
         dropped_non_polygon=dropped_non_polygon,
         dropped_empty=[str(c) for c in codes[missing]] + [str(c) for c in kept_codes[empty]],
+        dropped_codes=dropped_codes,
     )
     return kept[~empty], stats
 

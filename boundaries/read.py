@@ -7,6 +7,7 @@ code, in RD New (EPSG:28992), with valid MultiPolygons and a checked hierarchy.
 from __future__ import annotations
 
 import difflib
+import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,9 +22,11 @@ from boundaries import codes as cbs_codes
 from boundaries import schema as cbs_schema
 from boundaries.errors import BoundaryError
 from boundaries.geometry import RD_NEW, polygons_only, to_rd_new
-from boundaries.hierarchy import AREA_COLUMNS, dissolve
+from boundaries.hierarchy import AREA_COLUMNS, NUMBER_COLUMNS, dissolve
+from boundaries.quality import SLIVER, SUSPECT_COLUMNS, QualityRules, suspect_areas
 
 _TRUE_WATER = {"JA", "J", "TRUE", "1", "YES", "Y"}
+log = logging.getLogger("zicht")
 
 
 @dataclass
@@ -42,6 +45,8 @@ class BoundaryReport:
     water: list[str] = field(default_factory=list)
     water_dropped: bool = True
     built_by_dissolving: list[str] = field(default_factory=list)
+    rings_closed: int = 0
+    suspects: list[dict[str, str]] = field(default_factory=list)  # code, level, problem, detail
 
     def describe(self) -> list[str]:
         """The report as lines of text, as ``zicht boundaries check`` prints it."""
@@ -68,7 +73,20 @@ class BoundaryReport:
         verb = "dropped" if self.water_dropped else "kept and flagged"
         lines.append(f"water:     {len(self.water)} water-only area(s) {verb}")
         lines.append("codes:     all valid and unique; every buurt lies in its wijk and gemeente")
+        if self.built_by_dissolving:
+            closed = f"{self.rings_closed:,} gap(s)"
+            lines.append(f"gaps:      {closed} between neighbours closed while dissolving")
+        lines.append(f"suspect:   {len(self.suspect_codes)} area(s)")
+        for row in self.suspects[:50]:
+            lines.append(f"  - {row['code']} ({row['level']}): {row['problem']}, {row['detail']}")
+        if len(self.suspects) > 50:
+            lines.append(f"  - and {len(self.suspects) - 50} more")
         return lines
+
+    @property
+    def suspect_codes(self) -> list[str]:
+        """The codes of the suspect areas, each once."""
+        return list(dict.fromkeys(row["code"] for row in self.suspects))
 
 
 @dataclass
@@ -110,6 +128,7 @@ def read_boundaries(
     columns: Mapping[str, str] | None = None,
     drop_water: bool = True,
     select: Sequence[str] | None = None,
+    quality: QualityRules | None = None,
 ) -> Boundaries:
     """Read, repair and check a boundary file.
 
@@ -131,6 +150,9 @@ def read_boundaries(
         ``WK036304``), or province names where the file has a ``provincie`` column;
         the coarser levels are built from what is kept. A code the file does not have
         is an error.
+    quality
+        When an area is suspect (:class:`~boundaries.quality.QualityRules`); the
+        suspects of every level are in ``report.suspects``.
 
     Raises
     ------
@@ -194,12 +216,16 @@ def read_boundaries(
             f"{where}: no usable polygons left after dropping water and non-polygon features"
         )
 
+    quality = quality or QualityRules()
     levels = {level: finest}
     for parent in cbs_codes.LEVELS[cbs_codes.LEVELS.index(level) + 1 :]:
         levels[parent] = _parent_level(
-            path, layers, parent, levels, mapping, where, report, drop_water
+            path, layers, parent, levels, mapping, where, report, drop_water, quality
         )
     report.counts = {lv: len(g) for lv, g in levels.items()}
+    for g in levels.values():
+        found = suspect_areas(g, g.get("inwoners"), quality, g.get("oppervlakte"))
+        report.suspects += found.to_dict("records")
     return Boundaries(levels=levels, report=report)
 
 
@@ -263,15 +289,14 @@ def _standardise(
 ) -> gpd.GeoDataFrame:
     """Reproject, repair, check codes and hierarchy; return the standard area frame."""
     codes = cbs_codes.normalise_codes(frame[mapping["code"]])
-    frame = to_rd_new(frame, where)
+    frame = frame_before = to_rd_new(frame, where)
     frame, stats = polygons_only(frame, codes.to_numpy(dtype=object, na_value=None))
     report.repaired += stats.repaired
     for kind, count in stats.dropped_non_polygon.items():
         report.dropped_non_polygon[kind] = report.dropped_non_polygon.get(kind, 0) + count
-        warnings.warn(
-            f"{where}: dropped {count} {kind} feature(s); only polygons are areas", stacklevel=3
-        )
+        log.warning("%s: dropped %d %s feature(s); only polygons are areas", where, count, kind)
     report.dropped_empty += stats.dropped_empty
+    report.suspects += _collapsed(frame_before, mapping, stats.dropped_codes, level)
     codes = codes.loc[frame.index]
 
     problems = cbs_codes.code_problems(codes, level)
@@ -292,6 +317,10 @@ def _standardise(
     for name_field in ("wijknaam", "gemeentenaam", "provincie"):
         if name_field in mapping:
             out[name_field] = _text(frame, mapping[name_field])
+    for number in ("inwoners", "oppervlakte"):
+        if number in mapping:
+            values = pd.to_numeric(frame[mapping[number]], errors="coerce")
+            out[number] = values.where(values >= 0)  # CBS: negative is secret
 
     if problems:
         shown = "; ".join(problems[:10])
@@ -301,6 +330,23 @@ def _standardise(
     report.water += [str(c) for c in codes[out["water"]]]
     gdf = gpd.GeoDataFrame(out, geometry=frame.geometry.values, crs=RD_NEW)
     return gdf.set_index("code")
+
+
+def _collapsed(
+    frame: pd.DataFrame, mapping: dict[str, str], dropped: dict[str, str], level: str
+) -> list[dict[str, str]]:
+    """Areas whose polygon collapsed to a point or line: slivers without area, dropped."""
+    people = pd.Series(np.nan, index=frame.index)
+    if "inwoners" in mapping:
+        people = pd.to_numeric(frame[mapping["inwoners"]], errors="coerce")
+    codes = cbs_codes.normalise_codes(frame[mapping["code"]])
+    rows = []
+    for code, kind in dropped.items():
+        n = people[(codes == code).to_numpy()].max()
+        who = f" for {n:,.0f} inhabitants" if n >= 0 else ""
+        detail = f"a {kind} without area{who}; left out"
+        rows.append(dict(zip(SUSPECT_COLUMNS, (code, level, SLIVER, detail))))
+    return rows
 
 
 def _text(frame: pd.DataFrame, column: str | None) -> pd.Series:
@@ -325,8 +371,10 @@ def _parent_level(
     where: str,
     report: BoundaryReport,
     drop_water: bool,
+    quality: QualityRules,
 ) -> gpd.GeoDataFrame:
-    """The parent level's polygons: the file's own layer if it has one, else dissolved."""
+    """The parent level's polygons: the file's own layer if it has one, else dissolved
+    (with the hairline gaps between neighbours closed)."""
     child = levels[next(lv for lv in cbs_codes.LEVELS if lv in levels)]
     child_codes = child[f"{level}code"]
     layer_name = cbs_codes.LAYER_NAMES[level]
@@ -346,11 +394,17 @@ def _parent_level(
                     f"missing: {', '.join(absent[:10])}",
                     [f"missing {level} {c}" for c in absent],
                 )
-            return parents.loc[sorted(set(child_codes))][AREA_COLUMNS]
+            return parents.loc[sorted(set(child_codes))][_with_numbers(parents)]
     names = None
     name_field = f"{level}naam"
     finest = levels[next(lv for lv in cbs_codes.LEVELS if lv in levels)]
     if name_field in finest:
         names = finest.groupby(f"{level}code")[name_field].first()
     report.built_by_dissolving.append(level)
-    return dissolve(child, level, names)
+    parents, closed = dissolve(child, level, names, quality.gap_width)
+    report.rings_closed += closed
+    return parents
+
+
+def _with_numbers(frame: gpd.GeoDataFrame) -> list[str]:
+    return [*AREA_COLUMNS[:-1], *(n for n in NUMBER_COLUMNS if n in frame), "geometry"]

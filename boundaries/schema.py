@@ -20,6 +20,8 @@ FIELDS = (
     "gemeentenaam",
     "water",
     "provincie",  # the province's name, where a file has it: for ``select``
+    "inwoners",  # inhabitants, where a file has them: for the geometry check
+    "oppervlakte",  # the area the file states (ha), where it has one: idem
 )
 
 SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
@@ -32,6 +34,8 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
             "gemeentecode": "GM_CODE",
             "gemeentenaam": "GM_NAAM",
             "water": "WATER",
+            "inwoners": "AANT_INW",
+            "oppervlakte": "OPP_TOT",
         },
         "wijk": {
             "code": "WK_CODE",
@@ -39,8 +43,16 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
             "gemeentecode": "GM_CODE",
             "gemeentenaam": "GM_NAAM",
             "water": "WATER",
+            "inwoners": "AANT_INW",
+            "oppervlakte": "OPP_TOT",
         },
-        "gemeente": {"code": "GM_CODE", "naam": "GM_NAAM", "water": "WATER"},
+        "gemeente": {
+            "code": "GM_CODE",
+            "naam": "GM_NAAM",
+            "water": "WATER",
+            "inwoners": "AANT_INW",
+            "oppervlakte": "OPP_TOT",
+        },
     },
     "cbs-lower": {
         "buurt": {
@@ -52,6 +64,8 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
             "gemeentenaam": "gemeentenaam",
             "water": "water",
             "provincie": "provincie",
+            "inwoners": "aantal_inwoners",
+            "oppervlakte": "oppervlakte_totaal_in_ha",
         },
         "wijk": {
             "code": "wijkcode",
@@ -60,12 +74,16 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
             "gemeentenaam": "gemeentenaam",
             "water": "water",
             "provincie": "provincie",
+            "inwoners": "aantal_inwoners",
+            "oppervlakte": "oppervlakte_totaal_in_ha",
         },
         "gemeente": {
             "code": "gemeentecode",
             "naam": "gemeentenaam",
             "water": "water",
             "provincie": "provincie",
+            "inwoners": "aantal_inwoners",
+            "oppervlakte": "oppervlakte_totaal_in_ha",
         },
     },
 }

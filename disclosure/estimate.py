@@ -133,6 +133,11 @@ def _share_rest(
     group = parent[cells]
     rest = point[group] - children_sum[group]  # per cell: its parent's rest
     lo, hi, w = low[cells], high[cells], weight[cells]
+    # shares depend on ratios within a parent only: the largest weight of each parent
+    # is 1, so that a subnormal exposure (2e-313) cannot overflow the multiplier
+    largest = np.zeros(n)
+    np.maximum.at(largest, group, w)
+    w = w / largest[group]
     # a multiplier at which every share is at its upper bound or the rest is reached
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         reach = np.maximum(np.where(np.isfinite(hi), hi / w, 0.0), np.maximum(rest, 0.0) / w)

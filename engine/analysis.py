@@ -35,7 +35,7 @@ from libpysal.graph import Graph
 
 from engine.config import Config, TargetSpec
 from engine.estimates import LevelEstimates
-from engine.themes import THEMES, theme_output_columns
+from engine.themes import theme_output_columns
 from models.composite import CompositeIndex, percentile_against, percentile_score, rank_of
 from models.explain import drivers_text
 from models.supervised import ModelResult, fit_out_of_fold, prediction_range, spatial_blocks
@@ -116,7 +116,7 @@ def analyse_level(
     targets = {t.theme: t for t in config.models.targets}
     persons = _rule(excluded, "persons", areas.index)
     parents = areas[PARENT_OF[level]] if level in PARENT_OF else None
-    themes = [t for t in THEMES if config.theme_indicators(t)]
+    themes = config.scored_themes
     for k, theme in enumerate(themes, start=1):
         log.info("analysis %s: %s (%d of %d themes)", level, theme, k, len(themes))
         target = targets.get(theme) if finest else None
@@ -319,7 +319,7 @@ def autocorrelation_rows(
         return []
     table = layer.set_index("code")
     names = [d.id for d in config.indicators] + [
-        f"risk_{t}" for t in THEMES if f"risk_{t}" in table.columns
+        f"risk_{t}" for t in config.scored_themes if f"risk_{t}" in table.columns
     ]
     return [
         _moran_row(level, name, pd.to_numeric(table[name], errors="coerce"), graph, config)

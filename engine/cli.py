@@ -21,9 +21,9 @@ from engine.data import DEMO_CONFIG
 from engine.outputs.record import engine_version
 from engine.outputs.verify import audit_directory
 from engine.pipeline import check_boundaries, run
-from engine.themes import THEMES
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_DISCLOSURE = 0, 1, 2, 3
+EXIT_SUSPECT = 1  # boundaries check: usable, with suspect areas
 
 log = logging.getLogger("zicht")
 
@@ -121,9 +121,9 @@ def _pipeline_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         "hotspots", parents=[common], help="print the ranked hotspot list of a published output"
     )
     p.add_argument("dir", type=Path)
-    p.add_argument("--theme", required=True, choices=THEMES)
+    p.add_argument("--theme", required=True, help="a theme's id or name, e.g. drugs")
     p.add_argument("--top", type=int, default=20)
-    p.add_argument("--level", default="buurt", choices=("buurt", "wijk"))
+    p.add_argument("--level", default="buurt", choices=("buurt", "wijk", "gemeente"))
     p.set_defaults(handler=_hotspots)
 
     p = sub.add_parser(
@@ -288,7 +288,7 @@ def _boundaries_check(args: argparse.Namespace) -> int:
             raise ConfigError(f"--column {item!r}: expected FIELD=COLUMN")
         columns[name] = column
     try:
-        lines = check_boundaries(
+        lines, clean = check_boundaries(
             args.path, args.layer, columns or None, drop_water=not args.keep_water
         )
     except BoundaryError as exc:
@@ -298,7 +298,7 @@ def _boundaries_check(args: argparse.Namespace) -> int:
         print("\n".join(f"  - {problem}" for problem in exc.problems))
         return EXIT_INPUT
     print("\n".join(lines))
-    return EXIT_OK
+    return EXIT_OK if clean else EXIT_SUSPECT
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -46,9 +46,10 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from boundaries.errors import ConfigError
+from boundaries.quality import QualityRules
 from disclosure.rules import UNIT_TYPES, DisclosureParams
 from engine.sources.synthetic import GENERATORS
-from engine.themes import THEMES
+from engine.themes import DEFAULT_THEMES, Theme
 from models.composite import DIRECTIONS, METHODS
 from models.supervised import GROUPS, MODELS
 from spatial.hotspots import CORRECTIONS, INFERENCE, MAX_PERMUTATIONS
@@ -108,7 +109,6 @@ Number = Annotated[float, BeforeValidator(_number)]
 Share = Annotated[float, BeforeValidator(_number), Field(ge=0, le=1)]
 ExistingPath = Annotated[Path, BeforeValidator(_existing_path)]
 Kind = Annotated[str, OneOf(KINDS)]
-Theme = Annotated[str, OneOf((*THEMES, "none"))]
 Direction = Annotated[str, OneOf((*DIRECTIONS, "none"))]
 UnitType = Annotated[str, OneOf(UNIT_TYPES)]
 
@@ -122,14 +122,62 @@ class _Section(BaseModel):
 # --- sections -----------------------------------------------------------------------
 
 
+LANGUAGES = ("nl", "en")
+DEFAULT_TITLES = {"nl": "Risicobeeld ondermijning", "en": "Risk picture of subversive crime"}
+
+
 class RunSection(_Section):
-    """``[run]``: the run's name, seed and attribution text."""
+    """``[run]``: the run's name, seed, attribution text, the outputs' language and the
+    report's title (default: :data:`DEFAULT_TITLES`)."""
 
     name: StrictStr = "zicht run"
     seed: StrictInt = 0
     attribution: StrictStr = ""
+    language: Annotated[str, OneOf(LANGUAGES)] = "nl"
+    title: StrictStr = ""
     # threads for the numeric libraries (BLAS, OpenMP); 0: the cores free to this run
     threads: StrictInt = Field(0, ge=0)
+
+
+class QualitySpec(_Section):
+    """``[boundaries.quality]``: when an area's geometry is suspect
+    (:class:`boundaries.quality.QualityRules`), and what a run does with it."""
+
+    # "exclude": suspect areas get no score, rank, class or trend, and no neighbours
+    suspects: Annotated[str, OneOf(("exclude", "keep"))] = "exclude"
+    max_density: Annotated[float, BeforeValidator(_number), Field(gt=0)] = (
+        1000.0  # inhabitants per hectare
+    )
+    min_area_share: Share = 0.001  # of the level's median area
+    min_stated_share: Share = 0.1  # of the area the file states (OPP_TOT)
+    max_overlap_share: Share = 0.1  # of the smaller neighbour
+    gap_width: Annotated[float, BeforeValidator(_number), Field(ge=0)] = (
+        40.0  # metres: gaps closed when dissolving
+    )
+
+    @property
+    def rules(self) -> QualityRules:
+        return QualityRules(
+            self.max_density,
+            self.min_area_share,
+            self.min_stated_share,
+            self.max_overlap_share,
+            self.gap_width,
+        )
+
+
+class ThemeSpec(_Section):
+    """``[[themes]]``: a theme of the run's own (its id goes into column names)."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    name_nl: StrictStr
+    name_en: StrictStr
+    description_nl: StrictStr = ""
+    description_en: StrictStr = ""
+
+    @property
+    def theme(self) -> Theme:
+        return Theme(self.id, self.name_nl, self.name_en, self.description_nl, self.description_en)
 
 
 class BoundarySpec(_Section):
@@ -142,6 +190,7 @@ class BoundarySpec(_Section):
     source: StrictStr = ""
     # the area of interest: gemeente, wijk or buurt codes, or province names
     select: tuple[StrictStr, ...] = ()
+    quality: QualitySpec = Field(default_factory=QualitySpec)
 
 
 class TableSpec(_Section):
@@ -256,7 +305,7 @@ class TargetSpec(_Section):
     """``[[models.targets]]``: a supervised model for one theme, predicting ``target``
     from ``features`` with spatial cross-validation."""
 
-    theme: Annotated[str, OneOf(THEMES)]
+    theme: StrictStr
     target: StrictStr
     features: tuple[StrictStr, ...] | None = None
     model: Annotated[str, OneOf(MODELS)] = "hgb"
@@ -320,7 +369,7 @@ class DisclosureSpec(_RuleParameters):
 class _Indicator(_Section):
     id: StrictStr
     kind: Kind
-    theme: Theme = "none"
+    theme: StrictStr = "none"
     label_nl: StrictStr
     label_en: StrictStr
     unit: StrictStr = ""
@@ -331,6 +380,8 @@ class _Indicator(_Section):
     # what a count or sum is measured against before it enters a score (inhabitants,
     # dwellings, sales, companies): scores rank risk, not size
     exposure: StrictStr | None = None
+    # a map of its own: a QGIS style on every layer and a map in the report
+    map: StrictBool = False
 
     @property
     def references(self) -> dict[str, str]:
@@ -468,6 +519,7 @@ class Config(_Section):
     """
 
     run: RunSection = Field(default_factory=RunSection)
+    themes: tuple[ThemeSpec, ...] = ()
     boundaries: BoundarySpec
     tables: tuple[TableSpec, ...] = ()
     microdata: tuple[MicrodataSpec, ...] = ()
@@ -507,6 +559,30 @@ class Config(_Section):
         """The same config for another area of interest (``zicht run --select``)."""
         boundaries = self.boundaries.model_copy(update={"select": codes})
         return self.model_copy(update={"boundaries": boundaries})
+
+    @property
+    def language(self) -> str:
+        return self.run.language
+
+    @property
+    def title(self) -> str:
+        """The report's title: ``[run] title``, else the default in the run's language."""
+        return self.run.title or DEFAULT_TITLES[self.language]
+
+    @property
+    def all_themes(self) -> tuple[Theme, ...]:
+        """The declared themes (``[[themes]]``), else :data:`~engine.themes.DEFAULT_THEMES`."""
+        return tuple(t.theme for t in self.themes) or DEFAULT_THEMES
+
+    @property
+    def scored_themes(self) -> list[str]:
+        """The ids of the themes with risk indicators, in declared order."""
+        return [t.id for t in self.all_themes if self.theme_indicators(t.id)]
+
+    def theme_name(self, theme: str) -> str:
+        """A theme's name in the run's language (its id if it has none)."""
+        found = {t.id: t for t in self.all_themes}.get(theme)
+        return found.name(self.language) if found else theme
 
     def theme_indicators(self, theme: str) -> list[IndicatorSpec]:
         """The risk indicators of a theme: those with a direction."""
@@ -704,6 +780,13 @@ def _valid_keys(loc: tuple[Any, ...]) -> list[str]:
     return [name for name in model.model_fields]
 
 
+def _unknown_theme(theme: str, themes: list[str], key: str) -> str:
+    hint = difflib.get_close_matches(theme, themes, n=1)
+    return f"key '{key}' is {theme!r}, not a theme of this run ({', '.join(themes)}, or 'none')" + (
+        f"; did you mean {hint[0]!r}?" if hint else "; declare it under [[themes]]"
+    )
+
+
 def _model_in(annotation: Any) -> Any:
     """The model class inside ``tuple[X, ...]``, ``X | None`` or ``Annotated[X, ...]``."""
     stack = [annotation]
@@ -723,6 +806,14 @@ def _reference_problems(config: Config, raw: dict[str, Any]) -> list[str]:
     for section in ("tables", "microdata", "rasters", "indicators", "trends"):
         problems += _repeats([item.id for item in getattr(config, section)], section)
     problems += _repeats([t.theme for t in config.models.targets], "models.targets", "theme")
+    problems += _repeats([t.id for t in config.themes], "themes")
+    themes = [t.id for t in config.all_themes]
+    for i, d in enumerate(config.indicators):
+        if d.theme != "none" and d.theme not in themes:
+            problems.append(_unknown_theme(d.theme, themes, f"indicators[{i}].theme"))
+    for i, t in enumerate(config.models.targets):
+        if t.theme not in themes:
+            problems.append(_unknown_theme(t.theme, themes, f"models.targets[{i}].theme"))
     ids = [d.id for d in config.indicators]
     kinds = {d.id: d.kind for d in config.indicators}
     sources = {

@@ -10,7 +10,6 @@ import contextlib
 import logging
 import os
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from threadpoolctl import threadpool_limits
 from boundaries import Boundaries, read_boundaries
 from boundaries.codes import LAYER_NAMES, LEVELS
 from boundaries.errors import DisclosureError, OutputError
+from boundaries.quality import QualityRules
 from disclosure.linked import Relations
 from disclosure.protect import Protection
 from engine.analysis import LevelAnalysis, analyse_level, autocorrelation_rows
@@ -31,11 +31,13 @@ from engine.config import Config
 from engine.estimates import LevelEstimates, estimate_layers
 from engine.indicators import IndicatorResult, compute_indicators
 from engine.outputs.geopackage import write_geopackage
+from engine.outputs.language import label_table
 from engine.outputs.lists import hotspot_table, write_csv, write_xlsx
 from engine.outputs.manifest import write_manifest
 from engine.outputs.record import (
     attribution,
     engine_version,
+    field_aliases,
     indicator_table,
     model_details,
     model_table,
@@ -46,7 +48,7 @@ from engine.outputs.record import (
 )
 from engine.outputs.report import ReportInputs, build_report
 from engine.outputs.staging import staged_output
-from engine.outputs.styles import layer_styles
+from engine.outputs.styles import StyleSet, layer_styles
 from engine.outputs.verify import audit_directory
 from engine.publish import (
     DisclosureRecord,
@@ -219,9 +221,16 @@ def _protect(
 
 def _read_boundaries(config: Config) -> Boundaries:
     b = config.boundaries
-    boundaries = read_boundaries(b.path, b.layer, b.columns, b.drop_water, b.select)
+    boundaries = read_boundaries(
+        b.path, b.layer, b.columns, b.drop_water, b.select, b.quality.rules
+    )
     counts = boundaries.report.counts.items()
     log.info("%s", ", ".join(f"{n} {LAYER_NAMES[lv]}" for lv, n in counts))
+    report = boundaries.report
+    if report.suspects:
+        what = "left out of the statistics" if b.quality.suspects == "exclude" else "kept"
+        named = ", ".join(f"{r['code']} ({r['problem']}: {r['detail']})" for r in report.suspects)
+        log.warning("suspect geometry, %d area(s) %s: %s", len(report.suspect_codes), what, named)
     return boundaries
 
 
@@ -259,6 +268,8 @@ def _analyse(
         finest = level == boundaries.finest
         rules = area_rules(layer, protection, config)
         excluded = excluded_areas(layer, rules, by_companies)
+        if config.boundaries.quality.suspects == "exclude":
+            excluded["persons"] |= excluded.index.isin(boundaries.report.suspect_codes)
         analyses[level] = analyse_level(
             config,
             level,
@@ -292,7 +303,8 @@ def _write(
     gpkg_layers = {LAYER_NAMES[lv]: layers[lv] for lv in LEVELS if lv in layers}
     indicators_df, disclosure = tables_in
     models_df = model_table(analysed.analyses)
-    scores = score_table(analysed.analyses, layers)
+    themes = {t: config.theme_name(t) for t in config.scored_themes}
+    scores = score_table(analysed.analyses, layers, themes)
     tables = {
         "indicators": indicators_df,
         "autocorrelation": analysed.autocorrelation,
@@ -301,15 +313,12 @@ def _write(
         "run": run_table(
             config, boundaries, started, finished, timings, disclosure, analysed.analyses
         ),
-        "layer_styles": layer_styles(
-            {name: list(gdf.columns) for name, gdf in gpkg_layers.items()},
-            {LAYER_NAMES[lv]: a.descriptions for lv, a in analysed.analyses.items()},
-        ),
+        **_styling_tables(config, boundaries, gpkg_layers, analysed, themes),
     }
     write_geopackage(staging / "zicht.gpkg", gpkg_layers, tables)
     _write_lists(staging, config, indicators_df, analysed, scores)
     report = ReportInputs(
-        config.name,
+        config.title,
         config.attribution,
         finished,
         layers,
@@ -319,6 +328,7 @@ def _write(
         disclosure.parameters,
         model_details(analysed.analyses, layers, config),
         scores,
+        themes,
     )
     (staging / "report.html").write_text(build_report(report), encoding="utf-8")
     write_manifest(
@@ -332,6 +342,26 @@ def _write(
             "attribution": attribution(config),
         },
     )
+
+
+def _styling_tables(
+    config: Config,
+    boundaries: Boundaries,
+    layers: dict[str, gpd.GeoDataFrame],
+    analysed: _Analysed,
+    themes: dict[str, str],
+) -> dict[str, pd.DataFrame]:
+    """The ``labels`` lookup of class codes and the QGIS ``layer_styles``."""
+    language = config.language
+    maps = {
+        d.id: d.label_en if language == "en" else d.label_nl for d in config.indicators if d.map
+    }
+    descriptions = {LAYER_NAMES[lv]: a.descriptions for lv, a in analysed.analyses.items()}
+    styles = StyleSet(themes, maps, field_aliases(config, themes), descriptions, language)
+    return {
+        "labels": label_table(list(layers[LAYER_NAMES[boundaries.finest]].columns), language),
+        "layer_styles": layer_styles(layers, styles),
+    }
 
 
 def _write_lists(
@@ -398,20 +428,28 @@ def check_boundaries(
     layer: str | None = None,
     columns: dict[str, str] | None = None,
     drop_water: bool = True,
-) -> list[str]:
-    """``zicht boundaries check``: read a boundary file and describe it, line by line.
+    quality: QualityRules | None = None,
+) -> tuple[list[str], bool]:
+    """``zicht boundaries check``: read a boundary file and describe it, line by line,
+    and whether it is clean (no suspect areas: :mod:`boundaries.quality`).
 
     Raises :class:`~boundaries.errors.BoundaryError` (with every problem in
     ``problems``) when the file cannot be used.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the lines below say what the warnings say
-        boundaries = read_boundaries(path, layer, columns, drop_water=drop_water)
+    boundaries = read_boundaries(path, layer, columns, drop_water=drop_water, quality=quality)
     lines = boundaries.report.describe()
     islands = queen_with_islands(boundaries.areas, islands_k=0).islands
     lines.append(
         f"islands:   {len(islands)} area(s) without a queen neighbour"
         + (f": {', '.join(islands[:20])}" if islands else "")
     )
-    lines.append(f"OK: usable ({len(boundaries.areas):,} {boundaries.report.level} areas)")
-    return lines
+    suspects = len(boundaries.report.suspect_codes)
+    areas = f"{len(boundaries.areas):,} {boundaries.report.level} areas"
+    if suspects:
+        lines.append(
+            f"SUSPECT: usable ({areas}), but {suspects} area(s) have a geometry that cannot "
+            "be what they claim to be; a run leaves them out of its statistics"
+        )
+    else:
+        lines.append(f"OK: usable ({areas})")
+    return lines, not suspects

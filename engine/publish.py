@@ -32,7 +32,6 @@ from disclosure.protect import Protection, protect
 from disclosure.rules import AREA_COMPANIES, CELL_FIELDS, DERIVED
 from engine.cells import IndicatorCells
 from engine.config import Config, MicrodataIndicator, RatioIndicator
-from engine.themes import THEMES
 
 AREA_PERSONS_TEXT = "gebiedsregel personen"
 AREA_COMPANIES_TEXT = "gebiedsregel bedrijven"
@@ -254,9 +253,8 @@ def company_themes(config: Config, protection: Protection) -> list[str]:
     units = protection.cells.groupby("indicator")["unit_type"].first().to_dict()
     return [
         t
-        for t in THEMES
-        if config.theme_indicators(t)
-        and all(units.get(d.id) == "company" for d in config.theme_indicators(t))
+        for t in config.scored_themes
+        if all(units.get(d.id) == "company" for d in config.theme_indicators(t))
     ]
 
 

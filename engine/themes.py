@@ -1,17 +1,65 @@
 """Themes and the columns each theme adds to a layer: one place for their names.
 
-The default themes are the four of the national dashboard Zicht op Ondermijning.
+A run declares its themes (``[[themes]]``); without, it has the four of the national
+dashboard Zicht op Ondermijning (:data:`DEFAULT_THEMES`).
 """
 
 from __future__ import annotations
 
-THEMES = ("vastgoed", "drugs", "transacties", "branches")
-THEME_NAMES = {
-    "vastgoed": "Vastgoed",
-    "drugs": "Drugs",
-    "transacties": "Verdachte transacties",
-    "branches": "Branches",
-}
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A theme: its id (in column names such as ``risk_<id>``), its name and what it
+    covers, in Dutch and English."""
+
+    id: str
+    name_nl: str
+    name_en: str
+    description_nl: str = ""
+    description_en: str = ""
+
+    def name(self, language: str = "nl") -> str:
+        return self.name_en if language == "en" else self.name_nl
+
+    def description(self, language: str = "nl") -> str:
+        return self.description_en if language == "en" else self.description_nl
+
+
+DEFAULT_THEMES = (
+    Theme(
+        "vastgoed",
+        "Vastgoed",
+        "Real estate",
+        "Misbruik van vastgoed: verkopen aan rechtspersonen, snelle doorverkopen, "
+        "prijsafwijkingen.",
+        "Misuse of real estate: sales to legal persons, quick resales, price deviations.",
+    ),
+    Theme(
+        "drugs",
+        "Drugs",
+        "Drugs",
+        "Drugsincidenten en hennepkwekerijen.",
+        "Drug incidents and cannabis farms.",
+    ),
+    Theme(
+        "transacties",
+        "Verdachte transacties",
+        "Suspicious transactions",
+        "Ongebruikelijke transacties die de FIU verdacht verklaarde.",
+        "Unusual transactions the FIU declared suspicious.",
+    ),
+    Theme(
+        "branches",
+        "Branches",
+        "Sectors",
+        "Vestigingen in risicobranches, op drukke adressen en kortlevende vestigingen.",
+        "Establishments in risk sectors, at busy addresses and short-lived ones.",
+    ),
+)
+THEMES = tuple(t.id for t in DEFAULT_THEMES)  # the default themes' ids
+THEME_NAMES = {t.id: t.name_nl for t in DEFAULT_THEMES}
 # per theme, the layer columns ``<name>_<theme>`` the analysis adds
 THEME_OUTPUTS = (
     "risk",

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+import shapely
 
 import engine.pipeline
 from engine.cli import main
@@ -39,8 +40,12 @@ def test_demo_geopackage_contract(demo_out):
         "autocorrelation",
         "models",
         "scores",
+        "labels",
         "layer_styles",
     }
+    labels = pyogrio.read_dataframe(demo_out / "zicht.gpkg", layer="labels")
+    hot = labels[(labels["kolom"] == "hotspot_drugs") & (labels["code"] == "hot 95%")]
+    assert hot["label"].tolist() == ["hotspot (95%)"]
     buurten = _layer(demo_out, "buurten")
     assert len(buurten) == 518
     assert list(buurten.columns[:5]) == ["code", "naam", "niveau", "wijkcode", "gemeentecode"]
@@ -204,7 +209,8 @@ def test_bad_config_exits_2_without_traceback(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"zicht: error: {config}: unknown key 'boundaries.layr'; did you mean "
-        "'boundaries.layer'? (valid keys: path, layer, columns, drop_water, source, select)"
+        "'boundaries.layer'? (valid keys: path, layer, columns, drop_water, source, select, "
+        "quality)"
     )
     debug = subprocess.run(
         [
@@ -223,18 +229,138 @@ def test_bad_config_exits_2_without_traceback(tmp_path):
     assert "Traceback" in debug.stderr
 
 
-def test_boundaries_check_reports_dropped_features(capsys):
-    assert main(["boundaries", "check", str(GEOJSON_2015)]) == 0
+def test_boundaries_check_reports_dropped_features_and_slivers_and_exits_1(capsys):
+    """The veiligheidsregio extract is clipped: buurten on its edge keep their whole
+    figures on a sliver (or a line) of their polygon."""
+    assert main(["boundaries", "check", str(GEOJSON_2015)]) == 1
     out = capsys.readouterr().out
     assert "dropped:   2 Point, 1 LineString non-polygon feature(s)" in out
     assert "EPSG:4326 -> reprojected to EPSG:28992" in out
     assert "buurten:   178" in out
+    assert "BU04570003 (buurt): sliver, a LineString without area for 4,535 inhabitants" in out
+    assert "BU07360400 (buurt): sliver, 0.05 ha for 6,895 inhabitants" in out
+    assert "BU03940429 (buurt): sliver, 0.23 ha where the file states 678.00 ha" in out
+    assert "SUSPECT: usable" in out
+    # real small buurten are not slivers: Oud-Diemen is 2 ha with 40 inhabitants
+    assert "BU03840221" not in out
+
+
+GRID_RUN = """
+[run]
+{run}
+
+{themes}
+
+[boundaries]
+path = "areas.gpkg"
+
+[[tables]]
+id = "k"
+path = "table.csv"
+key = "code"
+public = true
+
+[[indicators]]
+id = "inwoners"
+kind = "count"
+table = "k"
+column = "inwoners"
+label_nl = "inwoners"
+label_en = "inhabitants"
+
+[[indicators]]
+id = "huishoudens"
+kind = "count"
+table = "k"
+column = "huishoudens"
+label_nl = "huishoudens"
+label_en = "households"
+
+[[indicators]]
+id = "n"
+kind = "count"
+table = "k"
+column = "n"
+theme = "{theme}"
+direction = "higher"
+exposure = "inwoners"
+label_nl = "misdrijven"
+label_en = "crimes"
+map = true
+
+[spatial]
+min_areas = 10
+"""
+
+
+def _grid_run(tmp_path, areas, run="", themes="", theme="drugs"):
+    """A run on 6 x 6 grid buurten with public counts: inhabitants, households and n."""
+    areas.to_file(tmp_path / "areas.gpkg", layer="buurten", engine="pyogrio")
+    rows = "".join(f"{c};500;200;{20 + i}\n" for i, c in enumerate(areas["buurtcode"]))
+    (tmp_path / "table.csv").write_text("code;inwoners;huishoudens;n\n" + rows)
+    config = tmp_path / "run.toml"
+    config.write_text(GRID_RUN.format(run=run, themes=themes, theme=theme))
+    return config
+
+
+GRID_CODES = [f"BU0363{i // 6:02d}{i % 6:02d}" for i in range(36)]
+
+
+def test_a_run_leaves_suspect_areas_out_with_one_warning_line(tmp_path, capsys):
+    areas = grid_buurten(GRID_CODES, aantal_inwoners=[500] * 36)
+    # buurt 5 collapses to a 1 m strip with all its inhabitants: a sliver
+    x0, y0, x1, _ = areas.geometry[5].bounds
+    areas.loc[5, "geometry"] = shapely.box(x0, y0, x1, y0 + 1.0)
+    config = _grid_run(tmp_path, areas)
+    assert main(["run", str(config), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    warning = [line for line in err.splitlines() if "suspect geometry" in line]
+    assert len(warning) == 1 and "BU03630005 (sliver" in warning[0], err
+    assert "Warning" not in err
+    layer = gpd.read_file(tmp_path / "out" / "zicht.gpkg", layer="buurten").set_index("code")
+    assert pd.isna(layer.at["BU03630005", "risk_drugs"])
+    assert layer["risk_drugs"].notna().sum() >= 30
+
+
+OWN_THEME = """
+[[themes]]
+id = "criminaliteit"
+name_nl = "Criminaliteit"
+name_en = "Crime"
+description_nl = "Geregistreerde misdrijven per inwoner."
+"""
+
+
+def test_a_theme_of_its_own_with_its_title_and_an_indicator_map(tmp_path):
+    areas = grid_buurten(GRID_CODES)
+    run = 'title = "Veiligheidsbeeld Testdorp"'
+    config = _grid_run(tmp_path, areas, run, OWN_THEME, theme="criminaliteit")
+    assert main(["run", str(config), "--out", str(tmp_path / "out")]) == 0
+    out = tmp_path / "out"
+    layer = gpd.read_file(out / "zicht.gpkg", layer="buurten")
+    assert layer["risk_criminaliteit"].notna().sum() == 36
+    report = (out / "report.html").read_text()
+    assert "Veiligheidsbeeld Testdorp" in report and "Risicobeeld ondermijning" not in report
+    assert "<h2>Criminaliteit" in report and "id='kaarten'" in report
+    styles = pyogrio.read_dataframe(out / "zicht.gpkg", layer="layer_styles")
+    names = set(styles.loc[styles["f_table_name"] == "buurten", "styleName"])
+    assert {"Risico Criminaliteit", "Kaart misdrijven"} <= names
+    scores = pyogrio.read_dataframe(out / "zicht.gpkg", layer="scores")
+    assert set(scores["thema_naam"]) == {"Criminaliteit"}
+
+
+def test_a_theme_that_is_not_declared_is_refused_naming_the_key(tmp_path, capsys):
+    config = _grid_run(tmp_path, grid_buurten(GRID_CODES), "", OWN_THEME, theme="criminaliteid")
+    assert main(["run", str(config), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "key 'indicators[2].theme' is 'criminaliteid', not a theme of this run" in err
+    assert "did you mean 'criminaliteit'?" in err
 
 
 def test_boundaries_check_reports_islands_and_repairs(capsys):
     from tests.conftest import SAMPLE_2015
 
-    assert main(["boundaries", "check", str(SAMPLE_2015)]) == 0
+    assert main(["boundaries", "check", str(SAMPLE_2015)]) == 1  # BU16690403: 0.00 ha
     out = capsys.readouterr().out
     assert "repaired:  3 invalid polygon(s): BU19040202, BU19040210, BU19040903" in out
     assert "islands:" in out and "BU16690401" in out

@@ -42,4 +42,5 @@ def test_layers_open_styled_in_qgis(demo_out):
         assert layer["labeling"] == "rule-based", name
         assert layer["styles"] >= 1 and all(layer["styles_imported"]), name
     assert report["buurten"]["features"] == 518 and report["buurten"]["rules"] == 6
-    assert report["buurten"]["styles"] == 8  # risk and hotspots for four themes
+    # risk, hotspots and LISA for four themes, the crime trend and the crime map
+    assert report["buurten"]["styles"] == 14

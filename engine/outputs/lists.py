@@ -16,7 +16,7 @@ import pandas as pd
 
 from engine.config import Config
 from engine.publish import WITHHELD_TEXT
-from engine.themes import THEME_NAMES, THEMES, theme_output_columns
+from engine.themes import theme_output_columns
 
 COLUMNS = {
     "thema": "Thema",
@@ -37,6 +37,7 @@ COLUMNS = {
     "drijvers": "Belangrijkste factoren",
     "onderdrukking": "Onderdrukt (reden)",
     "synthetisch": "Synthetische gegevens",
+    "thema_code": "Themacode",
 }
 
 
@@ -56,14 +57,14 @@ def hotspot_table(
         if level in layers:
             names.update(dict(zip(layers[level]["code"], layers[level]["naam"])))
     trend = next((f"trend_{t.id}" for t in config.trends), None)
-    for theme in THEMES:
-        for level in ("buurt", "wijk"):
+    for theme in config.scored_themes:
+        for level in ("buurt", "wijk", "gemeente"):
             layer = layers.get(level)
             if layer is None or f"risk_{theme}" not in layer:
                 continue
             frame = pd.DataFrame(
                 {
-                    "thema": THEME_NAMES[theme],
+                    "thema": config.theme_name(theme),
                     "niveau": level,
                     "rang": layer[f"rank_{theme}"],
                     "code": layer["code"],
@@ -83,6 +84,7 @@ def hotspot_table(
                     "drijvers": layer[f"drivers_{theme}"],
                     "onderdrukking": _theme_suppression(layer, _theme_columns(config, theme)),
                     "synthetisch": "ja" if theme in synthetic_themes else "nee",
+                    "thema_code": theme,
                 }
             )
             rows.append(frame.sort_values(["rang", "code"], na_position="last"))
@@ -165,8 +167,9 @@ def write_xlsx(
 
 def format_for_terminal(table: pd.DataFrame, theme: str, top: int, level: str = "buurt") -> str:
     """The top ``top`` areas of one theme as a plain text table."""
-    name = THEME_NAMES.get(theme, theme)
-    part = table[(table["thema"] == name) & (table["niveau"] == level)].dropna(subset=["rang"])
+    chosen = (table["thema_code"] == theme) | (table["thema"].str.lower() == theme.lower())
+    name = str(table.loc[chosen, "thema"].iloc[0]) if chosen.any() else theme
+    part = table[chosen & (table["niveau"] == level)].dropna(subset=["rang"])
     part = part.head(top)
     if part.empty:
         return f"Geen gepubliceerde scores voor thema {name} op niveau {level}."

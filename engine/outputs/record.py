@@ -20,7 +20,7 @@ from engine.config import Config
 from engine.outputs.manifest import sha256_of
 from engine.outputs.report import ModelDetail
 from engine.publish import DisclosureRecord, indicator_exposures
-from engine.themes import THEME_NAMES, THEMES
+from engine.themes import THEME_OUTPUTS
 
 DEFAULT_ATTRIBUTION = "Bron: CBS, CC BY 4.0."
 SYNTHETIC_NL = " (synthetisch)"
@@ -66,6 +66,7 @@ def indicator_table(
             "unit_type": cells[d.id].unit_type,
             "subset_of": larger.get(d.id) or None,
             "sum_of": parts.get(d.id),
+            "map": int(d.map),
         }
         for d in config.indicators
         if d.id in cells
@@ -91,6 +92,7 @@ def indicator_table(
             "unit_type",
             "subset_of",
             "sum_of",
+            "map",
         ],
     )
 
@@ -172,9 +174,12 @@ SCORE_COLUMNS = [
 
 
 def score_table(
-    analyses: dict[str, LevelAnalysis], layers: dict[str, gpd.GeoDataFrame]
+    analyses: dict[str, LevelAnalysis],
+    layers: dict[str, gpd.GeoDataFrame],
+    themes: dict[str, str],
 ) -> pd.DataFrame:
-    """The ``scores`` table: per level and theme, how the score is made (in Dutch) and
+    """The ``scores`` table: per level and theme (``themes``: id -> name), how the
+    score is made (in Dutch) and
     how many areas have one from published figures only, one with an estimated input,
     none, and none because of the area rule. Counts of published columns only."""
     rows = []
@@ -188,7 +193,7 @@ def score_table(
                 {
                     "niveau": level,
                     "thema": theme,
-                    "thema_naam": THEME_NAMES[theme],
+                    "thema_naam": themes.get(theme, theme),
                     "score": description,
                     "gebieden": len(layer),
                     "met_score": int(risk.sum()),
@@ -225,6 +230,88 @@ def score_explanations(scores: pd.DataFrame) -> list[str]:
     return lines
 
 
+_OUTPUT_ALIASES = {
+    "nl": {
+        "risk": "Risicoscore",
+        "risk_low": "Score laag",
+        "risk_high": "Score hoog",
+        "estimated": "Geschat",
+        "rank": "Rang",
+        "drivers": "Factoren",
+        "hotspot": "Hotspot",
+        "lisa": "LISA",
+        "coverage": "Dekking",
+        "trend": "Trend",
+    },
+    "en": {
+        "risk": "Risk score",
+        "risk_low": "Score low",
+        "risk_high": "Score high",
+        "estimated": "Estimated",
+        "rank": "Rank",
+        "drivers": "Drivers",
+        "hotspot": "Hot spot",
+        "lisa": "LISA",
+        "coverage": "Coverage",
+        "trend": "Trend",
+    },
+}
+_BASE_ALIASES = {
+    "nl": {
+        "naam": "Naam",
+        "niveau": "Niveau",
+        "wijkcode": "Wijkcode",
+        "gemeentecode": "Gemeentecode",
+        "suppressed": "Gebiedsregel",
+        "suppression": "Onderdrukking",
+    },
+    "en": {
+        "naam": "Name",
+        "niveau": "Level",
+        "wijkcode": "Wijk code",
+        "gemeentecode": "Gemeente code",
+        "suppressed": "Area rule",
+        "suppression": "Withheld",
+    },
+}
+
+
+def field_aliases(config: Config, themes: dict[str, str]) -> dict[str, str]:
+    """Every layer column's name for people, in the run's language: the indicator
+    labels, and per theme its outputs ("Risicoscore Drugs")."""
+    language = config.language
+    aliases = dict(_BASE_ALIASES[language])
+    for d in config.indicators:
+        aliases[d.id] = d.label_en if language == "en" else d.label_nl
+    words = _OUTPUT_ALIASES[language]
+    for theme, name in themes.items():
+        for output in THEME_OUTPUTS:
+            aliases[f"{output}_{theme}"] = f"{words[output]} {name}"
+    for trend in config.trends:
+        aliases[f"trend_{trend.id}"] = f"{words['trend']} {aliases.get(trend.id, trend.id)}"
+    return aliases
+
+
+def _boundaries_record(boundaries: Boundaries, config: Config) -> dict[str, object]:
+    """What was read, repaired, dropped, dissolved, selected and found suspect."""
+    report = boundaries.report
+    return {
+        "path": Path(report.path).name,
+        "layer": report.layer,
+        "schema": report.schema,
+        "source_crs": report.source_crs,
+        "counts": report.counts,
+        "repaired": len(report.repaired),
+        "dropped": report.dropped_non_polygon,
+        "water_dropped": report.water_dropped,
+        "dissolved": report.built_by_dissolving,
+        "gaps_closed": report.rings_closed,
+        "suspects": report.suspects,
+        "suspects_excluded": config.boundaries.quality.suspects == "exclude",
+        "select": list(config.boundaries.select),
+    }
+
+
 def attribution(config: Config) -> str:
     """The attribution text every output carries."""
     return config.attribution or DEFAULT_ATTRIBUTION
@@ -247,7 +334,6 @@ def run_table(
         *(r.path for r in config.rasters),
     ]
     inputs = {str(path): sha256_of(path) for path in files}
-    report = boundaries.report
     rows = {
         "engine_version": engine_version(),
         "config_file": config.path.name,
@@ -256,20 +342,7 @@ def run_table(
         "started": started.isoformat(timespec="seconds"),
         "finished": finished.isoformat(timespec="seconds"),
         "input_sha256": json.dumps({Path(p).name: h for p, h in inputs.items()}),
-        "boundaries": json.dumps(
-            {
-                "path": Path(report.path).name,
-                "layer": report.layer,
-                "schema": report.schema,
-                "source_crs": report.source_crs,
-                "counts": report.counts,
-                "repaired": len(report.repaired),
-                "dropped": report.dropped_non_polygon,
-                "water_dropped": report.water_dropped,
-                "dissolved": report.built_by_dissolving,
-                "select": list(config.boundaries.select),
-            }
-        ),
+        "boundaries": json.dumps(_boundaries_record(boundaries, config)),
         "timings_s": json.dumps(timings),
         "spatial": json.dumps(
             {
@@ -278,7 +351,7 @@ def run_table(
                 "correction": config.spatial.correction,
                 "inference": config.spatial.inference,
                 # what each theme's hotspot and LISA classes are of
-                "hotspots_of": {t: f"risk_{t}" for t in THEMES if config.theme_indicators(t)},
+                "hotspots_of": {t: f"risk_{t}" for t in config.scored_themes},
                 "max_permutations": config.spatial.max_permutations,
                 "alpha": config.spatial.alpha,
                 "islands_joined": {

@@ -21,12 +21,15 @@ import pandas as pd
 import shapely
 from markupsafe import Markup, escape
 
-from engine.themes import THEME_NAMES, THEMES
+from engine.outputs.language import class_breaks, dutch_number
 from models.explain import driver_sentence
 
 QUINTILE_COLOURS = ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"]
+# an indicator's own map: blue, so that it is never read as a risk score
+INDICATOR_COLOURS = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"]
 QUINTILE_LABELS = ["0-20", "20-40", "40-60", "60-80", "80-100"]
-HOT, COLD = "#b2182b", "#2166ac"
+# outlines that stand out on every fill, the darkest red included
+HOT, COLD = "#111111", "#2c7fb8"
 RULE_TEXT = {
     "area": "te weinig inwoners of huishoudens in het gebied",
     "area_companies": "te weinig bedrijven in de buurt (bedrijfsgegevens)",
@@ -68,6 +71,7 @@ class ReportInputs:
     parameters: dict[str, Any]  # the disclosure rule parameters
     details: dict[str, ModelDetail] = field(default_factory=dict)
     scores: pd.DataFrame | None = None  # the ``scores`` table: how each score is made
+    themes: dict[str, str] = field(default_factory=dict)  # theme id -> name, in order
 
 
 def build_report(inputs: ReportInputs) -> str:
@@ -75,7 +79,7 @@ def build_report(inputs: ReportInputs) -> str:
     synthetic = set(inputs.indicators.loc[inputs.indicators["synthetic"] == 1, "theme"])
     themes = [
         view
-        for theme in THEMES
+        for theme in inputs.themes
         if (view := _theme_view(theme, inputs, theme in synthetic)) is not None
     ]
     return _template().render(
@@ -83,8 +87,9 @@ def build_report(inputs: ReportInputs) -> str:
         created=f"{inputs.created:%d-%m-%Y %H:%M}",
         buurten=len(inputs.layers.get("buurt", [])),
         wijken=len(inputs.layers.get("wijk", [])),
-        synthetic_themes=[THEME_NAMES[t] for t in THEMES if t in synthetic],
+        synthetic_themes=[name for t, name in inputs.themes.items() if t in synthetic],
         themes=themes,
+        indicator_maps=_indicator_maps(inputs),
         legend=list(zip(QUINTILE_COLOURS, QUINTILE_LABELS)),
         hot=HOT,
         cold=COLD,
@@ -116,7 +121,7 @@ def _theme_view(theme: str, inputs: ReportInputs, synthetic: bool) -> dict[str, 
     listed = indicators[(indicators["theme"] == theme) & (indicators["direction"] != "none")]
     maps = [
         {
-            "svg": _svg_map(layer, theme),
+            "svg": _risk_map(layer, theme, inputs.themes[theme]),
             "level": LEVEL_NAMES[level],
             "shown": f"{layer[risk].notna().mean():.0%}",
         }
@@ -147,7 +152,7 @@ def _theme_view(theme: str, inputs: ReportInputs, synthetic: bool) -> dict[str, 
     detail = inputs.details.get(theme)
     return {
         "id": theme,
-        "name": THEME_NAMES[theme],
+        "name": inputs.themes[theme],
         "synthetic": synthetic,
         "combines": list(listed["label_nl"]),
         "how": _how_view(inputs.scores, theme),
@@ -157,6 +162,46 @@ def _theme_view(theme: str, inputs: ReportInputs, synthetic: bool) -> dict[str, 
         "model_text": _model_text(model) if len(model) else "",
         "detail": _detail_view(detail) if detail else None,
     }
+
+
+def _indicator_maps(inputs: ReportInputs) -> list[dict[str, Any]]:
+    """The maps of indicators with ``map = true``: on the finest level that has them,
+    in five classes of the published values (fifths of the areas)."""
+    table = inputs.indicators
+    chosen = table[table["map"] == 1] if "map" in table else table.iloc[:0]
+    views = []
+    for row in chosen.itertuples(index=False):
+        level = next((lv for lv in inputs.layers if row.id in inputs.layers[lv]), None)
+        if level is None or len(inputs.layers[level]) > MAX_MAP_AREAS:
+            continue
+        layer = inputs.layers[level]
+        values = pd.to_numeric(layer[row.id], errors="coerce")
+        breaks = class_breaks(values)
+        if not breaks:
+            continue
+        digits = 0 if values.dropna().abs().max() >= 100 else 2
+        fills, titles = [], []
+        for area, value in zip(layer["naam"].astype(str), values):
+            if pd.isna(value):
+                fills.append("url(#hatch)")
+                titles.append(f"{area}: onderdrukt of geen cijfer")
+            else:
+                fills.append(INDICATOR_COLOURS[int(np.searchsorted(breaks[1:-1], value, "right"))])
+                titles.append(f"{area}: {dutch_number(value, digits)}")
+        label = str(row.label_nl)
+        views.append(
+            {
+                "name": label,
+                "level": LEVEL_NAMES[level],
+                "svg": _svg(layer, fills, [None] * len(layer), titles, f"kaart {label}"),
+                "legend": [
+                    (colour, f"{dutch_number(lo, digits)} - {dutch_number(hi, digits)}")
+                    for colour, lo, hi in zip(INDICATOR_COLOURS, breaks[:-1], breaks[1:])
+                ],
+                "shown": f"{values.notna().mean():.0%}",
+            }
+        )
+    return views
 
 
 def _range_text(row: dict[str, Any], theme: str) -> str:
@@ -268,45 +313,55 @@ def _disclosure_view(inputs: ReportInputs) -> dict[str, Any]:
     }
 
 
-def _svg_map(layer: gpd.GeoDataFrame, theme: str, width: int = 520) -> Markup:
-    """The risk map of one level as inline SVG (RD New, y up, to page coordinates)."""
+def _risk_map(layer: gpd.GeoDataFrame, theme: str, name: str) -> Markup:
+    """A level's risk score in five classes, hotspots outlined dark and coldspots blue
+    (drawn last, so that no neighbour's fill covers them)."""
+    risk = pd.to_numeric(layer[f"risk_{theme}"], errors="coerce").to_numpy()
+    hotspot = layer[f"hotspot_{theme}"].astype(object).to_numpy()
+    fills, strokes, titles = [], [], []
+    for area, r, h in zip(layer["naam"].astype(str), risk, hotspot):
+        kind = h.split(" ")[0] if isinstance(h, str) else ""
+        fills.append("url(#hatch)" if np.isnan(r) else QUINTILE_COLOURS[min(int(r // 20), 4)])
+        strokes.append({"hot": HOT, "cold": COLD}.get(kind))
+        titles.append(
+            f"{area}: geen score (onderdrukt of ontbrekend)"
+            if np.isnan(r)
+            else f"{area}: score {r:.0f}" + (f", {hotspot_nl(h)}" if kind else "")
+        )
+    return _svg(layer, fills, strokes, titles, f"kaart {name}")
+
+
+def _svg(
+    layer: gpd.GeoDataFrame,
+    fills: list[str],
+    strokes: list[str | None],
+    titles: list[str],
+    label: str,
+    width: int = 520,
+) -> Markup:
+    """A level's areas as inline SVG (RD New, y up, to page coordinates): each area's
+    fill, outline (None: a thin grey line) and hover title."""
     geoms = layer.geometry.values
     xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
     scale = width / max(xmax - xmin, 1)
     height = int((ymax - ymin) * scale) + 1
     tolerance = 1.5 / scale  # about one and a half pixel
     simplified = shapely.simplify(geoms, tolerance, preserve_topology=True)
-    risk = pd.to_numeric(layer[f"risk_{theme}"], errors="coerce").to_numpy()
-    hotspot = layer[f"hotspot_{theme}"].astype(object).to_numpy()
-    names = layer["naam"].astype(str).to_numpy()
-    paths = []
-    for geom, r, h, name in zip(simplified, risk, hotspot, names):
+    plain: list[str] = []
+    outlined: list[str] = []
+    for geom, fill, stroke, title in zip(simplified, fills, strokes, titles):
         d = _path(geom, xmin, ymax, scale)
         if not d:
             continue
-        if np.isnan(r):
-            fill, title = "url(#hatch)", f"{name}: geen score (onderdrukt of ontbrekend)"
-        else:
-            fill = QUINTILE_COLOURS[min(int(r // 20), 4)]
-            title = f"{name}: score {r:.0f}" + (f", {hotspot_nl(h)}" if isinstance(h, str) else "")
-        stroke = (
-            HOT
-            if isinstance(h, str) and h.startswith("hot")
-            else COLD
-            if isinstance(h, str) and h.startswith("cold")
-            else "#888"
-        )
-        weight = "1.6" if stroke != "#888" else "0.3"
-        paths.append(
-            f"<path d='{d}' fill='{fill}' stroke='{stroke}' stroke-width='{weight}'>"
-            f"<title>{_e(title)}</title></path>"
-        )
+        line = f"stroke='{stroke or '#888'}' stroke-width='{'2' if stroke else '0.3'}'"
+        path = f"<path d='{d}' fill='{fill}' {line}><title>{_e(title)}</title></path>"
+        (outlined if stroke else plain).append(path)
     svg = (
         f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' "
-        f"role='img' aria-label='kaart {_e(THEME_NAMES[theme])}'><defs><pattern id='hatch' "
+        f"role='img' aria-label='{_e(label)}'><defs><pattern id='hatch' "
         "width='6' height='6' patternUnits='userSpaceOnUse' patternTransform='rotate(45)'>"
         "<rect width='6' height='6' fill='#eee'/><line x1='0' y1='0' x2='0' y2='6' "
-        "stroke='#aaa' stroke-width='2'/></pattern></defs>" + "".join(paths) + "</svg>"
+        "stroke='#aaa' stroke-width='2'/></pattern></defs>" + "".join(plain + outlined) + "</svg>"
     )
     return Markup(svg)  # every text in it was escaped above
 

@@ -2,20 +2,29 @@
 
 Each area layer gets, per theme, a risk map (five classes of the 0-100 score, light
 to dark red) and a hotspot map (Gi* classes, red for hot and blue for cold, grey for
-not significant). Areas without a published score are hatched grey, and areas whose
-figures were withheld by the area rule are labelled "onderdrukt". The first theme's
-risk map is the layer's default style, so the layer opens styled.
+not significant), a LISA map, a map per trend and per indicator with ``map = true``
+(five classes of its published values, in blue). Areas without a value are hatched
+grey, and those withheld by disclosure control are labelled so. The risk map of the
+best-covered theme is the layer's default style, so the layer opens styled; a layer
+without scores opens with a transparent boundary style.
+
+Every style carries the fields' aliases (their names in the run's language) and, for
+class columns, a value map: the GeoPackage keeps machine-readable codes (``hot 95%``)
+and QGIS shows their labels (``hotspot (95%)``).
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from engine.outputs.geopackage import GEOMETRY_COLUMN
-from engine.themes import THEME_NAMES, THEMES
+from engine.outputs.language import CLASS_LABELS, class_breaks, class_kind, dutch_number
 
 RISK_CLASSES = [
     (0, 20, "#fef0d9"),
@@ -24,88 +33,204 @@ RISK_CLASSES = [
     (60, 80, "#e34a33"),
     (80, 100.01, "#b30000"),
 ]
-HOTSPOT_CLASSES = [
-    ("hot 99%", "#b2182b"),
-    ("hot 95%", "#ef8a62"),
-    ("hot 90%", "#fddbc7"),
-    ("not significant", "#f0f0f0"),
-    ("cold 90%", "#d1e5f0"),
-    ("cold 95%", "#67a9cf"),
-    ("cold 99%", "#2166ac"),
-]
-NO_SCORE = "#d9d9d9"
+HOTSPOT_COLOURS = {
+    "hot 99%": "#b2182b",
+    "hot 95%": "#ef8a62",
+    "hot 90%": "#fddbc7",
+    "not significant": "#f0f0f0",
+    "cold 90%": "#d1e5f0",
+    "cold 95%": "#67a9cf",
+    "cold 99%": "#2166ac",
+}
+LISA_COLOURS = {
+    "HH": "#d7191c",
+    "HL": "#fdae61",
+    "LH": "#abd9e9",
+    "LL": "#2c7bb6",
+    "not significant": "#f0f0f0",
+}
+INDICATOR_COLOURS = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"]
+NO_VALUE = "#d9d9d9"
+
+WORDS = {
+    "nl": {
+        "risk": "Risico",
+        "hotspots": "Hotspots",
+        "lisa": "LISA",
+        "trend": "Trend",
+        "map": "Kaart",
+        "boundaries": "Grenzen",
+        "no_score": "geen score (gebiedsregel of geen cijfers)",
+        "no_value": "onderdrukt of geen cijfer",
+        "withheld": "onderdrukt",
+        "area": "gebied",
+    },
+    "en": {
+        "risk": "Risk",
+        "hotspots": "Hot spots",
+        "lisa": "LISA",
+        "trend": "Trend",
+        "map": "Map",
+        "boundaries": "Boundaries",
+        "no_score": "no score (area rule or no figures)",
+        "no_value": "withheld or no figure",
+        "withheld": "withheld",
+        "area": "area",
+    },
+}
 
 
-def layer_styles(
-    layers: dict[str, list[str]], descriptions: dict[str, dict[str, str]] | None = None
-) -> pd.DataFrame:
-    """The ``layer_styles`` rows for layers given as name -> column names;
-    ``descriptions`` (layer -> theme -> how its score is made) go into each risk
-    style's description, which QGIS shows when a style is chosen."""
-    descriptions = descriptions or {}
+@dataclass
+class StyleSet:
+    """What the styles of a run show: theme ids -> names (in order), indicators with a
+    map of their own (id -> label), field aliases, per layer and theme how its score
+    is made (put in each risk style's description, which QGIS shows), the language."""
+
+    themes: dict[str, str]
+    maps: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    descriptions: dict[str, dict[str, str]] = field(default_factory=dict)
+    language: str = "nl"
+
+
+def layer_styles(layers: dict[str, gpd.GeoDataFrame], styles: StyleSet) -> pd.DataFrame:
+    """The ``layer_styles`` rows for the feature layers (name -> frame as written)."""
     rows = []
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    for layer, columns in layers.items():
-        themes = [t for t in THEMES if f"risk_{t}" in columns]
-        styles = []
-        for theme in themes:
-            how = descriptions.get(layer, {}).get(theme, "")
-            styles.append((f"Risico {THEME_NAMES[theme]}", risk_qml(f"risk_{theme}"), how))
-            if f"hotspot_{theme}" in columns:
-                name = f"Hotspots {THEME_NAMES[theme]}"
-                styles.append((name, hotspot_qml(f"hotspot_{theme}"), f"Gi* van de score. {how}"))
-        if not styles:
-            styles.append(("Grenzen", outline_qml(), ""))
-        for k, (name, qml, how) in enumerate(styles):
+    words = WORDS[styles.language]
+    for layer, frame in layers.items():
+        found = _layer_styles(frame, styles, styles.descriptions.get(layer, {}))
+        if not found:
+            found = [(words["boundaries"], _qml(frame, styles, [], None, outline=True), "", 0)]
+        default = int(np.argmax([coverage for *_, coverage in found]))
+        for k, (name, qml, how, _) in enumerate(found):
             rows.append(
                 {
                     "f_table_catalog": "",
                     "f_table_schema": "",
                     "f_table_name": layer,
                     "f_geometry_column": GEOMETRY_COLUMN,
-                    "styleName": name[:30],
+                    "styleName": name[:60],
                     "styleQML": qml,
                     "styleSLD": "",
-                    "useAsDefault": k == 0,
+                    "useAsDefault": k == default,
                     "description": f"zicht: {name}. {how}".strip(),
-                    "owner": "zicht",
-                    "ui": "",
+                    "owner": "",
+                    "ui": None,
                     "update_time": now,
                 }
             )
     return pd.DataFrame(rows)
 
 
-def risk_qml(column: str) -> str:
-    """Five classes of a 0-100 risk score; no score hatched grey."""
-    rules = [(f'"{column}" IS NULL', "geen score (gebiedsregel of geen cijfers)", NO_SCORE, True)]
-    for low, high, colour in RISK_CLASSES:
+def _layer_styles(
+    frame: gpd.GeoDataFrame, styles: StyleSet, descriptions: dict[str, str]
+) -> list[tuple[str, str, str, float]]:
+    """(name, QML, description, coverage) per style of one layer; only risk styles
+    have a coverage above -1, so that the default is the best-covered risk map."""
+    words = WORDS[styles.language]
+    columns = set(frame.columns)
+    found = []
+    for theme, theme_name in styles.themes.items():
+        risk = f"risk_{theme}"
+        if risk not in columns:
+            continue
+        how = descriptions.get(theme, "")
+        rules = [
+            (f'"{risk}" >= {lo} AND "{risk}" < {hi}', f"{lo:g} - {min(hi, 100):g}", c)
+            for lo, hi, c in RISK_CLASSES
+        ]
+        coverage = float(frame[risk].notna().mean())
+        found.append(
+            (f"{words['risk']} {theme_name}", _qml(frame, styles, rules, risk), how, coverage)
+        )
+        for kind, colours in (("hotspot", HOTSPOT_COLOURS), ("lisa", LISA_COLOURS)):
+            column = f"{kind}_{theme}"
+            if column in columns:
+                title = words["hotspots" if kind == "hotspot" else "lisa"]
+                qml = _qml(frame, styles, _class_rules(column, kind, colours, styles), column)
+                found.append((f"{title} {theme_name}", qml, how, -1.0))
+    for column in sorted(c for c in columns if c.startswith("trend_")):
+        colours = _trend_colours()
+        qml = _qml(frame, styles, _class_rules(column, "trend", colours, styles), column)
+        found.append((styles.aliases.get(column, column), qml, "", -1.0))
+    for indicator, label in styles.maps.items():
+        if indicator in columns:
+            rules = _indicator_rules(frame[indicator], indicator, styles.language)
+            if rules:
+                qml = _qml(frame, styles, rules, indicator)
+                found.append((f"{words['map']} {label}", qml, "", -1.0))
+    return found
+
+
+def _class_rules(
+    column: str, kind: str, colours: dict[str, str], styles: StyleSet
+) -> list[tuple[str, str, str]]:
+    labels = CLASS_LABELS[kind]
+    index = 1 if styles.language == "en" else 0
+    return [
+        (f"\"{column}\" = '{code}'", labels[code][index], colour)
+        for code, colour in colours.items()
+    ]
+
+
+def _trend_colours() -> dict[str, str]:
+    """Hot trends in reds, cold ones in blues, darker the more lasting."""
+    reds = ["#fee5d9", "#fcbba1", "#fc9272", "#fb6a4a", "#ef3b2c", "#cb181d", "#a50f15", "#67000d"]
+    blues = ["#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"]
+    names = [
+        "new",
+        "sporadic",
+        "oscillating",
+        "historical",
+        "consecutive",
+        "diminishing",
+        "persistent",
+        "intensifying",
+    ]
+    colours = {name: red for name, red in zip(names, reds)}
+    colours |= {f"{name} cold": blue for name, blue in zip(names, blues)}
+    colours["no pattern"] = "#f0f0f0"
+    return colours
+
+
+def _indicator_rules(values: pd.Series, column: str, language: str) -> list[tuple[str, str, str]]:
+    """Five classes of the published values (fifths of the areas), in blue."""
+    breaks = class_breaks(values)
+    if not breaks:
+        return []
+    known = pd.to_numeric(values, errors="coerce").dropna()
+    digits = 0 if known.abs().max() >= 100 else 2
+    show = (
+        (lambda v: dutch_number(v, digits)) if language == "nl" else (lambda v: f"{v:,.{digits}f}")
+    )
+    rules = []
+    for k, (lo, hi, colour) in enumerate(zip(breaks[:-1], breaks[1:], INDICATOR_COLOURS)):
+        upper = "<=" if k == len(breaks) - 2 else "<"
         rules.append(
             (
-                f'"{column}" >= {low} AND "{column}" < {high}',
-                f"{low:g} - {min(high, 100):g}",
+                f'"{column}" >= {lo!r} AND "{column}" {upper} {hi!r}',
+                f"{show(lo)} - {show(hi)}",
                 colour,
-                False,
             )
         )
-    return _qml(rules)
+    return rules
 
 
-def hotspot_qml(column: str) -> str:
-    """Gi* classes in diverging red/blue; no test (withheld) hatched grey."""
-    rules = [(f'"{column}" IS NULL', "geen score (onderdrukt of ontbrekend)", NO_SCORE, True)]
-    for value, colour in HOTSPOT_CLASSES:
-        label = value.replace("not significant", "niet significant")
-        rules.append((f"\"{column}\" = '{value}'", label, colour, False))
-    return _qml(rules)
-
-
-def outline_qml() -> str:
-    return _qml([("ELSE", "gebied", "#ffffff", False)])
-
-
-def _qml(rules: list[tuple[str, str, str, bool]]) -> str:
-    root = ET.Element("qgis", {"version": "3.28.0", "styleCategories": "Symbology|Labeling"})
+def _qml(
+    frame: gpd.GeoDataFrame,
+    styles: StyleSet,
+    rules: list[tuple[str, str, str]],
+    column: str | None,
+    outline: bool = False,
+) -> str:
+    """A rule-based style: ``rules`` (filter, legend label, colour) after one for areas
+    without a value (hatched grey); the fields' aliases and value maps; the withheld
+    label where ``column`` has no value and disclosure control withheld the area."""
+    words = WORDS[styles.language]
+    root = ET.Element(
+        "qgis", {"version": "3.28.0", "styleCategories": "Symbology|Labeling|Fields|Forms"}
+    )
     renderer = ET.SubElement(
         root,
         "renderer-v2",
@@ -113,26 +238,41 @@ def _qml(rules: list[tuple[str, str, str, bool]]) -> str:
     )
     rules_el = ET.SubElement(renderer, "rules", {"key": "root"})
     symbols = ET.SubElement(renderer, "symbols")
-    for k, (expression, label, colour, hatched) in enumerate(rules):
+    if outline:
+        everything = [("ELSE", words["area"], "")]
+    else:
+        empty = words["no_score"] if column and column.startswith("risk_") else words["no_value"]
+        everything = [(f'"{column}" IS NULL', empty, NO_VALUE), *rules]
+    for k, (expression, label, colour) in enumerate(everything):
         ET.SubElement(
             rules_el,
             "rule",
             {"key": f"r{k}", "filter": expression, "label": label, "symbol": str(k)},
         )
+        hatched = not outline and k == 0
         symbols.append(_fill_symbol(str(k), colour, hatched))
+    if column is not None:
+        _withheld_label(root, column, words["withheld"])
+    _fields(root, frame, styles)
+    ET.SubElement(root, "layerGeometryType").text = "2"
+    xml = ET.tostring(root, encoding="unicode")
+    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + xml
+
+
+def _withheld_label(root: ET.Element, column: str, text: str) -> None:
     labeling = ET.SubElement(root, "labeling", {"type": "rule-based"})
     label_rules = ET.SubElement(labeling, "rules", {"key": "root"})
     rule = ET.SubElement(
         label_rules,
         "rule",
-        {"key": "l0", "filter": '"suppressed" = 1', "description": "onderdrukt"},
+        {"key": "l0", "filter": f'"suppressed" = 1 AND "{column}" IS NULL', "description": text},
     )
     settings = ET.SubElement(rule, "settings", {"calloutType": "simple"})
     ET.SubElement(
         settings,
         "text-style",
         {
-            "fieldName": "'onderdrukt'",
+            "fieldName": f"'{text}'",
             "isExpression": "1",
             "fontSize": "7",
             "fontSizeUnit": "Point",
@@ -142,12 +282,36 @@ def _qml(rules: list[tuple[str, str, str, bool]]) -> str:
         },
     )
     ET.SubElement(settings, "placement", {"placement": "0", "centroidInside": "1"})
-    ET.SubElement(root, "layerGeometryType").text = "2"
-    xml = ET.tostring(root, encoding="unicode")
-    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + xml
+
+
+def _fields(root: ET.Element, frame: gpd.GeoDataFrame, styles: StyleSet) -> None:
+    """Aliases for every field QGIS shows, and value maps (code -> label) for classes."""
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    configuration = ET.SubElement(root, "fieldConfiguration")
+    index = 1 if styles.language == "en" else 0
+    for column in columns:
+        kind = class_kind(column)
+        if kind is None or kind == "estimated":
+            continue
+        field_el = ET.SubElement(configuration, "field", {"name": column})
+        widget = ET.SubElement(field_el, "editWidget", {"type": "ValueMap"})
+        config = ET.SubElement(widget, "config")
+        outer = ET.SubElement(config, "Option", {"type": "Map"})
+        entries = ET.SubElement(outer, "Option", {"type": "List", "name": "map"})
+        for code, labels in CLASS_LABELS[kind].items():
+            entry = ET.SubElement(entries, "Option", {"type": "Map"})
+            ET.SubElement(
+                entry, "Option", {"type": "QString", "name": labels[index], "value": code}
+            )
+    aliases = ET.SubElement(root, "aliases")
+    for k, column in enumerate(columns):
+        name = styles.aliases.get(column)
+        if name:
+            ET.SubElement(aliases, "alias", {"field": column, "index": str(k), "name": name})
 
 
 def _fill_symbol(name: str, colour: str, hatched: bool) -> ET.Element:
+    """A fill; an empty ``colour`` is no fill at all (a boundary style)."""
     symbol = ET.Element(
         "symbol",
         {"type": "fill", "name": name, "alpha": "1", "clip_to_extent": "1", "force_rhr": "0"},
@@ -156,13 +320,13 @@ def _fill_symbol(name: str, colour: str, hatched: bool) -> ET.Element:
         symbol, "layer", {"class": "SimpleFill", "enabled": "1", "pass": "0", "locked": "0"}
     )
     options = ET.SubElement(layer, "Option", {"type": "Map"})
-    rgb = ",".join(str(int(colour[i : i + 2], 16)) for i in (1, 3, 5)) + ",255"
+    rgb = ",".join(str(int(colour[i : i + 2], 16)) for i in (1, 3, 5)) + ",255" if colour else ""
     for key, value in (
-        ("color", rgb),
-        ("style", "b_diagonal" if hatched else "solid"),
-        ("outline_color", "110,110,110,255"),
+        ("color", rgb or "255,255,255,0"),
+        ("style", "no" if not colour else "b_diagonal" if hatched else "solid"),
+        ("outline_color", "110,110,110,255" if colour else "60,60,60,255"),
         ("outline_style", "solid"),
-        ("outline_width", "0.15"),
+        ("outline_width", "0.15" if colour else "0.3"),
         ("outline_width_unit", "MM"),
     ):
         ET.SubElement(options, "Option", {"name": key, "type": "QString", "value": value})
