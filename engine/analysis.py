@@ -46,7 +46,6 @@ from spatial.weights import distance_band, knn, queen_with_islands
 
 log = logging.getLogger("zicht")
 PARENT_OF = {"buurt": "wijkcode", "wijk": "gemeentecode"}
-FOLDS_NL = {"wijk": "wijk", "gemeente": "gemeente", "blocks": "ruimtelijk blok"}
 
 
 @dataclass
@@ -258,8 +257,11 @@ def _publish_score(
     columns[f"estimated_{theme}"] = estimated.astype(float).where(raw.notna())
     columns[f"rank_{theme}"] = rank_of(raw)
     known = contributions.dropna(how="all")
+    lagged = {
+        f"{k}__buren": _TEXT[config.language]["nearby"].format(label=v) for k, v in labels.items()
+    }
     columns[f"drivers_{theme}"] = drivers_text(
-        known, {**labels, **_lag_labels(labels)}, estimated_inputs.reindex_like(known)
+        known, {**labels, **lagged}, estimated_inputs.reindex_like(known), language=config.language
     ).reindex(columns.index)
 
 
@@ -339,10 +341,6 @@ def _moran_row(level: str, name: str, values: pd.Series, graph: Graph, config: C
         "p": round(moran.p, 4),
         "areas": moran.n,
     }
-
-
-def _lag_labels(labels: dict[str, str]) -> dict[str, str]:
-    return {f"{k}__buren": f"{v} (in de buurt)" for k, v in labels.items()}
 
 
 def _features(config: Config, target: TargetSpec) -> list[str]:
@@ -452,46 +450,82 @@ def _fit_model(
     return model
 
 
+_TEXT = {
+    "nl": {
+        "against": "{label} t.o.v. {exposure}",
+        "nearby": "{label} (in de buurt)",
+        "lower": " (lager is riskanter)",
+        "rank": "rangschikking",
+        "robust": "robuuste z-waarden",
+        "composite": "Samengestelde index ({method}) van: {parts}. Aantallen tellen als "
+        "verhouding tot hun noemer, naar het cijfer van de wijk of gemeente getrokken waar "
+        "die noemer klein is (empirisch Bayes). Onderdrukte cijfers zijn geschat uit "
+        "gepubliceerde cijfers.",
+        "lag": " en hun gemiddelde in de buurt",
+        "model": "Model {model}: verwacht aantal {target} per 1.000 {exposure}, voorspeld uit "
+        "{features}{lag}. Getraind op gepubliceerde en geschatte aantallen, gevalideerd per "
+        "{folds} op de gepubliceerde; de score van een gebied komt van een model dat zijn "
+        "eigen aantal niet zag.",
+        "wijk": "wijk",
+        "gemeente": "gemeente",
+        "blocks": "ruimtelijk blok",
+    },
+    "en": {
+        "against": "{label} relative to {exposure}",
+        "nearby": "{label} (nearby)",
+        "lower": " (lower is riskier)",
+        "rank": "ranks",
+        "robust": "robust z-scores",
+        "composite": "Composite index ({method}) of: {parts}. Counts enter relative to their "
+        "denominator, drawn towards the wijk or gemeente figure where that denominator is "
+        "small (empirical Bayes). Withheld figures are estimated from published figures.",
+        "lag": " and their mean nearby",
+        "model": "Model {model}: expected number of {target} per 1,000 {exposure}, predicted "
+        "from {features}{lag}. Trained on published and estimated counts, validated per "
+        "{folds} on the published ones; an area's score comes from a model that did not "
+        "see its own count.",
+        "wijk": "wijk",
+        "gemeente": "gemeente",
+        "blocks": "spatial block",
+    },
+}
+
+
 def _label(config: Config, indicator_id: str) -> str:
-    return config.indicator(indicator_id).label_nl
+    d = config.indicator(indicator_id)
+    return d.label_en if config.language == "en" else d.label_nl
 
 
 def _input_label(config: Config, indicator_id: str) -> str:
-    """An indicator's Dutch label as a score input: a count or sum with an exposure
-    is measured against it."""
+    """An indicator's label as a score input, in the run's language: a count or sum
+    with an exposure is measured against it."""
     d = config.indicator(indicator_id)
     if d.kind in ("count", "sum") and d.exposure and d.direction != "none":
-        return f"{d.label_nl} t.o.v. {_label(config, d.exposure).lower()}"
-    return d.label_nl
+        text = _TEXT[config.language]["against"]
+        return text.format(label=_label(config, d.id), exposure=_label(config, d.exposure).lower())
+    return _label(config, d.id)
 
 
 def _composite_description(config: Config, theme: str, indicators: pd.DataFrame) -> str:
-    """How a composite theme's score is made, in Dutch."""
+    """How a composite theme's score is made, in the run's language."""
+    text = _TEXT[config.language]
     parts = []
     for d in config.theme_indicators(theme):
-        text = _input_label(config, d.id)
-        if d.direction == "lower":
-            text += " (lager is riskanter)"
-        parts.append(text)
-    method = "rangschikking" if config.models.method == "rank" else "robuuste z-waarden"
-    return (
-        f"Samengestelde index ({method}) van: {'; '.join(parts)}. Aantallen tellen als "
-        "verhouding tot hun noemer, naar het cijfer van de wijk of gemeente getrokken waar "
-        "die noemer klein is (empirisch Bayes). Onderdrukte cijfers zijn geschat uit "
-        "gepubliceerde cijfers."
-    )
+        parts.append(_input_label(config, d.id) + (text["lower"] if d.direction == "lower" else ""))
+    method = text["rank"] if config.models.method == "rank" else text["robust"]
+    return text["composite"].format(method=method, parts="; ".join(parts))
 
 
 def _model_description(
     config: Config, target: TargetSpec, indicators: pd.DataFrame, model: ModelResult
 ) -> str:
-    """How a model theme's score is made, in Dutch."""
-    exposure = _label(config, indicators.at[target.target, "exposure"]).lower()
-    features = ", ".join(_label(config, f).lower() for f in _features(config, target))
-    lag = " en hun gemiddelde in de buurt" if target.spatial_lag else ""
-    return (
-        f"Model {model.model}: verwacht aantal {_label(config, target.target).lower()} "
-        f"per 1.000 {exposure}, voorspeld uit {features}{lag}. Getraind op gepubliceerde en "
-        f"geschatte aantallen, gevalideerd per {FOLDS_NL[target.groups]} op de gepubliceerde; de "
-        "score van een gebied komt van een model dat zijn eigen aantal niet zag."
+    """How a model theme's score is made, in the run's language."""
+    text = _TEXT[config.language]
+    return text["model"].format(
+        model=model.model,
+        target=_label(config, target.target).lower(),
+        exposure=_label(config, indicators.at[target.target, "exposure"]).lower(),
+        features=", ".join(_label(config, f).lower() for f in _features(config, target)),
+        lag=text["lag"] if target.spatial_lag else "",
+        folds=text[target.groups],
     )

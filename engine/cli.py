@@ -238,16 +238,14 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _hotspots(args: argparse.Namespace) -> int:
-    import pandas as pd
 
-    from engine.outputs.lists import COLUMNS, format_for_terminal
+    from engine.outputs.lists import format_for_terminal, read_list
 
     path = args.dir / "hotspots.csv"
     if not path.exists():
         raise OutputError(f"{path}: not found; is {args.dir} a zicht output directory?")
-    table = pd.read_csv(path, sep=";", decimal=",", encoding="utf-8-sig")
-    table = table.rename(columns={v: k for k, v in COLUMNS.items()})
-    print(format_for_terminal(table, args.theme, args.top, args.level))
+    table, language = read_list(path)
+    print(format_for_terminal(table, args.theme, args.top, args.level, language))
     return 0
 
 

@@ -299,6 +299,11 @@ class TrendSpec(_Section):
     id: StrictStr
     indicators: tuple[StrictStr, ...] = Field(min_length=3)
     alpha: Number = Field(0.10, gt=0, lt=1)
+    label_nl: StrictStr = ""  # what the years measure, for headers and legends (default: id)
+    label_en: StrictStr = ""
+
+    def label(self, language: str) -> str:
+        return (self.label_en if language == "en" else self.label_nl) or self.id
 
 
 class TargetSpec(_Section):

@@ -32,7 +32,7 @@ from engine.estimates import LevelEstimates, estimate_layers
 from engine.indicators import IndicatorResult, compute_indicators
 from engine.outputs.geopackage import write_geopackage
 from engine.outputs.language import label_table
-from engine.outputs.lists import hotspot_table, write_csv, write_xlsx
+from engine.outputs.lists import hotspot_table, list_headers, write_csv, write_xlsx
 from engine.outputs.manifest import write_manifest
 from engine.outputs.record import (
     attribution,
@@ -329,6 +329,7 @@ def _write(
         model_details(analysed.analyses, layers, config),
         scores,
         themes,
+        config.language,
     )
     (staging / "report.html").write_text(build_report(report), encoding="utf-8")
     write_manifest(
@@ -373,11 +374,14 @@ def _write_lists(
 ) -> None:
     """``hotspots.csv`` and ``hotspots.xlsx``."""
     synthetic_themes = set(indicators.loc[indicators["synthetic"] == 1, "theme"])
+    language = config.language
     ranked = hotspot_table(
-        analysed.layers, config, synthetic_themes, score_types(analysed.analyses)
+        analysed.layers, config, synthetic_themes, score_types(analysed.analyses, language)
     )
-    write_csv(ranked, staging / "hotspots.csv")
-    write_xlsx(ranked, staging / "hotspots.xlsx", attribution(config), score_explanations(scores))
+    headers = list_headers(config)
+    write_csv(ranked, staging / "hotspots.csv", headers, language)
+    notes = [*score_explanations(scores, language), attribution(config)]
+    write_xlsx(ranked, staging / "hotspots.xlsx", headers, notes, language)
 
 
 def _audit(staging: Path) -> None:

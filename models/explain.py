@@ -1,18 +1,24 @@
-"""Per-area drivers of a score, as data and as plain Dutch text for policy teams.
+"""Per-area drivers of a score, as data and as plain text for policy teams (Dutch, or
+English with ``language="en"``).
 
 >>> import pandas as pd
 >>> c = pd.DataFrame({"a": [0.3, -0.1], "b": [-0.2, 0.05], "c": [0.0, 0.4]}, index=["x", "y"])
 >>> labels = {"a": "veel verkopen", "b": "weinig koopwoningen", "c": "hoge dichtheid"}
 >>> for text in drivers_text(c, labels):
 ...     print(text)
-veel verkopen (+0.30); weinig koopwoningen (-0.20)
-hoge dichtheid (+0.40); veel verkopen (-0.10); weinig koopwoningen (+0.05)
+veel verkopen (+0,30); weinig koopwoningen (-0,20)
+hoge dichtheid (+0,40); veel verkopen (-0,10); weinig koopwoningen (+0,05)
 >>> driver_sentence(drivers_text(c, labels)["x"])
 'Hoger door: veel verkopen. Lager door: weinig koopwoningen.'
 >>> drivers_text(c, labels, c > 0.35)["y"]
-'hoge dichtheid, geschat (+0.40); veel verkopen (-0.10); weinig koopwoningen (+0.05)'
+'hoge dichtheid, geschat (+0,40); veel verkopen (-0,10); weinig koopwoningen (+0,05)'
 >>> driver_sentence(drivers_text(c, labels, c > 0.35)["y"])
 'Hoger door: hoge dichtheid (geschat) en weinig koopwoningen. Lager door: veel verkopen.'
+>>> english = drivers_text(c, {"a": "many sales"}, c > 0.35, language="en")["y"]
+>>> english
+'c, estimated (+0.40); many sales (-0.10); b (+0.05)'
+>>> driver_sentence(english, "en")
+'Higher because of: c (estimated) and b. Lower because of: many sales.'
 """
 
 from __future__ import annotations
@@ -27,7 +33,15 @@ def top_drivers(row: pd.Series, k: int = 3) -> pd.Series:
     return nonzero.reindex(nonzero.abs().sort_values(ascending=False).index[:k])
 
 
-ESTIMATED_NL = "geschat"
+WORDS = {
+    "nl": {"estimated": "geschat", "up": "Hoger door:", "down": "Lager door:", "and": " en "},
+    "en": {
+        "estimated": "estimated",
+        "up": "Higher because of:",
+        "down": "Lower because of:",
+        "and": " and ",
+    },
+}
 
 
 def drivers_text(
@@ -35,10 +49,13 @@ def drivers_text(
     labels: dict[str, str],
     estimated: pd.DataFrame | None = None,
     k: int = 3,
+    language: str = "nl",
 ) -> pd.Series:
-    """Per area: ``label (+0.30); label (-0.20)`` for its top ``k`` drivers (zero
-    contributions dropped); a driver whose value was estimated (``estimated``, same
-    shape) reads ``label, geschat``."""
+    """Per area: ``label (+0,30); label (-0,20)`` for its top ``k`` drivers (zero
+    contributions dropped; a decimal point in English); a driver whose value was
+    estimated (``estimated``, same shape) reads ``label, geschat``."""
+    mark = ", " + WORDS[language]["estimated"]
+    point = "," if language == "nl" else "."
     values = contributions.to_numpy(dtype=float)
     values = np.where(np.isnan(values), 0.0, values)
     marks = np.zeros(values.shape, dtype=bool)
@@ -50,7 +67,7 @@ def drivers_text(
     texts: list[str | None] = []
     for i, row in enumerate(order):
         parts = [
-            f"{names[j]}{', ' + ESTIMATED_NL if marks[i, j] else ''} ({values[i, j]:+.2f})"
+            f"{names[j]}{mark if marks[i, j] else ''} ({_signed(values[i, j], point)})"
             for j in row
             if abs(values[i, j]) > 1e-12
         ]
@@ -58,25 +75,30 @@ def drivers_text(
     return pd.Series(texts, index=contributions.index, dtype=object)
 
 
-def driver_sentence(drivers: object) -> str:
-    """A short sentence from a drivers text (``label (+0.30); label (-0.20)``): which
+def _signed(value: float, point: str) -> str:
+    return f"{value:+.2f}".replace(".", point)
+
+
+def driver_sentence(drivers: object, language: str = "nl") -> str:
+    """A short sentence from a drivers text (``label (+0,30); label (-0,20)``): which
     indicators push the score up and which pull it down. Works on the published text,
     so the report needs nothing else."""
+    words = WORDS[language]
     if not isinstance(drivers, str) or not drivers:
         return "-"
     up: list[str] = []
     down: list[str] = []
     for part in drivers.split("; "):
         label, _, value = part.rpartition(" (")
-        label = label.replace(f", {ESTIMATED_NL}", f" ({ESTIMATED_NL})")
+        label = label.replace(f", {words['estimated']}", f" ({words['estimated']})")
         (down if value.startswith("-") else up).append(label.lower() if label else part)
     parts = []
     if up:
-        parts.append("Hoger door: " + _join(up) + ".")
+        parts.append(f"{words['up']} {_join(up, words['and'])}.")
     if down:
-        parts.append("Lager door: " + _join(down) + ".")
+        parts.append(f"{words['down']} {_join(down, words['and'])}.")
     return " ".join(parts)
 
 
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " en " + items[-1]
+def _join(items: list[str], and_: str) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + and_ + items[-1]

@@ -127,9 +127,13 @@ def test_spatial_cv_exposes_leakage_random_cv_hides():
 def test_drivers_in_words():
     c = pd.DataFrame({"a": [0.3], "b": [-0.2], "c": [0.0]}, index=["x"])
     labels = {"a": "veel verkopen", "b": "weinig koopwoningen"}
-    assert drivers_text(c, labels)["x"] == "veel verkopen (+0.30); weinig koopwoningen (-0.20)"
+    assert drivers_text(c, labels)["x"] == "veel verkopen (+0,30); weinig koopwoningen (-0,20)"
     text = drivers_text(c, labels)["x"]
     assert driver_sentence(text) == "Hoger door: veel verkopen. Lager door: weinig koopwoningen."
     three = "a (+0.30); b (+0.20); c (-0.10)"
     assert driver_sentence(three) == "Hoger door: a en b. Lager door: c."
     assert driver_sentence(None) == "-"
+    # a decimal comma in Dutch, a point in English; the labels keep their own dots
+    dotted = drivers_text(c, {"a": "verkopen t.o.v. woningen"})["x"]
+    assert dotted.startswith("verkopen t.o.v. woningen (+0,30)")
+    assert drivers_text(c, labels, language="en")["x"].endswith("(-0.20)")

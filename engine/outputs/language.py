@@ -93,3 +93,238 @@ def label_table(columns: list[str], language: str = "nl") -> pd.DataFrame:
         for code, labels in CLASS_LABELS[kind].items()
     ]
     return pd.DataFrame(rows, columns=["kolom", "code", "label"])
+
+
+def number(value: float, decimals: int = 0, language: str = "nl") -> str:
+    """``value`` as the run's language writes it: 7.664 and 0,25, or 7,664 and 0.25."""
+    return dutch_number(value, decimals) if language == "nl" else f"{value:,.{decimals}f}"
+
+
+def percent(part: float, total: float) -> str:
+    """``part`` of ``total`` as a whole percentage that says 100% only when it is all
+    and 0% only when it is none: 517 of 518 is 99%, not 100%."""
+    if total <= 0:
+        return "0%"
+    share = round(100 * part / total)
+    if part < total:
+        share = min(share, 99)
+    if part > 0:
+        share = max(share, 1)
+    return f"{share}%"
+
+
+def say(text: str, language: str = "nl", **values: object) -> str:
+    """``text`` (Dutch, with ``{name}`` placeholders) in ``language``, filled in. A
+    Dutch text without an English version is a bug: the tests render English runs."""
+    if language == "en":
+        text = ENGLISH[text]
+    return text.format(**values) if values else text
+
+
+# The English of every Dutch text the outputs show (the report, the lists).
+ENGLISH = {
+    # report: page
+    "Gemaakt op {created} UTC met zicht. Gebieden: {buurten} buurten, {wijken} wijken.": (
+        "Made on {created} UTC with zicht. Areas: {buurten} buurten (neighbourhoods), "
+        "{wijken} wijken (districts)."
+    ),
+    "Let op: synthetische gegevens.": "Note: synthetic data.",
+    "De thema's {themes} zijn berekend op gegenereerde, niet-echte microdata. Ze laten zien "
+    "hoe de analyse werkt, niet hoe het werkelijk is.": (
+        "The themes {themes} are computed on generated, not real, microdata. They show how "
+        "the analysis works, not how things are."
+    ),
+    "Hoe lees je dit?": "How to read this",
+    "Een hoge risicoscore of een hotspot is een patroon in de gegevens, geen bewijs van "
+    "criminaliteit of ondermijning in een buurt, en zegt niets over de mensen die er wonen. "
+    "Gebruik het om vragen te stellen en samen met partners te duiden, niet om conclusies "
+    "te trekken.": (
+        "A high risk score or a hot spot is a pattern in the data, not evidence of crime or "
+        "subversion in a neighbourhood, and it says nothing about the people who live there. "
+        "Use it to ask questions and to interpret together with partners, not to draw "
+        "conclusions."
+    ),
+    "De risicoscore (0-100) is de plaats van een gebied ten opzichte van de andere "
+    "gebieden: 90 betekent dat 90% van de gebieden lager scoort. Waar een cijfer is "
+    "onderdrukt, rekent de score met een schatting uit de gepubliceerde cijfers (de rest "
+    "van de wijk, verdeeld naar bijvoorbeeld inwoners of verkopen); de bandbreedte naast "
+    "de score laat zien hoe ver die kan uitvallen als zo'n cijfer alles is wat de "
+    "publicatie toelaat. Een hotspot is een groep aangrenzende gebieden met samen een "
+    "opvallend hoge score; de zekerheid (90, 95 of 99%) is gecorrigeerd voor het toetsen "
+    "van veel gebieden tegelijk.": (
+        "The risk score (0-100) is an area's place among the other areas: 90 means that 90% "
+        "of the areas score lower. Where a figure was withheld, the score uses an estimate "
+        "from the published figures (the rest of the wijk, shared by inhabitants or sales, "
+        "for example); the range beside the score shows how far it can go if such a figure "
+        "is anything the publication allows. A hot spot is a group of neighbouring areas "
+        "with a remarkably high score together; its confidence (90, 95 or 99%) is corrected "
+        "for testing many areas at once."
+    ),
+    "synthetisch": "synthetic",
+    "{level}: risicoscore en hotspots ({shown} van de gebieden heeft een score).": (
+        "{level}: risk score and hot spots ({shown} of the areas have a score)."
+    ),
+    "geen score": "no score",
+    "hotspot": "hot spot",
+    "coldspot": "cold spot",
+    "Top 10 {level}": "Top 10 {level}",
+    "Gebied": "Area",
+    "Score": "Score",
+    "Bandbreedte": "Range",
+    "Hotspot": "Hot spot",
+    "Waarom hoog?": "Why high?",
+    "Kwaliteit van het voorspelmodel.": "Quality of the prediction model.",
+    "Het model leunt het meest op: {factors}.": "The model relies most on: {factors}.",
+    "Een vergelijking van voorspelde en werkelijke aantallen ({target}) per groep buurten "
+    "wordt niet getoond: maar {share} van de buurten heeft een gepubliceerd aantal, de rest "
+    "is onderdrukt, en een gemiddelde over alleen de gepubliceerde buurten zou een "
+    "vertekend beeld geven.": (
+        "A comparison of predicted and actual numbers ({target}) per group of buurten is not "
+        "shown: only {share} of the buurten have a published number, the rest is withheld, "
+        "and a mean over the published buurten alone would be biased."
+    ),
+    "Klopt het niveau? Per vijfde van de buurten, van laagste naar hoogste voorspelling, de "
+    "gemiddelde voorspelling en het gemiddelde werkelijke aantal ({target}). Alleen "
+    "gepubliceerde aantallen tellen mee, zodat niets onderdrukts terug te rekenen is.": (
+        "Is the level right? Per fifth of the buurten, from the lowest to the highest "
+        "prediction, the mean prediction and the mean actual number ({target}). Only "
+        "published numbers count, so that nothing withheld can be worked out."
+    ),
+    "Vijfde": "Fifth",
+    "Voorspeld": "Predicted",
+    "Werkelijk": "Actual",
+    "Buurten met gepubliceerd aantal": "Buurten with a published number",
+    "{published} van {areas}": "{published} of {areas}",
+    "Kaarten": "Maps",
+    "{name} ({level}; {shown} van de gebieden heeft een gepubliceerd cijfer).": (
+        "{name} ({level}; {shown} of the areas have a published figure)."
+    ),
+    "onderdrukt of geen cijfer": "withheld or no figure",
+    "Wat is onderdrukt, en waarom": "What was withheld, and why",
+    "Cijfers die iets over een persoon, adres of bedrijf kunnen verraden, zijn niet "
+    "gepubliceerd. Een cijfer wordt onderdrukt als minder dan {min_units} personen, adressen "
+    "of bedrijven eraan bijdragen, als één of twee bijdragers het bepalen, of als het gebied "
+    "minder dan {min_inhabitants} inwoners heeft. Andere cijfers zijn aanvullend onderdrukt, "
+    "zodat niets terug te rekenen is uit totalen; een controle die rekent als een aanvaller "
+    "bevestigt dat. Aantallen zijn afgerond op {count_base}-tallen.": (
+        "Figures that could give away something about a person, address or company were not "
+        "published. A figure is withheld when fewer than {min_units} persons, addresses or "
+        "companies contribute to it, when one or two contributors dominate it, or when the "
+        "area has fewer than {min_inhabitants} inhabitants. Other figures were withheld as "
+        "well, so that nothing can be worked out from totals; a check that computes as an "
+        "attacker would confirms it. Counts are rounded to multiples of {count_base}."
+    ),
+    "Van de {cells} gevoelige cellen is {share} gepubliceerd ({published}); {areas} gebieden "
+    "hebben te weinig inwoners voor persoonsgegevens.": (
+        "Of the {cells} sensitive cells, {share} were published ({published}); {areas} areas "
+        "have too few inhabitants for personal data."
+    ),
+    "Er zijn geen gevoelige cijfers in deze run: niets hoefde te worden onderdrukt.": (
+        "This run has no sensitive figures: nothing had to be withheld."
+    ),
+    "Reden": "Reason",
+    "Cellen": "Cells",
+    "Aandeel": "Share",
+    "Bronnen": "Sources",
+    "Bron: CBS.": "Source: CBS.",
+    # report: levels and rules
+    "Buurten": "Buurten (neighbourhoods)",
+    "Wijken": "Wijken (districts)",
+    "Gemeenten": "Gemeenten (municipalities)",
+    "buurten": "buurten",
+    "wijken": "wijken",
+    "gemeenten": "gemeenten",
+    "te weinig inwoners of huishoudens in het gebied": (
+        "too few inhabitants or households in the area"
+    ),
+    "te weinig bedrijven in de buurt (bedrijfsgegevens)": (
+        "too few companies in the buurt (company data)"
+    ),
+    "te weinig personen, adressen of bedrijven in de cel": (
+        "too few persons, addresses or companies in the cell"
+    ),
+    "één of twee bijdragers bepalen het totaal": "one or two contributors dominate the total",
+    "de grootste bijdrage is te goed te schatten (p%-regel)": (
+        "the largest contribution could be estimated too closely (p% rule)"
+    ),
+    "aanvullend onderdrukt, zodat niets terug te rekenen is": (
+        "withheld as well, so that nothing can be worked out"
+    ),
+    "afgeleid van een onderdrukt getal": "derived from a withheld number",
+    # report: scores, ranges, maps
+    "geschat": "estimated",
+    "{area}: geen score (onderdrukt of ontbrekend)": "{area}: no score (withheld or missing)",
+    "{area}: score {score}": "{area}: score {score}",
+    "{area}: onderdrukt of geen cijfer": "{area}: withheld or no figure",
+    "kaart {name}": "map {name}",
+    "{published} van de {areas} gebieden hebben een score uit gepubliceerde cijfers alleen, "
+    "{estimated} een score met een geschat cijfer, {none} geen score": (
+        "{published} of the {areas} areas have a score from published figures alone, "
+        "{estimated} a score with an estimated figure, {none} no score"
+    ),
+    " ({ruled} door de gebiedsregel)": " ({ruled} by the area rule)",
+    # report: model quality
+    "Getoetst op wijken die het model niet kende, volgt de volgorde van de voorspellingen "
+    "die van de werkelijkheid met een rangcorrelatie van {spearman} (1 is perfect, 0 is "
+    "willekeurig); het model verklaart {r2} van de verschillen tussen buurten.": (
+        "Tested on wijken the model had not seen, the order of the predictions follows that "
+        "of reality with a rank correlation of {spearman} (1 is perfect, 0 is random); the "
+        "model explains {r2} of the differences between buurten."
+    ),
+    " Dat is beter dan een voorspelling op alleen het aantal inwoners ({r2}).": (
+        " That is better than a prediction from the number of inhabitants alone ({r2})."
+    ),
+    " Dat is niet beter dan een voorspelling op alleen het aantal inwoners ({r2}).": (
+        " That is no better than a prediction from the number of inhabitants alone ({r2})."
+    ),
+    " Met een willekeurige verdeling van de toets zou het model beter lijken ({r2}), omdat "
+    "buren op elkaar lijken; het eerlijke cijfer is het eerste.": (
+        " With a random split of the test the model would look better ({r2}), because "
+        "neighbours resemble each other; the honest figure is the first."
+    ),
+    "per 1.000 {exposure}": "per 1,000 {exposure}",
+    # record: model details, score types and explanations
+    " (in de buurt)": " (nearby)",
+    "samengestelde index": "composite index",
+    "{theme} ({level}): {how} Score voor {scored} van {areas} gebieden ({share}), waarvan "
+    "{estimated} met een geschat cijfer; geen score voor {none} (waarvan {ruled} door de "
+    "gebiedsregel).": (
+        "{theme} ({level}): {how} A score for {scored} of {areas} areas ({share}), of which "
+        "{estimated} with an estimated figure; no score for {none} (of which {ruled} by the "
+        "area rule)."
+    ),
+    # lists: what is withheld (the words of the public ``suppression`` column)
+    "onderdrukt": "withheld",
+    "gebiedsregel personen": "area rule persons",
+    "gebiedsregel bedrijven": "area rule companies",
+    "ja": "yes",
+    "nee": "no",
+    "Toelichting": "Notes",
+    "Een hoge score of een hotspot is een patroon in de gegevens, geen bewijs van "
+    "criminaliteit.": "A high score or a hot spot is a pattern in the data, not evidence of crime.",
+    "Lege cellen zijn onderdrukt om personen, adressen en bedrijven te beschermen; de kolom "
+    "'Onderdrukt (reden)' zegt waarom.": (
+        "Empty cells were withheld to protect persons, addresses and companies; the column "
+        "'Withheld (reason)' says why."
+    ),
+    "Thema's met 'Synthetische gegevens = ja' zijn gebaseerd op gegenereerde, niet-echte "
+    "microdata.": "Themes with 'Synthetic data = yes' are based on generated, not real, microdata.",
+    "Score laag en Score hoog: de score van het gebied als zijn geschatte en afgeronde cijfers "
+    "over alles lopen wat uit de publicatie volgt, alle andere gebieden gelijk. Geschat = ja: "
+    "de score gebruikt een schatting van een onderdrukt cijfer, gemaakt uit gepubliceerde "
+    "cijfers alleen.": (
+        "Score low and Score high: the area's score when its estimated and rounded figures run "
+        "over everything the publication allows, every other area unchanged. Estimated = yes: "
+        "the score uses an estimate of a withheld figure, made from published figures alone."
+    ),
+    "Geen gepubliceerde scores voor thema {name} op niveau {level}.": (
+        "No published scores for theme {name} at level {level}."
+    ),
+    "rang": "rank",
+    "naam": "name",
+    "bandbreedte": "range",
+    "factoren": "drivers",
+    "Let op: dit thema is berekend op synthetische (gegenereerde) microdata.": (
+        "Note: this theme is computed on synthetic (generated) microdata."
+    ),
+}

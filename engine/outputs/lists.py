@@ -1,10 +1,11 @@
 """Ranked hotspot lists for police analysts: ``hotspots.csv``, ``hotspots.xlsx``, terminal.
 
-One row per area and theme (buurten and wijken), ranked by risk within each theme
-and level, with Dutch column headers. The CSV opens correctly in a Dutch Excel by
-double-click: ``;`` as separator, ``,`` as decimal mark, UTF-8 with a byte order
-mark. Every value comes from the published layers, so whatever disclosure control
-withheld is empty here too.
+One row per area and theme (buurten, wijken and gemeenten), ranked by risk within each
+theme and level, in the run's language (Dutch by default). The Dutch CSV opens
+correctly in a Dutch Excel by double-click: ``;`` as separator, ``,`` as decimal
+mark, UTF-8 with a byte order mark; the English one uses ``,`` and ``.``. Every value
+comes from the published layers, so whatever disclosure control withheld is empty
+here too.
 """
 
 from __future__ import annotations
@@ -15,30 +16,42 @@ import geopandas as gpd
 import pandas as pd
 
 from engine.config import Config
+from engine.outputs.language import class_label, number, say
 from engine.publish import WITHHELD_TEXT
 from engine.themes import theme_output_columns
 
+# the lists' columns and their headers, in Dutch and English
 COLUMNS = {
-    "thema": "Thema",
-    "niveau": "Niveau",
-    "rang": "Rang",
-    "code": "Code",
-    "naam": "Naam",
-    "wijk": "Wijk",
-    "gemeente": "Gemeente",
-    "risico": "Risicoscore (0-100)",
-    "risico_laag": "Score laag",
-    "risico_hoog": "Score hoog",
-    "geschat": "Geschat",
-    "scoretype": "Score op basis van",
-    "hotspot": "Hotspot (Gi*)",
-    "lisa": "Cluster (LISA)",
-    "trend": "Trend misdrijven",
-    "drijvers": "Belangrijkste factoren",
-    "onderdrukking": "Onderdrukt (reden)",
-    "synthetisch": "Synthetische gegevens",
-    "thema_code": "Themacode",
+    "thema": ("Thema", "Theme"),
+    "niveau": ("Niveau", "Level"),
+    "rang": ("Rang", "Rank"),
+    "code": ("Code", "Code"),
+    "naam": ("Naam", "Name"),
+    "wijk": ("Wijk", "Wijk"),
+    "gemeente": ("Gemeente", "Gemeente"),
+    "risico": ("Risicoscore (0-100)", "Risk score (0-100)"),
+    "risico_laag": ("Score laag", "Score low"),
+    "risico_hoog": ("Score hoog", "Score high"),
+    "geschat": ("Geschat", "Estimated"),
+    "scoretype": ("Score op basis van", "Score based on"),
+    "hotspot": ("Hotspot (Gi*)", "Hot spot (Gi*)"),
+    "lisa": ("Cluster (LISA)", "Cluster (LISA)"),
+    "trend": ("Trend", "Trend"),
+    "drijvers": ("Belangrijkste factoren", "Main drivers"),
+    "onderdrukking": ("Onderdrukt (reden)", "Withheld (reason)"),
+    "synthetisch": ("Synthetische gegevens", "Synthetic data"),
+    "thema_code": ("Themacode", "Theme code"),
 }
+_NUMBER_FORMATS = {"rang": "0", "risico": "0.0", "risico_laag": "0.0", "risico_hoog": "0.0"}
+
+
+def list_headers(config: Config) -> dict[str, str]:
+    """Column -> header in the run's language; the trend column is named after its trend."""
+    index = 1 if config.language == "en" else 0
+    headers = {key: names[index] for key, names in COLUMNS.items()}
+    if config.trends:
+        headers["trend"] = f"Trend {config.trends[0].label(config.language)}"
+    return headers
 
 
 def hotspot_table(
@@ -57,6 +70,12 @@ def hotspot_table(
         if level in layers:
             names.update(dict(zip(layers[level]["code"], layers[level]["naam"])))
     trend = next((f"trend_{t.id}" for t in config.trends), None)
+    language = config.language
+
+    def labels(kind: str, values: pd.Series) -> pd.Series:
+        return values.map(lambda code: class_label(kind, code, language))
+
+    yes, no = say("ja", language), say("nee", language)
     for theme in config.scored_themes:
         for level in ("buurt", "wijk", "gemeente"):
             layer = layers.get(level)
@@ -74,23 +93,25 @@ def hotspot_table(
                     "risico": pd.to_numeric(layer[f"risk_{theme}"], errors="coerce"),
                     "risico_laag": pd.to_numeric(layer.get(f"risk_low_{theme}"), errors="coerce"),
                     "risico_hoog": pd.to_numeric(layer.get(f"risk_high_{theme}"), errors="coerce"),
-                    "geschat": layer.get(f"estimated_{theme}", pd.Series(dtype=float)).map(
-                        {1: "ja", 0: "nee"}
+                    "geschat": labels(
+                        "estimated", layer.get(f"estimated_{theme}", pd.Series(dtype=float))
                     ),
                     "scoretype": score_types.get((level, theme)),
-                    "hotspot": layer[f"hotspot_{theme}"],
-                    "lisa": layer[f"lisa_{theme}"],
-                    "trend": layer[trend] if trend and trend in layer else None,
+                    "hotspot": labels("hotspot", layer[f"hotspot_{theme}"]),
+                    "lisa": labels("lisa", layer[f"lisa_{theme}"]),
+                    "trend": labels("trend", layer[trend]) if trend and trend in layer else None,
                     "drijvers": layer[f"drivers_{theme}"],
-                    "onderdrukking": _theme_suppression(layer, _theme_columns(config, theme)),
-                    "synthetisch": "ja" if theme in synthetic_themes else "nee",
+                    "onderdrukking": _theme_suppression(
+                        layer, _theme_columns(config, theme), language
+                    ),
+                    "synthetisch": yes if theme in synthetic_themes else no,
                     "thema_code": theme,
                 }
             )
             rows.append(frame.sort_values(["rang", "code"], na_position="last"))
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=list(COLUMNS))
     table["rang"] = table["rang"].astype("Int64")
-    return table
+    return table if trend else table.drop(columns="trend")
 
 
 def _theme_columns(config: Config, theme: str) -> set[str]:
@@ -102,7 +123,9 @@ def _theme_columns(config: Config, theme: str) -> set[str]:
     return columns
 
 
-def _theme_suppression(layer: pd.DataFrame, columns: set[str]) -> list[str | None]:
+def _theme_suppression(
+    layer: pd.DataFrame, columns: set[str], language: str = "nl"
+) -> list[str | None]:
     """Per area, what is withheld of one theme, in the words of the public
     ``suppression`` column: the area rules, or "onderdrukt" where a figure of the theme
     is withheld. Never the rule of a single cell."""
@@ -111,82 +134,128 @@ def _theme_suppression(layer: pd.DataFrame, columns: set[str]) -> list[str | Non
     withheld = mine.isna().any(axis=1)
     out = []
     for text, hidden in zip(texts, withheld):
-        rules = [p for p in str(text).split("; ") if p != WITHHELD_TEXT] if text else []
+        text = text if isinstance(text, str) and text else None
+        rules = [p for p in text.split("; ") if p != WITHHELD_TEXT] if text else []
         out.append("; ".join(rules) or (WITHHELD_TEXT if hidden and text else None))
-    return out
+    return [None if t is None else "; ".join(say(p, language) for p in t.split("; ")) for t in out]
 
 
-def write_csv(table: pd.DataFrame, path: Path) -> None:
-    """Dutch Excel CSV: ``;`` separator, decimal comma, UTF-8 with BOM."""
-    table.rename(columns=COLUMNS).to_csv(
-        path, sep=";", decimal=",", index=False, encoding="utf-8-sig", float_format="%.1f"
+def write_csv(table: pd.DataFrame, path: Path, headers: dict[str, str], language: str) -> None:
+    """Excel CSV, UTF-8 with BOM: ``;`` and a decimal comma in Dutch, ``,`` and ``.``
+    in English."""
+    sep, decimal = (";", ",") if language == "nl" else (",", ".")
+    table.rename(columns=headers).to_csv(
+        path, sep=sep, decimal=decimal, index=False, encoding="utf-8-sig", float_format="%.1f"
     )
 
 
+_NOTES = (
+    "Een hoge score of een hotspot is een patroon in de gegevens, geen bewijs van criminaliteit.",
+    "Lege cellen zijn onderdrukt om personen, adressen en bedrijven te beschermen; de kolom "
+    "'Onderdrukt (reden)' zegt waarom.",
+    "Thema's met 'Synthetische gegevens = ja' zijn gebaseerd op gegenereerde, niet-echte "
+    "microdata.",
+    "Score laag en Score hoog: de score van het gebied als zijn geschatte en afgeronde cijfers "
+    "over alles lopen wat uit de publicatie volgt, alle andere gebieden gelijk. Geschat = ja: "
+    "de score gebruikt een schatting van een onderdrukt cijfer, gemaakt uit gepubliceerde "
+    "cijfers alleen.",
+)
+
+
 def write_xlsx(
-    table: pd.DataFrame, path: Path, attribution: str, explanations: list[str] | None = None
+    table: pd.DataFrame,
+    path: Path,
+    headers: dict[str, str],
+    notes: list[str],
+    language: str = "nl",
 ) -> None:
-    """One sheet per theme with a frozen header row, plus a sheet with sources, cautions
-    and ``explanations`` (how each theme's score is made, how many areas have one).
+    """One sheet per theme with a frozen header row, a filter on every column and
+    number formats, plus a sheet with cautions and ``notes`` (how each theme's score is
+    made and how many areas have one, the sources).
 
     Written in openpyxl's write-only mode, row by row: national lists have over a
     hundred thousand rows.
     """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
 
     workbook = Workbook(write_only=True)
-    widths = (8, 6, 12, 28, 24, 16, 10, 8, 8, 8, 20, 16, 16, 18, 60, 40, 10)
+    widths = {"naam": 28, "wijk": 24, "gemeente": 16, "drijvers": 60, "onderdrukking": 40}
     for theme, part in table.groupby("thema", sort=False):
         sheet = workbook.create_sheet(str(theme)[:31])
         sheet.freeze_panes = "A2"
-        for letter, width in zip("ABCDEFGHIJKLMNOPQ", widths):
-            sheet.column_dimensions[letter].width = width
         part = part.drop(columns="thema")
-        sheet.append([COLUMNS[c] for c in part.columns])
+        for k, column in enumerate(part.columns, start=1):
+            sheet.column_dimensions[get_column_letter(k)].width = widths.get(column, 14)
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(part.columns))}{len(part) + 1}"
+        sheet.append([headers[c] for c in part.columns])
+        formats = [_NUMBER_FORMATS.get(c) for c in part.columns]
         for row in part.astype(object).where(part.notna(), None).itertuples(index=False):
-            sheet.append(list(row))
-    notes = workbook.create_sheet("Toelichting")
-    notes.append(["Toelichting"])
-    for line in (
-        "Een hoge score of een hotspot is een patroon in de gegevens, geen bewijs van "
-        "criminaliteit.",
-        "Lege cellen zijn onderdrukt om personen, adressen en bedrijven te beschermen; "
-        "de kolom 'Onderdrukt (reden)' zegt waarom.",
-        "Thema's met 'Synthetische gegevens = ja' zijn gebaseerd op gegenereerde, "
-        "niet-echte microdata.",
-        "Score laag en Score hoog: de score van het gebied als zijn geschatte en afgeronde "
-        "cijfers over alles lopen wat uit de publicatie volgt, alle andere gebieden gelijk. "
-        "Geschat = ja: de score gebruikt een schatting van een onderdrukt cijfer, gemaakt "
-        "uit gepubliceerde cijfers alleen.",
-        *(explanations or []),
-        attribution,
-    ):
-        notes.append([line])
+            cells = []
+            for value, number_format in zip(row, formats):
+                cell = WriteOnlyCell(sheet, value=value)
+                if number_format:
+                    cell.number_format = number_format
+                cells.append(cell)
+            sheet.append(cells)
+    title = say("Toelichting", language)
+    sheet = workbook.create_sheet(title)
+    sheet.append([title])
+    for line in (*(say(n, language) for n in _NOTES), *notes):
+        sheet.append([line])
     workbook.save(path)
 
 
-def format_for_terminal(table: pd.DataFrame, theme: str, top: int, level: str = "buurt") -> str:
+def read_list(path: Path) -> tuple[pd.DataFrame, str]:
+    """A ``hotspots.csv`` as written, with the column keys, and its language."""
+    with open(path, encoding="utf-8-sig") as f:
+        header = f.readline()
+    language = "nl" if header.startswith(COLUMNS["thema"][0] + ";") else "en"
+    sep, decimal = (";", ",") if language == "nl" else (",", ".")
+    table = pd.read_csv(path, sep=sep, decimal=decimal, encoding="utf-8-sig")
+    index = 1 if language == "en" else 0
+    keys = {names[index]: key for key, names in COLUMNS.items()}
+    keys |= {c: "trend" for c in table.columns if c.startswith("Trend")}
+    return table.rename(columns=keys), language
+
+
+def format_for_terminal(
+    table: pd.DataFrame, theme: str, top: int, level: str = "buurt", language: str = "nl"
+) -> str:
     """The top ``top`` areas of one theme as a plain text table."""
     chosen = (table["thema_code"] == theme) | (table["thema"].str.lower() == theme.lower())
     name = str(table.loc[chosen, "thema"].iloc[0]) if chosen.any() else theme
     part = table[chosen & (table["niveau"] == level)].dropna(subset=["rang"])
     part = part.head(top)
     if part.empty:
-        return f"Geen gepubliceerde scores voor thema {name} op niveau {level}."
+        return say(
+            "Geen gepubliceerde scores voor thema {name} op niveau {level}.",
+            language,
+            name=name,
+            level=level,
+        )
+    words = [say(w, language) for w in ("rang", "naam", "bandbreedte", "factoren")]
     lines = [
         f"{name} ({level}), top {len(part)}:",
-        f"{'rang':>4}  {'code':<11} {'naam':<28} {'score':>5} {'bandbreedte':<12} "
-        f"{'hotspot':<15} {'lisa':<15} factoren",
+        f"{words[0]:>4}  {'code':<11} {words[1]:<40} {'score':>5} {words[2]:<12} "
+        f"{'hotspot':<18} {'lisa':<16} {words[3]}",
     ]
     for row in part.itertuples(index=False):
         band = "-"
         if pd.notna(row.risico_laag) and row.risico_hoog - row.risico_laag >= 0.5:
             band = f"{row.risico_laag:.0f}-{row.risico_hoog:.0f}"
         lines.append(
-            f"{int(row.rang):>4}  {row.code:<11} {str(row.naam)[:28]:<28} "
-            f"{row.risico:>5.1f} {band:<12} {str(row.hotspot or '-'):<15} "
-            f"{str(row.lisa or '-'):<15} {row.drijvers or '-'}"
+            f"{int(row.rang):>4}  {row.code:<11} {str(row.naam):<40} "
+            f"{number(row.risico, 1, language):>5} {band:<12} {_text(row.hotspot):<18} "
+            f"{_text(row.lisa):<16} {_text(row.drijvers)}"
         )
-    if (part["synthetisch"] == "ja").any():
-        lines.append("Let op: dit thema is berekend op synthetische (gegenereerde) microdata.")
+    if (part["synthetisch"] == say("ja", language)).any():
+        lines.append(
+            say("Let op: dit thema is berekend op synthetische (gegenereerde) microdata.", language)
+        )
     return "\n".join(lines)
+
+
+def _text(value: object) -> str:
+    return "-" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)

@@ -17,6 +17,7 @@ from disclosure.linked import Relations
 from engine.analysis import LevelAnalysis
 from engine.cells import IndicatorCells
 from engine.config import Config
+from engine.outputs.language import percent, say
 from engine.outputs.manifest import sha256_of
 from engine.outputs.report import ModelDetail
 from engine.publish import DisclosureRecord, indicator_exposures
@@ -129,7 +130,9 @@ def model_details(
     The observed means use published target values only: a mean over a group of
     areas, minus the published others, would otherwise give back a withheld value.
     """
-    labels = {d.id: d.label_nl for d in config.indicators}
+    language = config.language
+    labels = {d.id: d.label_en if language == "en" else d.label_nl for d in config.indicators}
+    nearby = say(" (in de buurt)", language)
     details: dict[str, ModelDetail] = {}
     for level, analysis in analyses.items():
         for theme, model in analysis.models.items():
@@ -150,12 +153,13 @@ def model_details(
             importance = [
                 (
                     labels.get(name.removesuffix("__buren"), name)
-                    + (" (in de buurt)" if name.endswith("__buren") else ""),
+                    + (nearby if name.endswith("__buren") else ""),
                     value,
                 )
                 for name, value in model.importance.head(5).items()
             ]
-            per = f"per 1.000 {labels.get(exposure_id, exposure_id).lower()}"
+            exposure_label = labels.get(exposure_id, exposure_id).lower()
+            per = say("per 1.000 {exposure}", language, exposure=exposure_label)
             details[theme] = ModelDetail(f"{labels[target]} {per}", importance, calibration)
     return details
 
@@ -205,27 +209,41 @@ def score_table(
     return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
 
-def score_types(analyses: dict[str, LevelAnalysis]) -> dict[tuple[str, str], str]:
-    """Per (level, theme): what the score is, in a few Dutch words for the lists."""
+def score_types(
+    analyses: dict[str, LevelAnalysis], language: str = "nl"
+) -> dict[tuple[str, str], str]:
+    """Per (level, theme): what the score is, in a few words for the lists."""
     return {
         (level, theme): (
-            f"model {a.models[theme].model}" if theme in a.models else "samengestelde index"
+            f"model {a.models[theme].model}"
+            if theme in a.models
+            else say("samengestelde index", language)
         )
         for level, a in analyses.items()
         for theme in a.descriptions
     }
 
 
-def score_explanations(scores: pd.DataFrame) -> list[str]:
-    """The ``scores`` table as sentences, for the XLSX notes and the report."""
+def score_explanations(scores: pd.DataFrame, language: str = "nl") -> list[str]:
+    """The ``scores`` table as sentences, for the XLSX notes."""
     lines = []
     for row in scores.itertuples(index=False):
-        share = row.met_score / row.gebieden if row.gebieden else 0.0
         lines.append(
-            f"{row.thema_naam} ({row.niveau}): {row.score} Score voor {row.met_score} van "
-            f"{row.gebieden} gebieden ({share:.0%}), waarvan {row.waarvan_geschat} met een "
-            f"geschat cijfer; geen score voor {row.zonder_score} "
-            f"(waarvan {row.gebiedsregel} door de gebiedsregel)."
+            say(
+                "{theme} ({level}): {how} Score voor {scored} van {areas} gebieden ({share}), "
+                "waarvan {estimated} met een geschat cijfer; geen score voor {none} (waarvan "
+                "{ruled} door de gebiedsregel).",
+                language,
+                theme=row.thema_naam,
+                level=row.niveau,
+                how=row.score,
+                scored=row.met_score,
+                areas=row.gebieden,
+                share=percent(row.met_score, row.gebieden),
+                estimated=row.waarvan_geschat,
+                none=row.zonder_score,
+                ruled=row.gebiedsregel,
+            )
         )
     return lines
 
@@ -288,7 +306,7 @@ def field_aliases(config: Config, themes: dict[str, str]) -> dict[str, str]:
         for output in THEME_OUTPUTS:
             aliases[f"{output}_{theme}"] = f"{words[output]} {name}"
     for trend in config.trends:
-        aliases[f"trend_{trend.id}"] = f"{words['trend']} {aliases.get(trend.id, trend.id)}"
+        aliases[f"trend_{trend.id}"] = f"{words['trend']} {trend.label(language)}"
     return aliases
 
 

@@ -1,10 +1,11 @@
-"""``report.html``: one self-contained page in Dutch for policy teams.
+"""``report.html``: one self-contained page for policy teams, in the run's language.
 
 Maps are inline SVG drawn from the published layers (no tiles, fonts, scripts or
 images from elsewhere: the page makes no request to any other host), so it works
 offline and inside a municipality's network. Everything shown comes from the
 published (disclosure-controlled) layers and tables. The page is a Jinja2 template
 (``templates/report.html.j2``, autoescaped); this module prepares what it shows.
+Its texts are Dutch, and :func:`~engine.outputs.language.say` gives their English.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pandas as pd
 import shapely
 from markupsafe import Markup, escape
 
-from engine.outputs.language import class_breaks, dutch_number
+from engine.outputs.language import class_breaks, class_label, number, percent, say
 from models.explain import driver_sentence
 
 QUINTILE_COLOURS = ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"]
@@ -72,6 +73,11 @@ class ReportInputs:
     details: dict[str, ModelDetail] = field(default_factory=dict)
     scores: pd.DataFrame | None = None  # the ``scores`` table: how each score is made
     themes: dict[str, str] = field(default_factory=dict)  # theme id -> name, in order
+    language: str = "nl"
+
+    def say(self, text: str, **values: object) -> str:
+        """A Dutch text of the report in the run's language."""
+        return say(text, self.language, **values)
 
 
 def build_report(inputs: ReportInputs) -> str:
@@ -83,6 +89,8 @@ def build_report(inputs: ReportInputs) -> str:
         if (view := _theme_view(theme, inputs, theme in synthetic)) is not None
     ]
     return _template().render(
+        _=inputs.say,
+        language=inputs.language,
         title=inputs.title,
         created=f"{inputs.created:%d-%m-%Y %H:%M}",
         buurten=len(inputs.layers.get("buurt", [])),
@@ -94,7 +102,7 @@ def build_report(inputs: ReportInputs) -> str:
         hot=HOT,
         cold=COLD,
         d=_disclosure_view(inputs),
-        attribution=inputs.attribution or "Bron: CBS.",
+        attribution=inputs.attribution or inputs.say("Bron: CBS."),
     )
 
 
@@ -121,9 +129,9 @@ def _theme_view(theme: str, inputs: ReportInputs, synthetic: bool) -> dict[str, 
     listed = indicators[(indicators["theme"] == theme) & (indicators["direction"] != "none")]
     maps = [
         {
-            "svg": _risk_map(layer, theme, inputs.themes[theme]),
-            "level": LEVEL_NAMES[level],
-            "shown": f"{layer[risk].notna().mean():.0%}",
+            "svg": _risk_map(layer, theme, inputs),
+            "level": inputs.say(LEVEL_NAMES[level]),
+            "shown": percent(layer[risk].notna().sum(), len(layer)),
         }
         for level, layer in scored.items()
         if len(layer) <= MAX_MAP_AREAS
@@ -141,9 +149,9 @@ def _theme_view(theme: str, inputs: ReportInputs, synthetic: bool) -> dict[str, 
             "name": d["naam"],
             "code": d["code"],
             "score": f"{d[risk]:.0f}",
-            "range": _range_text(d, theme),
-            "hotspot": hotspot_nl(d[f"hotspot_{theme}"]),
-            "why": driver_sentence(d[f"drivers_{theme}"]),
+            "range": _range_text(d, theme, inputs),
+            "hotspot": class_label("hotspot", d[f"hotspot_{theme}"], inputs.language) or "-",
+            "why": driver_sentence(d[f"drivers_{theme}"], inputs.language),
         }
         for d in (row._asdict() for row in top.itertuples(index=False))
     ]
@@ -154,13 +162,13 @@ def _theme_view(theme: str, inputs: ReportInputs, synthetic: bool) -> dict[str, 
         "id": theme,
         "name": inputs.themes[theme],
         "synthetic": synthetic,
-        "combines": list(listed["label_nl"]),
-        "how": _how_view(inputs.scores, theme),
+        "combines": list(listed["label_en" if inputs.language == "en" else "label_nl"]),
+        "how": _how_view(inputs, theme),
         "maps": maps,
-        "top_level": LEVEL_NAMES[best].lower(),
+        "top_level": inputs.say(LEVEL_NAMES[best].lower()),
         "top": rows,
-        "model_text": _model_text(model) if len(model) else "",
-        "detail": _detail_view(detail) if detail else None,
+        "model_text": _model_text(model, inputs) if len(model) else "",
+        "detail": _detail_view(detail, inputs.language) if detail else None,
     }
 
 
@@ -180,96 +188,111 @@ def _indicator_maps(inputs: ReportInputs) -> list[dict[str, Any]]:
         if not breaks:
             continue
         digits = 0 if values.dropna().abs().max() >= 100 else 2
+        language = inputs.language
         fills, titles = [], []
         for area, value in zip(layer["naam"].astype(str), values):
             if pd.isna(value):
                 fills.append("url(#hatch)")
-                titles.append(f"{area}: onderdrukt of geen cijfer")
+                titles.append(inputs.say("{area}: onderdrukt of geen cijfer", area=area))
             else:
                 fills.append(INDICATOR_COLOURS[int(np.searchsorted(breaks[1:-1], value, "right"))])
-                titles.append(f"{area}: {dutch_number(value, digits)}")
-        label = str(row.label_nl)
+                titles.append(f"{area}: {number(value, digits, language)}")
+        label = str(row.label_en if language == "en" else row.label_nl)
+        svg = _svg(
+            layer, fills, [None] * len(layer), titles, inputs.say("kaart {name}", name=label)
+        )
         views.append(
             {
                 "name": label,
-                "level": LEVEL_NAMES[level],
-                "svg": _svg(layer, fills, [None] * len(layer), titles, f"kaart {label}"),
+                "level": inputs.say(LEVEL_NAMES[level]),
+                "svg": svg,
                 "legend": [
-                    (colour, f"{dutch_number(lo, digits)} - {dutch_number(hi, digits)}")
+                    (colour, f"{number(lo, digits, language)} - {number(hi, digits, language)}")
                     for colour, lo, hi in zip(INDICATOR_COLOURS, breaks[:-1], breaks[1:])
                 ],
-                "shown": f"{values.notna().mean():.0%}",
+                "shown": percent(values.notna().sum(), len(values)),
             }
         )
     return views
 
 
-def _range_text(row: dict[str, Any], theme: str) -> str:
+def _range_text(row: dict[str, Any], theme: str, inputs: ReportInputs) -> str:
     """``48-75, geschat`` beside a score: its range, and whether an input was estimated."""
     low, high = row.get(f"risk_low_{theme}"), row.get(f"risk_high_{theme}")
     if low is None or high is None or pd.isna(low):
         return ""
     text = f"{low:.0f}-{high:.0f}" if round(low) != round(high) else ""
     if row.get(f"estimated_{theme}") == 1:
-        text = f"{text}, geschat" if text else "geschat"
+        estimated = inputs.say("geschat")
+        text = f"{text}, {estimated}" if text else estimated
     return text
 
 
-def _how_view(scores: pd.DataFrame | None, theme: str) -> list[dict[str, str]]:
+def _how_view(inputs: ReportInputs, theme: str) -> list[dict[str, str]]:
     """Per level: how the theme's score is made and how many areas have one."""
+    scores = inputs.scores
     if scores is None:
         return []
     rows = []
     for row in scores[scores["thema"] == theme].itertuples(index=False):
-        published = row.met_score - row.waarvan_geschat
+        counts = inputs.say(
+            "{published} van de {areas} gebieden hebben een score uit gepubliceerde cijfers "
+            "alleen, {estimated} een score met een geschat cijfer, {none} geen score",
+            published=row.met_score - row.waarvan_geschat,
+            areas=row.gebieden,
+            estimated=row.waarvan_geschat,
+            none=row.zonder_score,
+        )
+        if row.gebiedsregel:
+            counts += inputs.say(" ({ruled} door de gebiedsregel)", ruled=row.gebiedsregel)
         rows.append(
             {
-                "level": LEVEL_NAMES[row.niveau],
+                "level": inputs.say(LEVEL_NAMES[row.niveau]),
                 "text": row.score,
-                "counts": (
-                    f"{published} van de {row.gebieden} gebieden hebben een score uit "
-                    f"gepubliceerde cijfers alleen, {row.waarvan_geschat} een score met een "
-                    f"geschat cijfer, {row.zonder_score} geen score"
-                    + (f" ({row.gebiedsregel} door de gebiedsregel)" if row.gebiedsregel else "")
-                    + "."
-                ),
+                "counts": counts + ".",
             }
         )
     return rows
 
 
-def _model_text(model: pd.DataFrame) -> str:
+def _model_text(model: pd.DataFrame, inputs: ReportInputs) -> str:
     m = model.set_index("validation")
     spatial, random_ = m.loc["spatial CV"], m.loc["random CV"]
-    text = (
-        f"Getoetst op wijken die het model niet kende, volgt de volgorde van de "
-        f"voorspellingen die van de werkelijkheid met een rangcorrelatie van "
-        f"{spatial['spearman']:.2f} (1 is perfect, 0 is willekeurig); het model verklaart "
-        f"{max(spatial['r2'], 0):.0%} van de verschillen tussen buurten."
+
+    def r2(row: pd.Series) -> str:
+        return f"{max(row['r2'], 0):.0%}"
+
+    text = inputs.say(
+        "Getoetst op wijken die het model niet kende, volgt de volgorde van de voorspellingen "
+        "die van de werkelijkheid met een rangcorrelatie van {spearman} (1 is perfect, 0 is "
+        "willekeurig); het model verklaart {r2} van de verschillen tussen buurten.",
+        spearman=number(spatial["spearman"], 2, inputs.language),
+        r2=r2(spatial),
     )
     if "baseline: population only" in m.index:
         base = m.loc["baseline: population only"]
-        better = "beter dan" if spatial["r2"] > base["r2"] else "niet beter dan"
-        text += (
-            f" Dat is {better} een voorspelling op alleen het aantal inwoners "
-            f"({max(base['r2'], 0):.0%})."
+        better = (
+            " Dat is beter dan een voorspelling op alleen het aantal inwoners ({r2})."
+            if spatial["r2"] > base["r2"]
+            else " Dat is niet beter dan een voorspelling op alleen het aantal inwoners ({r2})."
         )
+        text += inputs.say(better, r2=r2(base))
     if random_["r2"] > spatial["r2"] + 0.05:
-        text += (
-            " Met een willekeurige verdeling van de toets zou het model beter lijken "
-            f"({max(random_['r2'], 0):.0%}), omdat buren op elkaar lijken; het eerlijke "
-            "cijfer is het eerste."
+        text += inputs.say(
+            " Met een willekeurige verdeling van de toets zou het model beter lijken ({r2}), "
+            "omdat buren op elkaar lijken; het eerlijke cijfer is het eerste.",
+            r2=r2(random_),
         )
     return text
 
 
-def _detail_view(detail: ModelDetail) -> dict[str, Any]:
+def _detail_view(detail: ModelDetail, language: str) -> dict[str, Any]:
     calibration = detail.calibration
     share = calibration["published"].sum() / max(calibration["areas"].sum(), 1)
     view: dict[str, Any] = {
         "factors": [label for label, _ in detail.importance],
         "target": detail.target,
-        "share": f"{share:.0%}",
+        "share": percent(calibration["published"].sum(), calibration["areas"].sum()),
         "calibration": None,
     }
     if share >= MIN_PUBLISHED_FOR_CALIBRATION:
@@ -279,8 +302,8 @@ def _detail_view(detail: ModelDetail) -> dict[str, Any]:
         view["calibration"] = [
             {
                 "group": int(group),
-                "predicted": f"{row.predicted:.2f}",
-                "observed": "-" if pd.isna(row.observed) else f"{row.observed:.2f}",
+                "predicted": number(row.predicted, 2, language),
+                "observed": "-" if pd.isna(row.observed) else number(row.observed, 2, language),
                 "published": int(row.published),
                 "areas": int(row.areas),
             }
@@ -290,13 +313,17 @@ def _detail_view(detail: ModelDetail) -> dict[str, Any]:
 
 
 def _disclosure_view(inputs: ReportInputs) -> dict[str, Any]:
-    counts, params = inputs.cells_by_outcome, inputs.parameters
-    total = sum(counts.values()) or 1
+    counts, params, language = inputs.cells_by_outcome, inputs.parameters, inputs.language
+    total = sum(counts.values())
     published = counts.get("published", 0)
     rows = [
-        {"reason": RULE_TEXT.get(rule, rule), "cells": f"{n:,}", "share": f"{n / total:.0%}"}
+        {
+            "reason": inputs.say(RULE_TEXT[rule]) if rule in RULE_TEXT else rule,
+            "cells": number(n, 0, language),
+            "share": percent(n, total),
+        }
         for rule, n in sorted(counts.items(), key=lambda kv: -kv[1])
-        if rule != "published"
+        if rule != "published" and n
     ]
     areas = sum(
         int(layer["suppressed"].sum()) for layer in inputs.layers.values() if "suppressed" in layer
@@ -305,15 +332,15 @@ def _disclosure_view(inputs: ReportInputs) -> dict[str, Any]:
         "min_units": params["min_units"],
         "min_inhabitants": params["min_inhabitants"],
         "count_base": params["count_base"],
-        "published": f"{published:,}",
-        "withheld": f"{total - published:,}",
-        "published_share": f"{published / total:.0%}",
+        "cells": number(total, 0, language),
+        "published": number(published, 0, language),
+        "published_share": percent(published, total),
         "area_rule_areas": areas,
         "rows": rows,
     }
 
 
-def _risk_map(layer: gpd.GeoDataFrame, theme: str, name: str) -> Markup:
+def _risk_map(layer: gpd.GeoDataFrame, theme: str, inputs: ReportInputs) -> Markup:
     """A level's risk score in five classes, hotspots outlined dark and coldspots blue
     (drawn last, so that no neighbour's fill covers them)."""
     risk = pd.to_numeric(layer[f"risk_{theme}"], errors="coerce").to_numpy()
@@ -323,12 +350,16 @@ def _risk_map(layer: gpd.GeoDataFrame, theme: str, name: str) -> Markup:
         kind = h.split(" ")[0] if isinstance(h, str) else ""
         fills.append("url(#hatch)" if np.isnan(r) else QUINTILE_COLOURS[min(int(r // 20), 4)])
         strokes.append({"hot": HOT, "cold": COLD}.get(kind))
-        titles.append(
-            f"{area}: geen score (onderdrukt of ontbrekend)"
+        title = (
+            inputs.say("{area}: geen score (onderdrukt of ontbrekend)", area=area)
             if np.isnan(r)
-            else f"{area}: score {r:.0f}" + (f", {hotspot_nl(h)}" if kind else "")
+            else inputs.say("{area}: score {score}", area=area, score=f"{r:.0f}")
         )
-    return _svg(layer, fills, strokes, titles, f"kaart {name}")
+        if kind and not np.isnan(r):
+            title += f", {class_label('hotspot', h, inputs.language)}"
+        titles.append(title)
+    label = inputs.say("kaart {name}", name=inputs.themes[theme])
+    return _svg(layer, fills, strokes, titles, label)
 
 
 def _svg(
@@ -377,16 +408,6 @@ def _path(geom: Any, xmin: float, ymax: float, scale: float) -> str:
             ys = np.round((ymax - coords[:, 1]) * scale, 1)
             rings.append("M" + "L".join(f"{x:g} {y:g}" for x, y in zip(xs, ys)) + "Z")
     return "".join(rings)
-
-
-def hotspot_nl(value: object) -> str:
-    """'hot 95%' -> 'hotspot (95%)', 'not significant' -> 'niet significant'."""
-    if not isinstance(value, str):
-        return "-"
-    kind, _, confidence = value.partition(" ")
-    if kind in ("hot", "cold"):
-        return f"{kind}spot ({confidence})"
-    return "niet significant" if value == "not significant" else value
 
 
 def _e(value: object) -> str:
