@@ -174,7 +174,7 @@ def test_calibration_is_shown_only_where_targets_are_mostly_published():
     )
     detail = ModelDetail("Misdrijven", [("Inwoners", 0.5)], calibration)
     shown = _detail_view(detail, "nl")["calibration"]
-    assert shown[1]["observed"] == "1.90" and shown[1]["published"] == 48
+    assert shown[1]["observed"] == "1,90" and shown[1]["published"] == 48  # decimal comma
     calibration["published"] = [10, 12]
     hidden = _detail_view(detail, "nl")
     assert hidden["calibration"] is None and hidden["share"] == "22%"
