@@ -34,6 +34,7 @@ from engine.outputs.geopackage import write_geopackage
 from engine.outputs.language import label_table
 from engine.outputs.lists import hotspot_table, list_headers, write_csv, write_xlsx
 from engine.outputs.manifest import write_manifest
+from engine.outputs.project import write_project
 from engine.outputs.record import (
     attribution,
     engine_version,
@@ -316,6 +317,9 @@ def _write(
         **_styling_tables(config, boundaries, gpkg_layers, analysed, themes),
     }
     write_geopackage(staging / "zicht.gpkg", gpkg_layers, tables)
+    write_project(
+        staging / "zicht.qgz", tables["layer_styles"], config.title, themes, config.language
+    )
     _write_lists(staging, config, indicators_df, analysed, scores)
     report = ReportInputs(
         config.title,

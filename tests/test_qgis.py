@@ -39,8 +39,47 @@ def test_layers_open_styled_in_qgis(demo_out):
     for name, layer in report.items():
         assert layer["valid"], name
         assert layer["renderer"] == "RuleRenderer", name  # the default style was applied
-        assert layer["labeling"] == "rule-based", name
+        # the gemeente opens with the transparent boundary style, which labels nothing
+        assert layer["labeling"] == ("rule-based" if name != "gemeenten" else None), name
         assert layer["styles"] >= 1 and all(layer["styles_imported"]), name
     assert report["buurten"]["features"] == 518 and report["buurten"]["rules"] == 6
-    # risk, hotspots and LISA for four themes, the crime trend and the crime map
-    assert report["buurten"]["styles"] == 14
+    # risk, hotspots and LISA for four themes, the crime trend, the crime map, boundaries
+    assert report["buurten"]["styles"] == 15
+
+
+@pytest.mark.skipif(not _has_qgis(), reason="QGIS (Debian's python3-qgis) is not installed")
+def test_the_project_opens_in_qgis_grouped_and_every_layer_renders(demo_out, tmp_path):
+    """QGIS reads zicht.qgz (from a copy of the folder elsewhere: the paths are
+    relative), finds every layer valid and styled, and draws each; the pictures are
+    kept in tmp_path to look at."""
+    folder = tmp_path / "moved"
+    folder.mkdir()
+    for name in ("zicht.qgz", "zicht.gpkg"):
+        shutil.copy(demo_out / name, folder / name)
+    pictures = tmp_path / "pictures"
+    pictures.mkdir()
+    result = subprocess.run(
+        [
+            SYSTEM_PYTHON,
+            str(Path(__file__).with_name("qgis_project.py")),
+            str(folder / "zicht.qgz"),
+            str(pictures),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["ok"] and report["title"] == "Risicobeeld ondermijning Amsterdam"
+    layers = report["layers"]
+    assert len(layers) == 15 + 14 + 2  # buurten, wijken (no trend), gemeenten
+    for layer in layers:
+        assert layer["valid"] and layer["renderer"] == "RuleRenderer", layer["name"]
+        assert layer["features"] in (518, 110, 1), layer["name"]
+        assert layer["aliases"] > 10, layer["name"]  # the fields' names in Dutch
+        assert layer["colours"] >= 3, layer["name"]  # drawn: more than a blank picture
+    groups = {tuple(layer["groups"]) for layer in layers}
+    assert ("Buurten", "Drugs") in groups and ("Wijken", "Verdachte transacties") in groups
+    shown = [layer["name"] for layer in layers if layer["visible"]]
+    assert shown == ["Risico Drugs"]  # one map at a time: the best-covered theme

@@ -100,8 +100,8 @@ def layer_styles(layers: dict[str, gpd.GeoDataFrame], styles: StyleSet) -> pd.Da
     words = WORDS[styles.language]
     for layer, frame in layers.items():
         found = _layer_styles(frame, styles, styles.descriptions.get(layer, {}))
-        if not found:
-            found = [(words["boundaries"], _qml(frame, styles, [], None, outline=True), "", 0)]
+        # a transparent boundary style on every layer: the default where nothing is scored
+        found.append((words["boundaries"], _qml(frame, styles, [], None, outline=True), "", 1e-9))
         default = int(np.argmax([coverage for *_, coverage in found]))
         for k, (name, qml, how, _) in enumerate(found):
             rows.append(
@@ -127,7 +127,8 @@ def _layer_styles(
     frame: gpd.GeoDataFrame, styles: StyleSet, descriptions: dict[str, str]
 ) -> list[tuple[str, str, str, float]]:
     """(name, QML, description, coverage) per style of one layer; only risk styles
-    have a coverage above -1, so that the default is the best-covered risk map."""
+    have a coverage of 0 or more (the boundary style has 0), so that the default is
+    the best-covered risk map."""
     words = WORDS[styles.language]
     columns = set(frame.columns)
     found = []

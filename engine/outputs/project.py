@@ -1,0 +1,138 @@
+"""``zicht.qgz``: a QGIS project with the GeoPackage's layers grouped and styled.
+
+One group per level (buurten, wijken, gemeenten), in it one group per theme with its
+risk, hotspot and LISA maps, then the trends and the indicator maps. Each map is a
+layer on the same GeoPackage table with one of the styles of ``layer_styles``; only
+each level's default map is switched on, under the gemeente boundaries. The project
+refers to ``zicht.gpkg`` by a relative path, so the output folder can be moved or
+shared as a whole. The project's title is the report's.
+
+A ``.qgz`` is a zip archive holding one ``.qgs`` XML document; QGIS 3.x opens it
+(tested with QGIS 3.22).
+"""
+
+from __future__ import annotations
+
+import uuid
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+RD_NEW_WKT_NAME = "Amersfoort / RD New"
+_LEVELS = {
+    "buurten": ("Buurten", "Neighbourhoods"),
+    "wijken": ("Wijken", "Districts"),
+    "gemeenten": ("Gemeenten", "Municipalities"),
+}
+
+
+def write_project(
+    path: Path, styles: pd.DataFrame, title: str, themes: dict[str, str], language: str = "nl"
+) -> None:
+    """Write the project for the layers styled in ``styles`` (the ``layer_styles``
+    table) to ``path`` (a ``.qgz``), grouped per level and theme (``themes``: id ->
+    name, in order)."""
+    root = ET.Element("qgis", {"projectname": title, "version": "3.22.0-Białowieża"})
+    ET.SubElement(root, "title").text = title
+    ET.SubElement(root, "projectCrs").append(_srs())
+    tree = ET.SubElement(root, "layer-tree-group")
+    layers = ET.SubElement(root, "projectlayers")
+    order: list[str] = []
+    index = 1 if language == "en" else 0
+    for table in [t for t in _LEVELS if t in set(styles["f_table_name"])]:
+        mine = styles[styles["f_table_name"] == table]
+        group = _group(tree, _LEVELS[table][index], checked=table == "buurten")
+        for group_name, rows in _groups(mine, themes):
+            parent = group if group_name is None else _group(group, group_name, checked=True)
+            for row in rows.itertuples(index=False):
+                layer_id = _layer_id(table, row.styleName)
+                visible = bool(row.useAsDefault)
+                ET.SubElement(
+                    parent,
+                    "layer-tree-layer",
+                    {
+                        "id": layer_id,
+                        "name": row.styleName,
+                        "source": f"./zicht.gpkg|layername={table}",
+                        "providerKey": "ogr",
+                        "checked": "Qt::Checked" if visible else "Qt::Unchecked",
+                        "expanded": "0",
+                    },
+                )
+                layers.append(_map_layer(layer_id, table, row.styleName, row.styleQML))
+                order.append(layer_id)
+    _properties(root)
+    document = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(
+        root, encoding="unicode"
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("zicht.qgs", document)
+
+
+def _groups(styles: pd.DataFrame, themes: dict[str, str]) -> list[tuple[str | None, pd.DataFrame]]:
+    """The styles of one layer per theme (by the theme's name in the style name), then
+    the rest (trends, indicator maps, boundaries) directly under the level."""
+    taken = pd.Series(False, index=styles.index)
+    groups: list[tuple[str | None, pd.DataFrame]] = []
+    for name in themes.values():
+        mine = styles["styleName"].str.endswith(f" {name}") & ~taken
+        if mine.any():
+            groups.append((name, styles[mine]))
+            taken |= mine
+    if (~taken).any():
+        groups.append((None, styles[~taken]))
+    return groups
+
+
+def _layer_id(table: str, name: str) -> str:
+    """An id of the form QGIS gives (``name_`` and a UUID with underscores): QGIS 3.22
+    replaces ids of another form, and the layer tree then loses its layers. Derived
+    from the table and style, so that two runs write the same project."""
+    return f"{table}_{uuid.uuid5(uuid.NAMESPACE_URL, f'zicht:{table}:{name}')}".replace("-", "_")
+
+
+def _group(parent: ET.Element, name: str, checked: bool) -> ET.Element:
+    return ET.SubElement(
+        parent,
+        "layer-tree-group",
+        {"name": name, "checked": "Qt::Checked" if checked else "Qt::Unchecked", "expanded": "0"},
+    )
+
+
+def _map_layer(layer_id: str, table: str, name: str, qml: str) -> ET.Element:
+    """A vector layer on a GeoPackage table, with the symbology, labels, aliases and
+    value maps of a ``layer_styles`` QML."""
+    layer = ET.Element(
+        "maplayer",
+        {"type": "vector", "geometry": "Polygon", "wkbType": "MultiPolygon", "labelsEnabled": "1"},
+    )
+    ET.SubElement(layer, "id").text = layer_id
+    ET.SubElement(layer, "datasource").text = f"./zicht.gpkg|layername={table}"
+    ET.SubElement(layer, "layername").text = name
+    srs = ET.SubElement(layer, "srs")
+    srs.append(_srs())
+    ET.SubElement(layer, "provider", {"encoding": "UTF-8"}).text = "ogr"
+    style = ET.fromstring(qml.split("\n", 1)[1])  # after the DOCTYPE line
+    for child in style:
+        if child.tag != "layerGeometryType":
+            layer.append(child)
+    return layer
+
+
+def _srs() -> ET.Element:
+    element = ET.Element("spatialrefsys")
+    ET.SubElement(element, "authid").text = "EPSG:28992"
+    ET.SubElement(element, "srid").text = "28992"
+    ET.SubElement(element, "description").text = RD_NEW_WKT_NAME
+    ET.SubElement(element, "projectionacronym").text = "sterea"
+    ET.SubElement(element, "geographicflag").text = "false"
+    return element
+
+
+def _properties(root: ET.Element) -> None:
+    """Relative paths, so that the folder can move."""
+    properties = ET.SubElement(root, "properties")
+    paths = ET.SubElement(properties, "Paths")
+    ET.SubElement(paths, "Absolute", {"type": "bool"}).text = "false"
