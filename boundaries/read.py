@@ -110,6 +110,16 @@ class Boundaries:
         """The areas of the finest level: the cells every indicator is computed on."""
         return self.levels[self.finest]
 
+    def from_level(self, level: str, where: str) -> Boundaries:
+        """The same boundaries with ``level`` as the finest (for tables keyed on wijk
+        or gemeente codes); a level finer than the file's is an error."""
+        if level not in self.levels:
+            raise BoundaryError(
+                f"{where} is {level!r}, finer than the file's finest level {self.finest!r}"
+            )
+        kept = cbs_codes.LEVELS[cbs_codes.LEVELS.index(level) :]
+        return Boundaries({lv: self.levels[lv] for lv in kept if lv in self.levels}, self.report)
+
 
 def list_layers(path: str | Path) -> list[str]:
     """Names of the vector layers in ``path``; a clear error when it cannot be opened."""

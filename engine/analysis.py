@@ -26,6 +26,8 @@ rate and weight. Global Moran's I of every indicator and risk score goes into a 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -116,8 +118,13 @@ def analyse_level(
     persons = _rule(excluded, "persons", areas.index)
     parents = areas[PARENT_OF[level]] if level in PARENT_OF else None
     themes = config.scored_themes
+    started = time.monotonic()
     for k, theme in enumerate(themes, start=1):
-        log.info("analysis %s: %s (%d of %d themes)", level, theme, k, len(themes))
+        left = ""
+        if k > 1:  # the themes so far tell how long the rest will take
+            rest = (time.monotonic() - started) / (k - 1) * (len(themes) - k + 1)
+            left = f"; about {rest:.0f} s left" if rest >= 1 else ""
+        log.info("analysis %s: %s (%d of %d themes%s)", level, theme, k, len(themes), left)
         target = targets.get(theme) if finest else None
         out = persons | _rule(excluded, theme, areas.index)
         known = estimates.without(out)
@@ -437,6 +444,7 @@ def _fit_model(
         previous=est.point[target.previous] / exposure * 1000 if target.previous else None,
         weight=exposure.where(rate.notna()),
         evaluate=~est.estimated[target.target],
+        progress=_fold_progress(target.theme),
     )
     # published as a percentile, rank and classes only; metrics rounded
     model.metrics = model.metrics.round(3)
@@ -489,6 +497,18 @@ _TEXT = {
         "blocks": "spatial block",
     },
 }
+
+
+def _fold_progress(theme: str) -> Callable[[int, int], None]:
+    """A log line per cross-validation fit, with the time the rest will take."""
+    started = time.monotonic()
+
+    def told(k: int, n: int) -> None:
+        left = (time.monotonic() - started) / (k - 1) * (n - k + 1) if k > 1 else 0.0
+        estimate = f"; about {left:.0f} s left" if left >= 1 else ""
+        log.info("model %s: fit %d of %d%s", theme, k, n, estimate)
+
+    return told
 
 
 def _label(config: Config, indicator_id: str) -> str:

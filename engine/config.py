@@ -190,6 +190,8 @@ class BoundarySpec(_Section):
     source: StrictStr = ""
     # the area of interest: gemeente, wijk or buurt codes, or province names
     select: tuple[StrictStr, ...] = ()
+    # the finest level to compute on (default: the file's); "wijk" for wijk-level tables
+    level: Annotated[str, OneOf(("buurt", "wijk", "gemeente"))] | None = None
     quality: QualitySpec = Field(default_factory=QualitySpec)
 
 

@@ -8,6 +8,7 @@ except those computed from records, which are computed on every level directly.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from boundaries import Boundaries
-from boundaries.codes import LEVELS
+from boundaries.codes import LAYER_NAMES, LEVELS, PREFIX
 from boundaries.errors import MicrodataError, TableError
 from engine.cells import IndicatorCells, additive_cells, ratio_cells, roll_up, weighted_cells
 from engine.config import (
@@ -76,6 +77,26 @@ def compute_indicators(config: Config, boundaries: Boundaries) -> IndicatorResul
     return result
 
 
+def _level_hint(codes: pd.Index, finest: str) -> str:
+    """What to do when a table's codes are of another level than the areas."""
+    counts = {lv: int(codes.str.startswith(p).sum()) for lv, p in PREFIX.items()}
+    level = max(counts, key=lambda lv: counts[lv])
+    if counts[level] == 0 or level == finest:
+        return " (the codes may be from another year)"
+    coarser = LEVELS.index(level) > LEVELS.index(finest)
+    if coarser:
+        return (
+            f"; its codes are {level} codes ({PREFIX[level]}...), the areas are "
+            f"{LAYER_NAMES[finest]}: compute on {LAYER_NAMES[level]} with "
+            f'[boundaries] level = "{level}"'
+        )
+    return (
+        f"; its codes are {level} codes ({PREFIX[level]}...), finer than the "
+        f"{LAYER_NAMES[finest]} of the boundaries: give a boundary file with "
+        f"{LAYER_NAMES[level]}, or add the table up to {finest} codes first"
+    )
+
+
 def _table_indicators(
     config: Config, boundaries: Boundaries, result: IndicatorResult, done: _Computed
 ) -> None:
@@ -93,16 +114,20 @@ def _table_indicators(
         log.info("%s", report.describe())
         if report.match_rate < spec.min_match:
             raise TableError(
-                f"{report.describe()}; below min_match {spec.min_match:.0%} "
-                f"(the codes may be from another year or level)"
+                f"{report.describe()}; below min_match {spec.min_match:.0%}"
+                + _level_hint(frame.index, finest)
             )
         frames[spec.id] = frame
     for d in sorted(used, key=lambda d: d.kind not in ADDITIVE):
         table = tables[d.table]
         if d.column not in frames[d.table].columns:
+            columns = [str(c) for c in frames[d.table].columns]
+            same = [c for c in columns if c.lower() == d.column.lower()]
+            hint = same or difflib.get_close_matches(d.column, columns, n=1)
             raise TableError(
-                f"{table.path}: no column {d.column!r} (indicator {d.id!r}); "
-                f"columns are {list(frames[d.table].columns)}"
+                f"{table.path}: no column {d.column!r} (indicator {d.id!r})"
+                + (f"; did you mean {hint[0]!r}?" if hint else "")
+                + f" Columns are {columns}"
             )
         where = f"{table.path}, column {d.column!r} (indicator {d.id!r})"
         raw = to_number(

@@ -225,6 +225,8 @@ def _read_boundaries(config: Config) -> Boundaries:
     boundaries = read_boundaries(
         b.path, b.layer, b.columns, b.drop_water, b.select, b.quality.rules
     )
+    if b.level is not None:
+        boundaries = boundaries.from_level(b.level, f"{b.path}: [boundaries] level")
     counts = boundaries.report.counts.items()
     log.info("%s", ", ".join(f"{n} {LAYER_NAMES[lv]}" for lv, n in counts))
     report = boundaries.report
@@ -284,8 +286,11 @@ def _analyse(
         layers[level] = suppression_columns(_with_columns(layer, extra), protection, rules)
         rows += autocorrelation_rows(level, layers[level], analyses[level].graph, config)
     autocorrelation = pd.DataFrame(rows, columns=["level", "indicator", "moran_i", "p", "areas"])
+    kinds = {d.id: d.kind for d in config.indicators}
     return _Analysed(
-        {lv: _integer_ranks(layer) for lv, layer in layers.items()}, analyses, autocorrelation
+        {lv: _field_types(layer, kinds) for lv, layer in layers.items()},
+        analyses,
+        autocorrelation,
     )
 
 
@@ -413,12 +418,21 @@ def _check_private_path(path: Path | None, out_dir: Path) -> None:
         raise OutputError(f"{path}: private reasons cannot be written {where}")
 
 
-def _integer_ranks(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Ranks and flags as integer fields (nullable), not reals."""
+def _field_types(layer: gpd.GeoDataFrame, kinds: dict[str, str]) -> gpd.GeoDataFrame:
+    """Ranks, flags and whole counts and sums as integer fields (nullable), other
+    figures rounded to 4 decimals: what a GIS user sees in the attribute table."""
     layer = layer.copy()
     for column in layer.columns:
-        if column.startswith("rank_") or column == "suppressed":
-            layer[column] = pd.to_numeric(layer[column], errors="coerce").astype("Int64")
+        flag = column.startswith(("rank_", "estimated_")) or column == "suppressed"
+        kind = kinds.get(column)
+        values = pd.to_numeric(layer[column], errors="coerce") if flag or kind else None
+        if values is None:
+            continue
+        whole = bool(((values.dropna() % 1) == 0).all())
+        if flag or (kind in ("count", "sum") and whole):
+            layer[column] = values.astype("Int64")
+        elif kind is not None:
+            layer[column] = values.round(4)
     return layer
 
 

@@ -24,6 +24,7 @@ Poisson model: contributions to the log rate).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -129,12 +130,16 @@ def out_of_fold(
     y: pd.Series,
     splits: list[tuple[np.ndarray, np.ndarray]],
     weight: pd.Series | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[BaseEstimator]]:
-    """Predictions of each area by the model trained without its fold."""
+    """Predictions of each area by the model trained without its fold; ``progress`` is
+    told the number of each fold before it is fitted."""
     prediction = np.full(len(y), np.nan)
     fold = np.full(len(y), -1)
     models = []
     for k, (train, test) in enumerate(splits):
+        if progress is not None:
+            progress(k)
         w = None if weight is None else weight.iloc[train]
         model = _fit(estimator, X.iloc[train], y.iloc[train], w)
         prediction[test] = model.predict(X.iloc[test])
@@ -154,6 +159,7 @@ def fit_out_of_fold(
     previous: pd.Series | None = None,
     weight: pd.Series | None = None,
     evaluate: pd.Series | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ModelResult:
     """Train with spatial cross-validation and return out-of-fold scores and a report.
 
@@ -194,9 +200,12 @@ def fit_out_of_fold(
     # same whatever the rate's unit; predictions are rates again
     scale = float(np.average(y, weights=w)) if poisson and w is not None else 1.0
     scale = scale if scale > 0 else 1.0
-    prediction, fold, models = out_of_fold(estimator, X, y / scale, spatial, w)
+    steps = 2 * len(spatial)  # the spatial folds, then as many random ones
+    told = (lambda k: progress(k + 1, steps)) if progress is not None else None
+    prediction, fold, models = out_of_fold(estimator, X, y / scale, spatial, w, told)
     random_splits = list(KFold(n_splits=n_splits, shuffle=True, random_state=seed).split(X))
-    random_prediction, _, _ = out_of_fold(estimator, X, y / scale, random_splits, w)
+    told = (lambda k: progress(len(spatial) + k + 1, steps)) if progress is not None else None
+    random_prediction, _, _ = out_of_fold(estimator, X, y / scale, random_splits, w, told)
     prediction, random_prediction = prediction * scale, random_prediction * scale
     scored = np.ones(len(y), dtype=bool) if evaluate is None else evaluate[known].to_numpy(bool)
     metrics = _metrics(y, prediction, random_prediction, scored, w, spatial, population, previous)

@@ -111,3 +111,10 @@ def test_negative_or_non_numeric_counts(tmp_path, capsys, value, message):
 def test_misspelt_key_suggests_the_nearest(tmp_path, capsys):
     config = run_config(tmp_path, grid_buurten(CODES), extra="\n[spatail]\n")
     assert "unknown key 'spatail'; did you mean 'spatial'?" in _run(config, tmp_path, capsys)
+
+
+def test_a_column_that_differs_in_case_gets_a_did_you_mean(tmp_path, capsys):
+    config = run_config(tmp_path, grid_buurten(CODES))
+    config.write_text(config.read_text().replace('column = "n"', 'column = "N"'))
+    message = _run(config, tmp_path, capsys)
+    assert "no column 'N' (indicator 'n'); did you mean 'n'?" in message

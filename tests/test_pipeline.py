@@ -209,7 +209,7 @@ def test_bad_config_exits_2_without_traceback(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"zicht: error: {config}: unknown key 'boundaries.layr'; did you mean "
-        "'boundaries.layer'? (valid keys: path, layer, columns, drop_water, source, select, "
+        "'boundaries.layer'? (valid keys: path, layer, columns, drop_water, source, select, level, "
         "quality)"
     )
     debug = subprocess.run(
@@ -737,3 +737,23 @@ def test_the_numeric_libraries_run_within_the_thread_budget(tmp_path, monkeypatc
         main(["--quiet", "run", str(config), "--out", str(tmp_path / "out"), "--threads", "1"]) == 0
     )
     assert seen["pools"] and set(seen["pools"].values()) == {1}
+
+
+def test_a_wijk_table_on_buurt_boundaries_says_what_to_do_and_runs_on_wijken(tmp_path, capsys):
+    # 6 x 6 buurten in 36 wijken (one buurt each): the table is keyed on wijk codes
+    codes = [f"BU0363{i:02d}00" for i in range(36)]
+    areas = grid_buurten(codes, size=500.0)
+    config = _grid_run(tmp_path, areas)
+    rows = "".join(f"WK0363{i:02d};500;200;{20 + i}\n" for i in range(36))
+    (tmp_path / "table.csv").write_text("code;inwoners;huishoudens;n\n" + rows)
+    assert main(["run", str(config), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "its codes are wijk codes (WK...), the areas are buurten" in err
+    assert '[boundaries] level = "wijk"' in err
+    text = config.read_text().replace('path = "areas.gpkg"', 'path = "areas.gpkg"\nlevel = "wijk"')
+    config.write_text(text)
+    assert main(["run", str(config), "--out", str(tmp_path / "out")]) == 0
+    layers = {str(name) for name, _ in pyogrio.list_layers(tmp_path / "out" / "zicht.gpkg")}
+    assert "buurten" not in layers and {"wijken", "gemeenten"} <= layers
+    wijken = gpd.read_file(tmp_path / "out" / "zicht.gpkg", layer="wijken")
+    assert wijken["risk_drugs"].notna().sum() == 36
