@@ -90,6 +90,7 @@ def protect(
     params: DisclosureParams | None = None,
     relations: Relations | None = None,
     companies: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Protection:
     """Decide what may be published (see the module docstring).
 
@@ -106,6 +107,8 @@ def protect(
         Relations between indicators that an attacker knows.
     companies
         The indicator that counts the companies of an area (company area rule).
+    progress
+        Told ``(k, n)`` before the k-th of n groups of linked indicators.
     """
     params = params or DisclosureParams()
     params.validate()
@@ -140,7 +143,9 @@ def protect(
             )
             if not _company_rule(cells, companies, params):
                 break
-    for group in groups:
+    for k, group in enumerate(groups, start=1):
+        if progress is not None:
+            progress(k, len(groups))
         rounds = max(rounds, _protect_group(cells, rows_of(group), relations.among(group), params))
     _derive(cells, derived)
     cells.loc[cells["reason"] != "", "published"] = np.nan
@@ -215,16 +220,16 @@ def _protect_group(
             np.where(unknown, 0.0, published), half, count, params.min_units
         )
         low, high = attacker_bounds(knowledge)
-        if linked.needs_programs:
-            enough = _protects(value, lower, upper, primary_mask, suppressed, params)
-            # the programs only narrow: a cell propagation exposes is exposed
-            check = np.flatnonzero(primary_mask | suppressed)
-            check = check[enough(check, low[check], high[check])]
+        enough = _protects(value, lower, upper, primary_mask, suppressed, params)
+        check = np.flatnonzero(primary_mask | suppressed)
+        exposed = np.zeros(len(rows), dtype=bool)
+        exposed[check] = ~enough(check, low[check], high[check])
+        if linked.needs_programs and not exposed.any():
+            # the programs only narrow, so they are asked only once propagation finds
+            # nothing more: what it exposes is exposed, whatever they would say
             low, high = attacker_bounds_decisive(knowledge, check, low, high, enough)
+            exposed[check] = ~enough(check, low[check], high[check])
         low, high = low[: len(rows)], high[: len(rows)]
-        exposed = (primary_mask & ~protected(value, lower, upper, low, high)) | (
-            suppressed & (high - low < params.protection_min - 1e-6)
-        )
         if not exposed.any():
             break
         if rounds > MAX_ROUNDS:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -37,6 +36,7 @@ from libpysal.graph import Graph
 
 from engine.config import Config, TargetSpec
 from engine.estimates import LevelEstimates
+from engine.publish import progress_log
 from engine.themes import theme_output_columns
 from models.composite import CompositeIndex, percentile_against, percentile_score, rank_of
 from models.explain import drivers_text
@@ -444,7 +444,7 @@ def _fit_model(
         previous=est.point[target.previous] / exposure * 1000 if target.previous else None,
         weight=exposure.where(rate.notna()),
         evaluate=~est.estimated[target.target],
-        progress=_fold_progress(target.theme),
+        progress=progress_log(f"model {target.theme}: fit"),
     )
     # published as a percentile, rank and classes only; metrics rounded
     model.metrics = model.metrics.round(3)
@@ -497,18 +497,6 @@ _TEXT = {
         "blocks": "spatial block",
     },
 }
-
-
-def _fold_progress(theme: str) -> Callable[[int, int], None]:
-    """A log line per cross-validation fit, with the time the rest will take."""
-    started = time.monotonic()
-
-    def told(k: int, n: int) -> None:
-        left = (time.monotonic() - started) / (k - 1) * (n - k + 1) if k > 1 else 0.0
-        estimate = f"; about {left:.0f} s left" if left >= 1 else ""
-        log.info("model %s: fit %d of %d%s", theme, k, n, estimate)
-
-    return told
 
 
 def _label(config: Config, indicator_id: str) -> str:

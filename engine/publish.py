@@ -16,7 +16,10 @@ to a private file outside the output (:func:`write_private_reasons`).
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -32,6 +35,8 @@ from disclosure.protect import Protection, protect
 from disclosure.rules import AREA_COMPANIES, CELL_FIELDS, DERIVED
 from engine.cells import IndicatorCells
 from engine.config import Config, MicrodataIndicator, RatioIndicator
+
+log = logging.getLogger("zicht")
 
 AREA_PERSONS_TEXT = "gebiedsregel personen"
 AREA_COMPANIES_TEXT = "gebiedsregel bedrijven"
@@ -129,6 +134,7 @@ def protect_cells(
         config.disclosure.params,
         relations or indicator_relations(config),
         companies,
+        progress_log("disclosure: group of linked indicators"),
     )
     _follow_weights(protection, cells)
     failures = protection.failures
@@ -138,6 +144,19 @@ def protect_cells(
             f"{sorted(set(failures['indicator']))}; nothing was written"
         )
     return protection
+
+
+def progress_log(what: str) -> Callable[[int, int], None]:
+    """A log line per step ``k`` of ``n`` of something slow, with the time the rest will
+    take judged from the steps so far."""
+    started = time.monotonic()
+
+    def told(k: int, n: int) -> None:
+        left = (time.monotonic() - started) / (k - 1) * (n - k + 1) if k > 1 else 0.0
+        estimate = f"; about {left:.0f} s left" if left >= 1 else ""
+        log.info("%s %d of %d%s", what, k, n, estimate)
+
+    return told
 
 
 def indicator_relations(config: Config) -> Relations:

@@ -101,10 +101,15 @@ def test_hotspot_csv_opens_in_dutch_excel(out):
     }
     vastgoed = table[(table["Thema"] == "Vastgoed") & (table["Niveau"] == "buurt")]
     assert (vastgoed["Onderdrukt (reden)"] == "onderdrukt").any()
-    workbook = openpyxl.load_workbook(out / "hotspots.xlsx", read_only=True)
+    workbook = openpyxl.load_workbook(out / "hotspots.xlsx")
     assert {"Vastgoed", "Drugs", "Verdachte transacties", "Branches", "Toelichting"} <= set(
         workbook.sheetnames
     )
+    drugs = workbook["Drugs"]
+    assert drugs.freeze_panes == "A2" and drugs.auto_filter.ref.startswith("A1:")
+    header = [c.value for c in drugs[1]]
+    score = drugs.cell(2, header.index("Risicoscore (0-100)") + 1)
+    assert isinstance(score.value, (int, float)) and score.number_format == "0.0"
 
 
 def test_hotspots_command_prints_the_top(out, capsys):

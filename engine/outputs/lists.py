@@ -173,38 +173,33 @@ def write_xlsx(
     number formats, plus a sheet with cautions and ``notes`` (how each theme's score is
     made and how many areas have one, the sources).
 
-    Written in openpyxl's write-only mode, row by row: national lists have over a
-    hundred thousand rows.
+    Written with XlsxWriter in constant-memory mode, row by row: national lists have
+    over a hundred thousand rows, and openpyxl took 16 s per 100,000 of them.
     """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.utils import get_column_letter
+    import xlsxwriter
 
-    workbook = Workbook(write_only=True)
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    bold = workbook.add_format({"bold": True})
+    formats = {c: workbook.add_format({"num_format": f}) for c, f in _NUMBER_FORMATS.items()}
     widths = {"naam": 28, "wijk": 24, "gemeente": 16, "drijvers": 60, "onderdrukking": 40}
     for theme, part in table.groupby("thema", sort=False):
-        sheet = workbook.create_sheet(str(theme)[:31])
-        sheet.freeze_panes = "A2"
+        sheet = workbook.add_worksheet(str(theme)[:31])
         part = part.drop(columns="thema")
-        for k, column in enumerate(part.columns, start=1):
-            sheet.column_dimensions[get_column_letter(k)].width = widths.get(column, 14)
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(part.columns))}{len(part) + 1}"
-        sheet.append([headers[c] for c in part.columns])
-        formats = [_NUMBER_FORMATS.get(c) for c in part.columns]
-        for row in part.astype(object).where(part.notna(), None).itertuples(index=False):
-            cells = []
-            for value, number_format in zip(row, formats):
-                cell = WriteOnlyCell(sheet, value=value)
-                if number_format:
-                    cell.number_format = number_format
-                cells.append(cell)
-            sheet.append(cells)
+        for k, column in enumerate(part.columns):
+            # a column's format applies to every cell of it written without one
+            sheet.set_column(k, k, widths.get(column, 14), formats.get(column))
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, len(part), len(part.columns) - 1)
+        sheet.write_row(0, 0, [headers[c] for c in part.columns], bold)
+        rows = part.astype(object).where(part.notna(), None).itertuples(index=False)
+        for r, row in enumerate(rows, start=1):
+            sheet.write_row(r, 0, ["" if v is None else v for v in row])
     title = say("Toelichting", language)
-    sheet = workbook.create_sheet(title)
-    sheet.append([title])
-    for line in (*(say(n, language) for n in _NOTES), *notes):
-        sheet.append([line])
-    workbook.save(path)
+    sheet = workbook.add_worksheet(title)
+    sheet.write(0, 0, title, bold)
+    for r, line in enumerate((*(say(n, language) for n in _NOTES), *notes), start=1):
+        sheet.write(r, 0, line)
+    workbook.close()
 
 
 def read_list(path: Path) -> tuple[pd.DataFrame, str]:
