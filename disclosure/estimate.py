@@ -134,10 +134,11 @@ def _share_rest(
     rest = point[group] - children_sum[group]  # per cell: its parent's rest
     lo, hi, w = low[cells], high[cells], weight[cells]
     # shares depend on ratios within a parent only: the largest weight of each parent
-    # is 1, so that a subnormal exposure (2e-313) cannot overflow the multiplier
+    # is 1 and none is below 1e-12 of it, so that a subnormal exposure (5e-324) can
+    # neither overflow the multiplier nor vanish into a zero weight
     largest = np.zeros(n)
     np.maximum.at(largest, group, w)
-    w = w / largest[group]
+    w = np.maximum(w / largest[group], 1e-12)
     # a multiplier at which every share is at its upper bound or the rest is reached
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         reach = np.maximum(np.where(np.isfinite(hi), hi / w, 0.0), np.maximum(rest, 0.0) / w)

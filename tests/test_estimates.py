@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from disclosure.audit import Knowledge, attacker_bounds, published_interval
@@ -41,6 +41,22 @@ def hierarchies(draw):
 
 @settings(max_examples=150, deadline=None)
 @given(hierarchies())
+@example(  # subnormal exposures once overflowed, then vanished to a zero weight
+    (
+        np.array([-1, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2]),
+        np.zeros(11),
+        np.array([False] * 9 + [True, True]),
+        np.array([0.0] * 9 + [2.0, 5e-324]),
+    )
+)
+@example(
+    (
+        np.array([-1, 0, 0, 0, 0, 1, 2, 3, 4, 4, 4]),
+        np.array([1.0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1]),
+        np.array([False] * 9 + [True, True]),
+        np.array([0.0] * 10 + [2.2250738585e-313]),
+    )
+)
 def test_estimates_lie_in_the_outsiders_interval_and_add_up_where_they_can(case):
     parent, truth, withheld, exposure = case
     published = np.where(withheld, np.nan, truth)  # exact publication: rounding 0
