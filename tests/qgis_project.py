@@ -40,6 +40,8 @@ for k, node in enumerate(root.findLayers()):
     image.save(picture)
     colours = {image.pixel(x, y) for x in range(0, 360, 6) for y in range(0, 300, 6)}
     renderer = layer.renderer()
+    labeling = layer.labeling()
+    rules = labeling.rootRule().children() if labeling is not None else []
     report["layers"].append(
         {
             "name": layer.name(),
@@ -54,6 +56,7 @@ for k, node in enumerate(root.findLayers()):
             "colours": len(colours),
             "picture": picture,
             "aliases": sum(1 for f in layer.fields() if f.alias()),
+            "label_scale": rules[0].settings().minimumScale if rules else None,
         }
     )
 print(json.dumps(report))

@@ -79,6 +79,8 @@ def test_the_project_opens_in_qgis_grouped_and_every_layer_renders(demo_out, tmp
         assert layer["features"] in (518, 110, 1), layer["name"]
         assert layer["aliases"] > 10, layer["name"]  # the fields' names in Dutch
         assert layer["colours"] >= 3, layer["name"]  # drawn: more than a blank picture
+        # the withheld labels only from 1:25,000 in, where they do not crowd the map
+        assert layer["label_scale"] in (25_000, None), layer["name"]
     groups = {tuple(layer["groups"]) for layer in layers}
     assert ("Buurten", "Drugs") in groups and ("Wijken", "Verdachte transacties") in groups
     shown = [layer["name"] for layer in layers if layer["visible"]]

@@ -51,6 +51,7 @@ LISA_COLOURS = {
 }
 INDICATOR_COLOURS = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"]
 NO_VALUE = "#d9d9d9"
+LABEL_SCALE = 25_000  # the withheld label shows from 1:25,000 in
 
 WORDS = {
     "nl": {
@@ -283,6 +284,13 @@ def _withheld_label(root: ET.Element, column: str, text: str) -> None:
         },
     )
     ET.SubElement(settings, "placement", {"placement": "0", "centroidInside": "1"})
+    # only from buurt scale on: at city scale the labels would crowd the map. QGIS
+    # writes the most zoomed-out scale as "scaleMax" (QgsPalLayerSettings::writeXml)
+    ET.SubElement(
+        settings,
+        "rendering",
+        {"scaleVisibility": "1", "scaleMax": str(LABEL_SCALE), "scaleMin": "0"},
+    )
 
 
 def _fields(root: ET.Element, frame: gpd.GeoDataFrame, styles: StyleSet) -> None:
