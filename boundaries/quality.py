@@ -84,7 +84,7 @@ def _slivers(
 ) -> list[tuple[str, str, str, str]]:
     hectares = pd.Series(shapely.area(areas.geometry.values) / 10_000, index=areas.index)
     median = float(hectares[hectares > 0].median()) if (hectares > 0).any() else 0.0
-    people, said = _known(inhabitants, areas.index), _known(stated, areas.index)
+    people, said = known_numbers(inhabitants, areas.index), known_numbers(stated, areas.index)
     crowded = people > rules.max_density * hectares
     clipped = hectares < rules.min_stated_share * said
     tiny = hectares < rules.min_area_share * median
@@ -101,7 +101,7 @@ def _slivers(
     return rows
 
 
-def _known(values: pd.Series | None, index: pd.Index) -> pd.Series:
+def known_numbers(values: pd.Series | None, index: pd.Index) -> pd.Series:
     """Numbers per code; NaN where unknown (absent, or negative: CBS's secret)."""
     if values is None:
         return pd.Series(np.nan, index=index)

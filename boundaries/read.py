@@ -23,7 +23,13 @@ from boundaries import schema as cbs_schema
 from boundaries.errors import BoundaryError
 from boundaries.geometry import RD_NEW, polygons_only, to_rd_new
 from boundaries.hierarchy import AREA_COLUMNS, NUMBER_COLUMNS, dissolve
-from boundaries.quality import SLIVER, SUSPECT_COLUMNS, QualityRules, suspect_areas
+from boundaries.quality import (
+    SLIVER,
+    SUSPECT_COLUMNS,
+    QualityRules,
+    known_numbers,
+    suspect_areas,
+)
 
 _TRUE_WATER = {"JA", "J", "TRUE", "1", "YES", "Y"}
 log = logging.getLogger("zicht")
@@ -299,14 +305,18 @@ def _standardise(
 ) -> gpd.GeoDataFrame:
     """Reproject, repair, check codes and hierarchy; return the standard area frame."""
     codes = cbs_codes.normalise_codes(frame[mapping["code"]])
-    frame = frame_before = to_rd_new(frame, where)
+    numbers = {
+        n: known_numbers(frame[mapping[n]] if n in mapping else None, frame.index)
+        for n in NUMBER_COLUMNS
+    }
+    frame = to_rd_new(frame, where)
     frame, stats = polygons_only(frame, codes.to_numpy(dtype=object, na_value=None))
     report.repaired += stats.repaired
     for kind, count in stats.dropped_non_polygon.items():
         report.dropped_non_polygon[kind] = report.dropped_non_polygon.get(kind, 0) + count
         log.warning("%s: dropped %d %s feature(s); only polygons are areas", where, count, kind)
     report.dropped_empty += stats.dropped_empty
-    report.suspects += _collapsed(frame_before, mapping, stats.dropped_codes, level)
+    report.suspects += _collapsed(codes, numbers["inwoners"], stats.dropped_codes, level)
     codes = codes.loc[frame.index]
 
     problems = cbs_codes.code_problems(codes, level)
@@ -327,10 +337,9 @@ def _standardise(
     for name_field in ("wijknaam", "gemeentenaam", "provincie"):
         if name_field in mapping:
             out[name_field] = _text(frame, mapping[name_field])
-    for number in ("inwoners", "oppervlakte"):
+    for number, values in numbers.items():
         if number in mapping:
-            values = pd.to_numeric(frame[mapping[number]], errors="coerce")
-            out[number] = values.where(values >= 0)  # CBS: negative is secret
+            out[number] = values.loc[frame.index]
 
     if problems:
         shown = "; ".join(problems[:10])
@@ -343,13 +352,10 @@ def _standardise(
 
 
 def _collapsed(
-    frame: pd.DataFrame, mapping: dict[str, str], dropped: dict[str, str], level: str
+    codes: pd.Series, people: pd.Series, dropped: dict[str, str], level: str
 ) -> list[dict[str, str]]:
-    """Areas whose polygon collapsed to a point or line: slivers without area, dropped."""
-    people = pd.Series(np.nan, index=frame.index)
-    if "inwoners" in mapping:
-        people = pd.to_numeric(frame[mapping["inwoners"]], errors="coerce")
-    codes = cbs_codes.normalise_codes(frame[mapping["code"]])
+    """Areas whose polygon collapsed to a point or line: slivers without area, dropped.
+    ``codes`` and ``people`` (inhabitants) per feature read."""
     rows = []
     for code, kind in dropped.items():
         n = people[(codes == code).to_numpy()].max()

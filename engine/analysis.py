@@ -26,7 +26,6 @@ rate and weight. Global Moran's I of every indicator and risk score goes into a 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -118,13 +117,9 @@ def analyse_level(
     persons = _rule(excluded, "persons", areas.index)
     parents = areas[PARENT_OF[level]] if level in PARENT_OF else None
     themes = config.scored_themes
-    started = time.monotonic()
+    progress = progress_log("analysis {level}: {theme} ({k} of {n} themes{left})", level=level)
     for k, theme in enumerate(themes, start=1):
-        left = ""
-        if k > 1:  # the themes so far tell how long the rest will take
-            rest = (time.monotonic() - started) / (k - 1) * (len(themes) - k + 1)
-            left = f"; about {rest:.0f} s left" if rest >= 1 else ""
-        log.info("analysis %s: %s (%d of %d themes%s)", level, theme, k, len(themes), left)
+        progress(k, len(themes), theme=theme)
         target = targets.get(theme) if finest else None
         out = persons | _rule(excluded, theme, areas.index)
         known = estimates.without(out)
@@ -444,7 +439,7 @@ def _fit_model(
         previous=est.point[target.previous] / exposure * 1000 if target.previous else None,
         weight=exposure.where(rate.notna()),
         evaluate=~est.estimated[target.target],
-        progress=progress_log(f"model {target.theme}: fit"),
+        progress=progress_log(what=f"model {target.theme}: fit"),
     )
     # published as a percentile, rank and classes only; metrics rounded
     model.metrics = model.metrics.round(3)
@@ -501,7 +496,7 @@ _TEXT = {
 
 def _label(config: Config, indicator_id: str) -> str:
     d = config.indicator(indicator_id)
-    return d.label_en if config.language == "en" else d.label_nl
+    return d.label(config.language)
 
 
 def _input_label(config: Config, indicator_id: str) -> str:

@@ -395,6 +395,10 @@ class _Indicator(_Section):
         """Other indicators this one is computed from: key -> indicator id."""
         return {}
 
+    def label(self, language: str) -> str:
+        """The indicator's label in ``language`` (``nl`` or ``en``)."""
+        return self.label_en if language == "en" else self.label_nl
+
 
 class TableIndicator(_Indicator):
     """A ``column`` of an area ``table``; a mean or share names its ``weight``."""

@@ -363,9 +363,7 @@ def _styling_tables(
 ) -> dict[str, pd.DataFrame]:
     """The ``labels`` lookup of class codes and the QGIS ``layer_styles``."""
     language = config.language
-    maps = {
-        d.id: d.label_en if language == "en" else d.label_nl for d in config.indicators if d.map
-    }
+    maps = {d.id: d.label(language) for d in config.indicators if d.map}
     descriptions = {LAYER_NAMES[lv]: a.descriptions for lv, a in analysed.analyses.items()}
     styles = StyleSet(themes, maps, field_aliases(config, themes), descriptions, language)
     return {

@@ -134,7 +134,7 @@ def protect_cells(
         config.disclosure.params,
         relations or indicator_relations(config),
         companies,
-        progress_log("disclosure: group of linked indicators"),
+        progress_log(what="disclosure: group of linked indicators"),
     )
     _follow_weights(protection, cells)
     failures = protection.failures
@@ -146,15 +146,16 @@ def protect_cells(
     return protection
 
 
-def progress_log(what: str) -> Callable[[int, int], None]:
+def progress_log(line: str = "{what} {k} of {n}{left}", **fixed: object) -> Callable[..., None]:
     """A log line per step ``k`` of ``n`` of something slow, with the time the rest will
-    take judged from the steps so far."""
+    take judged from the steps so far: ``line`` filled with ``k``, ``n``, ``left``
+    ("; about 8 s left", or nothing), ``fixed`` and what each step is told."""
     started = time.monotonic()
 
-    def told(k: int, n: int) -> None:
+    def told(k: int, n: int, **values: object) -> None:
         left = (time.monotonic() - started) / (k - 1) * (n - k + 1) if k > 1 else 0.0
         estimate = f"; about {left:.0f} s left" if left >= 1 else ""
-        log.info("%s %d of %d%s", what, k, n, estimate)
+        log.info("%s", line.format(k=k, n=n, left=estimate, **fixed, **values))
 
     return told
 

@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 # run by tests/test_qgis.py with the system Python that has QGIS, never imported here
-collect_ignore = ["qgis_open.py", "qgis_project.py"]
+collect_ignore = ["qgis_common.py", "qgis_open.py", "qgis_project.py"]
 
 DATA = Path(__file__).parent / "data"
 SAMPLE_2015 = DATA / "nl_buurten_2015_sample.gpkg"

@@ -5,11 +5,11 @@ import json
 import os
 import sys
 
-from qgis.core import QgsApplication, QgsVectorLayer
+from qgis.core import QgsVectorLayer
 from qgis.PyQt.QtXml import QDomDocument
+from qgis_common import start, styled
 
-app = QgsApplication([], False)
-app.initQgis()
+app = start()
 report = {}
 for name in sys.argv[2:]:
     layer = QgsVectorLayer(f"{sys.argv[1]}|layername={name}", name, "ogr")
@@ -21,15 +21,8 @@ for name in sys.argv[2:]:
         probe = QgsVectorLayer(f"{sys.argv[1]}|layername={name}", "probe", "ogr")
         ok = doc.setContent(qml) and probe.importNamedStyle(doc)[0]
         imported.append(bool(ok) and probe.renderer().type() == "RuleRenderer")
-    renderer = layer.renderer()
     report[name] = {
-        "valid": layer.isValid(),
-        "features": layer.featureCount(),
-        "renderer": renderer.type() if renderer else None,
-        "rules": len(renderer.rootRule().children())
-        if renderer and renderer.type() == "RuleRenderer"
-        else 0,
-        "labeling": layer.labeling().type() if layer.labeling() else None,
+        **styled(layer),
         "styles": count,
         "styles_imported": imported,
         "error": error,

@@ -6,16 +6,11 @@ import json
 import os
 import sys
 
-from qgis.core import (
-    QgsApplication,
-    QgsMapRendererSequentialJob,
-    QgsMapSettings,
-    QgsProject,
-)
+from qgis.core import QgsMapRendererSequentialJob, QgsMapSettings, QgsProject
 from qgis.PyQt.QtCore import QSize
+from qgis_common import start, styled
 
-app = QgsApplication([], False)
-app.initQgis()
+app = start()
 project = QgsProject.instance()
 ok = project.read(sys.argv[1])
 pictures = sys.argv[2]
@@ -39,19 +34,13 @@ for k, node in enumerate(root.findLayers()):
     picture = os.path.join(pictures, f"{k:02d}.png")
     image.save(picture)
     colours = {image.pixel(x, y) for x in range(0, 360, 6) for y in range(0, 300, 6)}
-    renderer = layer.renderer()
     labeling = layer.labeling()
     rules = labeling.rootRule().children() if labeling is not None else []
     report["layers"].append(
         {
             "name": layer.name(),
             "groups": groups,
-            "valid": layer.isValid(),
-            "features": layer.featureCount(),
-            "renderer": renderer.type() if renderer else None,
-            "rules": len(renderer.rootRule().children())
-            if renderer and renderer.type() == "RuleRenderer"
-            else 0,
+            **styled(layer),
             "visible": node.isVisible(),
             "colours": len(colours),
             "picture": picture,

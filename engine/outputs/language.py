@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+LEVEL_NAMES = {"buurt": "Buurten", "wijk": "Wijken", "gemeente": "Gemeenten"}  # say() them
+
 
 def dutch_number(value: float, decimals: int = 0) -> str:
     """``value`` with a dot between thousands and a decimal comma."""
@@ -26,6 +28,20 @@ def class_breaks(values: pd.Series, classes: int = 5) -> list[float]:
         return []
     edges = np.unique(np.quantile(known, np.linspace(0, 1, classes + 1)))
     return [float(e) for e in edges] if len(edges) > 1 else [float(edges[0])] * 2
+
+
+def class_decimals(values: pd.Series) -> int:
+    """Decimals to show a map's values with: none from 100 up, else two."""
+    known = pd.to_numeric(values, errors="coerce").dropna()
+    return 0 if len(known) and known.abs().max() >= 100 else 2
+
+
+def class_legend(breaks: list[float], decimals: int, language: str = "nl") -> list[str]:
+    """``low - high`` of each class between ``breaks``, in the run's language."""
+    return [
+        f"{number(lo, decimals, language)} - {number(hi, decimals, language)}"
+        for lo, hi in zip(breaks[:-1], breaks[1:])
+    ]
 
 
 _TRENDS = {
@@ -87,10 +103,10 @@ def label_table(columns: list[str], language: str = "nl") -> pd.DataFrame:
     """The ``labels`` table of the GeoPackage: per class column of ``columns``, each
     code and its label in ``language`` (a lookup for tools other than QGIS)."""
     rows = [
-        {"kolom": column, "code": code, "label": labels[1] if language == "en" else labels[0]}
+        {"kolom": column, "code": code, "label": class_label(kind, code, language)}
         for column in columns
         if (kind := class_kind(column))
-        for code, labels in CLASS_LABELS[kind].items()
+        for code in CLASS_LABELS[kind]
     ]
     return pd.DataFrame(rows, columns=["kolom", "code", "label"])
 

@@ -20,12 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from boundaries.codes import LAYER_NAMES, LEVELS
+from engine.outputs.language import LEVEL_NAMES, say
+
 RD_NEW_WKT_NAME = "Amersfoort / RD New"
-_LEVELS = {
-    "buurten": ("Buurten", "Neighbourhoods"),
-    "wijken": ("Wijken", "Districts"),
-    "gemeenten": ("Gemeenten", "Municipalities"),
-}
 
 
 def write_project(
@@ -39,11 +37,12 @@ def write_project(
     ET.SubElement(root, "projectCrs").append(_srs())
     tree = ET.SubElement(root, "layer-tree-group")
     layers = ET.SubElement(root, "projectlayers")
-    order: list[str] = []
-    index = 1 if language == "en" else 0
-    for table in [t for t in _LEVELS if t in set(styles["f_table_name"])]:
+    for level in LEVELS:
+        table = LAYER_NAMES[level]
         mine = styles[styles["f_table_name"] == table]
-        group = _group(tree, _LEVELS[table][index], checked=table == "buurten")
+        if mine.empty:
+            continue
+        group = _group(tree, say(LEVEL_NAMES[level], language), checked=level == "buurt")
         for group_name, rows in _groups(mine, themes):
             parent = group if group_name is None else _group(group, group_name, checked=True)
             for row in rows.itertuples(index=False):
@@ -62,7 +61,6 @@ def write_project(
                     },
                 )
                 layers.append(_map_layer(layer_id, table, row.styleName, row.styleQML))
-                order.append(layer_id)
     _properties(root)
     document = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(
         root, encoding="unicode"

@@ -131,7 +131,7 @@ def model_details(
     areas, minus the published others, would otherwise give back a withheld value.
     """
     language = config.language
-    labels = {d.id: d.label_en if language == "en" else d.label_nl for d in config.indicators}
+    labels = {d.id: d.label(language) for d in config.indicators}
     nearby = say(" (in de buurt)", language)
     details: dict[str, ModelDetail] = {}
     for level, analysis in analyses.items():
@@ -300,7 +300,7 @@ def field_aliases(config: Config, themes: dict[str, str]) -> dict[str, str]:
     language = config.language
     aliases = dict(_BASE_ALIASES[language])
     for d in config.indicators:
-        aliases[d.id] = d.label_en if language == "en" else d.label_nl
+        aliases[d.id] = d.label(language)
     words = _OUTPUT_ALIASES[language]
     for theme, name in themes.items():
         for output in THEME_OUTPUTS:

@@ -22,12 +22,20 @@ import pandas as pd
 import shapely
 from markupsafe import Markup, escape
 
-from engine.outputs.language import class_breaks, class_label, number, percent, say
+from engine.outputs.language import (
+    LEVEL_NAMES,
+    class_breaks,
+    class_decimals,
+    class_label,
+    class_legend,
+    number,
+    percent,
+    say,
+)
+from engine.outputs.styles import INDICATOR_COLOURS
 from models.explain import driver_sentence
 
 QUINTILE_COLOURS = ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"]
-# an indicator's own map: blue, so that it is never read as a risk score
-INDICATOR_COLOURS = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"]
 QUINTILE_LABELS = ["0-20", "20-40", "40-60", "60-80", "80-100"]
 # outlines that stand out on every fill, the darkest red included
 HOT, COLD = "#111111", "#2c7fb8"
@@ -43,7 +51,6 @@ RULE_TEXT = {
 MAX_MAP_AREAS = 4000  # more polygons than this cannot be read on a page-wide map
 # calibration is shown only where this share of the actual values is published
 MIN_PUBLISHED_FOR_CALIBRATION = 0.8
-LEVEL_NAMES = {"buurt": "Buurten", "wijk": "Wijken", "gemeente": "Gemeenten"}
 
 
 @dataclass(frozen=True)
@@ -187,7 +194,7 @@ def _indicator_maps(inputs: ReportInputs) -> list[dict[str, Any]]:
         breaks = class_breaks(values)
         if not breaks:
             continue
-        digits = 0 if values.dropna().abs().max() >= 100 else 2
+        digits = class_decimals(values)
         language = inputs.language
         fills, titles = [], []
         for area, value in zip(layer["naam"].astype(str), values):
@@ -206,10 +213,7 @@ def _indicator_maps(inputs: ReportInputs) -> list[dict[str, Any]]:
                 "name": label,
                 "level": inputs.say(LEVEL_NAMES[level]),
                 "svg": svg,
-                "legend": [
-                    (colour, f"{number(lo, digits, language)} - {number(hi, digits, language)}")
-                    for colour, lo, hi in zip(INDICATOR_COLOURS, breaks[:-1], breaks[1:])
-                ],
+                "legend": list(zip(INDICATOR_COLOURS, class_legend(breaks, digits, language))),
                 "shown": percent(values.notna().sum(), len(values)),
             }
         )

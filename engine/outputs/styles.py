@@ -24,7 +24,14 @@ import numpy as np
 import pandas as pd
 
 from engine.outputs.geopackage import GEOMETRY_COLUMN
-from engine.outputs.language import CLASS_LABELS, class_breaks, class_kind, dutch_number
+from engine.outputs.language import (
+    CLASS_LABELS,
+    class_breaks,
+    class_decimals,
+    class_kind,
+    class_label,
+    class_legend,
+)
 
 RISK_CLASSES = [
     (0, 20, "#fef0d9"),
@@ -49,6 +56,7 @@ LISA_COLOURS = {
     "LL": "#2c7bb6",
     "not significant": "#f0f0f0",
 }
+# an indicator's own map: blue, so that it is never read as a risk score
 INDICATOR_COLOURS = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"]
 NO_VALUE = "#d9d9d9"
 LABEL_SCALE = 25_000  # the withheld label shows from 1:25,000 in
@@ -168,10 +176,8 @@ def _layer_styles(
 def _class_rules(
     column: str, kind: str, colours: dict[str, str], styles: StyleSet
 ) -> list[tuple[str, str, str]]:
-    labels = CLASS_LABELS[kind]
-    index = 1 if styles.language == "en" else 0
     return [
-        (f"\"{column}\" = '{code}'", labels[code][index], colour)
+        (f"\"{column}\" = '{code}'", str(class_label(kind, code, styles.language)), colour)
         for code, colour in colours.items()
     ]
 
@@ -199,23 +205,13 @@ def _trend_colours() -> dict[str, str]:
 def _indicator_rules(values: pd.Series, column: str, language: str) -> list[tuple[str, str, str]]:
     """Five classes of the published values (fifths of the areas), in blue."""
     breaks = class_breaks(values)
-    if not breaks:
-        return []
-    known = pd.to_numeric(values, errors="coerce").dropna()
-    digits = 0 if known.abs().max() >= 100 else 2
-    show = (
-        (lambda v: dutch_number(v, digits)) if language == "nl" else (lambda v: f"{v:,.{digits}f}")
-    )
+    legend = class_legend(breaks, class_decimals(values), language)
     rules = []
-    for k, (lo, hi, colour) in enumerate(zip(breaks[:-1], breaks[1:], INDICATOR_COLOURS)):
+    for k, (lo, hi, label, colour) in enumerate(
+        zip(breaks[:-1], breaks[1:], legend, INDICATOR_COLOURS)
+    ):
         upper = "<=" if k == len(breaks) - 2 else "<"
-        rules.append(
-            (
-                f'"{column}" >= {lo!r} AND "{column}" {upper} {hi!r}',
-                f"{show(lo)} - {show(hi)}",
-                colour,
-            )
-        )
+        rules.append((f'"{column}" >= {lo!r} AND "{column}" {upper} {hi!r}', label, colour))
     return rules
 
 
@@ -297,7 +293,6 @@ def _fields(root: ET.Element, frame: gpd.GeoDataFrame, styles: StyleSet) -> None
     """Aliases for every field QGIS shows, and value maps (code -> label) for classes."""
     columns = [c for c in frame.columns if c != frame.geometry.name]
     configuration = ET.SubElement(root, "fieldConfiguration")
-    index = 1 if styles.language == "en" else 0
     for column in columns:
         kind = class_kind(column)
         if kind is None or kind == "estimated":
@@ -307,10 +302,16 @@ def _fields(root: ET.Element, frame: gpd.GeoDataFrame, styles: StyleSet) -> None
         config = ET.SubElement(widget, "config")
         outer = ET.SubElement(config, "Option", {"type": "Map"})
         entries = ET.SubElement(outer, "Option", {"type": "List", "name": "map"})
-        for code, labels in CLASS_LABELS[kind].items():
+        for code in CLASS_LABELS[kind]:
             entry = ET.SubElement(entries, "Option", {"type": "Map"})
             ET.SubElement(
-                entry, "Option", {"type": "QString", "name": labels[index], "value": code}
+                entry,
+                "Option",
+                {
+                    "type": "QString",
+                    "name": str(class_label(kind, code, styles.language)),
+                    "value": code,
+                },
             )
     aliases = ET.SubElement(root, "aliases")
     for k, column in enumerate(columns):
