@@ -122,6 +122,9 @@ def national_config(scale: float = 1.0) -> Config:
     raw["indicators"] = NATIONAL_BASE["indicators"] + [
         d for d in demo["indicators"] if d.get("theme", "none") != "none"
     ]
+    # the risk branches the themed indicators refer to; no branche table here
+    # (benchmarks/branches.py measures that)
+    raw["branches"] = dict(demo["branches"], indicators=[])
     return parse_config(raw, REPO / "benchmarks" / "national.toml", "benchmark")
 
 

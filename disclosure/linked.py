@@ -29,6 +29,8 @@ import pandas as pd
 
 from disclosure.audit import PARENT_LEVEL, Knowledge, published_interval, tree_groups
 
+TOTAL = "totaal"  # the SBI node of an area's own cell (all branches)
+
 
 @dataclass(frozen=True)
 class Relations:
@@ -40,6 +42,9 @@ class Relations:
 
     subsets: tuple[tuple[str, str], ...] = ()
     sums: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # (total, part, nodes): the total's cell of an area equals the sum of the part's
+    # cells of the same area at these SBI nodes (companies in the risk branches)
+    node_sums: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
     def groups(self, indicators: list[str]) -> list[list[str]]:
         """The indicators in groups linked by relations (connected components), each in
@@ -53,6 +58,7 @@ class Relations:
             return i
 
         pairs = list(self.subsets) + [(t, p) for t, parts in self.sums for p in parts]
+        pairs += [(t, p) for t, p, _ in self.node_sums]
         for a, b in pairs:
             if a in root and b in root:
                 root[find(a)] = find(b)
@@ -68,7 +74,7 @@ class Relations:
         while True:
             more = {(a, d) for a, b in pairs for c, d in pairs if b == c and a != d} - pairs
             if not more:
-                return Relations(tuple(sorted(pairs)), self.sums)
+                return Relations(tuple(sorted(pairs)), self.sums, self.node_sums)
             pairs |= more
 
     def among(self, indicators: list[str]) -> Relations:
@@ -77,6 +83,7 @@ class Relations:
         return Relations(
             tuple(p for p in self.subsets if set(p) <= have),
             tuple(s for s in self.sums if {s[0], *s[1]} <= have),
+            tuple(s for s in self.node_sums if {s[0], s[1]} <= have),
         )
 
 
@@ -84,36 +91,56 @@ class LinkedCells:
     """The cells of a group of related indicators as one linked table.
 
     ``cells`` has one row per (indicator, level, code) with ``parent`` (the code of
-    the area one level up). Positions are the rows of ``cells`` in order.
+    the area one level up). Positions are the rows of ``cells`` in order. Branche
+    tables add a second hierarchy: rows with ``sbi`` (the node; ``totaal`` for the
+    area's own cell) and ``sbi_parent`` (the node one level up), so that every cell
+    is the sum of its finer areas *and* of its finer SBI nodes.
     """
 
     def __init__(self, cells: pd.DataFrame, relations: Relations) -> None:
         indicator = cells["indicator"].to_numpy(dtype=object)
         level = cells["level"].to_numpy(dtype=object)
         code = cells["code"].to_numpy(dtype=object)
+        sbi = _column(cells, "sbi", TOTAL)
+
+        def node_of(rows: np.ndarray, node: str = TOTAL) -> np.ndarray:
+            return np.full(len(rows), node, dtype=object)
+
         position = pd.Series(
-            np.arange(len(cells)), index=pd.MultiIndex.from_arrays([indicator, level, code])
+            np.arange(len(cells)),
+            index=pd.MultiIndex.from_arrays([indicator, level, code, sbi]),
         )
 
-        def lookup(ind: object, lv: np.ndarray, cd: np.ndarray) -> np.ndarray:
-            key = pd.MultiIndex.from_arrays([np.full(len(lv), ind, dtype=object), lv, cd])
+        def lookup(ind: object, lv: np.ndarray, cd: np.ndarray, node: np.ndarray) -> np.ndarray:
+            key = pd.MultiIndex.from_arrays([np.full(len(lv), ind, dtype=object), lv, cd, node])
             return position.reindex(key).fillna(-1).to_numpy(dtype=np.int64)
 
         parent_level = np.array([PARENT_LEVEL.get(lv, "") for lv in level], dtype=object)
-        parent_code = pd.Series(cells["parent"].to_numpy(), dtype=object).fillna("").to_numpy()
-        key = pd.MultiIndex.from_arrays([indicator, parent_level, parent_code])
+        parent_code = _column(cells, "parent", "")
+        key = pd.MultiIndex.from_arrays([indicator, parent_level, parent_code, sbi])
         self.parent = position.reindex(key).fillna(-1).to_numpy(dtype=np.int64)
+        self.own = sbi == TOTAL  # an area's own cell (not a branche's)
+        sbi_parent = _column(cells, "sbi_parent", "")
+        self.sbi_parent: np.ndarray | None = None
+        if (sbi_parent != "").any():
+            key = pd.MultiIndex.from_arrays([indicator, level, code, sbi_parent])
+            self.sbi_parent = position.reindex(key).fillna(-1).to_numpy(dtype=np.int64)
         relations = relations.closed()
         # Propagation is exact on one hierarchy with at most one subset per indicator
-        # (tested against the programs). Sums over a second dimension (years) make a
-        # two-way table, and two subsets of one indicator (overlapping, or a chain once
-        # closed) make cycles where it is not: such groups need the attacker's programs.
+        # (tested against the programs). Sums over a second dimension (years, SBI nodes)
+        # make a two-way table, and two subsets of one indicator (overlapping, or a
+        # chain once closed) make cycles where it is not: such groups need the
+        # attacker's programs.
         bigger = [big for _, big in relations.subsets]
-        self.needs_programs = bool(relations.sums) or len(bigger) > len(set(bigger))
+        self.needs_programs = (
+            bool(relations.sums or relations.node_sums)
+            or len(bigger) > len(set(bigger))
+            or self.sbi_parent is not None
+        )
         small, large = [], []
         for smaller, larger in relations.subsets:
             rows = np.flatnonzero(indicator == smaller)
-            match = lookup(larger, level[rows], code[rows])
+            match = lookup(larger, level[rows], code[rows], sbi[rows])
             small.append(rows[match >= 0])
             large.append(match[match >= 0])
         self.small = np.concatenate(small) if small else np.zeros(0, dtype=np.int64)
@@ -134,15 +161,34 @@ class LinkedCells:
             offset += len(rows)
         full_parent = np.concatenate([self.parent, *rest_parent]).astype(np.int64)
         tree_total, tree_member, tree_group = tree_groups(full_parent)
-        self.n_tree_groups = len(tree_total)  # groups after these are relation sums
-        totals, members, groups = [tree_total, self.large], [tree_member], [tree_group]
-        pair_group = self.n_tree_groups + np.arange(len(self.small))
+        totals, members, groups = [tree_total], [tree_member], [tree_group]
+        n_groups = len(tree_total)
+        if self.sbi_parent is not None:
+            sbi_total, sbi_member, sbi_group = tree_groups(self.sbi_parent)
+            totals.append(sbi_total)
+            members.append(sbi_member)
+            groups.append(sbi_group + n_groups)
+            n_groups += len(sbi_total)
+        self.n_tree_groups = n_groups  # groups after these are relation sums
+        totals.append(self.large)
+        pair_group = n_groups + np.arange(len(self.small))
         members += [self.small, rest_of]
         groups += [pair_group, pair_group]
-        n_groups = self.n_tree_groups + len(self.small)
-        for total, parts in relations.sums:
-            rows = np.flatnonzero(indicator == total)
-            found = [lookup(p, level[rows], code[rows]) for p in parts]
+        n_groups += len(self.small)
+        # years hold per SBI node too; risk branches only for an area's own cell
+        sums: list[tuple[str, list[tuple[str, str | None]]]] = [
+            (t, [(p, None) for p in parts]) for t, parts in relations.sums
+        ]
+        sums += [(t, [(p, node) for node in nodes]) for t, p, nodes in relations.node_sums]
+        for total, parts in sums:
+            per_node = parts[0][1] is None
+            rows = np.flatnonzero((indicator == total) & (per_node | (sbi == TOTAL)))
+            found = [
+                lookup(
+                    p, level[rows], code[rows], sbi[rows] if node is None else node_of(rows, node)
+                )
+                for p, node in parts
+            ]
             complete = np.all([f >= 0 for f in found], axis=0) if found else rows < 0
             rows = rows[complete]
             totals.append(rows)
@@ -167,3 +213,10 @@ class LinkedCells:
         low = np.r_[low, np.zeros(self.n_hidden)]
         high = np.r_[high, np.full(self.n_hidden, np.inf)]
         return Knowledge(low, high, self.total, self.member, self.group, self.small, self.large)
+
+
+def _column(cells: pd.DataFrame, name: str, default: str) -> np.ndarray:
+    """A text column as an object array, ``default`` where missing or absent."""
+    if name not in cells:
+        return np.full(len(cells), default, dtype=object)
+    return pd.Series(cells[name].to_numpy(), dtype=object).fillna(default).to_numpy()

@@ -29,14 +29,20 @@ who knows a cell's rule learns its range (a "frequency" count holds 1 to 9 units
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from boundaries.errors import DisclosureError
-from disclosure.audit import attacker_bounds, attacker_bounds_decisive, protected
-from disclosure.linked import LinkedCells, Relations
+from disclosure.audit import (
+    Knowledge,
+    attacker_bounds,
+    attacker_bounds_anchored,
+    attacker_bounds_decisive,
+    protected,
+)
+from disclosure.linked import TOTAL, LinkedCells, Relations
 from disclosure.rounding import half_width, round_to_base
 from disclosure.rules import (
     AREA_COMPANIES,
@@ -66,12 +72,15 @@ class Protection:
     cells: pd.DataFrame
     params: DisclosureParams
     rounds: int
+    # cells per area x SBI node (branche tables), as ``cells``; ``never`` marks the
+    # rests of SBI nodes, which are protected but never published
+    branches: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def failures(self) -> pd.DataFrame:
         """Withheld unsafe cells whose attacker interval does not cover their
         protection interval (an empty frame after :func:`protect`)."""
-        c = self.cells
+        c = pd.concat([self.cells, self.branches], ignore_index=True)
         primary_cells = c["reason"].isin(PRIMARY_RULES) & c["kind"].isin(["count", "sum"])
         ok = protected(
             c["value"].to_numpy(float),
@@ -147,9 +156,18 @@ def protect(
         if progress is not None:
             progress(k, len(groups))
         rounds = max(rounds, _protect_group(cells, rows_of(group), relations.among(group), params))
-    _derive(cells, derived)
     cells.loc[cells["reason"] != "", "published"] = np.nan
-    return Protection(cells, params, rounds)
+    own = _sbi(cells) == TOTAL
+    area, branches = cells[own].reset_index(drop=True), cells[~own].reset_index(drop=True)
+    _derive(area, derived)
+    return Protection(area, params, rounds, branches)
+
+
+def _sbi(cells: pd.DataFrame) -> np.ndarray:
+    """The SBI node of every cell (``totaal``: the area's own cell)."""
+    if "sbi" not in cells:
+        return np.full(len(cells), TOTAL, dtype=object)
+    return cells["sbi"].fillna(TOTAL).to_numpy(dtype=object)
 
 
 def _company_rule(cells: pd.DataFrame, companies: str, params: DisclosureParams) -> int:
@@ -157,7 +175,7 @@ def _company_rule(cells: pd.DataFrame, companies: str, params: DisclosureParams)
     withheld or published below ``min_companies`` (a function of what is published: it
     tells nothing new); return how many cells were newly marked. Wijken and gemeenten
     are large: their company figures follow the other rules."""
-    mine = (cells["indicator"] == companies).to_numpy()
+    mine = (cells["indicator"] == companies).to_numpy() & (_sbi(cells) == TOTAL)
     finest = cells["level"].map(DEPTH) == cells.loc[mine, "level"].map(DEPTH).max()
     shown = cells["published"].where(cells["reason"] == "").to_numpy(dtype=float)
     small = mine & finest.to_numpy() & ~(shown >= params.min_companies)
@@ -210,25 +228,33 @@ def _protect_group(
     half = np.where(count, half_width(params.count_base, True), half_width(params.sum_base, False))
     half = np.where(unknown, 0.0, half)
     primary_mask = np.isin(reason, PRIMARY_RULES)
-    suppressed = primary_mask | ((reason == SECONDARY) if keep else False)
+    # the rests of SBI nodes are never published: withheld from the start, at no cost
+    never = frame["never"].fillna(False).to_numpy(dtype=bool) if "never" in frame else False
+    suppressed = primary_mask | ((reason == SECONDARY) if keep else False) | never
     need = np.where(primary_mask, upper, 0.0)
+    sbi_depth = frame["sbi_depth"].to_numpy() if linked.sbi_parent is not None else None
+    # Suppressions only grow from round to round, and with them what the attacker
+    # cannot rule out: a cell the programs found protected stays protected.
+    proven = np.zeros(len(rows), dtype=bool)
     for rounds in range(1, MAX_ROUNDS + 3):
-        suppressed, need = suppress_complements(value, parent, depth, suppressed, need)
+        suppressed, need = _complements(value, linked, depth, sbi_depth, suppressed, need)
         suppressed &= ~unknown
         published = np.where(suppressed, np.nan, round_to_base(value, base))
         knowledge = linked.knowledge(
             np.where(unknown, 0.0, published), half, count, params.min_units
         )
         low, high = attacker_bounds(knowledge)
-        enough = _protects(value, lower, upper, primary_mask, suppressed, params)
-        check = np.flatnonzero(primary_mask | suppressed)
+        enough = _protects(value, lower, upper, primary_mask, suppressed & ~never, params)
+        # a rest of an SBI node is never published: only a primary one needs protection
+        check = np.flatnonzero(primary_mask | (suppressed & ~never))
         exposed = np.zeros(len(rows), dtype=bool)
         exposed[check] = ~enough(check, low[check], high[check])
         if linked.needs_programs and not exposed.any():
             # the programs only narrow, so they are asked only once propagation finds
             # nothing more: what it exposes is exposed, whatever they would say
-            low, high = attacker_bounds_decisive(knowledge, check, low, high, enough)
-            exposed[check] = ~enough(check, low[check], high[check])
+            todo = check[~proven[check]]
+            agree = _programs_agree(linked, knowledge, todo, low, high, enough, value)
+            proven[todo], exposed[todo] = agree, ~agree
         low, high = low[: len(rows)], high[: len(rows)]
         if not exposed.any():
             break
@@ -243,6 +269,7 @@ def _protect_group(
             suppressed,
             need,
             np.maximum(upper, params.protection_min),
+            value,
         )
     else:  # pragma: no cover - the whole-tree fallback always protects
         raise DisclosureError("disclosure control could not protect every cell")
@@ -252,6 +279,62 @@ def _protect_group(
     cells.loc[rows, "attacker_low"] = np.where(suppressed, low, np.nan)
     cells.loc[rows, "attacker_high"] = np.where(suppressed, high, np.nan)
     return rounds
+
+
+def _programs_agree(
+    linked: LinkedCells,
+    knowledge: Knowledge,
+    check: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    enough: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    value: np.ndarray,
+) -> np.ndarray:
+    """Whether the attacker's programs find each cell of ``check`` protected. Branche
+    tables (two hierarchies, large blocks) are decided by solutions around the true
+    values (:func:`~disclosure.audit.attacker_bounds_anchored`: a cell not shown to be
+    protected gets complements); other groups as the programs decide them."""
+    if linked.sbi_parent is None:
+        low, high = attacker_bounds_decisive(knowledge, check, low, high, enough)
+        return np.asarray(enough(check, low[check], high[check]), dtype=bool)
+    bounded = Knowledge(
+        low,
+        high,
+        knowledge.total,
+        knowledge.member,
+        knowledge.group,
+        knowledge.small,
+        knowledge.large,
+    )
+    anchor = np.r_[value, value[linked.large] - value[linked.small]]
+    # the area cells move within their rounding too (a small part of the table, on
+    # which the protection of the area layers rests); branche cells as published
+    free = np.isinf(knowledge.high) | np.r_[linked.own, np.zeros(linked.n_hidden, dtype=bool)]
+    return attacker_bounds_anchored(bounded, check, anchor, enough, free)
+
+
+def _complements(
+    value: np.ndarray,
+    linked: LinkedCells,
+    depth: np.ndarray,
+    sbi_depth: np.ndarray | None,
+    suppressed: np.ndarray,
+    need: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Complementary suppressions over the area hierarchy, and for branche tables over
+    the SBI hierarchy too: each in turn, until neither adds any (the subtables of one
+    dimension are protected one at a time, as tau-Argus's modular method does; the
+    attacker's programs then check the table as a whole)."""
+    while True:
+        before = suppressed.copy()
+        suppressed, need = suppress_complements(value, linked.parent, depth, suppressed, need)
+        if linked.sbi_parent is None or sbi_depth is None:
+            return suppressed, need
+        suppressed, need = suppress_complements(
+            value, linked.sbi_parent, sbi_depth, suppressed, need
+        )
+        if np.array_equal(before, suppressed):
+            return suppressed, need
 
 
 def _protects(
@@ -273,21 +356,42 @@ def _protects(
     return enough
 
 
+def _sibling(i: int, parent: np.ndarray, suppressed: np.ndarray, value: np.ndarray) -> int:
+    """The smallest published, non-zero sibling of cell ``i`` in a hierarchy, else its
+    parent (-1 at the top)."""
+    if parent[i] < 0:
+        return -1
+    siblings = np.flatnonzero((parent == parent[i]) & ~suppressed & (value > 0))
+    siblings = siblings[siblings != i]
+    return int(siblings[np.argmin(value[siblings])]) if len(siblings) else int(parent[i])
+
+
 def _widen(
     exposed: np.ndarray,
     linked: LinkedCells,
     suppressed: np.ndarray,
     need: np.ndarray,
     wanted: np.ndarray,
+    value: np.ndarray,
 ) -> None:
     """Withhold what pins each exposed cell down: its parent, its children, and the
     cells of related indicators in the same area; each must hide as much as it needs."""
-    parent = linked.parent
+    parents = [linked.parent] + ([linked.sbi_parent] if linked.sbi_parent is not None else [])
     for i in exposed:
-        partners = [parent[i]]
-        kids = np.flatnonzero(parent == i)
-        if len(kids) and not suppressed[kids].any():
-            suppressed[kids] = True
+        # in a branche table a parent is a large total (the gemeente, all branches):
+        # the smallest published sibling that hides anything is the cheaper complement
+        partners = [
+            _sibling(i, p, suppressed, value) if linked.sbi_parent is not None else int(p[i])
+            for p in parents
+        ]
+        for parent in parents:
+            kids = np.flatnonzero(parent == i)
+            if len(kids) and not suppressed[kids].any():
+                if linked.sbi_parent is None:
+                    suppressed[kids] = True
+                else:  # all sections of an area would be a heavy price: the smallest
+                    shown = kids[value[kids] > 0]
+                    suppressed[shown[np.argmin(value[shown])] if len(shown) else kids] = True
         partners += linked.large[linked.small == i].tolist()
         partners += linked.small[linked.large == i].tolist()
         relation_sums = linked.group >= linked.n_tree_groups

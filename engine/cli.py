@@ -127,6 +127,16 @@ def _pipeline_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=_hotspots)
 
     p = sub.add_parser(
+        "branches",
+        parents=[common],
+        help="print the branche table of an area from a published output",
+    )
+    p.add_argument("dir", type=Path)
+    p.add_argument("--code", required=True, help="a gemeente, wijk or buurt code, e.g. GM0363")
+    p.add_argument("--sbi", help="only this SBI node and the nodes below it, e.g. 96 or G")
+    p.set_defaults(handler=_branches)
+
+    p = sub.add_parser(
         "audit",
         parents=[common],
         help="audit a published output: can a withheld value be recovered? (exit code 3 if so)",
@@ -246,6 +256,14 @@ def _hotspots(args: argparse.Namespace) -> int:
         raise OutputError(f"{path}: not found; is {args.dir} a zicht output directory?")
     table, language = read_list(path)
     print(format_for_terminal(table, args.theme, args.top, args.level, language))
+    return 0
+
+
+def _branches(args: argparse.Namespace) -> int:
+    from engine.outputs.branches import format_for_terminal, read_branches
+
+    table, language = read_branches(args.dir)
+    print(format_for_terminal(table, args.code, args.sbi, language))
     return 0
 
 

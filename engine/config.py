@@ -48,7 +48,8 @@ from pydantic_core import core_schema
 from boundaries.errors import ConfigError
 from boundaries.quality import QualityRules
 from disclosure.rules import UNIT_TYPES, DisclosureParams
-from engine.sources.synthetic import GENERATORS
+from engine.sources.sbi import SbiTree
+from engine.sources.synthetic import GENERATORS, SBI_GENERATORS
 from engine.themes import DEFAULT_THEMES, Theme
 from models.composite import DIRECTIONS, METHODS
 from models.supervised import GROUPS, MODELS
@@ -229,6 +230,10 @@ class MicrodataSpec(_Section):
     source: StrictStr = ""
     synthetic: StrictBool = False
     unit_type: UnitType | None = None
+    # the column with each record's SBI 2008 code (any depth), for branche tables
+    sbi: StrictStr | None = None
+    # the column with each unit's enterprise group: the rules count groups, not units
+    group: StrictStr | None = None
 
     @model_validator(mode="after")
     def _file_or_generator(self) -> MicrodataSpec:
@@ -238,7 +243,7 @@ class MicrodataSpec(_Section):
                 "'generator' (synthetic records), not both or neither"
             )
         if self.generator is not None:
-            for key in ("unit", "x", "y", "code", "amount", "layer"):
+            for key in ("unit", "x", "y", "code", "amount", "layer", "sbi", "group"):
                 if getattr(self, key) is not None:
                     raise ValueError(
                         f"key '{key}' is set by the generator {self.generator!r}; leave it out"
@@ -292,6 +297,31 @@ class SpatialSpec(_Section):
     max_permutations: StrictInt = Field(MAX_PERMUTATIONS, ge=99)
     alpha: Number = Field(0.05, gt=0, lt=1)
     min_areas: StrictInt = Field(30, ge=1)
+
+
+class RiskBranch(_Section):
+    """``[[branches.risk]]``: a node of the SBI tree treated as risk-prone, and why."""
+
+    sbi: StrictStr
+    reason: StrictStr = ""
+
+
+class BranchesSpec(_Section):
+    """``[branches]``: tables per area x SBI node (:mod:`engine.sources.sbi`) for the
+    ``indicators`` (counts and sums of microdata with an SBI column), on the area
+    ``levels``; the SBI tree down to ``depth``; the ``risk`` branches."""
+
+    indicators: tuple[StrictStr, ...] = ()
+    levels: tuple[Annotated[str, OneOf(("gemeente", "wijk", "buurt"))], ...] = (
+        "gemeente",
+        "wijk",
+    )
+    depth: Annotated[str, OneOf(("sectie", "afdeling", "klasse"))] = "klasse"
+    risk: tuple[RiskBranch, ...] = ()
+    # the indicator whose counts the location quotients and shares compare
+    companies: StrictStr | None = None
+    # the same figure in successive years, oldest first: the change over the years
+    trend: tuple[StrictStr, ...] = ()
 
 
 class TrendSpec(_Section):
@@ -433,6 +463,9 @@ class MicrodataIndicator(_Indicator):
     microdata: StrictStr
     measure: Annotated[str, OneOf(MEASURES)]
     where: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(default_factory=dict)
+    # only records whose SBI code lies in these nodes of the SBI tree ("96.02", "56",
+    # "K"), or "risico": in the risk branches of [branches]
+    sbi: tuple[StrictStr, ...] | Annotated[str, OneOf(("risico",))] | None = None
 
     @model_validator(mode="after")
     def _kind(self) -> MicrodataIndicator:
@@ -541,6 +574,7 @@ class Config(_Section):
     trends: tuple[TrendSpec, ...] = ()
     models: ModelSpec = Field(default_factory=ModelSpec)
     disclosure: DisclosureSpec = Field(default_factory=DisclosureSpec)
+    branches: BranchesSpec | None = None
     _path: Path = PrivateAttr(default=Path("config.toml"))
     _sha256: str = PrivateAttr(default="")
 
@@ -598,6 +632,13 @@ class Config(_Section):
     def theme_indicators(self, theme: str) -> list[IndicatorSpec]:
         """The risk indicators of a theme: those with a direction."""
         return [d for d in self.indicators if d.theme == theme and d.direction != "none"]
+
+    def sbi_nodes(self, d: IndicatorSpec) -> tuple[str, ...] | None:
+        """The SBI nodes a microdata indicator keeps (``sbi``), or None for all."""
+        sbi = getattr(d, "sbi", None)
+        if sbi == "risico":
+            return tuple(r.sbi for r in self.branches.risk) if self.branches else ()
+        return sbi
 
     def indicator(self, indicator_id: str) -> IndicatorSpec:
         """The indicator with this id; :class:`KeyError` (with the nearest id) if none."""
@@ -862,7 +903,68 @@ def _reference_problems(config: Config, raw: dict[str, Any]) -> list[str]:
                     "read from an area table; the synthetic generators need it as a "
                     "driver"
                 )
-    return problems + _analysis_references(config, raw, ids)
+    return problems + _analysis_references(config, raw, ids) + _branche_problems(config)
+
+
+def _branche_problems(config: Config) -> list[str]:
+    """Branche indicators are counts or sums of records with an SBI code; risk branches
+    are disjoint nodes of the SBI tree."""
+    problems = []
+    sources = {m.id: m for m in config.microdata}
+    with_sbi = {m.id for m in config.microdata if m.sbi or m.generator in SBI_GENERATORS}
+    b = config.branches
+    tree = SbiTree.default()
+    if b is not None:
+        for i, ref in enumerate(b.indicators):
+            key = f"branches.indicators[{i}]"
+            found = next((d for d in config.indicators if d.id == ref), None)
+            if found is None:
+                problems += _missing_ids([ref], [d.id for d in config.indicators], key)
+            elif not isinstance(found, MicrodataIndicator) or found.microdata not in with_sbi:
+                problems.append(
+                    f"key '{key}' names {ref!r}, which is not a count or sum of microdata "
+                    "with an SBI column (key 'sbi' of its [[microdata]])"
+                )
+        risk = [r.sbi for r in b.risk]
+        try:
+            tree.validate_risk(risk, "branches.risk")
+        except ValueError as exc:
+            problems.append(str(exc))
+        for key, refs in (("companies", [b.companies] if b.companies else []), ("trend", b.trend)):
+            for ref in refs:
+                if ref not in b.indicators:
+                    problems.append(
+                        f"key 'branches.{key}' names {ref!r}, which is not one of "
+                        "branches.indicators"
+                    )
+        if (
+            b.levels[:1] != ("gemeente",)
+            or list(b.levels) != ["gemeente", "wijk", "buurt"][: len(b.levels)]
+        ):
+            problems.append(
+                "key 'branches.levels' must go down from gemeente without skipping a level "
+                '(["gemeente"], ["gemeente", "wijk"] or ["gemeente", "wijk", "buurt"])'
+            )
+        deep = [r for r in risk if r in tree.level and tree.level[r] in ("groep", "klasse")]
+        if deep and b.depth != "klasse":
+            problems.append(
+                f"key 'branches.risk' lists {deep[0]!r}, below depth {b.depth!r}: use "
+                'depth = "klasse" or risk branches of that depth'
+            )
+    for i, d in enumerate(config.indicators):
+        if not isinstance(d, MicrodataIndicator) or d.sbi is None:
+            continue
+        key = f"indicators[{i}].sbi"
+        if d.microdata in sources and d.microdata not in with_sbi:
+            problems.append(f"key '{key}': microdata {d.microdata!r} has no SBI column")
+        if d.sbi == "risico" and (b is None or not b.risk):
+            problems.append(f"key '{key}' is \"risico\", but [branches] lists no risk branch")
+        elif d.sbi != "risico":
+            try:
+                tree.validate_risk(list(d.sbi), key)
+            except ValueError as exc:
+                problems.append(str(exc))
+    return problems
 
 
 def _analysis_references(config: Config, raw: dict[str, Any], ids: list[str]) -> list[str]:

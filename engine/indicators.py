@@ -30,7 +30,9 @@ from engine.config import (
     TableIndicator,
 )
 from engine.sources import microdata as md
+from engine.sources.branches import branche_cells
 from engine.sources.rasters import zonal_cells
+from engine.sources.sbi import SbiTree, in_nodes
 from engine.sources.synthetic import Context, Drivers, SyntheticData, generate
 from engine.sources.tables import JoinReport, join_report, read_table, to_number
 
@@ -42,6 +44,9 @@ class IndicatorResult:
     """All indicator cells, and what the sources reported on the way."""
 
     cells: dict[str, IndicatorCells]
+    # cells per area x SBI node of the branche indicators (engine.sources.branches),
+    # with ``indicator``; empty without [branches]
+    branches: pd.DataFrame = field(default_factory=pd.DataFrame)
     joins: list[JoinReport] = field(default_factory=list)
     placements: dict[str, md.Placement] = field(default_factory=dict)
     synthetic: dict[str, SyntheticData] = field(default_factory=dict)
@@ -150,6 +155,7 @@ def _microdata_indicators(
 ) -> None:
     """Unit-level records, generated where the source is synthetic, counted per level."""
     context = None
+    frames: list[pd.DataFrame] = []
     for spec in config.microdata:
         used = [
             d
@@ -166,6 +172,14 @@ def _microdata_indicators(
         result.placements[spec.id] = placement
         log.info("%s", placement.describe(spec.id))
         source = spec.source or (spec.path.name if spec.path else str(spec.generator))
+        sbi_column = spec.sbi or (
+            result.synthetic[spec.id].sbi if spec.id in result.synthetic else None
+        )
+        leaves = (
+            SbiTree.default().leaves(records[sbi_column], f"{where}, column {sbi_column!r}")
+            if sbi_column is not None and sbi_column in records
+            else None
+        )
         for d in used:
             if d.measure == "amount" and amount_column is None:
                 raise MicrodataError(
@@ -178,10 +192,58 @@ def _microdata_indicators(
                 else None
             )
             mask = md.record_mask(records, d, where)
+            nodes = config.sbi_nodes(d)
+            if nodes is not None and leaves is not None:
+                mask &= in_nodes(leaves, nodes)
+            if config.branches is not None and d.id in config.branches.indicators:
+                assert leaves is not None  # the config names sources with an SBI column
+                frame = _branche_frame(
+                    config, boundaries, placement, d, mask, leaves, where, amount
+                )
+                frames.append(frame.assign(unit_type=unit_type))
             done.levels[d.id] = md.microdata_cells(placement, boundaries, mask, d.measure, amount)
             done.finest[d.id] = done.levels[d.id][boundaries.finest]
             done.source[d.id] = (source, spec.synthetic)
             done.sensitivity[d.id] = (True, unit_type)
+    if frames:
+        result.branches = pd.concat(frames, ignore_index=True)
+
+
+def _branche_frame(
+    config: Config,
+    boundaries: Boundaries,
+    placement: md.Placement,
+    d: MicrodataIndicator,
+    mask: np.ndarray,
+    leaves: pd.Series,
+    where: str,
+    amount: np.ndarray | None,
+) -> pd.DataFrame:
+    """One branche indicator's cells per area x SBI node, on the configured levels."""
+    spec = config.branches
+    assert spec is not None
+    missing = mask & leaves.isna().to_numpy()
+    if missing.any():
+        raise MicrodataError(
+            f"{where}: {int(missing.sum())} record(s) of branche indicator {d.id!r} have no "
+            "SBI code; every record of a branche table needs one"
+        )
+    levels = [lv for lv in LEVELS[::-1] if lv in spec.levels and lv in boundaries.levels]
+    tree = SbiTree.default().down_to(spec.depth)
+    frame = branche_cells(
+        placement,
+        boundaries,
+        levels,
+        mask,
+        d.measure,
+        tree.lift(leaves).to_numpy(dtype=object),
+        tree,
+        amount,
+    )
+    frame.insert(0, "indicator", d.id)
+    frame["kind"] = d.kind
+    frame["sensitive"] = True
+    return frame
 
 
 def _place(
@@ -205,6 +267,7 @@ def _place(
             y="y" if placed_by_point else None,
             code=None if placed_by_point else "buurtcode",
             where=f"synthetic {spec.generator}",
+            group=data.group,
         )
         return (
             records,
@@ -216,7 +279,15 @@ def _place(
     records = md.read_records(spec)
     where = f"{spec.path} (microdata {spec.id!r})"
     placement = md.place_records(
-        records, boundaries, str(spec.unit), spec.x, spec.y, spec.crs, spec.code, where=where
+        records,
+        boundaries,
+        str(spec.unit),
+        spec.x,
+        spec.y,
+        spec.crs,
+        spec.code,
+        where=where,
+        group=spec.group,
     )
     return records, placement, spec.amount, spec.unit_type or "person", where
 

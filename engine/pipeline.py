@@ -30,6 +30,7 @@ from engine.cells import IndicatorCells
 from engine.config import Config
 from engine.estimates import LevelEstimates, estimate_layers
 from engine.indicators import IndicatorResult, compute_indicators
+from engine.outputs.branches import branche_headers, branche_table, risk_layers
 from engine.outputs.geopackage import write_geopackage
 from engine.outputs.language import label_table
 from engine.outputs.lists import hotspot_table, list_headers, write_csv, write_xlsx
@@ -179,7 +180,7 @@ def _run(config: Config, out_dir: Path, private_reasons: Path | None) -> RunResu
         raw_layers = assemble_layers(boundaries, indicators.cells, config)
         with timed("disclosure", timings):
             relations = indicator_relations(config)
-            protection, record = _protect(indicators.cells, boundaries, config, relations)
+            protection, record = _protect(indicators, boundaries, config, relations)
             layers = apply_protection(raw_layers, protection)
         table = indicator_table(indicators.cells, config, relations)
         with timed("estimates", timings):
@@ -189,7 +190,12 @@ def _run(config: Config, out_dir: Path, private_reasons: Path | None) -> RunResu
             analysed = _analyse(config, boundaries, layers, protection, estimates, table)
         with timed("write", timings):
             tables = (table, record)
-            _write(staging, config, boundaries, tables, analysed, started, timings)
+            branches = (
+                branche_table(protection, config, analysed.layers)
+                if config.branches is not None and len(protection.branches)
+                else None
+            )
+            _write(staging, config, boundaries, tables, analysed, started, timings, branches)
         with timed("audit", timings):
             _audit(staging)
     if private_reasons is not None:
@@ -209,10 +215,11 @@ def _inputs(config: Config, timings: dict[str, float]) -> tuple[Boundaries, Indi
 
 
 def _protect(
-    cells: dict[str, IndicatorCells], boundaries: Boundaries, config: Config, relations: Relations
+    indicators: IndicatorResult, boundaries: Boundaries, config: Config, relations: Relations
 ) -> tuple[Protection, DisclosureRecord]:
     """Disclosure control over every cell, and its record (counts only) for the outputs."""
-    protection = protect_cells(cells, boundaries, config, relations)
+    cells = indicators.cells
+    protection = protect_cells(cells, boundaries, config, relations, indicators.branches)
     counts = outcome_counts(protection).items()
     log.info("disclosure: %s", ", ".join(f"{r} {n:,}" for r, n in counts) or "no sensitive cells")
     companies = config.disclosure.companies
@@ -302,11 +309,14 @@ def _write(
     analysed: _Analysed,
     started: datetime,
     timings: dict[str, float],
+    branches: pd.DataFrame | None = None,
 ) -> None:
     """Every output file into ``staging``."""
     finished = datetime.now(UTC)
     layers = analysed.layers
     gpkg_layers = {LAYER_NAMES[lv]: layers[lv] for lv in LEVELS if lv in layers}
+    if branches is not None:
+        gpkg_layers |= risk_layers(branches, layers, config)
     indicators_df, disclosure = tables_in
     models_df = model_table(analysed.analyses)
     themes = {t: config.theme_name(t) for t in config.scored_themes}
@@ -320,26 +330,14 @@ def _write(
             config, boundaries, started, finished, timings, disclosure, analysed.analyses
         ),
         **_styling_tables(config, boundaries, gpkg_layers, analysed, themes),
+        **({"branches": branches} if branches is not None else {}),
     }
     write_geopackage(staging / "zicht.gpkg", gpkg_layers, tables)
     write_project(
         staging / "zicht.qgz", tables["layer_styles"], config.title, themes, config.language
     )
-    _write_lists(staging, config, indicators_df, analysed, scores)
-    report = ReportInputs(
-        config.title,
-        config.attribution,
-        finished,
-        layers,
-        indicators_df,
-        models_df,
-        disclosure.cells_by_outcome,
-        disclosure.parameters,
-        model_details(analysed.analyses, layers, config),
-        scores,
-        themes,
-        config.language,
-    )
+    _write_lists(staging, config, indicators_df, analysed, scores, branches)
+    report = _report_inputs(config, finished, analysed, indicators_df, disclosure, scores, branches)
     (staging / "report.html").write_text(build_report(report), encoding="utf-8")
     write_manifest(
         staging,
@@ -352,6 +350,44 @@ def _write(
             "attribution": attribution(config),
         },
     )
+
+
+def _report_inputs(
+    config: Config,
+    finished: datetime,
+    analysed: _Analysed,
+    indicators: pd.DataFrame,
+    disclosure: DisclosureRecord,
+    scores: pd.DataFrame,
+    branches: pd.DataFrame | None,
+) -> ReportInputs:
+    """What the report shows, all of it published."""
+    return ReportInputs(
+        config.title,
+        config.attribution,
+        finished,
+        analysed.layers,
+        indicators,
+        model_table(analysed.analyses),
+        disclosure.cells_by_outcome,
+        disclosure.parameters,
+        model_details(analysed.analyses, analysed.layers, config),
+        scores,
+        {t: config.theme_name(t) for t in config.scored_themes},
+        config.language,
+        branches,
+        [(r.sbi, r.reason) for r in config.branches.risk] if config.branches else [],
+        _risk_share(config),
+    )
+
+
+def _risk_share(config: Config) -> tuple[str, str] | None:
+    """The indicator of companies in the risk branches, and that of all companies."""
+    b = config.branches
+    risky = [d.id for d in config.indicators if getattr(d, "sbi", None) == "risico"]
+    if b is None or not risky:
+        return None
+    return risky[0], b.companies or b.indicators[0]
 
 
 def _styling_tables(
@@ -378,8 +414,9 @@ def _write_lists(
     indicators: pd.DataFrame,
     analysed: _Analysed,
     scores: pd.DataFrame,
+    branches: pd.DataFrame | None = None,
 ) -> None:
-    """``hotspots.csv`` and ``hotspots.xlsx``."""
+    """``hotspots.csv`` and ``hotspots.xlsx`` (with the branche table as a sheet)."""
     synthetic_themes = set(indicators.loc[indicators["synthetic"] == 1, "theme"])
     language = config.language
     ranked = hotspot_table(
@@ -388,7 +425,15 @@ def _write_lists(
     headers = list_headers(config)
     write_csv(ranked, staging / "hotspots.csv", headers, language)
     notes = [*score_explanations(scores, language), attribution(config)]
-    write_xlsx(ranked, staging / "hotspots.xlsx", headers, notes, language)
+    write_xlsx(
+        ranked,
+        staging / "hotspots.xlsx",
+        headers,
+        notes,
+        language,
+        branches,
+        branche_headers(config) if branches is not None else None,
+    )
 
 
 def _audit(staging: Path) -> None:

@@ -35,6 +35,8 @@ from disclosure.protect import Protection, protect
 from disclosure.rules import AREA_COMPANIES, CELL_FIELDS, DERIVED
 from engine.cells import IndicatorCells
 from engine.config import Config, MicrodataIndicator, RatioIndicator
+from engine.sources.branches import BRANCHE_FIELDS
+from engine.sources.sbi import TOTAL, SbiTree
 
 log = logging.getLogger("zicht")
 
@@ -44,8 +46,11 @@ WITHHELD_TEXT = "onderdrukt"
 SUPPRESSION_TEXTS = (AREA_PERSONS_TEXT, AREA_COMPANIES_TEXT, WITHHELD_TEXT)
 
 
-def cell_table(cells: dict[str, IndicatorCells], boundaries: Boundaries) -> pd.DataFrame:
-    """Every indicator's cells on every level as one long table for disclosure control."""
+def cell_table(
+    cells: dict[str, IndicatorCells], boundaries: Boundaries, branches: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Every indicator's cells on every level as one long table for disclosure control,
+    with the branche cells (area x SBI node) where a run has them."""
     frames = []
     for indicator_id, indicator in cells.items():
         for level, frame in indicator.levels.items():
@@ -76,7 +81,11 @@ def cell_table(cells: dict[str, IndicatorCells], boundaries: Boundaries) -> pd.D
                     }
                 )
             )
-    return pd.concat(frames, ignore_index=True)[CELL_FIELDS]
+    table = pd.concat(frames, ignore_index=True)[CELL_FIELDS]
+    if branches is None or not len(branches):
+        return table
+    table["sbi"], table["sbi_parent"], table["sbi_depth"], table["never"] = TOTAL, None, 0, False
+    return pd.concat([table, branches[CELL_FIELDS + BRANCHE_FIELDS]], ignore_index=True)
 
 
 def derived_table(cells: dict[str, IndicatorCells]) -> pd.DataFrame:
@@ -123,9 +132,11 @@ def protect_cells(
     boundaries: Boundaries,
     config: Config,
     relations: Relations | None = None,
+    branches: pd.DataFrame | None = None,
 ) -> Protection:
-    """Run disclosure control over every cell; raises if the audit finds a leak."""
-    table = cell_table(cells, boundaries)
+    """Run disclosure control over every cell (and the branche cells, as one linked
+    table with their area cells); raises if the audit finds a leak."""
+    table = cell_table(cells, boundaries, branches)
     companies = config.disclosure.companies if config.disclosure.companies in cells else None
     protection = protect(
         table,
@@ -177,17 +188,47 @@ def indicator_relations(config: Config) -> Relations:
         for b in micro:
             if a is b or a.microdata != b.microdata or not _stricter(a.where, b.where):
                 continue
+            if not _within(config.sbi_nodes(a), config.sbi_nodes(b)):
+                continue
             if a.measure == b.measure or (a.measure, b.measure) == ("units", "records"):
                 subsets.append((a.id, b.id))
         for column in a.where:
             parts = [
-                d for d in micro if d is not a and _split_column(d, a) == column and _splits(d, a)
+                d
+                for d in micro
+                if d is not a
+                and _split_column(d, a) == column
+                and _splits(d, a)
+                and config.sbi_nodes(d) == config.sbi_nodes(a)
             ]
             values = [v for d in parts for v in d.where[column]]
             whole = len(values) == len(set(values)) and set(values) == set(a.where[column])
             if len(parts) >= 2 and a.measure != "units" and whole:
                 sums.append((a.id, tuple(d.id for d in parts)))
-    return Relations(tuple(dict.fromkeys(subsets)), tuple(sums))
+    return Relations(tuple(dict.fromkeys(subsets)), tuple(sums), _node_sums(config, micro))
+
+
+def _node_sums(
+    config: Config, micro: list[MicrodataIndicator]
+) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """An indicator kept to some SBI nodes is the sum of a branche indicator's cells at
+    those nodes, where the two differ in nothing else (companies in risk branches)."""
+    broken_down = config.branches.indicators if config.branches else ()
+    out = []
+    for a in micro:
+        nodes = config.sbi_nodes(a)
+        for b in micro:
+            same = (a.microdata, a.measure, a.where) == (b.microdata, b.measure, b.where)
+            if nodes and same and b.id in broken_down and config.sbi_nodes(b) is None:
+                out.append((a.id, b.id, tuple(nodes)))
+    return tuple(out)
+
+
+def _within(a: tuple[str, ...] | None, b: tuple[str, ...] | None) -> bool:
+    """Whether records in SBI nodes ``a`` (None: all) are all in nodes ``b``."""
+    if b is None:
+        return True
+    return a is not None and all(any(n in SbiTree.default().path(x) for n in b) for x in a)
 
 
 def indicator_exposures(config: Config, relations: Relations) -> dict[str, str | None]:

@@ -151,7 +151,7 @@ def _derived_outputs(out) -> dict[str, pd.DataFrame]:
     for name in LAYERS.values():
         layer = pyogrio.read_dataframe(out / "zicht.gpkg", layer=name, read_geometry=False)
         tables[name] = layer[[c for c in layer.columns if c.startswith(OUTPUT_PREFIXES)]]
-    for table in ("models", "autocorrelation"):
+    for table in ("models", "autocorrelation", "branches"):
         tables[table] = pyogrio.read_dataframe(out / "zicht.gpkg", layer=table)
     return tables
 
@@ -168,14 +168,20 @@ def _perturbed_run(monkeypatch, tmp_path, demo_run, name: str):
     def perturb(config, boundaries):
         result = compute(config, boundaries)
         seen["cells"] = copy.deepcopy(result.cells)
+        seen["branches"] = result.branches.copy()
         for indicator in ("hennepkwekerijen", "woningverkopen", "verdachte_transacties"):
             codes = withheld.loc[withheld["indicator"] == indicator, "code"]
             frame = result.cells[indicator].levels["buurt"]
             frame.loc[codes, "value"] = frame.loc[codes, "value"] * 3 + 7
+        # and every withheld branche cell
+        hidden = demo_run.protection.branches
+        hidden = hidden.loc[hidden["reason"] != "", ["indicator", "level", "code", "sbi"]]
+        mine = result.branches.merge(hidden, how="left", indicator=True)["_merge"] == "both"
+        result.branches.loc[mine.to_numpy(), "value"] *= 3
         return result
 
-    def protect_as_decided(cells, boundaries, config, relations=None):
-        return protect(seen["cells"], boundaries, config, relations)
+    def protect_as_decided(cells, boundaries, config, relations=None, branches=None):
+        return protect(seen["cells"], boundaries, config, relations, seen["branches"])
 
     monkeypatch.setattr(engine.pipeline, "compute_indicators", perturb)
     monkeypatch.setattr(engine.pipeline, "protect_cells", protect_as_decided)
@@ -233,7 +239,13 @@ def test_relations_between_indicators_are_derived_from_the_config():
     assert set(KNOWN.subsets) <= set(relations.subsets)
     # amounts and counts of one source are not comparable; nothing relates the themes
     assert ("koopsom_rechtspersonen", "woningverkopen") not in relations.subsets
-    assert not relations.sums
+    # new establishments per start year add up to all of them; those in the risk
+    # branches are the sum of the branche cells of those nodes (not of the years)
+    years = ("gestart_2022", "gestart_2023", "gestart_2024")
+    assert relations.sums == (("vestigingen", years),)
+    assert [(t, p) for t, p, _ in relations.node_sums] == [
+        ("vestigingen_risicobranche", "vestigingen")
+    ]
 
 
 def test_years_in_a_window_are_found_as_sums(tmp_path):

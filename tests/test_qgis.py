@@ -73,7 +73,9 @@ def test_the_project_opens_in_qgis_grouped_and_every_layer_renders(demo_out, tmp
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["ok"] and report["title"] == "Risicobeeld ondermijning Amsterdam"
     layers = report["layers"]
-    assert len(layers) == 15 + 14 + 2  # buurten, wijken (no trend), gemeenten
+    # buurten, wijken (no trend), gemeenten; the branche analysis per wijk and gemeente:
+    # a location quotient per risk branche and the boundaries
+    assert len(layers) == 15 + 14 + 2 + 2 * (12 + 1)
     for layer in layers:
         assert layer["valid"] and layer["renderer"] == "RuleRenderer", layer["name"]
         assert layer["features"] in (518, 110, 1), layer["name"]
@@ -83,5 +85,6 @@ def test_the_project_opens_in_qgis_grouped_and_every_layer_renders(demo_out, tmp
         assert layer["label_scale"] in (25_000, None), layer["name"]
     groups = {tuple(layer["groups"]) for layer in layers}
     assert ("Buurten", "Drugs") in groups and ("Wijken", "Verdachte transacties") in groups
+    assert ("Brancheanalyse", "Wijken") in groups
     shown = [layer["name"] for layer in layers if layer["visible"]]
     assert shown == ["Risico Drugs"]  # one map at a time: the best-covered theme

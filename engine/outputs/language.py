@@ -139,6 +139,25 @@ def say(text: str, language: str = "nl", **values: object) -> str:
 
 # The English of every Dutch text the outputs show (the report, the lists).
 ENGLISH = {
+    "Brancheanalyse": "Sector analysis",
+    "Hoe vaak komt een risicobranche voor in een gebied, vergeleken met het geheel? De locatiequotiënt is het aandeel van de branche onder de vestigingen van het gebied, gedeeld door dat aandeel in alle gebieden samen: 2 betekent twee keer zo vaak als gemiddeld. Cijfers van kleine branches in kleine gebieden zijn onderdrukt; de quotiënt is dan onbekend.": (  # noqa: E501
+        "How common is a risk-prone sector in an area, compared with the whole? The "
+        "location quotient is the sector's share of the area's establishments divided by "
+        "its share in all areas together: 2 means twice as common as on average. Figures "
+        "of small sectors in small areas are withheld; the quotient is then unknown."
+    ),
+    "Locatiequotiënt van alle risicobranches samen per gebied ({level}).": (
+        "Location quotient of all risk-prone sectors together per area ({level})."
+    ),
+    "SBI": "SBI",
+    "Risicobranche": "Risk-prone sector",
+    "Waarom": "Why",
+    "Gebieden waar de branche het vaakst voorkomt (locatiequotiënt)": (
+        "Areas where the sector is most common (location quotient)"
+    ),
+    "Onderdrukt": "Withheld",
+    "kaart risicobranches": "map of risk-prone sectors",
+    "2 of meer": "2 or more",
     # report: page
     "Gemaakt op {created} UTC met zicht. Gebieden: {buurten} buurten, {wijken} wijken.": (
         "Made on {created} UTC with zicht. Areas: {buurten} buurten (neighbourhoods), "

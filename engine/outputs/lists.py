@@ -168,6 +168,8 @@ def write_xlsx(
     headers: dict[str, str],
     notes: list[str],
     language: str = "nl",
+    branches: pd.DataFrame | None = None,
+    branche_headers: dict[str, str] | None = None,
 ) -> None:
     """One sheet per theme with a frozen header row, a filter on every column and
     number formats, plus a sheet with cautions and ``notes`` (how each theme's score is
@@ -192,6 +194,18 @@ def write_xlsx(
         sheet.autofilter(0, 0, len(part), len(part.columns) - 1)
         sheet.write_row(0, 0, [headers[c] for c in part.columns], bold)
         rows = part.astype(object).where(part.notna(), None).itertuples(index=False)
+        for r, row in enumerate(rows, start=1):
+            sheet.write_row(r, 0, ["" if v is None else v for v in row])
+    if branches is not None:
+        # its own name: a theme's sheet may already be called "Branches"
+        sheet = workbook.add_worksheet(say("Brancheanalyse", language))
+        names = branche_headers or {}
+        sheet.freeze_panes(1, 3)
+        sheet.autofilter(0, 0, len(branches), len(branches.columns) - 1)
+        sheet.write_row(0, 0, [names.get(c, c) for c in branches.columns], bold)
+        for k, column in enumerate(branches.columns):
+            sheet.set_column(k, k, 40 if column == "sbi_naam" else 14)
+        rows = branches.astype(object).where(branches.notna(), None).itertuples(index=False)
         for r, row in enumerate(rows, start=1):
             sheet.write_row(r, 0, ["" if v is None else v for v in row])
     title = say("Toelichting", language)

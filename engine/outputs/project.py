@@ -17,6 +17,7 @@ import uuid
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -46,27 +47,42 @@ def write_project(
         for group_name, rows in _groups(mine, themes):
             parent = group if group_name is None else _group(group, group_name, checked=True)
             for row in rows.itertuples(index=False):
-                layer_id = _layer_id(table, row.styleName)
-                visible = bool(row.useAsDefault)
-                ET.SubElement(
-                    parent,
-                    "layer-tree-layer",
-                    {
-                        "id": layer_id,
-                        "name": row.styleName,
-                        "source": f"./zicht.gpkg|layername={table}",
-                        "providerKey": "ogr",
-                        "checked": "Qt::Checked" if visible else "Qt::Unchecked",
-                        "expanded": "0",
-                    },
-                )
-                layers.append(_map_layer(layer_id, table, row.styleName, row.styleQML))
+                _add_layer(parent, layers, table, row, bool(row.useAsDefault))
+    # the branche analysis: its map layers in a group of their own, switched off
+    extra = [
+        str(t) for t in dict.fromkeys(styles["f_table_name"]) if str(t).startswith("branches_")
+    ]
+    if extra:
+        top = _group(tree, say("Brancheanalyse", language), checked=False)
+        for table in extra:
+            level = next(lv for lv, name in LAYER_NAMES.items() if table.endswith(name))
+            group = _group(top, say(LEVEL_NAMES[level], language), checked=False)
+            for row in styles[styles["f_table_name"] == table].itertuples(index=False):
+                _add_layer(group, layers, table, row, False)
     _properties(root)
     document = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(
         root, encoding="unicode"
     )
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("zicht.qgs", document)
+
+
+def _add_layer(parent: ET.Element, layers: ET.Element, table: str, row: Any, visible: bool) -> None:
+    """One styled layer of ``table`` in the tree under ``parent`` and in the project."""
+    layer_id = _layer_id(table, row.styleName)
+    ET.SubElement(
+        parent,
+        "layer-tree-layer",
+        {
+            "id": layer_id,
+            "name": row.styleName,
+            "source": f"./zicht.gpkg|layername={table}",
+            "providerKey": "ogr",
+            "checked": "Qt::Checked" if visible else "Qt::Unchecked",
+            "expanded": "0",
+        },
+    )
+    layers.append(_map_layer(layer_id, table, row.styleName, row.styleQML))
 
 
 def _groups(styles: pd.DataFrame, themes: dict[str, str]) -> list[tuple[str | None, pd.DataFrame]]:

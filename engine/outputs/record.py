@@ -17,10 +17,12 @@ from disclosure.linked import Relations
 from engine.analysis import LevelAnalysis
 from engine.cells import IndicatorCells
 from engine.config import Config
+from engine.outputs.branches import lq_column
 from engine.outputs.language import percent, say
 from engine.outputs.manifest import sha256_of
 from engine.outputs.report import ModelDetail
 from engine.publish import DisclosureRecord, indicator_exposures
+from engine.sources.sbi import SbiTree
 from engine.themes import THEME_OUTPUTS
 
 DEFAULT_ATTRIBUTION = "Bron: CBS, CC BY 4.0."
@@ -307,6 +309,10 @@ def field_aliases(config: Config, themes: dict[str, str]) -> dict[str, str]:
             aliases[f"{output}_{theme}"] = f"{words[output]} {name}"
     for trend in config.trends:
         aliases[f"trend_{trend.id}"] = f"{words['trend']} {trend.label(language)}"
+    if config.branches is not None:
+        tree = SbiTree.default()
+        for risk in config.branches.risk:
+            aliases[lq_column(risk.sbi)] = f"{risk.sbi} {tree.name(risk.sbi, language)}"
     return aliases
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 from markupsafe import Markup, escape
 
+from engine.outputs.branches import location_quotient
 from engine.outputs.language import (
     LEVEL_NAMES,
     class_breaks,
@@ -32,7 +33,7 @@ from engine.outputs.language import (
     percent,
     say,
 )
-from engine.outputs.styles import INDICATOR_COLOURS
+from engine.outputs.styles import INDICATOR_COLOURS, LQ_CLASSES
 from models.explain import driver_sentence
 
 QUINTILE_COLOURS = ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"]
@@ -81,6 +82,10 @@ class ReportInputs:
     scores: pd.DataFrame | None = None  # the ``scores`` table: how each score is made
     themes: dict[str, str] = field(default_factory=dict)  # theme id -> name, in order
     language: str = "nl"
+    branches: pd.DataFrame | None = None  # the published ``branches`` table
+    risk_branches: list[tuple[str, str]] = field(default_factory=list)  # (sbi, reason)
+    # the indicators of companies in risk branches and of all companies, if any
+    risk_share: tuple[str, str] | None = None
 
     def say(self, text: str, **values: object) -> str:
         """A Dutch text of the report in the run's language."""
@@ -105,6 +110,7 @@ def build_report(inputs: ReportInputs) -> str:
         synthetic_themes=[name for t, name in inputs.themes.items() if t in synthetic],
         themes=themes,
         indicator_maps=_indicator_maps(inputs),
+        branches=_branche_view(inputs),
         legend=list(zip(QUINTILE_COLOURS, QUINTILE_LABELS)),
         hot=HOT,
         cold=COLD,
@@ -218,6 +224,76 @@ def _indicator_maps(inputs: ReportInputs) -> list[dict[str, Any]]:
             }
         )
     return views
+
+
+def _branche_view(inputs: ReportInputs) -> dict[str, Any] | None:
+    """The risk branches of each area against the whole run: per risk branche the areas
+    where it is most over-represented (location quotient), and a map of the highest
+    quotient of any risk branche per area. Withheld figures show as withheld."""
+    table = inputs.branches
+    if table is None or not inputs.risk_branches:
+        return None
+    level = "wijk" if (table["niveau"] == "wijk").any() else "gemeente"
+    part = table[table["niveau"] == level]
+    rows = []
+    for sbi, reason in inputs.risk_branches:
+        mine = part[part["sbi"] == sbi]
+        if not len(mine):
+            continue
+        high = mine[mine["lq_totaal"] >= 1.25].sort_values("lq_totaal", ascending=False)
+        named = [
+            f"{r.naam} ({number(r.lq_totaal, 2, inputs.language)})"
+            for r in high.head(5).itertuples(index=False)
+        ]
+        rows.append(
+            {
+                "sbi": sbi,
+                "name": str(mine["sbi_naam"].iloc[0]),
+                "reason": reason,
+                "high": ", ".join(named) or "-",
+                "withheld": percent(mine["lq_totaal"].isna().sum(), len(mine)),
+            }
+        )
+    layer = inputs.layers.get(level)
+    if layer is None or len(layer) > MAX_MAP_AREAS:
+        return {"rows": rows, "svg": None, "level": inputs.say(LEVEL_NAMES[level])}
+    best = _combined_quotient(inputs, level)
+    fills, titles = [], []
+    for area, lq in zip(layer["naam"].astype(str), best):
+        if np.isnan(lq):
+            fills.append("url(#hatch)")
+            titles.append(inputs.say("{area}: onderdrukt of geen cijfer", area=area))
+        else:
+            colour = next(c for lo, hi, c in LQ_CLASSES if lo <= lq < hi)
+            fills.append(colour)
+            titles.append(f"{area}: {number(lq, 2, inputs.language)}")
+    if np.isnan(best).all():
+        return {"rows": rows, "svg": None, "level": inputs.say(LEVEL_NAMES[level])}
+    svg = _svg(layer, fills, [None] * len(layer), titles, inputs.say("kaart risicobranches"))
+    legend = [
+        (c, f"{number(lo, 2, inputs.language)} - {number(hi, 2, inputs.language)}")
+        for lo, hi, c in LQ_CLASSES[:-1]
+    ] + [(LQ_CLASSES[-1][2], inputs.say("2 of meer"))]
+    return {"rows": rows, "svg": svg, "legend": legend, "level": inputs.say(LEVEL_NAMES[level])}
+
+
+def _combined_quotient(inputs: ReportInputs, level: str) -> np.ndarray:
+    """Per area of ``level``: the location quotient of all risk branches together (the
+    published share of companies in risk branches against that of all top-level
+    areas), NaN where a figure is withheld; all NaN without such an indicator."""
+    layer = inputs.layers[level]
+    if inputs.risk_share is None:
+        return np.full(len(layer), np.nan)
+    risk, companies = inputs.risk_share
+    top = inputs.layers["gemeente"]
+    values = [pd.to_numeric(f[c], errors="coerce") for f in (layer, top) for c in (risk, companies)]
+    whole = [v.sum() if v.notna().all() else np.nan for v in values[2:]]
+    return location_quotient(
+        values[0],
+        values[1],
+        pd.Series(whole[0], index=layer.index),
+        pd.Series(whole[1], index=layer.index),
+    ).to_numpy()
 
 
 def _range_text(row: dict[str, Any], theme: str, inputs: ReportInputs) -> str:

@@ -56,6 +56,15 @@ LISA_COLOURS = {
     "LL": "#2c7bb6",
     "not significant": "#f0f0f0",
 }
+# a location quotient: blue where a branche is rarer than in the whole run, red where
+# it is more common
+LQ_CLASSES = [
+    (0, 0.5, "#2166ac"),
+    (0.5, 0.8, "#92c5de"),
+    (0.8, 1.25, "#f7f7f7"),
+    (1.25, 2, "#f4a582"),
+    (2, 1e9, "#b2182b"),
+]
 # an indicator's own map: blue, so that it is never read as a risk score
 INDICATOR_COLOURS = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"]
 NO_VALUE = "#d9d9d9"
@@ -73,6 +82,8 @@ WORDS = {
         "no_value": "onderdrukt of geen cijfer",
         "withheld": "onderdrukt",
         "area": "gebied",
+        "lq": "Locatiequotiënt",
+        "lq_top": "2 of meer",
     },
     "en": {
         "risk": "Risk",
@@ -85,6 +96,8 @@ WORDS = {
         "no_value": "withheld or no figure",
         "withheld": "withheld",
         "area": "area",
+        "lq": "Location quotient",
+        "lq_top": "2 or more",
     },
 }
 
@@ -164,6 +177,19 @@ def _layer_styles(
         colours = _trend_colours()
         qml = _qml(frame, styles, _class_rules(column, "trend", colours, styles), column)
         found.append((styles.aliases.get(column, column), qml, "", -1.0))
+    for column in [c for c in frame.columns if c.startswith("lq_")]:
+        rules = [
+            (
+                f'"{column}" >= {lo!r} AND "{column}" < {hi!r}',
+                words["lq_top"] if hi > 100 else f"{lo:g} - {hi:g}".replace(".", ","),
+                colour,
+            )
+            for lo, hi, colour in LQ_CLASSES
+        ]
+        if styles.language == "en":
+            rules = [(f, label.replace(",", "."), c) for f, label, c in rules]
+        title = f"{words['lq']} {styles.aliases.get(column, column)}"
+        found.append((title, _qml(frame, styles, rules, column), "", -1.0))
     for indicator, label in styles.maps.items():
         if indicator in columns:
             rules = _indicator_rules(frame[indicator], indicator, styles.language)

@@ -36,12 +36,14 @@ import pyogrio
 
 from boundaries.codes import LAYER_NAMES
 from boundaries.errors import DisclosureError, OutputError
+from disclosure.audit import PARENT_LEVEL
 from disclosure.linked import Relations
 from disclosure.rounding import half_width
 from disclosure.rules import PERSON_TYPES
 from engine.estimates import additive_sensitive, group_bounds, published_cells, relations_of
 from engine.outputs.manifest import sha256_of
 from engine.publish import SUPPRESSION_TEXTS
+from engine.sources.sbi import REST, TOTAL, SbiTree
 from engine.themes import THEME_OUTPUTS
 
 ATTACKER_MODEL = (
@@ -95,9 +97,16 @@ def audit_directory(path: Path, exact: bool = False) -> AuditReport:
     sensitive = indicators[indicators["sensitive"] == 1]
     additive = additive_sensitive(indicators)
     relations = relations_of(indicators).among(additive)
-    report.model = _model_in_words(params, relations, exact)
+    branches = (
+        pyogrio.read_dataframe(gpkg, layer="branches", read_geometry=False)
+        if "branches" in names
+        else None
+    )
+    report.model = _model_in_words(params, relations, exact, branches is not None)
     for group in relations.groups(additive):
-        _audit_group(group, sensitive, layers, params, relations.among(group), report, exact)
+        _audit_group(
+            group, sensitive, layers, params, relations.among(group), report, exact, branches
+        )
     for indicator_id, spec in sensitive.iterrows():
         if not pd.isna(spec["numerator"]):
             _audit_derived(str(indicator_id), spec, layers, report)
@@ -105,7 +114,9 @@ def audit_directory(path: Path, exact: bool = False) -> AuditReport:
     return report
 
 
-def _model_in_words(params: dict, relations: Relations, exact: bool) -> list[str]:
+def _model_in_words(
+    params: dict, relations: Relations, exact: bool, branches: bool = False
+) -> list[str]:
     pairs = [f"{a} <= {b}" for a, b in relations.closed().subsets]
     pairs += [f"{t} = {' + '.join(p)}" for t, p in relations.sums]
     method = (
@@ -124,7 +135,15 @@ def _model_in_words(params: dict, relations: Relations, exact: bool) -> list[str
         "method": method,
     }
     values["min_companies"] = params.get("min_companies", 20)
-    return [line.format(**values) for line in ATTACKER_MODEL]
+    lines = [line.format(**values) for line in ATTACKER_MODEL]
+    if branches:
+        lines.append(
+            "reads the branches table as well: every cell is the sum of its finer areas and "
+            "of its finer SBI nodes (a node with listed groups also holds an unpublished "
+            "rest), and its own area cell is the one in the layers. Here by propagation; "
+            "the programs over the two-way table ran in the pipeline, on the true values"
+        )
+    return lines
 
 
 def _audit_group(
@@ -135,10 +154,20 @@ def _audit_group(
     relations: Relations,
     report: AuditReport,
     exact: bool,
+    branches: pd.DataFrame | None = None,
 ) -> None:
     """One linked group of indicators: grid, sentinels, and every withheld cell's
-    attacker interval at least ``protection_min`` wide."""
+    attacker interval at least ``protection_min`` wide; with the branche cells of its
+    indicators where the output has a branches table."""
     cells, shown = published_cells(group, layers)
+    rest = np.zeros(len(cells), dtype=bool)
+    broken_down = branches is not None and any(i in branches.columns for i in group)
+    if broken_down:
+        assert branches is not None
+        _check_own_cells(group, branches, layers, report)
+        more, more_shown, more_rest = branche_cells(group, branches)
+        cells = pd.concat([cells.assign(sbi=TOTAL, sbi_parent=None), more], ignore_index=True)
+        shown, rest = np.r_[shown, more_shown], np.r_[rest, more_rest]
     count = (sensitive.loc[cells["indicator"], "kind"] == "count").to_numpy()
     base = np.where(count, params["count_base"], params["sum_base"])
     report.cells_checked += len(cells)
@@ -152,14 +181,15 @@ def _audit_group(
             )
         if (shown[mine] < 0).any():
             report.problems.append(f"{indicator_id}: negative published values (a sentinel?)")
-    withheld = np.flatnonzero(np.isnan(shown))
+    withheld = np.flatnonzero(np.isnan(shown) & ~rest)  # rests are never published
     report.withheld += len(withheld)
     if not len(withheld):
         return
+    # a two-way branche table is one program the size of a city's table: propagation
+    # here (what it finds narrow is narrow), the programs ran in the pipeline
+    wide = None if broken_down and not exact else params["protection_min"]
     try:
-        found = group_bounds(
-            cells, shown, sensitive["kind"], params, relations, exact, params["protection_min"]
-        )
+        found = group_bounds(cells, shown, sensitive["kind"], params, relations, exact, wide)
     except DisclosureError:
         report.problems.append(
             f"{', '.join(group)}: the published figures contradict each "
@@ -173,6 +203,75 @@ def _audit_group(
             f"{cells.at[i, 'indicator']} of {cells.at[i, 'code']}: the published figures "
             f"narrow it to an interval narrower than {params['protection_min']:g}"
         )
+
+
+def branche_cells(
+    group: list[str], branches: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The published branche cells of a group's indicators (every node but the area's
+    own), with the unpublished rest of every node whose listed children are not all of
+    it: cells, published values (NaN: withheld) and which are rests."""
+    tree = SbiTree.default()
+    rows = branches[branches["sbi"] != TOTAL]
+    nodes = set(rows["sbi"])
+    with_rest = sorted(
+        n for n in nodes if n + REST in tree.parent and any(c in nodes for c in tree.children(n))
+    )
+    areas = rows.drop_duplicates(["niveau", "code"])[["niveau", "code"]]
+    rests = areas.merge(pd.DataFrame({"sbi": [n + REST for n in with_rest]}), how="cross")
+    frames, shown, is_rest = [], [], []
+    for indicator in [i for i in group if i in branches.columns]:
+        for part, hidden in ((rows, False), (rests, True)):
+            parent_level = part["niveau"].map(PARENT_LEVEL)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "indicator": indicator,
+                        "level": part["niveau"].to_numpy(),
+                        "code": part["code"].to_numpy(),
+                        "parent": _parent_codes(part["code"], parent_level).to_numpy(),
+                        "sbi": part["sbi"].to_numpy(),
+                        "sbi_parent": part["sbi"].map(tree.parent).to_numpy(),
+                    }
+                )
+            )
+            values = np.full(len(part), np.nan)
+            if not hidden:
+                values = pd.to_numeric(part[indicator], errors="coerce").to_numpy(dtype=float)
+            shown.append(values)
+            is_rest.append(np.full(len(part), hidden))
+    return pd.concat(frames, ignore_index=True), np.concatenate(shown), np.concatenate(is_rest)
+
+
+def _parent_codes(codes: pd.Series, parent_level: pd.Series) -> pd.Series:
+    """The code of each area's parent (CBS codes nest: WK0363AB in GM0363)."""
+    text = codes.astype(str)
+    parent = np.where(
+        parent_level == "gemeente",
+        "GM" + text.str[2:6],
+        np.where(parent_level == "wijk", "WK" + text.str[2:8], None),
+    )
+    return pd.Series(parent, index=codes.index, dtype=object)
+
+
+def _check_own_cells(
+    group: list[str], branches: pd.DataFrame, layers: dict[str, pd.DataFrame], report: AuditReport
+) -> None:
+    """An area's own row in the branches table must say what its layer says."""
+    own = branches[branches["sbi"] == TOTAL]
+    for indicator in [i for i in group if i in branches.columns]:
+        for level, part in own.groupby("niveau"):
+            layer = layers.get(str(level))
+            if layer is None or indicator not in layer:
+                continue
+            there = pd.to_numeric(layer.set_index("code")[indicator], errors="coerce")
+            here = pd.to_numeric(part.set_index("code")[indicator], errors="coerce")
+            there = there.reindex(here.index)
+            differ = ~((here == there) | (here.isna() & there.isna()))
+            for code in here.index[differ.to_numpy()]:
+                report.problems.append(
+                    f"branches: {indicator} of {code} differs from its {level} layer"
+                )
 
 
 def _audit_area_rule(

@@ -39,6 +39,13 @@ class Placement:
     outside: int
     no_location: int
     records: int
+    # integer id of each record's holder: its enterprise group where the source has
+    # one (the rules count groups and add up a group's contributions), else its unit
+    holder: np.ndarray | None = None
+
+    @property
+    def holders(self) -> np.ndarray:
+        return self.unit if self.holder is None else self.holder
 
     def describe(self, name: str) -> str:
         """One log line. Shares, never counts: the total of a confidential source is
@@ -75,7 +82,8 @@ def read_records(spec: MicrodataSpec) -> pd.DataFrame:
         raise MicrodataError(f"{path}: cannot read {suffix} files here ({exc})") from None
     except Exception as exc:
         raise MicrodataError(f"{path}: cannot be read ({exc})") from None
-    needed = [c for c in (spec.unit, spec.x, spec.y, spec.code, spec.amount) if c]
+    needed = [c for c in (spec.unit, spec.x, spec.y, spec.code, spec.amount, spec.sbi) if c]
+    needed += [spec.group] if spec.group else []
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise MicrodataError(
@@ -94,6 +102,7 @@ def place_records(
     crs: str = "EPSG:28992",
     code: str | None = None,
     where: str = "records",
+    group: str | None = None,
 ) -> Placement:
     """Assign every record to an area on every level, by code or by point-in-polygon.
 
@@ -107,6 +116,15 @@ def place_records(
             f"{where}: {int(records[unit].isna().sum())} record(s) have no unit in column {unit!r}"
         )
     unit_ids = pd.factorize(records[unit], sort=False)[0]
+    holder = None
+    if group is not None:
+        if group not in records.columns:
+            raise MicrodataError(
+                f"{where}: no group column {group!r}; columns are {list(records.columns)}"
+            )
+        # a unit without a group is a group of its own
+        groups = records[group].astype(object).where(records[group].notna(), records[unit])
+        holder = pd.factorize(groups.astype(str), sort=False)[0]
     if code is not None:
         position, no_location = _by_code(records[code], areas.index)
     elif x is not None and y is not None:
@@ -119,7 +137,7 @@ def place_records(
         parent_index = boundaries.levels[level].index
         parent_of_area = parent_index.get_indexer(areas[f"{level}code"])
         positions[level] = np.where(position >= 0, parent_of_area[np.maximum(position, 0)], -1)
-    return Placement(positions, unit_ids, outside, no_location, len(records))
+    return Placement(positions, unit_ids, outside, no_location, len(records), holder)
 
 
 def _by_code(codes: pd.Series, areas: pd.Index) -> tuple[np.ndarray, int]:
@@ -188,9 +206,10 @@ def microdata_cells(
     """Cells on every level for the records in ``mask``.
 
     ``measure`` is ``records`` (value: the number of records; top contributions: the
-    most records of one unit), ``units`` (value: the number of distinct units) or
+    most records of one holder), ``units`` (value: the number of distinct units) or
     ``amount`` (value: the sum of ``amount``; top contributions: the largest sums of
-    one unit). ``units`` always holds the number of distinct units.
+    one holder). ``units`` always holds the number of distinct holders: units, or
+    their enterprise groups where the source has them (the group rule).
     """
     if measure == "amount" and amount is None:
         raise ValueError("measure 'amount' needs the amounts")
@@ -198,33 +217,41 @@ def microdata_cells(
     for level, position in placement.position.items():
         index = boundaries.levels[level].index
         keep = mask & (position >= 0)
-        pos = position[keep]
-        unit = placement.unit[keep]
-        weight = amount[keep] if amount is not None else np.ones(len(pos))
-        n_areas = len(index)
-        value = np.bincount(pos, weights=weight, minlength=n_areas)
-        # contributions per (area, unit)
-        pair = pos * (int(placement.unit.max(initial=0)) + 1) + unit
-        pairs, inverse = np.unique(pair, return_inverse=True)
-        contribution = np.bincount(inverse, weights=weight, minlength=len(pairs))
-        pair_area = pairs // (int(placement.unit.max(initial=0)) + 1)
-        units = np.bincount(pair_area, minlength=n_areas)
-        top = np.full((n_areas, TOP_K), np.nan)
-        order = np.lexsort((-contribution, pair_area))
-        sorted_area = pair_area[order]
-        rank = np.arange(len(order)) - np.searchsorted(sorted_area, sorted_area)
-        first_k = rank < TOP_K
-        top[sorted_area[first_k], rank[first_k]] = contribution[order][first_k]
-        cells = pd.DataFrame(np.nan, index=index, columns=CELL_COLUMNS)
+        weight = amount[keep] if amount is not None else None
+        value, units, top = contributions(
+            position[keep], placement.holders[keep], weight, len(index)
+        )
         if measure == "units":
-            value = units.astype(float)
+            value = contributions(position[keep], placement.unit[keep], None, len(index))[1]
             top = np.where(np.isnan(top), np.nan, 1.0)
+        cells = pd.DataFrame(np.nan, index=index, columns=CELL_COLUMNS)
         cells["value"] = value
         cells["numerator"] = value
-        cells["units"] = units.astype(float)
+        cells["units"] = units
         cells[["top1", "top2", "top3"]] = top
         out[level] = cells
     return out
+
+
+def contributions(
+    cell: np.ndarray, holder: np.ndarray, weight: np.ndarray | None, n_cells: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per cell (records with cell index ``cell``): the total, the number of distinct
+    holders and the :data:`TOP_K` largest contributions of one holder (NaN where fewer)."""
+    weight = np.ones(len(cell)) if weight is None else weight
+    value = np.bincount(cell, weights=weight, minlength=n_cells)
+    width = int(holder.max(initial=0)) + 1
+    pairs, inverse = np.unique(cell.astype(np.int64) * width + holder, return_inverse=True)
+    contribution = np.bincount(inverse, weights=weight, minlength=len(pairs))
+    pair_cell = pairs // width
+    units = np.bincount(pair_cell, minlength=n_cells).astype(float)
+    top = np.full((n_cells, TOP_K), np.nan)
+    order = np.lexsort((-contribution, pair_cell))
+    sorted_cell = pair_cell[order]
+    rank = np.arange(len(order)) - np.searchsorted(sorted_cell, sorted_cell)
+    first_k = rank < TOP_K
+    top[sorted_cell[first_k], rank[first_k]] = contribution[order][first_k]
+    return value, units, top
 
 
 def amounts(records: pd.DataFrame, column: str, where: str) -> np.ndarray:
