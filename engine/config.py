@@ -303,7 +303,12 @@ class RiskBranch(_Section):
     """``[[branches.risk]]``: a node of the SBI tree treated as risk-prone, and why."""
 
     sbi: StrictStr
-    reason: StrictStr = ""
+    reason: StrictStr = ""  # in Dutch
+    reason_en: StrictStr = ""
+
+    def why(self, language: str) -> str:
+        """The reason in ``language`` (the Dutch one where no English is given)."""
+        return (self.reason_en or self.reason) if language == "en" else self.reason
 
 
 class BranchesSpec(_Section):

@@ -376,7 +376,7 @@ def _report_inputs(
         {t: config.theme_name(t) for t in config.scored_themes},
         config.language,
         branches,
-        [(r.sbi, r.reason) for r in config.branches.risk] if config.branches else [],
+        [(r.sbi, r.why(config.language)) for r in config.branches.risk] if config.branches else [],
         _risk_share(config),
     )
 
