@@ -101,7 +101,7 @@ class LinkedCells:
         indicator = cells["indicator"].to_numpy(dtype=object)
         level = cells["level"].to_numpy(dtype=object)
         code = cells["code"].to_numpy(dtype=object)
-        sbi = _column(cells, "sbi", TOTAL)
+        sbi = text_column(cells, "sbi", TOTAL)
 
         def node_of(rows: np.ndarray, node: str = TOTAL) -> np.ndarray:
             return np.full(len(rows), node, dtype=object)
@@ -116,11 +116,11 @@ class LinkedCells:
             return position.reindex(key).fillna(-1).to_numpy(dtype=np.int64)
 
         parent_level = np.array([PARENT_LEVEL.get(lv, "") for lv in level], dtype=object)
-        parent_code = _column(cells, "parent", "")
+        parent_code = text_column(cells, "parent", "")
         key = pd.MultiIndex.from_arrays([indicator, parent_level, parent_code, sbi])
         self.parent = position.reindex(key).fillna(-1).to_numpy(dtype=np.int64)
         self.own = sbi == TOTAL  # an area's own cell (not a branche's)
-        sbi_parent = _column(cells, "sbi_parent", "")
+        sbi_parent = text_column(cells, "sbi_parent", "")
         self.sbi_parent: np.ndarray | None = None
         if (sbi_parent != "").any():
             key = pd.MultiIndex.from_arrays([indicator, level, code, sbi_parent])
@@ -215,7 +215,7 @@ class LinkedCells:
         return Knowledge(low, high, self.total, self.member, self.group, self.small, self.large)
 
 
-def _column(cells: pd.DataFrame, name: str, default: str) -> np.ndarray:
+def text_column(cells: pd.DataFrame, name: str, default: str) -> np.ndarray:
     """A text column as an object array, ``default`` where missing or absent."""
     if name not in cells:
         return np.full(len(cells), default, dtype=object)

@@ -42,7 +42,7 @@ from disclosure.audit import (
     attacker_bounds_decisive,
     protected,
 )
-from disclosure.linked import TOTAL, LinkedCells, Relations
+from disclosure.linked import TOTAL, LinkedCells, Relations, text_column
 from disclosure.rounding import half_width, round_to_base
 from disclosure.rules import (
     AREA_COMPANIES,
@@ -157,17 +157,10 @@ def protect(
             progress(k, len(groups))
         rounds = max(rounds, _protect_group(cells, rows_of(group), relations.among(group), params))
     cells.loc[cells["reason"] != "", "published"] = np.nan
-    own = _sbi(cells) == TOTAL
+    own = text_column(cells, "sbi", TOTAL) == TOTAL
     area, branches = cells[own].reset_index(drop=True), cells[~own].reset_index(drop=True)
     _derive(area, derived)
     return Protection(area, params, rounds, branches)
-
-
-def _sbi(cells: pd.DataFrame) -> np.ndarray:
-    """The SBI node of every cell (``totaal``: the area's own cell)."""
-    if "sbi" not in cells:
-        return np.full(len(cells), TOTAL, dtype=object)
-    return cells["sbi"].fillna(TOTAL).to_numpy(dtype=object)
 
 
 def _company_rule(cells: pd.DataFrame, companies: str, params: DisclosureParams) -> int:
@@ -175,7 +168,9 @@ def _company_rule(cells: pd.DataFrame, companies: str, params: DisclosureParams)
     withheld or published below ``min_companies`` (a function of what is published: it
     tells nothing new); return how many cells were newly marked. Wijken and gemeenten
     are large: their company figures follow the other rules."""
-    mine = (cells["indicator"] == companies).to_numpy() & (_sbi(cells) == TOTAL)
+    mine = (cells["indicator"] == companies).to_numpy() & (
+        text_column(cells, "sbi", TOTAL) == TOTAL
+    )
     finest = cells["level"].map(DEPTH) == cells.loc[mine, "level"].map(DEPTH).max()
     shown = cells["published"].where(cells["reason"] == "").to_numpy(dtype=float)
     small = mine & finest.to_numpy() & ~(shown >= params.min_companies)

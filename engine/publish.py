@@ -228,7 +228,7 @@ def _within(a: tuple[str, ...] | None, b: tuple[str, ...] | None) -> bool:
     """Whether records in SBI nodes ``a`` (None: all) are all in nodes ``b``."""
     if b is None:
         return True
-    return a is not None and all(any(n in SbiTree.default().path(x) for n in b) for x in a)
+    return a is not None and all(SbiTree.default().within(x, b) for x in a)
 
 
 def indicator_exposures(config: Config, relations: Relations) -> dict[str, str | None]:

@@ -27,8 +27,10 @@ import pyogrio
 
 from boundaries.codes import LAYER_NAMES
 from boundaries.errors import OutputError
+from disclosure.audit import PARENT_LEVEL
 from disclosure.protect import Protection
 from engine.config import Config
+from engine.estimates import PARENT_COLUMN
 from engine.outputs.language import number, say
 from engine.publish import AREA_COMPANIES_TEXT, WITHHELD_TEXT
 from engine.sources.sbi import TOTAL, SbiTree
@@ -64,6 +66,23 @@ def branche_headers(config: Config) -> dict[str, str]:
     index = 1 if config.language == "en" else 0
     headers = {key: names[index] for key, names in HEADERS.items()}
     return headers | {d.id: d.label(config.language) for d in config.indicators}
+
+
+def whole_run(values: pd.Series) -> float:
+    """The sum of the top level's published values: the whole run's figure, known only
+    where none of them is withheld (NaN otherwise)."""
+    values = pd.to_numeric(values, errors="coerce")
+    return float(values.sum()) if values.notna().all() else np.nan
+
+
+def parent_codes(rows: pd.DataFrame, areas: pd.DataFrame) -> pd.Series:
+    """The code of each row's parent area (``niveau``, ``code``), from the layers'
+    parent columns (``areas`` indexed by code); empty at the top."""
+    parents = pd.Series("", index=rows.index, dtype=object)
+    for level, column in PARENT_COLUMN.items():
+        mine = rows["niveau"] == level
+        parents[mine] = rows.loc[mine, "code"].map(areas[column]).to_numpy()
+    return parents.fillna("")
 
 
 def location_quotient(
@@ -110,9 +129,7 @@ def branche_table(
         out["sbi_niveau"] = out["sbi_niveau"].map(SBI_LEVEL_EN)
     for indicator in spec.indicators:
         out[indicator] = wide[indicator].to_numpy()
-    parents = out["code"].map(areas["gemeentecode"]).where(out["niveau"] == "wijk")
-    parents = parents.fillna(out["code"].map(areas["wijkcode"]).where(out["niveau"] == "buurt"))
-    out = pd.concat([out, _derived(out, config, parents.fillna(""))], axis=1)
+    out = pd.concat([out, _derived(out, config, parent_codes(out, areas))], axis=1)
     out["suppressed"] = ruled.reindex(key).to_numpy().astype(int)
     hidden = withheld.reindex(key).to_numpy(dtype=bool)
     out["suppression"] = [
@@ -158,14 +175,14 @@ def _derived(table: pd.DataFrame, config: Config, parents: pd.Series) -> pd.Data
         out["aandeel"] = (count / area_total.where(area_total > 0) * 100).round(2)
     # the whole run: the sum of the top level, only where none of it is withheld
     top = table[table["niveau"] == "gemeente"]
-    run = top.groupby("sbi")[companies].agg(lambda v: v.sum() if v.notna().all() else np.nan)
+    run = top.groupby("sbi")[companies].agg(whole_run)
     run_part = table["sbi"].map(run).astype(float)
     run_whole = float(run.get(TOTAL, np.nan))
     out["lq_totaal"] = location_quotient(
         count, area_total, run_part, pd.Series(run_whole, index=table.index)
     ).round(3)
     value = table.set_index([key, "sbi"])[companies]
-    parent_key = table["niveau"].map({"wijk": "gemeente", "buurt": "wijk"}) + "|" + parents
+    parent_key = table["niveau"].map(PARENT_LEVEL) + "|" + parents
     parent_part = pd.Series(
         value.reindex(pd.MultiIndex.from_arrays([parent_key, table["sbi"]])).to_numpy(),
         index=table.index,
@@ -247,7 +264,7 @@ def format_for_terminal(
     if sbi is not None:
         if sbi not in set(rows["sbi"]):
             raise OutputError(f"no SBI node {sbi!r} in the branches table of {code}")
-        rows = rows[rows["sbi"].map(lambda n: sbi in tree.path(n))]
+        rows = rows[rows["sbi"].map(lambda n: tree.within(n, (sbi,)))]
     index = 1 if language == "en" else 0
     withheld = say("onderdrukt", language)
     figures = [c for c in rows.columns if c not in KEYS and c not in ("suppressed", "suppression")]

@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 from markupsafe import Markup, escape
 
-from engine.outputs.branches import location_quotient
+from engine.outputs.branches import location_quotient, whole_run
 from engine.outputs.language import (
     LEVEL_NAMES,
     class_breaks,
@@ -287,7 +287,7 @@ def _combined_quotient(inputs: ReportInputs, level: str) -> np.ndarray:
     risk, companies = inputs.risk_share
     top = inputs.layers["gemeente"]
     values = [pd.to_numeric(f[c], errors="coerce") for f in (layer, top) for c in (risk, companies)]
-    whole = [v.sum() if v.notna().all() else np.nan for v in values[2:]]
+    whole = [whole_run(v) for v in values[2:]]
     return location_quotient(
         values[0],
         values[1],

@@ -36,11 +36,11 @@ import pyogrio
 
 from boundaries.codes import LAYER_NAMES
 from boundaries.errors import DisclosureError, OutputError
-from disclosure.audit import PARENT_LEVEL
 from disclosure.linked import Relations
 from disclosure.rounding import half_width
 from disclosure.rules import PERSON_TYPES
 from engine.estimates import additive_sensitive, group_bounds, published_cells, relations_of
+from engine.outputs.branches import parent_codes
 from engine.outputs.manifest import sha256_of
 from engine.publish import SUPPRESSION_TEXTS
 from engine.sources.sbi import REST, TOTAL, SbiTree
@@ -165,7 +165,7 @@ def _audit_group(
     if broken_down:
         assert branches is not None
         _check_own_cells(group, branches, layers, report)
-        more, more_shown, more_rest = branche_cells(group, branches)
+        more, more_shown, more_rest = branche_cells(group, branches, layers)
         cells = pd.concat([cells.assign(sbi=TOTAL, sbi_parent=None), more], ignore_index=True)
         shown, rest = np.r_[shown, more_shown], np.r_[rest, more_rest]
     count = (sensitive.loc[cells["indicator"], "kind"] == "count").to_numpy()
@@ -206,7 +206,7 @@ def _audit_group(
 
 
 def branche_cells(
-    group: list[str], branches: pd.DataFrame
+    group: list[str], branches: pd.DataFrame, layers: dict[str, pd.DataFrame]
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The published branche cells of a group's indicators (every node but the area's
     own), with the unpublished rest of every node whose listed children are not all of
@@ -218,18 +218,18 @@ def branche_cells(
         n for n in nodes if n + REST in tree.parent and any(c in nodes for c in tree.children(n))
     )
     areas = rows.drop_duplicates(["niveau", "code"])[["niveau", "code"]]
+    layer_areas = pd.concat([layer.set_index("code") for layer in layers.values()])
     rests = areas.merge(pd.DataFrame({"sbi": [n + REST for n in with_rest]}), how="cross")
     frames, shown, is_rest = [], [], []
     for indicator in [i for i in group if i in branches.columns]:
         for part, hidden in ((rows, False), (rests, True)):
-            parent_level = part["niveau"].map(PARENT_LEVEL)
             frames.append(
                 pd.DataFrame(
                     {
                         "indicator": indicator,
                         "level": part["niveau"].to_numpy(),
                         "code": part["code"].to_numpy(),
-                        "parent": _parent_codes(part["code"], parent_level).to_numpy(),
+                        "parent": parent_codes(part, layer_areas).to_numpy(),
                         "sbi": part["sbi"].to_numpy(),
                         "sbi_parent": part["sbi"].map(tree.parent).to_numpy(),
                     }
@@ -241,17 +241,6 @@ def branche_cells(
             shown.append(values)
             is_rest.append(np.full(len(part), hidden))
     return pd.concat(frames, ignore_index=True), np.concatenate(shown), np.concatenate(is_rest)
-
-
-def _parent_codes(codes: pd.Series, parent_level: pd.Series) -> pd.Series:
-    """The code of each area's parent (CBS codes nest: WK0363AB in GM0363)."""
-    text = codes.astype(str)
-    parent = np.where(
-        parent_level == "gemeente",
-        "GM" + text.str[2:6],
-        np.where(parent_level == "wijk", "WK" + text.str[2:8], None),
-    )
-    return pd.Series(parent, index=codes.index, dtype=object)
 
 
 def _check_own_cells(

@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from boundaries.errors import MicrodataError
+from disclosure.linked import TOTAL  # an area's own cell is the total of the tree
 
-TOTAL = "totaal"
 REST = "~"  # suffix of a node's rest: its records in none of its listed children
 SBI_FILE = Path(__file__).resolve().parent.parent / "data" / "sbi2008.csv"
 SBI_LEVELS = ("totaal", "sectie", "afdeling", "groep", "klasse")
@@ -92,6 +92,10 @@ class SbiTree:
         while (up := self.parent[out[-1]]) is not None:
             out.append(up)
         return out
+
+    def within(self, code: str, nodes: tuple[str, ...] | set[str]) -> bool:
+        """Whether node ``code`` is one of ``nodes`` or lies below one of them."""
+        return any(n in nodes for n in self.path(code))
 
     def is_rest(self, code: str) -> bool:
         return code.endswith(REST)
@@ -188,5 +192,5 @@ def roll_up_codes(leaves: np.ndarray, tree: SbiTree) -> tuple[np.ndarray, np.nda
 def in_nodes(leaves: pd.Series, nodes: tuple[str, ...]) -> np.ndarray:
     """Whether each record's leaf (of the full tree) lies in one of ``nodes``."""
     tree = SbiTree.default()
-    inside = {leaf: bool(set(tree.path(leaf)) & set(nodes)) for leaf in pd.unique(leaves.dropna())}
+    inside = {leaf: tree.within(leaf, nodes) for leaf in pd.unique(leaves.dropna())}
     return leaves.map(inside).fillna(False).to_numpy(dtype=bool)
