@@ -125,6 +125,7 @@ def national_config(scale: float = 1.0) -> Config:
     # the risk branches the themed indicators refer to; no branche table here
     # (benchmarks/branches.py measures that)
     raw["branches"] = dict(demo["branches"], indicators=[])
+    raw["branches"].pop("companies", None)
     return parse_config(raw, REPO / "benchmarks" / "national.toml", "benchmark")
 
 

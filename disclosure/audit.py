@@ -336,16 +336,32 @@ def _blocks(k: Knowledge, cells: np.ndarray):  # type: ignore[no-untyped-def]
 
 
 def attacker_bounds_exact(
-    k: Knowledge, cells: np.ndarray, low: np.ndarray, high: np.ndarray
+    k: Knowledge,
+    cells: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    max_block: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The attacker's programs for ``cells``, block by block (cells linked by no
     constraint are solved apart). ``low``/``high`` are valid bounds already known
-    (from propagation); the result replaces them for ``cells``."""
+    (from propagation); the result replaces them for ``cells``. Blocks of more than
+    ``max_block`` cells are skipped: their cells keep the known bounds, and
+    :func:`solved_blocks` says which."""
     k = Knowledge(low, high, k.total, k.member, k.group, k.small, k.large, k.zero_or_at_least)
     low, high = low.copy(), high.copy()
     for targets, sub, local in _blocks(k, cells):
-        low[targets], high[targets] = attacker_bounds_lp(sub, local)
+        if max_block is None or len(sub.low) <= max_block:
+            low[targets], high[targets] = attacker_bounds_lp(sub, local)
     return low, high
+
+
+def solved_blocks(k: Knowledge, cells: np.ndarray, max_block: int) -> np.ndarray:
+    """Which of ``cells`` lie in blocks of at most ``max_block`` cells (those
+    :func:`attacker_bounds_exact` solves with that limit)."""
+    solved = np.zeros(len(cells), dtype=bool)
+    for targets, sub, _ in _blocks(k, cells):
+        solved[np.isin(cells, targets)] = len(sub.low) <= max_block
+    return solved
 
 
 def attacker_bounds_decisive(
@@ -385,7 +401,7 @@ def attacker_bounds_anchored(
     enough: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
     withheld: np.ndarray,
     max_witnesses: int = 30,
-    max_exact: int = 50_000,
+    max_exact: int = 200,
 ) -> np.ndarray:
     """Which of ``cells`` the attacker's programs show to be ``enough``, proven with
     solutions that differ from a known solution (``anchor``: the true values) only in
@@ -506,7 +522,11 @@ def _witnessed(
             signs = rng.choice([-1.0, 1.0], size=len(todo))
         solver.changeColsCost(len(todo), todo, signs)
         try:
-            if _run(solver) in _UNBOUNDED:
+            outcome = _run(solver)
+            if outcome in _UNBOUNDED:  # a warm start can end there wrongly: once afresh
+                solver.clearSolver()
+                outcome = _run(solver)
+            if outcome in _UNBOUNDED:
                 return done
         except DisclosureError:  # the caps cut every solution off: the programs decide
             return done

@@ -77,17 +77,26 @@ def suppress_complements(
         # complements chosen among children that have children of their own must be
         # unpinned from below by as much as the most demanding cell of their subtable
         newly_children = np.flatnonzero(chosen & ~suppressed & (depth == level))
-        for j in newly_children:
-            siblings = children[parent[children] == parent[j]]
-            need[j] = max(need[j], need[siblings].max(initial=0.0))
+        need[newly_children] = np.maximum(
+            need[newly_children], _most_demanding(need, parent, children)[parent[newly_children]]
+        )
         suppressed |= chosen
         # a parent suppressed to protect its children must itself be protected one
         # level up, by as much as the most demanding child needed
-        for p in np.flatnonzero(suppressed & (depth == level - 1)):
-            kids = children[parent[children] == p]
-            if len(kids):
-                need[p] = max(need[p], need[kids].max(initial=0.0))
+        held = suppressed & (depth == level - 1)
+        need[held] = np.maximum(need[held], _most_demanding(need, parent, children)[held])
     return suppressed, need
+
+
+def _most_demanding(need: np.ndarray, parent: np.ndarray, children: np.ndarray) -> np.ndarray:
+    """Per cell, the largest need among its ``children`` (0 without any)."""
+    most = np.zeros(len(need))
+    np.maximum.at(most, parent[children], need[children])
+    return most
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def _satisfied(
@@ -128,32 +137,37 @@ def _solve(
     """One MILP over the given subtables (block-diagonal: HiGHS separates the blocks)."""
     in_tables = children[np.isin(parent[children], tables)]
     cells = np.concatenate([in_tables, tables])
-    position = {c: k for k, c in enumerate(cells)}
+    position = np.full(len(value), -1, dtype=np.int64)
+    position[cells] = np.arange(len(cells))
+    # the children of each table, by one sort (``tables`` is sorted, from np.unique)
+    in_tables = in_tables[np.argsort(parent[in_tables], kind="stable")]
+    starts = np.searchsorted(parent[in_tables], tables)
+    ends = np.searchsorted(parent[in_tables], tables, side="right")
     cost = 1.0 + np.log1p(value[cells])
-    for t in tables:
-        kids = in_tables[parent[in_tables] == t]
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    data: list[np.ndarray] = []
+    lower: list[float] = []
+    for t, start, end in zip(tables, starts, ends):
+        kids = in_tables[start:end]
         cost[position[t]] = (1.0 + np.log1p(value[t])) * (1 + len(kids)) + cost[
-            [position[k] for k in kids]
+            position[kids]
         ].sum()
-    rows, cols, data, lower = [], [], [], []
-    r = 0
-    for t in tables:
-        kids = in_tables[parent[in_tables] == t]
         if suppressed[t] and need[t] > 0 and len(kids):
             # the suppressed parent must not be the plain sum of published children
-            rows += [r] * len(kids)
-            cols += [position[k] for k in kids]
-            data += list(value[kids])
+            rows.append(np.full(len(kids), len(lower)))
+            cols.append(position[kids])
+            data.append(value[kids])
             lower.append(min(need[t], value[kids].sum()))
-            r += 1
         for i in kids[suppressed[kids] & (need[kids] > 0)]:
             others = kids[kids != i]
-            rows += [r] * (len(others) + 1)
-            cols += [position[j] for j in others] + [position[t]]
-            data += list(value[others]) + [need[i]]
+            rows.append(np.full(len(others) + 1, len(lower)))
+            cols.append(np.r_[position[others], position[t]])
+            data.append(np.r_[value[others], need[i]])
             lower.append(need[i])
-            r += 1
-    a = sparse.csr_matrix((data, (rows, cols)), shape=(r, len(cells)))
+    a = sparse.csr_matrix(
+        (_joined(data), (_joined(rows), _joined(cols))), shape=(len(lower), len(cells))
+    )
     fixed = suppressed[cells].astype(float)
     result = milp(
         cost,

@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -135,6 +137,14 @@ def _pipeline_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--code", required=True, help="a gemeente, wijk or buurt code, e.g. GM0363")
     p.add_argument("--sbi", help="only this SBI node and the nodes below it, e.g. 96 or G")
     p.set_defaults(handler=_branches)
+
+    p = sub.add_parser(
+        "view",
+        parents=[common],
+        help="open the dashboard of a published output in the default browser",
+    )
+    p.add_argument("dir", type=Path)
+    p.set_defaults(handler=_view)
 
     p = sub.add_parser(
         "audit",
@@ -265,6 +275,20 @@ def _branches(args: argparse.Namespace) -> int:
     table, language = read_branches(args.dir)
     print(format_for_terminal(table, args.code, args.sbi, language))
     return 0
+
+
+def _view(args: argparse.Namespace) -> int:
+    page = Path(args.dir) / "dashboard.html"
+    if not page.is_file():
+        raise OutputError(f"{args.dir}: no dashboard.html; is this a zicht output directory?")
+    # only where a graphical browser can open: on a bare server the standard library
+    # would start a text browser (lynx, w3m) in the terminal instead
+    graphical = any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"))
+    opened = False
+    if graphical or sys.platform in ("darwin", "win32"):
+        opened = webbrowser.open(page.resolve().as_uri())
+    print(f"dashboard: {page.resolve()}" + ("" if opened else " (open it in a browser)"))
+    return EXIT_OK
 
 
 def _audit(args: argparse.Namespace) -> int:

@@ -629,10 +629,10 @@ class Config(_Section):
         """The ids of the themes with risk indicators, in declared order."""
         return [t.id for t in self.all_themes if self.theme_indicators(t.id)]
 
-    def theme_name(self, theme: str) -> str:
-        """A theme's name in the run's language (its id if it has none)."""
+    def theme_name(self, theme: str, language: str | None = None) -> str:
+        """A theme's name in ``language`` (the run's by default; its id if it has none)."""
         found = {t.id: t for t in self.all_themes}.get(theme)
-        return found.name(self.language) if found else theme
+        return found.name(language or self.language) if found else theme
 
     def theme_indicators(self, theme: str) -> list[IndicatorSpec]:
         """The risk indicators of a theme: those with a direction."""

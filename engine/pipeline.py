@@ -31,6 +31,7 @@ from engine.config import Config
 from engine.estimates import LevelEstimates, estimate_layers
 from engine.indicators import IndicatorResult, compute_indicators
 from engine.outputs.branches import branche_headers, branche_table, risk_layers
+from engine.outputs.dashboard import DashboardInputs, build_dashboard
 from engine.outputs.geopackage import write_geopackage
 from engine.outputs.language import label_table
 from engine.outputs.lists import hotspot_table, list_headers, write_csv, write_xlsx
@@ -339,6 +340,17 @@ def _write(
     _write_lists(staging, config, indicators_df, analysed, scores, branches)
     report = _report_inputs(config, finished, analysed, indicators_df, disclosure, scores, branches)
     (staging / "report.html").write_text(build_report(report), encoding="utf-8")
+    dashboard = DashboardInputs(
+        config.title,
+        attribution(config),
+        finished,
+        {lv: layers[lv] for lv in LEVELS if lv in layers},
+        indicators_df,
+        {t: config.theme_name(t, "nl") for t in config.scored_themes},
+        {t: config.theme_name(t, "en") for t in config.scored_themes},
+        config.language,
+    )
+    (staging / "dashboard.html").write_text(build_dashboard(dashboard), encoding="utf-8")
     write_manifest(
         staging,
         {
@@ -385,8 +397,8 @@ def _risk_share(config: Config) -> tuple[str, str] | None:
     """The indicator of companies in the risk branches, and that of all companies."""
     b = config.branches
     risky = [d.id for d in config.indicators if getattr(d, "sbi", None) == "risico"]
-    if b is None or not risky:
-        return None
+    if b is None or not risky or not (b.companies or b.indicators):
+        return None  # no branche table: nothing to compare with
     return risky[0], b.companies or b.indicators[0]
 
 

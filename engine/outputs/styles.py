@@ -174,7 +174,7 @@ def _layer_styles(
                 qml = _qml(frame, styles, _class_rules(column, kind, colours, styles), column)
                 found.append((f"{title} {theme_name}", qml, how, -1.0))
     for column in sorted(c for c in columns if c.startswith("trend_")):
-        colours = _trend_colours()
+        colours = trend_colours()
         qml = _qml(frame, styles, _class_rules(column, "trend", colours, styles), column)
         found.append((styles.aliases.get(column, column), qml, "", -1.0))
     for column in [c for c in frame.columns if c.startswith("lq_")]:
@@ -208,7 +208,7 @@ def _class_rules(
     ]
 
 
-def _trend_colours() -> dict[str, str]:
+def trend_colours() -> dict[str, str]:
     """Hot trends in reds, cold ones in blues, darker the more lasting."""
     reds = ["#fee5d9", "#fcbba1", "#fc9272", "#fb6a4a", "#ef3b2c", "#cb181d", "#a50f15", "#67000d"]
     blues = ["#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"]

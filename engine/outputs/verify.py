@@ -21,7 +21,9 @@ Checks, each reported with the codes and columns at fault (never values):
 - an area under the area rule (``suppressed`` = 1) publishes no person-based figure
   and no score, rank, driver, class or trend; ``suppression`` says only what is public
   anyway (the area rule, or "onderdrukt"), never a cell's rule;
-- every file the manifest lists is there with its checksum.
+- every file the manifest lists is there with its checksum;
+- ``dashboard.html`` embeds exactly the published layers: the same levels, columns,
+  areas and values as the GeoPackage (a withheld cell is null there too).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from disclosure.rounding import half_width
 from disclosure.rules import PERSON_TYPES
 from engine.estimates import additive_sensitive, group_bounds, published_cells, relations_of
 from engine.outputs.branches import parent_codes
+from engine.outputs.dashboard import read_dashboard_data
 from engine.outputs.manifest import sha256_of
 from engine.publish import SUPPRESSION_TEXTS
 from engine.sources.sbi import REST, TOTAL, SbiTree
@@ -111,6 +114,7 @@ def audit_directory(path: Path, exact: bool = False) -> AuditReport:
         if not pd.isna(spec["numerator"]):
             _audit_derived(str(indicator_id), spec, layers, report)
     _audit_area_rule(layers, sensitive, report)
+    _check_dashboard(path, layers, report)
     return report
 
 
@@ -310,3 +314,60 @@ def _check_manifest(path: Path, report: AuditReport) -> None:
             report.problems.append(f"{entry['name']} is listed in the manifest but missing")
         elif sha256_of(file) != entry["sha256"]:
             report.problems.append(f"{entry['name']} does not match its manifest checksum")
+
+
+def _check_dashboard(path: Path, layers: dict[str, pd.DataFrame], report: AuditReport) -> None:
+    """The dashboard's embedded data against the GeoPackage, column by column (the
+    problems name the level, column and areas, never a value)."""
+    page = path / "dashboard.html"
+    if not page.exists():
+        return
+    try:
+        data = read_dashboard_data(page)["levels"]
+    except OutputError as error:
+        report.problems.append(str(error))
+        return
+    for level in sorted(set(data) - set(layers)):
+        report.problems.append(f"dashboard.html holds a level {level} the GeoPackage does not")
+    for level, layer in layers.items():
+        columns = data.get(level, {}).get("columns") if isinstance(data.get(level), dict) else None
+        if not isinstance(columns, dict):
+            report.problems.append(f"dashboard.html has no data for the {level} layer")
+            continue
+        for name in sorted(set(columns) - set(layer.columns)):
+            report.problems.append(f"dashboard.html ({level}) holds a column {name} not published")
+        for name in layer.columns:
+            if name not in columns:
+                report.problems.append(f"dashboard.html ({level}) lacks the column {name}")
+                continue
+            differ = _differences(layer[name], columns[name])
+            if differ is None:
+                report.problems.append(f"dashboard.html ({level}) {name}: wrong number of areas")
+            elif len(differ):
+                codes = ", ".join(map(str, layer["code"].to_numpy()[differ][:5]))
+                report.problems.append(
+                    f"dashboard.html ({level}) {name} differs from the GeoPackage for {codes}"
+                )
+
+
+def _differences(published: pd.Series, embedded: list) -> np.ndarray | None:
+    """Positions where the dashboard's values differ from the published column (None
+    where the lengths differ)."""
+    if not isinstance(embedded, list) or len(embedded) != len(published):
+        return None
+    mine = pd.Series(embedded, dtype=object)
+    theirs = published.astype(object).where(published.notna(), None).reset_index(drop=True)
+    missing_mine, missing_theirs = mine.isna().to_numpy(), theirs.isna().to_numpy()
+    numeric = pd.api.types.is_numeric_dtype(published)
+    if numeric:
+        a = pd.to_numeric(mine, errors="coerce").to_numpy(dtype=float)
+        b = pd.to_numeric(theirs, errors="coerce").to_numpy(dtype=float)
+        same = np.isclose(a, b, rtol=1e-9, atol=1e-9) | (missing_mine & missing_theirs)
+        same &= ~(missing_mine ^ missing_theirs)
+        same &= ~(~missing_mine & np.isnan(a))  # text where a number belongs
+    else:
+        same = (mine.astype(str) == theirs.astype(str)).to_numpy() & ~(
+            missing_mine ^ missing_theirs
+        )
+        same |= missing_mine & missing_theirs
+    return np.flatnonzero(~same)
