@@ -19,16 +19,7 @@ from engine.cli import main
 from engine.outputs.dashboard import DATA_ID, encode_geometry, read_dashboard_data
 from engine.outputs.manifest import sha256_of
 from engine.outputs.verify import audit_directory
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.browser import BROWSER_ARGS, CHROMIUM
 
 
 @pytest.fixture(scope="module")

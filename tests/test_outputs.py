@@ -14,8 +14,8 @@ import pyogrio
 import pytest
 
 from engine.cli import main
+from tests.browser import BROWSER_ARGS, CHROMIUM
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FEATURE_LAYERS = ("buurten", "wijken", "gemeenten")
 
 
@@ -143,17 +143,7 @@ def test_report_in_headless_chromium(out, tmp_path):
     playwright = pytest.importorskip("playwright.sync_api")
     errors, requests = [], []
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
