@@ -31,6 +31,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from markupsafe import escape
 
 from boundaries.codes import LEVELS as AREA_LEVELS
 from boundaries.errors import OutputError
@@ -94,14 +95,15 @@ def build_dashboard(inputs: DashboardInputs) -> str:
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     # a JSON string cannot end the script block early: "</" is written as "<\\/"
     payload = payload.replace("</", "<\\/")
-    page = _asset("dashboard.html")
-    return (
-        page.replace("{{title}}", _html_escape(inputs.title))
-        .replace("{{language}}", inputs.language)
-        .replace("{{style}}", _asset("dashboard.css"))
-        .replace("{{data}}", payload)
-        .replace("{{script}}", _asset("dashboard.js"))
-    )
+    parts = {
+        "title": str(escape(inputs.title)),
+        "language": inputs.language,
+        "style": _asset("dashboard.css"),
+        "data": payload,
+        "script": _asset("dashboard.js"),
+    }
+    # one pass: text put in (an area's name, the script) is never read as a placeholder
+    return re.sub(r"\{\{(\w+)\}\}", lambda m: parts[m[1]], _asset("dashboard.html"))
 
 
 def dashboard_data(inputs: DashboardInputs) -> dict[str, Any]:
@@ -362,10 +364,6 @@ def _json_value(value: Any) -> Any:
     if value is pd.NA or value is pd.NaT:
         return None
     return str(value)
-
-
-def _html_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 @cache
