@@ -278,3 +278,20 @@ def test_branche_layers_and_sheet(demo_out):
     book = load_workbook(demo_out / "hotspots.xlsx", read_only=True)
     assert "Brancheanalyse" in book.sheetnames
     assert "Brancheanalyse" in (demo_out / "report.html").read_text(encoding="utf-8")
+
+
+def test_the_report_counts_a_withheld_count_not_an_undefined_quotient():
+    from types import SimpleNamespace
+
+    from engine.outputs.report import _withheld
+
+    rows = pd.DataFrame(
+        {
+            "vestigingen": [0.0, np.nan, 25.0],
+            "lq_totaal": [np.nan, np.nan, 1.3],  # 0 of 0 is undefined, not withheld
+            "suppression": [None, "onderdrukt", None],
+        }
+    )
+    inputs = SimpleNamespace(risk_share=("vestigingen_risicobranche", "vestigingen"))
+    assert _withheld(rows, inputs).tolist() == [False, True, False]
+    assert _withheld(rows, SimpleNamespace(risk_share=None)).tolist() == [False, True, False]

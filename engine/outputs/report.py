@@ -251,7 +251,7 @@ def _branche_view(inputs: ReportInputs) -> dict[str, Any] | None:
                 "name": str(mine["sbi_naam"].iloc[0]),
                 "reason": reason,
                 "high": ", ".join(named) or "-",
-                "withheld": percent(mine["lq_totaal"].isna().sum(), len(mine)),
+                "withheld": percent(_withheld(mine, inputs).sum(), len(mine)),
             }
         )
     layer = inputs.layers.get(level)
@@ -275,6 +275,15 @@ def _branche_view(inputs: ReportInputs) -> dict[str, Any] | None:
         for lo, hi, c in LQ_CLASSES[:-1]
     ] + [(LQ_CLASSES[-1][2], inputs.say("2 of meer"))]
     return {"rows": rows, "svg": svg, "legend": legend, "level": inputs.say(LEVEL_NAMES[level])}
+
+
+def _withheld(rows: pd.DataFrame, inputs: ReportInputs) -> pd.Series:
+    """Which branche rows have their company count withheld (a quotient that is
+    undefined, 0 of 0, is not withheld); without a known count, any withheld figure."""
+    companies = inputs.risk_share[1] if inputs.risk_share else None
+    if companies in rows:
+        return rows[companies].isna()
+    return rows["suppression"].notna()
 
 
 def _combined_quotient(inputs: ReportInputs, level: str) -> np.ndarray:
