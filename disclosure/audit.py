@@ -336,32 +336,33 @@ def _blocks(k: Knowledge, cells: np.ndarray):  # type: ignore[no-untyped-def]
 
 
 def attacker_bounds_exact(
+    k: Knowledge, cells: np.ndarray, low: np.ndarray, high: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The attacker's programs for ``cells``, block by block (cells linked by no
+    constraint are solved apart). ``low``/``high`` are valid bounds already known
+    (from propagation); the result replaces them for ``cells``."""
+    low, high, _ = attacker_bounds_within(k, cells, low, high)
+    return low, high
+
+
+def attacker_bounds_within(
     k: Knowledge,
     cells: np.ndarray,
     low: np.ndarray,
     high: np.ndarray,
     max_block: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The attacker's programs for ``cells``, block by block (cells linked by no
-    constraint are solved apart). ``low``/``high`` are valid bounds already known
-    (from propagation); the result replaces them for ``cells``. Blocks of more than
-    ``max_block`` cells are skipped: their cells keep the known bounds, and
-    :func:`solved_blocks` says which."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`attacker_bounds_exact`, skipping blocks of more than ``max_block``
+    cells: their cells keep the known bounds. Also returns which of ``cells`` were
+    solved."""
     k = Knowledge(low, high, k.total, k.member, k.group, k.small, k.large, k.zero_or_at_least)
     low, high = low.copy(), high.copy()
+    solved = np.zeros(len(cells), dtype=bool)
     for targets, sub, local in _blocks(k, cells):
         if max_block is None or len(sub.low) <= max_block:
             low[targets], high[targets] = attacker_bounds_lp(sub, local)
-    return low, high
-
-
-def solved_blocks(k: Knowledge, cells: np.ndarray, max_block: int) -> np.ndarray:
-    """Which of ``cells`` lie in blocks of at most ``max_block`` cells (those
-    :func:`attacker_bounds_exact` solves with that limit)."""
-    solved = np.zeros(len(cells), dtype=bool)
-    for targets, sub, _ in _blocks(k, cells):
-        solved[np.isin(cells, targets)] = len(sub.low) <= max_block
-    return solved
+            solved[np.isin(cells, targets)] = True
+    return low, high, solved
 
 
 def attacker_bounds_decisive(

@@ -41,9 +41,8 @@ from disclosure.audit import (
     attacker_bounds,
     attacker_bounds_anchored,
     attacker_bounds_decisive,
-    attacker_bounds_exact,
+    attacker_bounds_within,
     protected,
-    solved_blocks,
 )
 from disclosure.linked import TOTAL, LinkedCells, Relations, text_column
 from disclosure.rounding import half_width, round_to_base
@@ -56,7 +55,7 @@ from disclosure.rules import (
     primary,
     protection_levels,
 )
-from disclosure.secondary import suppress_complements
+from disclosure.secondary import Children, suppress_complements
 
 DEPTH = {"gemeente": 0, "wijk": 1, "buurt": 2}
 MAX_ROUNDS = 10
@@ -248,6 +247,7 @@ def _protect_group(
     if keep and PROVEN in frame:
         proven = (frame[PROVEN] == frame["reason"]).to_numpy(dtype=bool).copy()
     last: tuple[np.ndarray, int] = (np.zeros(0, dtype=np.int64), -1)
+    family = _family(linked)
     for rounds in itertools.count(1):
         suppressed, need = _complements(value, linked, depth, sbi_depth, suppressed, need)
         suppressed &= ~unknown
@@ -290,6 +290,7 @@ def _protect_group(
             need,
             np.maximum(upper, params.protection_min),
             value,
+            family,
             stuck,
         )
     reason = np.where(suppressed & (reason == ""), SECONDARY, reason)
@@ -335,10 +336,9 @@ def _programs_agree(
     # (a gemeente's whole table) is small enough to solve cell by cell
     left = check[~agree]
     if 0 < len(left) <= MAX_EXACT_CELLS:
-        solvable = solved_blocks(bounded, left, MAX_EXACT_BLOCK)
-        lo, hi = attacker_bounds_exact(bounded, left[solvable], low, high, MAX_EXACT_BLOCK)
-        found = np.asarray(enough(left[solvable], lo[left[solvable]], hi[left[solvable]]))
-        agree[np.flatnonzero(~agree)[solvable]] = found
+        lo, hi, solved = attacker_bounds_within(bounded, left, low, high, MAX_EXACT_BLOCK)
+        found = np.asarray(enough(left[solved], lo[left[solved]], hi[left[solved]]))
+        agree[np.flatnonzero(~agree)[solved]] = found
     return agree
 
 
@@ -385,23 +385,8 @@ def _protects(
     return enough
 
 
-class _Children:
-    """The children of every cell in one hierarchy (``parent[i]``, -1 at the top), by
-    one sort: ``of(i)`` without a scan of the whole table per cell."""
-
-    def __init__(self, parent: np.ndarray) -> None:
-        child = np.flatnonzero(parent >= 0)
-        self.order = child[np.argsort(parent[child], kind="stable")]
-        cells = np.arange(len(parent))
-        self.starts = np.searchsorted(parent[self.order], cells)
-        self.ends = np.searchsorted(parent[self.order], cells, side="right")
-
-    def of(self, i: int) -> np.ndarray:
-        return self.order[self.starts[i] : self.ends[i]] if i >= 0 else self.order[:0]
-
-
 def _sibling(
-    i: int, parent: np.ndarray, children: _Children, suppressed: np.ndarray, value: np.ndarray
+    i: int, parent: np.ndarray, children: Children, suppressed: np.ndarray, value: np.ndarray
 ) -> int:
     """The smallest published, non-zero sibling of cell ``i`` in a hierarchy, else its
     parent (-1 at the top)."""
@@ -410,6 +395,13 @@ def _sibling(
     siblings = children.of(int(parent[i]))
     siblings = siblings[~suppressed[siblings] & (value[siblings] > 0) & (siblings != i)]
     return int(siblings[np.argmin(value[siblings])]) if len(siblings) else int(parent[i])
+
+
+def _family(linked: LinkedCells) -> tuple[list[Children], dict[int, list[int]]]:
+    """The children of every cell in each hierarchy, and its relation partners: what
+    :func:`_widen` looks up, built once per group of linked indicators."""
+    parents = [linked.parent] + ([linked.sbi_parent] if linked.sbi_parent is not None else [])
+    return [Children(p) for p in parents], _relation_partners(linked)
 
 
 def _relation_partners(linked: LinkedCells) -> dict[int, list[int]]:
@@ -434,6 +426,7 @@ def _widen(
     need: np.ndarray,
     wanted: np.ndarray,
     value: np.ndarray,
+    family: tuple[list[Children], dict[int, list[int]]],
     stuck: set[int] | None = None,
 ) -> None:
     """Withhold what pins each exposed cell down: its parent, its children, and the
@@ -442,8 +435,7 @@ def _widen(
     none of that is new is freed further up (:func:`_escalate`)."""
     two_way = linked.sbi_parent is not None
     parents = [linked.parent] + ([linked.sbi_parent] if linked.sbi_parent is not None else [])
-    children = [_Children(p) for p in parents]
-    related = _relation_partners(linked)
+    children, related = family
     for i in exposed:
         # in a branche table a parent is a large total (the gemeente, all branches):
         # the smallest published sibling that hides anything is the cheaper complement
@@ -474,7 +466,7 @@ def _widen(
 def _escalate(
     i: int,
     parent: np.ndarray,
-    children: _Children,
+    children: Children,
     suppressed: np.ndarray,
     need: np.ndarray,
     wanted: float,
@@ -509,7 +501,7 @@ def _escalate(
 
 def _share_down(
     q: int,
-    children: list[_Children],
+    children: list[Children],
     suppressed: np.ndarray,
     need: np.ndarray,
     value: np.ndarray,

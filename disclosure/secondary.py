@@ -33,6 +33,21 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from boundaries.errors import DisclosureError
 
 
+class Children:
+    """The children of every cell in one hierarchy (``parent[i]``, -1 at the top), by
+    one sort: ``of(i)`` without a scan of the whole table per cell."""
+
+    def __init__(self, parent: np.ndarray) -> None:
+        child = np.flatnonzero(parent >= 0)
+        self.order = child[np.argsort(parent[child], kind="stable")]
+        cells = np.arange(len(parent))
+        self.starts = np.searchsorted(parent[self.order], cells)
+        self.ends = np.searchsorted(parent[self.order], cells, side="right")
+
+    def of(self, i: int) -> np.ndarray:
+        return self.order[self.starts[i] : self.ends[i]] if i >= 0 else self.order[:0]
+
+
 def suppress_complements(
     value: np.ndarray,
     parent: np.ndarray,
@@ -139,17 +154,14 @@ def _solve(
     cells = np.concatenate([in_tables, tables])
     position = np.full(len(value), -1, dtype=np.int64)
     position[cells] = np.arange(len(cells))
-    # the children of each table, by one sort (``tables`` is sorted, from np.unique)
-    in_tables = in_tables[np.argsort(parent[in_tables], kind="stable")]
-    starts = np.searchsorted(parent[in_tables], tables)
-    ends = np.searchsorted(parent[in_tables], tables, side="right")
+    kids_of = Children(parent)
     cost = 1.0 + np.log1p(value[cells])
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     data: list[np.ndarray] = []
     lower: list[float] = []
-    for t, start, end in zip(tables, starts, ends):
-        kids = in_tables[start:end]
+    for t in tables:
+        kids = kids_of.of(int(t))
         cost[position[t]] = (1.0 + np.log1p(value[t])) * (1 + len(kids)) + cost[
             position[kids]
         ].sum()

@@ -23,7 +23,7 @@
       risk: "Risicoscore", hotspot: "Hotspots (Gi*)", lisa: "LISA-clusters", trend: "Trend",
       context: "Context (geen thema)", withheld: "onderdrukt", withheldOrNone: "onderdrukt of geen cijfer",
       noScore: "geen score (gebiedsregel of te weinig cijfers)", name: "Naam", code: "Code", value: "Waarde",
-      rank: "Rang", of: "van", shown: "{n} van {m} gebieden; filter om de rest te zien",
+      rank: "Rang", shown: "{n} van {m} gebieden; filter om de rest te zien",
       count: "{n} gebieden", pick: "Klik op de kaart of in de tabel om een gebied te bekijken.",
       indicators: "Cijfers", area: "Dit gebied", wijk: "Wijk", gemeente: "Gemeente", all: "Hele run",
       scores: "Risicoscores", range: "bereik", drivers: "Vooral door", years: "Per jaar",
@@ -32,8 +32,8 @@
       than: "dan gemiddeld {value} in vergelijkbare gebieden", noSimilar: "Te weinig gepubliceerde contextcijfers om te vergelijken.",
       noDeviation: "Geen gepubliceerde cijfers om te vergelijken.",
       synthetic: "Let op: de thema's {themes} zijn berekend op synthetische (nep)gegevens, alleen voor demonstratie.",
-      source: "Bron", created: "gemaakt", areaRule: "gebiedsregel", of_level: "{level}",
-      lang: "EN", langLabel: "English", class: "Klasse", zoomin: "zoom in", zoomout: "zoom uit", home: "hele kaart",
+      source: "Bron", created: "gemaakt",
+      lang: "EN", langLabel: "English", zoomin: "zoom in", zoomout: "zoom uit", home: "hele kaart",
     },
     en: {
       level: "Level", theme: "Theme", layer: "Map layer", csv: "CSV", filter: "Search by name or code",
@@ -41,7 +41,7 @@
       risk: "Risk score", hotspot: "Hot spots (Gi*)", lisa: "LISA clusters", trend: "Trend",
       context: "Context (no theme)", withheld: "withheld", withheldOrNone: "withheld or no figure",
       noScore: "no score (area rule or too few figures)", name: "Name", code: "Code", value: "Value",
-      rank: "Rank", of: "of", shown: "{n} of {m} areas; filter to see the rest",
+      rank: "Rank", shown: "{n} of {m} areas; filter to see the rest",
       count: "{n} areas", pick: "Click an area on the map or in the table to see it.",
       indicators: "Figures", area: "This area", wijk: "District", gemeente: "Municipality", all: "Whole run",
       scores: "Risk scores", range: "range", drivers: "Mostly because of", years: "Per year",
@@ -50,8 +50,8 @@
       than: "than the mean {value} of similar areas", noSimilar: "Too few published context figures to compare.",
       noDeviation: "No published figures to compare.",
       synthetic: "Note: the themes {themes} are computed from synthetic (fake) data, for demonstration only.",
-      source: "Source", created: "created", areaRule: "area rule", of_level: "{level}",
-      lang: "NL", langLabel: "Nederlands", class: "Class", zoomin: "zoom in", zoomout: "zoom out", home: "whole map",
+      source: "Source", created: "created",
+      lang: "NL", langLabel: "Nederlands", zoomin: "zoom in", zoomout: "zoom out", home: "whole map",
     },
   };
   const RULES_EN = {
@@ -259,7 +259,7 @@
   }
   function withheldText(column, i, level) {
     const rules = ruleText(i, level);
-    const ruled = rules.indexOf(t("areaRule")) >= 0 || /area rule|gebiedsregel/.test(rules);
+    const ruled = /area rule|gebiedsregel/.test(rules);
     if (isScoreColumn(column)) return ruled ? t("noScore") + ": " + rules : t("noScore");
     return ruled ? t("withheld") + " (" + rules + ")" : t("withheldOrNone");
   }
@@ -617,9 +617,7 @@
     if (i >= 0 && zoom) {
       const g = decode(state.level), b = worldBox(state.level, g.boxes[i]);
       const w = b[2] - b[0], h = b[3] - b[1];
-      const fitted = Object.assign({}, view);
       fitExtent([b[0] - w * 2, b[1] - h * 2, b[2] + w * 2, b[3] + h * 2], 0.02);
-      if (view.scale < fitted.scale) Object.assign(view, fitted, { tx: view.tx, ty: view.ty, scale: view.scale });
     }
     renderTable(); renderProfile(); redraw();
   }
