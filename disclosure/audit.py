@@ -38,8 +38,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import highspy
 import numpy as np
@@ -264,15 +265,20 @@ def _highs_model(
 
 
 def _run(solver: highspy.Highs) -> highspy.HighsModelStatus:
-    """Solve; once more from scratch before giving up; an infeasible program means the
-    published cells contradict each other."""
+    """Solve; once more from scratch, and once more with presolve (which rescales a
+    program of euros and counts that troubles the simplex), before giving up; an
+    infeasible program means the published cells contradict each other."""
     status = highspy.HighsModelStatus
     solver.run()
     outcome = solver.getModelStatus()
-    if outcome not in (status.kOptimal, *_UNBOUNDED):
+    for presolve in ("off", "on"):
+        if outcome in (status.kOptimal, *_UNBOUNDED):
+            break
+        solver.setOptionValue("presolve", presolve)
         solver.clearSolver()
         solver.run()
         outcome = solver.getModelStatus()
+    solver.setOptionValue("presolve", "off")
     if outcome == status.kInfeasible:
         raise DisclosureError("the published cells are inconsistent with each other")
     if outcome not in (status.kOptimal, *_UNBOUNDED):
@@ -304,35 +310,51 @@ def _linear_bounds(
     return low, high
 
 
-def _blocks(k: Knowledge, cells: np.ndarray):  # type: ignore[no-untyped-def]
-    """Per block of cells linked by constraints that holds some of ``cells``: the
-    block's positions, its own :class:`Knowledge` (positions renumbered) and the local
-    positions of its ``cells``."""
+class Block(NamedTuple):
+    """One block of cells linked by constraints (see :func:`_blocks`)."""
+
+    which: np.ndarray  # the asked cells in it, as indices into the asked array
+    knowledge: Knowledge  # its own knowledge, positions renumbered
+    local: np.ndarray  # the asked cells' positions in it
+    inside: np.ndarray  # its positions in the whole table
+
+
+def _blocks(k: Knowledge, cells: np.ndarray) -> Iterator[Block]:
+    """Each block of cells linked by constraints that holds some of ``cells``. The
+    blocks are found and sliced with one sort each (a national table has thousands)."""
     n = len(k.low)
     rows = np.r_[k.total[k.group], k.small]
     cols = np.r_[k.member, k.large]
     graph = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
-    _, block = connected_components(graph, directed=False)
+    n_blocks, block = connected_components(graph, directed=False)
+
+    def by_block(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(labels, kind="stable")
+        return order, np.searchsorted(labels[order], np.arange(n_blocks + 1))
+
+    order, starts = by_block(block)
+    rank = np.empty(n, dtype=np.int64)  # position within its block
+    rank[order] = np.arange(n) - starts[block[order]]
+    entries, entry_starts = by_block(block[k.total][k.group])
+    pairs, pair_starts = by_block(block[k.small])
+    asked, asked_starts = by_block(block[cells])
     for b in np.unique(block[cells]):
-        inside = np.flatnonzero(block == b)
-        local = np.full(n, -1, dtype=np.int64)
-        local[inside] = np.arange(len(inside))
-        in_groups = np.isin(k.group, np.unique(k.group[np.isin(k.member, inside)]))
-        groups = np.unique(k.group[in_groups], return_inverse=True)[1]
-        pairs = np.isin(k.small, inside)
-        either = None if k.zero_or_at_least is None else k.zero_or_at_least[inside]
+        inside = order[starts[b] : starts[b + 1]]
+        mine = entries[entry_starts[b] : entry_starts[b + 1]]
+        totals, groups = np.unique(k.group[mine], return_inverse=True)
+        pair = pairs[pair_starts[b] : pair_starts[b + 1]]
+        which = asked[asked_starts[b] : asked_starts[b + 1]]
         sub = Knowledge(
             k.low[inside],
             k.high[inside],
-            local[k.total[np.unique(k.group[in_groups])]],
-            local[k.member[in_groups]],
+            rank[k.total[totals]],
+            rank[k.member[mine]],
             groups.astype(np.int64),
-            local[k.small[pairs]],
-            local[k.large[pairs]],
-            either,
+            rank[k.small[pair]],
+            rank[k.large[pair]],
+            None if k.zero_or_at_least is None else k.zero_or_at_least[inside],
         )
-        targets = cells[block[cells] == b]
-        yield targets, sub, local[targets]
+        yield Block(which, sub, rank[cells[which]], inside)
 
 
 def attacker_bounds_exact(
@@ -358,10 +380,10 @@ def attacker_bounds_within(
     k = Knowledge(low, high, k.total, k.member, k.group, k.small, k.large, k.zero_or_at_least)
     low, high = low.copy(), high.copy()
     solved = np.zeros(len(cells), dtype=bool)
-    for targets, sub, local in _blocks(k, cells):
+    for which, sub, local, _ in _blocks(k, cells):
         if max_block is None or len(sub.low) <= max_block:
-            low[targets], high[targets] = attacker_bounds_lp(sub, local)
-            solved[np.isin(cells, targets)] = True
+            low[cells[which]], high[cells[which]] = attacker_bounds_lp(sub, local)
+            solved[which] = True
     return low, high, solved
 
 
@@ -385,7 +407,8 @@ def attacker_bounds_decisive(
     """
     k = Knowledge(low, high, k.total, k.member, k.group, k.small, k.large, k.zero_or_at_least)
     low, high = low.copy(), high.copy()
-    for targets, sub, local in _blocks(k, cells):
+    for which, sub, local, _ in _blocks(k, cells):
+        targets = cells[which]
         undecided = np.ones(len(local), dtype=bool)
         if sub.zero_or_at_least is None or not (sub.zero_or_at_least > 0).any():
             undecided = ~_witnessed(sub, local, targets, enough, max_witnesses)
@@ -417,26 +440,132 @@ def attacker_bounds_anchored(
     ``k``'s bounds must be valid for the attacker (propagated ones are).
     """
     proven = np.zeros(len(cells), dtype=bool)
-    sub, position = _anchored(k, anchor, withheld)
+    sub, position, _ = _anchored(k, anchor, withheld)
     free = position[cells] >= 0  # a published cell is never in question here
-    for targets, block, local in _blocks(sub, position[cells[free]]):
-        mine = np.flatnonzero(np.isin(position[cells], targets))
+    for which, block, local, _ in _blocks(sub, position[cells[free]]):
+        mine = np.flatnonzero(free)[which]
         originals = cells[mine]
         done = _witnessed(block, local, originals, enough, max_witnesses)
         left = np.flatnonzero(~done)
         if 0 < len(left) <= max_exact:
-            lo, hi = _linear_bounds(block, local[left], *_constraints(block))
+            try:
+                lo, hi = _linear_bounds(block, local[left], *_constraints(block))
+            except DisclosureError:  # numerical trouble: these programs only prove
+                lo, hi = np.zeros(len(left)), np.zeros(len(left))
             done[left] = np.asarray(enough(originals[left], lo, hi), dtype=bool)
         proven[mine] = done
     return proven
 
 
+@dataclass(frozen=True)
+class Pins:
+    """What holds a cell at its bound in the attacker's program: the published
+    ``cells`` on the constraints that bind there, the ``direction`` in which each would
+    have to move to give it room (+1 up, -1 down), and per cell its binding constraint
+    (``item``): withholding one cell of an item relaxes that constraint. ``bound`` is
+    the cell's bound (NaN: none found)."""
+
+    bound: float
+    cells: np.ndarray = field(default_factory=lambda: _EMPTY)
+    direction: np.ndarray = field(default_factory=lambda: _EMPTY)
+    item: np.ndarray = field(default_factory=lambda: _EMPTY)
+
+
+def attacker_pins(
+    k: Knowledge,
+    anchor: np.ndarray,
+    withheld: np.ndarray,
+    cells: np.ndarray,
+    signs: np.ndarray,
+) -> list[Pins]:
+    """What pins each of ``cells`` when the attacker minimises it (``signs`` +1) or
+    maximises it (-1), in the program of :func:`attacker_bounds_anchored` (published
+    cells held at ``anchor``, except those marked ``withheld``).
+
+    At the optimum of a linear program its reduced costs are a certificate of the
+    bound: a variable with a non-zero reduced cost sits on a bound that limits the
+    optimum, and moving it by t moves the optimum by the reduced cost times t
+    (Chvátal, 1983, *Linear Programming*, ch. 10; the same sensitivity that tau-Argus's
+    audit reads, Hundepool et al., 2012, section 4.3). Here such a variable is a
+    published cell moving within its interval, a withheld one held by a published
+    subset partner, or the fixed part of a sum group that published cells make up:
+    withholding one of those published cells lets the cell move further.
+    """
+    withheld = np.asarray(withheld, dtype=bool)
+    sub, position, kept = _anchored(k, anchor, withheld)
+    free_cells = np.flatnonzero(withheld)
+    pins = [Pins(np.nan)] * len(cells)
+    asked = np.flatnonzero(position[cells] >= 0)
+    for which, block, local, inside in _blocks(sub, position[cells[asked]]):
+        solver = _highs_model(block, *_constraints(block))
+        finite = block.high[np.isfinite(block.high)]
+        cap = block.low + 10.0 * (float(finite.sum()) + 1.0)
+        for i in np.flatnonzero(np.isinf(block.high)):
+            solver.changeColBounds(int(i), float(block.low[i]), float(cap[i]))
+        for q, j in zip(asked[which].tolist(), local.tolist()):
+            sign = float(signs[q])
+            solver.changeColCost(j, sign)
+            try:
+                outcome = _run(solver)
+            except DisclosureError:  # numerical trouble: no certificate for this cell
+                solver.changeColCost(j, 0.0)
+                continue
+            reduced = np.asarray(solver.getSolution().col_dual)
+            bound = sign * solver.getInfo().objective_function_value
+            solver.changeColCost(j, 0.0)
+            if outcome in _UNBOUNDED:
+                continue
+            binding = np.flatnonzero(np.abs(reduced) > 1e-9)
+            binding = binding[binding != j]
+            moves = -np.sign(reduced[binding])
+            pins[q] = _published_pins(k, withheld, free_cells, kept, inside[binding], moves, bound)
+    return pins
+
+
+def _published_pins(
+    k: Knowledge,
+    withheld: np.ndarray,
+    free_cells: np.ndarray,
+    kept: np.ndarray,
+    variables: np.ndarray,
+    moves: np.ndarray,
+    bound: float,
+) -> Pins:
+    """The published cells behind binding variables of the anchored program
+    (:func:`_anchored`), each with the direction that relaxes its constraint."""
+    n = len(k.low)
+    found: list[tuple[int, float, int]] = []  # (cell, direction, item)
+    for v, move in zip(variables.tolist(), moves.tolist()):
+        if v >= len(free_cells):  # the fixed part of a sum group: its published cells
+            g = int(kept[v - len(free_cells)])
+            members = k.member[k.group == g]
+            held = members[~withheld[members]]
+            total = int(k.total[g])
+            if withheld[total]:  # fixed part = the published members
+                found += [(int(c), move, n + g) for c in held]
+            else:  # fixed part = the published total - the published members
+                found += [(total, move, n + g)] + [(int(c), -move, n + g) for c in held]
+            continue
+        cell = int(free_cells[v])
+        if np.isfinite(k.high[cell]):  # published, moving within its interval
+            found.append((cell, move, cell))
+        elif move > 0:  # held below a published superset
+            found += [(int(c), 1.0, int(c)) for c in k.large[k.small == cell] if not withheld[c]]
+        else:  # held above a published subset
+            found += [(int(c), -1.0, int(c)) for c in k.small[k.large == cell] if not withheld[c]]
+    if not found:
+        return Pins(bound)
+    cells, direction, item = (np.array(column) for column in zip(*found))
+    return Pins(bound, cells.astype(np.int64), direction.astype(float), item.astype(np.int64))
+
+
 def _anchored(
     k: Knowledge, anchor: np.ndarray, withheld: np.ndarray
-) -> tuple[Knowledge, np.ndarray]:
+) -> tuple[Knowledge, np.ndarray, np.ndarray]:
     """The attacker's knowledge with every published cell held at ``anchor``: one
     variable per withheld cell, and per sum group one more, fixed at what the held
-    cells contribute. Returns it and each cell's position in it (-1: held)."""
+    cells contribute. Returns it, each cell's position in it (-1: held), and the sum
+    group of each fixed variable (they follow the withheld cells, in this order)."""
     n = len(k.low)
     free = np.asarray(withheld, dtype=bool)
     position = np.full(n, -1, dtype=np.int64)
@@ -487,7 +616,7 @@ def _anchored(
         position[k.small[both]],
         position[k.large[both]],
     )
-    return sub, position
+    return sub, position, np.flatnonzero(keep)
 
 
 def _witnessed(

@@ -12,6 +12,14 @@ protected together, as one linked table. Rates and shares of sensitive counts ar
 recomputed from the published (rounded) numerator and denominator, and suppressed
 where either is.
 
+Complements come from three places, cheapest first: the complement programs of
+:mod:`disclosure.secondary` (per subtable, tau-Argus style); for a cell the audit still
+finds exposed, what touches it (its parent, children and related cells); and where all
+of that is withheld already, the published cells on the constraints that bind at the
+cell's bound in the attacker's program (read from its reduced costs,
+:func:`~disclosure.audit.attacker_pins`), which is how a cell pinned from afar (a
+buurt whose withheld wijk is held by the other wijken of the gemeente) is freed.
+
 The company area rule: where the number of companies of a buurt (the indicator named
 by ``companies``) is withheld or published below ``min_companies``, no other
 company-based figure of that buurt is published. It is a function of what is
@@ -28,6 +36,7 @@ who knows a cell's rule learns its range (a "frequency" count holds 1 to 9 units
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,10 +47,12 @@ import pandas as pd
 from boundaries.errors import DisclosureError
 from disclosure.audit import (
     Knowledge,
+    Pins,
     attacker_bounds,
     attacker_bounds_anchored,
     attacker_bounds_decisive,
     attacker_bounds_within,
+    attacker_pins,
     protected,
 )
 from disclosure.linked import TOTAL, LinkedCells, Relations, text_column
@@ -58,6 +69,8 @@ from disclosure.rules import (
 from disclosure.secondary import Children, suppress_complements
 
 DEPTH = {"gemeente": 0, "wijk": 1, "buurt": 2}
+# after this many rounds every exposed cell is unpinned by the attacker's programs, and
+# a round that withholds nothing more ends the search (suppressions only grow: it ends)
 MAX_ROUNDS = 10
 PROVEN = "_proven_as"  # working column: the reason a cell had when proven protected
 # the exact programs on a two-way table: for at most this many undecided cells, in
@@ -218,7 +231,6 @@ def _protect_group(
     ``keep`` starts from the complements already chosen instead of none."""
     frame = cells.loc[rows]
     linked = LinkedCells(frame, relations)
-    parent = linked.parent
     depth = frame["level"].map(DEPTH).to_numpy()
     raw = frame["value"].to_numpy(dtype=float)
     # A cell unknown at the source is left out of its parent's sum (it counts as 0
@@ -246,8 +258,12 @@ def _protect_group(
     proven = np.zeros(len(rows), dtype=bool)
     if keep and PROVEN in frame:
         proven = (frame[PROVEN] == frame["reason"]).to_numpy(dtype=bool).copy()
-    last: tuple[np.ndarray, int] = (np.zeros(0, dtype=np.int64), -1)
     family = _family(linked)
+    # what losing a cell costs: as in the complement programs, a total is dearer than
+    # its parts
+    kids = sum(children.ends - children.starts for children in family[0])
+    cost = (1.0 + np.log1p(value)) * (1.0 + kids)
+    was_idle = np.zeros(0, dtype=np.int64)
     for rounds in itertools.count(1):
         suppressed, need = _complements(value, linked, depth, sbi_depth, suppressed, need)
         suppressed &= ~unknown
@@ -270,29 +286,18 @@ def _protect_group(
         low, high = low[: len(rows)], high[: len(rows)]
         if not exposed.any():
             break
-        if rounds > MAX_ROUNDS:
-            # last resort: withhold the group's whole gemeente tree of an exposed cell
-            # (each such round withholds at least one more tree; a bounded number)
-            top = _top_codes(frame, parent)
-            more = np.isin(top, top[exposed]) & ~unknown & ~suppressed
-            if not more.any() or rounds > 2 * MAX_ROUNDS:
-                raise DisclosureError("disclosure control could not protect every cell")
-            suppressed |= more
-            continue
-        # a cell exposed again after a round that withheld nothing more is stuck
-        now, count = np.flatnonzero(exposed), int(suppressed.sum())
-        stuck = set(np.intersect1d(now, last[0]).tolist()) if count == last[1] else set()
-        last = now, count
-        _widen(
-            now,
-            linked,
-            suppressed,
-            need,
-            np.maximum(upper, params.protection_min),
-            value,
-            family,
-            stuck,
-        )
+        now = np.flatnonzero(exposed)
+        wanted = np.maximum(upper, params.protection_min)
+        before = int(suppressed.sum()), float(need.sum())
+        idle = _widen(now, linked, suppressed, need, wanted, value, family)
+        # what the neighbourhood could not free in two rounds, the attacker's program
+        # points at
+        pinned = now if rounds > MAX_ROUNDS else np.intersect1d(idle, was_idle)
+        was_idle = idle
+        if len(pinned):
+            _unpin(pinned, linked, knowledge, value, lower, wanted, suppressed, unknown, cost)
+        if rounds > MAX_ROUNDS and (int(suppressed.sum()), float(need.sum())) == before:
+            raise DisclosureError("disclosure control could not protect every cell")
     reason = np.where(suppressed & (reason == ""), SECONDARY, reason)
     cells.loc[rows, PROVEN] = pd.Series(reason, dtype=object).where(proven, None).to_numpy()
     cells.loc[rows, "reason"] = reason
@@ -327,10 +332,7 @@ def _programs_agree(
         knowledge.small,
         knowledge.large,
     )
-    anchor = np.r_[value, value[linked.large] - value[linked.small]]
-    # the area cells move within their rounding too (a small part of the table, on
-    # which the protection of the area layers rests); branche cells as published
-    free = np.isinf(knowledge.high) | np.r_[linked.own, np.zeros(linked.n_hidden, dtype=bool)]
+    anchor, free = _anchor(linked, knowledge, value)
     agree = attacker_bounds_anchored(bounded, check, anchor, enough, free)
     # what those solutions cannot show, the exact programs decide where their block
     # (a gemeente's whole table) is small enough to solve cell by cell
@@ -427,15 +429,14 @@ def _widen(
     wanted: np.ndarray,
     value: np.ndarray,
     family: tuple[list[Children], dict[int, list[int]]],
-    stuck: set[int] | None = None,
-) -> None:
+) -> np.ndarray:
     """Withhold what pins each exposed cell down: its parent, its children, and the
     cells of related indicators in the same area; each must hide as much as it needs.
-    A ``stuck`` cell (exposed again after a round that withheld nothing more) for which
-    none of that is new is freed further up (:func:`_escalate`)."""
+    Returns the exposed cells for which none of that was new."""
     two_way = linked.sbi_parent is not None
     parents = [linked.parent] + ([linked.sbi_parent] if linked.sbi_parent is not None else [])
     children, related = family
+    idle = []
     for i in exposed:
         # in a branche table a parent is a large total (the gemeente, all branches):
         # the smallest published sibling that hides anything is the cheaper complement
@@ -443,6 +444,7 @@ def _widen(
             _sibling(i, p, kids, suppressed, value) if two_way else int(p[i])
             for p, kids in zip(parents, children)
         ]
+        before = int(suppressed.sum()), float(need.sum())
         for kids_of in children:
             kids = kids_of.of(int(i))
             if len(kids) and not suppressed[kids].any():
@@ -452,51 +454,111 @@ def _widen(
                     shown = kids[value[kids] > 0]
                     suppressed[shown[np.argmin(value[shown])] if len(shown) else kids] = True
         partners += related.get(int(i), [])
-        before = int(suppressed.sum()), float(need.sum())
         for q in partners:
             if 0 <= q < len(suppressed) and q != i:  # not the hidden rest cells
                 suppressed[q] = True
                 need[q] = max(need[q], wanted[i])
                 if two_way:
                     _share_down(q, children, suppressed, need, value)
-        if stuck and i in stuck and (int(suppressed.sum()), float(need.sum())) == before:
-            _escalate(int(i), linked.parent, children[0], suppressed, need, wanted[i], value)
+        if (int(suppressed.sum()), float(need.sum())) == before:
+            idle.append(int(i))
+    return np.array(idle, dtype=np.int64)
 
 
-def _escalate(
-    i: int,
-    parent: np.ndarray,
-    children: Children,
-    suppressed: np.ndarray,
-    need: np.ndarray,
-    wanted: float,
+def _unpin(
+    cells: np.ndarray,
+    linked: LinkedCells,
+    knowledge: Knowledge,
     value: np.ndarray,
-    steps: int = 3,
+    lower: np.ndarray,
+    wanted: np.ndarray,
+    suppressed: np.ndarray,
+    unknown: np.ndarray,
+    cost: np.ndarray,
+    passes: int = 8,
 ) -> None:
-    """When all that touches an exposed cell is withheld already, what pins it lies
-    further up the area hierarchy: its withheld parent is pinned by its own published
-    siblings (a withheld wijk by the other wijken of its gemeente). Withhold the
-    smallest of them until together they can hide what is wanted, or else the first
-    published ancestor."""
-    q = i
-    for _ in range(steps):
-        up = int(parent[q])
-        if up < 0:
+    """Withhold the published cells that the attacker's program shows to pin each of
+    ``cells`` (:func:`~disclosure.audit.attacker_pins`), and again where the next
+    constraint pins it (``passes`` times at most).
+
+    The constraints that bind at a cell's bound hold it in series (its wijk is its
+    gemeente minus the other wijken, and those are the sum of their buurten): relaxing
+    one of them gives it room. Per cell that is the cheapest one (``cost``): one cell
+    that may rise, or the smallest cells that together can fall as far as the cell
+    still lacks. The program is the anchored one of :func:`_programs_agree` (published
+    cells at their true values), narrower than the attacker's: what frees a cell
+    there frees it for the attacker.
+    """
+    low, high = knowledge.low.copy(), knowledge.high.copy()
+    for _ in range(passes):
+        # the attacker's knowledge with what this has withheld so far
+        now = dataclasses.replace(knowledge, low=low, high=high)
+        anchor, free = _anchor(linked, now, value)
+        # room above first; a primary cell that has it may lack room below
+        pins = attacker_pins(now, anchor, free, cells, -np.ones(len(cells)))
+        lacking = value[cells] + wanted[cells] - np.array([p.bound for p in pins])
+        below = np.flatnonzero(~(lacking > 1e-6) & (lower[cells] > 0))
+        if len(below):
+            for k, p in zip(
+                below, attacker_pins(now, anchor, free, cells[below], np.ones(len(below)))
+            ):
+                pins[k], lacking[k] = p, p.bound - (value[cells[k]] - lower[cells[k]])
+        chosen = [
+            _relaxed(p, short, value, cost, suppressed | unknown)
+            for p, short in zip(pins, lacking)
+            if short > 1e-6
+        ]
+        more = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *chosen]))
+        if not len(more):
             return
-        if not suppressed[up]:
-            suppressed[up] = True
-            need[up] = max(need[up], wanted)
-            return
-        siblings = children.of(int(parent[up]))
-        siblings = siblings[~suppressed[siblings] & (value[siblings] > 0)]
-        if len(siblings):  # the smallest, until together they can hide what is wanted
-            siblings = siblings[np.argsort(value[siblings], kind="stable")]
-            enough = np.searchsorted(np.cumsum(value[siblings]), wanted) + 1
-            for sibling in siblings[:enough]:
-                suppressed[sibling] = True
-                need[sibling] = max(need[sibling], min(wanted, value[sibling]))
-            return
-        q = up
+        suppressed[more] = True
+        low[more], high[more] = 0.0, np.inf
+        cells = cells[lacking > 1e-6]
+
+
+def _relaxed(
+    p: Pins, short: float, value: np.ndarray, cost: np.ndarray, withheld: np.ndarray
+) -> np.ndarray:
+    """The cheapest published cells whose withholding relaxes one binding constraint
+    of ``p`` (none where every pinning cell is withheld already)."""
+    usable = np.zeros(len(p.cells), dtype=bool)
+    inside = p.cells < len(value)  # not the hidden rest cells
+    usable[inside] = ~withheld[p.cells[inside]]
+    options = [
+        _relaxation(p, usable & (p.item == item), value, cost, short)
+        for item in np.unique(p.item[usable])
+    ]
+    return min(options, key=lambda option: option[0])[1] if options else p.cells[:0]
+
+
+def _relaxation(
+    p: Pins, mine: np.ndarray, value: np.ndarray, cost: np.ndarray, short: float
+) -> tuple[float, np.ndarray]:
+    """The cheapest cells of one binding constraint that relax it, and their cost: the
+    cheapest that may rise, else the smallest that can fall by ``short`` together
+    (all of them, at a penalty, if they cannot)."""
+    rise = p.cells[mine & (p.direction > 0)]
+    if len(rise):
+        best = rise[np.argmin(cost[rise])]
+        return float(cost[best]), np.array([best])
+    fall = p.cells[mine & (p.direction < 0)]
+    fall = fall[value[fall] > 0]
+    fall = fall[np.argsort(value[fall], kind="stable")]
+    enough = int(np.searchsorted(np.cumsum(value[fall]), max(short, 0.0))) + 1
+    penalty = 0.0 if enough <= len(fall) else float(cost.sum())
+    return float(cost[fall[:enough]].sum()) + penalty, fall[:enough]
+
+
+def _anchor(
+    linked: LinkedCells, knowledge: Knowledge, value: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The anchored programs' known solution (the true values, and the rests of the
+    subset pairs) and the cells that move in them: the withheld ones, and an area's
+    own cells within their rounding (a small part of a branche table, on which the
+    protection of the area layers rests); branche cells are held as published."""
+    anchor = np.r_[value, value[linked.large] - value[linked.small]]
+    free = np.isinf(knowledge.high) | np.r_[linked.own, np.zeros(linked.n_hidden, dtype=bool)]
+    return anchor, free
 
 
 def _share_down(
@@ -527,15 +589,6 @@ def _share_down(
             if share > need[k]:
                 need[k] = share
                 _share_down(int(k), children, suppressed, need, value, levels - 1)
-
-
-def _top_codes(frame: pd.DataFrame, parent: np.ndarray) -> np.ndarray:
-    """The code of each cell's topmost ancestor (its gemeente)."""
-    top = np.arange(len(parent))
-    for _ in range(3):
-        up = parent[top]
-        top = np.where(up >= 0, up, top)
-    return frame["code"].to_numpy(dtype=object)[top]
 
 
 def _derive(cells: pd.DataFrame, derived: pd.DataFrame) -> None:

@@ -13,6 +13,7 @@ from disclosure.audit import (
     attacker_bounds,
     attacker_bounds_decisive,
     attacker_bounds_lp,
+    attacker_pins,
     protected,
     published_interval,
 )
@@ -333,6 +334,41 @@ def exact_exposures(
         high,
     )
     return int((~ok).sum())
+
+
+def test_the_programs_certificate_names_what_pins_a_withheld_cell():
+    # GM = WK1 + WK2, WK1 = B1 + B2, WK2 = B3 + B4; B1 (7) and WK1 are withheld, so
+    # B1 = GM - WK2 - B2 exactly: published B2 (down), GM (up) or WK2 (down) pin it
+    parent = np.array([-1, 0, 0, 1, 1, 2, 2])
+    value = np.array([20.0, 10, 10, 7, 3, 4, 6])
+    withheld = np.zeros(7, dtype=bool)
+    withheld[[1, 3]] = True
+    knowledge = Knowledge.of_tree(
+        parent, np.where(withheld, 0, value), np.where(withheld, np.inf, value)
+    )
+    [pins] = attacker_pins(knowledge, value, withheld, np.array([3]), np.array([-1.0]))
+    assert pins.bound == pytest.approx(7.0)
+    assert set(zip(pins.cells.tolist(), pins.direction.tolist())) == {
+        (4, -1.0),
+        (0, 1.0),
+        (2, -1.0),
+    }
+
+    # withholding B2 or GM gives room above; WK2 is pinned by its own buurten, and
+    # the next certificate names them
+    def pins_with(cell: int) -> tuple[float, object]:
+        more = withheld.copy()
+        more[cell] = True
+        wider = Knowledge.of_tree(parent, np.where(more, 0, value), np.where(more, np.inf, value))
+        [after] = attacker_pins(wider, value, more, np.array([3]), np.array([-1.0]))
+        # the anchored program caps an unbounded cell: it agrees with the attacker's
+        assert (after.bound > 8.0) == (attacker_bounds_lp(wider, np.array([3]))[1][0] > 8.0)
+        return after.bound, after
+
+    assert pins_with(4)[0] > 7.0 + 1.0 and pins_with(0)[0] > 7.0 + 1.0
+    bound, after = pins_with(2)
+    assert bound == pytest.approx(7.0)
+    assert {(5, -1.0), (6, -1.0)} <= set(zip(after.cells.tolist(), after.direction.tolist()))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
