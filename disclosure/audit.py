@@ -38,7 +38,9 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -158,8 +160,14 @@ def _propagate_sums(
     np.minimum.at(high, member, new_high)
 
 
-def attacker_bounds_lp(k: Knowledge, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The attacker's programs (HiGHS) for the given cell positions: min and max.
+Sides = tuple[np.ndarray, np.ndarray]  # per cell: solve its minimum, its maximum
+
+
+def attacker_bounds_lp(
+    k: Knowledge, cells: np.ndarray, sides: Sides | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The attacker's programs (HiGHS) for the given cell positions: min and max
+    (linear programs: only the ``sides`` asked for, NaN for the others).
 
     Linear programs, solved by one HiGHS model whose objective alone changes from cell
     to cell (each solve starts from the last basis); mixed-integer programs through
@@ -169,7 +177,7 @@ def attacker_bounds_lp(k: Knowledge, cells: np.ndarray) -> tuple[np.ndarray, np.
     either = np.flatnonzero(k.zero_or_at_least > 0) if k.zero_or_at_least is not None else _EMPTY
     rows, cols, data, lb, ub = _constraints(k)
     if not len(either):
-        return _linear_bounds(k, cells, rows, cols, data, lb, ub)
+        return _linear_bounds(k, cells, rows, cols, data, lb, ub, sides)
     n = len(k.low)
     n_vars = n + len(either)
     r = len(lb)
@@ -202,6 +210,7 @@ def attacker_bounds_lp(k: Knowledge, cells: np.ndarray) -> tuple[np.ndarray, np.
 
 
 _BANNER_SHOWN = False
+_BANNER_LOCK = threading.Lock()
 
 
 def _highs() -> highspy.Highs:
@@ -209,18 +218,19 @@ def _highs() -> highspy.Highs:
     which would end up in ``zicht audit``'s report: that one is built with stdout
     pointed at the null device."""
     global _BANNER_SHOWN
-    if _BANNER_SHOWN:
-        return highspy.Highs()
-    sys.stdout.flush()
-    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
-        return highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(null)
-        os.close(saved)
-        _BANNER_SHOWN = True
+    with _BANNER_LOCK:  # threads of the audit: one of them silences it
+        if _BANNER_SHOWN:
+            return highspy.Highs()
+        sys.stdout.flush()
+        saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 1)
+            return highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(null)
+            os.close(saved)
+            _BANNER_SHOWN = True
 
 
 def _constraints(k: Knowledge) -> tuple[list, list, list, list, list]:
@@ -290,13 +300,23 @@ _UNBOUNDED = (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnb
 
 
 def _linear_bounds(
-    k: Knowledge, cells: np.ndarray, rows: list, cols: list, data: list, lb: list, ub: list
+    k: Knowledge,
+    cells: np.ndarray,
+    rows: list,
+    cols: list,
+    data: list,
+    lb: list,
+    ub: list,
+    sides: Sides | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Min and max of each cell by one HiGHS model, warm-started from cell to cell."""
+    """Min and max of each cell by one HiGHS model, warm-started from cell to cell;
+    only the ``sides`` asked for (NaN for the others)."""
     solver = _highs_model(k, rows, cols, data, lb, ub)
     low, high = np.full(len(cells), np.nan), np.full(len(cells), np.nan)
     for j, i in enumerate(cells):
         for sign in (1.0, -1.0):
+            if sides is not None and not sides[0 if sign > 0 else 1][j]:
+                continue
             solver.changeColCost(int(i), sign)
             outcome = _run(solver)
             if outcome in _UNBOUNDED and sign > 0:  # only below 0 can the minimum run off
@@ -373,17 +393,29 @@ def attacker_bounds_within(
     low: np.ndarray,
     high: np.ndarray,
     max_block: int | None = None,
+    threads: int = 1,
+    sides: Sides | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`attacker_bounds_exact`, skipping blocks of more than ``max_block``
     cells: their cells keep the known bounds. Also returns which of ``cells`` were
-    solved."""
+    solved. Blocks are solved on up to ``threads`` threads; of each cell only the
+    ``sides`` asked for (the others keep the known bound)."""
     k = Knowledge(low, high, k.total, k.member, k.group, k.small, k.large, k.zero_or_at_least)
     low, high = low.copy(), high.copy()
     solved = np.zeros(len(cells), dtype=bool)
-    for which, sub, local, _ in _blocks(k, cells):
-        if max_block is None or len(sub.low) <= max_block:
-            low[cells[which]], high[cells[which]] = attacker_bounds_lp(sub, local)
-            solved[which] = True
+    blocks = [
+        b for b in _blocks(k, cells) if max_block is None or len(b.knowledge.low) <= max_block
+    ]
+
+    def bounds(block: Block) -> np.ndarray:
+        asked = None if sides is None else (sides[0][block.which], sides[1][block.which])
+        return np.stack(attacker_bounds_lp(block.knowledge, block.local, asked))
+
+    for block, (lo, hi) in zip(blocks, _each(bounds, blocks, threads)):
+        mine = cells[block.which]
+        low[mine] = np.where(np.isnan(lo), low[mine], lo)
+        high[mine] = np.where(np.isnan(hi), high[mine], hi)
+        solved[block.which] = True
     return low, high, solved
 
 
@@ -411,7 +443,7 @@ def attacker_bounds_decisive(
         targets = cells[which]
         undecided = np.ones(len(local), dtype=bool)
         if sub.zero_or_at_least is None or not (sub.zero_or_at_least > 0).any():
-            undecided = ~_witnessed(sub, local, targets, enough, max_witnesses)
+            undecided = ~_witnessed(sub, local, targets, enough, max_witnesses)[0]
         if undecided.any():
             exact = attacker_bounds_lp(sub, local[undecided])
             low[targets[undecided]], high[targets[undecided]] = exact
@@ -426,7 +458,8 @@ def attacker_bounds_anchored(
     withheld: np.ndarray,
     max_witnesses: int = 30,
     max_exact: int = 200,
-) -> np.ndarray:
+    threads: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which of ``cells`` the attacker's programs show to be ``enough``, proven with
     solutions that differ from a known solution (``anchor``: the true values) only in
     the cells marked ``withheld`` (those withheld, and any that may move within their
@@ -437,24 +470,68 @@ def attacker_bounds_anchored(
     programs are over the withheld cells alone (the published ones held at their true
     values), which keeps large two-way tables fast; a cell they cannot show to be
     enough is reported as not enough, which costs a complement but never a leak.
-    ``k``'s bounds must be valid for the attacker (propagated ones are).
+    ``k``'s bounds must be valid for the attacker (propagated ones are). Blocks are
+    solved on up to ``threads`` threads. Also returns the range of each cell over
+    those solutions (inside its exact interval; empty where none was found).
     """
-    proven = np.zeros(len(cells), dtype=bool)
     sub, position, _ = _anchored(k, anchor, withheld)
-    free = position[cells] >= 0  # a published cell is never in question here
-    for which, block, local, _ in _blocks(sub, position[cells[free]]):
-        mine = np.flatnonzero(free)[which]
-        originals = cells[mine]
-        done = _witnessed(block, local, originals, enough, max_witnesses)
+    free = np.flatnonzero(position[cells] >= 0)  # a published cell is never in question
+
+    def decide(block: Block) -> np.ndarray:
+        originals = cells[free[block.which]]
+        found = _witnessed(block.knowledge, block.local, originals, enough, max_witnesses)
+        done, seen_low, seen_high = found
         left = np.flatnonzero(~done)
         if 0 < len(left) <= max_exact:
+            program = block.knowledge
+            asked = needed_sides(enough, originals[left], seen_low[left], seen_high[left])
             try:
-                lo, hi = _linear_bounds(block, local[left], *_constraints(block))
+                lo, hi = _linear_bounds(
+                    program, block.local[left], *_constraints(program), sides=asked
+                )
             except DisclosureError:  # numerical trouble: these programs only prove
-                lo, hi = np.zeros(len(left)), np.zeros(len(left))
-            done[left] = np.asarray(enough(originals[left], lo, hi), dtype=bool)
-        proven[mine] = done
-    return proven
+                lo, hi = np.full(len(left), np.nan), np.full(len(left), np.nan)
+            seen_low[left] = np.where(np.isnan(lo), seen_low[left], lo)
+            seen_high[left] = np.where(np.isnan(hi), seen_high[left], hi)
+            done[left] = np.asarray(enough(originals[left], seen_low[left], seen_high[left]))
+        return np.stack([done, seen_low, seen_high])
+
+    proven = np.zeros(len(cells), dtype=bool)
+    inner_low, inner_high = np.full(len(cells), np.inf), np.full(len(cells), -np.inf)
+    blocks = list(_blocks(sub, position[cells[free]]))
+    for block, (done, lo, hi) in zip(blocks, _each(decide, blocks, threads)):
+        mine = free[block.which]
+        proven[mine], inner_low[mine], inner_high[mine] = done.astype(bool), lo, hi
+    return proven, inner_low, inner_high
+
+
+def needed_sides(
+    enough: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    cells: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+) -> Sides:
+    """Which side of each cell's interval a program must still find, given a range
+    ``[low, high]`` inside its exact interval: where the range's own low end is
+    enough (with any high end), only the maximum is needed, and the other way round
+    (``enough`` holds for an interval if it holds for a narrower one)."""
+    everything = np.full(len(cells), np.inf)
+    return (
+        ~np.asarray(enough(cells, low, everything), dtype=bool),
+        ~np.asarray(enough(cells, -everything, high), dtype=bool),
+    )
+
+
+def _each(
+    solve: Callable[[Block], np.ndarray], blocks: list[Block], threads: int
+) -> Iterator[np.ndarray]:
+    """``solve`` for each block, in order, on up to ``threads`` threads: HiGHS lets go of
+    the interpreter while it solves, so blocks solve side by side."""
+    if threads <= 1 or len(blocks) < 2:
+        yield from map(solve, blocks)
+        return
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="zicht-audit") as pool:
+        yield from pool.map(solve, blocks)
 
 
 @dataclass(frozen=True)
@@ -492,6 +569,18 @@ def attacker_pins(
     withholding one of those published cells lets the cell move further.
     """
     withheld = np.asarray(withheld, dtype=bool)
+    pins = [Pins(np.nan)] * len(cells)
+    for which, table, local, inside in _blocks(k, cells):  # a gemeente's table, say
+        found = _pins_in_block(table, anchor[inside], withheld[inside], local, signs[which])
+        for q, p in zip(which.tolist(), found):
+            pins[q] = Pins(p.bound, inside[p.cells], p.direction, p.item)
+    return pins
+
+
+def _pins_in_block(
+    k: Knowledge, anchor: np.ndarray, withheld: np.ndarray, cells: np.ndarray, signs: np.ndarray
+) -> list[Pins]:
+    """:func:`attacker_pins` within one block of the table."""
     sub, position, kept = _anchored(k, anchor, withheld)
     free_cells = np.flatnonzero(withheld)
     pins = [Pins(np.nan)] * len(cells)
@@ -625,13 +714,14 @@ def _witnessed(
     targets: np.ndarray,
     enough: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
     max_witnesses: int,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which of the block's cells solutions of the attacker's program show to be
-    enough. The first two programs minimise and maximise the sum of the cells; later
-    ones push each undecided cell up or down at random (a seeded draw), so that cells
-    that compete within one sum each get their turn. Cells without an upper bound are
-    capped (a narrower program, whose solutions are the attacker's too) so that the
-    sums stay bounded."""
+    enough, and the range of each cell over those solutions (inside its exact
+    interval; empty where none was found). The first two programs minimise and
+    maximise the sum of the cells; later ones push each undecided cell up or down at
+    random (a seeded draw), so that cells that compete within one sum each get their
+    turn. Cells without an upper bound are capped (a narrower program, whose solutions
+    are the attacker's too) so that the sums stay bounded."""
     solver = _highs_model(sub, *_constraints(sub))
     # every round changes the whole objective: dual simplex from the last basis is
     # three times faster there than primal (measured on a branche table)
@@ -657,9 +747,9 @@ def _witnessed(
                 solver.clearSolver()
                 outcome = _run(solver)
             if outcome in _UNBOUNDED:
-                return done
+                return done, seen_low, seen_high
         except DisclosureError:  # the caps cut every solution off: the programs decide
-            return done
+            return done, seen_low, seen_high
         solver.changeColsCost(len(todo), todo, np.zeros(len(todo)))
         x = np.asarray(solver.getSolution().col_value)[local]
         seen_low, seen_high = np.minimum(seen_low, x), np.maximum(seen_high, x)
@@ -668,7 +758,7 @@ def _witnessed(
         idle = 0 if now.any() or round_ < 2 else idle + 1
         if done.all() or idle >= 5:
             break
-    return done
+    return done, seen_low, seen_high
 
 
 def protected(

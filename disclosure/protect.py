@@ -53,6 +53,7 @@ from disclosure.audit import (
     attacker_bounds_decisive,
     attacker_bounds_within,
     attacker_pins,
+    needed_sides,
     protected,
 )
 from disclosure.linked import TOTAL, LinkedCells, Relations, text_column
@@ -120,6 +121,7 @@ def protect(
     relations: Relations | None = None,
     companies: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    threads: int = 1,
 ) -> Protection:
     """Decide what may be published (see the module docstring).
 
@@ -138,6 +140,8 @@ def protect(
         The indicator that counts the companies of an area (company area rule).
     progress
         Told ``(k, n)`` before the k-th of n groups of linked indicators.
+    threads
+        Threads for the attacker's programs (blocks of the table solve side by side).
     """
     params = params or DisclosureParams()
     params.validate()
@@ -161,7 +165,7 @@ def protect(
 
     if companies is not None and companies in protected_ids:
         # the company count alone first; the rule follows from what it publishes
-        rounds = _protect_group(cells, rows_of([companies]), Relations(), params)
+        rounds = _protect_group(cells, rows_of([companies]), Relations(), params, threads=threads)
         linked = next(g for g in groups if companies in g)
         groups.remove(linked)
         _company_rule(cells, companies, params)
@@ -170,14 +174,20 @@ def protect(
         while True:
             rows = rows_of(linked)
             rounds = max(
-                rounds, _protect_group(cells, rows, relations.among(linked), params, keep=True)
+                rounds,
+                _protect_group(
+                    cells, rows, relations.among(linked), params, keep=True, threads=threads
+                ),
             )
             if not _company_rule(cells, companies, params):
                 break
     for k, group in enumerate(groups, start=1):
         if progress is not None:
             progress(k, len(groups))
-        rounds = max(rounds, _protect_group(cells, rows_of(group), relations.among(group), params))
+        rounds = max(
+            rounds,
+            _protect_group(cells, rows_of(group), relations.among(group), params, threads=threads),
+        )
     cells.loc[cells["reason"] != "", "published"] = np.nan
     cells = cells.drop(columns=PROVEN, errors="ignore")
     own = text_column(cells, "sbi", TOTAL) == TOTAL
@@ -226,6 +236,7 @@ def _protect_group(
     relations: Relations,
     params: DisclosureParams,
     keep: bool = False,
+    threads: int = 1,
 ) -> int:
     """Complements for a group of linked indicators until the attacker finds nothing;
     ``keep`` starts from the complements already chosen instead of none."""
@@ -265,7 +276,9 @@ def _protect_group(
     cost = (1.0 + np.log1p(value)) * (1.0 + kids)
     was_idle = np.zeros(0, dtype=np.int64)
     for rounds in itertools.count(1):
-        suppressed, need = _complements(value, linked, depth, sbi_depth, suppressed, need)
+        suppressed, need = _complements(
+            value, linked, depth, sbi_depth, suppressed, need, family[0]
+        )
         suppressed &= ~unknown
         published = np.where(suppressed, np.nan, round_to_base(value, base))
         knowledge = linked.knowledge(
@@ -281,7 +294,7 @@ def _protect_group(
             # the programs only narrow, so they are asked only once propagation finds
             # nothing more: what it exposes is exposed, whatever they would say
             todo = check[~proven[check]]
-            agree = _programs_agree(linked, knowledge, todo, low, high, enough, value)
+            agree = _programs_agree(linked, knowledge, todo, low, high, enough, value, threads)
             proven[todo], exposed[todo] = agree, ~agree
         low, high = low[: len(rows)], high[: len(rows)]
         if not exposed.any():
@@ -315,6 +328,7 @@ def _programs_agree(
     high: np.ndarray,
     enough: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
     value: np.ndarray,
+    threads: int = 1,
 ) -> np.ndarray:
     """Whether the attacker's programs find each cell of ``check`` protected. Branche
     tables (two hierarchies, large blocks) are decided by solutions around the true
@@ -333,12 +347,18 @@ def _programs_agree(
         knowledge.large,
     )
     anchor, free = _anchor(linked, knowledge, value)
-    agree = attacker_bounds_anchored(bounded, check, anchor, enough, free)
+    agree, inner_low, inner_high = attacker_bounds_anchored(
+        bounded, check, anchor, enough, free, threads=threads
+    )
     # what those solutions cannot show, the exact programs decide where their block
-    # (a gemeente's whole table) is small enough to solve cell by cell
+    # (a gemeente's whole table) is small enough to solve cell by cell: only the side
+    # of its interval that the solutions did not settle
     left = check[~agree]
     if 0 < len(left) <= MAX_EXACT_CELLS:
-        lo, hi, solved = attacker_bounds_within(bounded, left, low, high, MAX_EXACT_BLOCK)
+        sides = needed_sides(enough, left, inner_low[~agree], inner_high[~agree])
+        lo, hi, solved = attacker_bounds_within(
+            bounded, left, low, high, MAX_EXACT_BLOCK, threads, sides
+        )
         found = np.asarray(enough(left[solved], lo[left[solved]], hi[left[solved]]))
         agree[np.flatnonzero(~agree)[solved]] = found
     return agree
@@ -351,18 +371,22 @@ def _complements(
     sbi_depth: np.ndarray | None,
     suppressed: np.ndarray,
     need: np.ndarray,
+    children: list[Children],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Complementary suppressions over the area hierarchy, and for branche tables over
     the SBI hierarchy too: each in turn, until neither adds any (the subtables of one
     dimension are protected one at a time, as tau-Argus's modular method does; the
-    attacker's programs then check the table as a whole)."""
+    attacker's programs then check the table as a whole). ``children``: of each
+    hierarchy, as :func:`_family` has them."""
     while True:
         before = suppressed.copy()
-        suppressed, need = suppress_complements(value, linked.parent, depth, suppressed, need)
+        suppressed, need = suppress_complements(
+            value, linked.parent, depth, suppressed, need, children[0]
+        )
         if linked.sbi_parent is None or sbi_depth is None:
             return suppressed, need
         suppressed, need = suppress_complements(
-            value, linked.sbi_parent, sbi_depth, suppressed, need
+            value, linked.sbi_parent, sbi_depth, suppressed, need, children[1]
         )
         if np.array_equal(before, suppressed):
             return suppressed, need

@@ -54,6 +54,7 @@ def suppress_complements(
     depth: np.ndarray,
     suppressed: np.ndarray,
     need: np.ndarray,
+    children_of: Children | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Choose complementary suppressions for one indicator's tree of cells.
 
@@ -69,6 +70,8 @@ def suppress_complements(
         Cells suppressed so far (primary, and earlier complements).
     need
         Upper protection level each suppressed cell needs (0 where none).
+    children_of
+        :class:`Children` of ``parent``, where the caller has them already.
 
     Returns the new suppression mask (a superset of ``suppressed``) and the needs,
     raised for cells that must now hide something themselves.
@@ -76,19 +79,20 @@ def suppress_complements(
     suppressed = suppressed.copy()
     need = need.copy()
     value = np.nan_to_num(np.asarray(value, dtype=float))
-    for level in sorted(set(depth[parent >= 0]), reverse=True):
+    children_of = children_of or Children(parent)
+    has_children = children_of.ends > children_of.starts
+    for level in np.unique(depth[parent >= 0])[::-1]:
         children = np.flatnonzero((depth == level) & (parent >= 0))
         demand = children[suppressed[children] & (need[children] > 0)]
         # suppressed parents that must not be pinned down by their published children
-        pinned = np.unique(parent[children])
-        pinned = pinned[suppressed[pinned] & (need[pinned] > 0)]
+        pinned = np.flatnonzero(has_children & (depth == level - 1) & suppressed & (need > 0))
         if len(demand) == 0 and len(pinned) == 0:
             continue
         tables = np.unique(np.concatenate([parent[demand], pinned]))
         tables = tables[~_satisfied(value, parent, children, tables, suppressed, need)]
         if len(tables) == 0:
             continue
-        chosen = _solve(value, parent, children, tables, suppressed, need)
+        chosen = _solve(value, parent, children, tables, suppressed, need, children_of)
         # complements chosen among children that have children of their own must be
         # unpinned from below by as much as the most demanding cell of their subtable
         newly_children = np.flatnonzero(chosen & ~suppressed & (depth == level))
@@ -148,13 +152,13 @@ def _solve(
     tables: np.ndarray,
     suppressed: np.ndarray,
     need: np.ndarray,
+    kids_of: Children,
 ) -> np.ndarray:
     """One MILP over the given subtables (block-diagonal: HiGHS separates the blocks)."""
     in_tables = children[np.isin(parent[children], tables)]
     cells = np.concatenate([in_tables, tables])
     position = np.full(len(value), -1, dtype=np.int64)
     position[cells] = np.arange(len(cells))
-    kids_of = Children(parent)
     cost = 1.0 + np.log1p(value[cells])
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
@@ -186,7 +190,7 @@ def _solve(
         integrality=np.ones(len(cells)),
         bounds=Bounds(fixed, np.ones(len(cells))),
         constraints=LinearConstraint(a, lb=np.array(lower), ub=np.inf),
-        options={"time_limit": 60},
+        options={"time_limit": 60, "mip_rel_gap": 0.02},
     )
     if result.x is None:
         raise DisclosureError(f"secondary suppression found no solution ({result.message})")

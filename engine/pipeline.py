@@ -169,10 +169,10 @@ def run(
     threads = threads or config.run.threads or free_cores()
     log.info("threads: %d", threads)
     with threadpool_limits(limits=threads):
-        return _run(config, out_dir, private_reasons)
+        return _run(config, out_dir, private_reasons, threads)
 
 
-def _run(config: Config, out_dir: Path, private_reasons: Path | None) -> RunResult:
+def _run(config: Config, out_dir: Path, private_reasons: Path | None, threads: int) -> RunResult:
     """:func:`run` within its thread budget."""
     started = datetime.now(UTC)
     timings: dict[str, float] = {}
@@ -181,7 +181,7 @@ def _run(config: Config, out_dir: Path, private_reasons: Path | None) -> RunResu
         raw_layers = assemble_layers(boundaries, indicators.cells, config)
         with timed("disclosure", timings):
             relations = indicator_relations(config)
-            protection, record = _protect(indicators, boundaries, config, relations)
+            protection, record = _protect(indicators, boundaries, config, relations, threads)
             layers = apply_protection(raw_layers, protection)
         table = indicator_table(indicators.cells, config, relations)
         with timed("estimates", timings):
@@ -216,11 +216,15 @@ def _inputs(config: Config, timings: dict[str, float]) -> tuple[Boundaries, Indi
 
 
 def _protect(
-    indicators: IndicatorResult, boundaries: Boundaries, config: Config, relations: Relations
+    indicators: IndicatorResult,
+    boundaries: Boundaries,
+    config: Config,
+    relations: Relations,
+    threads: int = 1,
 ) -> tuple[Protection, DisclosureRecord]:
     """Disclosure control over every cell, and its record (counts only) for the outputs."""
     cells = indicators.cells
-    protection = protect_cells(cells, boundaries, config, relations, indicators.branches)
+    protection = protect_cells(cells, boundaries, config, relations, indicators.branches, threads)
     counts = outcome_counts(protection).items()
     log.info("disclosure: %s", ", ".join(f"{r} {n:,}" for r, n in counts) or "no sensitive cells")
     companies = config.disclosure.companies

@@ -133,9 +133,11 @@ def protect_cells(
     config: Config,
     relations: Relations | None = None,
     branches: pd.DataFrame | None = None,
+    threads: int = 1,
 ) -> Protection:
     """Run disclosure control over every cell (and the branche cells, as one linked
-    table with their area cells); raises if the audit finds a leak."""
+    table with their area cells) with the attacker's programs on up to ``threads``
+    threads; raises if the audit finds a leak."""
     table = cell_table(cells, boundaries, branches)
     companies = config.disclosure.companies if config.disclosure.companies in cells else None
     protection = protect(
@@ -146,6 +148,7 @@ def protect_cells(
         relations or indicator_relations(config),
         companies,
         progress_log(what="disclosure: group of linked indicators"),
+        threads,
     )
     _follow_weights(protection, cells)
     failures = protection.failures
