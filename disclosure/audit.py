@@ -479,7 +479,10 @@ def attacker_bounds_anchored(
 
     def decide(block: Block) -> np.ndarray:
         originals = cells[free[block.which]]
-        found = _witnessed(block.knowledge, block.local, originals, enough, max_witnesses)
+        # the anchor is a solution: it counts as a witness
+        found = _witnessed(
+            block.knowledge, block.local, originals, enough, max_witnesses, anchor[originals]
+        )
         done, seen_low, seen_high = found
         left = np.flatnonzero(~done)
         if 0 < len(left) <= max_exact:
@@ -714,6 +717,7 @@ def _witnessed(
     targets: np.ndarray,
     enough: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
     max_witnesses: int,
+    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which of the block's cells solutions of the attacker's program show to be
     enough, and the range of each cell over those solutions (inside its exact
@@ -721,7 +725,8 @@ def _witnessed(
     maximise the sum of the cells; later ones push each undecided cell up or down at
     random (a seeded draw), so that cells that compete within one sum each get their
     turn. Cells without an upper bound are capped (a narrower program, whose solutions
-    are the attacker's too) so that the sums stay bounded."""
+    are the attacker's too) so that the sums stay bounded. ``start``: the cells' values
+    in a solution known already (it counts as a witness)."""
     solver = _highs_model(sub, *_constraints(sub))
     # every round changes the whole objective: dual simplex from the last basis is
     # three times faster there than primal (measured on a branche table)
@@ -730,8 +735,8 @@ def _witnessed(
     cap = sub.low + 10.0 * (float(finite.sum()) + 1.0)
     for i in local[np.isinf(sub.high[local])]:
         solver.changeColBounds(int(i), float(sub.low[i]), float(cap[i]))
-    seen_low = np.full(len(local), np.inf)
-    seen_high = np.full(len(local), -np.inf)
+    seen_low = np.full(len(local), np.inf) if start is None else start.astype(float)
+    seen_high = np.full(len(local), -np.inf) if start is None else start.astype(float)
     done = np.zeros(len(local), dtype=bool)
     rng = np.random.default_rng(0)
     idle = 0

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from boundaries.errors import ConfigError, MicrodataError
+from boundaries.errors import ConfigError, DisclosureError, MicrodataError
 from disclosure.audit import attacker_bounds_exact
 from disclosure.linked import LinkedCells, Relations
 from disclosure.protect import protect
@@ -172,6 +172,30 @@ def test_protecting_one_dimension_alone_leaves_a_leak():
     # protected over both hierarchies, the same table keeps its secret
     both = decide(cells, cells)
     assert exact_narrow(both, both["published"].to_numpy(float), params) == []
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        [[0, 60, 1, 1], [35, 35, 1, 12]],
+        [[60, 12, 12, 3], [0, 0, 60, 0], [60, 0, 8, 8]],
+        [[8, 0, 1, 0], [20, 20, 35, 20]],
+    ],
+)
+def test_what_the_attackers_program_names_as_binding_frees_a_pinned_cell(counts, monkeypatch):
+    """Tables that the complement programs alone leave exposed. With the step that
+    withholds a cell's neighbours switched off, withholding what the program's
+    certificate names (disclosure.protect._unpin) still protects them; with that
+    switched off too, protection fails (so the first half can fail)."""
+    import disclosure.protect
+
+    cells = two_way(np.array(counts))
+    monkeypatch.setattr(disclosure.protect, "_widen", lambda exposed, *args: exposed)
+    decided = decide(cells, cells)
+    assert exact_narrow(decided, decided["published"].to_numpy(float), DisclosureParams()) == []
+    monkeypatch.setattr(disclosure.protect, "_unpin", lambda *args: None)
+    with pytest.raises(DisclosureError, match="could not protect every cell"):
+        decide(cells, cells)
 
 
 # --- the demo ---------------------------------------------------------------------------

@@ -180,8 +180,8 @@ def _perturbed_run(monkeypatch, tmp_path, demo_run, name: str):
         result.branches.loc[mine.to_numpy(), "value"] *= 3
         return result
 
-    def protect_as_decided(cells, boundaries, config, relations=None, branches=None):
-        return protect(seen["cells"], boundaries, config, relations, seen["branches"])
+    def protect_as_decided(cells, boundaries, config, relations=None, branches=None, threads=1):
+        return protect(seen["cells"], boundaries, config, relations, seen["branches"], threads)
 
     monkeypatch.setattr(engine.pipeline, "compute_indicators", perturb)
     monkeypatch.setattr(engine.pipeline, "protect_cells", protect_as_decided)
