@@ -339,14 +339,66 @@ class Block(NamedTuple):
     inside: np.ndarray  # its positions in the whole table
 
 
-def _blocks(k: Knowledge, cells: np.ndarray) -> Iterator[Block]:
-    """Each block of cells linked by constraints that holds some of ``cells``. The
-    blocks are found and sliced with one sort each (a national table has thousands)."""
+def block_labels(k: Knowledge) -> tuple[int, np.ndarray]:
+    """The blocks of cells linked by constraints (a gemeente's table, say): how many,
+    and each cell's block. They depend on the constraints alone, not on the values."""
     n = len(k.low)
     rows = np.r_[k.total[k.group], k.small]
     cols = np.r_[k.member, k.large]
     graph = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
-    n_blocks, block = connected_components(graph, directed=False)
+    return connected_components(graph, directed=False)
+
+
+def attacker_bounds_again(
+    k: Knowledge,
+    before: Knowledge,
+    bounds: tuple[np.ndarray, np.ndarray],
+    blocks: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`attacker_bounds` of ``k``, given the ``bounds`` it found for ``before``
+    (the same constraints; some cells' intervals changed): only the blocks (``blocks``:
+    from :func:`block_labels`) with a changed cell are propagated again, the others
+    keep their bounds (no constraint links two blocks)."""
+    changed = (k.low != before.low) | (k.high != before.high)
+    low, high = bounds[0].copy(), bounds[1].copy()
+    if changed.any():
+        inside = np.flatnonzero(np.isin(blocks, np.unique(blocks[changed])))
+        rank = np.full(len(k.low), -1, dtype=np.int64)
+        rank[inside] = np.arange(len(inside))
+        low[inside], high[inside] = attacker_bounds(_restricted(k, inside, rank))
+    return low, high
+
+
+def _restricted(k: Knowledge, inside: np.ndarray, rank: np.ndarray) -> Knowledge:
+    """The knowledge of the cells ``inside`` (whole blocks), renumbered by ``rank``."""
+    keep = rank >= 0
+    entries = np.flatnonzero(keep[k.total[k.group]])
+    return _sub_knowledge(k, inside, rank, entries, np.flatnonzero(keep[k.small]))
+
+
+def _sub_knowledge(
+    k: Knowledge, inside: np.ndarray, rank: np.ndarray, entries: np.ndarray, pairs: np.ndarray
+) -> Knowledge:
+    """The knowledge of the cells ``inside`` with their sum entries and subset pairs,
+    positions renumbered by ``rank``."""
+    totals, groups = np.unique(k.group[entries], return_inverse=True)
+    return Knowledge(
+        k.low[inside],
+        k.high[inside],
+        rank[k.total[totals]],
+        rank[k.member[entries]],
+        groups.astype(np.int64),
+        rank[k.small[pairs]],
+        rank[k.large[pairs]],
+        None if k.zero_or_at_least is None else k.zero_or_at_least[inside],
+    )
+
+
+def _blocks(k: Knowledge, cells: np.ndarray) -> Iterator[Block]:
+    """Each block of cells linked by constraints that holds some of ``cells``. The
+    blocks are found and sliced with one sort each (a national table has thousands)."""
+    n = len(k.low)
+    n_blocks, block = block_labels(k)
 
     def by_block(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         order = np.argsort(labels, kind="stable")
@@ -361,19 +413,9 @@ def _blocks(k: Knowledge, cells: np.ndarray) -> Iterator[Block]:
     for b in np.unique(block[cells]):
         inside = order[starts[b] : starts[b + 1]]
         mine = entries[entry_starts[b] : entry_starts[b + 1]]
-        totals, groups = np.unique(k.group[mine], return_inverse=True)
         pair = pairs[pair_starts[b] : pair_starts[b + 1]]
         which = asked[asked_starts[b] : asked_starts[b + 1]]
-        sub = Knowledge(
-            k.low[inside],
-            k.high[inside],
-            rank[k.total[totals]],
-            rank[k.member[mine]],
-            groups.astype(np.int64),
-            rank[k.small[pair]],
-            rank[k.large[pair]],
-            None if k.zero_or_at_least is None else k.zero_or_at_least[inside],
-        )
+        sub = _sub_knowledge(k, inside, rank, mine, pair)
         yield Block(which, sub, rank[cells[which]], inside)
 
 

@@ -49,10 +49,12 @@ from disclosure.audit import (
     Knowledge,
     Pins,
     attacker_bounds,
+    attacker_bounds_again,
     attacker_bounds_anchored,
     attacker_bounds_decisive,
     attacker_bounds_within,
     attacker_pins,
+    block_labels,
     needed_sides,
     protected,
 )
@@ -275,6 +277,7 @@ def _protect_group(
     kids = sum(children.ends - children.starts for children in family[0])
     cost = (1.0 + np.log1p(value)) * (1.0 + kids)
     was_idle = np.zeros(0, dtype=np.int64)
+    last: tuple[Knowledge, tuple[np.ndarray, np.ndarray]] | None = None
     for rounds in itertools.count(1):
         suppressed, need = _complements(
             value, linked, depth, sbi_depth, suppressed, need, family[0]
@@ -284,7 +287,13 @@ def _protect_group(
         knowledge = linked.knowledge(
             np.where(unknown, 0.0, published), half, count, params.min_units
         )
-        low, high = attacker_bounds(knowledge)
+        # from the second round on, only the blocks (gemeenten) where something changed
+        if last is None:
+            blocks = block_labels(knowledge)[1]
+            low, high = attacker_bounds(knowledge)
+        else:
+            low, high = attacker_bounds_again(knowledge, last[0], last[1], blocks)
+        last = knowledge, (low, high)
         enough = _protects(value, lower, upper, primary_mask, suppressed & ~never, params)
         # a rest of an SBI node is never published: only a primary one needs protection
         check = np.flatnonzero(primary_mask | (suppressed & ~never))

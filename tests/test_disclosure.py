@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 from disclosure.audit import (
     Knowledge,
     attacker_bounds,
+    attacker_bounds_again,
     attacker_bounds_decisive,
     attacker_bounds_lp,
     attacker_pins,
+    block_labels,
     protected,
     published_interval,
 )
@@ -334,6 +336,42 @@ def exact_exposures(
         high,
     )
     return int((~ok).sum())
+
+
+def test_propagating_again_only_where_something_changed_gives_the_same_bounds():
+    # three gemeenten of two wijken of three buurten: three blocks
+    rng = np.random.default_rng(7)
+    parent, value = [], []
+    for _ in range(3):
+        top = len(parent)
+        parent.append(-1)
+        value.append(0.0)
+        for _ in range(2):
+            wijk = len(parent)
+            parent.append(top)
+            value.append(0.0)
+            for _ in range(3):
+                parent.append(wijk)
+                value.append(float(rng.integers(0, 40)))
+                value[wijk] += value[-1]
+                value[top] += value[-1]
+    parent, value = np.array(parent), np.array(value)
+
+    def knowing(withheld: np.ndarray) -> Knowledge:
+        low, high = published_interval(np.where(withheld, np.nan, value), 2.0, False, 10)
+        return Knowledge.of_tree(parent, low, high)
+
+    withheld = rng.random(len(value)) < 0.3
+    before = knowing(withheld)
+    bounds = attacker_bounds(before)
+    n_blocks, blocks = block_labels(before)
+    assert n_blocks == 3
+    for _ in range(5):
+        withheld = withheld | (rng.random(len(value)) < 0.1) & (blocks == rng.integers(3))
+        now = knowing(withheld)
+        again = attacker_bounds_again(now, before, bounds, blocks)
+        np.testing.assert_allclose(np.stack(again), np.stack(attacker_bounds(now)))
+        before, bounds = now, again
 
 
 def test_the_programs_certificate_names_what_pins_a_withheld_cell():
