@@ -165,14 +165,26 @@ def protect(
     def rows_of(group: list[str]) -> np.ndarray:
         return np.flatnonzero(cells["indicator"].isin(group).to_numpy() & sensitive_additive)
 
+    with_companies = companies is not None and companies in protected_ids
+    steps = len(groups) + int(with_companies)  # the company count alone is a step of its own
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, steps)
+
     if companies is not None and companies in protected_ids:
         # the company count alone first; the rule follows from what it publishes
+        step()
         rounds = _protect_group(cells, rows_of([companies]), Relations(), params, threads=threads)
         linked = next(g for g in groups if companies in g)
         groups.remove(linked)
         _company_rule(cells, companies, params)
         # proofs hold for the programs they were found in: the linked group's are larger
         cells[PROVEN] = None
+        step()
         while True:
             rows = rows_of(linked)
             rounds = max(
@@ -183,9 +195,8 @@ def protect(
             )
             if not _company_rule(cells, companies, params):
                 break
-    for k, group in enumerate(groups, start=1):
-        if progress is not None:
-            progress(k, len(groups))
+    for group in groups:
+        step()
         rounds = max(
             rounds,
             _protect_group(cells, rows_of(group), relations.among(group), params, threads=threads),
