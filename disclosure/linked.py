@@ -106,25 +106,19 @@ class LinkedCells:
         def node_of(rows: np.ndarray, node: str = TOTAL) -> np.ndarray:
             return np.full(len(rows), node, dtype=object)
 
-        position = pd.Series(
-            np.arange(len(cells)),
-            index=pd.MultiIndex.from_arrays([indicator, level, code, sbi]),
-        )
+        position = _Positions(indicator, level, code, sbi)
 
         def lookup(ind: object, lv: np.ndarray, cd: np.ndarray, node: np.ndarray) -> np.ndarray:
-            key = pd.MultiIndex.from_arrays([np.full(len(lv), ind, dtype=object), lv, cd, node])
-            return position.reindex(key).fillna(-1).to_numpy(dtype=np.int64)
+            return position.of(np.full(len(lv), ind, dtype=object), lv, cd, node)
 
-        parent_level = np.array([PARENT_LEVEL.get(lv, "") for lv in level], dtype=object)
+        parent_level = pd.Series(level).map(PARENT_LEVEL).fillna("").to_numpy(dtype=object)
         parent_code = text_column(cells, "parent", "")
-        key = pd.MultiIndex.from_arrays([indicator, parent_level, parent_code, sbi])
-        self.parent = position.reindex(key).fillna(-1).to_numpy(dtype=np.int64)
+        self.parent = position.of(indicator, parent_level, parent_code, sbi)
         self.own = sbi == TOTAL  # an area's own cell (not a branche's)
         sbi_parent = text_column(cells, "sbi_parent", "")
         self.sbi_parent: np.ndarray | None = None
         if (sbi_parent != "").any():
-            key = pd.MultiIndex.from_arrays([indicator, level, code, sbi_parent])
-            self.sbi_parent = position.reindex(key).fillna(-1).to_numpy(dtype=np.int64)
+            self.sbi_parent = position.of(indicator, level, code, sbi_parent)
         relations = relations.closed()
         # Propagation is exact on one hierarchy with at most one subset per indicator
         # (tested against the programs). Sums over a second dimension (years, SBI nodes)
@@ -213,6 +207,30 @@ class LinkedCells:
         low = np.r_[low, np.zeros(self.n_hidden)]
         high = np.r_[high, np.full(self.n_hidden, np.inf)]
         return Knowledge(low, high, self.total, self.member, self.group, self.small, self.large)
+
+
+class _Positions:
+    """Row positions by (indicator, level, code, SBI node): each column coded once
+    against its distinct values, and the four codes joined into one integer key (a
+    national branche table has 700,000 rows, looked up several times)."""
+
+    def __init__(self, *columns: np.ndarray) -> None:
+        self.values = [pd.Index(pd.unique(column)) for column in columns]
+        self.rows = pd.Index(self._key(columns))
+
+    def _key(self, columns: tuple[np.ndarray, ...]) -> np.ndarray:
+        key = np.zeros(len(columns[0]), dtype=np.int64)
+        known = np.ones(len(columns[0]), dtype=bool)
+        for values, column in zip(self.values, columns):
+            code = values.get_indexer(column)
+            known &= code >= 0
+            key = key * (len(values) + 1) + code
+        return np.where(known, key, -1)
+
+    def of(self, *columns: np.ndarray) -> np.ndarray:
+        """The row of each key, -1 where there is none."""
+        key = self._key(columns)
+        return np.where(key >= 0, self.rows.get_indexer(key), -1).astype(np.int64)
 
 
 def text_column(cells: pd.DataFrame, name: str, default: str) -> np.ndarray:

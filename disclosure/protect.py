@@ -176,21 +176,25 @@ def protect(
             progress(done, steps)
 
     if companies is not None and companies in protected_ids:
-        # the company count alone first; the rule follows from what it publishes
+        # the company count alone first; the rule follows from what it publishes. The
+        # linked group below holds these cells too, and its programs (a superset of the
+        # constraints) decide them: here propagation sets the first pattern
         step()
-        rounds = _protect_group(cells, rows_of([companies]), Relations(), params, threads=threads)
+        rounds = _protect_group(cells, rows_of([companies]), Relations(), params, programs=False)
         linked = next(g for g in groups if companies in g)
         groups.remove(linked)
         _company_rule(cells, companies, params)
         # proofs hold for the programs they were found in: the linked group's are larger
         cells[PROVEN] = None
         step()
+        rows = rows_of(linked)
+        # the same cells and relations each time the company rule withholds more
+        table = LinkedCells(cells.loc[rows], relations.among(linked))
         while True:
-            rows = rows_of(linked)
             rounds = max(
                 rounds,
                 _protect_group(
-                    cells, rows, relations.among(linked), params, keep=True, threads=threads
+                    cells, rows, relations.among(linked), params, True, threads, table=table
                 ),
             )
             if not _company_rule(cells, companies, params):
@@ -250,11 +254,16 @@ def _protect_group(
     params: DisclosureParams,
     keep: bool = False,
     threads: int = 1,
+    programs: bool = True,
+    table: LinkedCells | None = None,
 ) -> int:
     """Complements for a group of linked indicators until the attacker finds nothing;
-    ``keep`` starts from the complements already chosen instead of none."""
+    ``keep`` starts from the complements already chosen instead of none. Without
+    ``programs`` only propagation checks (for a first pattern that a later group with
+    the same cells checks in full). ``table``: the group's :class:`LinkedCells`, where
+    the caller has them already."""
     frame = cells.loc[rows]
-    linked = LinkedCells(frame, relations)
+    linked = table or LinkedCells(frame, relations)
     depth = frame["level"].map(DEPTH).to_numpy()
     raw = frame["value"].to_numpy(dtype=float)
     # A cell unknown at the source is left out of its parent's sum (it counts as 0
@@ -310,7 +319,7 @@ def _protect_group(
         check = np.flatnonzero(primary_mask | (suppressed & ~never))
         exposed = np.zeros(len(rows), dtype=bool)
         exposed[check] = ~enough(check, low[check], high[check])
-        if linked.needs_programs and not exposed.any():
+        if programs and linked.needs_programs and not exposed.any():
             # the programs only narrow, so they are asked only once propagation finds
             # nothing more: what it exposes is exposed, whatever they would say
             todo = check[~proven[check]]
