@@ -14,7 +14,6 @@ Goal (issue 15): disclosure control and audit under 60 s, under 3 GB.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 import tomllib
@@ -49,11 +48,11 @@ def branche_config():  # type: ignore[no-untyped-def]
 def main() -> None:
     require_national_data()
     start = time.perf_counter()
-    from engine.pipeline import run
+    from engine.pipeline import machine_cores, run
 
     # the machine's cores, as on an idle server (the default takes the cores free at
     # the start, which a passing task can make one less)
-    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    threads = machine_cores()
     print(f"threads: {threads}")
 
     config = branche_config()

@@ -16,7 +16,6 @@ drugs target.
 
 from __future__ import annotations
 
-import os
 import resource
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import NATIONAL_2015
+from engine.pipeline import machine_cores
 
 BURNER = "import time\nend = time.time() + 900\nwhile time.time() < end: pass\n"
 
@@ -66,7 +66,7 @@ def _timed(command: list[str], limit: float | None = None) -> tuple[float, float
 
 
 def _measure(name: str, command: list[str], threads_flag: list[str]) -> None:
-    cores = str(len(os.sched_getaffinity(0)))
+    cores = str(machine_cores())
     idle = _timed(command)
     burners = [subprocess.Popen([sys.executable, "-c", BURNER]) for _ in range(2)]
     try:

@@ -15,7 +15,6 @@ under 3 MB.
 
 from __future__ import annotations
 
-import shutil
 import statistics
 import tempfile
 import time
@@ -30,12 +29,13 @@ def first_map_ms(page_path: Path) -> list[float]:
     """Milliseconds from navigation to the first map, per fresh page."""
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
+    from tests.browser import BROWSER_ARGS, CHROMIUM
+
+    if CHROMIUM is None:
         raise SystemExit("this benchmark needs Debian's chromium (apt install chromium)")
     times = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         for _ in range(ROUNDS):
             page = browser.new_page(viewport={"width": 1366, "height": 768})
             errors: list[str] = []

@@ -631,11 +631,8 @@ def _pins_in_block(
     pins = [Pins(np.nan)] * len(cells)
     asked = np.flatnonzero(position[cells] >= 0)
     for which, block, local, inside in _blocks(sub, position[cells[asked]]):
+        # bounded: the anchored program caps every cell it lets move
         solver = _highs_model(block, *_constraints(block))
-        finite = block.high[np.isfinite(block.high)]
-        cap = block.low + 10.0 * (float(finite.sum()) + 1.0)
-        for i in np.flatnonzero(np.isinf(block.high)):
-            solver.changeColBounds(int(i), float(block.low[i]), float(cap[i]))
         for q, j in zip(asked[which].tolist(), local.tolist()):
             sign = float(signs[q])
             solver.changeColCost(j, sign)

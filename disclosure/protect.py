@@ -194,7 +194,13 @@ def protect(
             rounds = max(
                 rounds,
                 _protect_group(
-                    cells, rows, relations.among(linked), params, True, threads, table=table
+                    cells,
+                    rows,
+                    relations.among(linked),
+                    params,
+                    keep=True,
+                    threads=threads,
+                    table=table,
                 ),
             )
             if not _company_rule(cells, companies, params):
@@ -296,6 +302,7 @@ def _protect_group(
     # its parts
     kids = sum(children.ends - children.starts for children in family[0])
     cost = (1.0 + np.log1p(value)) * (1.0 + kids)
+    wanted = np.maximum(upper, params.protection_min)  # the room an exposed cell needs
     was_idle = np.zeros(0, dtype=np.int64)
     last: tuple[Knowledge, tuple[np.ndarray, np.ndarray]] | None = None
     for rounds in itertools.count(1):
@@ -329,7 +336,6 @@ def _protect_group(
         if not exposed.any():
             break
         now = np.flatnonzero(exposed)
-        wanted = np.maximum(upper, params.protection_min)
         before = int(suppressed.sum()), float(need.sum())
         idle = _widen(now, linked, suppressed, need, wanted, value, family)
         # what the neighbourhood could not free in two rounds, the attacker's program
@@ -556,8 +562,9 @@ def _unpin(
                 below, attacker_pins(now, anchor, free, cells[below], np.ones(len(below)))
             ):
                 pins[k], lacking[k] = p, p.bound - (value[cells[k]] - lower[cells[k]])
+        withheld = suppressed | unknown
         chosen = [
-            _relaxed(p, short, value, cost, suppressed | unknown)
+            _relaxed(p, short, value, cost, withheld)
             for p, short in zip(pins, lacking)
             if short > 1e-6
         ]

@@ -105,13 +105,20 @@ def timed(name: str, timings: dict[str, float]) -> Iterator[None]:
     log.info("stage %s done in %.2f s", name, timings[name])
 
 
+def machine_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def free_cores() -> int:
     """The cores this process may run on that other work is not using now: its CPU
     affinity minus the tasks running besides it, at least 1. On a shared server this
     keeps the numeric libraries from starting a thread per core on a busy machine,
     where the threads would only wait for each other."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(cores or 1, round((cores or 1) - _busy())))
+    cores = machine_cores()
+    return max(1, min(cores, round(cores - _busy())))
 
 
 def _busy() -> float:
