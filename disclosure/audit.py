@@ -175,21 +175,21 @@ def attacker_bounds_lp(
     cell: ``x <= M b``, ``x >= m b``).
     """
     either = np.flatnonzero(k.zero_or_at_least > 0) if k.zero_or_at_least is not None else _EMPTY
-    rows, cols, data, lb, ub = _constraints(k)
     if not len(either):
-        return _linear_bounds(k, cells, rows, cols, data, lb, ub, sides)
-    n = len(k.low)
-    n_vars = n + len(either)
-    r = len(lb)
+        return _linear_bounds(_highs_model(k), cells, sides)
+    rows, cols, data, lb, ub = _constraints(k)
+    n, m = len(k.low), len(either)
+    n_vars = n + m
     finite = k.high[np.isfinite(k.high)]
     big_m = float(finite.sum() + 1.0) * 10 if len(finite) else 1e12
-    for b, i in enumerate(either):
-        rows += [r, r, r + 1, r + 1]
-        cols += [int(i), n + b, int(i), n + b]
-        data += [1.0, -big_m, 1.0, -float(k.zero_or_at_least[i])]  # type: ignore[index]
-        lb += [-np.inf, 0.0]
-        ub += [0.0, np.inf]
-        r += 2
+    # per disjunction two rows: x - M b <= 0 and x - m b >= 0
+    first, binary = len(lb) + 2 * np.arange(m), n + np.arange(m)
+    rows = np.r_[rows, first, first, first + 1, first + 1]
+    cols = np.r_[cols, either, binary, either, binary]
+    data = np.r_[data, np.ones(m), np.full(m, -big_m), np.ones(m), -k.zero_or_at_least[either]]  # type: ignore[index]
+    lb = np.r_[lb, np.tile([-np.inf, 0.0], m)]
+    ub = np.r_[ub, np.tile([0.0, np.inf], m)]
+    r = len(lb)
     a = sparse.csr_matrix((data, (rows, cols)), shape=(r, n_vars))
     constraints = [LinearConstraint(a, lb, ub)] if r else []
     bounds = Bounds(np.r_[k.low, np.zeros(len(either))], np.r_[k.high, np.ones(len(either))])
@@ -233,9 +233,10 @@ def _highs() -> highspy.Highs:
             _BANNER_SHOWN = True
 
 
-def _constraints(k: Knowledge) -> tuple[list, list, list, list, list]:
+def _constraints(k: Knowledge) -> tuple[np.ndarray, ...]:
     """Rows of the attacker's programs: each sum group (total - members = 0) and each
-    subset pair (small - large <= 0), as coordinate lists and row bounds."""
+    subset pair (small - large <= 0), as coordinates (rows, columns, values) and row
+    bounds (lower, upper)."""
     n_groups, n_pairs = len(k.total), len(k.small)
     pair_rows = n_groups + np.arange(n_pairs)
     rows = np.concatenate([np.arange(n_groups), k.group, pair_rows, pair_rows])
@@ -243,15 +244,14 @@ def _constraints(k: Knowledge) -> tuple[list, list, list, list, list]:
     data = np.concatenate(
         [np.ones(n_groups), -np.ones(len(k.member)), np.ones(n_pairs), -np.ones(n_pairs)]
     )
-    lb = [0.0] * n_groups + [-np.inf] * n_pairs
-    ub = [0.0] * (n_groups + n_pairs)
-    return rows.tolist(), cols.tolist(), data.tolist(), lb, ub
+    lb = np.r_[np.zeros(n_groups), np.full(n_pairs, -np.inf)]
+    ub = np.zeros(n_groups + n_pairs)
+    return rows, cols, data, lb, ub
 
 
-def _highs_model(
-    k: Knowledge, rows: list, cols: list, data: list, lb: list, ub: list
-) -> highspy.Highs:
+def _highs_model(k: Knowledge) -> highspy.Highs:
     """One HiGHS model of the attacker's linear program, with a zero objective."""
+    rows, cols, data, lb, ub = _constraints(k)
     n = len(k.low)
     a = sparse.csc_matrix((data, (rows, cols)), shape=(len(lb), n))
     inf = highspy.kHighsInf
@@ -261,15 +261,14 @@ def _highs_model(
     lp.col_lower_ = np.asarray(k.low, dtype=float)
     lp.col_upper_ = np.where(np.isinf(k.high), inf, k.high)
     lp.row_lower_ = np.where(np.isinf(lb), -inf, lb)
-    lp.row_upper_ = np.asarray(ub, dtype=float)
+    lp.row_upper_ = ub
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
     solver = _highs()
     solver.setOptionValue("output_flag", False)
-    # the programs are solved over and over with another objective: primal simplex from
-    # the last basis, without presolve, is the fastest way there (measured)
+    # the programs are solved over and over with another objective, each from the last
+    # basis: presolve would only repeat itself
     solver.setOptionValue("presolve", "off")
-    solver.setOptionValue("simplex_strategy", 4)
     solver.passModel(lp)
     return solver
 
@@ -300,18 +299,13 @@ _UNBOUNDED = (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnb
 
 
 def _linear_bounds(
-    k: Knowledge,
-    cells: np.ndarray,
-    rows: list,
-    cols: list,
-    data: list,
-    lb: list,
-    ub: list,
-    sides: Sides | None = None,
+    solver: highspy.Highs, cells: np.ndarray, sides: Sides | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Min and max of each cell by one HiGHS model, warm-started from cell to cell;
-    only the ``sides`` asked for (NaN for the others)."""
-    solver = _highs_model(k, rows, cols, data, lb, ub)
+    """Min and max of each cell by one HiGHS model (:func:`_highs_model`), warm-started
+    from cell to cell; only the ``sides`` asked for (NaN for the others)."""
+    # one objective coefficient changes from solve to solve: primal simplex from the
+    # last basis is the fastest way there (measured)
+    solver.setOptionValue("simplex_strategy", 4)
     low, high = np.full(len(cells), np.nan), np.full(len(cells), np.nan)
     for j, i in enumerate(cells):
         for sign in (1.0, -1.0):
@@ -339,9 +333,13 @@ class Block(NamedTuple):
     inside: np.ndarray  # its positions in the whole table
 
 
-def block_labels(k: Knowledge) -> tuple[int, np.ndarray]:
+Labels = tuple[int, np.ndarray]
+
+
+def block_labels(k: Knowledge) -> Labels:
     """The blocks of cells linked by constraints (a gemeente's table, say): how many,
-    and each cell's block. They depend on the constraints alone, not on the values."""
+    and each cell's block. They depend on the constraints alone, not on the values:
+    a caller that asks again with other intervals passes them on (``labels``)."""
     n = len(k.low)
     rows = np.r_[k.total[k.group], k.small]
     cols = np.r_[k.member, k.large]
@@ -394,11 +392,12 @@ def _sub_knowledge(
     )
 
 
-def _blocks(k: Knowledge, cells: np.ndarray) -> Iterator[Block]:
+def _blocks(k: Knowledge, cells: np.ndarray, labels: Labels | None = None) -> Iterator[Block]:
     """Each block of cells linked by constraints that holds some of ``cells``. The
-    blocks are found and sliced with one sort each (a national table has thousands)."""
+    blocks are found (unless ``labels`` has them) and sliced with one sort each (a
+    national table has thousands)."""
     n = len(k.low)
-    n_blocks, block = block_labels(k)
+    n_blocks, block = labels or block_labels(k)
 
     def by_block(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         order = np.argsort(labels, kind="stable")
@@ -437,16 +436,20 @@ def attacker_bounds_within(
     max_block: int | None = None,
     threads: int = 1,
     sides: Sides | None = None,
+    labels: Labels | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`attacker_bounds_exact`, skipping blocks of more than ``max_block``
     cells: their cells keep the known bounds. Also returns which of ``cells`` were
     solved. Blocks are solved on up to ``threads`` threads; of each cell only the
-    ``sides`` asked for (the others keep the known bound)."""
+    ``sides`` asked for (the others keep the known bound). ``labels``: ``k``'s
+    :func:`block_labels`, where known."""
     k = Knowledge(low, high, k.total, k.member, k.group, k.small, k.large, k.zero_or_at_least)
     low, high = low.copy(), high.copy()
     solved = np.zeros(len(cells), dtype=bool)
     blocks = [
-        b for b in _blocks(k, cells) if max_block is None or len(b.knowledge.low) <= max_block
+        b
+        for b in _blocks(k, cells, labels)
+        if max_block is None or len(b.knowledge.low) <= max_block
     ]
 
     def bounds(block: Block) -> np.ndarray:
@@ -483,11 +486,13 @@ def attacker_bounds_decisive(
     low, high = low.copy(), high.copy()
     for which, sub, local, _ in _blocks(k, cells):
         targets = cells[which]
-        undecided = np.ones(len(local), dtype=bool)
-        if sub.zero_or_at_least is None or not (sub.zero_or_at_least > 0).any():
-            undecided = ~_witnessed(sub, local, targets, enough, max_witnesses)[0]
+        if sub.zero_or_at_least is not None and (sub.zero_or_at_least > 0).any():
+            low[targets], high[targets] = attacker_bounds_lp(sub, local)  # disjunctions
+            continue
+        solver = _highs_model(sub)
+        undecided = ~_witnessed(solver, sub, local, targets, enough, max_witnesses)[0]
         if undecided.any():
-            exact = attacker_bounds_lp(sub, local[undecided])
+            exact = _linear_bounds(solver, local[undecided])
             low[targets[undecided]], high[targets[undecided]] = exact
     return low, high
 
@@ -499,7 +504,7 @@ def attacker_bounds_anchored(
     enough: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
     withheld: np.ndarray,
     max_witnesses: int = 30,
-    max_exact: int = 200,
+    max_exact: int = 500,
     threads: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which of ``cells`` the attacker's programs show to be ``enough``, proven with
@@ -521,19 +526,23 @@ def attacker_bounds_anchored(
 
     def decide(block: Block) -> np.ndarray:
         originals = cells[free[block.which]]
+        solver = _highs_model(block.knowledge)
         # the anchor is a solution: it counts as a witness
         found = _witnessed(
-            block.knowledge, block.local, originals, enough, max_witnesses, anchor[originals]
+            solver,
+            block.knowledge,
+            block.local,
+            originals,
+            enough,
+            max_witnesses,
+            anchor[originals],
         )
         done, seen_low, seen_high = found
         left = np.flatnonzero(~done)
         if 0 < len(left) <= max_exact:
-            program = block.knowledge
             asked = needed_sides(enough, originals[left], seen_low[left], seen_high[left])
-            try:
-                lo, hi = _linear_bounds(
-                    program, block.local[left], *_constraints(program), sides=asked
-                )
+            try:  # from the witnesses' last basis
+                lo, hi = _linear_bounds(solver, block.local[left], asked)
             except DisclosureError:  # numerical trouble: these programs only prove
                 lo, hi = np.full(len(left), np.nan), np.full(len(left), np.nan)
             seen_low[left] = np.where(np.isnan(lo), seen_low[left], lo)
@@ -599,10 +608,12 @@ def attacker_pins(
     withheld: np.ndarray,
     cells: np.ndarray,
     signs: np.ndarray,
+    labels: Labels | None = None,
 ) -> list[Pins]:
     """What pins each of ``cells`` when the attacker minimises it (``signs`` +1) or
     maximises it (-1), in the program of :func:`attacker_bounds_anchored` (published
-    cells held at ``anchor``, except those marked ``withheld``).
+    cells held at ``anchor``, except those marked ``withheld``; ``labels``: ``k``'s
+    :func:`block_labels`, where known).
 
     At the optimum of a linear program its reduced costs are a certificate of the
     bound: a variable with a non-zero reduced cost sits on a bound that limits the
@@ -615,7 +626,7 @@ def attacker_pins(
     """
     withheld = np.asarray(withheld, dtype=bool)
     pins = [Pins(np.nan)] * len(cells)
-    for which, table, local, inside in _blocks(k, cells):  # a gemeente's table, say
+    for which, table, local, inside in _blocks(k, cells, labels):  # a gemeente's table
         found = _pins_in_block(table, anchor[inside], withheld[inside], local, signs[which])
         for q, p in zip(which.tolist(), found):
             pins[q] = Pins(p.bound, inside[p.cells], p.direction, p.item)
@@ -632,7 +643,8 @@ def _pins_in_block(
     asked = np.flatnonzero(position[cells] >= 0)
     for which, block, local, inside in _blocks(sub, position[cells[asked]]):
         # bounded: the anchored program caps every cell it lets move
-        solver = _highs_model(block, *_constraints(block))
+        solver = _highs_model(block)
+        solver.setOptionValue("simplex_strategy", 4)  # one cost at a time, as in _linear_bounds
         for q, j in zip(asked[which].tolist(), local.tolist()):
             sign = float(signs[q])
             solver.changeColCost(j, sign)
@@ -751,6 +763,7 @@ def _anchored(
 
 
 def _witnessed(
+    solver: highspy.Highs,
     sub: Knowledge,
     local: np.ndarray,
     targets: np.ndarray,
@@ -758,22 +771,40 @@ def _witnessed(
     max_witnesses: int,
     start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Which of the block's cells solutions of the attacker's program show to be
-    enough, and the range of each cell over those solutions (inside its exact
-    interval; empty where none was found). The first two programs minimise and
-    maximise the sum of the cells; later ones push each undecided cell up or down at
-    random (a seeded draw), so that cells that compete within one sum each get their
-    turn. Cells without an upper bound are capped (a narrower program, whose solutions
-    are the attacker's too) so that the sums stay bounded. ``start``: the cells' values
-    in a solution known already (it counts as a witness)."""
-    solver = _highs_model(sub, *_constraints(sub))
+    """Which of the block's cells solutions of the attacker's program (``solver``: a
+    :func:`_highs_model` of ``sub``) show to be enough, and the range of each cell over
+    those solutions (inside its exact interval; empty where none was found). The first
+    two programs minimise and maximise the sum of the cells; later ones push each
+    undecided cell towards the side of its interval still missing (up or down at
+    random, a seeded draw, where both are), so that cells that compete within one sum
+    each get their turn. Cells without an upper bound are capped (a narrower program,
+    whose solutions are the attacker's too) so that the sums stay bounded; the solver
+    is left as it came, from the last basis. ``start``: the cells' values in a solution
+    known already (it counts as a witness)."""
     # every round changes the whole objective: dual simplex from the last basis is
     # three times faster there than primal (measured on a branche table)
     solver.setOptionValue("simplex_strategy", 1)
-    finite = sub.high[np.isfinite(sub.high)]
-    cap = sub.low + 10.0 * (float(finite.sum()) + 1.0)
-    for i in local[np.isinf(sub.high[local])]:
-        solver.changeColBounds(int(i), float(sub.low[i]), float(cap[i]))
+    capped = local[np.isinf(sub.high[local])]
+    cap = 10.0 * (float(sub.high[np.isfinite(sub.high)].sum()) + 1.0)
+    for i in capped:
+        solver.changeColBounds(int(i), float(sub.low[i]), float(sub.low[i] + cap))
+    try:
+        return _witness_rounds(solver, local, targets, enough, max_witnesses, start)
+    finally:
+        for i in capped:
+            solver.changeColBounds(int(i), float(sub.low[i]), highspy.kHighsInf)
+        solver.changeColsCost(len(local), local.astype(np.int32), np.zeros(len(local)))
+
+
+def _witness_rounds(
+    solver: highspy.Highs,
+    local: np.ndarray,
+    targets: np.ndarray,
+    enough: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    max_witnesses: int,
+    start: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rounds of :func:`_witnessed`."""
     seen_low = np.full(len(local), np.inf) if start is None else start.astype(float)
     seen_high = np.full(len(local), -np.inf) if start is None else start.astype(float)
     done = np.zeros(len(local), dtype=bool)
@@ -783,7 +814,9 @@ def _witnessed(
         todo = local[~done].astype(np.int32)
         signs = np.full(len(todo), 1.0 if round_ % 2 == 0 else -1.0)
         if round_ >= 2:
-            signs = rng.choice([-1.0, 1.0], size=len(todo))
+            down, up = needed_sides(enough, targets[~done], seen_low[~done], seen_high[~done])
+            either = rng.choice([-1.0, 1.0], size=len(todo))
+            signs = np.where(down & ~up, 1.0, np.where(up & ~down, -1.0, either))
         solver.changeColsCost(len(todo), todo, signs)
         try:
             outcome = _run(solver)
@@ -791,9 +824,9 @@ def _witnessed(
                 solver.clearSolver()
                 outcome = _run(solver)
             if outcome in _UNBOUNDED:
-                return done, seen_low, seen_high
+                break
         except DisclosureError:  # the caps cut every solution off: the programs decide
-            return done, seen_low, seen_high
+            break
         solver.changeColsCost(len(todo), todo, np.zeros(len(todo)))
         x = np.asarray(solver.getSolution().col_value)[local]
         seen_low, seen_high = np.minimum(seen_low, x), np.maximum(seen_high, x)

@@ -102,23 +102,28 @@ class LinkedCells:
         level = cells["level"].to_numpy(dtype=object)
         code = cells["code"].to_numpy(dtype=object)
         sbi = text_column(cells, "sbi", TOTAL)
-
-        def node_of(rows: np.ndarray, node: str = TOTAL) -> np.ndarray:
-            return np.full(len(rows), node, dtype=object)
-
         position = _Positions(indicator, level, code, sbi)
+        own_indicator, own_level, own_code, own_sbi = position.codes
 
-        def lookup(ind: object, lv: np.ndarray, cd: np.ndarray, node: np.ndarray) -> np.ndarray:
-            return position.of(np.full(len(lv), ind, dtype=object), lv, cd, node)
+        def lookup(ind: str, rows: np.ndarray, node: str | None = None) -> np.ndarray:
+            """The cells of indicator ``ind`` of the areas of ``rows``, at their SBI
+            node or at ``node``."""
+            nodes = own_sbi[rows] if node is None else position.code(3, node, len(rows))
+            return position.of(
+                position.code(0, ind, len(rows)), own_level[rows], own_code[rows], nodes
+            )
 
-        parent_level = pd.Series(level).map(PARENT_LEVEL).fillna("").to_numpy(dtype=object)
-        parent_code = text_column(cells, "parent", "")
-        self.parent = position.of(indicator, parent_level, parent_code, sbi)
+        levels = position.values[1]
+        parent_level = position.code(1, levels.map(lambda lv: PARENT_LEVEL.get(lv, "")))
+        parent_code = position.code(2, text_column(cells, "parent", ""))
+        self.parent = position.of(own_indicator, parent_level[own_level], parent_code, own_sbi)
         self.own = sbi == TOTAL  # an area's own cell (not a branche's)
         sbi_parent = text_column(cells, "sbi_parent", "")
         self.sbi_parent: np.ndarray | None = None
         if (sbi_parent != "").any():
-            self.sbi_parent = position.of(indicator, level, code, sbi_parent)
+            self.sbi_parent = position.of(
+                own_indicator, own_level, own_code, position.code(3, sbi_parent)
+            )
         relations = relations.closed()
         # Propagation is exact on one hierarchy with at most one subset per indicator
         # (tested against the programs). Sums over a second dimension (years, SBI nodes)
@@ -134,7 +139,7 @@ class LinkedCells:
         small, large = [], []
         for smaller, larger in relations.subsets:
             rows = np.flatnonzero(indicator == smaller)
-            match = lookup(larger, level[rows], code[rows], sbi[rows])
+            match = lookup(larger, rows)
             small.append(rows[match >= 0])
             large.append(match[match >= 0])
         self.small = np.concatenate(small) if small else np.zeros(0, dtype=np.int64)
@@ -177,12 +182,7 @@ class LinkedCells:
         for total, parts in sums:
             per_node = parts[0][1] is None
             rows = np.flatnonzero((indicator == total) & (per_node | (sbi == TOTAL)))
-            found = [
-                lookup(
-                    p, level[rows], code[rows], sbi[rows] if node is None else node_of(rows, node)
-                )
-                for p, node in parts
-            ]
+            found = [lookup(p, rows, node) for p, node in parts]
             complete = np.all([f >= 0 for f in found], axis=0) if found else rows < 0
             rows = rows[complete]
             totals.append(rows)
@@ -212,24 +212,32 @@ class LinkedCells:
 class _Positions:
     """Row positions by (indicator, level, code, SBI node): each column coded once
     against its distinct values, and the four codes joined into one integer key (a
-    national branche table has 700,000 rows, looked up several times)."""
+    national branche table has 700,000 rows, looked up several times). Keys are
+    given by their columns' codes (:meth:`code`; ``codes`` has the rows' own)."""
 
     def __init__(self, *columns: np.ndarray) -> None:
         self.values = [pd.Index(pd.unique(column)) for column in columns]
-        self.rows = pd.Index(self._key(columns))
+        self.codes = [values.get_indexer(column) for values, column in zip(self.values, columns)]
+        self.rows = pd.Index(self._key(self.codes))
 
-    def _key(self, columns: tuple[np.ndarray, ...]) -> np.ndarray:
-        key = np.zeros(len(columns[0]), dtype=np.int64)
-        known = np.ones(len(columns[0]), dtype=bool)
-        for values, column in zip(self.values, columns):
-            code = values.get_indexer(column)
+    def code(self, column: int, values: object, length: int | None = None) -> np.ndarray:
+        """The codes of ``values`` in column ``column`` (-1: no row has it); one value
+        is repeated ``length`` times."""
+        if length is not None:
+            return np.full(length, self.values[column].get_indexer([values])[0])
+        return self.values[column].get_indexer(values)
+
+    def _key(self, codes: list[np.ndarray] | tuple[np.ndarray, ...]) -> np.ndarray:
+        key = np.zeros(len(codes[0]), dtype=np.int64)
+        known = np.ones(len(codes[0]), dtype=bool)
+        for values, code in zip(self.values, codes):
             known &= code >= 0
             key = key * (len(values) + 1) + code
         return np.where(known, key, -1)
 
-    def of(self, *columns: np.ndarray) -> np.ndarray:
+    def of(self, *codes: np.ndarray) -> np.ndarray:
         """The row of each key, -1 where there is none."""
-        key = self._key(columns)
+        key = self._key(codes)
         return np.where(key >= 0, self.rows.get_indexer(key), -1).astype(np.int64)
 
 

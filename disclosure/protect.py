@@ -47,6 +47,7 @@ import pandas as pd
 from boundaries.errors import DisclosureError
 from disclosure.audit import (
     Knowledge,
+    Labels,
     Pins,
     attacker_bounds,
     attacker_bounds_again,
@@ -227,9 +228,10 @@ def _company_rule(cells: pd.DataFrame, companies: str, params: DisclosureParams)
     mine = (cells["indicator"] == companies).to_numpy() & (
         text_column(cells, "sbi", TOTAL) == TOTAL
     )
-    finest = cells["level"].map(DEPTH) == cells.loc[mine, "level"].map(DEPTH).max()
+    depth = _depth(cells["level"])
+    finest = depth == depth[mine].max()
     shown = cells["published"].where(cells["reason"] == "").to_numpy(dtype=float)
-    small = mine & finest.to_numpy() & ~(shown >= params.min_companies)
+    small = mine & finest & ~(shown >= params.min_companies)
     keys = pd.MultiIndex.from_frame(cells[["level", "code"]])
     target = (
         keys.isin(keys[small])
@@ -243,6 +245,16 @@ def _company_rule(cells: pd.DataFrame, companies: str, params: DisclosureParams)
     cells.loc[target, "reason"] = AREA_COMPANIES
     _set_protection_levels(cells, target, params)
     return int(target.sum())
+
+
+def _depth(levels: pd.Series) -> np.ndarray:
+    """The :data:`DEPTH` of each area level (looked up by index: ``Series.map`` over
+    the strings of a national table takes a second)."""
+    found = pd.Index(list(DEPTH)).get_indexer(levels)
+    if (found < 0).any():
+        unknown = sorted(set(levels[found < 0]))
+        raise DisclosureError(f"unknown area level(s) {unknown}: expected one of {list(DEPTH)}")
+    return np.array(list(DEPTH.values()))[found]
 
 
 def _set_protection_levels(cells: pd.DataFrame, rows: np.ndarray, params: DisclosureParams) -> None:
@@ -270,7 +282,7 @@ def _protect_group(
     the caller has them already."""
     frame = cells.loc[rows]
     linked = table or LinkedCells(frame, relations)
-    depth = frame["level"].map(DEPTH).to_numpy()
+    depth = _depth(frame["level"])
     raw = frame["value"].to_numpy(dtype=float)
     # A cell unknown at the source is left out of its parent's sum (it counts as 0
     # there), and an attacker who reads the documentation treats it as exactly 0.
@@ -316,10 +328,10 @@ def _protect_group(
         )
         # from the second round on, only the blocks (gemeenten) where something changed
         if last is None:
-            blocks = block_labels(knowledge)[1]
+            labels = block_labels(knowledge)  # the constraints stay: so do the blocks
             low, high = attacker_bounds(knowledge)
         else:
-            low, high = attacker_bounds_again(knowledge, last[0], last[1], blocks)
+            low, high = attacker_bounds_again(knowledge, last[0], last[1], labels[1])
         last = knowledge, (low, high)
         enough = _protects(value, lower, upper, primary_mask, suppressed & ~never, params)
         # a rest of an SBI node is never published: only a primary one needs protection
@@ -330,7 +342,9 @@ def _protect_group(
             # the programs only narrow, so they are asked only once propagation finds
             # nothing more: what it exposes is exposed, whatever they would say
             todo = check[~proven[check]]
-            agree = _programs_agree(linked, knowledge, todo, low, high, enough, value, threads)
+            agree = _programs_agree(
+                linked, knowledge, todo, low, high, enough, value, threads, labels
+            )
             proven[todo], exposed[todo] = agree, ~agree
         low, high = low[: len(rows)], high[: len(rows)]
         if not exposed.any():
@@ -343,7 +357,9 @@ def _protect_group(
         pinned = now if rounds > MAX_ROUNDS else np.intersect1d(idle, was_idle)
         was_idle = idle
         if len(pinned):
-            _unpin(pinned, linked, knowledge, value, lower, wanted, suppressed, unknown, cost)
+            _unpin(
+                pinned, linked, knowledge, value, lower, wanted, suppressed, unknown, cost, labels
+            )
         if rounds > MAX_ROUNDS and (int(suppressed.sum()), float(need.sum())) == before:
             raise DisclosureError("disclosure control could not protect every cell")
     reason = np.where(suppressed & (reason == ""), SECONDARY, reason)
@@ -364,11 +380,13 @@ def _programs_agree(
     enough: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
     value: np.ndarray,
     threads: int = 1,
+    labels: Labels | None = None,
 ) -> np.ndarray:
     """Whether the attacker's programs find each cell of ``check`` protected. Branche
     tables (two hierarchies, large blocks) are decided by solutions around the true
     values (:func:`~disclosure.audit.attacker_bounds_anchored`: a cell not shown to be
-    protected gets complements); other groups as the programs decide them."""
+    protected gets complements); other groups as the programs decide them. ``labels``:
+    the blocks of ``knowledge``, where known."""
     if linked.sbi_parent is None:
         low, high = attacker_bounds_decisive(knowledge, check, low, high, enough)
         return np.asarray(enough(check, low[check], high[check]), dtype=bool)
@@ -392,7 +410,7 @@ def _programs_agree(
     if 0 < len(left) <= MAX_EXACT_CELLS:
         sides = needed_sides(enough, left, inner_low[~agree], inner_high[~agree])
         lo, hi, solved = attacker_bounds_within(
-            bounded, left, low, high, MAX_EXACT_BLOCK, threads, sides
+            bounded, left, low, high, MAX_EXACT_BLOCK, threads, sides, labels
         )
         found = np.asarray(enough(left[solved], lo[left[solved]], hi[left[solved]]))
         agree[np.flatnonzero(~agree)[solved]] = found
@@ -534,6 +552,7 @@ def _unpin(
     suppressed: np.ndarray,
     unknown: np.ndarray,
     cost: np.ndarray,
+    labels: Labels | None = None,
     passes: int = 8,
 ) -> None:
     """Withhold the published cells that the attacker's program shows to pin each of
@@ -546,7 +565,8 @@ def _unpin(
     that may rise, or the smallest cells that together can fall as far as the cell
     still lacks. The program is the anchored one of :func:`_programs_agree` (published
     cells at their true values), narrower than the attacker's: what frees a cell
-    there frees it for the attacker.
+    there frees it for the attacker. ``labels``: the blocks of ``knowledge``, where
+    known.
     """
     low, high = knowledge.low.copy(), knowledge.high.copy()
     for _ in range(passes):
@@ -554,12 +574,12 @@ def _unpin(
         now = dataclasses.replace(knowledge, low=low, high=high)
         anchor, free = _anchor(linked, now, value)
         # room above first; a primary cell that has it may lack room below
-        pins = attacker_pins(now, anchor, free, cells, -np.ones(len(cells)))
+        pins = attacker_pins(now, anchor, free, cells, -np.ones(len(cells)), labels)
         lacking = value[cells] + wanted[cells] - np.array([p.bound for p in pins])
         below = np.flatnonzero(~(lacking > 1e-6) & (lower[cells] > 0))
         if len(below):
             for k, p in zip(
-                below, attacker_pins(now, anchor, free, cells[below], np.ones(len(below)))
+                below, attacker_pins(now, anchor, free, cells[below], np.ones(len(below)), labels)
             ):
                 pins[k], lacking[k] = p, p.bound - (value[cells[k]] - lower[cells[k]])
         withheld = suppressed | unknown

@@ -81,18 +81,19 @@ def suppress_complements(
     value = np.nan_to_num(np.asarray(value, dtype=float))
     children_of = children_of or Children(parent)
     has_children = children_of.ends > children_of.starts
-    for level in np.unique(depth[parent >= 0])[::-1]:
+    # (bincount, not unique: this runs every round over the whole table)
+    for level in np.flatnonzero(np.bincount(depth[parent >= 0]))[::-1]:
         children = np.flatnonzero((depth == level) & (parent >= 0))
         demand = children[suppressed[children] & (need[children] > 0)]
         # suppressed parents that must not be pinned down by their published children
         pinned = np.flatnonzero(has_children & (depth == level - 1) & suppressed & (need > 0))
         if len(demand) == 0 and len(pinned) == 0:
             continue
-        tables = np.unique(np.concatenate([parent[demand], pinned]))
+        tables = _marked(len(value), parent[demand], pinned)
         tables = tables[~_satisfied(value, parent, children, tables, suppressed, need)]
         if len(tables) == 0:
             continue
-        chosen = _solve(value, parent, children, tables, suppressed, need, children_of)
+        chosen = _solve(value, parent, children, tables, suppressed, need)
         # complements chosen among children that have children of their own must be
         # unpinned from below by as much as the most demanding cell of their subtable
         newly_children = np.flatnonzero(chosen & ~suppressed & (depth == level))
@@ -114,8 +115,19 @@ def _most_demanding(need: np.ndarray, parent: np.ndarray, children: np.ndarray) 
     return most
 
 
-def _joined(parts: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.zeros(0)
+def _marked(n: int, *positions: np.ndarray) -> np.ndarray:
+    """The distinct ``positions`` (< ``n``), sorted: by a mask, not a sort."""
+    mark = np.zeros(n, dtype=bool)
+    for p in positions:
+        mark[p] = True
+    return np.flatnonzero(mark)
+
+
+def _in_tables(parent: np.ndarray, children: np.ndarray, tables: np.ndarray) -> np.ndarray:
+    """The ``children`` whose parent is one of ``tables``."""
+    mark = np.zeros(len(parent), dtype=bool)
+    mark[tables] = True
+    return children[mark[parent[children]]]
 
 
 def _satisfied(
@@ -130,7 +142,7 @@ def _satisfied(
     :func:`_solve` (then nothing needs choosing there, and later rounds stay cheap)."""
     position = np.full(len(value), -1, dtype=np.int64)
     position[tables] = np.arange(len(tables))
-    kids = children[np.isin(parent[children], tables)]
+    kids = _in_tables(parent, children, tables)
     table_of = position[parent[kids]]
     hidden = np.where(suppressed[kids], value[kids], 0.0)
     hidden_sum = np.bincount(table_of, weights=hidden, minlength=len(tables))
@@ -152,44 +164,47 @@ def _solve(
     tables: np.ndarray,
     suppressed: np.ndarray,
     need: np.ndarray,
-    kids_of: Children,
 ) -> np.ndarray:
-    """One MILP over the given subtables (block-diagonal: HiGHS separates the blocks)."""
-    in_tables = children[np.isin(parent[children], tables)]
-    cells = np.concatenate([in_tables, tables])
+    """One MILP over the given subtables (block-diagonal: HiGHS separates the blocks),
+    its rows built for all subtables at once."""
+    kids = _in_tables(parent, children, tables)
     position = np.full(len(value), -1, dtype=np.int64)
-    position[cells] = np.arange(len(cells))
+    position[tables] = np.arange(len(tables))
+    order = np.argsort(position[parent[kids]], kind="stable")  # by subtable
+    kids = kids[order]
+    table_of = position[parent[kids]]
+    cells = np.concatenate([kids, tables])
+    n_kids = np.bincount(table_of, minlength=len(tables))
     cost = 1.0 + np.log1p(value[cells])
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    data: list[np.ndarray] = []
-    lower: list[float] = []
-    for t in tables:
-        kids = kids_of.of(int(t))
-        cost[position[t]] = (1.0 + np.log1p(value[t])) * (1 + len(kids)) + cost[
-            position[kids]
-        ].sum()
-        if suppressed[t] and need[t] > 0 and len(kids):
-            # the suppressed parent must not be the plain sum of published children
-            rows.append(np.full(len(kids), len(lower)))
-            cols.append(position[kids])
-            data.append(value[kids])
-            lower.append(min(need[t], value[kids].sum()))
-        for i in kids[suppressed[kids] & (need[kids] > 0)]:
-            others = kids[kids != i]
-            rows.append(np.full(len(others) + 1, len(lower)))
-            cols.append(np.r_[position[others], position[t]])
-            data.append(np.r_[value[others], need[i]])
-            lower.append(need[i])
+    kid_cost = np.bincount(table_of, weights=cost[: len(kids)], minlength=len(tables))
+    cost[len(kids) :] = cost[len(kids) :] * (1 + n_kids) + kid_cost
+    # a suppressed parent must not be the plain sum of published children
+    pinned = np.flatnonzero(suppressed[tables] & (need[tables] > 0) & (n_kids > 0))
+    in_pinned = np.flatnonzero(np.isin(table_of, pinned))
+    kid_sum = np.bincount(table_of, weights=value[kids], minlength=len(tables))
+    pinned_rows = (np.searchsorted(pinned, table_of[in_pinned]), in_pinned)
+    pinned_lower = np.minimum(need[tables[pinned]], kid_sum[pinned])
+    # each demanding child: hidden by its suppressed siblings, or by its parent
+    demanding = np.flatnonzero(suppressed[kids] & (need[kids] > 0))
+    row, col = _siblings(demanding, table_of[demanding], n_kids)
+    lacking = need[kids[demanding]]
+    parent_entry = (np.arange(len(demanding)), len(kids) + table_of[demanding])
     a = sparse.csr_matrix(
-        (_joined(data), (_joined(rows), _joined(cols))), shape=(len(lower), len(cells))
+        (
+            np.r_[value[kids[in_pinned]], value[kids[col]], lacking],
+            (
+                np.r_[pinned_rows[0], len(pinned) + np.r_[row, parent_entry[0]]],
+                np.r_[pinned_rows[1], col, parent_entry[1]],
+            ),
+        ),
+        shape=(len(pinned) + len(demanding), len(cells)),
     )
     fixed = suppressed[cells].astype(float)
     result = milp(
         cost,
         integrality=np.ones(len(cells)),
         bounds=Bounds(fixed, np.ones(len(cells))),
-        constraints=LinearConstraint(a, lb=np.array(lower), ub=np.inf),
+        constraints=LinearConstraint(a, lb=np.r_[pinned_lower, lacking], ub=np.inf),
         options={"time_limit": 60, "mip_rel_gap": 0.02},
     )
     if result.x is None:
@@ -197,3 +212,19 @@ def _solve(
     chosen = suppressed.copy()
     chosen[cells] |= result.x > 0.5
     return chosen
+
+
+def _siblings(
+    child: np.ndarray, table: np.ndarray, n_kids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each ``child`` (a position among children sorted by subtable; ``table``: its
+    subtable, ``n_kids``: children per subtable), the positions of its siblings: as
+    (index into ``child``, sibling position) pairs."""
+    first = np.cumsum(n_kids) - n_kids
+    length = n_kids[table]
+    row = np.repeat(np.arange(len(child)), length)
+    col = np.repeat(first[table], length) + (
+        np.arange(length.sum()) - np.repeat(np.cumsum(length) - length, length)
+    )
+    other = col != np.repeat(child, length)
+    return row[other], col[other]
