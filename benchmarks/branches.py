@@ -1,7 +1,8 @@
 """Benchmark: the branche analysis on the national buurt set, in a fresh process.
 
-../shared/data/nl_buurten_2015.gpkg (12,229 buurten) with about 1.5 million synthetic
-KvK establishments (the demo's KvK source and its indicators, scaled up), broken down
+../shared/data/nl_buurten_2015.gpkg (12,229 buurten) with about 2.1 million synthetic
+KvK establishments (the demo's KvK source and its indicators, scaled up; issue 15 asks
+for about 1.5 million companies, this is more), broken down
 per gemeente and wijk x every SBI division (sections and divisions: ``depth =
 "afdeling"``), protected as one two-way table with the area figures, written and
 audited. Wall time per stage (from the run table), the time of disclosure control plus
@@ -23,7 +24,7 @@ from benchmarks.common import NATIONAL_BASE, REPO, peak_memory_mb, require_natio
 from engine.config import parse_config
 from engine.data import DEMO_CONFIG
 
-SCALE = 5.0  # about 1.5 million establishments over the three years
+SCALE = 5.0  # about 2.1 million establishments started over the three years
 
 
 def branche_config():  # type: ignore[no-untyped-def]
