@@ -155,7 +155,8 @@ def _pipeline_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--exact",
         action="store_true",
-        help="solve the attacker's linear programs (slower) instead of propagation",
+        help="let the attacker's linear programs decide every withheld cell, the branche "
+        "table's too (slower) instead of propagation",
     )
     p.set_defaults(handler=_audit)
 

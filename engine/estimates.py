@@ -130,10 +130,11 @@ def group_bounds(
     published values ``shown``: :func:`published_cells`).
 
     By propagation: an interval that holds every value the attacker cannot rule out
-    (exactly that interval where propagation is exact). With ``exact``, withheld cells
-    get the programs' interval; with ``wide``, where propagation is not exact, the
-    programs decide which withheld cells are narrower than ``wide``
-    (:func:`~disclosure.audit.attacker_bounds_decisive`). Raises
+    (exactly that interval where propagation is exact). With ``wide``, the programs
+    decide which withheld cells are narrower than ``wide`` where propagation is not
+    exact, or with ``exact`` everywhere (:func:`~disclosure.audit.attacker_bounds_decisive`:
+    the programs' verdict, with a cell shown wide enough keeping its outer interval);
+    with ``exact`` alone, withheld cells get the programs' interval. Raises
     :class:`~boundaries.errors.DisclosureError` when the published figures contradict
     each other."""
     count = (kinds.reindex(cells["indicator"]) == "count").to_numpy()
@@ -144,9 +145,9 @@ def group_bounds(
     knowledge = linked.knowledge(shown, half, count, params["min_units"])
     low, high = attacker_bounds(knowledge)
     withheld = np.flatnonzero(np.isnan(shown))
-    if len(withheld) and exact:
+    if len(withheld) and exact and wide is None:
         low, high = attacker_bounds_exact(knowledge, withheld, low, high)
-    elif len(withheld) and wide is not None and linked.needs_programs:
+    elif len(withheld) and wide is not None and (exact or linked.needs_programs):
 
         def enough(_: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
             return hi - lo >= wide - 1e-9

@@ -124,7 +124,8 @@ def _model_in_words(
     pairs = [f"{a} <= {b}" for a, b in relations.closed().subsets]
     pairs += [f"{t} = {' + '.join(p)}" for t, p in relations.sums]
     method = (
-        "HiGHS linear and integer programs"
+        "HiGHS linear programs for every withheld cell (solutions of the attacker's "
+        "programs that show it wide enough, else its exact interval: the programs' verdict)"
         if exact
         else (
             "bound propagation to a fixed point, and HiGHS linear programs where propagation "
@@ -144,8 +145,13 @@ def _model_in_words(
         lines.append(
             "reads the branches table as well: every cell is the sum of its finer areas and "
             "of its finer SBI nodes (a node with listed groups also holds an unpublished "
-            "rest), and its own area cell is the one in the layers. Here by propagation; "
-            "the programs over the two-way table ran in the pipeline, on the true values"
+            "rest), and its own area cell is the one in the layers. "
+            + (
+                "The programs decide it as the rest"
+                if exact
+                else "Here by propagation; the programs over the two-way table ran in the "
+                "pipeline, on the true values (--exact runs them here)"
+            )
         )
     return lines
 
