@@ -295,6 +295,9 @@ def _run(solver: highspy.Highs) -> highspy.HighsModelStatus:
     return outcome
 
 
+# HiGHS's simplex strategies: dual where each solve changes the whole objective,
+# primal where one cost changes from solve to solve (measured on branche tables)
+_DUAL, _PRIMAL = 1, 4
 _UNBOUNDED = (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible)
 
 
@@ -303,9 +306,7 @@ def _linear_bounds(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Min and max of each cell by one HiGHS model (:func:`_highs_model`), warm-started
     from cell to cell; only the ``sides`` asked for (NaN for the others)."""
-    # one objective coefficient changes from solve to solve: primal simplex from the
-    # last basis is the fastest way there (measured)
-    solver.setOptionValue("simplex_strategy", 4)
+    solver.setOptionValue("simplex_strategy", _PRIMAL)  # one cost at a time
     low, high = np.full(len(cells), np.nan), np.full(len(cells), np.nan)
     for j, i in enumerate(cells):
         for sign in (1.0, -1.0):
@@ -644,7 +645,7 @@ def _pins_in_block(
     for which, block, local, inside in _blocks(sub, position[cells[asked]]):
         # bounded: the anchored program caps every cell it lets move
         solver = _highs_model(block)
-        solver.setOptionValue("simplex_strategy", 4)  # one cost at a time, as in _linear_bounds
+        solver.setOptionValue("simplex_strategy", _PRIMAL)  # one cost at a time
         for q, j in zip(asked[which].tolist(), local.tolist()):
             sign = float(signs[q])
             solver.changeColCost(j, sign)
@@ -783,7 +784,7 @@ def _witnessed(
     known already (it counts as a witness)."""
     # every round changes the whole objective: dual simplex from the last basis is
     # three times faster there than primal (measured on a branche table)
-    solver.setOptionValue("simplex_strategy", 1)
+    solver.setOptionValue("simplex_strategy", _DUAL)
     capped = local[np.isinf(sub.high[local])]
     cap = 10.0 * (float(sub.high[np.isfinite(sub.high)].sum()) + 1.0)
     for i in capped:

@@ -176,7 +176,7 @@ def protect(
         if progress is not None:
             progress(done, steps)
 
-    if companies is not None and companies in protected_ids:
+    if companies is not None and with_companies:  # (is not None: for the type checker)
         # the company count alone first; the rule follows from what it publishes. The
         # linked group below holds these cells too, and its programs (a superset of the
         # constraints) decide them: here propagation sets the first pattern
@@ -188,16 +188,16 @@ def protect(
         # proofs hold for the programs they were found in: the linked group's are larger
         cells[PROVEN] = None
         step()
-        rows = rows_of(linked)
+        rows, among = rows_of(linked), relations.among(linked)
         # the same cells and relations each time the company rule withholds more
-        table = LinkedCells(cells.loc[rows], relations.among(linked))
+        table = LinkedCells(cells.loc[rows], among)
         while True:
             rounds = max(
                 rounds,
                 _protect_group(
                     cells,
                     rows,
-                    relations.among(linked),
+                    among,
                     params,
                     keep=True,
                     threads=threads,

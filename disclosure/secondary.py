@@ -170,17 +170,18 @@ def _solve(
     kids = _in_tables(parent, children, tables)
     position = np.full(len(value), -1, dtype=np.int64)
     position[tables] = np.arange(len(tables))
-    order = np.argsort(position[parent[kids]], kind="stable")  # by subtable
-    kids = kids[order]
     table_of = position[parent[kids]]
+    order = np.argsort(table_of, kind="stable")  # the children of each subtable together
+    kids, table_of = kids[order], table_of[order]
     cells = np.concatenate([kids, tables])
     n_kids = np.bincount(table_of, minlength=len(tables))
     cost = 1.0 + np.log1p(value[cells])
     kid_cost = np.bincount(table_of, weights=cost[: len(kids)], minlength=len(tables))
     cost[len(kids) :] = cost[len(kids) :] * (1 + n_kids) + kid_cost
     # a suppressed parent must not be the plain sum of published children
-    pinned = np.flatnonzero(suppressed[tables] & (need[tables] > 0) & (n_kids > 0))
-    in_pinned = np.flatnonzero(np.isin(table_of, pinned))
+    is_pinned = suppressed[tables] & (need[tables] > 0) & (n_kids > 0)
+    pinned = np.flatnonzero(is_pinned)
+    in_pinned = np.flatnonzero(is_pinned[table_of])
     kid_sum = np.bincount(table_of, weights=value[kids], minlength=len(tables))
     pinned_rows = (np.searchsorted(pinned, table_of[in_pinned]), in_pinned)
     pinned_lower = np.minimum(need[tables[pinned]], kid_sum[pinned])
