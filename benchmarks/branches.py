@@ -21,8 +21,8 @@ import tomllib
 from pathlib import Path
 
 from benchmarks.common import NATIONAL_BASE, REPO, peak_memory_mb, require_national_data
-from engine.config import parse_config
-from engine.data import DEMO_CONFIG
+from zicht.engine.config import parse_config
+from zicht.engine.data import DEMO_CONFIG
 
 SCALE = 5.0  # about 2.1 million establishments started over the three years
 
@@ -49,7 +49,7 @@ def branche_config():  # type: ignore[no-untyped-def]
 def main() -> None:
     require_national_data()
     start = time.perf_counter()
-    from engine.pipeline import machine_cores, run
+    from zicht.engine.pipeline import machine_cores, run
 
     # the machine's cores, as on an idle server (the default takes the cores free at
     # the start, which a passing task can make one less)

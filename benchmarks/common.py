@@ -11,8 +11,8 @@ import sys
 import tomllib
 from pathlib import Path
 
-from engine.config import Config, parse_config
-from engine.data import DEMO_CONFIG
+from zicht.engine.config import Config, parse_config
+from zicht.engine.data import DEMO_CONFIG
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"

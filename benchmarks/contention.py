@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import NATIONAL_2015
-from engine.pipeline import machine_cores
+from zicht.engine.pipeline import machine_cores
 
 BURNER = "import time\nend = time.time() + 900\nwhile time.time() < end: pass\n"
 
@@ -33,8 +33,8 @@ BURNER = "import time\nend = time.time() + 900\nwhile time.time() < end: pass\n"
 NATIONAL_RUN = """
 import sys
 from benchmarks.common import national_config
-from engine.config import TargetSpec
-from engine.pipeline import run
+from zicht.engine.config import TargetSpec
+from zicht.engine.pipeline import run
 
 config = national_config(scale=1.75)
 target = TargetSpec(theme="drugs", target="hennepkwekerijen", groups="gemeente",
@@ -88,7 +88,7 @@ def _measure(name: str, command: list[str], threads_flag: list[str]) -> None:
 
 
 def main() -> None:
-    zicht = [sys.executable, "-m", "engine.cli", "--quiet"]
+    zicht = [sys.executable, "-m", "zicht", "--quiet"]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
         demo = [*zicht, "demo", "--out", str(out)]

@@ -61,8 +61,8 @@ def report(name: str, page_path: Path) -> None:
 
 def main() -> None:
     require_national_data()
-    from engine import load_config, run
-    from engine.data import DEMO_CONFIG
+    from zicht.engine import load_config, run
+    from zicht.engine.data import DEMO_CONFIG
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()

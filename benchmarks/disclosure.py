@@ -26,9 +26,9 @@ from benchmarks.common import national_config, peak_memory_mb, require_national_
 
 def main() -> None:
     require_national_data()
-    from boundaries import read_boundaries
-    from engine.indicators import compute_indicators
-    from engine.publish import protect_cells
+    from zicht.boundaries import read_boundaries
+    from zicht.engine.indicators import compute_indicators
+    from zicht.engine.publish import protect_cells
 
     config = national_config(scale=1.75)
     b = config.boundaries
@@ -67,10 +67,10 @@ def attack(protection, config) -> None:  # type: ignore[no-untyped-def]
     and by HiGHS (a sample), from the published values only."""
     import numpy as np
 
-    from disclosure.audit import attacker_bounds, attacker_bounds_exact, protected
-    from disclosure.linked import LinkedCells
-    from disclosure.rules import PRIMARY_RULES
-    from engine.publish import indicator_relations
+    from zicht.disclosure.audit import attacker_bounds, attacker_bounds_exact, protected
+    from zicht.disclosure.linked import LinkedCells
+    from zicht.disclosure.rules import PRIMARY_RULES
+    from zicht.engine.publish import indicator_relations
 
     start = time.perf_counter()
     c = protection.cells

@@ -38,8 +38,8 @@ def _national_inputs():
     import geopandas as gpd
 
     from benchmarks.common import NATIONAL_2015
-    from boundaries import read_boundaries
-    from spatial.weights import contiguity
+    from zicht.boundaries import read_boundaries
+    from zicht.spatial.weights import contiguity
 
     areas = read_boundaries(NATIONAL_2015).areas
     raw = gpd.read_file(NATIONAL_2015, columns=["BU_CODE", "AANT_INW"]).set_index("BU_CODE")
@@ -56,7 +56,7 @@ def worker(kind: str, out: Path) -> None:
     y, graph = _national_inputs()
     timings = {}
     if kind == "zicht":
-        from spatial.hotspots import getis_ord, local_moran, local_statistics
+        from zicht.spatial.hotspots import getis_ord, local_moran, local_statistics
 
         for label in ("fresh", "warm"):
             t = time.perf_counter()
@@ -102,8 +102,8 @@ def _kernel_timings(y, graph) -> dict:  # type: ignore[no-untyped-def]
     """The permutation pass alone (fused numba loop against numpy gathers, 999
     permutations, exact same counts), and LISA + Gi* warm with fixed and with
     sequential permutations."""
-    from spatial.hotspots import _neighbours, local_statistics
-    from spatial.permutation import permutation_counts, permutation_counts_numpy
+    from zicht.spatial.hotspots import _neighbours, local_statistics
+    from zicht.spatial.permutation import permutation_counts, permutation_counts_numpy
 
     nb = _neighbours(graph, y.index).binary()
     values = y.to_numpy()
@@ -130,7 +130,7 @@ def grid_worker(side: int, out: Path) -> None:
     import pandas as pd
     from libpysal.graph import Graph
 
-    from spatial.hotspots import local_statistics
+    from zicht.spatial.hotspots import local_statistics
 
     n = side * side
     r, c = np.divmod(np.arange(n), side)

@@ -30,8 +30,8 @@ def main() -> None:
     require_national_data()
 
     start = time.perf_counter()
-    from boundaries import read_boundaries
-    from engine.indicators import compute_indicators
+    from zicht.boundaries import read_boundaries
+    from zicht.engine.indicators import compute_indicators
 
     config = national_config(args.scale)
     t0 = time.perf_counter()

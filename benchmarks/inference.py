@@ -28,7 +28,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from spatial.hotspots import adjust_pvalues, getis_ord, two_sided
+from zicht.spatial.hotspots import adjust_pvalues, getis_ord, two_sided
 
 METHODS = ("adaptive", "permutation", "analytic", "esda")
 ALPHA = 0.05
@@ -51,8 +51,8 @@ def lattice(side: int = 100):  # type: ignore[no-untyped-def]
 
 def buurt_graph():  # type: ignore[no-untyped-def]
     from benchmarks.common import NATIONAL_2015
-    from boundaries import read_boundaries
-    from spatial.weights import contiguity
+    from zicht.boundaries import read_boundaries
+    from zicht.spatial.weights import contiguity
 
     areas = read_boundaries(NATIONAL_2015).areas
     graph = contiguity(areas)

@@ -52,7 +52,7 @@ def main() -> None:
     if not CSV.exists():
         print(f"SKIPPED: {CSV} is absent; this benchmark needs the national 2024 table.")
         return
-    from models.supervised import fit_out_of_fold
+    from zicht.models.supervised import fit_out_of_fold
 
     data = pd.read_csv(CSV, dtype={"buurtcode": str}).set_index("buurtcode")
     data = data[data["misdrijven_2025"].notna()]

@@ -23,7 +23,7 @@ from benchmarks.common import national_config, peak_memory_mb, require_national_
 def main() -> None:
     require_national_data()
     start = time.perf_counter()
-    from engine.pipeline import run
+    from zicht.engine.pipeline import run
 
     imported = time.perf_counter()
     config = national_config(scale=1.75)

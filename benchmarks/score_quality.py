@@ -30,15 +30,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from engine import load_config
-from engine.analysis import analyse_level
-from engine.config import Config
-from engine.data import DEMO_CONFIG
-from engine.estimates import LevelEstimates, estimate_layers
-from engine.outputs.record import indicator_table
-from engine.pipeline import RunResult, assemble_layers, run
-from engine.publish import area_rules, company_themes, excluded_areas, indicator_relations
-from engine.themes import THEMES
+from zicht.engine import load_config
+from zicht.engine.analysis import analyse_level
+from zicht.engine.config import Config
+from zicht.engine.data import DEMO_CONFIG
+from zicht.engine.estimates import LevelEstimates, estimate_layers
+from zicht.engine.outputs.record import indicator_table
+from zicht.engine.pipeline import RunResult, assemble_layers, run
+from zicht.engine.publish import area_rules, company_themes, excluded_areas, indicator_relations
+from zicht.engine.themes import THEMES
 
 
 def scorings(result: RunResult, config: Config) -> dict[str, dict[str, pd.DataFrame]]:

@@ -3,9 +3,9 @@
 >>> from boundaries import read_boundaries
 """
 
-from boundaries.errors import BoundaryError
-from boundaries.geometry import RD_NEW
-from boundaries.read import Boundaries, BoundaryReport, list_layers, read_boundaries
+from zicht.boundaries.geometry import RD_NEW
+from zicht.boundaries.read import Boundaries, BoundaryReport, list_layers, read_boundaries
+from zicht.errors import BoundaryError
 
 __all__ = [
     "RD_NEW",

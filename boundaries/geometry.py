@@ -8,7 +8,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from boundaries.errors import BoundaryError
+from zicht.errors import BoundaryError
 
 RD_NEW = "EPSG:28992"
 

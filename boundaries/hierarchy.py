@@ -6,8 +6,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from boundaries.geometry import _as_multipolygon
-from boundaries.quality import without_sliver_rings
+from zicht.boundaries.geometry import _as_multipolygon
+from zicht.boundaries.quality import without_sliver_rings
 
 AREA_COLUMNS = ["naam", "niveau", "wijkcode", "gemeentecode", "water", "geometry"]
 # what a file may state per area, summed when dissolving: for the geometry check

@@ -18,18 +18,18 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from boundaries import codes as cbs_codes
-from boundaries import schema as cbs_schema
-from boundaries.errors import BoundaryError
-from boundaries.geometry import RD_NEW, polygons_only, to_rd_new
-from boundaries.hierarchy import AREA_COLUMNS, NUMBER_COLUMNS, dissolve
-from boundaries.quality import (
+from zicht.boundaries import codes as cbs_codes
+from zicht.boundaries import schema as cbs_schema
+from zicht.boundaries.geometry import RD_NEW, polygons_only, to_rd_new
+from zicht.boundaries.hierarchy import AREA_COLUMNS, NUMBER_COLUMNS, dissolve
+from zicht.boundaries.quality import (
     SLIVER,
     SUSPECT_COLUMNS,
     QualityRules,
     known_numbers,
     suspect_areas,
 )
+from zicht.errors import BoundaryError
 
 _TRUE_WATER = {"JA", "J", "TRUE", "1", "YES", "Y"}
 log = logging.getLogger("zicht")

@@ -50,7 +50,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse.csgraph import connected_components
 
-from boundaries.errors import DisclosureError
+from zicht.errors import DisclosureError
 
 PARENT_LEVEL = {"buurt": "wijk", "wijk": "gemeente"}
 _EMPTY = np.zeros(0, dtype=np.int64)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from disclosure.audit import PARENT_LEVEL, Knowledge, published_interval, tree_groups
+from zicht.disclosure.audit import PARENT_LEVEL, Knowledge, published_interval, tree_groups
 
 TOTAL = "totaal"  # the SBI node of an area's own cell (all branches)
 

@@ -44,8 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from boundaries.errors import DisclosureError
-from disclosure.audit import (
+from zicht.disclosure.audit import (
     Knowledge,
     Labels,
     Pins,
@@ -59,9 +58,9 @@ from disclosure.audit import (
     needed_sides,
     protected,
 )
-from disclosure.linked import TOTAL, LinkedCells, Relations, text_column
-from disclosure.rounding import half_width, round_to_base
-from disclosure.rules import (
+from zicht.disclosure.linked import TOTAL, LinkedCells, Relations, text_column
+from zicht.disclosure.rounding import half_width, round_to_base
+from zicht.disclosure.rules import (
     AREA_COMPANIES,
     DERIVED,
     PRIMARY_RULES,
@@ -70,7 +69,8 @@ from disclosure.rules import (
     primary,
     protection_levels,
 )
-from disclosure.secondary import Children, suppress_complements
+from zicht.disclosure.secondary import Children, suppress_complements
+from zicht.errors import DisclosureError
 
 DEPTH = {"gemeente": 0, "wijk": 1, "buurt": 2}
 # after this many rounds every exposed cell is unpinned by the attacker's programs, and

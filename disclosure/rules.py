@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from boundaries.errors import ConfigError
+from zicht.errors import ConfigError
 
 CELL_FIELDS = [
     "indicator",

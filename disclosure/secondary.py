@@ -30,7 +30,7 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from boundaries.errors import DisclosureError
+from zicht.errors import DisclosureError
 
 
 class Children:

@@ -12,8 +12,8 @@ The public API is small: load a configuration, run it.
 Every error zicht raises on purpose is a :class:`ZichtError`.
 """
 
-from boundaries.errors import ZichtError
-from engine.config import Config, load_config
-from engine.pipeline import RunResult, run
+from zicht.engine.config import Config, load_config
+from zicht.engine.pipeline import RunResult, run
+from zicht.errors import ZichtError
 
 __all__ = ["Config", "RunResult", "ZichtError", "load_config", "run"]

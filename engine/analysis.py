@@ -33,17 +33,17 @@ import numpy as np
 import pandas as pd
 from libpysal.graph import Graph
 
-from engine.config import Config, TargetSpec
-from engine.estimates import LevelEstimates
-from engine.publish import progress_log
-from engine.themes import theme_output_columns
-from models.composite import CompositeIndex, percentile_against, percentile_score, rank_of
-from models.explain import drivers_text
-from models.supervised import ModelResult, fit_out_of_fold, prediction_range, spatial_blocks
-from spatial.hotspots import global_moran, local_statistics
-from spatial.rates import shrinkage
-from spatial.trends import emerging_hotspots
-from spatial.weights import distance_band, knn, queen_with_islands
+from zicht.engine.config import Config, TargetSpec
+from zicht.engine.estimates import LevelEstimates
+from zicht.engine.publish import progress_log
+from zicht.engine.themes import theme_output_columns
+from zicht.models.composite import CompositeIndex, percentile_against, percentile_score, rank_of
+from zicht.models.explain import drivers_text
+from zicht.models.supervised import ModelResult, fit_out_of_fold, prediction_range, spatial_blocks
+from zicht.spatial.hotspots import global_moran, local_statistics
+from zicht.spatial.rates import shrinkage
+from zicht.spatial.trends import emerging_hotspots
+from zicht.spatial.weights import distance_band, knn, queen_with_islands
 
 log = logging.getLogger("zicht")
 PARENT_OF = {"buurt": "wijkcode", "wijk": "gemeentecode"}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.config import ADDITIVE, IndicatorSpec, RasterIndicator, RatioIndicator
+from zicht.engine.config import ADDITIVE, IndicatorSpec, RasterIndicator, RatioIndicator
 
 CELL_COLUMNS = ["value", "numerator", "denominator", "units", "top1", "top2", "top3"]
 

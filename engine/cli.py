@@ -1,6 +1,6 @@
 """The ``zicht`` command line: parses arguments and calls the pipeline, nothing more.
 
-Exit codes (see :mod:`boundaries.errors`): 0 ok, 1 internal error, 2 bad input (one
+Exit codes (see :mod:`zicht.errors`): 0 ok, 1 internal error, 2 bad input (one
 line naming the file, layer, column, key or code at fault), 3 disclosure control or
 the audit found a disclosure problem. ``--debug`` shows the traceback instead.
 """
@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from boundaries.errors import BoundaryError, ConfigError, OutputError, ZichtError
-from engine.config import config_schema, load_config
-from engine.data import DEMO_CONFIG
-from engine.outputs.record import engine_version
-from engine.outputs.verify import audit_directory
-from engine.pipeline import check_boundaries, run
+from zicht.engine.config import config_schema, load_config
+from zicht.engine.data import DEMO_CONFIG
+from zicht.engine.outputs.record import engine_version
+from zicht.engine.outputs.verify import audit_directory
+from zicht.engine.pipeline import check_boundaries, run
+from zicht.errors import BoundaryError, ConfigError, OutputError, ZichtError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_DISCLOSURE = 0, 1, 2, 3
 EXIT_SUSPECT = 1  # boundaries check: usable, with suspect areas
@@ -260,7 +260,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _hotspots(args: argparse.Namespace) -> int:
 
-    from engine.outputs.lists import format_for_terminal, read_list
+    from zicht.engine.outputs.lists import format_for_terminal, read_list
 
     path = args.dir / "hotspots.csv"
     if not path.exists():
@@ -271,7 +271,7 @@ def _hotspots(args: argparse.Namespace) -> int:
 
 
 def _branches(args: argparse.Namespace) -> int:
-    from engine.outputs.branches import format_for_terminal, read_branches
+    from zicht.engine.outputs.branches import format_for_terminal, read_branches
 
     table, language = read_branches(args.dir)
     print(format_for_terminal(table, args.code, args.sbi, language))

@@ -45,16 +45,16 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
-from boundaries.errors import ConfigError
-from boundaries.quality import QualityRules
-from disclosure.rules import UNIT_TYPES, DisclosureParams
-from engine.sources.sbi import SbiTree
-from engine.sources.synthetic import GENERATORS, SBI_GENERATORS
-from engine.themes import DEFAULT_THEMES, Theme
-from models.composite import DIRECTIONS, METHODS
-from models.supervised import GROUPS, MODELS
-from spatial.hotspots import CORRECTIONS, INFERENCE, MAX_PERMUTATIONS
-from spatial.weights import WEIGHTS
+from zicht.boundaries.quality import QualityRules
+from zicht.disclosure.rules import UNIT_TYPES, DisclosureParams
+from zicht.engine.sources.sbi import SbiTree
+from zicht.engine.sources.synthetic import GENERATORS, SBI_GENERATORS
+from zicht.engine.themes import DEFAULT_THEMES, Theme
+from zicht.errors import ConfigError
+from zicht.models.composite import DIRECTIONS, METHODS
+from zicht.models.supervised import GROUPS, MODELS
+from zicht.spatial.hotspots import CORRECTIONS, INFERENCE, MAX_PERMUTATIONS
+from zicht.spatial.weights import WEIGHTS
 
 __all__ = ["Config", "ConfigError", "IndicatorSpec", "load_config", "parse_config", "config_schema"]
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from disclosure.audit import attacker_bounds, attacker_bounds_decisive, attacker_bounds_exact
-from disclosure.estimate import ratio_interval, top_down
-from disclosure.linked import LinkedCells, Relations
-from disclosure.rounding import half_width
+from zicht.disclosure.audit import attacker_bounds, attacker_bounds_decisive, attacker_bounds_exact
+from zicht.disclosure.estimate import ratio_interval, top_down
+from zicht.disclosure.linked import LinkedCells, Relations
+from zicht.disclosure.rounding import half_width
 
 PARENT_COLUMN = {"buurt": "wijkcode", "wijk": "gemeentecode"}
 
@@ -135,7 +135,7 @@ def group_bounds(
     exact, or with ``exact`` everywhere (:func:`~disclosure.audit.attacker_bounds_decisive`:
     the programs' verdict, with a cell shown wide enough keeping its outer interval);
     with ``exact`` alone, withheld cells get the programs' interval. Raises
-    :class:`~boundaries.errors.DisclosureError` when the published figures contradict
+    :class:`~zicht.errors.DisclosureError` when the published figures contradict
     each other."""
     count = (kinds.reindex(cells["indicator"]) == "count").to_numpy()
     linked = LinkedCells(cells, relations)

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from boundaries import Boundaries
-from boundaries.codes import LAYER_NAMES, LEVELS, PREFIX
-from boundaries.errors import MicrodataError, TableError
-from engine.cells import IndicatorCells, additive_cells, ratio_cells, roll_up, weighted_cells
-from engine.config import (
+from zicht.boundaries import Boundaries
+from zicht.boundaries.codes import LAYER_NAMES, LEVELS, PREFIX
+from zicht.engine.cells import IndicatorCells, additive_cells, ratio_cells, roll_up, weighted_cells
+from zicht.engine.config import (
     ADDITIVE,
     Config,
     IndicatorSpec,
@@ -29,12 +28,13 @@ from engine.config import (
     RatioIndicator,
     TableIndicator,
 )
-from engine.sources import microdata as md
-from engine.sources.branches import branche_cells
-from engine.sources.rasters import zonal_cells
-from engine.sources.sbi import SbiTree, in_nodes
-from engine.sources.synthetic import Context, Drivers, SyntheticData, generate
-from engine.sources.tables import JoinReport, join_report, read_table, to_number
+from zicht.engine.sources import microdata as md
+from zicht.engine.sources.branches import branche_cells
+from zicht.engine.sources.rasters import zonal_cells
+from zicht.engine.sources.sbi import SbiTree, in_nodes
+from zicht.engine.sources.synthetic import Context, Drivers, SyntheticData, generate
+from zicht.engine.sources.tables import JoinReport, join_report, read_table, to_number
+from zicht.errors import MicrodataError, TableError
 
 log = logging.getLogger("zicht")
 
@@ -65,7 +65,7 @@ class _Computed:
 def compute_indicators(config: Config, boundaries: Boundaries) -> IndicatorResult:
     """Cells of every indicator in ``config`` on every level of ``boundaries``.
 
-    Raises :class:`~boundaries.errors.SourceError` (a table, microdata or raster error)
+    Raises :class:`~zicht.errors.SourceError` (a table, microdata or raster error)
     naming the file and column at fault.
     """
     result = IndicatorResult(cells={})

@@ -19,25 +19,24 @@ import geopandas as gpd
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from boundaries import Boundaries, read_boundaries
-from boundaries.codes import LAYER_NAMES, LEVELS
-from boundaries.errors import DisclosureError, OutputError
-from boundaries.quality import QualityRules
-from disclosure.linked import Relations
-from disclosure.protect import Protection
-from engine.analysis import LevelAnalysis, analyse_level, autocorrelation_rows
-from engine.cells import IndicatorCells
-from engine.config import Config
-from engine.estimates import LevelEstimates, estimate_layers
-from engine.indicators import IndicatorResult, compute_indicators
-from engine.outputs.branches import branche_headers, branche_table, risk_layers
-from engine.outputs.dashboard import DashboardInputs, build_dashboard
-from engine.outputs.geopackage import write_geopackage
-from engine.outputs.language import label_table
-from engine.outputs.lists import hotspot_table, list_headers, write_csv, write_xlsx
-from engine.outputs.manifest import write_manifest
-from engine.outputs.project import write_project
-from engine.outputs.record import (
+from zicht.boundaries import Boundaries, read_boundaries
+from zicht.boundaries.codes import LAYER_NAMES, LEVELS
+from zicht.boundaries.quality import QualityRules
+from zicht.disclosure.linked import Relations
+from zicht.disclosure.protect import Protection
+from zicht.engine.analysis import LevelAnalysis, analyse_level, autocorrelation_rows
+from zicht.engine.cells import IndicatorCells
+from zicht.engine.config import Config
+from zicht.engine.estimates import LevelEstimates, estimate_layers
+from zicht.engine.indicators import IndicatorResult, compute_indicators
+from zicht.engine.outputs.branches import branche_headers, branche_table, risk_layers
+from zicht.engine.outputs.dashboard import DashboardInputs, build_dashboard
+from zicht.engine.outputs.geopackage import write_geopackage
+from zicht.engine.outputs.language import label_table
+from zicht.engine.outputs.lists import hotspot_table, list_headers, write_csv, write_xlsx
+from zicht.engine.outputs.manifest import write_manifest
+from zicht.engine.outputs.project import write_project
+from zicht.engine.outputs.record import (
     attribution,
     engine_version,
     field_aliases,
@@ -49,11 +48,11 @@ from engine.outputs.record import (
     score_table,
     score_types,
 )
-from engine.outputs.report import ReportInputs, build_report
-from engine.outputs.staging import staged_output
-from engine.outputs.styles import StyleSet, layer_styles
-from engine.outputs.verify import audit_directory
-from engine.publish import (
+from zicht.engine.outputs.report import ReportInputs, build_report
+from zicht.engine.outputs.staging import staged_output
+from zicht.engine.outputs.styles import StyleSet, layer_styles
+from zicht.engine.outputs.verify import audit_directory
+from zicht.engine.publish import (
     DisclosureRecord,
     apply_protection,
     area_rules,
@@ -65,8 +64,9 @@ from engine.publish import (
     suppression_columns,
     write_private_reasons,
 )
-from engine.themes import BASE_COLUMNS
-from spatial.weights import queen_with_islands
+from zicht.engine.themes import BASE_COLUMNS
+from zicht.errors import DisclosureError, OutputError
+from zicht.spatial.weights import queen_with_islands
 
 log = logging.getLogger("zicht")
 
@@ -521,7 +521,7 @@ def check_boundaries(
     """``zicht boundaries check``: read a boundary file and describe it, line by line,
     and whether it is clean (no suspect areas: :mod:`boundaries.quality`).
 
-    Raises :class:`~boundaries.errors.BoundaryError` (with every problem in
+    Raises :class:`~zicht.errors.BoundaryError` (with every problem in
     ``problems``) when the file cannot be used.
     """
     boundaries = read_boundaries(path, layer, columns, drop_water=drop_water, quality=quality)

@@ -27,16 +27,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from boundaries import Boundaries
-from boundaries.errors import DisclosureError
-from disclosure.audit import PARENT_LEVEL
-from disclosure.linked import Relations
-from disclosure.protect import Protection, protect
-from disclosure.rules import AREA_COMPANIES, CELL_FIELDS, DERIVED
-from engine.cells import IndicatorCells
-from engine.config import Config, MicrodataIndicator, RatioIndicator
-from engine.sources.branches import BRANCHE_FIELDS
-from engine.sources.sbi import TOTAL, SbiTree
+from zicht.boundaries import Boundaries
+from zicht.disclosure.audit import PARENT_LEVEL
+from zicht.disclosure.linked import Relations
+from zicht.disclosure.protect import Protection, protect
+from zicht.disclosure.rules import AREA_COMPANIES, CELL_FIELDS, DERIVED
+from zicht.engine.cells import IndicatorCells
+from zicht.engine.config import Config, MicrodataIndicator, RatioIndicator
+from zicht.engine.sources.branches import BRANCHE_FIELDS
+from zicht.engine.sources.sbi import TOTAL, SbiTree
+from zicht.errors import DisclosureError
 
 log = logging.getLogger("zicht")
 

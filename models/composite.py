@@ -32,7 +32,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from boundaries.errors import AnalysisError
+from zicht.errors import AnalysisError
 
 METHODS = ("rank", "robust")
 DIRECTIONS = ("higher", "lower")  # which end of an indicator is the risky one

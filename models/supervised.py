@@ -39,7 +39,7 @@ from sklearn.model_selection import GroupKFold, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from boundaries.errors import AnalysisError
+from zicht.errors import AnalysisError
 
 MODELS = ("hgb", "ridge")
 # spatial cross-validation folds: whole wijken, whole gemeenten, or square blocks

@@ -39,13 +39,13 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from boundaries.errors import AnalysisError
-from spatial.permutation import CHUNK_ELEMENTS, Counts, Neighbours, sequential_counts
+from zicht.errors import AnalysisError
+from zicht.spatial.permutation import CHUNK_ELEMENTS, Counts, Neighbours, sequential_counts
 
 if TYPE_CHECKING:
     from libpysal.graph import Graph
 
-    from spatial.weights import Weights
+    from zicht.spatial.weights import Weights
 
 CORRECTIONS = ("fdr", "bonferroni", "none")
 INFERENCE = ("adaptive", "permutation", "analytic")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from boundaries.errors import AnalysisError
+from zicht.errors import AnalysisError
 
 
 def empirical_bayes(

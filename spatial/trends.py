@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from boundaries.errors import AnalysisError
-from spatial.hotspots import MAX_PERMUTATIONS, getis_ord
-from spatial.weights import Weights
+from zicht.errors import AnalysisError
+from zicht.spatial.hotspots import MAX_PERMUTATIONS, getis_ord
+from zicht.spatial.weights import Weights
 
 NO_PATTERN = "no pattern"
 

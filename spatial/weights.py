@@ -16,7 +16,7 @@ import shapely
 from libpysal.graph import Graph
 from libpysal.weights import W
 
-from boundaries.errors import AnalysisError
+from zicht.errors import AnalysisError
 
 WEIGHTS = ("queen", "knn", "distance")
 # what the statistics accept: a libpysal Graph, or the older W

@@ -108,8 +108,8 @@ def demo_session(tmp_path_factory):
 
     Tests only read its output; a test that changes files copies them first.
     """
-    from engine import load_config, run
-    from engine.data import DEMO_CONFIG
+    from zicht.engine import load_config, run
+    from zicht.engine.data import DEMO_CONFIG
 
     log = logging.getLogger("zicht")
     handler, level = _Lines(), log.level

@@ -9,8 +9,8 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from engine.cli import main
 from tests.conftest import grid_buurten, run_config
+from zicht.engine.cli import main
 
 CODES = ["BU03630000", "BU03630001", "BU03630100"]
 

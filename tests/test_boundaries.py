@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from boundaries import BoundaryError, read_boundaries
-from engine.data import DEMO_BOUNDARIES
 from tests.conftest import GEOJSON_2015, SAMPLE_2015, grid_buurten
+from zicht.boundaries import BoundaryError, read_boundaries
+from zicht.engine.data import DEMO_BOUNDARIES
 
 DEMO_COLUMNS = {"naam": "ams_buurtnaam", "wijknaam": "ams_wijknaam"}
 
@@ -242,7 +242,7 @@ def test_select_names_a_code_the_file_does_not_have():
 
 
 def test_dissolving_closes_gaps_between_neighbours_but_keeps_a_lake():
-    from boundaries.hierarchy import dissolve
+    from zicht.boundaries.hierarchy import dissolve
 
     # two buurten 0.3 m and 12 m apart (generalised edges), with a 300 m lake in one
     lake = shapely.box(200, 200, 500, 500)
@@ -279,7 +279,7 @@ def test_dissolving_closes_gaps_between_neighbours_but_keeps_a_lake():
 
 
 def test_overlapping_neighbours_and_crowded_slivers_are_suspect():
-    from boundaries.quality import suspect_areas
+    from zicht.boundaries.quality import suspect_areas
 
     geoms = [shapely.box(0, 0, 1000, 1000), shapely.box(700, 0, 1700, 1000)]
     geoms += [shapely.box(3000, 0, 3100, 1000), shapely.box(5000, 0, 5010, 10)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
 
 import numpy as np
@@ -11,15 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from boundaries.errors import ConfigError, DisclosureError, MicrodataError
-from disclosure.audit import attacker_bounds_exact
-from disclosure.linked import LinkedCells, Relations
-from disclosure.protect import protect
-from disclosure.rounding import half_width
-from disclosure.rules import DisclosureParams
-from engine.cli import main
-from engine.outputs.verify import audit_directory
-from engine.sources.sbi import SbiTree
+from zicht.disclosure.audit import attacker_bounds_exact
+from zicht.disclosure.linked import LinkedCells, Relations
+from zicht.disclosure.protect import protect
+from zicht.disclosure.rounding import half_width
+from zicht.disclosure.rules import DisclosureParams
+from zicht.engine.cli import main
+from zicht.engine.outputs.verify import audit_directory
+from zicht.engine.sources.sbi import SbiTree
+from zicht.errors import ConfigError, DisclosureError, MicrodataError
 
 # --- the SBI tree ---------------------------------------------------------------------
 
@@ -45,8 +46,8 @@ def test_a_shallower_tree_lifts_leaves_to_their_division():
 
 
 def test_risk_branches_must_be_disjoint_nodes(tmp_path):
-    from engine.config import load_config
-    from engine.data import DEMO_CONFIG
+    from zicht.engine.config import load_config
+    from zicht.engine.data import DEMO_CONFIG
 
     text = DEMO_CONFIG.read_text(encoding="utf-8").replace('sbi = "92"', 'sbi = "96"')
     path = tmp_path / "demo.toml"
@@ -187,13 +188,13 @@ def test_what_the_attackers_program_names_as_binding_frees_a_pinned_cell(counts,
     withholds a cell's neighbours switched off, withholding what the program's
     certificate names (disclosure.protect._unpin) still protects them; with that
     switched off too, protection fails (so the first half can fail)."""
-    import disclosure.protect
+    protect_module = importlib.import_module("zicht.disclosure.protect")
 
     cells = two_way(np.array(counts))
-    monkeypatch.setattr(disclosure.protect, "_widen", lambda exposed, *args: exposed)
+    monkeypatch.setattr(protect_module, "_widen", lambda exposed, *args: exposed)
     decided = decide(cells, cells)
     assert exact_narrow(decided, decided["published"].to_numpy(float), DisclosureParams()) == []
-    monkeypatch.setattr(disclosure.protect, "_unpin", lambda *args: None)
+    monkeypatch.setattr(protect_module, "_unpin", lambda *args: None)
     with pytest.raises(DisclosureError, match="could not protect every cell"):
         decide(cells, cells)
 
@@ -307,7 +308,7 @@ def test_branche_layers_and_sheet(demo_out):
 def test_the_report_counts_a_withheld_count_not_an_undefined_quotient():
     from types import SimpleNamespace
 
-    from engine.outputs.report import _withheld
+    from zicht.engine.outputs.report import _withheld
 
     rows = pd.DataFrame(
         {

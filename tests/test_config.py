@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from engine.config import ConfigError, load_config
-from engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
+from zicht.engine.config import ConfigError, load_config
+from zicht.engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
 
 
 def test_demo_config_loads():
@@ -246,7 +246,7 @@ def test_an_indicator_needs_exactly_one_source(tmp_path):
 
 
 def test_where_defaults_are_not_shared_and_lookup_errors_name_the_id():
-    from engine.config import MicrodataIndicator
+    from zicht.engine.config import MicrodataIndicator
 
     a = MicrodataIndicator(
         id="a", kind="count", label_nl="a", label_en="a", microdata="m", measure="records"
@@ -263,8 +263,8 @@ def test_where_defaults_are_not_shared_and_lookup_errors_name_the_id():
 def test_shipped_json_schema_matches_the_model():
     import json
 
-    from engine.config import config_schema
-    from engine.data import CONFIG_SCHEMA
+    from zicht.engine.config import config_schema
+    from zicht.engine.data import CONFIG_SCHEMA
 
     # regenerate with: zicht config schema > engine/data/zicht-config.schema.json
     assert json.loads(CONFIG_SCHEMA.read_text(encoding="utf-8")) == config_schema()
@@ -280,7 +280,7 @@ def test_shipped_json_schema_matches_the_model():
 def test_config_commands(tmp_path, capsys):
     import json
 
-    from engine.cli import main
+    from zicht.engine.cli import main
 
     assert main(["config", "schema"]) == 0
     assert json.loads(capsys.readouterr().out)["title"] == "zicht run configuration"

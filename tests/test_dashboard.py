@@ -14,12 +14,12 @@ import pytest
 import shapely
 from shapely.geometry import Polygon
 
-from boundaries.codes import LAYER_NAMES
-from engine.cli import main
-from engine.outputs.dashboard import DATA_ID, encode_geometry, read_dashboard_data
-from engine.outputs.manifest import sha256_of
-from engine.outputs.verify import audit_directory
 from tests.browser import BROWSER_ARGS, CHROMIUM
+from zicht.boundaries.codes import LAYER_NAMES
+from zicht.engine.cli import main
+from zicht.engine.outputs.dashboard import DATA_ID, encode_geometry, read_dashboard_data
+from zicht.engine.outputs.manifest import sha256_of
+from zicht.engine.outputs.verify import audit_directory
 
 
 @pytest.fixture(scope="module")

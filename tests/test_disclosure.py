@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from disclosure.audit import (
+from zicht.disclosure.audit import (
     Knowledge,
     attacker_bounds,
     attacker_bounds_again,
@@ -19,10 +19,10 @@ from disclosure.audit import (
     protected,
     published_interval,
 )
-from disclosure.linked import LinkedCells, Relations
-from disclosure.protect import protect
-from disclosure.rounding import half_width, round_to_base
-from disclosure.rules import DisclosureParams, primary
+from zicht.disclosure.linked import LinkedCells, Relations
+from zicht.disclosure.protect import protect
+from zicht.disclosure.rounding import half_width, round_to_base
+from zicht.disclosure.rules import DisclosureParams, primary
 
 NO_DERIVED = pd.DataFrame(columns=["indicator", "numerator", "denominator", "per"])
 NO_SIZES = pd.DataFrame(
@@ -147,7 +147,7 @@ def test_without_secondary_suppression_the_audit_finds_leaks():
         cells = table(wijken)
         params = DisclosureParams()
         reason = primary(cells, NO_SIZES, params)
-        from disclosure.rules import protection_levels
+        from zicht.disclosure.rules import protection_levels
 
         upper = protection_levels(cells, reason, params).to_numpy()
         lower = np.minimum(upper, cells["value"].to_numpy())

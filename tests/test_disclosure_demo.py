@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-import engine.pipeline
-from disclosure.audit import attacker_bounds, attacker_bounds_exact, protected
-from disclosure.linked import LinkedCells, Relations
-from disclosure.rules import PRIMARY_RULES
-from engine import load_config, run
-from engine.cli import main
-from engine.data import DEMO_CONFIG
+from zicht.disclosure.audit import attacker_bounds, attacker_bounds_exact, protected
+from zicht.disclosure.linked import LinkedCells, Relations
+from zicht.disclosure.rules import PRIMARY_RULES
+from zicht.engine import load_config, run
+from zicht.engine import pipeline as run_pipeline
+from zicht.engine.cli import main
+from zicht.engine.data import DEMO_CONFIG
 
 # The relations an outsider reads in the data dictionary, written out here by hand
 # (independently of engine.publish.indicator_relations, which the run uses).
@@ -162,7 +162,7 @@ def _perturbed_run(monkeypatch, tmp_path, demo_run, name: str):
     withheld value changes."""
     withheld = demo_run.protection.cells
     withheld = withheld[withheld["reason"].isin(PRIMARY_RULES) & (withheld["level"] == "buurt")]
-    compute, protect = engine.pipeline.compute_indicators, engine.pipeline.protect_cells
+    compute, protect = run_pipeline.compute_indicators, run_pipeline.protect_cells
     seen = {}
 
     def perturb(config, boundaries):
@@ -183,8 +183,8 @@ def _perturbed_run(monkeypatch, tmp_path, demo_run, name: str):
     def protect_as_decided(cells, boundaries, config, relations=None, branches=None, threads=1):
         return protect(seen["cells"], boundaries, config, relations, seen["branches"], threads)
 
-    monkeypatch.setattr(engine.pipeline, "compute_indicators", perturb)
-    monkeypatch.setattr(engine.pipeline, "protect_cells", protect_as_decided)
+    monkeypatch.setattr(run_pipeline, "compute_indicators", perturb)
+    monkeypatch.setattr(run_pipeline, "protect_cells", protect_as_decided)
     result = run(load_config(DEMO_CONFIG), tmp_path / name)
     for level, layer in result.layers.items():
         ids = [
@@ -207,7 +207,7 @@ def test_the_invariance_test_can_fail(demo_run, tmp_path, monkeypatch):
     """Give the estimator the true values of withheld cells (as main gave the
     supervised model its true targets): the same perturbation then changes published
     scores, drivers, classes and model metrics."""
-    estimate, assemble = engine.pipeline.estimate_layers, engine.pipeline.assemble_layers
+    estimate, assemble = run_pipeline.estimate_layers, run_pipeline.assemble_layers
     true_values: dict[str, pd.DataFrame] = {}
 
     def remember(boundaries, cells, config):
@@ -223,8 +223,8 @@ def test_the_invariance_test_can_fail(demo_run, tmp_path, monkeypatch):
             found.point[:] = found.point.where(~found.estimated, truth.astype(float))
         return estimates
 
-    monkeypatch.setattr(engine.pipeline, "assemble_layers", remember)
-    monkeypatch.setattr(engine.pipeline, "estimate_layers", with_true_values)
+    monkeypatch.setattr(run_pipeline, "assemble_layers", remember)
+    monkeypatch.setattr(run_pipeline, "estimate_layers", with_true_values)
     leaky = run(load_config(DEMO_CONFIG), tmp_path / "leaky")
     perturbed = _perturbed_run(monkeypatch, tmp_path, demo_run, "leaky-perturbed")
     before, after = _derived_outputs(leaky.out_dir), _derived_outputs(perturbed.out_dir)
@@ -233,7 +233,7 @@ def test_the_invariance_test_can_fail(demo_run, tmp_path, monkeypatch):
 
 
 def test_relations_between_indicators_are_derived_from_the_config():
-    from engine.publish import indicator_relations
+    from zicht.engine.publish import indicator_relations
 
     relations = indicator_relations(load_config(DEMO_CONFIG))
     assert set(KNOWN.subsets) <= set(relations.subsets)
@@ -249,7 +249,7 @@ def test_relations_between_indicators_are_derived_from_the_config():
 
 
 def test_years_in_a_window_are_found_as_sums(tmp_path):
-    from engine.publish import indicator_relations
+    from zicht.engine.publish import indicator_relations
 
     base = DEMO_CONFIG.read_text(encoding="utf-8")
     years = "".join(

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from disclosure.audit import Knowledge, attacker_bounds, published_interval
-from disclosure.estimate import ratio_interval, top_down
-from engine import load_config
-from engine.data import DEMO_CONFIG
-from models.composite import percentile_against, percentile_score
-from models.supervised import fit_out_of_fold, prediction_range
-from spatial.rates import empirical_bayes, shrinkage
+from zicht.disclosure.audit import Knowledge, attacker_bounds, published_interval
+from zicht.disclosure.estimate import ratio_interval, top_down
+from zicht.engine import load_config
+from zicht.engine.data import DEMO_CONFIG
+from zicht.models.composite import percentile_against, percentile_score
+from zicht.models.supervised import fit_out_of_fold, prediction_range
+from zicht.spatial.rates import empirical_bayes, shrinkage
 
 
 @st.composite
@@ -203,9 +203,9 @@ def test_demo_intervals_hold_the_true_values_and_estimates(demo_run):
     """The outsider's interval of every withheld cell holds its true value (computed
     here from the run's unprotected cells, which never leave the test) and its point
     estimate."""
-    from engine.estimates import estimate_layers
-    from engine.outputs.record import indicator_table
-    from engine.publish import indicator_relations
+    from zicht.engine.estimates import estimate_layers
+    from zicht.engine.outputs.record import indicator_table
+    from zicht.engine.publish import indicator_relations
 
     config = load_config(DEMO_CONFIG)
     table = indicator_table(demo_run.indicators.cells, config, indicator_relations(config))

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from engine.cells import ratio_cells, roll_up
-from engine.config import IndicatorSpec
-from engine.sources.tables import TableError, to_number
+from zicht.engine.cells import ratio_cells, roll_up
+from zicht.engine.config import IndicatorSpec
+from zicht.engine.sources.tables import TableError, to_number
 
 
 def _spec(kind: str, **kw) -> IndicatorSpec:

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.neighbors import KNeighborsRegressor
 
-from models.composite import CompositeIndex, percentile_score, rank_of
-from models.explain import driver_sentence, drivers_text
-from models.supervised import fit_out_of_fold, spatial_blocks
+from zicht.models.composite import CompositeIndex, percentile_score, rank_of
+from zicht.models.explain import driver_sentence, drivers_text
+from zicht.models.supervised import fit_out_of_fold, spatial_blocks
 
 
 def _frame(n=200, seed=0):

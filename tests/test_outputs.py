@@ -13,8 +13,8 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from engine.cli import main
 from tests.browser import BROWSER_ARGS, CHROMIUM
+from zicht.engine.cli import main
 
 FEATURE_LAYERS = ("buurten", "wijken", "gemeenten")
 
@@ -161,7 +161,7 @@ def test_report_in_headless_chromium(out, tmp_path):
 
 
 def test_calibration_is_shown_only_where_targets_are_mostly_published():
-    from engine.outputs.report import ModelDetail, _detail_view
+    from zicht.engine.outputs.report import ModelDetail, _detail_view
 
     calibration = pd.DataFrame(
         {"predicted": [1.0, 2.0], "observed": [1.2, 1.9], "published": [50, 48], "areas": [50, 50]},

@@ -16,13 +16,13 @@ import pyogrio
 import pytest
 import shapely
 
-import engine.pipeline
-from engine.cli import main
-from engine.config import TableIndicator, load_config
-from engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
-from engine.outputs.manifest import sha256_of
-from engine.themes import THEMES
 from tests.conftest import GEOJSON_2015, grid_buurten, run_config
+from zicht.engine import pipeline as run_pipeline
+from zicht.engine.cli import main
+from zicht.engine.config import TableIndicator, load_config
+from zicht.engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
+from zicht.engine.outputs.manifest import sha256_of
+from zicht.engine.themes import THEMES
 
 
 def _layer(out, name):
@@ -187,7 +187,7 @@ def test_write_failing_midway_leaves_no_partial_output(tmp_path, monkeypatch):
     def broken_manifest(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(engine.pipeline, "write_manifest", broken_manifest)
+    monkeypatch.setattr(run_pipeline, "write_manifest", broken_manifest)
     assert main(["--quiet", "demo", "--out", str(out)]) != 0
     assert not out.exists()
 
@@ -205,7 +205,7 @@ def test_bad_config_exits_2_without_traceback(tmp_path):
     shutil.copy(DEMO_BOUNDARIES, tmp_path / "areas.gpkg")
     config.write_text('[boundaries]\npath = "areas.gpkg"\nlayr = "buurten"\n')
     result = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "run", str(config), "--out", str(tmp_path / "o")],
+        [sys.executable, "-m", "zicht", "run", str(config), "--out", str(tmp_path / "o")],
         capture_output=True,
         text=True,
     )
@@ -219,7 +219,7 @@ def test_bad_config_exits_2_without_traceback(tmp_path):
         [
             sys.executable,
             "-m",
-            "engine.cli",
+            "zicht",
             "run",
             str(config),
             "--out",
@@ -518,7 +518,7 @@ def _tampered_copy(demo_out, tmp_path, edit):
             layer=table,
         )
     shutil.copy(demo_out / "manifest.json", copy / "manifest.json")
-    from engine.outputs.verify import audit_directory
+    from zicht.engine.outputs.verify import audit_directory
 
     return audit_directory(copy)
 
@@ -573,7 +573,7 @@ def test_logs_name_no_area(demo_session):
 
 
 def test_report_calibration_uses_published_targets_only(demo_run):
-    from engine.outputs.record import model_details
+    from zicht.engine.outputs.record import model_details
 
     details = model_details(demo_run.analyses, demo_run.layers, load_config(DEMO_CONFIG))
     calibration = details["drugs"].calibration
@@ -647,7 +647,7 @@ label_en = "x"
 
 
 def test_exit_codes_follow_the_error_model():
-    from boundaries import errors
+    from zicht.boundaries import errors
 
     assert errors.ZichtError.exit_code == 2
     for stage_error in (
@@ -665,19 +665,19 @@ def test_exit_codes_follow_the_error_model():
 
 
 def test_an_internal_error_exits_1_and_a_disclosure_failure_3(tmp_path, monkeypatch, capsys):
-    from boundaries.errors import DisclosureError
+    from zicht.errors import DisclosureError
 
     def leak(*args, **kwargs):
         raise DisclosureError("disclosure audit of the output failed (1 problem(s))")
 
-    monkeypatch.setattr(engine.pipeline, "_audit", leak)
+    monkeypatch.setattr(run_pipeline, "_audit", leak)
     assert main(["--quiet", "demo", "--out", str(tmp_path / "a")]) == 3
     assert not (tmp_path / "a").exists()
 
     def bug(*args, **kwargs):
         raise KeyError("oops")
 
-    monkeypatch.setattr(engine.pipeline, "compute_indicators", bug)
+    monkeypatch.setattr(run_pipeline, "compute_indicators", bug)
     assert main(["--quiet", "demo", "--out", str(tmp_path / "b")]) == 1
     assert "internal error" in capsys.readouterr().err
 
@@ -725,19 +725,19 @@ def test_run_select_writes_only_the_area_of_interest(tmp_path):
 def test_the_numeric_libraries_run_within_the_thread_budget(tmp_path, monkeypatch):
     from threadpoolctl import threadpool_info
 
-    from engine.pipeline import free_cores
+    from zicht.engine.pipeline import free_cores
 
     assert 1 <= free_cores() <= (os.cpu_count() or 1)
     areas = grid_buurten(["BU03630000", "BU03630001", "BU03630100"])
     config = run_config(tmp_path, areas)
     seen = {}
-    compute = engine.pipeline.compute_indicators
+    compute = run_pipeline.compute_indicators
 
     def spy(config, boundaries):
         seen["pools"] = {p["user_api"]: p["num_threads"] for p in threadpool_info()}
         return compute(config, boundaries)
 
-    monkeypatch.setattr(engine.pipeline, "compute_indicators", spy)
+    monkeypatch.setattr(run_pipeline, "compute_indicators", spy)
     assert (
         main(["--quiet", "run", str(config), "--out", str(tmp_path / "out"), "--threads", "1"]) == 0
     )

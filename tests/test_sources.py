@@ -11,14 +11,19 @@ import shapely
 from pyproj import Transformer
 from rasterio.transform import from_origin
 
-from boundaries import read_boundaries
-from engine.config import MicrodataIndicator
-from engine.data import DEMO_BOUNDARIES
-from engine.sources.microdata import MicrodataError, microdata_cells, place_records, record_mask
-from engine.sources.rasters import RasterError, zonal_cells
-from engine.sources.synthetic import GENERATORS, Context, Drivers, generate
-from engine.sources.tables import join_report, read_table, to_number
 from tests.conftest import STATLINE_CSV, grid_buurten
+from zicht.boundaries import read_boundaries
+from zicht.engine.config import MicrodataIndicator
+from zicht.engine.data import DEMO_BOUNDARIES
+from zicht.engine.sources.microdata import (
+    MicrodataError,
+    microdata_cells,
+    place_records,
+    record_mask,
+)
+from zicht.engine.sources.rasters import RasterError, zonal_cells
+from zicht.engine.sources.synthetic import GENERATORS, Context, Drivers, generate
+from zicht.engine.sources.tables import join_report, read_table, to_number
 
 # --- StatLine CSV ------------------------------------------------------------------
 

@@ -11,9 +11,10 @@ import pytest
 import shapely
 from libpysal.graph import Graph
 
-from boundaries import read_boundaries
-from engine.data import DEMO_BOUNDARIES
-from spatial.hotspots import (
+from tests.conftest import SAMPLE_2015
+from zicht.boundaries import read_boundaries
+from zicht.engine.data import DEMO_BOUNDARIES
+from zicht.spatial.hotspots import (
     adjust_pvalues,
     getis_ord,
     global_moran,
@@ -21,9 +22,8 @@ from spatial.hotspots import (
     local_statistics,
     two_sided,
 )
-from spatial.trends import _pattern, emerging_hotspots, mann_kendall
-from spatial.weights import contiguity, distance_band, knn, queen_with_islands
-from tests.conftest import SAMPLE_2015
+from zicht.spatial.trends import _pattern, emerging_hotspots, mann_kendall
+from zicht.spatial.weights import contiguity, distance_band, knn, queen_with_islands
 
 
 def grid(rows: int, cols: int) -> gpd.GeoDataFrame:
@@ -309,8 +309,8 @@ def test_a_planted_block_is_found_with_the_default_settings(lattice, size, shift
 
 
 def test_the_fused_kernel_counts_exactly_as_the_numpy_reference(lattice):
-    from spatial.hotspots import _neighbours
-    from spatial.permutation import permutation_counts, permutation_counts_numpy
+    from zicht.spatial.hotspots import _neighbours
+    from zicht.spatial.permutation import permutation_counts, permutation_counts_numpy
 
     ids, graph = lattice
     rng = np.random.default_rng(9)
@@ -326,7 +326,7 @@ def test_the_fused_kernel_counts_exactly_as_the_numpy_reference(lattice):
 def test_empirical_bayes_rates_equal_esda_and_shrink_small_exposures():
     from esda.smoothing import Empirical_Bayes
 
-    from spatial.rates import empirical_bayes
+    from zicht.spatial.rates import empirical_bayes
 
     rng = np.random.default_rng(3)
     exposure = pd.Series(rng.integers(5, 2000, 300).astype(float))

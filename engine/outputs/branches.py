@@ -25,15 +25,15 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from boundaries.codes import LAYER_NAMES
-from boundaries.errors import OutputError
-from disclosure.audit import PARENT_LEVEL
-from disclosure.protect import Protection
-from engine.config import Config
-from engine.estimates import PARENT_COLUMN
-from engine.outputs.language import number, say
-from engine.publish import AREA_COMPANIES_TEXT, WITHHELD_TEXT
-from engine.sources.sbi import TOTAL, SbiTree
+from zicht.boundaries.codes import LAYER_NAMES
+from zicht.disclosure.audit import PARENT_LEVEL
+from zicht.disclosure.protect import Protection
+from zicht.engine.config import Config
+from zicht.engine.estimates import PARENT_COLUMN
+from zicht.engine.outputs.language import number, say
+from zicht.engine.publish import AREA_COMPANIES_TEXT, WITHHELD_TEXT
+from zicht.engine.sources.sbi import TOTAL, SbiTree
+from zicht.errors import OutputError
 
 KEYS = ["niveau", "code", "naam", "sbi", "sbi_niveau", "sbi_naam", "sbi_ouder"]
 DERIVED = ["aandeel", "lq_ouder", "lq_totaal", "verandering"]

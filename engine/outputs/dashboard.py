@@ -33,10 +33,9 @@ import pandas as pd
 import shapely
 from markupsafe import escape
 
-from boundaries.codes import LEVELS as AREA_LEVELS
-from boundaries.errors import OutputError
-from engine.outputs.geopackage import GEOMETRY_COLUMN
-from engine.outputs.language import (
+from zicht.boundaries.codes import LEVELS as AREA_LEVELS
+from zicht.engine.outputs.geopackage import GEOMETRY_COLUMN
+from zicht.engine.outputs.language import (
     CLASS_LABELS,
     LEVEL_NAMES,
     class_breaks,
@@ -44,7 +43,7 @@ from engine.outputs.language import (
     class_legend,
     say,
 )
-from engine.outputs.styles import (
+from zicht.engine.outputs.styles import (
     HOTSPOT_COLOURS,
     INDICATOR_COLOURS,
     LISA_COLOURS,
@@ -52,6 +51,7 @@ from engine.outputs.styles import (
     RISK_CLASSES,
     trend_colours,
 )
+from zicht.errors import OutputError
 
 DATA_ID = "zicht-data"
 LEVELS = tuple(reversed(AREA_LEVELS))  # from the top down
@@ -368,4 +368,4 @@ def _json_value(value: Any) -> Any:
 
 @cache
 def _asset(name: str) -> str:
-    return resources.files("engine.outputs").joinpath("templates", name).read_text("utf-8")
+    return resources.files("zicht.engine.outputs").joinpath("templates", name).read_text("utf-8")

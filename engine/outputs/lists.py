@@ -15,10 +15,10 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from engine.config import Config
-from engine.outputs.language import class_label, number, say
-from engine.publish import WITHHELD_TEXT
-from engine.themes import theme_output_columns
+from zicht.engine.config import Config
+from zicht.engine.outputs.language import class_label, number, say
+from zicht.engine.publish import WITHHELD_TEXT
+from zicht.engine.themes import theme_output_columns
 
 # the lists' columns and their headers, in Dutch and English
 COLUMNS = {

@@ -21,8 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from boundaries.codes import LAYER_NAMES, LEVELS
-from engine.outputs.language import LEVEL_NAMES, say
+from zicht.boundaries.codes import LAYER_NAMES, LEVELS
+from zicht.engine.outputs.language import LEVEL_NAMES, say
 
 RD_NEW_WKT_NAME = "Amersfoort / RD New"
 

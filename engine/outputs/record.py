@@ -12,18 +12,18 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from boundaries import Boundaries
-from disclosure.linked import Relations
-from engine.analysis import LevelAnalysis
-from engine.cells import IndicatorCells
-from engine.config import Config
-from engine.outputs.branches import lq_column
-from engine.outputs.language import percent, say
-from engine.outputs.manifest import sha256_of
-from engine.outputs.report import ModelDetail
-from engine.publish import DisclosureRecord, indicator_exposures
-from engine.sources.sbi import SbiTree
-from engine.themes import THEME_OUTPUTS
+from zicht.boundaries import Boundaries
+from zicht.disclosure.linked import Relations
+from zicht.engine.analysis import LevelAnalysis
+from zicht.engine.cells import IndicatorCells
+from zicht.engine.config import Config
+from zicht.engine.outputs.branches import lq_column
+from zicht.engine.outputs.language import percent, say
+from zicht.engine.outputs.manifest import sha256_of
+from zicht.engine.outputs.report import ModelDetail
+from zicht.engine.publish import DisclosureRecord, indicator_exposures
+from zicht.engine.sources.sbi import SbiTree
+from zicht.engine.themes import THEME_OUTPUTS
 
 DEFAULT_ATTRIBUTION = "Bron: CBS, CC BY 4.0."
 SYNTHETIC_NL = " (synthetisch)"

@@ -22,8 +22,8 @@ import pandas as pd
 import shapely
 from markupsafe import Markup, escape
 
-from engine.outputs.branches import location_quotient, whole_run
-from engine.outputs.language import (
+from zicht.engine.outputs.branches import location_quotient, whole_run
+from zicht.engine.outputs.language import (
     LEVEL_NAMES,
     class_breaks,
     class_decimals,
@@ -33,8 +33,8 @@ from engine.outputs.language import (
     percent,
     say,
 )
-from engine.outputs.styles import INDICATOR_COLOURS, LQ_CLASSES
-from models.explain import driver_sentence
+from zicht.engine.outputs.styles import INDICATOR_COLOURS, LQ_CLASSES
+from zicht.models.explain import driver_sentence
 
 QUINTILE_COLOURS = ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"]
 QUINTILE_LABELS = ["0-20", "20-40", "40-60", "60-80", "80-100"]
@@ -122,7 +122,7 @@ def build_report(inputs: ReportInputs) -> str:
 @cache
 def _template() -> jinja2.Template:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("engine.outputs", "templates"),
+        loader=jinja2.PackageLoader("zicht.engine.outputs", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from boundaries.errors import OutputError
+from zicht.errors import OutputError
 
 
 @contextlib.contextmanager

@@ -23,8 +23,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from engine.outputs.geopackage import GEOMETRY_COLUMN
-from engine.outputs.language import (
+from zicht.engine.outputs.geopackage import GEOMETRY_COLUMN
+from zicht.engine.outputs.language import (
     CLASS_LABELS,
     class_breaks,
     class_decimals,

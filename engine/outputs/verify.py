@@ -36,18 +36,18 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from boundaries.codes import LAYER_NAMES
-from boundaries.errors import DisclosureError, OutputError
-from disclosure.linked import Relations
-from disclosure.rounding import half_width
-from disclosure.rules import PERSON_TYPES
-from engine.estimates import additive_sensitive, group_bounds, published_cells, relations_of
-from engine.outputs.branches import parent_codes
-from engine.outputs.dashboard import read_dashboard_data
-from engine.outputs.manifest import sha256_of
-from engine.publish import SUPPRESSION_TEXTS
-from engine.sources.sbi import REST, TOTAL, SbiTree
-from engine.themes import THEME_OUTPUTS
+from zicht.boundaries.codes import LAYER_NAMES
+from zicht.disclosure.linked import Relations
+from zicht.disclosure.rounding import half_width
+from zicht.disclosure.rules import PERSON_TYPES
+from zicht.engine.estimates import additive_sensitive, group_bounds, published_cells, relations_of
+from zicht.engine.outputs.branches import parent_codes
+from zicht.engine.outputs.dashboard import read_dashboard_data
+from zicht.engine.outputs.manifest import sha256_of
+from zicht.engine.publish import SUPPRESSION_TEXTS
+from zicht.engine.sources.sbi import REST, TOTAL, SbiTree
+from zicht.engine.themes import THEME_OUTPUTS
+from zicht.errors import DisclosureError, OutputError
 
 ATTACKER_MODEL = (
     "reads every published level, table and file of the output",

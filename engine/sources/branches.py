@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from boundaries import Boundaries
-from disclosure.audit import PARENT_LEVEL
-from engine.sources.microdata import Placement, contributions
-from engine.sources.sbi import TOTAL, SbiTree, roll_up_codes
+from zicht.boundaries import Boundaries
+from zicht.disclosure.audit import PARENT_LEVEL
+from zicht.engine.sources.microdata import Placement, contributions
+from zicht.engine.sources.sbi import TOTAL, SbiTree, roll_up_codes
 
 BRANCHE_FIELDS = ["sbi", "sbi_parent", "sbi_depth", "never"]
 

@@ -20,12 +20,12 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from boundaries import Boundaries
-from boundaries.codes import LEVELS, normalise_codes
-from boundaries.errors import MicrodataError, TableError
-from engine.cells import CELL_COLUMNS
-from engine.config import MicrodataIndicator, MicrodataSpec
-from engine.sources.tables import csv_separator
+from zicht.boundaries import Boundaries
+from zicht.boundaries.codes import LEVELS, normalise_codes
+from zicht.engine.cells import CELL_COLUMNS
+from zicht.engine.config import MicrodataIndicator, MicrodataSpec
+from zicht.engine.sources.tables import csv_separator
+from zicht.errors import MicrodataError, TableError
 
 TOP_K = 3
 

@@ -21,8 +21,8 @@ from rasterio.errors import RasterioError
 from rasterio.features import rasterize
 from rasterio.windows import Window, from_bounds
 
-from boundaries.errors import RasterError
-from engine.cells import CELL_COLUMNS
+from zicht.engine.cells import CELL_COLUMNS
+from zicht.errors import RasterError
 
 
 def zonal_cells(

@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from boundaries.errors import MicrodataError
-from disclosure.linked import TOTAL  # an area's own cell is the total of the tree
+from zicht.disclosure.linked import TOTAL  # an area's own cell is the total of the tree
+from zicht.errors import MicrodataError
 
 REST = "~"  # suffix of a node's rest: its records in none of its listed children
 SBI_FILE = Path(__file__).resolve().parent.parent / "data" / "sbi2008.csv"

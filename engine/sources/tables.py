@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from boundaries.codes import PREFIX, normalise_codes
-from boundaries.errors import TableError
+from zicht.boundaries.codes import PREFIX, normalise_codes
+from zicht.errors import TableError
 
 SECRET_MARKS = {"", ".", "x", "X", "-", "?"}
 

@@ -12,8 +12,9 @@ code   meaning
 3      disclosure control or the audit found a disclosure problem
 =====  ==========================================================
 
-The root lives here because ``boundaries`` is the first stage of the flow: every
-later stage may import from it without an import running back up the flow.
+The root lives at the top of the package, outside every stage, so each stage imports it
+without an import running back up the flow (boundaries -> sources -> disclosure ->
+spatial/models -> outputs).
 Messages name the file, layer, column, key or code at fault, never a withheld value.
 """
 
