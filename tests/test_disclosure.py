@@ -8,21 +8,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from zicht.disclosure.audit import (
-    Knowledge,
-    attacker_bounds,
-    attacker_bounds_again,
-    attacker_bounds_decisive,
-    attacker_bounds_lp,
-    attacker_pins,
-    block_labels,
-    protected,
-    published_interval,
-)
-from zicht.disclosure.linked import LinkedCells, Relations
-from zicht.disclosure.protect import protect
+from zicht.disclosure import DisclosureParams, Knowledge, LinkedCells, Relations, protect
+from zicht.disclosure.knowledge import block_labels, protected, published_interval
+from zicht.disclosure.pins import attacker_pins
+from zicht.disclosure.programs import attacker_bounds_lp
+from zicht.disclosure.propagation import attacker_bounds, attacker_bounds_again
 from zicht.disclosure.rounding import half_width, round_to_base
-from zicht.disclosure.rules import DisclosureParams, primary
+from zicht.disclosure.rules import primary
+from zicht.disclosure.witnesses import attacker_bounds_decisive
 
 NO_DERIVED = pd.DataFrame(columns=["indicator", "numerator", "denominator", "per"])
 NO_SIZES = pd.DataFrame(
