@@ -1,7 +1,7 @@
 """What pins a withheld cell: the published cells behind its bound in the attacker's program.
 
 At the optimum of a linear program its reduced costs are a certificate of the bound
-(Chvatal, 1983, *Linear Programming*, ch. 10; the same sensitivity that tau-Argus's
+(Chvátal, 1983, *Linear Programming*, ch. 10; the same sensitivity that tau-Argus's
 audit reads, Hundepool et al., 2012, section 4.3). :func:`attacker_pins` reads them
 for a cell's minimum or maximum in the anchored program
 (:func:`~disclosure.witnesses.anchored`) and names the published cells on the
