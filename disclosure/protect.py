@@ -127,7 +127,8 @@ def protect(
     params = params or DisclosureParams()
     params.validate()
     run = _Run(_with_primary(cells, sizes, params), params, relations or Relations(), limits)
-    run.protected_ids = [i for i in run.sensitive_ids() if i not in _ids(derived)]
+    derived_ids = _ids(derived)
+    run.protected_ids = [i for i in run.sensitive_ids() if i not in derived_ids]
     groups = run.relations.among(run.protected_ids).groups(run.protected_ids)
     with_companies = companies is not None and companies in run.protected_ids
     run.steps = len(groups) + int(with_companies)  # the company count is a step of its own
