@@ -183,11 +183,14 @@ class _Run:
     steps: int = 0
     done: int = 0
     progress: Callable[[int, int], None] | None = None
+    # the sensitive counts and sums: the cells complements protect (found once: a
+    # national table has half a million rows)
+    sensitive_additive: pd.Series = field(init=False)
 
-    @property
-    def sensitive_additive(self) -> pd.Series:
-        """The sensitive counts and sums: the cells complements protect."""
-        return self.cells["sensitive"] & self.cells["kind"].isin(["count", "sum"])
+    def __post_init__(self) -> None:
+        self.sensitive_additive = self.cells["sensitive"] & self.cells["kind"].isin(
+            ["count", "sum"]
+        )
 
     def sensitive_ids(self) -> list[str]:
         """The indicators of the sensitive counts and sums, in order."""
