@@ -67,8 +67,10 @@ def attack(protection, config) -> None:  # type: ignore[no-untyped-def]
     and by HiGHS (a sample), from the published values only."""
     import numpy as np
 
-    from zicht.disclosure.audit import attacker_bounds, attacker_bounds_exact, protected
-    from zicht.disclosure.linked import LinkedCells
+    from zicht.disclosure import LinkedCells
+    from zicht.disclosure.knowledge import protected
+    from zicht.disclosure.programs import attacker_bounds_exact
+    from zicht.disclosure.propagation import attacker_bounds
     from zicht.disclosure.rules import PRIMARY_RULES
     from zicht.engine.publish import indicator_relations
 

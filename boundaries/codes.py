@@ -12,7 +12,13 @@ import re
 
 import pandas as pd
 
+# The area hierarchy, defined here once: from the finest level up, each level lying in
+# the next. The rest is derived: the level one up, the depth from the top (gemeente 0),
+# and the column of an area's layer that holds its parent's code.
 LEVELS = ("buurt", "wijk", "gemeente")
+PARENT_LEVEL = dict(zip(LEVELS[:-1], LEVELS[1:]))  # buurt -> wijk -> gemeente
+DEPTH = {level: depth for depth, level in enumerate(reversed(LEVELS))}
+PARENT_COLUMN = {level: f"{parent}code" for level, parent in PARENT_LEVEL.items()}
 # the layer names of the CBS Wijk- en Buurtkaart, which zicht's outputs use too
 LAYER_NAMES = {"buurt": "buurten", "wijk": "wijken", "gemeente": "gemeenten"}
 PREFIX = {"buurt": "BU", "wijk": "WK", "gemeente": "GM"}

@@ -6,7 +6,7 @@ attacker who knows that (it is in the data dictionary) combines the published ce
 of all of them. :class:`Relations` declares the relations; :func:`Relations.groups`
 splits the indicators into groups that are linked to each other, and
 :class:`LinkedCells` turns one group's cells into the attacker's
-:class:`~disclosure.audit.Knowledge`: the hierarchy of every indicator, the subset
+:class:`~disclosure.knowledge.Knowledge`: the hierarchy of every indicator, the subset
 relations and the sums, per area.
 
 >>> cells = pd.DataFrame({"indicator": ["all", "all", "part", "part"],
@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from zicht.disclosure.audit import PARENT_LEVEL, Knowledge, published_interval, tree_groups
+from zicht.boundaries.codes import PARENT_LEVEL
+from zicht.disclosure.knowledge import Knowledge, published_interval, tree_groups
 
 TOTAL = "totaal"  # the SBI node of an area's own cell (all branches)
 
@@ -98,32 +99,15 @@ class LinkedCells:
     """
 
     def __init__(self, cells: pd.DataFrame, relations: Relations) -> None:
-        indicator = cells["indicator"].to_numpy(dtype=object)
-        level = cells["level"].to_numpy(dtype=object)
-        code = cells["code"].to_numpy(dtype=object)
-        sbi = text_column(cells, "sbi", TOTAL)
-        position = _Positions(indicator, level, code, sbi)
-        own_indicator, own_level, own_code, own_sbi = position.codes
-
-        def lookup(ind: str, rows: np.ndarray, node: str | None = None) -> np.ndarray:
-            """The cells of indicator ``ind`` of the areas of ``rows``, at their SBI
-            node or at ``node``."""
-            nodes = own_sbi[rows] if node is None else position.code(3, node, len(rows))
-            return position.of(
-                position.code(0, ind, len(rows)), own_level[rows], own_code[rows], nodes
-            )
-
-        levels = position.values[1]
-        parent_level = position.code(1, levels.map(lambda lv: PARENT_LEVEL.get(lv, "")))
-        parent_code = position.code(2, text_column(cells, "parent", ""))
-        self.parent = position.of(own_indicator, parent_level[own_level], parent_code, own_sbi)
-        self.own = sbi == TOTAL  # an area's own cell (not a branche's)
-        sbi_parent = text_column(cells, "sbi_parent", "")
-        self.sbi_parent: np.ndarray | None = None
-        if (sbi_parent != "").any():
-            self.sbi_parent = position.of(
-                own_indicator, own_level, own_code, position.code(3, sbi_parent)
-            )
+        self._indicator = cells["indicator"].to_numpy(dtype=object)
+        self._sbi = text_column(cells, "sbi", TOTAL)
+        self._position = _Positions(
+            self._indicator,
+            cells["level"].to_numpy(dtype=object),
+            cells["code"].to_numpy(dtype=object),
+            self._sbi,
+        )
+        self._hierarchies(cells)
         relations = relations.closed()
         # Propagation is exact on one hierarchy with at most one subset per indicator
         # (tested against the programs). Sums over a second dimension (years, SBI nodes)
@@ -136,20 +120,61 @@ class LinkedCells:
             or len(bigger) > len(set(bigger))
             or self.sbi_parent is not None
         )
+        small = self._subset_pairs(relations)
+        self.n_cells = len(cells)
+        self.n_hidden = len(self.small)
+        totals, members, groups = self._tree_sums(small)
+        self._relation_sums(relations, totals, members, groups)
+        self.total = np.concatenate(totals).astype(np.int64)
+        self.member = np.concatenate(members).astype(np.int64)
+        self.group = np.concatenate(groups).astype(np.int64)
+
+    def _lookup(self, ind: str, rows: np.ndarray, node: str | None = None) -> np.ndarray:
+        """The cells of indicator ``ind`` of the areas of ``rows``, at their SBI node or
+        at ``node``."""
+        position = self._position
+        _, own_level, own_code, own_sbi = position.codes
+        nodes = own_sbi[rows] if node is None else position.code(3, node, len(rows))
+        return position.of(position.code(0, ind, len(rows)), own_level[rows], own_code[rows], nodes)
+
+    def _hierarchies(self, cells: pd.DataFrame) -> None:
+        """``parent`` (the same indicator's cell of the area one level up), ``own`` and,
+        for branche tables, ``sbi_parent`` (the cell of the SBI node one level up)."""
+        position = self._position
+        own_indicator, own_level, own_code, own_sbi = position.codes
+        levels = position.values[1]
+        parent_level = position.code(1, levels.map(lambda lv: PARENT_LEVEL.get(lv, "")))
+        parent_code = position.code(2, text_column(cells, "parent", ""))
+        self.parent = position.of(own_indicator, parent_level[own_level], parent_code, own_sbi)
+        self.own = self._sbi == TOTAL  # an area's own cell (not a branche's)
+        sbi_parent = text_column(cells, "sbi_parent", "")
+        self.sbi_parent: np.ndarray | None = None
+        if (sbi_parent != "").any():
+            self.sbi_parent = position.of(
+                own_indicator, own_level, own_code, position.code(3, sbi_parent)
+            )
+
+    def _subset_pairs(self, relations: Relations) -> list[np.ndarray]:
+        """``small`` and ``large``: the cells of each subset pair, per area; returns the
+        smaller cells of each relation apart."""
         small, large = [], []
         for smaller, larger in relations.subsets:
-            rows = np.flatnonzero(indicator == smaller)
-            match = lookup(larger, rows)
+            rows = np.flatnonzero(self._indicator == smaller)
+            match = self._lookup(larger, rows)
             small.append(rows[match >= 0])
             large.append(match[match >= 0])
         self.small = np.concatenate(small) if small else np.zeros(0, dtype=np.int64)
         self.large = np.concatenate(large) if large else np.zeros(0, dtype=np.int64)
-        # Each subset pair gets hidden "rest" cells (larger minus smaller: never negative,
-        # additive over the hierarchy like the two), so that larger = smaller + rest is
-        # one more sum group. Propagation over these sums sees what the pairs alone hide
-        # (the tests check it against the linear programs).
-        self.n_cells = len(cells)
-        self.n_hidden = len(self.small)
+        return small
+
+    def _tree_sums(self, small: list[np.ndarray]) -> tuple[list[np.ndarray], ...]:
+        """The sum groups of the hierarchies and of the subset pairs: totals, members and
+        group numbers, in lists that the relation sums extend.
+
+        Each subset pair gets a hidden "rest" cell (larger minus smaller: never
+        negative, additive over the hierarchy like the two), so that larger = smaller
+        + rest is one more sum group. Propagation over these sums sees what the pairs
+        alone hide (the tests check it against the linear programs)."""
         rest_of = self.n_cells + np.arange(self.n_hidden)  # the rest cell of pair k
         rest_parent, offset = [], 0
         for rows in small:
@@ -173,16 +198,26 @@ class LinkedCells:
         pair_group = n_groups + np.arange(len(self.small))
         members += [self.small, rest_of]
         groups += [pair_group, pair_group]
-        n_groups += len(self.small)
-        # years hold per SBI node too; risk branches only for an area's own cell
+        return totals, members, groups
+
+    def _relation_sums(
+        self,
+        relations: Relations,
+        totals: list[np.ndarray],
+        members: list[np.ndarray],
+        groups: list[np.ndarray],
+    ) -> None:
+        """Extend the sum groups with the relation sums: years hold per SBI node too;
+        risk branches only for an area's own cell."""
+        n_groups = self.n_tree_groups + len(self.small)
         sums: list[tuple[str, list[tuple[str, str | None]]]] = [
             (t, [(p, None) for p in parts]) for t, parts in relations.sums
         ]
         sums += [(t, [(p, node) for node in nodes]) for t, p, nodes in relations.node_sums]
         for total, parts in sums:
             per_node = parts[0][1] is None
-            rows = np.flatnonzero((indicator == total) & (per_node | (sbi == TOTAL)))
-            found = [lookup(p, rows, node) for p, node in parts]
+            rows = np.flatnonzero((self._indicator == total) & (per_node | (self._sbi == TOTAL)))
+            found = [self._lookup(p, rows, node) for p, node in parts]
             complete = np.all([f >= 0 for f in found], axis=0) if found else rows < 0
             rows = rows[complete]
             totals.append(rows)
@@ -190,9 +225,6 @@ class LinkedCells:
                 members.append(f[complete])
                 groups.append(n_groups + np.arange(len(rows)))
             n_groups += len(rows)
-        self.total = np.concatenate(totals).astype(np.int64)
-        self.member = np.concatenate(members).astype(np.int64)
-        self.group = np.concatenate(groups).astype(np.int64)
 
     def knowledge(
         self,
@@ -206,7 +238,15 @@ class LinkedCells:
         low, high = published_interval(published, half, count, min_units)
         low = np.r_[low, np.zeros(self.n_hidden)]
         high = np.r_[high, np.full(self.n_hidden, np.inf)]
-        return Knowledge(low, high, self.total, self.member, self.group, self.small, self.large)
+        return Knowledge(
+            low=low,
+            high=high,
+            total=self.total,
+            member=self.member,
+            group=self.group,
+            small=self.small,
+            large=self.large,
+        )
 
 
 class _Positions:

@@ -30,6 +30,7 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from zicht.disclosure.limits import LIMITS, SearchLimits
 from zicht.errors import DisclosureError
 
 
@@ -55,6 +56,7 @@ def suppress_complements(
     suppressed: np.ndarray,
     need: np.ndarray,
     children_of: Children | None = None,
+    limits: SearchLimits = LIMITS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Choose complementary suppressions for one indicator's tree of cells.
 
@@ -70,8 +72,9 @@ def suppress_complements(
         Cells suppressed so far (primary, and earlier complements).
     need
         Upper protection level each suppressed cell needs (0 where none).
-    children_of
-        :class:`Children` of ``parent``, where the caller has them already.
+    children_of, limits
+        :class:`Children` of ``parent``, where the caller has them already; the time
+        limit and gap of the programs.
 
     Returns the new suppression mask (a superset of ``suppressed``) and the needs,
     raised for cells that must now hide something themselves.
@@ -93,7 +96,7 @@ def suppress_complements(
         tables = tables[~_satisfied(value, parent, children, tables, suppressed, need)]
         if len(tables) == 0:
             continue
-        chosen = _solve(value, parent, children, tables, suppressed, need)
+        chosen = _solve(value, parent, children, tables, suppressed, need, limits)
         # complements chosen among children that have children of their own must be
         # unpinned from below by as much as the most demanding cell of their subtable
         newly_children = np.flatnonzero(chosen & ~suppressed & (depth == level))
@@ -164,6 +167,7 @@ def _solve(
     tables: np.ndarray,
     suppressed: np.ndarray,
     need: np.ndarray,
+    limits: SearchLimits,
 ) -> np.ndarray:
     """One MILP over the given subtables (block-diagonal: HiGHS separates the blocks),
     its rows built for all subtables at once."""
@@ -206,7 +210,7 @@ def _solve(
         integrality=np.ones(len(cells)),
         bounds=Bounds(fixed, np.ones(len(cells))),
         constraints=LinearConstraint(a, lb=np.r_[pinned_lower, lacking], ub=np.inf),
-        options={"time_limit": 60, "mip_rel_gap": 0.02},
+        options={"time_limit": limits.complement_time_limit, "mip_rel_gap": limits.complement_gap},
     )
     if result.x is None:
         raise DisclosureError(f"secondary suppression found no solution ({result.message})")

@@ -3,7 +3,7 @@
 Everything here reads what the run publishes and nothing else: the layers as written
 (NULL where withheld), the ``indicators`` table (kinds, relations, exposures) and the
 rule parameters. For every sensitive count or sum the attacker's interval comes from
-:mod:`disclosure.audit` (the same bounds ``zicht audit`` checks), and a withheld
+:func:`zicht.disclosure.attack` (the same bounds ``zicht audit`` checks), and a withheld
 cell's point estimate from :func:`disclosure.estimate.top_down`; rates and shares of
 estimated parts are recomputed with their intervals. Scores built on these estimates
 are functions of published figures alone, so publishing them reveals nothing new.
@@ -16,12 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from zicht.disclosure.audit import attacker_bounds, attacker_bounds_decisive, attacker_bounds_exact
+from zicht.boundaries.codes import PARENT_COLUMN
+from zicht.disclosure import LinkedCells, Relations, attack
 from zicht.disclosure.estimate import ratio_interval, top_down
-from zicht.disclosure.linked import LinkedCells, Relations
 from zicht.disclosure.rounding import half_width
-
-PARENT_COLUMN = {"buurt": "wijkcode", "wijk": "gemeentecode"}
 
 
 @dataclass
@@ -132,9 +130,9 @@ def group_bounds(
     By propagation: an interval that holds every value the attacker cannot rule out
     (exactly that interval where propagation is exact). With ``wide``, the programs
     decide which withheld cells are narrower than ``wide`` where propagation is not
-    exact, or with ``exact`` everywhere (:func:`~disclosure.audit.attacker_bounds_decisive`:
-    the programs' verdict, with a cell shown wide enough keeping its outer interval);
-    with ``exact`` alone, withheld cells get the programs' interval. Raises
+    exact, or with ``exact`` everywhere (the programs' verdict, with a cell shown wide
+    enough keeping its outer interval); with ``exact`` alone, withheld cells get the
+    programs' interval (:func:`~zicht.disclosure.attack`). Raises
     :class:`~zicht.errors.DisclosureError` when the published figures contradict
     each other."""
     count = (kinds.reindex(cells["indicator"]) == "count").to_numpy()
@@ -143,18 +141,10 @@ def group_bounds(
         count, half_width(params["count_base"], True), half_width(params["sum_base"], False)
     )
     knowledge = linked.knowledge(shown, half, count, params["min_units"])
-    low, high = attacker_bounds(knowledge)
     withheld = np.flatnonzero(np.isnan(shown))
-    if len(withheld) and exact and wide is None:
-        low, high = attacker_bounds_exact(knowledge, withheld, low, high)
-    elif len(withheld) and wide is not None and (exact or linked.needs_programs):
-
-        def enough(_: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-            return hi - lo >= wide - 1e-9
-
-        # the programs only narrow: a cell propagation already finds too narrow is so
-        asked = withheld[enough(withheld, low[withheld], high[withheld])]
-        low, high = attacker_bounds_decisive(knowledge, asked, low, high, enough)
+    low, high = attack(
+        knowledge, withheld, exact=exact, wide=wide, needs_programs=linked.needs_programs
+    )
     n = len(cells)
     return GroupBounds(cells, shown, low[:n], high[:n], linked.parent)
 

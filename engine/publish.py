@@ -28,9 +28,8 @@ import numpy as np
 import pandas as pd
 
 from zicht.boundaries import Boundaries
-from zicht.disclosure.audit import PARENT_LEVEL
-from zicht.disclosure.linked import Relations
-from zicht.disclosure.protect import Protection, protect
+from zicht.boundaries.codes import PARENT_COLUMN
+from zicht.disclosure import Protection, Relations, protect
 from zicht.disclosure.rules import AREA_COMPANIES, CELL_FIELDS, DERIVED
 from zicht.engine.cells import IndicatorCells
 from zicht.engine.config import Config, MicrodataIndicator, RatioIndicator
@@ -56,8 +55,8 @@ def cell_table(
         for level, frame in indicator.levels.items():
             areas = boundaries.levels[level]
             parent = (
-                areas[f"{PARENT_LEVEL[level]}code"]
-                if level in PARENT_LEVEL
+                areas[PARENT_COLUMN[level]]
+                if level in PARENT_COLUMN
                 else pd.Series(None, index=areas.index, dtype=object)
             )
             units = frame["units"]

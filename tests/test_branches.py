@@ -12,11 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from zicht.disclosure.audit import attacker_bounds_exact
-from zicht.disclosure.linked import LinkedCells, Relations
-from zicht.disclosure.protect import protect
+from zicht.disclosure import DisclosureParams, LinkedCells, Relations, protect
+from zicht.disclosure.programs import attacker_bounds_exact
 from zicht.disclosure.rounding import half_width
-from zicht.disclosure.rules import DisclosureParams
 from zicht.engine.cli import main
 from zicht.engine.outputs.verify import audit_directory
 from zicht.engine.sources.sbi import SbiTree
@@ -186,15 +184,15 @@ def test_protecting_one_dimension_alone_leaves_a_leak():
 def test_what_the_attackers_program_names_as_binding_frees_a_pinned_cell(counts, monkeypatch):
     """Tables that the complement programs alone leave exposed. With the step that
     withholds a cell's neighbours switched off, withholding what the program's
-    certificate names (disclosure.protect._unpin) still protects them; with that
-    switched off too, protection fails (so the first half can fail)."""
-    protect_module = importlib.import_module("zicht.disclosure.protect")
+    certificate names (disclosure.complements.Pattern.unpin) still protects them; with
+    that switched off too, protection fails (so the first half can fail)."""
+    pattern = importlib.import_module("zicht.disclosure.complements").Pattern
 
     cells = two_way(np.array(counts))
-    monkeypatch.setattr(protect_module, "_widen", lambda exposed, *args: exposed)
+    monkeypatch.setattr(pattern, "widen", lambda self, exposed, *args: exposed)
     decided = decide(cells, cells)
     assert exact_narrow(decided, decided["published"].to_numpy(float), DisclosureParams()) == []
-    monkeypatch.setattr(protect_module, "_unpin", lambda *args: None)
+    monkeypatch.setattr(pattern, "unpin", lambda self, *args: None)
     with pytest.raises(DisclosureError, match="could not protect every cell"):
         decide(cells, cells)
 

@@ -8,21 +8,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from zicht.disclosure.audit import (
-    Knowledge,
-    attacker_bounds,
-    attacker_bounds_again,
-    attacker_bounds_decisive,
-    attacker_bounds_lp,
-    attacker_pins,
-    block_labels,
-    protected,
-    published_interval,
-)
-from zicht.disclosure.linked import LinkedCells, Relations
-from zicht.disclosure.protect import protect
+from zicht.disclosure import DisclosureParams, Knowledge, LinkedCells, Relations, attack, protect
+from zicht.disclosure.knowledge import block_labels, protected, published_interval
+from zicht.disclosure.pins import attacker_pins
+from zicht.disclosure.programs import attacker_bounds_lp
+from zicht.disclosure.propagation import attacker_bounds, attacker_bounds_again
 from zicht.disclosure.rounding import half_width, round_to_base
-from zicht.disclosure.rules import DisclosureParams, primary
+from zicht.disclosure.rules import primary
+from zicht.disclosure.witnesses import attacker_bounds_decisive
 
 NO_DERIVED = pd.DataFrame(columns=["indicator", "numerator", "denominator", "per"])
 NO_SIZES = pd.DataFrame(
@@ -601,6 +594,37 @@ def test_where_propagation_is_wider_the_programs_give_the_bound():
     assert d_high[b_gemeente] == pytest.approx(46)
     lp_low, lp_high = attacker_bounds_lp(knowledge, withheld)
     np.testing.assert_allclose(d_high[withheld], lp_high, atol=1e-6)
+
+
+def test_attack_is_propagation_and_on_request_the_programs():
+    """The public audit on the found case above: propagation alone (47), the exact
+    programs with ``exact`` (46), and with ``wide`` the programs' verdict only where
+    propagation may be wider than them."""
+    wijken, a, b, c = [[25, 8, 1], [10]], [[16, 3, 0], [9]], [[2, 0, 0], [7]], [[11, 2, 0], [1]]
+    cells = pd.concat(
+        [table(t, indicator=i) for t, i in zip((wijken, a, b, c), ("all", "a", "b", "c"))],
+        ignore_index=True,
+    )
+    shown = [0, 0, 0, 1, 1, 0, 1] + [0] * 6 + [1] + [0, 1, 1, 0, 0, 0, 0] + [1, 0, 0, 1, 0, 0, 1]
+    published = np.where(np.array(shown) == 1, round_to_base(cells["value"].to_numpy(), 5), np.nan)
+    knowledge = LinkedCells(cells, CHAINED).knowledge(published, 2.0, True, 10)
+    withheld = np.flatnonzero(np.isnan(published))
+    b_gemeente = int(
+        np.flatnonzero((cells["indicator"] == "b") & (cells["level"] == "gemeente"))[0]
+    )
+    propagated = attack(knowledge, withheld)
+    np.testing.assert_array_equal(np.stack(propagated), np.stack(attacker_bounds(knowledge)))
+    assert propagated.high[b_gemeente] == 47
+    exact = attack(knowledge, withheld, exact=True)
+    np.testing.assert_allclose(exact.high[withheld], attacker_bounds_lp(knowledge, withheld)[1])
+    assert exact.high[b_gemeente] == pytest.approx(46)
+    # wide: each withheld cell's verdict "at least 5 wide" is the programs' verdict
+    decided = attack(knowledge, withheld, wide=5.0, needs_programs=True)
+    lp_width = exact.high[withheld] - exact.low[withheld]
+    decided_width = decided.high[withheld] - decided.low[withheld]
+    np.testing.assert_array_equal(decided_width >= 5 - 1e-9, lp_width >= 5 - 1e-9)
+    not_asked = attack(knowledge, withheld, wide=5.0, needs_programs=False)
+    np.testing.assert_array_equal(np.stack(not_asked), np.stack(propagated))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from zicht.disclosure.audit import attacker_bounds, attacker_bounds_exact, protected
-from zicht.disclosure.linked import LinkedCells, Relations
+from zicht.disclosure import LinkedCells, Relations
+from zicht.disclosure.knowledge import protected
+from zicht.disclosure.programs import attacker_bounds_exact
+from zicht.disclosure.propagation import attacker_bounds
 from zicht.disclosure.rules import PRIMARY_RULES
 from zicht.engine import load_config, run
 from zicht.engine import pipeline as run_pipeline

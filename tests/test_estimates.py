@@ -8,8 +8,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from zicht.disclosure.audit import Knowledge, attacker_bounds, published_interval
+from zicht.disclosure import Knowledge
 from zicht.disclosure.estimate import ratio_interval, top_down
+from zicht.disclosure.knowledge import published_interval
+from zicht.disclosure.propagation import attacker_bounds
 from zicht.engine import load_config
 from zicht.engine.data import DEMO_CONFIG
 from zicht.models.composite import percentile_against, percentile_score

@@ -25,11 +25,9 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from zicht.boundaries.codes import LAYER_NAMES
-from zicht.disclosure.audit import PARENT_LEVEL
-from zicht.disclosure.protect import Protection
+from zicht.boundaries.codes import LAYER_NAMES, PARENT_COLUMN, PARENT_LEVEL
+from zicht.disclosure import Protection
 from zicht.engine.config import Config
-from zicht.engine.estimates import PARENT_COLUMN
 from zicht.engine.outputs.language import number, say
 from zicht.engine.publish import AREA_COMPANIES_TEXT, WITHHELD_TEXT
 from zicht.engine.sources.sbi import TOTAL, SbiTree

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from zicht.boundaries import Boundaries
-from zicht.disclosure.audit import PARENT_LEVEL
+from zicht.boundaries.codes import PARENT_LEVEL
 from zicht.engine.sources.microdata import Placement, contributions
 from zicht.engine.sources.sbi import TOTAL, SbiTree, roll_up_codes
 

@@ -1,0 +1,229 @@
+"""Complementary suppression: the pattern of withheld cells, and the ways to grow it.
+
+A :class:`Pattern` is what the protection loop withholds (``suppressed``) and how much
+each withheld cell must hide (``need``). It grows in three ways, cheapest first:
+
+- :meth:`Pattern.complete`: the complement programs of :mod:`disclosure.secondary`,
+  per subtable and per hierarchy in turn (tau-Argus's modular method, de Wolf, 2002,
+  *HiTaS: a heuristic approach to cell suppression in hierarchical tables*);
+- :meth:`Pattern.widen`: for a cell the audit still finds exposed, what touches it
+  (its parent, children and related cells), each complement sharing its need with
+  its withheld children (:meth:`Pattern.share_down`);
+- :meth:`Pattern.unpin`: where all of that is withheld already, the published cells
+  on the constraints that bind at the cell's bound in the attacker's program
+  (:func:`~disclosure.pins.attacker_pins`), which is how a cell pinned from afar (a
+  buurt whose withheld wijk is held by the other wijken of the gemeente) is freed.
+
+Suppressions only grow. Choosing the cheapest complements that protect every cell at
+once is the complementary suppression problem (Fischetti and Salazar-Gonzalez, 2001,
+*Solving the cell suppression problem on tabular data with linear constraints*); the
+loop approximates it with these local steps, and the audit checks the result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zicht.disclosure.group import GroupCells
+from zicht.disclosure.knowledge import Knowledge, Labels
+from zicht.disclosure.limits import LIMITS, SearchLimits
+from zicht.disclosure.pins import Pins, attacker_pins
+from zicht.disclosure.rules import SECONDARY
+from zicht.disclosure.secondary import Children, suppress_complements
+
+
+class Pattern:
+    """The cells withheld so far (``suppressed``) and what each must hide (``need``).
+
+    ``keep`` starts from the group's secondary suppressions already chosen (a later
+    pass over the same cells) instead of the primary ones alone.
+    """
+
+    def __init__(self, group: GroupCells, keep: bool, limits: SearchLimits = LIMITS) -> None:
+        self.group = group
+        self.limits = limits
+        secondary = (group.reason == SECONDARY) if keep else False
+        self.suppressed: np.ndarray = group.primary | secondary | group.never
+        self.need: np.ndarray = np.where(group.primary, group.upper, 0.0)
+
+    def size(self) -> tuple[int, float]:
+        """How many cells are withheld and how much they must hide together: a step
+        that changes neither added nothing."""
+        return int(self.suppressed.sum()), float(self.need.sum())
+
+    def complete(self) -> None:
+        """Complementary suppressions over the area hierarchy, and for branche tables
+        over the SBI hierarchy too: each in turn, until neither adds any (the subtables
+        of one dimension are protected one at a time, as tau-Argus's modular method
+        does; the attacker's programs then check the table as a whole). Cells unknown
+        at the source are never withheld: they are published as unknown."""
+        g = self.group
+        while True:
+            before = self.suppressed.copy()
+            self._complete_one(g.linked.parent, g.depth, g.children[0])
+            if g.linked.sbi_parent is None or g.sbi_depth is None:
+                break
+            self._complete_one(g.linked.sbi_parent, g.sbi_depth, g.children[1])
+            if np.array_equal(before, self.suppressed):
+                break
+        self.suppressed &= ~g.unknown
+
+    def _complete_one(self, parent: np.ndarray, depth: np.ndarray, children: Children) -> None:
+        """The complement programs of one hierarchy (:func:`suppress_complements`)."""
+        self.suppressed, self.need = suppress_complements(
+            self.group.value, parent, depth, self.suppressed, self.need, children, self.limits
+        )
+
+    def widen(self, exposed: np.ndarray) -> np.ndarray:
+        """Withhold what pins each exposed cell down: its parent, its children, and the
+        cells of related indicators in the same area; each must hide as much as it
+        needs. Returns the exposed cells for which none of that was new."""
+        idle = []
+        for i in exposed:
+            before = self.size()
+            self._widen_one(int(i))
+            if self.size() == before:
+                idle.append(int(i))
+        return np.array(idle, dtype=np.int64)
+
+    def _widen_one(self, i: int) -> None:
+        """:meth:`widen` for one exposed cell ``i``."""
+        g, suppressed, need = self.group, self.suppressed, self.need
+        # in a branche table a parent is a large total (the gemeente, all branches):
+        # the smallest published sibling that hides anything is the cheaper complement
+        partners = [
+            _sibling(i, p, kids, suppressed, g.value) if g.two_way else int(p[i])
+            for p, kids in zip(g.parents, g.children)
+        ]
+        for kids_of in g.children:
+            kids = kids_of.of(i)
+            if len(kids) and not suppressed[kids].any():
+                if not g.two_way:
+                    suppressed[kids] = True
+                else:  # all sections of an area would be a heavy price: the smallest
+                    shown = kids[g.value[kids] > 0]
+                    suppressed[shown[np.argmin(g.value[shown])] if len(shown) else kids] = True
+        partners += g.related.get(i, [])
+        for q in partners:
+            if 0 <= q < len(suppressed) and q != i:  # not the hidden rest cells
+                suppressed[q] = True
+                need[q] = max(need[q], g.wanted[i])
+                if g.two_way:
+                    self.share_down(q)
+
+    def share_down(self, q: int, levels: int | None = None) -> None:
+        """A complement ``q`` hides its need only if its withheld children (in either
+        hierarchy) can move that much: they share it, the largest first, each as much
+        of its value as is still to hide, and pass it on to theirs (``levels`` deep,
+        :attr:`SearchLimits.share_depth` by default). Without this a withheld child
+        pinned from below keeps the complement pinned, round after round (a branche
+        table's wijk total whose withheld section has published divisions)."""
+        levels = self.limits.share_depth if levels is None else levels
+        if levels == 0:
+            return
+        value, need = self.group.value, self.need
+        for kids_of in self.group.children:
+            kids = kids_of.of(q)
+            kids = kids[self.suppressed[kids]]
+            still = need[q]
+            for k in kids[np.argsort(-value[kids], kind="stable")]:
+                if still <= 0:
+                    break
+                share = min(value[k], still)
+                still -= share
+                if share > need[k]:
+                    need[k] = share
+                    self.share_down(int(k), levels - 1)
+
+    def unpin(self, cells: np.ndarray, knowledge: Knowledge, labels: Labels | None = None) -> None:
+        """Withhold the published cells that the attacker's program shows to pin each of
+        ``cells`` (:func:`~disclosure.pins.attacker_pins`), and again where the next
+        constraint pins it (:attr:`SearchLimits.unpin_passes` times at most).
+
+        The constraints that bind at a cell's bound hold it in series (its wijk is its
+        gemeente minus the other wijken, and those are the sum of their buurten):
+        relaxing one of them gives it room. Per cell that is the cheapest one
+        (``cost``): one cell that may rise, or the smallest cells that together can
+        fall as far as the cell still lacks. The program is the anchored one of the
+        loop (published cells at their true values), narrower than the attacker's:
+        what frees a cell there frees it for the attacker. ``labels``: the blocks of
+        ``knowledge``, where known.
+        """
+        g = self.group
+        low, high = knowledge.low.copy(), knowledge.high.copy()
+        for _ in range(self.limits.unpin_passes):
+            # the attacker's knowledge with what this has withheld so far
+            pins, lacking = self._pins(knowledge.within(low, high), cells, labels)
+            withheld = self.suppressed | g.unknown
+            chosen = [
+                _relaxed(p, short, g.value, g.cost, withheld)
+                for p, short in zip(pins, lacking)
+                if short > 1e-6
+            ]
+            more = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *chosen]))
+            if not len(more):
+                return
+            self.suppressed[more] = True
+            low[more], high[more] = 0.0, np.inf
+            cells = cells[lacking > 1e-6]
+
+    def _pins(
+        self, now: Knowledge, cells: np.ndarray, labels: Labels | None
+    ) -> tuple[list[Pins], np.ndarray]:
+        """What pins each of ``cells`` and how much room it still lacks: room above
+        first; a primary cell that has it may lack room below."""
+        g = self.group
+        anchor, free = g.anchor(now)
+        pins = attacker_pins(now, anchor, free, cells, -np.ones(len(cells)), labels)
+        lacking = g.value[cells] + g.wanted[cells] - np.array([p.bound for p in pins])
+        below = np.flatnonzero(~(lacking > 1e-6) & (g.lower[cells] > 0))
+        if len(below):
+            found = attacker_pins(now, anchor, free, cells[below], np.ones(len(below)), labels)
+            for k, p in zip(below, found):
+                pins[k], lacking[k] = p, p.bound - (g.value[cells[k]] - g.lower[cells[k]])
+        return pins, lacking
+
+
+def _sibling(
+    i: int, parent: np.ndarray, children: Children, suppressed: np.ndarray, value: np.ndarray
+) -> int:
+    """The smallest published, non-zero sibling of cell ``i`` in a hierarchy, else its
+    parent (-1 at the top)."""
+    if parent[i] < 0:
+        return -1
+    siblings = children.of(int(parent[i]))
+    siblings = siblings[~suppressed[siblings] & (value[siblings] > 0) & (siblings != i)]
+    return int(siblings[np.argmin(value[siblings])]) if len(siblings) else int(parent[i])
+
+
+def _relaxed(
+    p: Pins, short: float, value: np.ndarray, cost: np.ndarray, withheld: np.ndarray
+) -> np.ndarray:
+    """The cheapest published cells whose withholding relaxes one binding constraint
+    of ``p`` (none where every pinning cell is withheld already)."""
+    usable = np.zeros(len(p.cells), dtype=bool)
+    inside = p.cells < len(value)  # not the hidden rest cells
+    usable[inside] = ~withheld[p.cells[inside]]
+    options = [
+        _relaxation(p, usable & (p.item == item), value, cost, short)
+        for item in np.unique(p.item[usable])
+    ]
+    return min(options, key=lambda option: option[0])[1] if options else p.cells[:0]
+
+
+def _relaxation(
+    p: Pins, mine: np.ndarray, value: np.ndarray, cost: np.ndarray, short: float
+) -> tuple[float, np.ndarray]:
+    """The cheapest cells of one binding constraint that relax it, and their cost: the
+    cheapest that may rise, else the smallest that can fall by ``short`` together
+    (all of them, at a penalty, if they cannot)."""
+    rise = p.cells[mine & (p.direction > 0)]
+    if len(rise):
+        best = rise[np.argmin(cost[rise])]
+        return float(cost[best]), np.array([best])
+    fall = p.cells[mine & (p.direction < 0)]
+    fall = fall[value[fall] > 0]
+    fall = fall[np.argsort(value[fall], kind="stable")]
+    enough = int(np.searchsorted(np.cumsum(value[fall]), max(short, 0.0))) + 1
+    penalty = 0.0 if enough <= len(fall) else float(cost.sum())
+    return float(cost[fall[:enough]].sum()) + penalty, fall[:enough]

@@ -1,0 +1,237 @@
+"""The protection loop: complements for one group of linked indicators until the
+attacker finds nothing.
+
+:func:`protect_group` is the algorithm; :class:`Search` its state (the pattern of
+withheld cells, what the programs have proven, what the last round found) with one
+method per step. The steps are those of :mod:`disclosure.complements` and the
+attacker's audit (:mod:`disclosure.propagation`, :mod:`disclosure.witnesses`,
+:mod:`disclosure.programs`).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+
+from zicht.disclosure.complements import Pattern
+from zicht.disclosure.group import GroupCells
+from zicht.disclosure.knowledge import Knowledge, Labels, block_labels, protected
+from zicht.disclosure.limits import LIMITS, SearchLimits
+from zicht.disclosure.linked import LinkedCells, Relations
+from zicht.disclosure.programs import attacker_bounds_within
+from zicht.disclosure.propagation import attacker_bounds, attacker_bounds_again
+from zicht.disclosure.rounding import round_to_base
+from zicht.disclosure.rules import SECONDARY, DisclosureParams
+from zicht.disclosure.witnesses import (
+    Criterion,
+    attacker_bounds_anchored,
+    attacker_bounds_decisive,
+    needed_sides,
+)
+from zicht.errors import DisclosureError
+
+PROVEN = "_proven_as"  # working column: the reason a cell had when proven protected
+
+
+def protect_group(
+    cells: pd.DataFrame,
+    rows: np.ndarray,
+    relations: Relations,
+    params: DisclosureParams,
+    *,
+    keep: bool = False,
+    threads: int = 1,
+    programs: bool = True,
+    table: LinkedCells | None = None,
+    limits: SearchLimits = LIMITS,
+) -> int:
+    """Complements for the ``rows`` of ``cells`` (a group of linked indicators) until
+    the attacker finds nothing; writes the decision into ``cells`` and returns the
+    number of rounds.
+
+    Each round, in this order:
+
+    1. complements: the complement programs of each hierarchy (:meth:`Pattern.complete`);
+    2. propagation: the attacker's bounds of that pattern; cells they leave exposed;
+    3. exact programs, only where propagation exposes nothing (the programs only
+       narrow) and may be wider than them: cells they do not prove protected;
+    4. nothing exposed: done;
+    5. widen: withhold what touches each exposed cell (:meth:`Pattern.widen`);
+    6. unpin: cells that widening could not help two rounds running get what the
+       attacker's program names as pinning them (:meth:`Pattern.unpin`); after
+       ``limits.max_rounds`` rounds every exposed cell does;
+    7. fail: after ``limits.max_rounds``, a round that withholds nothing more raises
+       :class:`~zicht.errors.DisclosureError` (suppressions only grow: it ends).
+
+    ``keep`` starts from the complements already chosen (and the proofs still valid)
+    instead of none. Without ``programs`` only propagation checks (a first pattern
+    that a later group with the same cells checks in full). ``table``: the group's
+    :class:`~disclosure.linked.LinkedCells`, where the caller has them already.
+    """
+    frame = cells.loc[rows]
+    group = GroupCells.of(frame, table or LinkedCells(frame, relations), params)
+    search = Search(group, _kept_proofs(frame, keep), keep, limits)
+    for rounds in itertools.count(1):
+        search.pattern.complete()
+        knowledge = search.publish()
+        exposed = search.propagate(knowledge)
+        if programs and group.linked.needs_programs and not exposed.any():
+            exposed = search.ask_programs(knowledge, threads)
+        if not exposed.any():
+            break
+        last_resort = rounds > limits.max_rounds
+        before = search.pattern.size()
+        search.widen_and_unpin(np.flatnonzero(exposed), knowledge, last_resort)
+        if last_resort and search.pattern.size() == before:
+            raise DisclosureError("disclosure control could not protect every cell")
+    search.write(cells, rows)
+    return rounds
+
+
+def _kept_proofs(frame: pd.DataFrame, keep: bool) -> np.ndarray:
+    """Cells proven protected by an earlier pass over the same cells (``keep``), whose
+    rule has not changed since: the company rule is decided on published figures, so
+    what it withholds only widens the attacker's programs."""
+    if keep and PROVEN in frame:
+        return (frame[PROVEN] == frame["reason"]).to_numpy(dtype=bool).copy()
+    return np.zeros(len(frame), dtype=bool)
+
+
+class Search:
+    """The state of the protection loop for one group (see :func:`protect_group`).
+
+    ``pattern``: what is withheld. ``proven``: cells the programs found protected;
+    suppressions only grow from round to round, and with them what the attacker cannot
+    rule out, so a proven cell stays proven. The rest is what the last round found:
+    the published values, the attacker's bounds, the criterion.
+    """
+
+    def __init__(
+        self, group: GroupCells, proven: np.ndarray, keep: bool, limits: SearchLimits
+    ) -> None:
+        self.group = group
+        self.limits = limits
+        self.pattern = Pattern(group, keep, limits)
+        self.proven = proven
+        self.was_idle = np.zeros(0, dtype=np.int64)  # exposed cells widening left alone
+        self.labels: Labels | None = None  # the blocks: the constraints stay, so do they
+        self.last: tuple[Knowledge, tuple[np.ndarray, np.ndarray]] | None = None
+        self.published = np.zeros(0)
+        self.low, self.high = np.zeros(0), np.zeros(0)
+        self.enough: Criterion = _protects(group, self.pattern.suppressed)
+        self.check = np.zeros(0, dtype=np.int64)
+
+    def publish(self) -> Knowledge:
+        """The published values of the pattern (rounded; NaN where withheld) and what
+        the attacker knows from them."""
+        g = self.group
+        self.published = np.where(self.pattern.suppressed, np.nan, round_to_base(g.value, g.base))
+        shown = np.where(g.unknown, 0.0, self.published)
+        return g.linked.knowledge(shown, g.half, g.count, g.params.min_units)
+
+    def propagate(self, knowledge: Knowledge) -> np.ndarray:
+        """The attacker's bounds by propagation (from the second round on, only in the
+        blocks, gemeenten, where something changed) and the cells they leave exposed:
+        a primary cell whose protection interval is not covered, a withheld one
+        narrower than ``protection_min`` (a rest of an SBI node is never published:
+        only a primary one needs protection)."""
+        if self.last is None or self.labels is None:
+            self.labels = block_labels(knowledge)
+            low, high = attacker_bounds(knowledge)
+        else:
+            low, high = attacker_bounds_again(knowledge, *self.last, self.labels[1])
+        self.last = knowledge, (low, high)
+        self.low, self.high = low, high
+        g, suppressed = self.group, self.pattern.suppressed
+        self.enough = _protects(g, suppressed & ~g.never)
+        self.check = np.flatnonzero(g.primary | (suppressed & ~g.never))
+        exposed = np.zeros(len(g.value), dtype=bool)
+        exposed[self.check] = ~self.enough(self.check, low[self.check], high[self.check])
+        return exposed
+
+    def ask_programs(self, knowledge: Knowledge, threads: int) -> np.ndarray:
+        """The cells the attacker's programs do not find protected (those proven in an
+        earlier round are not asked again)."""
+        todo = self.check[~self.proven[self.check]]
+        agree = programs_agree(self, knowledge, todo, threads)
+        exposed = np.zeros(len(self.group.value), dtype=bool)
+        self.proven[todo], exposed[todo] = agree, ~agree
+        return exposed
+
+    def widen_and_unpin(self, exposed: np.ndarray, knowledge: Knowledge, last_resort: bool) -> None:
+        """Widen around the ``exposed`` cells; unpin those that widening left alone this
+        round and the last (every exposed cell, as the ``last_resort``)."""
+        idle = self.pattern.widen(exposed)
+        pinned = exposed if last_resort else np.intersect1d(idle, self.was_idle)
+        self.was_idle = idle
+        if len(pinned):
+            self.pattern.unpin(pinned, knowledge, self.labels)
+
+    def write(self, cells: pd.DataFrame, rows: np.ndarray) -> None:
+        """The decision into ``cells``: reasons (``secondary`` for complements), the
+        proofs, the published values and the attacker's interval of withheld cells."""
+        g, suppressed = self.group, self.pattern.suppressed
+        n = len(g.value)
+        reason = np.where(suppressed & (g.reason == ""), SECONDARY, g.reason)
+        cells.loc[rows, PROVEN] = (
+            pd.Series(reason, dtype=object).where(self.proven, None).to_numpy()
+        )
+        cells.loc[rows, "reason"] = reason
+        cells.loc[rows, "published"] = np.where(g.unknown, np.nan, self.published)
+        cells.loc[rows, "attacker_low"] = np.where(suppressed, self.low[:n], np.nan)
+        cells.loc[rows, "attacker_high"] = np.where(suppressed, self.high[:n], np.nan)
+
+
+def programs_agree(
+    search: Search, knowledge: Knowledge, check: np.ndarray, threads: int = 1
+) -> np.ndarray:
+    """Whether the attacker's programs find each cell of ``check`` protected. Branche
+    tables (two hierarchies, large blocks) are decided by solutions around the true
+    values (:func:`~disclosure.witnesses.attacker_bounds_anchored`: a cell not shown
+    to be protected gets complements); other groups as the programs decide them."""
+    low, high, enough = search.low, search.high, search.enough
+    if not search.group.two_way:
+        low, high = attacker_bounds_decisive(knowledge, check, low, high, enough)
+        return np.asarray(enough(check, low[check], high[check]), dtype=bool)
+    limits = search.limits
+    bounded = knowledge.within(low, high)
+    anchor, free = search.group.anchor(knowledge)
+    agree, inner_low, inner_high = attacker_bounds_anchored(
+        bounded,
+        check,
+        anchor,
+        enough,
+        free,
+        max_witnesses=limits.anchored_witnesses,
+        max_exact=limits.max_exact_per_block,
+        threads=threads,
+    )
+    # what those solutions cannot show, the exact programs decide where their block
+    # (a gemeente's whole table) is small enough to solve cell by cell: only the side
+    # of its interval that the solutions did not settle
+    left = check[~agree]
+    if 0 < len(left) <= limits.max_exact_cells:
+        sides = needed_sides(enough, left, inner_low[~agree], inner_high[~agree])
+        lo, hi, solved = attacker_bounds_within(
+            bounded, left, low, high, limits.max_exact_block, threads, sides, search.labels
+        )
+        found = np.asarray(enough(left[solved], lo[left[solved]], hi[left[solved]]))
+        agree[np.flatnonzero(~agree)[solved]] = found
+    return agree
+
+
+def _protects(group: GroupCells, suppressed: np.ndarray) -> Criterion:
+    """Whether an interval of cells ``i`` protects them: it covers a primary cell's
+    protection interval, and a withheld cell's (``suppressed``) is at least
+    ``protection_min`` wide."""
+    value, lower, upper, primary = group.value, group.lower, group.upper, group.primary
+    protection_min = group.params.protection_min
+
+    def enough(i: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        covers = protected(value[i], lower[i], upper[i], low, high)
+        wide = high - low >= protection_min - 1e-6
+        return np.where(primary[i], covers, True) & np.where(suppressed[i], wide, True)
+
+    return enough
