@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parent
 DEMO_BOUNDARIES = HERE / "amsterdam_buurten_2024.gpkg"
 DEMO_CONFIG = HERE / "demo.toml"
 # the JSON Schema of the TOML config, for editors (``zicht config schema`` prints it)
