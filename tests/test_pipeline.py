@@ -725,7 +725,7 @@ def test_run_select_writes_only_the_area_of_interest(tmp_path):
 def test_the_numeric_libraries_run_within_the_thread_budget(tmp_path, monkeypatch):
     from threadpoolctl import threadpool_info
 
-    from zicht.engine.pipeline import free_cores
+    from zicht.engine.threads import free_cores
 
     assert 1 <= free_cores() <= (os.cpu_count() or 1)
     areas = grid_buurten(["BU03630000", "BU03630001", "BU03630100"])

@@ -54,7 +54,7 @@ MAX_MAP_AREAS = 4000  # more polygons than this cannot be read on a page-wide ma
 MIN_PUBLISHED_FOR_CALIBRATION = 0.8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelDetail:
     """A supervised theme model, for the report: what it predicts, its five most
     important features (label, mean absolute contribution) and its calibration
@@ -66,7 +66,7 @@ class ModelDetail:
     calibration: pd.DataFrame
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReportInputs:
     """Everything the report shows; all of it published (disclosure-controlled)."""
 

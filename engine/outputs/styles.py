@@ -102,7 +102,7 @@ WORDS = {
 }
 
 
-@dataclass
+@dataclass(kw_only=True)
 class StyleSet:
     """What the styles of a run show: theme ids -> names (in order), indicators with a
     map of their own (id -> label), field aliases, per layer and theme how its score
