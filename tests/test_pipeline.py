@@ -21,6 +21,7 @@ from zicht.engine import pipeline as run_pipeline
 from zicht.engine.cli import main
 from zicht.engine.config import TableIndicator, load_config
 from zicht.engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
+from zicht.engine.outputs import writers as output_writers
 from zicht.engine.outputs.manifest import sha256_of
 from zicht.engine.themes import THEMES
 
@@ -187,7 +188,7 @@ def test_write_failing_midway_leaves_no_partial_output(tmp_path, monkeypatch):
     def broken_manifest(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(run_pipeline, "write_manifest", broken_manifest)
+    monkeypatch.setattr(output_writers, "write_manifest", broken_manifest)
     assert main(["--quiet", "demo", "--out", str(out)]) != 0
     assert not out.exists()
 
