@@ -49,7 +49,8 @@ def branche_config():  # type: ignore[no-untyped-def]
 def main() -> None:
     require_national_data()
     start = time.perf_counter()
-    from zicht.engine.pipeline import machine_cores, run
+    from zicht.engine.pipeline import run
+    from zicht.engine.threads import machine_cores
 
     # the machine's cores, as on an idle server (the default takes the cores free at
     # the start, which a passing task can make one less)

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import NATIONAL_2015
-from zicht.engine.pipeline import machine_cores
+from zicht.engine.threads import machine_cores
 
 BURNER = "import time\nend = time.time() + 900\nwhile time.time() < end: pass\n"
 

@@ -20,7 +20,7 @@ from zicht.engine.config import ADDITIVE, IndicatorSpec, RasterIndicator, RatioI
 CELL_COLUMNS = ["value", "numerator", "denominator", "units", "top1", "top2", "top3"]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class IndicatorCells:
     """One indicator's cells on every level: ``levels[level]`` is indexed by area code."""
 

@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from zicht.engine.config import config_schema, load_config
-from zicht.engine.data import DEMO_CONFIG
-from zicht.engine.outputs.record import engine_version
-from zicht.engine.outputs.verify import audit_directory
-from zicht.engine.pipeline import check_boundaries, run
+from zicht import __version__
 from zicht.errors import BoundaryError, ConfigError, OutputError, ZichtError
+
+# The stages (and the numeric libraries under them: pandas, geopandas, scikit-learn,
+# HiGHS) are imported by the command that needs them, so that ``zicht --help`` and a
+# mistyped command answer at once.
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_DISCLOSURE = 0, 1, 2, 3
 EXIT_SUSPECT = 1  # boundaries check: usable, with suspect areas
@@ -92,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Geospatial risk scoring per buurt, wijk and gemeente, "
         "with disclosure control.",
     )
-    parser.add_argument("--version", action="version", version=f"zicht {engine_version()}")
+    parser.add_argument("--version", action="version", version=f"zicht {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _pipeline_commands(sub, common)
     _tool_commands(sub, common)
@@ -245,6 +245,9 @@ def _configure_logging(quiet: bool, log_json: bool = False) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from zicht.engine.config import load_config
+    from zicht.engine.pipeline import run
+
     config = load_config(args.config)
     if args.select:
         codes = tuple(c.strip() for part in args.select for c in part.split(",") if c.strip())
@@ -254,12 +257,15 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from zicht.engine.config import load_config
+    from zicht.engine.data import DEMO_CONFIG
+    from zicht.engine.pipeline import run
+
     run(load_config(DEMO_CONFIG), args.out, args.private_reasons, args.threads)
     return 0
 
 
 def _hotspots(args: argparse.Namespace) -> int:
-
     from zicht.engine.outputs.lists import format_for_terminal, read_list
 
     path = args.dir / "hotspots.csv"
@@ -293,6 +299,8 @@ def _view(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    from zicht.engine.outputs.verify import audit_directory
+
     report = audit_directory(args.dir, exact=args.exact)
     print("attacker model: one who")
     print("\n".join(f"  - {line}" for line in report.model))
@@ -308,11 +316,15 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _config_schema(args: argparse.Namespace) -> int:
+    from zicht.engine.config import config_schema
+
     print(json.dumps(config_schema(), indent=2, ensure_ascii=False))
     return EXIT_OK
 
 
 def _config_check(args: argparse.Namespace) -> int:
+    from zicht.engine.config import load_config
+
     config = load_config(args.config)
     print(
         f"{args.config}: OK ({len(config.indicators)} indicators, {len(config.tables)} "
@@ -322,6 +334,8 @@ def _config_check(args: argparse.Namespace) -> int:
 
 
 def _boundaries_check(args: argparse.Namespace) -> int:
+    from zicht.engine.pipeline import check_boundaries
+
     columns = {}
     for item in args.column:
         name, sep, column = item.partition("=")

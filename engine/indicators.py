@@ -39,7 +39,7 @@ from zicht.errors import MicrodataError, TableError
 log = logging.getLogger("zicht")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class IndicatorResult:
     """All indicator cells, and what the sources reported on the way."""
 
@@ -78,7 +78,14 @@ def compute_indicators(config: Config, boundaries: Boundaries) -> IndicatorResul
         levels = done.levels.get(d.id) or _rolled_up(done.finest[d.id], d, boundaries)
         source, synthetic = done.source[d.id]
         sensitive, unit_type = done.sensitivity[d.id]
-        result.cells[d.id] = IndicatorCells(d, levels, source, synthetic, sensitive, unit_type)
+        result.cells[d.id] = IndicatorCells(
+            spec=d,
+            levels=levels,
+            source=source,
+            synthetic=synthetic,
+            sensitive=sensitive,
+            unit_type=unit_type,
+        )
     return result
 
 

@@ -1,14 +1,14 @@
 """The run: boundaries -> indicators -> disclosure -> analysis -> outputs.
 
-Only wiring lives here; every stage is a plain function in its own module, and the
-output tables are built in :mod:`engine.outputs`.
+Only wiring lives here; every stage is a plain function in its own module, the
+output tables are built in :mod:`engine.outputs` (:func:`~engine.outputs.published.published_run`)
+and written by its writers, one file each (:data:`~engine.outputs.writers.WRITERS`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +20,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from zicht.boundaries import Boundaries, read_boundaries
-from zicht.boundaries.codes import LAYER_NAMES, LEVELS
+from zicht.boundaries.codes import LAYER_NAMES
 from zicht.boundaries.quality import QualityRules
 from zicht.disclosure.linked import Relations
 from zicht.disclosure.protect import Protection
@@ -29,29 +29,13 @@ from zicht.engine.cells import IndicatorCells
 from zicht.engine.config import Config
 from zicht.engine.estimates import LevelEstimates, estimate_layers
 from zicht.engine.indicators import IndicatorResult, compute_indicators
-from zicht.engine.outputs.branches import branche_headers, branche_table, risk_layers
-from zicht.engine.outputs.dashboard import DashboardInputs, build_dashboard
-from zicht.engine.outputs.geopackage import write_geopackage
-from zicht.engine.outputs.language import label_table
-from zicht.engine.outputs.lists import hotspot_table, list_headers, write_csv, write_xlsx
-from zicht.engine.outputs.manifest import write_manifest
-from zicht.engine.outputs.project import write_project
-from zicht.engine.outputs.record import (
-    attribution,
-    engine_version,
-    field_aliases,
-    indicator_table,
-    model_details,
-    model_table,
-    run_table,
-    score_explanations,
-    score_table,
-    score_types,
-)
-from zicht.engine.outputs.report import ReportInputs, build_report
+from zicht.engine.outputs.branches import branche_table
+from zicht.engine.outputs.fields import typed_fields, with_columns
+from zicht.engine.outputs.published import AnalysedLayers, RunRecord, published_run
+from zicht.engine.outputs.record import indicator_table
 from zicht.engine.outputs.staging import staged_output
-from zicht.engine.outputs.styles import StyleSet, layer_styles
 from zicht.engine.outputs.verify import audit_directory
+from zicht.engine.outputs.writers import WRITERS
 from zicht.engine.publish import (
     DisclosureRecord,
     apply_protection,
@@ -65,13 +49,14 @@ from zicht.engine.publish import (
     write_private_reasons,
 )
 from zicht.engine.themes import BASE_COLUMNS
+from zicht.engine.threads import free_cores
 from zicht.errors import DisclosureError, OutputError
 from zicht.spatial.weights import queen_with_islands
 
 log = logging.getLogger("zicht")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RunResult:
     """What a run produced: the layers as written, and what it measured on the way.
 
@@ -88,13 +73,6 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass
-class _Analysed:
-    layers: dict[str, gpd.GeoDataFrame]
-    analyses: dict[str, LevelAnalysis]
-    autocorrelation: pd.DataFrame
-
-
 @contextlib.contextmanager
 def timed(name: str, timings: dict[str, float]) -> Iterator[None]:
     """Log a stage and record its wall time in seconds in ``timings``."""
@@ -103,32 +81,6 @@ def timed(name: str, timings: dict[str, float]) -> Iterator[None]:
     yield
     timings[name] = round(time.perf_counter() - start, 3)
     log.info("stage %s done in %.2f s", name, timings[name])
-
-
-def machine_cores() -> int:
-    """The cores this process may run on (its CPU affinity where the system has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-def free_cores() -> int:
-    """The cores this process may run on that other work is not using now: its CPU
-    affinity minus the tasks running besides it, at least 1. On a shared server this
-    keeps the numeric libraries from starting a thread per core on a busy machine,
-    where the threads would only wait for each other."""
-    cores = machine_cores()
-    return max(1, min(cores, round(cores - _busy())))
-
-
-def _busy() -> float:
-    """How many cores other work uses now: the runnable tasks besides this one (Linux's
-    ``/proc/loadavg``, which reacts at once), else the one-minute load average."""
-    try:
-        running = Path("/proc/loadavg").read_text().split()[3].split("/")[0]
-        return max(0.0, float(running) - 1)
-    except (OSError, IndexError, ValueError):
-        return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
 
 
 def run(
@@ -153,7 +105,7 @@ def run(
     threads
         Threads of the numeric libraries (BLAS and OpenMP pools, bounded with
         threadpoolctl). Default: ``[run] threads``, or where that is 0
-        :func:`free_cores`.
+        :func:`~engine.threads.free_cores`.
 
     Returns
     -------
@@ -197,20 +149,28 @@ def _run(config: Config, out_dir: Path, private_reasons: Path | None, threads: i
         with timed("analysis", timings):
             analysed = _analyse(config, boundaries, layers, protection, estimates, table)
         with timed("write", timings):
-            tables = (table, record)
             branches = (
                 branche_table(protection, config, analysed.layers)
                 if config.branches is not None and len(protection.branches)
                 else None
             )
-            _write(staging, config, boundaries, tables, analysed, started, timings, branches)
+            facts = RunRecord(boundaries=boundaries, started=started, timings=timings)
+            outputs = published_run(staging, config, analysed, table, record, branches, facts)
+            for write in WRITERS:
+                write(outputs)
         with timed("audit", timings):
             _audit(staging)
     if private_reasons is not None:
         write_private_reasons(protection, private_reasons)
     log.info("wrote %s", out_dir)
     return RunResult(
-        out_dir, analysed.layers, indicators, boundaries, analysed.analyses, protection, timings
+        out_dir=out_dir,
+        layers=analysed.layers,
+        indicators=indicators,
+        boundaries=boundaries,
+        analyses=analysed.analyses,
+        protection=protection,
+        timings=timings,
     )
 
 
@@ -280,7 +240,7 @@ def _analyse(
     protection: Protection,
     estimates: dict[str, LevelEstimates],
     indicators: pd.DataFrame,
-) -> _Analysed:
+) -> AnalysedLayers:
     """Scores, hotspots and trends per level, from the published values and the
     estimates derived from them; areas under an area rule are left out."""
     by_companies = company_themes(config, protection)
@@ -302,160 +262,14 @@ def _analyse(
             excluded,
         )
         extra = analyses[level].columns.reindex(layer["code"]).reset_index(drop=True)
-        layers[level] = suppression_columns(_with_columns(layer, extra), protection, rules)
+        layers[level] = suppression_columns(with_columns(layer, extra), protection, rules)
         rows += autocorrelation_rows(level, layers[level], analyses[level].graph, config)
     autocorrelation = pd.DataFrame(rows, columns=["level", "indicator", "moran_i", "p", "areas"])
     kinds = {d.id: d.kind for d in config.indicators}
-    return _Analysed(
-        {lv: _field_types(layer, kinds) for lv, layer in layers.items()},
-        analyses,
-        autocorrelation,
-    )
-
-
-def _write(
-    staging: Path,
-    config: Config,
-    boundaries: Boundaries,
-    tables_in: tuple[pd.DataFrame, DisclosureRecord],
-    analysed: _Analysed,
-    started: datetime,
-    timings: dict[str, float],
-    branches: pd.DataFrame | None = None,
-) -> None:
-    """Every output file into ``staging``."""
-    finished = datetime.now(UTC)
-    layers = analysed.layers
-    gpkg_layers = {LAYER_NAMES[lv]: layers[lv] for lv in LEVELS if lv in layers}
-    if branches is not None:
-        gpkg_layers |= risk_layers(branches, layers, config)
-    indicators_df, disclosure = tables_in
-    models_df = model_table(analysed.analyses)
-    themes = {t: config.theme_name(t) for t in config.scored_themes}
-    scores = score_table(analysed.analyses, layers, themes)
-    tables = {
-        "indicators": indicators_df,
-        "autocorrelation": analysed.autocorrelation,
-        "models": models_df,
-        "scores": scores,
-        "run": run_table(
-            config, boundaries, started, finished, timings, disclosure, analysed.analyses
-        ),
-        **_styling_tables(config, boundaries, gpkg_layers, analysed, themes),
-        **({"branches": branches} if branches is not None else {}),
-    }
-    write_geopackage(staging / "zicht.gpkg", gpkg_layers, tables)
-    write_project(
-        staging / "zicht.qgz", tables["layer_styles"], config.title, themes, config.language
-    )
-    _write_lists(staging, config, indicators_df, analysed, scores, branches)
-    report = _report_inputs(config, finished, analysed, indicators_df, disclosure, scores, branches)
-    (staging / "report.html").write_text(build_report(report), encoding="utf-8")
-    dashboard = DashboardInputs(
-        config.title,
-        attribution(config),
-        finished,
-        {lv: layers[lv] for lv in LEVELS if lv in layers},
-        indicators_df,
-        {t: config.theme_name(t, "nl") for t in config.scored_themes},
-        {t: config.theme_name(t, "en") for t in config.scored_themes},
-        config.language,
-    )
-    (staging / "dashboard.html").write_text(build_dashboard(dashboard), encoding="utf-8")
-    write_manifest(
-        staging,
-        {
-            "engine": "zicht",
-            "engine_version": engine_version(),
-            "config_sha256": config.sha256,
-            "seed": config.seed,
-            "created": finished.isoformat(timespec="seconds"),
-            "attribution": attribution(config),
-        },
-    )
-
-
-def _report_inputs(
-    config: Config,
-    finished: datetime,
-    analysed: _Analysed,
-    indicators: pd.DataFrame,
-    disclosure: DisclosureRecord,
-    scores: pd.DataFrame,
-    branches: pd.DataFrame | None,
-) -> ReportInputs:
-    """What the report shows, all of it published."""
-    return ReportInputs(
-        config.title,
-        config.attribution,
-        finished,
-        analysed.layers,
-        indicators,
-        model_table(analysed.analyses),
-        disclosure.cells_by_outcome,
-        disclosure.parameters,
-        model_details(analysed.analyses, analysed.layers, config),
-        scores,
-        {t: config.theme_name(t) for t in config.scored_themes},
-        config.language,
-        branches,
-        [(r.sbi, r.why(config.language)) for r in config.branches.risk] if config.branches else [],
-        _risk_share(config),
-    )
-
-
-def _risk_share(config: Config) -> tuple[str, str] | None:
-    """The indicator of companies in the risk branches, and that of all companies."""
-    b = config.branches
-    risky = [d.id for d in config.indicators if getattr(d, "sbi", None) == "risico"]
-    if b is None or not risky or not (b.companies or b.indicators):
-        return None  # no branche table: nothing to compare with
-    return risky[0], b.companies or b.indicators[0]
-
-
-def _styling_tables(
-    config: Config,
-    boundaries: Boundaries,
-    layers: dict[str, gpd.GeoDataFrame],
-    analysed: _Analysed,
-    themes: dict[str, str],
-) -> dict[str, pd.DataFrame]:
-    """The ``labels`` lookup of class codes and the QGIS ``layer_styles``."""
-    language = config.language
-    maps = {d.id: d.label(language) for d in config.indicators if d.map}
-    descriptions = {LAYER_NAMES[lv]: a.descriptions for lv, a in analysed.analyses.items()}
-    styles = StyleSet(themes, maps, field_aliases(config, themes), descriptions, language)
-    return {
-        "labels": label_table(list(layers[LAYER_NAMES[boundaries.finest]].columns), language),
-        "layer_styles": layer_styles(layers, styles),
-    }
-
-
-def _write_lists(
-    staging: Path,
-    config: Config,
-    indicators: pd.DataFrame,
-    analysed: _Analysed,
-    scores: pd.DataFrame,
-    branches: pd.DataFrame | None = None,
-) -> None:
-    """``hotspots.csv`` and ``hotspots.xlsx`` (with the branche table as a sheet)."""
-    synthetic_themes = set(indicators.loc[indicators["synthetic"] == 1, "theme"])
-    language = config.language
-    ranked = hotspot_table(
-        analysed.layers, config, synthetic_themes, score_types(analysed.analyses, language)
-    )
-    headers = list_headers(config)
-    write_csv(ranked, staging / "hotspots.csv", headers, language)
-    notes = [*score_explanations(scores, language), attribution(config)]
-    write_xlsx(
-        ranked,
-        staging / "hotspots.xlsx",
-        headers,
-        notes,
-        language,
-        branches,
-        branche_headers(config) if branches is not None else None,
+    return AnalysedLayers(
+        layers={lv: typed_fields(layer, kinds) for lv, layer in layers.items()},
+        analyses=analyses,
+        autocorrelation=autocorrelation,
     )
 
 
@@ -482,33 +296,6 @@ def _check_private_path(path: Path | None, out_dir: Path) -> None:
     if inside or not Path(path).resolve().parent.is_dir():
         where = "inside the output directory" if inside else "in a folder that does not exist"
         raise OutputError(f"{path}: private reasons cannot be written {where}")
-
-
-def _field_types(layer: gpd.GeoDataFrame, kinds: dict[str, str]) -> gpd.GeoDataFrame:
-    """Ranks, flags and whole counts and sums as integer fields (nullable), other
-    figures rounded to 4 decimals: what a GIS user sees in the attribute table."""
-    layer = layer.copy()
-    for column in layer.columns:
-        flag = column.startswith(("rank_", "estimated_")) or column == "suppressed"
-        kind = kinds.get(column)
-        values = pd.to_numeric(layer[column], errors="coerce") if flag or kind else None
-        if values is None:
-            continue
-        whole = bool(((values.dropna() % 1) == 0).all())
-        if flag or (kind in ("count", "sum") and whole):
-            layer[column] = values.astype("Int64")
-        elif kind is not None:
-            layer[column] = values.round(4)
-    return layer
-
-
-def _with_columns(layer: gpd.GeoDataFrame, extra: pd.DataFrame) -> gpd.GeoDataFrame:
-    """The layer with ``extra`` columns inserted before the geometry."""
-    front = layer.drop(columns="geometry")
-    merged = pd.concat(
-        [front, extra.drop(columns=[c for c in extra.columns if c in front.columns])], axis=1
-    )
-    return gpd.GeoDataFrame(merged, geometry=layer.geometry.values, crs=layer.crs)
 
 
 def check_boundaries(

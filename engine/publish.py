@@ -393,7 +393,7 @@ def _outcomes(cells: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in counts.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DisclosureRecord:
     """What disclosure control did, for the ``run`` table and the report: every rule's
     parameters and how many sensitive cells each outcome has. Counts only, no values."""
@@ -411,12 +411,12 @@ class DisclosureRecord:
         c = protection.cells[protection.cells["sensitive"]]
         by_level = {str(level): _outcomes(part) for level, part in c.groupby("level", sort=False)}
         return cls(
-            {f.name: getattr(params, f.name) for f in fields(params)},
-            outcome_counts(protection),
-            protection.rounds,
-            len(protection.failures),
-            by_level,
-            companies,
+            parameters={f.name: getattr(params, f.name) for f in fields(params)},
+            cells_by_outcome=outcome_counts(protection),
+            audit_rounds=protection.rounds,
+            audit_failures=len(protection.failures),
+            by_level=by_level,
+            companies=companies,
         )
 
     @property

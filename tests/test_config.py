@@ -277,6 +277,16 @@ def test_shipped_json_schema_matches_the_model():
     assert schema["$defs"]["SpatialSpec"]["additionalProperties"] is False
 
 
+def test_the_declared_generators_are_the_implemented_ones():
+    # the config declares the generator names (it imports no source); the generators
+    # implement exactly those, in that order (the order of the "must be one of" list)
+    from zicht.engine.config import GENERATOR_NAMES, SBI_GENERATORS
+    from zicht.engine.sources.synthetic import GENERATORS
+
+    assert tuple(GENERATORS) == GENERATOR_NAMES
+    assert set(SBI_GENERATORS) <= set(GENERATOR_NAMES)
+
+
 def test_config_commands(tmp_path, capsys):
     import json
 

@@ -167,7 +167,9 @@ def test_calibration_is_shown_only_where_targets_are_mostly_published():
         {"predicted": [1.0, 2.0], "observed": [1.2, 1.9], "published": [50, 48], "areas": [50, 50]},
         index=[1, 2],
     )
-    detail = ModelDetail("Misdrijven", [("Inwoners", 0.5)], calibration)
+    detail = ModelDetail(
+        target="Misdrijven", importance=[("Inwoners", 0.5)], calibration=calibration
+    )
     shown = _detail_view(detail, "nl")["calibration"]
     assert shown[1]["observed"] == "1,90" and shown[1]["published"] == 48  # decimal comma
     calibration["published"] = [10, 12]

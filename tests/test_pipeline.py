@@ -21,6 +21,7 @@ from zicht.engine import pipeline as run_pipeline
 from zicht.engine.cli import main
 from zicht.engine.config import TableIndicator, load_config
 from zicht.engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
+from zicht.engine.outputs import writers as output_writers
 from zicht.engine.outputs.manifest import sha256_of
 from zicht.engine.themes import THEMES
 
@@ -187,7 +188,7 @@ def test_write_failing_midway_leaves_no_partial_output(tmp_path, monkeypatch):
     def broken_manifest(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(run_pipeline, "write_manifest", broken_manifest)
+    monkeypatch.setattr(output_writers, "write_manifest", broken_manifest)
     assert main(["--quiet", "demo", "--out", str(out)]) != 0
     assert not out.exists()
 
@@ -725,7 +726,7 @@ def test_run_select_writes_only_the_area_of_interest(tmp_path):
 def test_the_numeric_libraries_run_within_the_thread_budget(tmp_path, monkeypatch):
     from threadpoolctl import threadpool_info
 
-    from zicht.engine.pipeline import free_cores
+    from zicht.engine.threads import free_cores
 
     assert 1 <= free_cores() <= (os.cpu_count() or 1)
     areas = grid_buurten(["BU03630000", "BU03630001", "BU03630100"])

@@ -75,7 +75,7 @@ TEXT_SEP = "; "
 YEAR_COLUMN = re.compile(r"^(?P<base>.+)_(?P<year>(19|20)\d\d)$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DashboardInputs:
     """What the dashboard shows; all of it published (the GeoPackage's layers)."""
 

@@ -162,7 +162,9 @@ def model_details(
             ]
             exposure_label = labels.get(exposure_id, exposure_id).lower()
             per = say("per 1.000 {exposure}", language, exposure=exposure_label)
-            details[theme] = ModelDetail(f"{labels[target]} {per}", importance, calibration)
+            details[theme] = ModelDetail(
+                target=f"{labels[target]} {per}", importance=importance, calibration=calibration
+            )
     return details
 
 

@@ -19,8 +19,7 @@ import geopandas as gpd
 import jinja2
 import numpy as np
 import pandas as pd
-import shapely
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from zicht.engine.outputs.branches import location_quotient, whole_run
 from zicht.engine.outputs.language import (
@@ -34,6 +33,7 @@ from zicht.engine.outputs.language import (
     say,
 )
 from zicht.engine.outputs.styles import INDICATOR_COLOURS, LQ_CLASSES
+from zicht.engine.outputs.svg import area_map
 from zicht.models.explain import driver_sentence
 
 QUINTILE_COLOURS = ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"]
@@ -54,7 +54,7 @@ MAX_MAP_AREAS = 4000  # more polygons than this cannot be read on a page-wide ma
 MIN_PUBLISHED_FOR_CALIBRATION = 0.8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelDetail:
     """A supervised theme model, for the report: what it predicts, its five most
     important features (label, mean absolute contribution) and its calibration
@@ -66,7 +66,7 @@ class ModelDetail:
     calibration: pd.DataFrame
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReportInputs:
     """Everything the report shows; all of it published (disclosure-controlled)."""
 
@@ -211,7 +211,7 @@ def _indicator_maps(inputs: ReportInputs) -> list[dict[str, Any]]:
                 fills.append(INDICATOR_COLOURS[int(np.searchsorted(breaks[1:-1], value, "right"))])
                 titles.append(f"{area}: {number(value, digits, language)}")
         label = str(row.label_en if language == "en" else row.label_nl)
-        svg = _svg(
+        svg = area_map(
             layer, fills, [None] * len(layer), titles, inputs.say("kaart {name}", name=label)
         )
         views.append(
@@ -269,7 +269,7 @@ def _branche_view(inputs: ReportInputs) -> dict[str, Any] | None:
             titles.append(f"{area}: {number(lq, 2, inputs.language)}")
     if np.isnan(best).all():
         return {"rows": rows, "svg": None, "level": inputs.say(LEVEL_NAMES[level])}
-    svg = _svg(layer, fills, [None] * len(layer), titles, inputs.say("kaart risicobranches"))
+    svg = area_map(layer, fills, [None] * len(layer), titles, inputs.say("kaart risicobranches"))
     legend = [
         (c, f"{number(lo, 2, inputs.language)} - {number(hi, 2, inputs.language)}")
         for lo, hi, c in LQ_CLASSES[:-1]
@@ -448,56 +448,4 @@ def _risk_map(layer: gpd.GeoDataFrame, theme: str, inputs: ReportInputs) -> Mark
             title += f", {class_label('hotspot', h, inputs.language)}"
         titles.append(title)
     label = inputs.say("kaart {name}", name=inputs.themes[theme])
-    return _svg(layer, fills, strokes, titles, label)
-
-
-def _svg(
-    layer: gpd.GeoDataFrame,
-    fills: list[str],
-    strokes: list[str | None],
-    titles: list[str],
-    label: str,
-    width: int = 520,
-) -> Markup:
-    """A level's areas as inline SVG (RD New, y up, to page coordinates): each area's
-    fill, outline (None: a thin grey line) and hover title."""
-    geoms = layer.geometry.values
-    xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
-    scale = width / max(xmax - xmin, 1)
-    height = int((ymax - ymin) * scale) + 1
-    tolerance = 1.5 / scale  # about one and a half pixel
-    simplified = shapely.simplify(geoms, tolerance, preserve_topology=True)
-    plain: list[str] = []
-    outlined: list[str] = []
-    for geom, fill, stroke, title in zip(simplified, fills, strokes, titles):
-        d = _path(geom, xmin, ymax, scale)
-        if not d:
-            continue
-        line = f"stroke='{stroke or '#888'}' stroke-width='{'2' if stroke else '0.3'}'"
-        path = f"<path d='{d}' fill='{fill}' {line}><title>{_e(title)}</title></path>"
-        (outlined if stroke else plain).append(path)
-    svg = (
-        f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' "
-        f"role='img' aria-label='{_e(label)}'><defs><pattern id='hatch' "
-        "width='6' height='6' patternUnits='userSpaceOnUse' patternTransform='rotate(45)'>"
-        "<rect width='6' height='6' fill='#eee'/><line x1='0' y1='0' x2='0' y2='6' "
-        "stroke='#aaa' stroke-width='2'/></pattern></defs>" + "".join(plain + outlined) + "</svg>"
-    )
-    return Markup(svg)  # every text in it was escaped above
-
-
-def _path(geom: Any, xmin: float, ymax: float, scale: float) -> str:
-    rings = []
-    for polygon in shapely.get_parts(geom):
-        for ring in [polygon.exterior, *polygon.interiors]:
-            coords = np.asarray(ring.coords)
-            if len(coords) < 4:
-                continue
-            xs = np.round((coords[:, 0] - xmin) * scale, 1)
-            ys = np.round((ymax - coords[:, 1]) * scale, 1)
-            rings.append("M" + "L".join(f"{x:g} {y:g}" for x, y in zip(xs, ys)) + "Z")
-    return "".join(rings)
-
-
-def _e(value: object) -> str:
-    return str(escape(str(value)))
+    return area_map(layer, fills, strokes, titles, label)

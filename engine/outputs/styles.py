@@ -102,7 +102,7 @@ WORDS = {
 }
 
 
-@dataclass
+@dataclass(kw_only=True)
 class StyleSet:
     """What the styles of a run show: theme ids -> names (in order), indicators with a
     map of their own (id -> label), field aliases, per layer and theme how its score
@@ -145,12 +145,27 @@ def layer_styles(layers: dict[str, gpd.GeoDataFrame], styles: StyleSet) -> pd.Da
     return pd.DataFrame(rows)
 
 
+Style = tuple[str, str, str, float]  # name, QML, description, coverage
+
+
 def _layer_styles(
     frame: gpd.GeoDataFrame, styles: StyleSet, descriptions: dict[str, str]
-) -> list[tuple[str, str, str, float]]:
+) -> list[Style]:
     """(name, QML, description, coverage) per style of one layer; only risk styles
     have a coverage of 0 or more (the boundary style has 0), so that the default is
     the best-covered risk map."""
+    return (
+        _theme_styles(frame, styles, descriptions)
+        + _trend_styles(frame, styles)
+        + _lq_styles(frame, styles)
+        + _map_styles(frame, styles)
+    )
+
+
+def _theme_styles(
+    frame: gpd.GeoDataFrame, styles: StyleSet, descriptions: dict[str, str]
+) -> list[Style]:
+    """Per scored theme: its risk in classes, its hotspots and its LISA clusters."""
     words = WORDS[styles.language]
     columns = set(frame.columns)
     found = []
@@ -173,10 +188,22 @@ def _layer_styles(
                 title = words["hotspots" if kind == "hotspot" else "lisa"]
                 qml = _qml(frame, styles, _class_rules(column, kind, colours, styles), column)
                 found.append((f"{title} {theme_name}", qml, how, -1.0))
-    for column in sorted(c for c in columns if c.startswith("trend_")):
+    return found
+
+
+def _trend_styles(frame: gpd.GeoDataFrame, styles: StyleSet) -> list[Style]:
+    found = []
+    for column in sorted(c for c in frame.columns if c.startswith("trend_")):
         colours = trend_colours()
         qml = _qml(frame, styles, _class_rules(column, "trend", colours, styles), column)
         found.append((styles.aliases.get(column, column), qml, "", -1.0))
+    return found
+
+
+def _lq_styles(frame: gpd.GeoDataFrame, styles: StyleSet) -> list[Style]:
+    """The location quotients of the branche layers, in classes around 1."""
+    words = WORDS[styles.language]
+    found = []
     for column in [c for c in frame.columns if c.startswith("lq_")]:
         rules = [
             (
@@ -190,8 +217,15 @@ def _layer_styles(
             rules = [(f, label.replace(",", "."), c) for f, label, c in rules]
         title = f"{words['lq']} {styles.aliases.get(column, column)}"
         found.append((title, _qml(frame, styles, rules, column), "", -1.0))
+    return found
+
+
+def _map_styles(frame: gpd.GeoDataFrame, styles: StyleSet) -> list[Style]:
+    """The indicators with a map of their own, in five classes."""
+    words = WORDS[styles.language]
+    found = []
     for indicator, label in styles.maps.items():
-        if indicator in columns:
+        if indicator in frame.columns:
             rules = _indicator_rules(frame[indicator], indicator, styles.language)
             if rules:
                 qml = _qml(frame, styles, rules, indicator)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,7 +65,7 @@ ATTACKER_MODEL = (
 )
 
 
-@dataclass
+@dataclass(kw_only=True)
 class AuditReport:
     cells_checked: int = 0
     withheld: int = 0
@@ -340,20 +341,27 @@ def _check_dashboard(path: Path, layers: dict[str, pd.DataFrame], report: AuditR
         if not isinstance(columns, dict):
             report.problems.append(f"dashboard.html has no data for the {level} layer")
             continue
-        for name in sorted(set(columns) - set(layer.columns)):
-            report.problems.append(f"dashboard.html ({level}) holds a column {name} not published")
-        for name in layer.columns:
-            if name not in columns:
-                report.problems.append(f"dashboard.html ({level}) lacks the column {name}")
-                continue
-            differ = _differences(layer[name], columns[name])
-            if differ is None:
-                report.problems.append(f"dashboard.html ({level}) {name}: wrong number of areas")
-            elif len(differ):
-                codes = ", ".join(map(str, layer["code"].to_numpy()[differ][:5]))
-                report.problems.append(
-                    f"dashboard.html ({level}) {name} differs from the GeoPackage for {codes}"
-                )
+        report.problems.extend(_level_problems(level, layer, columns))
+
+
+def _level_problems(level: str, layer: pd.DataFrame, columns: dict[str, Any]) -> list[str]:
+    """One level's embedded columns against the GeoPackage layer."""
+    problems = []
+    for name in sorted(set(columns) - set(layer.columns)):
+        problems.append(f"dashboard.html ({level}) holds a column {name} not published")
+    for name in layer.columns:
+        if name not in columns:
+            problems.append(f"dashboard.html ({level}) lacks the column {name}")
+            continue
+        differ = _differences(layer[name], columns[name])
+        if differ is None:
+            problems.append(f"dashboard.html ({level}) {name}: wrong number of areas")
+        elif len(differ):
+            codes = ", ".join(map(str, layer["code"].to_numpy()[differ][:5]))
+            problems.append(
+                f"dashboard.html ({level}) {name} differs from the GeoPackage for {codes}"
+            )
+    return problems
 
 
 def _differences(published: pd.Series, embedded: list) -> np.ndarray | None:

@@ -625,9 +625,6 @@ GENERATORS: dict[str, Callable[[Context], SyntheticData]] = {
 }
 
 
-SBI_GENERATORS = ("kvk_vestigingen",)  # generators whose records carry an SBI code
-
-
 def generate(
     name: str,
     areas: gpd.GeoDataFrame,

@@ -1,0 +1,97 @@
+"""How a score is made, in words in the run's language: the labels of its inputs and
+the description of a composite or model theme (the QGIS styles and the report show
+them)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from zicht.engine.config import Config, TargetSpec
+from zicht.models.supervised import ModelResult
+
+TEXT = {
+    "nl": {
+        "against": "{label} t.o.v. {exposure}",
+        "nearby": "{label} (in de buurt)",
+        "lower": " (lager is riskanter)",
+        "rank": "rangschikking",
+        "robust": "robuuste z-waarden",
+        "composite": "Samengestelde index ({method}) van: {parts}. Aantallen tellen als "
+        "verhouding tot hun noemer, naar het cijfer van de wijk of gemeente getrokken waar "
+        "die noemer klein is (empirisch Bayes). Onderdrukte cijfers zijn geschat uit "
+        "gepubliceerde cijfers.",
+        "lag": " en hun gemiddelde in de buurt",
+        "model": "Model {model}: verwacht aantal {target} per 1.000 {exposure}, voorspeld uit "
+        "{features}{lag}. Getraind op gepubliceerde en geschatte aantallen, gevalideerd per "
+        "{folds} op de gepubliceerde; de score van een gebied komt van een model dat zijn "
+        "eigen aantal niet zag.",
+        "wijk": "wijk",
+        "gemeente": "gemeente",
+        "blocks": "ruimtelijk blok",
+    },
+    "en": {
+        "against": "{label} relative to {exposure}",
+        "nearby": "{label} (nearby)",
+        "lower": " (lower is riskier)",
+        "rank": "ranks",
+        "robust": "robust z-scores",
+        "composite": "Composite index ({method}) of: {parts}. Counts enter relative to their "
+        "denominator, drawn towards the wijk or gemeente figure where that denominator is "
+        "small (empirical Bayes). Withheld figures are estimated from published figures.",
+        "lag": " and their mean nearby",
+        "model": "Model {model}: expected number of {target} per 1,000 {exposure}, predicted "
+        "from {features}{lag}. Trained on published and estimated counts, validated per "
+        "{folds} on the published ones; an area's score comes from a model that did not "
+        "see its own count.",
+        "wijk": "wijk",
+        "gemeente": "gemeente",
+        "blocks": "spatial block",
+    },
+}
+
+
+def indicator_label(config: Config, indicator_id: str) -> str:
+    d = config.indicator(indicator_id)
+    return d.label(config.language)
+
+
+def input_label(config: Config, indicator_id: str) -> str:
+    """An indicator's label as a score input, in the run's language: a count or sum
+    with an exposure is measured against it."""
+    d = config.indicator(indicator_id)
+    if d.kind in ("count", "sum") and d.exposure and d.direction != "none":
+        text = TEXT[config.language]["against"]
+        return text.format(
+            label=indicator_label(config, d.id),
+            exposure=indicator_label(config, d.exposure).lower(),
+        )
+    return indicator_label(config, d.id)
+
+
+def composite_description(config: Config, theme: str, indicators: pd.DataFrame) -> str:
+    """How a composite theme's score is made, in the run's language."""
+    text = TEXT[config.language]
+    parts = []
+    for d in config.theme_indicators(theme):
+        parts.append(input_label(config, d.id) + (text["lower"] if d.direction == "lower" else ""))
+    method = text["rank"] if config.models.method == "rank" else text["robust"]
+    return text["composite"].format(method=method, parts="; ".join(parts))
+
+
+def model_description(
+    config: Config,
+    target: TargetSpec,
+    indicators: pd.DataFrame,
+    model: ModelResult,
+    features: list[str],
+) -> str:
+    """How a model theme's score is made (from ``features``), in the run's language."""
+    text = TEXT[config.language]
+    return text["model"].format(
+        model=model.model,
+        target=indicator_label(config, target.target).lower(),
+        exposure=indicator_label(config, indicators.at[target.target, "exposure"]).lower(),
+        features=", ".join(indicator_label(config, f).lower() for f in features),
+        lag=text["lag"] if target.spatial_lag else "",
+        folds=text[target.groups],
+    )

@@ -1,0 +1,177 @@
+"""The analysis of one level: weights, every theme's score, hotspot and LISA classes,
+trends on the finest level, and the global Moran's I of every published figure."""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from libpysal.graph import Graph
+
+from zicht.engine.analysis.descriptions import composite_description
+from zicht.engine.analysis.results import LevelAnalysis
+from zicht.engine.analysis.scores import composite_theme, model_theme, score_inputs
+from zicht.engine.config import Config
+from zicht.engine.estimates import LevelEstimates
+from zicht.engine.publish import progress_log
+from zicht.engine.themes import theme_output_columns
+from zicht.spatial.hotspots import global_moran, local_statistics
+from zicht.spatial.trends import emerging_hotspots
+from zicht.spatial.weights import distance_band, knn, queen_with_islands
+
+log = logging.getLogger("zicht")
+PARENT_OF = {"buurt": "wijkcode", "wijk": "gemeentecode"}
+
+
+def level_weights(areas: gpd.GeoDataFrame, config: Config) -> tuple[Graph, list[str]]:
+    """The configured weights for a level, and the islands that were joined."""
+    spec = config.spatial
+    if spec.weights == "knn":
+        return knn(areas, k=min(spec.k, len(areas) - 1)), []
+    if spec.weights == "distance":
+        return distance_band(areas, spec.threshold), []
+    contiguity = queen_with_islands(areas, spec.islands_k)
+    return contiguity.graph, contiguity.islands
+
+
+def analyse_level(
+    config: Config,
+    level: str,
+    areas: gpd.GeoDataFrame,
+    estimates: LevelEstimates,
+    indicators: pd.DataFrame,
+    finest: bool,
+    excluded: pd.DataFrame | None = None,
+) -> LevelAnalysis:
+    """Scores, drivers, hotspots and trends for the areas of one level.
+
+    ``estimates`` holds, per area code and indicator id, the published value or the
+    estimate from published figures (:func:`engine.estimates.estimate_layers`) with
+    its interval: no score depends on a withheld value. ``indicators`` is the
+    published ``indicators`` table (kinds, parts, exposures). ``excluded`` (per area
+    code: ``persons``, and per theme) marks areas under an area rule: they get no
+    score, rank, driver, class or trend of that theme (``persons``: of any), and stay
+    out of every fit and of their neighbours' weights.
+    """
+    spec = config.spatial
+    result = LevelAnalysis(columns=pd.DataFrame(index=areas.index))
+    if len(areas) < spec.min_areas:
+        log.info(
+            "%s: %d areas, fewer than spatial.min_areas=%d: no scores or hotspots",
+            level,
+            len(areas),
+            spec.min_areas,
+        )
+        return result
+    result.graph, result.islands = level_weights(areas, config)
+    estimates = estimates.reindex(areas.index)
+    targets = {t.theme: t for t in config.models.targets}
+    persons = _rule(excluded, "persons", areas.index)
+    parents = areas[PARENT_OF[level]] if level in PARENT_OF else None
+    themes = config.scored_themes
+    progress = progress_log("analysis {level}: {theme} ({k} of {n} themes{left})", level=level)
+    for k, theme in enumerate(themes, start=1):
+        progress(k, len(themes), theme=theme)
+        target = targets.get(theme) if finest else None
+        out = persons | _rule(excluded, theme, areas.index)
+        known = estimates.without(out)
+        if target is not None:
+            model_theme(config, theme, target, areas, known, indicators, result)
+        else:
+            ids = [d.id for d in config.theme_indicators(theme)]
+            inputs = score_inputs(ids, indicators, known, parents)
+            composite_theme(config, theme, inputs, result)
+            result.descriptions[theme] = composite_description(config, theme, indicators)
+        _classes(config, theme, areas, result)
+        shown = [c for c in theme_output_columns(theme) if c in result.columns]
+        result.columns.loc[out.to_numpy(), shown] = np.nan
+    if finest:
+        _trends(config, estimates.without(persons).point, result)
+    return result
+
+
+def _rule(excluded: pd.DataFrame | None, name: str, index: pd.Index) -> pd.Series:
+    """The areas an area rule takes out (``persons``, or a theme's own column)."""
+    if excluded is None or name not in excluded:
+        return pd.Series(False, index=index)
+    return excluded[name].reindex(index).fillna(False).astype(bool)
+
+
+def _classes(config: Config, theme: str, areas: gpd.GeoDataFrame, result: LevelAnalysis) -> None:
+    """Hotspot (Gi*) and LISA classes of a theme's point score, into ``result``."""
+    spec, columns = config.spatial, result.columns
+    risk = columns[f"risk_{theme}"]
+    if risk.notna().sum() < spec.min_areas:
+        log.info("%s: fewer than %d areas with a score: no hotspots", theme, spec.min_areas)
+        columns[f"hotspot_{theme}"] = columns[f"lisa_{theme}"] = None
+        return
+    assert result.graph is not None
+    # areas without a score are left out of the weights by spatial.hotspots itself
+    lisa, gi = local_statistics(
+        risk,
+        result.graph,
+        spec.permutations,
+        config.seed,
+        spec.correction,
+        spec.alpha,
+        spec.inference,
+        spec.max_permutations,
+    )
+    columns[f"hotspot_{theme}"] = gi["hotspot"].reindex(areas.index)
+    columns[f"lisa_{theme}"] = lisa["cluster"].reindex(areas.index)
+
+
+def _trends(config: Config, values: pd.DataFrame, result: LevelAnalysis) -> None:
+    """Emerging hot spot categories of every configured trend, into ``result``."""
+    spec = config.spatial
+    for trend in config.trends:
+        complete = values[list(trend.indicators)].dropna()
+        if len(complete) < spec.min_areas:
+            continue
+        emerging = emerging_hotspots(
+            complete,
+            result.graph,
+            spec.permutations,
+            config.seed,
+            spec.correction,
+            trend.alpha,
+            spec.inference,
+            spec.max_permutations,
+        )
+        result.columns[f"trend_{trend.id}"] = emerging["category"].reindex(result.columns.index)
+
+
+def autocorrelation_rows(
+    level: str, layer: pd.DataFrame, graph: Graph | None, config: Config
+) -> list[dict]:
+    """Global Moran's I of every numeric published column (indicators, risk scores).
+
+    Computed on the published values only: with every other value known, Moran's I
+    is a quadratic equation in a withheld one.
+    """
+    if graph is None:
+        return []
+    table = layer.set_index("code")
+    names = [d.id for d in config.indicators] + [
+        f"risk_{t}" for t in config.scored_themes if f"risk_{t}" in table.columns
+    ]
+    return [
+        _moran_row(level, name, pd.to_numeric(table[name], errors="coerce"), graph, config)
+        for name in names
+    ]
+
+
+def _moran_row(level: str, name: str, values: pd.Series, graph: Graph, config: Config) -> dict:
+    known = values.dropna()
+    if len(known) < config.spatial.min_areas or known.nunique() < 2:
+        return {"level": level, "indicator": name, "moran_i": None, "p": None, "areas": len(known)}
+    moran = global_moran(known, graph, permutations=config.spatial.permutations, seed=config.seed)
+    return {
+        "level": level,
+        "indicator": name,
+        "moran_i": round(moran.I, 4),
+        "p": round(moran.p, 4),
+        "areas": moran.n,
+    }

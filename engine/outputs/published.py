@@ -1,0 +1,146 @@
+"""What a run publishes, in one object every output writer takes: the layers per level
+and the GeoPackage's feature layers, its attribute tables, the config and what the
+writers need besides (themes, the disclosure record, when it was made, where to)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from zicht.boundaries import Boundaries
+from zicht.boundaries.codes import LAYER_NAMES, LEVELS
+from zicht.engine.analysis import LevelAnalysis
+from zicht.engine.config import Config
+from zicht.engine.outputs.branches import risk_layers
+from zicht.engine.outputs.language import label_table
+from zicht.engine.outputs.record import field_aliases, model_table, run_table, score_table
+from zicht.engine.outputs.styles import StyleSet, layer_styles
+from zicht.engine.publish import DisclosureRecord
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysedLayers:
+    """The published layers per level with the analysis' columns, what the analysis
+    computed per level, and the global Moran's I of every published figure."""
+
+    layers: dict[str, gpd.GeoDataFrame]
+    analyses: dict[str, LevelAnalysis]
+    autocorrelation: pd.DataFrame
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishedRun:
+    """Everything the output files show, all of it published (disclosure-controlled),
+    and the folder they are written to."""
+
+    out_dir: Path  # the files go here (the run's staging folder)
+    config: Config
+    layers: dict[str, gpd.GeoDataFrame]  # per level (buurt, wijk, gemeente)
+    gpkg_layers: dict[str, gpd.GeoDataFrame]  # the GeoPackage's feature layers by name
+    tables: dict[str, pd.DataFrame]  # the GeoPackage's attribute tables by name
+    analyses: dict[str, LevelAnalysis]
+    disclosure: DisclosureRecord  # counts only, no values
+    branches: pd.DataFrame | None  # the ``branches`` table, if the run has one
+    themes: dict[str, str]  # scored theme id -> name in the run's language, in order
+    created: datetime  # UTC
+
+    @property
+    def language(self) -> str:
+        return self.config.language
+
+    @property
+    def indicators(self) -> pd.DataFrame:
+        """The ``indicators`` table."""
+        return self.tables["indicators"]
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        """The ``scores`` table: how each score is made, per level."""
+        return self.tables["scores"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunRecord:
+    """What the ``run`` table records besides the outputs: the boundaries, when the run
+    started and how long each stage took (seconds)."""
+
+    boundaries: Boundaries
+    started: datetime
+    timings: dict[str, float]
+
+
+def published_run(
+    out_dir: Path,
+    config: Config,
+    analysed: AnalysedLayers,
+    indicators: pd.DataFrame,
+    disclosure: DisclosureRecord,
+    branches: pd.DataFrame | None,
+    record: RunRecord,
+) -> PublishedRun:
+    """The run's outputs as the writers take them; ``indicators`` is the
+    ``indicators`` table, ``branches`` the ``branches`` table (None: none)."""
+    created = datetime.now(UTC)
+    layers = analysed.layers
+    gpkg_layers = {LAYER_NAMES[lv]: layers[lv] for lv in LEVELS if lv in layers}
+    if branches is not None:
+        gpkg_layers |= risk_layers(branches, layers, config)
+    themes = {t: config.theme_name(t) for t in config.scored_themes}
+    run = run_table(
+        config,
+        record.boundaries,
+        record.started,
+        created,
+        record.timings,
+        disclosure,
+        analysed.analyses,
+    )
+    tables = {
+        "indicators": indicators,
+        "autocorrelation": analysed.autocorrelation,
+        "models": model_table(analysed.analyses),
+        "scores": score_table(analysed.analyses, layers, themes),
+        "run": run,
+        **_styling_tables(config, record.boundaries, gpkg_layers, analysed, themes),
+        **({"branches": branches} if branches is not None else {}),
+    }
+    return PublishedRun(
+        out_dir=out_dir,
+        config=config,
+        layers=layers,
+        gpkg_layers=gpkg_layers,
+        tables=tables,
+        analyses=analysed.analyses,
+        disclosure=disclosure,
+        branches=branches,
+        themes=themes,
+        created=created,
+    )
+
+
+def _styling_tables(
+    config: Config,
+    boundaries: Boundaries,
+    layers: dict[str, gpd.GeoDataFrame],
+    analysed: AnalysedLayers,
+    themes: dict[str, str],
+) -> dict[str, pd.DataFrame]:
+    """The ``labels`` lookup of class codes and the QGIS ``layer_styles``."""
+    language = config.language
+    maps = {d.id: d.label(language) for d in config.indicators if d.map}
+    descriptions = {LAYER_NAMES[lv]: a.descriptions for lv, a in analysed.analyses.items()}
+    styles = StyleSet(
+        themes=themes,
+        maps=maps,
+        aliases=field_aliases(config, themes),
+        descriptions=descriptions,
+        language=language,
+    )
+    return {
+        "labels": label_table(list(layers[LAYER_NAMES[boundaries.finest]].columns), language),
+        "layer_styles": layer_styles(layers, styles),
+    }

@@ -1,0 +1,132 @@
+"""The output files, each written by one function of the :class:`PublishedRun` into
+its ``out_dir``; :data:`WRITERS` lists them in the order a run writes them (the
+manifest last: it records every other file's checksum)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from zicht.boundaries.codes import LEVELS
+from zicht.engine.config import Config
+from zicht.engine.outputs.branches import branche_headers
+from zicht.engine.outputs.dashboard import DashboardInputs, build_dashboard
+from zicht.engine.outputs.geopackage import write_geopackage
+from zicht.engine.outputs.lists import hotspot_table, list_headers, write_csv, write_xlsx
+from zicht.engine.outputs.manifest import write_manifest
+from zicht.engine.outputs.project import write_project
+from zicht.engine.outputs.published import PublishedRun
+from zicht.engine.outputs.record import (
+    attribution,
+    engine_version,
+    model_details,
+    score_explanations,
+    score_types,
+)
+from zicht.engine.outputs.report import ReportInputs, build_report
+
+
+def write_zicht_gpkg(run: PublishedRun) -> None:
+    """``zicht.gpkg``: the feature layers and the attribute tables."""
+    write_geopackage(run.out_dir / "zicht.gpkg", run.gpkg_layers, run.tables)
+
+
+def write_zicht_qgz(run: PublishedRun) -> None:
+    """``zicht.qgz``: the QGIS project over the GeoPackage's styled layers."""
+    styles = run.tables["layer_styles"]
+    write_project(run.out_dir / "zicht.qgz", styles, run.config.title, run.themes, run.language)
+
+
+def write_hotspot_lists(run: PublishedRun) -> None:
+    """``hotspots.csv`` and ``hotspots.xlsx`` (with the branche table as a sheet)."""
+    indicators, config, language = run.indicators, run.config, run.language
+    synthetic_themes = set(indicators.loc[indicators["synthetic"] == 1, "theme"])
+    ranked = hotspot_table(
+        run.layers, config, synthetic_themes, score_types(run.analyses, language)
+    )
+    headers = list_headers(config)
+    write_csv(ranked, run.out_dir / "hotspots.csv", headers, language)
+    notes = [*score_explanations(run.scores, language), attribution(config)]
+    write_xlsx(
+        ranked,
+        run.out_dir / "hotspots.xlsx",
+        headers,
+        notes,
+        language,
+        run.branches,
+        branche_headers(config) if run.branches is not None else None,
+    )
+
+
+def write_report_html(run: PublishedRun) -> None:
+    """``report.html``: the report for policy teams."""
+    config = run.config
+    report = ReportInputs(
+        title=config.title,
+        attribution=config.attribution,
+        created=run.created,
+        layers=run.layers,
+        indicators=run.indicators,
+        models=run.tables["models"],
+        cells_by_outcome=run.disclosure.cells_by_outcome,
+        parameters=run.disclosure.parameters,
+        details=model_details(run.analyses, run.layers, config),
+        scores=run.scores,
+        themes=run.themes,
+        language=run.language,
+        branches=run.branches,
+        risk_branches=(
+            [(r.sbi, r.why(config.language)) for r in config.branches.risk]
+            if config.branches
+            else []
+        ),
+        risk_share=_risk_share(config),
+    )
+    (run.out_dir / "report.html").write_text(build_report(report), encoding="utf-8")
+
+
+def _risk_share(config: Config) -> tuple[str, str] | None:
+    """The indicator of companies in the risk branches, and that of all companies."""
+    b = config.branches
+    risky = [d.id for d in config.indicators if getattr(d, "sbi", None) == "risico"]
+    if b is None or not risky or not (b.companies or b.indicators):
+        return None  # no branche table: nothing to compare with
+    return risky[0], b.companies or b.indicators[0]
+
+
+def write_dashboard_html(run: PublishedRun) -> None:
+    """``dashboard.html``: the interactive page, with both languages' theme names."""
+    config = run.config
+    dashboard = DashboardInputs(
+        title=config.title,
+        attribution=attribution(config),
+        created=run.created,
+        layers={lv: run.layers[lv] for lv in LEVELS if lv in run.layers},
+        indicators=run.indicators,
+        themes={t: config.theme_name(t, "nl") for t in config.scored_themes},
+        theme_names_en={t: config.theme_name(t, "en") for t in config.scored_themes},
+        language=run.language,
+    )
+    (run.out_dir / "dashboard.html").write_text(build_dashboard(dashboard), encoding="utf-8")
+
+
+def write_manifest_json(run: PublishedRun) -> None:
+    """``manifest.json``: every file written before it, with its checksum."""
+    meta: dict[str, object] = {
+        "engine": "zicht",
+        "engine_version": engine_version(),
+        "config_sha256": run.config.sha256,
+        "seed": run.config.seed,
+        "created": run.created.isoformat(timespec="seconds"),
+        "attribution": attribution(run.config),
+    }
+    write_manifest(run.out_dir, meta)
+
+
+WRITERS: tuple[Callable[[PublishedRun], None], ...] = (
+    write_zicht_gpkg,
+    write_zicht_qgz,
+    write_hotspot_lists,
+    write_report_html,
+    write_dashboard_html,
+    write_manifest_json,
+)
