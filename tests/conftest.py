@@ -127,6 +127,30 @@ class _Lines(logging.Handler):
         self.lines.append(record.getMessage())
 
 
+# One wijk of the demo (10 buurten) in which every kind of suppression occurs (frequency,
+# secondary and the area rule): a run on it takes a fifth of the demo's time.
+DEMO_WIJK = "WK0363EB"
+
+
+@pytest.fixture
+def demo_on_one_wijk(monkeypatch):
+    """``zicht demo`` (and any run on the demo's boundaries) on :data:`DEMO_WIJK` only, as
+    ``[boundaries] select`` would: for tests of a mechanism (atomic output, exit codes,
+    where files go) that does not need the whole of Amsterdam."""
+    from zicht.boundaries import read
+    from zicht.engine.data import DEMO_BOUNDARIES
+
+    finest_level = read._finest_level
+
+    def one_wijk(reading, frame, mapping, select):
+        if not select and reading.path.resolve() == DEMO_BOUNDARIES.resolve():
+            select = (DEMO_WIJK,)
+        return finest_level(reading, frame, mapping, select)
+
+    monkeypatch.setattr(read, "_finest_level", one_wijk)
+    return DEMO_WIJK
+
+
 @pytest.fixture(scope="session")
 def demo_session(tmp_path_factory):
     """The demo pipeline, run once per test session: (RunResult, its log lines).
