@@ -649,7 +649,7 @@ label_en = "x"
 
 
 def test_exit_codes_follow_the_error_model():
-    from zicht.boundaries import errors
+    from zicht import errors
 
     assert errors.ZichtError.exit_code == 2
     for stage_error in (
