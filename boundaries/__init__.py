@@ -1,6 +1,6 @@
 """CBS wijk and buurt boundaries: read, reproject to RD New, repair, check the hierarchy.
 
->>> from boundaries import read_boundaries
+>>> from zicht.boundaries import read_boundaries
 """
 
 from zicht.boundaries.geometry import RD_NEW

@@ -9,7 +9,7 @@ that overlap their neighbours double-count the ground they share. Both are *susp
 run leaves them out of its statistics.
 
 Dissolving buurten into wijken and gemeenten leaves gaps where neighbours' edges do
-not meet exactly, as thin interior rings; :func:`~boundaries.hierarchy.dissolve`
+not meet exactly, as thin interior rings; :func:`~zicht.boundaries.hierarchy.dissolve`
 closes them, and :func:`without_sliver_rings` drops what stays thinner than the gap
 width. Wider holes (a lake, an enclave such as Baarle-Nassau's) stay.
 
@@ -50,7 +50,7 @@ class QualityRules:
     ``max_overlap_share``: the share of the smaller of two neighbours they may share
     (digitising noise) before both are suspect. ``gap_width``: gaps between
     neighbours narrower than this (metres) are closed when dissolving
-    (:func:`~boundaries.hierarchy.dissolve`).
+    (:func:`~zicht.boundaries.hierarchy.dissolve`).
     """
 
     max_density: float = 1000.0

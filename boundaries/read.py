@@ -32,6 +32,12 @@ from zicht.boundaries.quality import (
 from zicht.errors import BoundaryError
 
 _TRUE_WATER = {"JA", "J", "TRUE", "1", "YES", "Y"}
+# What the readers (pyogrio, pandas, pyarrow) raise for a file they cannot read or
+# parse: OSError (missing, unreadable), ValueError (pandas' ParserError and
+# EmptyDataError, UnicodeDecodeError, pyarrow's ArrowInvalid), TypeError (a column that
+# cannot become text) and RuntimeError (pyogrio's DataSourceError and DataLayerError).
+# Anything else is a bug and is not dressed up as a bad file.
+READ_ERRORS: tuple[type[Exception], ...] = (OSError, ValueError, TypeError, RuntimeError)
 log = logging.getLogger("zicht")
 
 
@@ -134,7 +140,7 @@ def list_layers(path: str | Path) -> list[str]:
         raise BoundaryError(f"{path}: boundary file not found")
     try:
         return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
-    except Exception as exc:  # pyogrio raises DataSourceError and friends
+    except READ_ERRORS as exc:
         raise BoundaryError(f"{path}: cannot be read as a vector file ({exc})") from None
 
 
@@ -167,7 +173,7 @@ def read_boundaries(
         the coarser levels are built from what is kept. A code the file does not have
         is an error.
     quality
-        When an area is suspect (:class:`~boundaries.quality.QualityRules`); the
+        When an area is suspect (:class:`~zicht.boundaries.quality.QualityRules`); the
         suspects of every level are in ``report.suspects``.
 
     Raises
@@ -177,7 +183,7 @@ def read_boundaries(
 
     Examples
     --------
-    >>> from engine.data import DEMO_BOUNDARIES
+    >>> from zicht.engine.data import DEMO_BOUNDARIES
     >>> b = read_boundaries(DEMO_BOUNDARIES, columns={"naam": "ams_buurtnaam"})
     >>> len(b.levels["buurt"]), b.levels["gemeente"].index.tolist()
     (518, ['GM0363'])
@@ -187,7 +193,69 @@ def read_boundaries(
     layer = _choose_layer(path, layers, layer)
     where = f"{path} (layer {layer!r})"
     frame = _read_layer(path, layer, where)
+    schema_name, level, mapping = _column_mapping(frame, columns, where)
+    crs = frame.crs.to_string() if frame.crs else "none"
+    report = BoundaryReport(str(path), layer, schema_name or "custom", level, crs)
+    report.water_dropped = drop_water
+    reading = _Reading(path, layers, report, drop_water, quality or QualityRules())
+    levels = {level: _finest_level(reading, frame, mapping, select)}
+    for parent in cbs_codes.LEVELS[cbs_codes.LEVELS.index(level) + 1 :]:
+        levels[parent] = _parent_level(reading, parent, levels)
+    _report_levels(reading, levels)
+    return Boundaries(levels=levels, report=report)
 
+
+@dataclass(frozen=True)
+class _Reading:
+    """The boundary file being read, and how: what reading each level needs."""
+
+    path: Path
+    layers: list[str]
+    report: BoundaryReport  # filled in as the levels are read
+    drop_water: bool
+    quality: QualityRules
+
+    @property
+    def where(self) -> str:
+        """The file and layer read, as error messages name them."""
+        return f"{self.path} (layer {self.report.layer!r})"
+
+
+def _finest_level(
+    reading: _Reading,
+    frame: gpd.GeoDataFrame,
+    mapping: dict[str, str],
+    select: Sequence[str] | None,
+) -> gpd.GeoDataFrame:
+    """The areas of the layer read (the finest level), standardised, without water
+    (unless kept) and narrowed to ``select``; an error when none is left."""
+    where = reading.where
+    finest = _standardise(frame, mapping, reading.report.level, where, reading.report)
+    if reading.drop_water and len(finest):
+        finest = finest[~finest["water"]]
+    if select:
+        finest = _select(finest, select, where)
+    if finest.empty:
+        raise BoundaryError(
+            f"{where}: no usable polygons left after dropping water and non-polygon features"
+        )
+    return finest
+
+
+def _report_levels(reading: _Reading, levels: dict[str, gpd.GeoDataFrame]) -> None:
+    """Count the areas of every level and list the suspect ones in the report."""
+    report = reading.report
+    report.counts = {lv: len(g) for lv, g in levels.items()}
+    for g in levels.values():
+        found = suspect_areas(g, g.get("inwoners"), reading.quality, g.get("oppervlakte"))
+        report.suspects += found.to_dict("records")
+
+
+def _column_mapping(
+    frame: gpd.GeoDataFrame, columns: Mapping[str, str] | None, where: str
+) -> tuple[str | None, str, dict[str, str]]:
+    """The file's CBS schema (None: custom), its level and the mapping of logical fields
+    to its columns; an error naming the column when the mapping does not fit the file."""
     detected = cbs_schema.detect(list(frame.columns))
     schema_name, level = detected if detected else (None, None)
     if columns and "code" in columns and columns["code"] in frame.columns:
@@ -213,36 +281,7 @@ def read_boundaries(
         )
     if "code" not in mapping:
         raise BoundaryError(f"{where}: no column mapped to 'code'")
-
-    report = BoundaryReport(
-        path=str(path),
-        layer=layer,
-        schema=schema_name or "custom",
-        level=level,
-        source_crs=frame.crs.to_string() if frame.crs else "none",
-        water_dropped=drop_water,
-    )
-    finest = _standardise(frame, mapping, level, where, report)
-    if drop_water and len(finest):
-        finest = finest[~finest["water"]]
-    if select:
-        finest = _select(finest, select, where)
-    if finest.empty:
-        raise BoundaryError(
-            f"{where}: no usable polygons left after dropping water and non-polygon features"
-        )
-
-    quality = quality or QualityRules()
-    levels = {level: finest}
-    for parent in cbs_codes.LEVELS[cbs_codes.LEVELS.index(level) + 1 :]:
-        levels[parent] = _parent_level(
-            path, layers, parent, levels, mapping, where, report, drop_water, quality
-        )
-    report.counts = {lv: len(g) for lv, g in levels.items()}
-    for g in levels.values():
-        found = suspect_areas(g, g.get("inwoners"), quality, g.get("oppervlakte"))
-        report.suspects += found.to_dict("records")
-    return Boundaries(levels=levels, report=report)
+    return schema_name, level, mapping
 
 
 def _select(areas: gpd.GeoDataFrame, select: Sequence[str], where: str) -> gpd.GeoDataFrame:
@@ -291,7 +330,7 @@ def _read_layer(path: Path, layer: str, where: str) -> gpd.GeoDataFrame:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notes on non-standard GeoJSON
             frame = gpd.read_file(path, layer=layer, engine="pyogrio")
-    except Exception as exc:
+    except READ_ERRORS as exc:
         raise BoundaryError(f"{where}: cannot be read ({exc})") from None
     if not isinstance(frame, gpd.GeoDataFrame) or "geometry" not in frame:
         raise BoundaryError(f"{where}: the layer has no geometry")
@@ -379,47 +418,49 @@ def _water(frame: pd.DataFrame, column: str | None) -> np.ndarray:
 
 
 def _parent_level(
-    path: Path,
-    layers: list[str],
-    level: str,
-    levels: dict[str, gpd.GeoDataFrame],
-    mapping: dict[str, str],
-    where: str,
-    report: BoundaryReport,
-    drop_water: bool,
-    quality: QualityRules,
+    reading: _Reading, level: str, levels: dict[str, gpd.GeoDataFrame]
 ) -> gpd.GeoDataFrame:
     """The parent level's polygons: the file's own layer if it has one, else dissolved
     (with the hairline gaps between neighbours closed)."""
     child = levels[next(lv for lv in cbs_codes.LEVELS if lv in levels)]
-    child_codes = child[f"{level}code"]
     layer_name = cbs_codes.LAYER_NAMES[level]
-    if layer_name in layers and layer_name != report.layer:
-        parent_where = f"{path} (layer {layer_name!r})"
-        frame = _read_layer(path, layer_name, parent_where)
-        detected = cbs_schema.detect(list(frame.columns))
-        if detected and detected[1] == level:
-            parent_mapping = cbs_schema.resolve(list(frame.columns), level, detected[0], None)
-            parents = _standardise(frame, parent_mapping, level, parent_where, report)
-            if drop_water:
-                parents = parents[~parents["water"]]
-            absent = sorted(set(child_codes) - set(parents.index))
-            if absent:
-                raise BoundaryError(
-                    f"{parent_where}: {len(absent)} {level} code(s) used by the finer areas are "
-                    f"missing: {', '.join(absent[:10])}",
-                    [f"missing {level} {c}" for c in absent],
-                )
-            return parents.loc[sorted(set(child_codes))][_with_numbers(parents)]
+    if layer_name in reading.layers and layer_name != reading.report.layer:
+        parents = _parent_layer(reading, level, layer_name, child[f"{level}code"])
+        if parents is not None:
+            return parents
     names = None
     name_field = f"{level}naam"
-    finest = levels[next(lv for lv in cbs_codes.LEVELS if lv in levels)]
-    if name_field in finest:
-        names = finest.groupby(f"{level}code")[name_field].first()
-    report.built_by_dissolving.append(level)
-    parents, closed = dissolve(child, level, names, quality.gap_width)
-    report.rings_closed += closed
+    if name_field in child:
+        names = child.groupby(f"{level}code")[name_field].first()
+    reading.report.built_by_dissolving.append(level)
+    parents, closed = dissolve(child, level, names, reading.quality.gap_width)
+    reading.report.rings_closed += closed
     return parents
+
+
+def _parent_layer(
+    reading: _Reading, level: str, layer_name: str, child_codes: pd.Series
+) -> gpd.GeoDataFrame | None:
+    """The parent level from the file's own layer ``layer_name``, or None when that
+    layer does not hold ``level`` areas in a CBS schema; every code the finer areas
+    use must be in it."""
+    where = f"{reading.path} (layer {layer_name!r})"
+    frame = _read_layer(reading.path, layer_name, where)
+    detected = cbs_schema.detect(list(frame.columns))
+    if not detected or detected[1] != level:
+        return None
+    mapping = cbs_schema.resolve(list(frame.columns), level, detected[0], None)
+    parents = _standardise(frame, mapping, level, where, reading.report)
+    if reading.drop_water:
+        parents = parents[~parents["water"]]
+    absent = sorted(set(child_codes) - set(parents.index))
+    if absent:
+        raise BoundaryError(
+            f"{where}: {len(absent)} {level} code(s) used by the finer areas are "
+            f"missing: {', '.join(absent[:10])}",
+            [f"missing {level} {c}" for c in absent],
+        )
+    return parents.loc[sorted(set(child_codes))][_with_numbers(parents)]
 
 
 def _with_numbers(frame: gpd.GeoDataFrame) -> list[str]:

@@ -2,8 +2,8 @@
 
 The public API is small: load a configuration, run it.
 
->>> from engine import load_config
->>> from engine.data import DEMO_CONFIG
+>>> from zicht.engine import load_config
+>>> from zicht.engine.data import DEMO_CONFIG
 >>> config = load_config(DEMO_CONFIG)
 >>> config.run.name
 'Amsterdam demo'

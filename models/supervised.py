@@ -185,20 +185,70 @@ def fit_out_of_fold(
         training uses every area with a target.
     """
     known = y.notna() & (weight.notna() & (weight > 0) if weight is not None else True)
-    X_all, groups_all = X, groups
-    X, y, groups = X[known], y[known].astype(float), groups[known]
-    w = None if weight is None else weight[known].astype(float)
-    n_groups = groups.nunique()
-    if n_groups < 2:
-        raise AnalysisError(f"spatial cross-validation needs at least 2 groups, got {n_groups}")
-    n_splits = min(n_splits, n_groups)
-    name = model if isinstance(model, str) else type(model).__name__
+    training = _Training.of_known(X, y, groups, weight, known)
     poisson = weight is not None
     estimator = make_model(model, seed, poisson) if isinstance(model, str) else model
-    spatial = list(GroupKFold(n_splits=n_splits).split(X, y, groups))
+    folds = _cross_validate(estimator, training, n_splits, seed, progress)
+    scored = np.ones(len(training.y), bool) if evaluate is None else evaluate[known].to_numpy(bool)
+    metrics = _metrics(training, folds, scored, population, previous)
+    calibration = _calibration(training.y.to_numpy()[scored], folds.prediction[scored])
+    name = model if isinstance(model, str) else type(model).__name__
+    return _result(name, folds, training, X, groups, (metrics, calibration))
+
+
+@dataclass
+class _Training:
+    """The areas with a target: what the folds train and are measured on."""
+
+    X: pd.DataFrame
+    y: pd.Series
+    groups: pd.Series
+    weight: pd.Series | None  # the exposure of a rate target
+    known: np.ndarray  # which of all the areas these are
+
+    @classmethod
+    def of_known(
+        cls,
+        X: pd.DataFrame,
+        y: pd.Series,
+        groups: pd.Series,
+        weight: pd.Series | None,
+        known: pd.Series,
+    ) -> _Training:
+        """The areas where ``known``; spatial cross-validation needs two groups of them."""
+        n_groups = groups[known].nunique()
+        if n_groups < 2:
+            raise AnalysisError(f"spatial cross-validation needs at least 2 groups, got {n_groups}")
+        w = None if weight is None else weight[known].astype(float)
+        return cls(X[known], y[known].astype(float), groups[known], w, known.to_numpy())
+
+
+@dataclass
+class _Folds:
+    """Out-of-fold predictions of the training areas, in the target's unit."""
+
+    spatial: list[tuple[np.ndarray, np.ndarray]]  # the (train, test) rows of each fold
+    prediction: np.ndarray  # by the spatial folds
+    random_prediction: np.ndarray  # by random folds: the leakage a random split hides
+    fold: np.ndarray  # the spatial fold of each training area
+    models: list[BaseEstimator]  # the model of each spatial fold
+    scale: float  # the models predict the target / scale
+
+
+def _cross_validate(
+    estimator: BaseEstimator,
+    training: _Training,
+    n_splits: int,
+    seed: int,
+    progress: Callable[[int, int], None] | None,
+) -> _Folds:
+    """Fit ``estimator`` on spatial folds, then on as many random ones."""
+    X, y, w = training.X, training.y, training.weight
+    n_splits = min(n_splits, training.groups.nunique())
+    spatial = list(GroupKFold(n_splits=n_splits).split(X, y, training.groups))
     # a rate is fitted as a relative risk (mean 1): the penalty of a GLM then means the
     # same whatever the rate's unit; predictions are rates again
-    scale = float(np.average(y, weights=w)) if poisson and w is not None else 1.0
+    scale = float(np.average(y, weights=w)) if w is not None else 1.0
     scale = scale if scale > 0 else 1.0
     steps = 2 * len(spatial)  # the spatial folds, then as many random ones
     told = (lambda k: progress(k + 1, steps)) if progress is not None else None
@@ -206,64 +256,66 @@ def fit_out_of_fold(
     random_splits = list(KFold(n_splits=n_splits, shuffle=True, random_state=seed).split(X))
     told = (lambda k: progress(len(spatial) + k + 1, steps)) if progress is not None else None
     random_prediction, _, _ = out_of_fold(estimator, X, y / scale, random_splits, w, told)
-    prediction, random_prediction = prediction * scale, random_prediction * scale
-    scored = np.ones(len(y), dtype=bool) if evaluate is None else evaluate[known].to_numpy(bool)
-    metrics = _metrics(y, prediction, random_prediction, scored, w, spatial, population, previous)
-    calibration = _calibration(y.to_numpy()[scored], prediction[scored])
-    fold_of_group = pd.Series(fold, index=groups.to_numpy()).groupby(level=0).first()
-    fold = groups_all.map(fold_of_group).fillna(0).to_numpy(dtype=int)
-    prediction = _predict_unknown(models, X_all, known.to_numpy(), prediction / scale, fold)
-    prediction = prediction * scale
-    contributions, base = _contributions(models, X_all, fold)
-    base = base + np.log(scale)  # Poisson: base + contributions = log(prediction)
-    notes = []
-    if contributions.isna().all().all():
-        notes.append(f"{name} is neither linear nor a tree ensemble: no per-area contributions")
-    if poisson:
-        name += " (Poisson)"
-    importance = contributions.abs().mean().sort_values(ascending=False)
-    index = X_all.index
-    return ModelResult(
-        name,
-        pd.Series(prediction, index=index),
-        pd.Series(fold, index=index),
-        contributions,
-        pd.Series(base, index=index),
-        metrics,
-        calibration,
-        importance,
-        notes,
-        models,
-        scale,
-    )
+    return _Folds(spatial, prediction * scale, random_prediction * scale, fold, models, scale)
 
 
 def _metrics(
-    y: pd.Series,
-    prediction: np.ndarray,
-    random_prediction: np.ndarray,
+    training: _Training,
+    folds: _Folds,
     scored: np.ndarray,
-    weight: pd.Series | None,
-    spatial: list[tuple[np.ndarray, np.ndarray]],
     population: pd.Series | None,
     previous: pd.Series | None,
 ) -> pd.DataFrame:
     """Spatial CV, random CV and the baselines, on the ``scored`` areas."""
+    y, weight = training.y, training.weight
     observed = y.to_numpy()[scored]
     w = None if weight is None else weight.to_numpy()[scored]
     rows = {
-        "spatial CV": metrics_of(observed, prediction[scored], w),
-        "random CV": metrics_of(observed, random_prediction[scored], w),
+        "spatial CV": metrics_of(observed, folds.prediction[scored], w),
+        "random CV": metrics_of(observed, folds.random_prediction[scored], w),
     }
     if population is not None:
         pop = population.reindex(y.index).to_frame("population")
         baseline = make_pipeline(SimpleImputer(strategy="median"), LinearRegression())
-        pop_prediction, _, _ = out_of_fold(baseline, pop, y, spatial, weight)
+        pop_prediction, _, _ = out_of_fold(baseline, pop, y, folds.spatial, weight)
         rows["baseline: population only"] = metrics_of(observed, pop_prediction[scored], w)
     if previous is not None:
         last = previous.reindex(y.index).to_numpy(dtype=float)[scored]
         rows["baseline: previous year"] = metrics_of(observed, last, w)
     return pd.DataFrame(rows).T
+
+
+def _result(
+    name: str,
+    folds: _Folds,
+    training: _Training,
+    X: pd.DataFrame,
+    groups: pd.Series,
+    report: tuple[pd.DataFrame, pd.DataFrame],
+) -> ModelResult:
+    """Every area scored and explained by the model of its group's fold (fold 0 where
+    its group has no known target), with the ``report`` (metrics, calibration)."""
+    by_group = pd.Series(folds.fold, index=training.groups.to_numpy()).groupby(level=0).first()
+    fold = groups.map(by_group).fillna(0).to_numpy(dtype=int)
+    scale = folds.scale
+    prediction = _predict_unknown(folds.models, X, training.known, folds.prediction / scale, fold)
+    contributions, base = _contributions(folds.models, X, fold)
+    notes = []
+    if contributions.isna().all().all():
+        notes.append(f"{name} is neither linear nor a tree ensemble: no per-area contributions")
+    return ModelResult(
+        model=name + (" (Poisson)" if training.weight is not None else ""),
+        prediction=pd.Series(prediction * scale, index=X.index),
+        fold=pd.Series(fold, index=X.index),
+        contributions=contributions,
+        base=pd.Series(base + np.log(scale), index=X.index),  # Poisson: log(prediction)
+        metrics=report[0],
+        calibration=report[1],
+        importance=contributions.abs().mean().sort_values(ascending=False),
+        notes=notes,
+        fitted=folds.models,
+        scale=scale,
+    )
 
 
 def _predict_unknown(

@@ -40,7 +40,13 @@ import pandas as pd
 from scipy import sparse, stats
 
 from zicht.errors import AnalysisError
-from zicht.spatial.permutation import CHUNK_ELEMENTS, Counts, Neighbours, sequential_counts
+from zicht.spatial.permutation import (
+    CHUNK_ELEMENTS,
+    Counts,
+    Neighbours,
+    Sequential,
+    sequential_counts,
+)
 
 if TYPE_CHECKING:
     from libpysal.graph import Graph
@@ -345,8 +351,7 @@ def _counts(
         seed,
         source.matrix() @ values,
         weighted,
-        _ceiling(inference, permutations, max_permutations),
-        _thresholds(correction),
+        Sequential(_ceiling(inference, permutations, max_permutations), _thresholds(correction)),
     )
 
 

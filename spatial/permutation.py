@@ -210,6 +210,39 @@ def permutation_counts_numpy(
     return ge, le
 
 
+@dataclass(frozen=True)
+class Sequential:
+    """When an area draws permutations beyond the first pass (Besag and Clifford, 1991,
+    "Sequential Monte Carlo p-values", Biometrika 78: 301-304).
+
+    ``max_permutations``: the most an area draws in all (no more than the first pass:
+    no sequential rounds). ``thresholds``: the p-values the decisions are made at, given
+    the current p-values of all areas (the false-discovery thresholds of the confidence
+    levels); without them an area is open while it has fewer than ``exceedances``
+    permuted sums in its smaller tail. ``budget``: the extra draws are at most this
+    many times those of the first pass.
+    """
+
+    max_permutations: int
+    thresholds: Callable[[np.ndarray], np.ndarray] | None = None
+    exceedances: int = 10
+    budget: float = 1.0
+
+    def closeness(self, counts: Counts) -> np.ndarray:
+        """How far each area's p-value is from its decision: open below 1.
+
+        With thresholds, the distance to the nearest in standard errors over 3.3 (the
+        99.9% confidence interval of the p-value straddles it below 1).
+        """
+        p = counts.two_sided()
+        if self.thresholds is None:
+            return p / 2 * (counts.total + 1) / self.exceedances
+        q = np.clip(p / 2, 0.5 / (counts.total + 1), 0.5)
+        se = 2 * np.sqrt(q * (1 - q) / (counts.total + 1))
+        cut = self.thresholds(p)
+        return (np.abs(p[:, None] - cut[None, :]) / se[:, None]).min(axis=1) / 3.3
+
+
 def sequential_counts(
     values: np.ndarray,
     nb: Neighbours,
@@ -217,24 +250,19 @@ def sequential_counts(
     seed: int,
     observed: np.ndarray,
     weighted: bool,
-    max_permutations: int,
-    thresholds: Callable[[np.ndarray], np.ndarray] | None = None,
-    exceedances: int = 10,
-    budget: float = 1.0,
+    rule: Sequential,
 ) -> Counts:
-    """Permutation counts, sequential where ``max_permutations`` > ``permutations``.
+    """Permutation counts, sequential where ``rule.max_permutations`` > ``permutations``.
 
     After the first ``permutations``, an area keeps drawing, in batches that double up
-    to ``max_permutations``, while its decision is open: while the 99.9% confidence
-    interval of its two-sided p-value straddles one of the ``thresholds`` (given the
-    current p-values of all areas: the false-discovery thresholds of the confidence
-    levels), or, without ``thresholds``, while it has fewer than ``exceedances``
-    permuted sums in its smaller tail (Besag and Clifford, 1991, "Sequential Monte
-    Carlo p-values", Biometrika 78: 301-304). Areas far from significance stop at
+    to ``rule.max_permutations``, while its decision is open: while the 99.9% confidence
+    interval of its two-sided p-value straddles one of the ``rule.thresholds``, or,
+    without thresholds, while it has fewer than ``rule.exceedances`` permuted sums in
+    its smaller tail (Besag and Clifford, 1991). Areas far from significance stop at
     once, clearly significant ones once that is clear; the resolution goes where the
     decision is made (down to about 2 / ``max_permutations``). The extra draws are at
-    most ``budget`` times those of the first pass; when a round cannot serve every open
-    area, the areas with the smallest p-values go first.
+    most ``rule.budget`` times those of the first pass; when a round cannot serve every
+    open area, the areas with the smallest p-values go first.
     """
     ge, le = permutation_counts(values, nb, permutations, seed, observed, weighted)
     counts = Counts(
@@ -242,23 +270,18 @@ def sequential_counts(
     )
     batch, round_ = permutations, 1
     card = nb.cardinality
-    left = budget * permutations * float(card.sum())
+    left = rule.budget * permutations * float(card.sum())
     while left > 0:
-        p = counts.two_sided()
-        if thresholds is None:
-            closeness = p / 2 * (counts.total + 1) / exceedances  # open below 1
-        else:
-            q = np.clip(p / 2, 0.5 / (counts.total + 1), 0.5)
-            se = 2 * np.sqrt(q * (1 - q) / (counts.total + 1))
-            cut = thresholds(p)
-            closeness = (np.abs(p[:, None] - cut[None, :]) / se[:, None]).min(axis=1) / 3.3
-        open_ = np.flatnonzero((closeness < 1) & (card > 0) & (counts.total < max_permutations))
+        open_ = np.flatnonzero(
+            (rule.closeness(counts) < 1) & (card > 0) & (counts.total < rule.max_permutations)
+        )
         if not len(open_):
             break
-        batch = min(2 * batch, max_permutations - int(counts.total[open_].min()))
+        batch = min(2 * batch, rule.max_permutations - int(counts.total[open_].min()))
         affordable = int(left // (batch * max(float(card[open_].mean()), 1.0)))
         if affordable < len(open_):
             # the smallest p-values first: they are the discoveries to be made
+            p = counts.two_sided()
             open_ = open_[np.argsort(p[open_], kind="stable")[:affordable]]
         if not len(open_):
             break

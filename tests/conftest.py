@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import textwrap
 import warnings
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
+from threadpoolctl import threadpool_limits
 
 # run by tests/test_qgis.py with the system Python that has QGIS, never imported here
 collect_ignore = ["qgis_common.py", "qgis_open.py", "qgis_project.py"]
@@ -18,6 +20,29 @@ DATA = Path(__file__).parent / "data"
 SAMPLE_2015 = DATA / "nl_buurten_2015_sample.gpkg"
 GEOJSON_2015 = DATA / "tnocs_vr_2015_amsterdam-amstelland_buurt.geojson"
 STATLINE_CSV = DATA / "cbs_85163NED_ses_woa_amsterdam_2019.csv"
+
+
+# BLAS and OpenMP threads per test run. A run bounds its pools to the cores that are
+# free (engine.pipeline); a test that calls the models or statistics directly would
+# otherwise start a thread per core, and on a busy machine OpenMP's threads then wait
+# for each other at every step: two small HistGradientBoosting tests took 439 s and
+# 225 s that way. The test data are small, so one thread loses little when idle.
+TEST_THREADS = 1
+
+
+@pytest.fixture(scope="session", autouse=True)
+def bounded_threads():
+    """Every test within :data:`TEST_THREADS` BLAS and OpenMP threads, as a run is
+    within its budget (``ZICHT_TEST_THREADS`` overrides it)."""
+    # threadpoolctl limits the pools loaded so far: load scikit-learn's OpenMP runtime
+    # and the BLAS libraries first
+    import numpy  # noqa: F401
+    import scipy.linalg  # noqa: F401
+    import sklearn.ensemble  # noqa: F401
+
+    threads = int(os.environ.get("ZICHT_TEST_THREADS", TEST_THREADS))
+    with threadpool_limits(limits=threads):
+        yield threads
 
 
 def grid_buurten(
@@ -100,6 +125,30 @@ class _Lines(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(record.getMessage())
+
+
+# One wijk of the demo (10 buurten) in which every kind of suppression occurs (frequency,
+# secondary and the area rule): a run on it takes a fifth of the demo's time.
+DEMO_WIJK = "WK0363EB"
+
+
+@pytest.fixture
+def demo_on_one_wijk(monkeypatch):
+    """``zicht demo`` (and any run on the demo's boundaries) on :data:`DEMO_WIJK` only, as
+    ``[boundaries] select`` would: for tests of a mechanism (atomic output, exit codes,
+    where files go) that does not need the whole of Amsterdam."""
+    from zicht.boundaries import read
+    from zicht.engine.data import DEMO_BOUNDARIES
+
+    finest_level = read._finest_level
+
+    def one_wijk(reading, frame, mapping, select):
+        if not select and reading.path.resolve() == DEMO_BOUNDARIES.resolve():
+            select = (DEMO_WIJK,)
+        return finest_level(reading, frame, mapping, select)
+
+    monkeypatch.setattr(read, "_finest_level", one_wijk)
+    return DEMO_WIJK
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import copy
 import numpy as np
 import pandas as pd
 import pyogrio
+import pytest
 
 from zicht.disclosure import LinkedCells, Relations
 from zicht.disclosure.knowledge import protected
@@ -123,7 +124,7 @@ def test_area_rule_areas_carry_no_score_class_or_trend(demo_run):
     assert buurten.loc[companies, "risk_branches"].isna().all()
 
 
-def test_private_reasons_go_outside_the_output_only(tmp_path, capsys):
+def test_private_reasons_go_outside_the_output_only(tmp_path, capsys, demo_on_one_wijk):
     out, reasons = tmp_path / "out", tmp_path / "reasons.csv"
     assert (
         main(["--quiet", "demo", "--out", str(out), "--private-reasons", str(out / "reasons.csv")])
@@ -198,6 +199,7 @@ def _perturbed_run(monkeypatch, tmp_path, demo_run, name: str):
     return result
 
 
+@pytest.mark.slow
 def test_no_published_number_depends_on_a_withheld_value(demo_run, demo_out, tmp_path, monkeypatch):
     result = _perturbed_run(monkeypatch, tmp_path, demo_run, "perturbed")
     before, after = _derived_outputs(demo_out), _derived_outputs(result.out_dir)
@@ -205,6 +207,7 @@ def test_no_published_number_depends_on_a_withheld_value(demo_run, demo_out, tmp
         pd.testing.assert_frame_equal(after[name], before[name], obj=name)
 
 
+@pytest.mark.slow
 def test_the_invariance_test_can_fail(demo_run, tmp_path, monkeypatch):
     """Give the estimator the true values of withheld cells (as main gave the
     supervised model its true targets): the same perturbation then changes published

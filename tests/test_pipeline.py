@@ -182,7 +182,7 @@ def test_codes_that_do_not_join_are_refused_with_the_match_rate(tmp_path, write_
     assert "0 of 2 areas found (0%)" in err and "BU99990000" in err and "min_match" in err
 
 
-def test_write_failing_midway_leaves_no_partial_output(tmp_path, monkeypatch):
+def test_write_failing_midway_leaves_no_partial_output(tmp_path, monkeypatch, demo_on_one_wijk):
     out = tmp_path / "out"
 
     def broken_manifest(*args, **kwargs):
@@ -378,6 +378,7 @@ def test_boundaries_check_exits_2_listing_every_problem(write_gpkg, capsys):
     assert "duplicate buurt code BU03630000" in out and "'BU036300' is not a buurt code" in out
 
 
+@pytest.mark.slow
 def test_demo_runs_are_identical(tmp_path, demo_out):
     tables = []
     assert main(["--quiet", "demo", "--out", str(tmp_path / "again")]) == 0
@@ -402,6 +403,7 @@ def test_demo_runs_are_identical(tmp_path, demo_out):
     ).read_bytes()
 
 
+@pytest.mark.slow
 def test_a_different_seed_changes_only_what_is_random(demo_out, tmp_path):
     config = DEMO_CONFIG.read_text().replace("seed = 20241231", "seed = 7")
     for name in ("amsterdam_buurten_2024.gpkg",):
@@ -665,7 +667,9 @@ def test_exit_codes_follow_the_error_model():
     assert errors.DisclosureError.exit_code == 3
 
 
-def test_an_internal_error_exits_1_and_a_disclosure_failure_3(tmp_path, monkeypatch, capsys):
+def test_an_internal_error_exits_1_and_a_disclosure_failure_3(
+    tmp_path, monkeypatch, capsys, demo_on_one_wijk
+):
     from zicht.errors import DisclosureError
 
     def leak(*args, **kwargs):

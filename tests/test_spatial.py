@@ -74,6 +74,7 @@ def test_knn_and_distance_band_options():
 # --- agreement with esda ------------------------------------------------------------------
 
 
+@pytest.mark.slow  # esda compiles its numba kernels in every process: about 30 s
 def test_statistics_equal_esda_and_p_values_agree(amsterdam):
     import esda
 

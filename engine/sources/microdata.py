@@ -22,6 +22,7 @@ from pyproj.exceptions import CRSError
 
 from zicht.boundaries import Boundaries
 from zicht.boundaries.codes import LEVELS, normalise_codes
+from zicht.boundaries.read import READ_ERRORS
 from zicht.engine.cells import CELL_COLUMNS
 from zicht.engine.config import MicrodataIndicator, MicrodataSpec
 from zicht.engine.sources.tables import csv_separator
@@ -80,7 +81,7 @@ def read_records(spec: MicrodataSpec) -> pd.DataFrame:
                 frame[spec.y or "y"] = shapely.get_y(geoms)
     except ImportError as exc:
         raise MicrodataError(f"{path}: cannot read {suffix} files here ({exc})") from None
-    except Exception as exc:
+    except READ_ERRORS as exc:
         raise MicrodataError(f"{path}: cannot be read ({exc})") from None
     needed = [c for c in (spec.unit, spec.x, spec.y, spec.code, spec.amount, spec.sbi) if c]
     needed += [spec.group] if spec.group else []

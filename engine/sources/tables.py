@@ -17,6 +17,7 @@ import pandas as pd
 import pyogrio
 
 from zicht.boundaries.codes import PREFIX, normalise_codes
+from zicht.boundaries.read import READ_ERRORS
 from zicht.errors import TableError
 
 SECRET_MARKS = {"", ".", "x", "X", "-", "?"}
@@ -65,7 +66,7 @@ def read_table(path: Path, key: str, layer: str | None = None) -> pd.DataFrame:
         raise
     except ImportError as exc:
         raise TableError(f"{path}: cannot read {suffix} files here ({exc})") from None
-    except Exception as exc:
+    except READ_ERRORS as exc:
         raise TableError(f"{path}: cannot be read ({exc})") from None
     if key not in frame.columns:
         raise TableError(f"{path}: no key column {key!r}; columns are {list(frame.columns)}")
