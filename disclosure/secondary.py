@@ -73,8 +73,11 @@ def suppress_complements(
     children_of
         :class:`Children` of ``parent``, where the caller has them already.
 
-    Returns the new suppression mask (a superset of ``suppressed``) and the needs,
-    raised for cells that must now hide something themselves.
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The new suppression mask (a superset of ``suppressed``) and the needs,
+        raised for cells that must now hide something themselves.
     """
     suppressed = suppressed.copy()
     need = need.copy()
