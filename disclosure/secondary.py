@@ -76,8 +76,11 @@ def suppress_complements(
         :class:`Children` of ``parent``, where the caller has them already; the time
         limit and gap of the programs.
 
-    Returns the new suppression mask (a superset of ``suppressed``) and the needs,
-    raised for cells that must now hide something themselves.
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The new suppression mask (a superset of ``suppressed``) and the needs,
+        raised for cells that must now hide something themselves.
     """
     suppressed = suppressed.copy()
     need = need.copy()

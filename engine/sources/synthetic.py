@@ -49,7 +49,7 @@ from zicht.engine.sources.generators.themes import (
     kadaster_sales,
 )
 
-__all__ = ["GENERATORS", "SBI_GENERATORS", "Context", "Drivers", "SyntheticData", "generate"]
+__all__ = ["GENERATORS", "Context", "Drivers", "SyntheticData", "generate"]
 
 GENERATORS: dict[str, Callable[[Context], SyntheticData]] = {
     "kadaster_verkopen": kadaster_sales,
