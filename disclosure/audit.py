@@ -66,8 +66,10 @@ def attack(
         Whether propagation may be wider than the programs here (cycles of
         constraints: :attr:`~disclosure.linked.LinkedCells.needs_programs`).
 
-    Raises :class:`~zicht.errors.DisclosureError` when the published figures
-    contradict each other.
+    Raises
+    ------
+    zicht.errors.DisclosureError
+        When the published figures contradict each other.
     """
     low, high = attacker_bounds(knowledge)
     if len(withheld) and exact and wide is None:

@@ -62,25 +62,21 @@ def suppress_complements(
 
     Parameters
     ----------
-    value
-        True values (non-negative).
-    parent
-        Position of each cell's parent, -1 for the top level.
+    value, parent
+        True values (non-negative); each cell's parent's position, -1 at the top level.
     depth
         0 for the top level (gemeente), 1 for wijk, 2 for buurt.
-    suppressed
-        Cells suppressed so far (primary, and earlier complements).
-    need
-        Upper protection level each suppressed cell needs (0 where none).
+    suppressed, need
+        Cells suppressed so far (primary, and earlier complements), and the upper
+        protection level each suppressed cell needs (0 where none).
     children_of, limits
-        :class:`Children` of ``parent``, where the caller has them already; the time
-        limit and gap of the programs.
+        :class:`Children` of ``parent`` if known; the programs' time limit and gap.
 
     Returns
     -------
     tuple of numpy.ndarray
-        The new suppression mask (a superset of ``suppressed``) and the needs,
-        raised for cells that must now hide something themselves.
+        The new suppression mask (a superset of ``suppressed``) and the needs, raised
+        for cells that must now hide something themselves.
     """
     suppressed = suppressed.copy()
     need = need.copy()

@@ -28,10 +28,10 @@ from zicht.engine.config import (
     RatioIndicator,
     TableIndicator,
 )
+from zicht.engine.sbi import SbiTree, in_nodes
 from zicht.engine.sources import microdata as md
 from zicht.engine.sources.branches import branche_cells
 from zicht.engine.sources.rasters import zonal_cells
-from zicht.engine.sources.sbi import SbiTree, in_nodes
 from zicht.engine.sources.synthetic import Context, Drivers, SyntheticData, generate
 from zicht.engine.sources.tables import JoinReport, join_report, read_table, to_number
 from zicht.errors import MicrodataError, TableError

@@ -22,8 +22,7 @@ from threadpoolctl import threadpool_limits
 from zicht.boundaries import Boundaries, read_boundaries
 from zicht.boundaries.codes import LAYER_NAMES
 from zicht.boundaries.quality import QualityRules
-from zicht.disclosure.linked import Relations
-from zicht.disclosure.protect import Protection
+from zicht.disclosure import Protection, Relations
 from zicht.engine.analysis import LevelAnalysis, analyse_level, autocorrelation_rows
 from zicht.engine.cells import IndicatorCells
 from zicht.engine.config import Config
@@ -118,8 +117,8 @@ def run(
 
     Examples
     --------
-    >>> from engine import load_config, run
-    >>> from engine.data import DEMO_CONFIG
+    >>> from zicht import load_config, run
+    >>> from zicht.engine.data import DEMO_CONFIG
     >>> result = run(load_config(DEMO_CONFIG), "demo-out")  # doctest: +SKIP
     >>> result.layers["buurt"]["risk_drugs"].describe()  # doctest: +SKIP
     """

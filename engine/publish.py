@@ -33,8 +33,8 @@ from zicht.disclosure import Protection, Relations, protect
 from zicht.disclosure.rules import AREA_COMPANIES, CELL_FIELDS, DERIVED
 from zicht.engine.cells import IndicatorCells
 from zicht.engine.config import Config, MicrodataIndicator, RatioIndicator
+from zicht.engine.sbi import TOTAL, SbiTree
 from zicht.engine.sources.branches import BRANCHE_FIELDS
-from zicht.engine.sources.sbi import TOTAL, SbiTree
 from zicht.errors import DisclosureError
 
 log = logging.getLogger("zicht")

@@ -100,14 +100,16 @@ def metrics_of(
     observed: np.ndarray, predicted: np.ndarray, weight: np.ndarray | None = None
 ) -> dict[str, float]:
     """R2 and mean absolute error (weighted by ``weight``, the exposure of a rate) and
-    the Spearman rank correlation (what ranking relies on)."""
+    the Spearman rank correlation (what ranking relies on; NaN when either side is
+    constant, as a small selection can make it)."""
     ok = ~(np.isnan(observed) | np.isnan(predicted))
     o, p = observed[ok], predicted[ok]
     w = None if weight is None else np.asarray(weight, dtype=float)[ok]
+    constant = len(np.unique(o)) < 2 or len(np.unique(p)) < 2
     return {
         "r2": float(r2_score(o, p, sample_weight=w)),
         "mae": float(mean_absolute_error(o, p, sample_weight=w)),
-        "spearman": float(stats.spearmanr(o, p).statistic),
+        "spearman": np.nan if constant else float(stats.spearmanr(o, p).statistic),
         "n": int(ok.sum()),
     }
 

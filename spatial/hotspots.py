@@ -3,17 +3,19 @@
 The statistics are those of esda (``Moran``, ``Moran_Local`` and ``G_Local`` with
 ``star=True``): the same formulas, the same conditional permutation scheme (one
 matrix of random draws shared by all areas, the area itself left out) and the same
-folded pseudo p-value. The permutations run as vectorised numpy, so there is no
-JIT compilation to pay in every new process.
+folded pseudo p-value in ``p``. The permutations run in :mod:`~zicht.spatial.permutation`
+(a loop compiled by numba, cached on disk, with a numpy reference).
 
 The ``p`` column is esda's folded pseudo p-value: the smaller permutation tail, so
 one-sided in whichever direction the area is extreme. Thresholding it at 0.05 would
-flag about 10% of the areas of a random map. Labels are therefore decided on the
-two-sided p-value, ``min(1, 2p)``, corrected for multiple testing (``p_adjusted``):
+flag about 10% of the areas of a random map. Labels are therefore decided on
+``p_two_sided``, the two-sided mid-p over all permutations drawn (ties count half, so
+an area that ties with most permutations is not called extreme; the analytic Gi*
+uses the normal tails of ``z``), corrected for multiple testing (``p_adjusted``):
 Benjamini-Hochberg false discovery rate by default, Bonferroni or none on request.
-The correction used is stored in ``result.attrs["correction"]``. With 999
-permutations the smallest two-sided p-value is 0.002; use more permutations where
-many areas are tested and 99% confidence must be reachable.
+The correction used is stored in ``result.attrs["correction"]``. With ``adaptive``
+inference, permutations are added only where the decision is still open (Besag and
+Clifford, 1991), so the small p-values that many tests need are reachable.
 
 Areas with a missing value are left out of the weights (never filled with zero) and
 get no statistic; an area left without neighbours gets none either.

@@ -132,23 +132,41 @@ class _Lines(logging.Handler):
 DEMO_WIJK = "WK0363EB"
 
 
-@pytest.fixture
-def demo_on_one_wijk(monkeypatch):
-    """``zicht demo`` (and any run on the demo's boundaries) on :data:`DEMO_WIJK` only, as
-    ``[boundaries] select`` would: for tests of a mechanism (atomic output, exit codes,
-    where files go) that does not need the whole of Amsterdam."""
+def _demo_on(monkeypatch, codes: tuple[str, ...]) -> None:
+    """Runs on the demo's boundaries select ``codes`` unless they select themselves."""
     from zicht.boundaries import read
     from zicht.engine.data import DEMO_BOUNDARIES
 
     finest_level = read._finest_level
 
-    def one_wijk(reading, frame, mapping, select):
+    def narrowed(reading, frame, mapping, select):
         if not select and reading.path.resolve() == DEMO_BOUNDARIES.resolve():
-            select = (DEMO_WIJK,)
+            select = codes
         return finest_level(reading, frame, mapping, select)
 
-    monkeypatch.setattr(read, "_finest_level", one_wijk)
+    monkeypatch.setattr(read, "_finest_level", narrowed)
+
+
+@pytest.fixture
+def demo_on_one_wijk(monkeypatch):
+    """``zicht demo`` (and any run on the demo's boundaries) on :data:`DEMO_WIJK` only, as
+    ``[boundaries] select`` would: for tests of a mechanism (atomic output, exit codes,
+    where files go) that does not need the whole of Amsterdam."""
+    _demo_on(monkeypatch, (DEMO_WIJK,))
     return DEMO_WIJK
+
+
+# Stadsdeel Zuidoost: 46 buurten in 12 wijken, enough for the analysis (at least 30
+# areas with figures) in a fraction of the demo's time.
+DEMO_STADSDEEL = tuple(f"WK0363T{letter}" for letter in "ABCDEFGHJKLM")
+
+
+@pytest.fixture
+def demo_on_one_stadsdeel(monkeypatch):
+    """``zicht demo`` on :data:`DEMO_STADSDEEL` only: for tests that need scores,
+    hotspots and models but not the whole of Amsterdam."""
+    _demo_on(monkeypatch, DEMO_STADSDEEL)
+    return DEMO_STADSDEEL
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ for name in sys.argv[2:]:
     layer = QgsVectorLayer(f"{sys.argv[1]}|layername={name}", name, "ogr")
     count, ids, names, _, error = layer.listStylesInDatabase()
     imported = []
-    for style_id in ids:
+    # QGIS lists every style in the file: this layer's `count` first, then the others'
+    for style_id in ids[:count]:
         qml, _ = layer.getStyleFromDatabase(style_id)
         doc = QDomDocument()
         probe = QgsVectorLayer(f"{sys.argv[1]}|layername={name}", "probe", "ogr")

@@ -17,7 +17,7 @@ from zicht.disclosure.programs import attacker_bounds_exact
 from zicht.disclosure.rounding import half_width
 from zicht.engine.cli import main
 from zicht.engine.outputs.verify import audit_directory
-from zicht.engine.sources.sbi import SbiTree
+from zicht.engine.sbi import SbiTree
 from zicht.errors import ConfigError, DisclosureError, MicrodataError
 
 # --- the SBI tree ---------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from zicht.engine import load_config, run
 from zicht.engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
 from zicht.engine.outputs.language import CLASS_LABELS, ENGLISH, class_label, percent, say
-from zicht.engine.sources.sbi import SbiTree
+from zicht.engine.sbi import SbiTree
 
 # words that give a language away in running text (area names are taken out first)
 ENGLISH_WORDS = (

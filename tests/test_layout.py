@@ -131,3 +131,9 @@ def test_imports_run_one_way():
                 ), path
             if package in ("boundaries", "spatial", "models", "disclosure"):
                 assert not any(i.split(".")[0] == "engine" for i in imported), path
+
+
+def test_the_config_does_not_import_the_sources():
+    # the sources read the config; the other way round would be a loop between them
+    for path in _modules("engine/config"):
+        assert not any(i.startswith("engine.sources") for i in _imports(path)), path

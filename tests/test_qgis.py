@@ -42,6 +42,7 @@ def test_layers_open_styled_in_qgis(demo_out):
         # the gemeente opens with the transparent boundary style, which labels nothing
         assert layer["labeling"] == ("rule-based" if name != "gemeenten" else None), name
         assert layer["styles"] >= 1 and all(layer["styles_imported"]), name
+        assert len(layer["styles_imported"]) == layer["styles"], name  # its own, each once
     assert report["buurten"]["features"] == 518 and report["buurten"]["rules"] == 6
     # risk, hotspots and LISA for four themes, the crime trend, the crime map, boundaries
     assert report["buurten"]["styles"] == 15

@@ -16,7 +16,7 @@ the TOML tables), :mod:`~engine.config.schema` (the whole file, loading),
 :mod:`~engine.config.messages` (problems as lines naming the key) and
 :mod:`~engine.config.references` (checks across sections).
 
->>> from engine.data import DEMO_CONFIG
+>>> from zicht.engine.data import DEMO_CONFIG
 >>> cfg = load_config(DEMO_CONFIG)
 >>> cfg.boundaries.layer
 'buurten'

@@ -11,7 +11,7 @@ from zicht.engine.config.fields import ADDITIVE, SBI_GENERATORS
 from zicht.engine.config.indicators import BaseIndicator, MicrodataIndicator, TableIndicator
 from zicht.engine.config.messages import missing_id, missing_ids, unknown_theme
 from zicht.engine.config.sections import BranchesSpec
-from zicht.engine.sources.sbi import SbiTree
+from zicht.engine.sbi import SbiTree
 
 if TYPE_CHECKING:
     from zicht.engine.config.schema import Config

@@ -40,7 +40,7 @@ class Config(Section):
 
     Examples
     --------
-    >>> from engine.data import DEMO_CONFIG
+    >>> from zicht.engine.data import DEMO_CONFIG
     >>> cfg = load_config(DEMO_CONFIG)
     >>> [d.id for d in cfg.theme_indicators("drugs")][:2]
     ['drugsincidenten_per_1000', 'hennepkwekerijen']

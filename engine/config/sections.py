@@ -227,7 +227,7 @@ class RiskBranch(Section):
 
 
 class BranchesSpec(Section):
-    """``[branches]``: tables per area x SBI node (:mod:`engine.sources.sbi`) for the
+    """``[branches]``: tables per area x SBI node (:mod:`engine.sbi`) for the
     ``indicators`` (counts and sums of microdata with an SBI column), on the area
     ``levels``; the SBI tree down to ``depth``; the ``risk`` branches."""
 

@@ -30,7 +30,7 @@ from zicht.disclosure import Protection
 from zicht.engine.config import Config
 from zicht.engine.outputs.language import number, say
 from zicht.engine.publish import AREA_COMPANIES_TEXT, WITHHELD_TEXT
-from zicht.engine.sources.sbi import TOTAL, SbiTree
+from zicht.engine.sbi import TOTAL, SbiTree
 from zicht.errors import OutputError
 
 KEYS = ["niveau", "code", "naam", "sbi", "sbi_niveau", "sbi_naam", "sbi_ouder"]

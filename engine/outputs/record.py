@@ -13,7 +13,7 @@ import geopandas as gpd
 import pandas as pd
 
 from zicht.boundaries import Boundaries
-from zicht.disclosure.linked import Relations
+from zicht.disclosure import Relations
 from zicht.engine.analysis import LevelAnalysis
 from zicht.engine.cells import IndicatorCells
 from zicht.engine.config import Config
@@ -22,7 +22,7 @@ from zicht.engine.outputs.language import percent, say
 from zicht.engine.outputs.manifest import sha256_of
 from zicht.engine.outputs.report import ModelDetail
 from zicht.engine.publish import DisclosureRecord, indicator_exposures
-from zicht.engine.sources.sbi import SbiTree
+from zicht.engine.sbi import SbiTree
 from zicht.engine.themes import THEME_OUTPUTS
 
 DEFAULT_ATTRIBUTION = "Bron: CBS, CC BY 4.0."

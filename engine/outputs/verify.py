@@ -38,7 +38,7 @@ import pandas as pd
 import pyogrio
 
 from zicht.boundaries.codes import LAYER_NAMES
-from zicht.disclosure.linked import Relations
+from zicht.disclosure import Relations
 from zicht.disclosure.rounding import half_width
 from zicht.disclosure.rules import PERSON_TYPES
 from zicht.engine.estimates import additive_sensitive, group_bounds, published_cells, relations_of
@@ -46,7 +46,7 @@ from zicht.engine.outputs.branches import parent_codes
 from zicht.engine.outputs.dashboard import read_dashboard_data
 from zicht.engine.outputs.manifest import sha256_of
 from zicht.engine.publish import SUPPRESSION_TEXTS
-from zicht.engine.sources.sbi import REST, TOTAL, SbiTree
+from zicht.engine.sbi import REST, TOTAL, SbiTree
 from zicht.engine.themes import THEME_OUTPUTS
 from zicht.errors import DisclosureError, OutputError
 

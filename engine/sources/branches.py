@@ -1,7 +1,7 @@
 """Branche cells: an indicator of unit-level records per area x SBI node.
 
 Every record with an SBI code counts in its deepest node of the SBI tree
-(:mod:`engine.sources.sbi`) and in every node above it, on every configured area
+(:mod:`engine.sbi`) and in every node above it, on every configured area
 level. The table is dense (every area x every node, zeros included): a missing row
 would say "nothing here" as surely as a published 0, so every combination is a
 cell that disclosure control decides on. The area's own cell (node ``totaal``) is
@@ -20,8 +20,8 @@ import pandas as pd
 
 from zicht.boundaries import Boundaries
 from zicht.boundaries.codes import PARENT_LEVEL
+from zicht.engine.sbi import TOTAL, SbiTree, roll_up_codes
 from zicht.engine.sources.microdata import Placement, contributions
-from zicht.engine.sources.sbi import TOTAL, SbiTree, roll_up_codes
 
 BRANCHE_FIELDS = ["sbi", "sbi_parent", "sbi_depth", "never"]
 

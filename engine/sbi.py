@@ -33,10 +33,11 @@ import numpy as np
 import pandas as pd
 
 from zicht.disclosure.linked import TOTAL  # an area's own cell is the total of the tree
+from zicht.engine.data import SBI_TREE
 from zicht.errors import MicrodataError
 
 REST = "~"  # suffix of a node's rest: its records in none of its listed children
-SBI_FILE = Path(__file__).resolve().parent.parent / "data" / "sbi2008.csv"
+SBI_FILE = SBI_TREE
 SBI_LEVELS = ("totaal", "sectie", "afdeling", "groep", "klasse")
 
 
