@@ -10,7 +10,7 @@ import difflib
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -59,6 +59,8 @@ class BoundaryReport:
     built_by_dissolving: list[str] = field(default_factory=list)
     rings_closed: int = 0
     suspects: list[dict[str, str]] = field(default_factory=list)  # code, level, problem, detail
+    # coarser areas left out of a selection because it holds only part of them
+    partial: list[str] = field(default_factory=list)
 
     def describe(self) -> list[str]:
         """The report as lines of text, as ``zicht boundaries check`` prints it."""
@@ -88,6 +90,11 @@ class BoundaryReport:
         if self.built_by_dissolving:
             closed = f"{self.rings_closed:,} gap(s)"
             lines.append(f"gaps:      {closed} between neighbours closed while dissolving")
+        if self.partial:
+            lines.append(
+                f"partial:   {len(self.partial)} area(s) only partly selected, left out: "
+                + ", ".join(self.partial[:20])
+            )
         lines.append(f"suspect:   {len(self.suspect_codes)} area(s)")
         for row in self.suspects[:50]:
             lines.append(f"  - {row['code']} ({row['level']}): {row['problem']}, {row['detail']}")
@@ -131,6 +138,37 @@ class Boundaries:
             )
         kept = cbs_codes.LEVELS[cbs_codes.LEVELS.index(level) :]
         return Boundaries({lv: self.levels[lv] for lv in kept if lv in self.levels}, self.report)
+
+    def cut(self, select: Sequence[str], where: str) -> Boundaries:
+        """The areas of the finest level that ``select`` names (codes of any level, or
+        province names) and every coarser area wholly made of them.
+
+        A coarser area only partly selected is left out: its sum over the selected
+        areas is not the official figure its code and name stand for, and the
+        difference between two selections would give away what lies between them.
+        ``report.partial`` lists the areas left out.
+        """
+        finest = _select(self.areas, select, where)
+        levels = {self.finest: finest}
+        partial: list[str] = []
+        for level, areas in self.levels.items():
+            if level == self.finest:
+                continue
+            column = f"{level}code"
+            whole = self.areas[column].value_counts()
+            kept = finest[column].value_counts().reindex(whole.index, fill_value=0)
+            partial += sorted(kept.index[(kept > 0) & (kept < whole)])
+            inside = areas.loc[areas.index.isin(kept.index[kept == whole])]
+            if len(inside):
+                levels[level] = inside
+        codes = {code for areas in levels.values() for code in areas.index}
+        report = replace(
+            self.report,
+            counts={level: len(areas) for level, areas in levels.items()},
+            suspects=[row for row in self.report.suspects if row["code"] in codes],
+            partial=partial,
+        )
+        return Boundaries(levels=levels, report=report)
 
 
 def list_layers(path: str | Path) -> list[str]:

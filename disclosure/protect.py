@@ -37,8 +37,8 @@ who knows a cell's rule learns its range (a "frequency" count holds 1 to 9 units
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -89,6 +89,21 @@ class Protection:
             c["attacker_high"].to_numpy(float),
         )
         return c[primary_cells.to_numpy() & ~ok]
+
+    def cut(self, areas: Mapping[str, Collection[str]]) -> Protection:
+        """The decisions for the areas ``areas`` (codes per level) only: what a
+        selection publishes of a protected release. A cut publishes nothing the whole
+        would not, so it is as safe as the whole, and two cuts together are too."""
+
+        def kept(frame: pd.DataFrame) -> pd.DataFrame:
+            if frame.empty:
+                return frame
+            mine = pd.Series(False, index=frame.index)
+            for level, codes in areas.items():
+                mine |= (frame["level"] == level) & frame["code"].isin(list(codes))
+            return frame[mine.to_numpy()].reset_index(drop=True)
+
+        return replace(self, cells=kept(self.cells), branches=kept(self.branches))
 
 
 def protect(

@@ -158,6 +158,16 @@ def _pipeline_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         help="let the attacker's linear programs decide every withheld cell, the branche "
         "table's too (slower) instead of propagation",
     )
+    p.add_argument(
+        "--with",
+        dest="others",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="OTHER_DIR",
+        help="audit these outputs jointly with DIR, as an attacker who reads all of them "
+        "(other selections, levels or editions of the same sources)",
+    )
     p.set_defaults(handler=_audit)
 
 
@@ -301,7 +311,9 @@ def _view(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from zicht.engine.outputs.verify import audit_directory
 
-    report = audit_directory(args.dir, exact=args.exact)
+    report = audit_directory(args.dir, exact=args.exact, others=args.others)
+    if args.others:
+        print(f"jointly: {', '.join(str(p) for p in [args.dir, *args.others])}")
     print("attacker model: one who")
     print("\n".join(f"  - {line}" for line in report.model))
     print(f"audited {report.cells_checked:,} sensitive cells, {report.withheld:,} withheld")

@@ -131,20 +131,31 @@ def run(
 
 
 def _run(config: Config, out_dir: Path, private_reasons: Path | None, threads: int) -> RunResult:
-    """:func:`run` within its thread budget."""
+    """:func:`run` within its thread budget.
+
+    Protect once, publish cuts: the cells are computed and protected on the whole
+    boundary file (the master), and a ``select`` publishes a cut of that protected
+    master. Every selection of the same inputs is then a part of one protected
+    release, and no two of them together give away what either withheld.
+    """
     started = datetime.now(UTC)
     timings: dict[str, float] = {}
     with staged_output(out_dir) as staging:
-        boundaries, indicators = _inputs(config, timings)
-        raw_layers = assemble_layers(boundaries, indicators.cells, config)
+        master, indicators = _inputs(config, timings)
+        raw_layers = assemble_layers(master, indicators.cells, config)
         with timed("disclosure", timings):
             relations = indicator_relations(config)
-            protection, record = _protect(indicators, boundaries, config, relations, threads)
+            protection = _protect(indicators, master, config, relations, threads)
             layers = apply_protection(raw_layers, protection)
         table = indicator_table(indicators.cells, config, relations)
         with timed("estimates", timings):
             # from here on only what is published, and what follows from it
-            estimates = estimate_layers(layers, table.set_index("id"), record.parameters)
+            params = DisclosureRecord.of(protection).parameters
+            estimates = estimate_layers(layers, table.set_index("id"), params)
+        boundaries = _cut(master, config)
+        if boundaries is not master:
+            layers, estimates, protection = _cut_outputs(boundaries, layers, estimates, protection)
+        record = _record(protection, indicators, config)
         with timed("analysis", timings):
             analysed = _analyse(config, boundaries, layers, protection, estimates, table)
         with timed("write", timings):
@@ -187,22 +198,61 @@ def _protect(
     config: Config,
     relations: Relations,
     threads: int = 1,
-) -> tuple[Protection, DisclosureRecord]:
-    """Disclosure control over every cell, and its record (counts only) for the outputs."""
+) -> Protection:
+    """Disclosure control over every cell of the master."""
     cells = indicators.cells
     protection = protect_cells(cells, boundaries, config, relations, indicators.branches, threads)
     counts = outcome_counts(protection).items()
     log.info("disclosure: %s", ", ".join(f"{r} {n:,}" for r, n in counts) or "no sensitive cells")
+    return protection
+
+
+def _record(
+    protection: Protection, indicators: IndicatorResult, config: Config
+) -> DisclosureRecord:
+    """What the outputs say of disclosure control (counts only)."""
     companies = config.disclosure.companies
-    record = DisclosureRecord.of(protection, companies if companies in cells else None)
-    return protection, record
+    return DisclosureRecord.of(protection, companies if companies in indicators.cells else None)
+
+
+def _cut(master: Boundaries, config: Config) -> Boundaries:
+    """The areas ``[boundaries] select`` publishes of the master (the master itself
+    when it selects nothing)."""
+    b = config.boundaries
+    if not b.select:
+        return master
+    boundaries = master.cut(b.select, f"{b.path}: [boundaries] select")
+    counts = ", ".join(f"{n} {LAYER_NAMES[lv]}" for lv, n in boundaries.report.counts.items())
+    log.info("selection: %s, cut from the protected whole of %s", counts, Path(b.path).name)
+    if boundaries.report.partial:
+        log.info(
+            "selection: %d area(s) only partly selected are not published: %s",
+            len(boundaries.report.partial),
+            ", ".join(boundaries.report.partial[:20]),
+        )
+    return boundaries
+
+
+def _cut_outputs(
+    boundaries: Boundaries,
+    layers: dict[str, gpd.GeoDataFrame],
+    estimates: dict[str, LevelEstimates],
+    protection: Protection,
+) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, LevelEstimates], Protection]:
+    """The published layers, estimates and decisions of the areas of ``boundaries``."""
+    codes = {level: areas.index for level, areas in boundaries.levels.items()}
+    layers = {
+        level: layers[level][layers[level]["code"].isin(kept)].reset_index(drop=True)
+        for level, kept in codes.items()
+    }
+    estimates = {level: estimates[level].reindex(kept) for level, kept in codes.items()}
+    return layers, estimates, protection.cut(codes)
 
 
 def _read_boundaries(config: Config) -> Boundaries:
     b = config.boundaries
-    boundaries = read_boundaries(
-        b.path, b.layer, b.columns, b.drop_water, b.select, b.quality.rules
-    )
+    # the whole file: a selection is cut from it after protection (:func:`_cut`)
+    boundaries = read_boundaries(b.path, b.layer, b.columns, b.drop_water, None, b.quality.rules)
     if b.level is not None:
         boundaries = boundaries.from_level(b.level, f"{b.path}: [boundaries] level")
     counts = boundaries.report.counts.items()

@@ -10,7 +10,8 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from zicht.disclosure import LinkedCells, Relations
+from tests.attacker import KNOWN, LAYERS, PARENT
+from zicht.disclosure import LinkedCells
 from zicht.disclosure.knowledge import protected
 from zicht.disclosure.programs import attacker_bounds_exact
 from zicht.disclosure.propagation import attacker_bounds
@@ -19,22 +20,6 @@ from zicht.engine import load_config, run
 from zicht.engine import pipeline as run_pipeline
 from zicht.engine.cli import main
 from zicht.engine.data import DEMO_CONFIG
-
-# The relations an outsider reads in the data dictionary, written out here by hand
-# (independently of engine.publish.indicator_relations, which the run uses).
-KNOWN = Relations(
-    subsets=(
-        ("verkopen_aan_rechtspersonen", "woningverkopen"),
-        ("snelle_doorverkopen", "woningverkopen"),
-        ("prijsafwijkingen", "woningverkopen"),
-        ("vestigingen_risicobranche", "vestigingen"),
-        ("kortlevende_vestigingen", "vestigingen"),
-        ("vestigingen_drukke_adressen", "vestigingen"),
-        ("transactiesubjecten", "verdachte_transacties"),
-    )
-)
-LAYERS = {"gemeente": "gemeenten", "wijk": "wijken", "buurt": "buurten"}
-PARENT = {"buurt": "wijkcode", "wijk": "gemeentecode"}
 
 
 def _published_cells(out, indicators: list[str]) -> tuple[pd.DataFrame, np.ndarray]:

@@ -592,7 +592,11 @@ def test_report_calibration_uses_published_targets_only(demo_run):
         assert row["observed"] == pytest.approx(rate.mean() * 1000)  # per 1.000 inwoners
 
 
-def test_run_table_checksums_every_input_file(tmp_path):
+def test_the_run_table_digests_public_inputs_and_no_confidential_one(tmp_path, monkeypatch):
+    """Boundaries and public rasters get their SHA-256; the microdata and the table (not
+    marked public) only their name, or an HMAC under a key the steward holds."""
+    import hmac
+
     import numpy as np
     import rasterio
     from rasterio.transform import from_origin
@@ -644,9 +648,24 @@ label_en = "x"
     )
     assert main(["--quiet", "run", str(config), "--out", str(tmp_path / "out")]) == 0
     run = pyogrio.read_dataframe(tmp_path / "out" / "zicht.gpkg", layer="run")
-    inputs = json.loads(run.set_index("key")["value"]["input_sha256"])
-    assert set(inputs) == {"areas.gpkg", "table.csv", "records.csv", "r.tif"}
-    assert inputs["records.csv"] == sha256_of(tmp_path / "records.csv")
+    run = run.set_index("key")["value"]
+    assert json.loads(run["input_sha256"]) == {
+        "areas.gpkg": sha256_of(tmp_path / "areas.gpkg"),
+        "r.tif": sha256_of(tmp_path / "r.tif"),
+    }
+    assert json.loads(run["inputs_confidential"]) == {"table.csv": None, "records.csv": None}
+    secret = [sha256_of(tmp_path / name).encode() for name in ("records.csv", "table.csv")]
+    for path in (tmp_path / "out").iterdir():
+        assert not any(digest in path.read_bytes() for digest in secret), path.name
+
+    monkeypatch.setenv("ZICHT_DIGEST_KEY", "the steward's secret")
+    assert main(["--quiet", "run", str(config), "--out", str(tmp_path / "keyed")]) == 0
+    run = pyogrio.read_dataframe(tmp_path / "keyed" / "zicht.gpkg", layer="run")
+    keyed = json.loads(run.set_index("key")["value"]["inputs_confidential"])
+    expected = hmac.new(
+        b"the steward's secret", (tmp_path / "records.csv").read_bytes(), "sha256"
+    ).hexdigest()
+    assert keyed["records.csv"] == "hmac-sha256:" + expected
 
 
 def test_exit_codes_follow_the_error_model():

@@ -104,7 +104,8 @@ class BoundarySpec(Section):
     columns: dict[str, StrictStr] = Field(default_factory=dict)
     drop_water: StrictBool = True
     source: StrictStr = ""
-    # the area of interest: gemeente, wijk or buurt codes, or province names
+    # the area of interest: gemeente, wijk or buurt codes, or province names; published
+    # as a cut of the protected whole file (coarser areas only where wholly selected)
     select: tuple[StrictStr, ...] = ()
     # the finest level to compute on (default: the file's); "wijk" for wijk-level tables
     level: Annotated[str, OneOf(("buurt", "wijk", "gemeente"))] | None = None

@@ -4,7 +4,9 @@ report shows."""
 
 from __future__ import annotations
 
+import hmac
 import json
+import os
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -343,6 +345,37 @@ def attribution(config: Config) -> str:
     return config.attribution or DEFAULT_ATTRIBUTION
 
 
+DIGEST_KEY = "ZICHT_DIGEST_KEY"
+
+
+def input_digests(config: Config) -> tuple[dict[str, str], dict[str, str | None]]:
+    """The SHA-256 of every public input file (boundaries, and tables and rasters
+    marked ``public``) and, per confidential input (microdata, other tables and
+    rasters), None, or where the steward set :data:`DIGEST_KEY` in the environment an
+    HMAC-SHA256 keyed with it: a plain digest of a confidential file would prove two
+    outputs used the same records and let an insider test guesses of its contents."""
+    public = [config.boundaries.path]
+    public += [t.path for t in config.tables if t.public]
+    public += [r.path for r in config.rasters if r.public]
+    confidential = [t.path for t in config.tables if not t.public]
+    confidential += [m.path for m in config.microdata if m.path is not None]
+    confidential += [r.path for r in config.rasters if not r.public]
+    key = os.environ.get(DIGEST_KEY, "").encode()
+    return (
+        {Path(p).name: sha256_of(Path(p)) for p in public},
+        {Path(p).name: _keyed_digest(Path(p), key) if key else None for p in confidential},
+    )
+
+
+def _keyed_digest(path: Path, key: bytes) -> str:
+    """HMAC-SHA256 of a file's bytes under ``key``, hex-encoded and labelled."""
+    digest = hmac.new(key, digestmod="sha256")
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return "hmac-sha256:" + digest.hexdigest()
+
+
 def run_table(
     config: Config,
     boundaries: Boundaries,
@@ -353,13 +386,7 @@ def run_table(
     analyses: dict[str, LevelAnalysis] | None = None,
 ) -> pd.DataFrame:
     """The ``run`` table: one key/value row per fact needed to reproduce the run."""
-    files = [
-        config.boundaries.path,
-        *(t.path for t in config.tables),
-        *(m.path for m in config.microdata if m.path is not None),
-        *(r.path for r in config.rasters),
-    ]
-    inputs = {str(path): sha256_of(path) for path in files}
+    public, confidential = input_digests(config)
     rows = {
         "engine_version": engine_version(),
         "config_file": config.path.name,
@@ -367,7 +394,8 @@ def run_table(
         "seed": str(config.seed),
         "started": started.isoformat(timespec="seconds"),
         "finished": finished.isoformat(timespec="seconds"),
-        "input_sha256": json.dumps({Path(p).name: h for p, h in inputs.items()}),
+        "input_sha256": json.dumps(public),
+        "inputs_confidential": json.dumps(confidential),
         "boundaries": json.dumps(_boundaries_record(boundaries, config)),
         "timings_s": json.dumps(timings),
         "spatial": json.dumps(

@@ -29,6 +29,7 @@ Checks, each reported with the codes and columns at fault (never values):
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,46 +78,141 @@ class AuditReport:
         return not self.problems
 
 
-def audit_directory(path: Path, exact: bool = False) -> AuditReport:
-    """Audit the output in ``path`` (see the module docstring); ``exact`` solves the
-    attacker's programs (HiGHS) instead of propagating bounds."""
+@dataclass
+class PublishedOutput:
+    """What an output directory publishes, as the audit reads it."""
+
+    path: Path
+    params: dict
+    indicators: pd.DataFrame  # the indicators table, indexed by id
+    layers: dict[str, pd.DataFrame]  # per level, without geometry
+    branches: pd.DataFrame | None
+
+
+def read_output(path: Path) -> PublishedOutput:
+    """The published tables of the output in ``path`` that the audit reads."""
     path = Path(path)
     gpkg = path / "zicht.gpkg"
     if not gpkg.exists():
         raise OutputError(f"{path}: no zicht.gpkg; is this a zicht output directory?")
-    report = AuditReport()
-    _check_manifest(path, report)
     run = pyogrio.read_dataframe(gpkg, layer="run").set_index("key")["value"]
     if "disclosure" not in run.index or not run["disclosure"]:
         raise OutputError(f"{gpkg}: the run table records no disclosure control")
-    record = json.loads(run["disclosure"])
-    params = record["parameters"]
-    indicators = pyogrio.read_dataframe(gpkg, layer="indicators").set_index("id")
     names = {str(n) for n, _ in pyogrio.list_layers(gpkg)}
-    layers = {
-        lv: pyogrio.read_dataframe(gpkg, layer=name, read_geometry=False)
-        for lv, name in reversed(LAYER_NAMES.items())
-        if name in names
-    }
-    sensitive = indicators[indicators["sensitive"] == 1]
-    additive = additive_sensitive(indicators)
-    relations = relations_of(indicators).among(additive)
-    branches = (
-        pyogrio.read_dataframe(gpkg, layer="branches", read_geometry=False)
-        if "branches" in names
-        else None
+    return PublishedOutput(
+        path=path,
+        params=json.loads(run["disclosure"])["parameters"],
+        indicators=pyogrio.read_dataframe(gpkg, layer="indicators").set_index("id"),
+        layers={
+            lv: pyogrio.read_dataframe(gpkg, layer=name, read_geometry=False)
+            for lv, name in reversed(LAYER_NAMES.items())
+            if name in names
+        },
+        branches=(
+            pyogrio.read_dataframe(gpkg, layer="branches", read_geometry=False)
+            if "branches" in names
+            else None
+        ),
     )
-    report.model = _model_in_words(params, relations, exact, branches is not None)
+
+
+def audit_directory(path: Path, exact: bool = False, others: Sequence[Path] = ()) -> AuditReport:
+    """Audit the output in ``path`` (see the module docstring); ``exact`` solves the
+    attacker's programs (HiGHS) instead of propagating bounds.
+
+    With ``others``, the outputs are audited jointly, as an attacker who reads all of
+    them would: every file of each is checked on its own, and the linked tables of all
+    of them as one (an area published by any is known to the attacker; two outputs that
+    publish different values under one code contradict each other, which is itself a
+    problem: they are not cuts of one protected release)."""
+    outputs = [read_output(p) for p in (path, *others)]
+    report = AuditReport()
+    for output in outputs:
+        mine = AuditReport()
+        _check_manifest(output.path, mine)
+        _check_dashboard(output.path, output.layers, mine)
+        sensitive = output.indicators[output.indicators["sensitive"] == 1]
+        for indicator_id, spec in sensitive.iterrows():
+            if not pd.isna(spec["numerator"]):
+                _audit_derived(str(indicator_id), spec, output.layers, mine)
+        _audit_area_rule(output.layers, sensitive, mine)
+        where = f"{output.path.name}: " if others else ""
+        report.problems += [where + problem for problem in mine.problems]
+    joint = outputs[0] if not others else _joint(outputs, report)
+    _audit_linked(joint, report, exact)
+    return report
+
+
+def _audit_linked(output: PublishedOutput, report: AuditReport, exact: bool) -> None:
+    """Every linked group of sensitive additive indicators, on every level and in the
+    branches table: the grid, the sentinels and every withheld cell's interval."""
+    sensitive = output.indicators[output.indicators["sensitive"] == 1]
+    additive = additive_sensitive(output.indicators)
+    relations = relations_of(output.indicators).among(additive)
+    branches = output.branches
+    report.model = _model_in_words(output.params, relations, exact, branches is not None)
     for group in relations.groups(additive):
         _audit_group(
-            group, sensitive, layers, params, relations.among(group), report, exact, branches
+            group,
+            sensitive,
+            output.layers,
+            output.params,
+            relations.among(group),
+            report,
+            exact,
+            branches,
         )
-    for indicator_id, spec in sensitive.iterrows():
-        if not pd.isna(spec["numerator"]):
-            _audit_derived(str(indicator_id), spec, layers, report)
-    _audit_area_rule(layers, sensitive, report)
-    _check_dashboard(path, layers, report)
-    return report
+
+
+def _joint(outputs: list[PublishedOutput], report: AuditReport) -> PublishedOutput:
+    """What the attacker of several outputs knows, as one output: every area any of
+    them publishes, with every value any of them publishes."""
+    first = outputs[0]
+    for other in outputs[1:]:
+        differ = sorted(k for k in first.params if other.params.get(k) != first.params[k])
+        if differ:
+            raise OutputError(
+                f"{other.path}: its disclosure rules differ from {first.path}'s "
+                f"({', '.join(differ)}); outputs of different rules cannot be audited jointly"
+            )
+    indicators = pd.concat([o.indicators for o in outputs])
+    indicators = indicators[~indicators.index.duplicated()]
+    sensitive = [str(i) for i in indicators.index[indicators["sensitive"] == 1]]
+    layers = {}
+    for level in dict.fromkeys(lv for o in outputs for lv in o.layers):
+        frames = [o.layers[level] for o in outputs if level in o.layers]
+        layers[level] = _union(frames, ["code"], sensitive, level, report)
+    frames = [o.branches for o in outputs if o.branches is not None]
+    branches = _union(frames, ["niveau", "code", "sbi"], sensitive, "branches", report)
+    return PublishedOutput(first.path, first.params, indicators, layers, branches)
+
+
+def _union(
+    frames: list[pd.DataFrame],
+    key: list[str],
+    sensitive: list[str],
+    where: str,
+    report: AuditReport,
+) -> pd.DataFrame | None:
+    """The rows of ``frames`` once per ``key``, each value published by any of them;
+    a sensitive value published differently by two is reported (by code)."""
+    if not frames:
+        return None
+    stacked = pd.concat(frames, ignore_index=True)
+    columns = [c for c in sensitive if c in stacked.columns]
+    if columns:
+        values = stacked[key + columns].copy()
+        values[columns] = values[columns].apply(pd.to_numeric, errors="coerce")
+        counts = values.groupby(key, sort=False)[columns].nunique()
+        for column in columns:
+            for row in counts.index[(counts[column] > 1).to_numpy()]:
+                code = row if isinstance(row, str) else " ".join(map(str, row))
+                report.problems.append(
+                    f"{column} of {code} ({where}) is published with different values by "
+                    "the outputs: they are not cuts of one protected release, and the "
+                    "difference gives away what lies between them"
+                )
+    return stacked.groupby(key, sort=False, as_index=False).first()
 
 
 def _model_in_words(

@@ -1,0 +1,113 @@
+"""An outsider who reads published GeoPackages and knows the rules, written apart from
+the engine's own audit (engine.outputs.verify): the relations between indicators as
+the data dictionary states them, the demo's rounding and thresholds, and bound
+propagation checked by the exact programs on a sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from zicht.disclosure import LinkedCells, Relations
+from zicht.disclosure.knowledge import protected
+from zicht.disclosure.programs import attacker_bounds_exact
+from zicht.disclosure.propagation import attacker_bounds
+from zicht.disclosure.rules import PRIMARY_RULES
+
+# The relations an outsider reads in the data dictionary, written out here by hand
+# (independently of engine.publish.indicator_relations, which the run uses).
+KNOWN = Relations(
+    subsets=(
+        ("verkopen_aan_rechtspersonen", "woningverkopen"),
+        ("snelle_doorverkopen", "woningverkopen"),
+        ("prijsafwijkingen", "woningverkopen"),
+        ("vestigingen_risicobranche", "vestigingen"),
+        ("kortlevende_vestigingen", "vestigingen"),
+        ("vestigingen_drukke_adressen", "vestigingen"),
+        ("transactiesubjecten", "verdachte_transacties"),
+    )
+)
+LAYERS = {"gemeente": "gemeenten", "wijk": "wijken", "buurt": "buurten"}
+PARENT = {"buurt": "wijkcode", "wijk": "gemeentecode"}
+HALF_COUNT, HALF_SUM, MIN_UNITS = 2.0, 500.0, 10  # the demo's rounding and threshold
+
+
+def read_layers(out: Path) -> dict[str, pd.DataFrame]:
+    """The area layers an output publishes, per level (without geometry)."""
+    names = {str(n) for n, _ in pyogrio.list_layers(out / "zicht.gpkg")}
+    return {
+        level: pyogrio.read_dataframe(out / "zicht.gpkg", layer=name, read_geometry=False)
+        for level, name in LAYERS.items()
+        if name in names
+    }
+
+
+def union(*outputs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """What someone who reads all ``outputs`` knows: every area once, each value as any
+    of them publishes it."""
+    levels = dict.fromkeys(level for layers in outputs for level in layers)
+    return {
+        level: pd.concat([o[level] for o in outputs if level in o], ignore_index=True)
+        .groupby("code", as_index=False, sort=False)
+        .first()
+        for level in levels
+    }
+
+
+def exposed(layers: dict[str, pd.DataFrame], truth: pd.DataFrame, sample: int = 15) -> pd.DataFrame:
+    """The withheld unsafe cells (``truth``: a Protection's cells, true values
+    included) whose attacker interval from ``layers`` does not cover their protection
+    interval, by propagation and, on a sample, by the exact programs."""
+    truth = truth.set_index(["indicator", "level", "code"]).sort_index()
+    ids = [
+        i
+        for i in dict.fromkeys(truth.index.get_level_values(0))
+        if truth.loc[i, "sensitive"].any()
+        and truth.loc[i, "kind"].iloc[0] in ("count", "sum")
+        and truth.loc[i, "reason"].ne("derived").any()
+    ]
+    rng = np.random.default_rng(1)
+    found = []
+    for group in KNOWN.among(ids).groups(ids):
+        cells, shown = _published_cells(layers, group)
+        kinds = truth.loc[group, "kind"].groupby(level=0).first().reindex(cells["indicator"])
+        count = (kinds == "count").to_numpy()
+        knowledge = LinkedCells(cells, KNOWN.among(group)).knowledge(
+            shown, np.where(count, HALF_COUNT, HALF_SUM), count, MIN_UNITS
+        )
+        low, high = attacker_bounds(knowledge)
+        rows = truth.reindex(pd.MultiIndex.from_frame(cells[["indicator", "level", "code"]]))
+        unsafe = np.flatnonzero(rows["reason"].isin(PRIMARY_RULES).to_numpy() & np.isnan(shown))
+        v, lo, up = (rows[x].to_numpy(float) for x in ("value", "lower", "upper"))
+        bad = unsafe[~protected(v[unsafe], lo[unsafe], up[unsafe], low[unsafe], high[unsafe])]
+        chosen = rng.choice(unsafe, size=min(len(unsafe), sample), replace=False)
+        if len(chosen):
+            exact_low, exact_high = attacker_bounds_exact(knowledge, chosen, low, high)
+            ok = protected(v[chosen], lo[chosen], up[chosen], exact_low[chosen], exact_high[chosen])
+            bad = np.union1d(bad, chosen[~ok])
+        found.append(cells.iloc[bad][["indicator", "level", "code"]])
+    return pd.concat(found, ignore_index=True)
+
+
+def _published_cells(
+    layers: dict[str, pd.DataFrame], indicators: list[str]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The cells of ``indicators`` as ``layers`` publish them (NaN: withheld)."""
+    frames, values = [], []
+    for indicator in indicators:
+        for level, layer in layers.items():
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "indicator": indicator,
+                        "level": level,
+                        "code": layer["code"],
+                        "parent": layer[PARENT[level]] if level in PARENT else None,
+                    }
+                )
+            )
+            values.append(pd.to_numeric(layer[indicator], errors="coerce").to_numpy(float))
+    return pd.concat(frames, ignore_index=True), np.concatenate(values)

@@ -1,0 +1,134 @@
+"""Protect once, publish cuts: two runs of the same sources for different selections
+are parts of one protected release, and an outsider who reads both recovers nothing
+either withheld. As a control, the same two selections protected each from its own
+input (the records frozen, as a steward's files would be) do give cells away.
+
+The master here is stadsdeel Zuidoost of the demo (``demo_on_one_stadsdeel``): a
+steward's whole input, of which the runs select parts.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.attacker import exposed, read_layers, union
+from tests.conftest import DEMO_STADSDEEL, _demo_on
+from zicht.engine import indicators as engine_indicators
+from zicht.engine import load_config, run
+from zicht.engine import pipeline as run_pipeline
+from zicht.engine.cli import main
+from zicht.engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
+from zicht.engine.estimates import LevelEstimates
+from zicht.engine.outputs.verify import audit_directory
+
+LEFT_OUT = "WK0363TA"  # every wijk of the stadsdeel but this one
+PART = tuple(w for w in DEMO_STADSDEEL if w != LEFT_OUT)
+
+
+def _selecting(folder, codes) -> object:
+    """The demo's config with ``[boundaries] select = codes``, written to ``folder``."""
+    text = DEMO_CONFIG.read_text(encoding="utf-8")
+    text = text.replace(
+        'path = "amsterdam_buurten_2024.gpkg"',
+        f'path = "{DEMO_BOUNDARIES}"\nselect = {json.dumps(list(codes))}',
+    )
+    path = folder / f"select-{len(codes)}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def releases(tmp_path_factory):
+    """The whole stadsdeel, and all of it but one wijk: (whole, part) RunResults."""
+    folder = tmp_path_factory.mktemp("releases")
+    with pytest.MonkeyPatch.context() as mp:
+        _demo_on(mp, DEMO_STADSDEEL)
+        whole = run(load_config(DEMO_CONFIG), folder / "whole")
+        part = run(load_config(_selecting(folder, PART)), folder / "part")
+    return whole, part
+
+
+def test_a_selection_publishes_the_protected_figures_of_the_whole(releases):
+    whole, part = releases
+    mine, theirs = read_layers(part.out_dir), read_layers(whole.out_dir)
+    # the gemeente is only partly selected: its code is not put on a partial sum
+    assert set(mine) == {"buurt", "wijk"} and part.boundaries.report.partial == ["GM0363"]
+    assert set(mine["wijk"]["code"]) == set(PART)
+    assert not mine["buurt"]["wijkcode"].eq(LEFT_OUT).any()
+    sensitive = part.protection.cells.loc[part.protection.cells["sensitive"], "indicator"]
+    for level, layer in mine.items():
+        ours = layer.set_index("code")[sorted(set(sensitive))]
+        whole_figures = theirs[level].set_index("code").loc[ours.index, ours.columns]
+        pd.testing.assert_frame_equal(ours, whole_figures, obj=level)
+
+
+def test_two_selections_together_give_nothing_away(releases):
+    whole, part = releases
+    layers = union(read_layers(whole.out_dir), read_layers(part.out_dir))
+    assert exposed(layers, whole.protection.cells).empty
+    report = audit_directory(whole.out_dir, exact=True, others=[part.out_dir])
+    assert report.ok, report.problems[:5]
+
+
+def test_the_joint_audit_from_the_command_line(releases, capsys):
+    whole, part = releases
+    args = ["audit", str(part.out_dir), "--with", str(whole.out_dir)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "jointly:" in out and "OK: no withheld value can be recovered" in out
+
+
+def test_selections_protected_each_on_its_own_do_give_cells_away(releases, tmp_path):
+    """The control: the part protected from its own input (the steward's file narrowed
+    to the selection, the same records) publishes under GM0363 a partial sum and a
+    pattern of its own; read together with the whole, cells are exposed."""
+    whole, _ = releases
+    frozen = {data.name: data for data in whole.indicators.synthetic.values()}
+    with pytest.MonkeyPatch.context() as mp:
+        _demo_on(mp, PART)  # the steward's input is the selection itself
+        mp.setattr(engine_indicators, "generate", lambda name, *args, **kw: frozen[name])
+        alone = run(load_config(DEMO_CONFIG), tmp_path / "alone")
+    report = audit_directory(whole.out_dir, others=[alone.out_dir])
+    assert not report.ok
+    assert any("GM0363" in p and "different values" in p for p in report.problems)
+    # below the gemeente, where both publish the same areas, cells are exposed too
+    below = {lv: layer for lv, layer in read_layers(alone.out_dir).items() if lv != "gemeente"}
+    theirs = {lv: layer for lv, layer in read_layers(whole.out_dir).items() if lv != "gemeente"}
+    assert len(exposed(union(theirs, below), whole.protection.cells)) > 0
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    first=st.sets(st.sampled_from(DEMO_STADSDEEL), min_size=1),
+    second=st.sets(st.sampled_from(DEMO_STADSDEEL), min_size=1),
+)
+def test_any_two_cuts_of_one_protected_master_give_nothing_away(releases, first, second):
+    """Random pairs of selections, cut as the pipeline cuts (``_cut``, ``_cut_outputs``)
+    from the protected master: the exact attacker pins no withheld cell of the union."""
+    whole, _ = releases
+    cuts = []
+    for codes in (first, second):
+        boundaries = whole.boundaries.cut(sorted(codes), "a random selection")
+        layers = {lv: whole.layers[lv] for lv in boundaries.levels}
+        nothing = {
+            lv: LevelEstimates.exact(layer.set_index("code")[[]]) for lv, layer in layers.items()
+        }
+        cut, _, protection = run_pipeline._cut_outputs(
+            boundaries, layers, nothing, whole.protection
+        )
+        assert set(protection.cells["code"]) == {c for f in cut.values() for c in f["code"]}
+        for level, areas in boundaries.levels.items():
+            if level != boundaries.finest:  # coarser areas only when wholly selected
+                inside = whole.boundaries.areas[f"{level}code"].isin(areas.index)
+                assert whole.boundaries.areas.index[inside].isin(boundaries.areas.index).all()
+        cuts.append(cut)
+    assert exposed(union(*cuts), whole.protection.cells, sample=5).empty
