@@ -6,11 +6,10 @@ code, in RD New (EPSG:28992), with valid MultiPolygons and a checked hierarchy.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -29,6 +28,7 @@ from zicht.boundaries.quality import (
     known_numbers,
     suspect_areas,
 )
+from zicht.boundaries.selection import cut, select_areas
 from zicht.errors import BoundaryError
 
 _TRUE_WATER = {"JA", "J", "TRUE", "1", "YES", "Y"}
@@ -140,35 +140,9 @@ class Boundaries:
         return Boundaries({lv: self.levels[lv] for lv in kept if lv in self.levels}, self.report)
 
     def cut(self, select: Sequence[str], where: str) -> Boundaries:
-        """The areas of the finest level that ``select`` names (codes of any level, or
-        province names) and every coarser area wholly made of them.
-
-        A coarser area only partly selected is left out: its sum over the selected
-        areas is not the official figure its code and name stand for, and the
-        difference between two selections would give away what lies between them.
-        ``report.partial`` lists the areas left out.
-        """
-        finest = _select(self.areas, select, where)
-        levels = {self.finest: finest}
-        partial: list[str] = []
-        for level, areas in self.levels.items():
-            if level == self.finest:
-                continue
-            column = f"{level}code"
-            whole = self.areas[column].value_counts()
-            kept = finest[column].value_counts().reindex(whole.index, fill_value=0)
-            partial += sorted(kept.index[(kept > 0) & (kept < whole)])
-            inside = areas.loc[areas.index.isin(kept.index[kept == whole])]
-            if len(inside):
-                levels[level] = inside
-        codes = {code for areas in levels.values() for code in areas.index}
-        report = replace(
-            self.report,
-            counts={level: len(areas) for level, areas in levels.items()},
-            suspects=[row for row in self.report.suspects if row["code"] in codes],
-            partial=partial,
-        )
-        return Boundaries(levels=levels, report=report)
+        """The selected areas and the coarser areas wholly inside them
+        (:func:`~zicht.boundaries.selection.cut`)."""
+        return cut(self, select, where)
 
 
 def list_layers(path: str | Path) -> list[str]:
@@ -272,7 +246,7 @@ def _finest_level(
     if reading.drop_water and len(finest):
         finest = finest[~finest["water"]]
     if select:
-        finest = _select(finest, select, where)
+        finest = select_areas(finest, select, where)
     if finest.empty:
         raise BoundaryError(
             f"{where}: no usable polygons left after dropping water and non-polygon features"
@@ -320,35 +294,6 @@ def _column_mapping(
     if "code" not in mapping:
         raise BoundaryError(f"{where}: no column mapped to 'code'")
     return schema_name, level, mapping
-
-
-def _select(areas: gpd.GeoDataFrame, select: Sequence[str], where: str) -> gpd.GeoDataFrame:
-    """The areas in ``select`` (codes of any level, or province names)."""
-    wanted = {str(s).strip().upper(): str(s) for s in select}
-    keys = {
-        "code": areas.index.to_series().astype("string").str.upper(),
-        "wijkcode": areas["wijkcode"].astype("string").str.upper(),
-        "gemeentecode": areas["gemeentecode"].astype("string").str.upper(),
-    }
-    if "provincie" in areas:
-        keys["provincie"] = areas["provincie"].astype("string").str.strip().str.upper()
-    keep = np.zeros(len(areas), dtype=bool)
-    found: set[str] = set()
-    for values in keys.values():
-        hit = values.isin(list(wanted)).fillna(False).to_numpy(dtype=bool)
-        keep |= hit
-        found |= set(values[hit])
-    unknown = [wanted[w] for w in wanted if w not in found]
-    if unknown:
-        known = sorted({str(v) for values in keys.values() for v in values.dropna().unique()})
-        hints = [h for u in unknown for h in difflib.get_close_matches(u.upper(), known, n=1)]
-        province = "" if "provincie" in keys else "; this file has no provincie column"
-        raise BoundaryError(
-            f"{where}: [boundaries] select names {', '.join(map(repr, unknown))}, not a "
-            f"buurt, wijk or gemeente code of the file{province}"
-            + (f" (did you mean {', '.join(map(repr, hints))}?)" if hints else "")
-        )
-    return areas[keep]
 
 
 def _choose_layer(path: Path, layers: list[str], layer: str | None) -> str:

@@ -146,6 +146,11 @@ def _pipeline_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("dir", type=Path)
     p.set_defaults(handler=_view)
 
+    _audit_command(sub, common)
+
+
+def _audit_command(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``audit DIR [--exact] [--with OTHER_DIR ...]``."""
     p = sub.add_parser(
         "audit",
         parents=[common],

@@ -171,8 +171,12 @@ def _derived(table: pd.DataFrame, config: Config, parents: pd.Series) -> pd.Data
     out = pd.DataFrame(index=table.index)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["aandeel"] = (count / area_total.where(area_total > 0) * 100).round(2)
-    # the whole run: the sum of the top level, only where none of it is withheld
-    top = table[table["niveau"] == "gemeente"]
+    # the whole run: the sum of the top level (the gemeenten, or in a selection that
+    # holds no whole gemeente its wijken), only where none of it is withheld
+    top_level = table["niveau"] == next(
+        lv for lv in ("gemeente", "wijk", "buurt") if (table["niveau"] == lv).any()
+    )
+    top = table[top_level]
     run = top.groupby("sbi")[companies].agg(whole_run)
     run_part = table["sbi"].map(run).astype(float)
     run_whole = float(run.get(TOTAL, np.nan))
@@ -187,7 +191,6 @@ def _derived(table: pd.DataFrame, config: Config, parents: pd.Series) -> pd.Data
     )
     parent_whole = parent_key.map(total).astype(float)
     lq_parent = location_quotient(count, area_total, parent_part, parent_whole)
-    top_level = table["niveau"] == "gemeente"
     out["lq_ouder"] = lq_parent.where(~top_level, out["lq_totaal"]).round(3)
     if len(spec.trend) >= 2:
         first, last = table[spec.trend[0]].astype(float), table[spec.trend[-1]].astype(float)

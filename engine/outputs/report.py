@@ -294,7 +294,7 @@ def _combined_quotient(inputs: ReportInputs, level: str) -> np.ndarray:
     if inputs.risk_share is None:
         return np.full(len(layer), np.nan)
     risk, companies = inputs.risk_share
-    top = inputs.layers["gemeente"]
+    top = inputs.layers[next(lv for lv in ("gemeente", "wijk", "buurt") if lv in inputs.layers)]
     values = [pd.to_numeric(f[c], errors="coerce") for f in (layer, top) for c in (risk, companies)]
     whole = [whole_run(v) for v in values[2:]]
     return location_quotient(
