@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -137,7 +137,9 @@ class Boundaries:
                 f"{where} is {level!r}, finer than the file's finest level {self.finest!r}"
             )
         kept = cbs_codes.LEVELS[cbs_codes.LEVELS.index(level) :]
-        return Boundaries({lv: self.levels[lv] for lv in kept if lv in self.levels}, self.report)
+        levels = {lv: self.levels[lv] for lv in kept if lv in self.levels}
+        counts = {lv: n for lv, n in self.report.counts.items() if lv in levels}
+        return Boundaries(levels, replace(self.report, counts=counts))
 
     def cut(self, select: Sequence[str], where: str) -> Boundaries:
         """The selected areas and the coarser areas wholly inside them

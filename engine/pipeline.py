@@ -20,12 +20,12 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from zicht.boundaries import Boundaries, read_boundaries
-from zicht.boundaries.codes import LAYER_NAMES
+from zicht.boundaries.codes import LAYER_NAMES, LEVELS, level_of
 from zicht.boundaries.quality import QualityRules
 from zicht.disclosure import Protection, Relations
 from zicht.engine.analysis import LevelAnalysis, analyse_level, autocorrelation_rows
 from zicht.engine.cells import IndicatorCells
-from zicht.engine.config import Config
+from zicht.engine.config import Config, TableIndicator
 from zicht.engine.estimates import LevelEstimates, estimate_layers
 from zicht.engine.indicators import IndicatorResult, compute_indicators
 from zicht.engine.outputs.branches import branche_table
@@ -47,9 +47,10 @@ from zicht.engine.publish import (
     suppression_columns,
     write_private_reasons,
 )
+from zicht.engine.sources.tables import read_table
 from zicht.engine.themes import BASE_COLUMNS
 from zicht.engine.threads import free_cores
-from zicht.errors import DisclosureError, OutputError
+from zicht.errors import BoundaryError, DisclosureError, OutputError
 from zicht.spatial.weights import queen_with_islands
 
 log = logging.getLogger("zicht")
@@ -216,14 +217,24 @@ def _record(
 
 
 def _cut(master: Boundaries, config: Config) -> Boundaries:
-    """The areas ``[boundaries] select`` publishes of the master (the master itself
-    when it selects nothing)."""
+    """What the run publishes of the protected master: the areas ``[boundaries]
+    select`` names, with the coarser areas wholly inside them, from ``[boundaries]
+    level`` up (the master itself when neither narrows it)."""
     b = config.boundaries
-    if not b.select:
+    boundaries = master
+    if b.select:
+        boundaries = boundaries.cut(b.select, f"{b.path}: [boundaries] select")
+    if b.level is not None and b.level != boundaries.finest:
+        if b.level not in boundaries.levels:
+            raise BoundaryError(
+                f"{b.path}: [boundaries] level is {b.level!r}, but the selection holds no "
+                f"whole {b.level}"
+            )
+        boundaries = boundaries.from_level(b.level, f"{b.path}: [boundaries] level")
+    if boundaries is master:
         return master
-    boundaries = master.cut(b.select, f"{b.path}: [boundaries] select")
     counts = ", ".join(f"{n} {LAYER_NAMES[lv]}" for lv, n in boundaries.report.counts.items())
-    log.info("selection: %s, cut from the protected whole of %s", counts, Path(b.path).name)
+    log.info("published: %s, cut from the protected whole of %s", counts, Path(b.path).name)
     if boundaries.report.partial:
         log.info(
             "selection: %d area(s) only partly selected are not published: %s",
@@ -250,11 +261,13 @@ def _cut_outputs(
 
 
 def _read_boundaries(config: Config) -> Boundaries:
+    """The master: the whole boundary file, on the level the run computes on."""
     b = config.boundaries
     # the whole file: a selection is cut from it after protection (:func:`_cut`)
     boundaries = read_boundaries(b.path, b.layer, b.columns, b.drop_water, None, b.quality.rules)
-    if b.level is not None:
-        boundaries = boundaries.from_level(b.level, f"{b.path}: [boundaries] level")
+    level = _compute_level(config, boundaries)
+    if level != boundaries.finest:
+        boundaries = boundaries.from_level(level, f"{b.path}: [boundaries] level")
     counts = boundaries.report.counts.items()
     log.info("%s", ", ".join(f"{n} {LAYER_NAMES[lv]}" for lv, n in counts))
     report = boundaries.report
@@ -263,6 +276,26 @@ def _read_boundaries(config: Config) -> Boundaries:
         named = ", ".join(f"{r['code']} ({r['problem']}: {r['detail']})" for r in report.suspects)
         log.warning("suspect geometry, %d area(s) %s: %s", len(report.suspect_codes), what, named)
     return boundaries
+
+
+def _compute_level(config: Config, boundaries: Boundaries) -> str:
+    """The finest level the run computes and protects on: the file's finest, unless
+    ``[boundaries] level`` names a coarser one that an area table needs (its codes are
+    of a coarser level). A coarser ``level`` the sources do not need is published as a
+    cut of the finer protected master (:func:`_cut`), so that a run per buurt and a
+    run per wijk of the same sources are parts of one release."""
+    level = config.boundaries.level
+    if level is None or level not in boundaries.levels:
+        return level or boundaries.finest  # from_level says what is wrong with it
+    used = {d.table for d in config.indicators if isinstance(d, TableIndicator)}
+    keyed = [
+        level_of(read_table(t.path, t.key, t.layer).index.to_series())
+        for t in config.tables
+        if t.id in used
+    ]
+    finest = LEVELS.index(boundaries.finest)
+    coarser = any(k is not None and LEVELS.index(k) > finest for k in keyed)
+    return level if coarser else boundaries.finest
 
 
 def assemble_layers(

@@ -33,29 +33,33 @@ LEFT_OUT = "WK0363TA"  # every wijk of the stadsdeel but this one
 PART = tuple(w for w in DEMO_STADSDEEL if w != LEFT_OUT)
 
 
-def _selecting(folder, codes) -> object:
-    """The demo's config with ``[boundaries] select = codes``, written to ``folder``."""
+def _selecting(folder, codes=(), level=None) -> object:
+    """The demo's config with ``[boundaries] select = codes`` (and ``level``), written
+    to ``folder``."""
     text = DEMO_CONFIG.read_text(encoding="utf-8")
     text = text.replace('path = "amsterdam_buurten_2024.gpkg"', f'path = "{DEMO_BOUNDARIES}"')
-    text = text.replace("[boundaries]\n", f"[boundaries]\nselect = {json.dumps(list(codes))}\n")
-    path = folder / f"select-{len(codes)}.toml"
+    keys = f"select = {json.dumps(list(codes))}\n" + (f'level = "{level}"\n' if level else "")
+    text = text.replace("[boundaries]\n", "[boundaries]\n" + keys)
+    path = folder / f"select-{len(codes)}-{level}.toml"
     path.write_text(text, encoding="utf-8")
     return path
 
 
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory):
-    """The whole stadsdeel, and all of it but one wijk: (whole, part) RunResults."""
+    """The whole stadsdeel, all of it but one wijk, and the whole per wijk: (whole,
+    part, wijken) RunResults."""
     folder = tmp_path_factory.mktemp("releases")
     with pytest.MonkeyPatch.context() as mp:
         _demo_on(mp, DEMO_STADSDEEL)
         whole = run(load_config(DEMO_CONFIG), folder / "whole")
         part = run(load_config(_selecting(folder, PART)), folder / "part")
-    return whole, part
+        wijken = run(load_config(_selecting(folder, level="wijk")), folder / "wijken")
+    return whole, part, wijken
 
 
 def test_a_selection_publishes_the_protected_figures_of_the_whole(releases):
-    whole, part = releases
+    whole, part, _ = releases
     mine, theirs = read_layers(part.out_dir), read_layers(whole.out_dir)
     # the gemeente is only partly selected: its code is not put on a partial sum
     assert set(mine) == {"buurt", "wijk"} and part.boundaries.report.partial == ["GM0363"]
@@ -69,7 +73,7 @@ def test_a_selection_publishes_the_protected_figures_of_the_whole(releases):
 
 
 def test_two_selections_together_give_nothing_away(releases):
-    whole, part = releases
+    whole, part, _ = releases
     layers = union(read_layers(whole.out_dir), read_layers(part.out_dir))
     assert exposed(layers, whole.protection.cells).empty
     report = audit_directory(whole.out_dir, exact=True, others=[part.out_dir])
@@ -77,7 +81,7 @@ def test_two_selections_together_give_nothing_away(releases):
 
 
 def test_the_joint_audit_from_the_command_line(releases, capsys):
-    whole, part = releases
+    whole, part, _ = releases
     args = ["audit", str(part.out_dir), "--with", str(whole.out_dir)]
     assert main(args) == 0
     out = capsys.readouterr().out
@@ -88,7 +92,7 @@ def test_selections_protected_each_on_its_own_do_give_cells_away(releases, tmp_p
     """The control: the part protected from its own input (the steward's file narrowed
     to the selection, the same records) publishes under GM0363 a partial sum and a
     pattern of its own; read together with the whole, cells are exposed."""
-    whole, _ = releases
+    whole, _, _ = releases
     frozen = {data.name: data for data in whole.indicators.synthetic.values()}
     with pytest.MonkeyPatch.context() as mp:
         _demo_on(mp, PART)  # the steward's input is the selection itself
@@ -116,6 +120,44 @@ def test_selections_protected_each_on_its_own_do_give_cells_away(releases, tmp_p
     assert pinned, "the control found nothing: the test could not fail"
 
 
+def test_a_run_per_wijk_publishes_the_wijken_of_the_run_per_buurt(releases):
+    whole, _, wijken = releases
+    mine, theirs = read_layers(wijken.out_dir), read_layers(whole.out_dir)
+    assert set(mine) == {"wijk", "gemeente"}
+    sensitive = sorted(set(whole.protection.cells.query("sensitive")["indicator"]))
+    for level, layer in mine.items():
+        ours = layer.set_index("code")[sensitive]
+        pd.testing.assert_frame_equal(
+            ours, theirs[level].set_index("code")[sensitive], obj=level, check_dtype=False
+        )
+    assert exposed(union(theirs, mine), whole.protection.cells).empty
+    assert audit_directory(whole.out_dir, others=[wijken.out_dir]).ok
+
+
+def test_a_run_per_wijk_protected_on_its_own_gives_buurt_cells_away(releases, tmp_path):
+    """The control: the wijken computed and protected on their own (as every run did
+    before), the same records; read with the run per buurt, buurt cells are exposed."""
+    whole, _, _ = releases
+    frozen = {data.name: data for data in whole.indicators.synthetic.values()}
+    inputs = run_pipeline._inputs
+
+    def wijk_table(config, timings):  # the cells of the wijken and up, protected alone
+        master, indicators = inputs(config, timings)
+        for cells in indicators.cells.values():
+            del cells.levels["buurt"]
+        branches = indicators.branches
+        indicators.branches = branches[branches["level"] != "buurt"].reset_index(drop=True)
+        return master.from_level("wijk", "the control"), indicators
+
+    with pytest.MonkeyPatch.context() as mp:
+        _demo_on(mp, DEMO_STADSDEEL)
+        mp.setattr(engine_indicators, "generate", lambda name, *args, **kw: frozen[name])
+        mp.setattr(run_pipeline, "_inputs", wijk_table)
+        alone = run(load_config(_selecting(tmp_path, level="wijk")), tmp_path / "alone")
+    both = union(read_layers(whole.out_dir), read_layers(alone.out_dir))
+    assert len(exposed(both, whole.protection.cells)) > 0  # 8 buurt cells, 2 wijk cells
+
+
 @settings(
     max_examples=12,
     deadline=None,
@@ -128,7 +170,7 @@ def test_selections_protected_each_on_its_own_do_give_cells_away(releases, tmp_p
 def test_any_two_cuts_of_one_protected_master_give_nothing_away(releases, first, second):
     """Random pairs of selections, cut as the pipeline cuts (``_cut``, ``_cut_outputs``)
     from the protected master: the exact attacker pins no withheld cell of the union."""
-    whole, _ = releases
+    whole, _, _ = releases
     cuts = []
     for codes in (first, second):
         boundaries = whole.boundaries.cut(sorted(codes), "a random selection")
