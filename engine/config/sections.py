@@ -107,7 +107,8 @@ class BoundarySpec(Section):
     # the area of interest: gemeente, wijk or buurt codes, or province names; published
     # as a cut of the protected whole file (coarser areas only where wholly selected)
     select: tuple[StrictStr, ...] = ()
-    # the finest level to compute on (default: the file's); "wijk" for wijk-level tables
+    # the finest level to publish (default: the file's); computed on where a table is
+    # keyed on its codes ("wijk" for wijk-level tables), else cut from the finer master
     level: Annotated[str, OneOf(("buurt", "wijk", "gemeente"))] | None = None
     quality: QualitySpec = Field(default_factory=QualitySpec)
 
