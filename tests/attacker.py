@@ -111,3 +111,62 @@ def _published_cells(
             )
             values.append(pd.to_numeric(layer[indicator], errors="coerce").to_numpy(float))
     return pd.concat(frames, ignore_index=True), np.concatenate(values)
+
+
+def insider_exposed(layers: dict[str, pd.DataFrame], truth: pd.DataFrame) -> pd.DataFrame:
+    """The withheld unsafe cells that the one unit of a withheld singleton (``units``
+    1) pins narrower than their protection, by propagation: it knows its own cell, and
+    its own part of the cells that hold it (parent areas, larger indicators) is taken
+    off; cells made only of its records (its finer areas, smaller indicators there,
+    holding cells with that one unit) are its own and not counted. Columns: the
+    singleton (``indicator``, ``code``) and the cell pinned (``pinned``, ``at``)."""
+    truth = truth.set_index(["indicator", "level", "code"]).sort_index()
+    ids = [
+        i
+        for i in dict.fromkeys(truth.index.get_level_values(0))
+        if truth.loc[i, "sensitive"].any()
+        and truth.loc[i, "kind"].iloc[0] in ("count", "sum")
+        and truth.loc[i, "reason"].ne("derived").any()
+    ]
+    subsets = KNOWN.closed().subsets
+    found = []
+    for group in KNOWN.among(ids).groups(ids):
+        cells, shown = _published_cells(layers, group)
+        kinds = truth.loc[group, "kind"].groupby(level=0).first().reindex(cells["indicator"])
+        count = (kinds == "count").to_numpy()
+        knowledge = LinkedCells(cells, KNOWN.among(group)).knowledge(
+            shown, np.where(count, HALF_COUNT, HALF_SUM), count, MIN_UNITS
+        )
+        rows = truth.reindex(pd.MultiIndex.from_frame(cells[["indicator", "level", "code"]]))
+        v, lo, up, units = (rows[x].to_numpy(float) for x in ("value", "lower", "upper", "units"))
+        unsafe = np.flatnonzero(rows["reason"].isin(PRIMARY_RULES).to_numpy() & np.isnan(shown))
+        code, indicator = cells["code"].to_numpy(str), cells["indicator"].to_numpy(str)
+        for s in np.flatnonzero(np.isnan(shown) & (units == 1)):
+            low, high = knowledge.low.copy(), knowledge.high.copy()
+            low[s] = high[s] = v[s]
+            a, b = attacker_bounds(knowledge.within(low, high))
+            smaller = {indicator[s]} | {x for x, y in subsets if y == indicator[s]}
+            larger = {indicator[s]} | {y for x, y in subsets if x == indicator[s]}
+            under = np.array([_inside(c, code[s]) for c in code])
+            own = under & np.isin(indicator, list(smaller))
+            holds = np.isin(code, [code[s], *_above(code[s])]) & np.isin(indicator, list(larger))
+            own |= holds & (units == 1)
+            part = np.where(holds & ~own, v[s], 0.0)
+            t = unsafe[~own[unsafe]]
+            rest = v[t] - part[t]
+            ok = protected(rest, np.minimum(lo[t], rest), up[t], a[t] - part[t], b[t] - part[t])
+            for pinned in t[~ok]:
+                found.append((indicator[s], code[s], indicator[pinned], code[pinned]))
+    return pd.DataFrame(found, columns=["indicator", "code", "pinned", "at"])
+
+
+def _above(code: str) -> list[str]:
+    """The wijk and gemeente of a buurt code, the gemeente of a wijk code."""
+    if code.startswith("BU"):
+        return ["WK" + code[2:8], "GM" + code[2:6]]
+    return ["GM" + code[2:6]] if code.startswith("WK") else []
+
+
+def _inside(code: str, area: str) -> bool:
+    """Whether ``code`` is ``area`` or lies in it."""
+    return code == area or area in _above(code)

@@ -10,7 +10,7 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from tests.attacker import KNOWN, LAYERS, PARENT
+from tests.attacker import KNOWN, LAYERS, PARENT, insider_exposed, read_layers
 from zicht.disclosure import LinkedCells
 from zicht.disclosure.knowledge import protected
 from zicht.disclosure.programs import attacker_bounds_exact
@@ -287,3 +287,14 @@ def test_the_exact_audit_agrees_and_prints_only_its_report(demo_out, capfd):
     assert "HiGHS linear programs for every withheld cell" in out
     assert "The programs decide it as the rest" in out and "OK: no withheld value" in out
     assert "Running HiGHS" not in out and "Copyright" not in out
+
+
+@pytest.mark.xfail(strict=True, reason="issue 27: singleton protection is not built yet")
+def test_a_singleton_insider_pins_nothing(demo_run, demo_out):
+    """The one unit behind a withheld cell knows its value: with it, no other unsafe
+    cell may be pinned (tau-Argus's singleton protection). Measured when the issue was
+    taken up: 729 singletons, 4 cells pinned by 5 of them (a buurt's purchase sum of
+    legal persons to within 3,000 by the one buyer in the next buurt, a transaction
+    sum, cannabis plantations); strict, so it fails once none is."""
+    found = insider_exposed(read_layers(demo_out), demo_run.protection.cells)
+    assert found.empty, found.head(10).to_string()
