@@ -44,6 +44,7 @@ from zicht.engine.publish import (
     indicator_relations,
     outcome_counts,
     protect_cells,
+    rule_parameters,
     suppression_columns,
     write_private_reasons,
 )
@@ -151,7 +152,7 @@ def _run(config: Config, out_dir: Path, private_reasons: Path | None, threads: i
         table = indicator_table(indicators.cells, config, relations)
         with timed("estimates", timings):
             # from here on only what is published, and what follows from it
-            params = DisclosureRecord.of(protection).parameters
+            params = rule_parameters(protection.params)
             estimates = estimate_layers(layers, table.set_index("id"), params)
         boundaries = _cut(master, config)
         if boundaries is not master:

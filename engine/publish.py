@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -29,7 +30,7 @@ import pandas as pd
 
 from zicht.boundaries import Boundaries
 from zicht.boundaries.codes import PARENT_COLUMN
-from zicht.disclosure import Protection, Relations, protect
+from zicht.disclosure import DisclosureParams, Protection, Relations, protect
 from zicht.disclosure.rules import AREA_COMPANIES, CELL_FIELDS, DERIVED
 from zicht.engine.cells import IndicatorCells
 from zicht.engine.config import Config, MicrodataIndicator, RatioIndicator
@@ -393,6 +394,11 @@ def _outcomes(cells: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in counts.items()}
 
 
+def rule_parameters(params: DisclosureParams) -> dict[str, Any]:
+    """The rules as the ``run`` table records them (and the estimates read them)."""
+    return {f.name: getattr(params, f.name) for f in fields(params)}
+
+
 @dataclass(frozen=True, kw_only=True)
 class DisclosureRecord:
     """What disclosure control did, for the ``run`` table and the report: every rule's
@@ -411,7 +417,7 @@ class DisclosureRecord:
         c = protection.cells[protection.cells["sensitive"]]
         by_level = {str(level): _outcomes(part) for level, part in c.groupby("level", sort=False)}
         return cls(
-            parameters={f.name: getattr(params, f.name) for f in fields(params)},
+            parameters=rule_parameters(params),
             cells_by_outcome=outcome_counts(protection),
             audit_rounds=protection.rounds,
             audit_failures=len(protection.failures),

@@ -5,14 +5,16 @@ propagation checked by the exact programs on a sample."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import pyogrio
 
 from zicht.disclosure import LinkedCells, Relations
-from zicht.disclosure.knowledge import protected
+from zicht.disclosure.knowledge import Knowledge, protected
 from zicht.disclosure.programs import attacker_bounds_exact
 from zicht.disclosure.propagation import attacker_bounds
 from zicht.disclosure.rules import PRIMARY_RULES
@@ -57,10 +59,19 @@ def union(*outputs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     }
 
 
-def exposed(layers: dict[str, pd.DataFrame], truth: pd.DataFrame, sample: int = 15) -> pd.DataFrame:
-    """The withheld unsafe cells (``truth``: a Protection's cells, true values
-    included) whose attacker interval from ``layers`` does not cover their protection
-    interval, by propagation and, on a sample, by the exact programs."""
+class Group(NamedTuple):
+    """One linked group as the outsider sees it, and its truth (for the verdict)."""
+
+    cells: pd.DataFrame  # indicator, level, code, parent
+    shown: np.ndarray  # published values, NaN where withheld
+    knowledge: Knowledge  # what the outsider knows from them
+    rows: pd.DataFrame  # the truth of each cell: value, lower, upper, reason, units
+
+
+def linked_groups(layers: dict[str, pd.DataFrame], truth: pd.DataFrame) -> Iterator[Group]:
+    """Per group of related sensitive counts and sums (``truth``: a Protection's
+    cells, true values included), what ``layers`` publish of it and the outsider's
+    knowledge."""
     truth = truth.set_index(["indicator", "level", "code"]).sort_index()
     ids = [
         i
@@ -69,17 +80,25 @@ def exposed(layers: dict[str, pd.DataFrame], truth: pd.DataFrame, sample: int = 
         and truth.loc[i, "kind"].iloc[0] in ("count", "sum")
         and truth.loc[i, "reason"].ne("derived").any()
     ]
-    rng = np.random.default_rng(1)
-    found = []
     for group in KNOWN.among(ids).groups(ids):
-        cells, shown = _published_cells(layers, group)
+        cells, shown = published_cells(layers, group)
         kinds = truth.loc[group, "kind"].groupby(level=0).first().reindex(cells["indicator"])
         count = (kinds == "count").to_numpy()
         knowledge = LinkedCells(cells, KNOWN.among(group)).knowledge(
             shown, np.where(count, HALF_COUNT, HALF_SUM), count, MIN_UNITS
         )
-        low, high = attacker_bounds(knowledge)
         rows = truth.reindex(pd.MultiIndex.from_frame(cells[["indicator", "level", "code"]]))
+        yield Group(cells, shown, knowledge, rows)
+
+
+def exposed(layers: dict[str, pd.DataFrame], truth: pd.DataFrame, sample: int = 15) -> pd.DataFrame:
+    """The withheld unsafe cells (``truth``: a Protection's cells, true values
+    included) whose attacker interval from ``layers`` does not cover their protection
+    interval, by propagation and, on a sample, by the exact programs."""
+    rng = np.random.default_rng(1)
+    found = []
+    for cells, shown, knowledge, rows in linked_groups(layers, truth):
+        low, high = attacker_bounds(knowledge)
         unsafe = np.flatnonzero(rows["reason"].isin(PRIMARY_RULES).to_numpy() & np.isnan(shown))
         v, lo, up = (rows[x].to_numpy(float) for x in ("value", "lower", "upper"))
         bad = unsafe[~protected(v[unsafe], lo[unsafe], up[unsafe], low[unsafe], high[unsafe])]
@@ -92,7 +111,7 @@ def exposed(layers: dict[str, pd.DataFrame], truth: pd.DataFrame, sample: int = 
     return pd.concat(found, ignore_index=True)
 
 
-def _published_cells(
+def published_cells(
     layers: dict[str, pd.DataFrame], indicators: list[str]
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The cells of ``indicators`` as ``layers`` publish them (NaN: withheld)."""
@@ -120,24 +139,9 @@ def insider_exposed(layers: dict[str, pd.DataFrame], truth: pd.DataFrame) -> pd.
     off; cells made only of its records (its finer areas, smaller indicators there,
     holding cells with that one unit) are its own and not counted. Columns: the
     singleton (``indicator``, ``code``) and the cell pinned (``pinned``, ``at``)."""
-    truth = truth.set_index(["indicator", "level", "code"]).sort_index()
-    ids = [
-        i
-        for i in dict.fromkeys(truth.index.get_level_values(0))
-        if truth.loc[i, "sensitive"].any()
-        and truth.loc[i, "kind"].iloc[0] in ("count", "sum")
-        and truth.loc[i, "reason"].ne("derived").any()
-    ]
     subsets = KNOWN.closed().subsets
     found = []
-    for group in KNOWN.among(ids).groups(ids):
-        cells, shown = _published_cells(layers, group)
-        kinds = truth.loc[group, "kind"].groupby(level=0).first().reindex(cells["indicator"])
-        count = (kinds == "count").to_numpy()
-        knowledge = LinkedCells(cells, KNOWN.among(group)).knowledge(
-            shown, np.where(count, HALF_COUNT, HALF_SUM), count, MIN_UNITS
-        )
-        rows = truth.reindex(pd.MultiIndex.from_frame(cells[["indicator", "level", "code"]]))
+    for cells, shown, knowledge, rows in linked_groups(layers, truth):
         v, lo, up, units = (rows[x].to_numpy(float) for x in ("value", "lower", "upper", "units"))
         unsafe = np.flatnonzero(rows["reason"].isin(PRIMARY_RULES).to_numpy() & np.isnan(shown))
         code, indicator = cells["code"].to_numpy(str), cells["indicator"].to_numpy(str)

@@ -10,8 +10,7 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from tests.attacker import KNOWN, LAYERS, PARENT, insider_exposed, read_layers
-from zicht.disclosure import LinkedCells
+from tests.attacker import KNOWN, LAYERS, insider_exposed, linked_groups, read_layers
 from zicht.disclosure.knowledge import protected
 from zicht.disclosure.programs import attacker_bounds_exact
 from zicht.disclosure.propagation import attacker_bounds
@@ -22,47 +21,13 @@ from zicht.engine.cli import main
 from zicht.engine.data import DEMO_CONFIG
 
 
-def _published_cells(out, indicators: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """The cells of ``indicators`` as the GeoPackage publishes them (NaN: withheld)."""
-    frames, values = [], []
-    for indicator in indicators:
-        for level, name in LAYERS.items():
-            layer = pyogrio.read_dataframe(out / "zicht.gpkg", layer=name, read_geometry=False)
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "indicator": indicator,
-                        "level": level,
-                        "code": layer["code"],
-                        "parent": layer[PARENT[level]] if level in PARENT else None,
-                    }
-                )
-            )
-            values.append(pd.to_numeric(layer[indicator], errors="coerce").to_numpy(float))
-    return pd.concat(frames, ignore_index=True), np.concatenate(values)
-
-
 def test_a_hidden_attacker_reading_only_the_output_recovers_no_unsafe_cell(demo_run, demo_out):
-    truth = demo_run.protection.cells.set_index(["indicator", "level", "code"]).sort_index()
-    ids = [
-        i
-        for i in dict.fromkeys(truth.index.get_level_values(0))
-        if truth.loc[i, "sensitive"].any()
-        and truth.loc[i, "kind"].iloc[0] in ("count", "sum")
-        and truth.loc[i, "reason"].ne("derived").any()
-    ]
     rng = np.random.default_rng(1)
     checked = 0
-    for group in KNOWN.among(ids).groups(ids):
-        cells, shown = _published_cells(demo_out, group)
-        count = (
-            truth.loc[group, "kind"].groupby(level=0).first().reindex(cells["indicator"]) == "count"
-        ).to_numpy()
-        knowledge = LinkedCells(cells, KNOWN.among(group)).knowledge(
-            shown, np.where(count, 2.0, 500.0), count, 10
-        )
+    for _, shown, knowledge, rows in linked_groups(
+        read_layers(demo_out), demo_run.protection.cells
+    ):
         low, high = attacker_bounds(knowledge)
-        rows = truth.reindex(pd.MultiIndex.from_frame(cells[["indicator", "level", "code"]]))
         unsafe = np.flatnonzero(rows["reason"].isin(PRIMARY_RULES).to_numpy())
         v, lo, up = (rows[x].to_numpy(float) for x in ("value", "lower", "upper"))
         assert np.isnan(shown[unsafe]).all()
