@@ -46,6 +46,7 @@ from zicht.engine.estimates import additive_sensitive, group_bounds, published_c
 from zicht.engine.outputs.branches import parent_codes
 from zicht.engine.outputs.dashboard import read_dashboard_data
 from zicht.engine.outputs.manifest import sha256_of
+from zicht.engine.outputs.own_areas import read_own_layers
 from zicht.engine.publish import SUPPRESSION_TEXTS
 from zicht.engine.sbi import REST, TOTAL, SbiTree
 from zicht.engine.themes import THEME_OUTPUTS
@@ -87,6 +88,7 @@ class PublishedOutput:
     indicators: pd.DataFrame  # the indicators table, indexed by id
     layers: dict[str, pd.DataFrame]  # per level, without geometry
     branches: pd.DataFrame | None
+    own: dict[str, pd.DataFrame] = field(default_factory=dict)  # own areas, per level
 
 
 def read_output(path: Path) -> PublishedOutput:
@@ -113,6 +115,7 @@ def read_output(path: Path) -> PublishedOutput:
             if "branches" in names
             else None
         ),
+        own=read_own_layers(gpkg, names),
     )
 
 
@@ -149,13 +152,13 @@ def _audit_linked(output: PublishedOutput, report: AuditReport, exact: bool) -> 
     sensitive = output.indicators[output.indicators["sensitive"] == 1]
     additive = additive_sensitive(output.indicators)
     relations = relations_of(output.indicators).among(additive)
-    branches = output.branches
+    branches, layers = output.branches, output.layers | output.own
     report.model = _model_in_words(output.params, relations, exact, branches is not None)
     for group in relations.groups(additive):
         _audit_group(
             group,
             sensitive,
-            output.layers,
+            layers,
             output.params,
             relations.among(group),
             report,
@@ -179,8 +182,9 @@ def _joint(outputs: list[PublishedOutput], report: AuditReport) -> PublishedOutp
     indicators = indicators[~indicators.index.duplicated()]
     sensitive = [str(i) for i in indicators.index[indicators["sensitive"] == 1]]
     layers = {}
-    for level in dict.fromkeys(lv for o in outputs for lv in o.layers):
-        frames = [o.layers[level] for o in outputs if level in o.layers]
+    every = [o.layers | o.own for o in outputs]  # with the own areas: audited as one
+    for level in dict.fromkeys(lv for o in every for lv in o):
+        frames = [o[level] for o in every if level in o]
         layers[level] = _union(frames, ["code"], sensitive, level, report)
     frames = [o.branches for o in outputs if o.branches is not None]
     branches = _union(frames, ["niveau", "code", "sbi"], sensitive, "branches", report)
