@@ -228,16 +228,28 @@ def _microdata_indicators(
                 frames.append(frame.assign(unit_type=unit_type))
             done.levels[d.id] = md.microdata_cells(placement, boundaries, mask, d.measure, amount)
             done.finest[d.id] = done.levels[d.id][boundaries.finest]
-            done.own[d.id] = {
-                own.id: md.own_area_cells(
-                    placement, boundaries, own.buurt_of, own.codes, mask, d.measure, amount
-                )
-                for own in done.own_areas
-            }
+            done.own[d.id] = _own_cells(done.own_areas, placement, boundaries, mask, d, amount)
             done.source[d.id] = (source, spec.synthetic)
             done.sensitivity[d.id] = (True, unit_type)
     if frames:
         result.branches = pd.concat(frames, ignore_index=True)
+
+
+def _own_cells(
+    own_areas: Sequence[OwnAreas],
+    placement: md.Placement,
+    boundaries: Boundaries,
+    mask: np.ndarray,
+    d: MicrodataIndicator,
+    amount: np.ndarray | None,
+) -> dict[str, pd.DataFrame]:
+    """One microdata indicator's cells of every set of own areas, from the records."""
+    return {
+        own.id: md.own_area_cells(
+            placement, boundaries, own.buurt_of, own.codes, mask, d.measure, amount
+        )
+        for own in own_areas
+    }
 
 
 def _branche_frame(
