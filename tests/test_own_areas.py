@@ -12,6 +12,7 @@ itself, not from the engine's code. As a control, the own areas protected on the
 from __future__ import annotations
 
 import json
+import zipfile
 
 import geopandas as gpd
 import numpy as np
@@ -100,6 +101,8 @@ def test_the_own_area_layer(own_release, zuidoost):
     assert np.allclose(mine["value"].sort_index(), summed.sort_index().to_numpy())
     styles = pyogrio.read_dataframe(whole.out_dir / "zicht.gpkg", layer="layer_styles")
     assert (styles["f_table_name"] == LAYER).any()
+    with zipfile.ZipFile(whole.out_dir / "zicht.qgz") as project:
+        assert f"layername={LAYER}" in project.read("zicht.qgs").decode()
 
 
 def test_own_areas_with_the_levels_give_nothing_away(own_release, zuidoost):
