@@ -52,8 +52,6 @@ class IndicatorResult:
     joins: list[JoinReport] = field(default_factory=list)
     placements: dict[str, md.Placement] = field(default_factory=dict)
     synthetic: dict[str, SyntheticData] = field(default_factory=dict)
-    # the sets of own areas whose cells ``cells`` hold (IndicatorCells.own)
-    own_areas: tuple[OwnAreas, ...] = ()
 
 
 @dataclass
@@ -69,16 +67,15 @@ class _Computed:
     own_areas: Sequence[OwnAreas] = ()
 
 
-def compute_indicators(
-    config: Config, boundaries: Boundaries, own_areas: Sequence[OwnAreas] = ()
-) -> IndicatorResult:
+def compute_indicators(config: Config, boundaries: Boundaries) -> IndicatorResult:
     """Cells of every indicator in ``config`` on every level of ``boundaries``, and of
-    the ``own_areas`` (unions of its buurten) in :attr:`IndicatorCells.own`.
+    its own areas (unions of its buurten) in :attr:`IndicatorCells.own`.
 
     Raises :class:`~zicht.errors.SourceError` (a table, microdata or raster error)
     naming the file and column at fault.
     """
-    result = IndicatorResult(cells={}, own_areas=tuple(own_areas))
+    result = IndicatorResult(cells={})
+    own_areas = boundaries.own_areas
     done = _Computed(own_areas=own_areas)
     _table_indicators(config, boundaries, result, done)
     _microdata_indicators(config, boundaries, result, done)

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -157,7 +157,7 @@ def _run(config: Config, out_dir: Path, private_reasons: Path | None, threads: i
             params = rule_parameters(protection.params)
             estimates = estimate_layers(layers, table.set_index("id"), params)
         boundaries = _cut(master, config)
-        own_layers = _own_layers(master, boundaries, indicators, protection, config)
+        own_layers = _own_layers(master, boundaries, protection, config)
         if boundaries is not master:
             layers, estimates, protection = _cut_outputs(boundaries, layers, estimates, protection)
         record = _record(protection, indicators, config)
@@ -195,37 +195,37 @@ def _inputs(config: Config, timings: dict[str, float]) -> tuple[Boundaries, Indi
     """The boundaries and every indicator's cells, timed."""
     with timed("boundaries", timings):
         boundaries = _read_boundaries(config)
-        own = _read_own_areas(config, boundaries)
+        boundaries = replace(boundaries, own_areas=_read_own_areas(config, boundaries))
     with timed("indicators", timings):
-        return boundaries, compute_indicators(config, boundaries, own)
+        return boundaries, compute_indicators(config, boundaries)
 
 
-def _read_own_areas(config: Config, master: Boundaries) -> list[OwnAreas]:
+def _read_own_areas(config: Config, master: Boundaries) -> tuple[OwnAreas, ...]:
     """The sets of own areas (``[[own_areas]]``) over the master's buurten."""
     if config.own_areas and master.finest != "buurt":
         raise BoundaryError(
             f"{config.boundaries.path}: [[own_areas]] are unions of buurten, but the run "
             f"computes on {LAYER_NAMES[master.finest]}; give a boundary file with buurten"
         )
-    return [own_areas(o.id, o.file, master.areas, o.label_nl, o.label_en) for o in config.own_areas]
+    sets = [own_areas(o.id, o.file, master.areas, o.label_nl, o.label_en) for o in config.own_areas]
+    return tuple(sets)
 
 
 def _own_layers(
     master: Boundaries,
     published: Boundaries,
-    indicators: IndicatorResult,
     protection: Protection,
     config: Config,
 ) -> dict[str, gpd.GeoDataFrame]:
     """The layers of the own areas wholly inside what the run publishes (``published``,
     a cut of the protected ``master``), from the master's decisions."""
-    if not indicators.own_areas:
+    if not master.own_areas:
         return {}
     finest, areas = published.finest, master.areas
     within = areas.index.to_series() if finest == master.finest else areas[f"{finest}code"]
     buurten = areas.index[within.isin(published.levels[finest].index).to_numpy()]
     kinds = {d.id: d.kind for d in config.indicators}
-    return own_area_layers(indicators.own_areas, protection, master.areas, buurten, kinds)
+    return own_area_layers(master.own_areas, protection, master.areas, buurten, kinds)
 
 
 def _protect(
@@ -237,9 +237,7 @@ def _protect(
 ) -> Protection:
     """Disclosure control over every cell of the master."""
     cells = indicators.cells
-    protection = protect_cells(
-        cells, boundaries, config, relations, indicators.branches, threads, indicators.own_areas
-    )
+    protection = protect_cells(cells, boundaries, config, relations, indicators.branches, threads)
     counts = outcome_counts(protection).items()
     log.info("disclosure: %s", ", ".join(f"{r} {n:,}" for r, n in counts) or "no sensitive cells")
     return protection

@@ -165,12 +165,13 @@ def protect_cells(
     relations: Relations | None = None,
     branches: pd.DataFrame | None = None,
     threads: int = 1,
-    own_areas: Sequence[OwnAreas] = (),
 ) -> Protection:
     """Run disclosure control over every cell (and the branche cells, as one linked
-    table with their area cells; the own areas' cells as more sums of buurten) with
+    table with their area cells; the cells of the boundaries' own areas as more sums
+    of buurten) with
     the attacker's programs on up to ``threads`` threads; raises if the audit finds
     a leak."""
+    own_areas = boundaries.own_areas
     table = cell_table(cells, boundaries, branches, own_areas)
     companies = config.disclosure.companies if config.disclosure.companies in cells else None
     protection = protect(
