@@ -50,6 +50,10 @@ class OwnAreas:
     label_nl: str = ""
     label_en: str = ""
 
+    def label(self, language: str) -> str:
+        """What the areas are, in ``language`` (``nl`` or ``en``; default: the id)."""
+        return (self.label_en if language == "en" else self.label_nl) or self.id
+
     @property
     def codes(self) -> pd.Index:
         """The own areas' codes, in file order."""

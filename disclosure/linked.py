@@ -37,12 +37,6 @@ OWN_LEVEL = "eigen:"
 MEMBER_LEVEL = "buurt"
 
 
-def is_own_level(level: object) -> bool:
-    """Whether cells of ``level`` are own areas (unions of buurten, not nested in
-    wijk and gemeente)."""
-    return isinstance(level, str) and level.startswith(OWN_LEVEL)
-
-
 @dataclass(frozen=True)
 class Relations:
     """Relations between indicators that hold in every area.

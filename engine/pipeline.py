@@ -225,7 +225,8 @@ def _own_layers(
     within = areas.index.to_series() if finest == master.finest else areas[f"{finest}code"]
     buurten = areas.index[within.isin(published.levels[finest].index).to_numpy()]
     kinds = {d.id: d.kind for d in config.indicators}
-    return own_area_layers(master.own_areas, protection, master.areas, buurten, kinds)
+    own = master.own_areas
+    return own_area_layers(own, protection, master.areas, buurten, kinds, config.language)
 
 
 def _protect(

@@ -82,7 +82,7 @@ def test_the_own_area_layer(own_release, zuidoost):
     _, _, table = zuidoost
     layer = pyogrio.read_dataframe(whole.out_dir / "zicht.gpkg", layer=LAYER)
     assert layer.crs.to_epsg() == 28992 and list(layer["code"]) == ["BTT1", "BTT2"]
-    assert set(layer["niveau"]) == {"eigen"}
+    assert set(layer["niveau"]) == {"eigen"} and set(layer["indeling"]) == {"Basisteams"}
     buurten = whole.boundaries.areas.geometry
     for code, polygon in zip(layer["code"], layer.geometry):
         members = table.loc[table["code"] == code, "buurtcode"]

@@ -258,7 +258,7 @@ class OwnAreasSpec(Section):
 
     id: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
     file: ExistingPath
-    label_nl: StrictStr = ""  # what the areas are, for the layer's title (default: id)
+    label_nl: StrictStr = ""  # what the areas are: the layer's ``indeling`` (default: id)
     label_en: StrictStr = ""
 
     @field_validator("file")
@@ -269,9 +269,6 @@ class OwnAreasSpec(Section):
         if path.suffix.lower() not in POLYGON_SUFFIXES:
             read_mapping(path)
         return path
-
-    def label(self, language: str) -> str:
-        return (self.label_en if language == "en" else self.label_nl) or self.id
 
 
 class TrendSpec(Section):

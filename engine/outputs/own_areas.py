@@ -53,11 +53,13 @@ def own_area_layers(
     buurten: gpd.GeoDataFrame,
     published_buurten: pd.Index,
     kinds: dict[str, str],
+    language: str = "nl",
 ) -> dict[str, gpd.GeoDataFrame]:
     """One layer per set of own areas, by layer name: the own areas wholly made of
     ``published_buurten``, their polygons (``buurten`` dissolved, EPSG:28992) and
     every indicator as ``protection`` publishes it (NULL where withheld);
-    ``kinds``: indicator id -> kind, in config order."""
+    ``kinds``: indicator id -> kind, in config order; ``indeling`` is the set's
+    label in ``language``."""
     c = protection.cells
     layers = {}
     for own in own_areas:
@@ -76,7 +78,7 @@ def own_area_layers(
                 "code": kept.codes.to_numpy(dtype=object),
                 "naam": kept.names.to_numpy(dtype=object),
                 "niveau": OWN_NIVEAU,
-                "indeling": own.id,
+                "indeling": own.label(language),
                 "soort": kept.kinds.to_numpy(dtype=object),
                 "buurten": kept.members().to_numpy(dtype=object),
             }
