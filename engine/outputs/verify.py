@@ -58,7 +58,8 @@ ATTACKER_MODEL = (
     "for +/- {half_sum:g}",
     "knows the rules: a published count above 0 holds at least {min_units} units, a "
     "published 0 is exactly 0, a withheld cell is anything from 0 up",
-    "knows every parent is the sum of its children (buurt, wijk, gemeente)",
+    "knows every parent is the sum of its children (buurt, wijk, gemeente), and every own "
+    "area (layers eigen_<id>) the sum of the buurten its layer lists",
     "knows the area rules: no person-based figure where inhabitants or households are "
     "few, no other company figure where the company count is withheld or below "
     "{min_companies} (decided on published figures: they add nothing)",
