@@ -16,7 +16,7 @@ import pandas as pd
 
 from zicht.boundaries.codes import DEPTH
 from zicht.disclosure.knowledge import Knowledge
-from zicht.disclosure.linked import LinkedCells
+from zicht.disclosure.linked import OWN_LEVEL, LinkedCells
 from zicht.disclosure.rounding import half_width
 from zicht.disclosure.rules import PRIMARY_RULES, DisclosureParams
 from zicht.disclosure.secondary import Children
@@ -122,7 +122,12 @@ def _never(frame: pd.DataFrame) -> np.ndarray:
 
 def area_depth(levels: pd.Series) -> np.ndarray:
     """The :data:`~zicht.boundaries.codes.DEPTH` of each area level (looked up by
-    index: ``Series.map`` over the strings of a national table takes a second)."""
+    index: ``Series.map`` over the strings of a national table takes a second). Own
+    areas (unions of buurten) count as deep as a wijk: never the finest."""
+    levels = pd.Series(np.asarray(levels, dtype=object))
+    own = levels.str.startswith(OWN_LEVEL).fillna(False).to_numpy(dtype=bool)
+    if own.any():
+        levels = levels.where(~own, "wijk")
     found = pd.Index(list(DEPTH)).get_indexer(levels)
     if (found < 0).any():
         unknown = sorted(set(levels[found < 0]))

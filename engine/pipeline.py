@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from zicht.boundaries import Boundaries, read_boundaries
 from zicht.boundaries.codes import LAYER_NAMES, LEVELS, level_of
+from zicht.boundaries.own_areas import OwnAreas, own_areas
 from zicht.boundaries.quality import QualityRules
 from zicht.disclosure import Protection, Relations
 from zicht.engine.analysis import LevelAnalysis, analyse_level, autocorrelation_rows
@@ -30,6 +31,7 @@ from zicht.engine.estimates import LevelEstimates, estimate_layers
 from zicht.engine.indicators import IndicatorResult, compute_indicators
 from zicht.engine.outputs.branches import branche_table
 from zicht.engine.outputs.fields import typed_fields, with_columns
+from zicht.engine.outputs.own_areas import own_area_layers
 from zicht.engine.outputs.published import AnalysedLayers, RunRecord, published_run
 from zicht.engine.outputs.record import indicator_table
 from zicht.engine.outputs.staging import staged_output
@@ -155,6 +157,7 @@ def _run(config: Config, out_dir: Path, private_reasons: Path | None, threads: i
             params = rule_parameters(protection.params)
             estimates = estimate_layers(layers, table.set_index("id"), params)
         boundaries = _cut(master, config)
+        own_layers = _own_layers(master, boundaries, protection, config)
         if boundaries is not master:
             layers, estimates, protection = _cut_outputs(boundaries, layers, estimates, protection)
         record = _record(protection, indicators, config)
@@ -167,7 +170,9 @@ def _run(config: Config, out_dir: Path, private_reasons: Path | None, threads: i
                 else None
             )
             facts = RunRecord(boundaries=boundaries, started=started, timings=timings)
-            outputs = published_run(staging, config, analysed, table, record, branches, facts)
+            outputs = published_run(
+                staging, config, analysed, table, record, branches, facts, own_layers
+            )
             for write in WRITERS:
                 write(outputs)
         with timed("audit", timings):
@@ -190,8 +195,38 @@ def _inputs(config: Config, timings: dict[str, float]) -> tuple[Boundaries, Indi
     """The boundaries and every indicator's cells, timed."""
     with timed("boundaries", timings):
         boundaries = _read_boundaries(config)
+        boundaries = replace(boundaries, own_areas=_read_own_areas(config, boundaries))
     with timed("indicators", timings):
         return boundaries, compute_indicators(config, boundaries)
+
+
+def _read_own_areas(config: Config, master: Boundaries) -> tuple[OwnAreas, ...]:
+    """The sets of own areas (``[[own_areas]]``) over the master's buurten."""
+    if config.own_areas and master.finest != "buurt":
+        raise BoundaryError(
+            f"{config.boundaries.path}: [[own_areas]] are unions of buurten, but the run "
+            f"computes on {LAYER_NAMES[master.finest]}; give a boundary file with buurten"
+        )
+    sets = [own_areas(o.id, o.file, master.areas, o.label_nl, o.label_en) for o in config.own_areas]
+    return tuple(sets)
+
+
+def _own_layers(
+    master: Boundaries,
+    published: Boundaries,
+    protection: Protection,
+    config: Config,
+) -> dict[str, gpd.GeoDataFrame]:
+    """The layers of the own areas wholly inside what the run publishes (``published``,
+    a cut of the protected ``master``), from the master's decisions."""
+    if not master.own_areas:
+        return {}
+    finest, areas = published.finest, master.areas
+    within = areas.index.to_series() if finest == master.finest else areas[f"{finest}code"]
+    buurten = areas.index[within.isin(published.levels[finest].index).to_numpy()]
+    kinds = {d.id: d.kind for d in config.indicators}
+    own = master.own_areas
+    return own_area_layers(own, protection, master.areas, buurten, kinds, config.language)
 
 
 def _protect(

@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,9 @@ import pandas as pd
 
 from zicht.boundaries import Boundaries
 from zicht.boundaries.codes import PARENT_COLUMN
+from zicht.boundaries.own_areas import OwnAreas
 from zicht.disclosure import DisclosureParams, Protection, Relations, protect
+from zicht.disclosure.linked import OWN_LEVEL
 from zicht.disclosure.rules import AREA_COMPANIES, CELL_FIELDS, DERIVED
 from zicht.engine.cells import IndicatorCells
 from zicht.engine.config import Config, MicrodataIndicator, RatioIndicator
@@ -47,10 +49,14 @@ SUPPRESSION_TEXTS = (AREA_PERSONS_TEXT, AREA_COMPANIES_TEXT, WITHHELD_TEXT)
 
 
 def cell_table(
-    cells: dict[str, IndicatorCells], boundaries: Boundaries, branches: pd.DataFrame | None = None
+    cells: dict[str, IndicatorCells],
+    boundaries: Boundaries,
+    branches: pd.DataFrame | None = None,
+    own_areas: Sequence[OwnAreas] = (),
 ) -> pd.DataFrame:
     """Every indicator's cells on every level as one long table for disclosure control,
-    with the branche cells (area x SBI node) where a run has them."""
+    with the branche cells (area x SBI node) where a run has them, and the cells of
+    the ``own_areas`` (level ``eigen:<id>``, ``members``: their buurten)."""
     frames = []
     for indicator_id, indicator in cells.items():
         for level, frame in indicator.levels.items():
@@ -60,32 +66,46 @@ def cell_table(
                 if level in PARENT_COLUMN
                 else pd.Series(None, index=areas.index, dtype=object)
             )
-            units = frame["units"]
-            if indicator.sensitive and indicator.spec.kind == "count" and units.isna().all():
-                units = frame["value"]  # a confidential table of counts: each count is units
+            frames.append(_cells_of(indicator_id, indicator, level, frame, parent))
+        for own in own_areas:
+            level, frame = OWN_LEVEL + own.id, indicator.own[own.id]
+            none = pd.Series(None, index=frame.index, dtype=object)
             frames.append(
-                pd.DataFrame(
-                    {
-                        "indicator": indicator_id,
-                        "level": level,
-                        "code": frame.index,
-                        "parent": parent.reindex(frame.index).to_numpy(),
-                        "value": frame["value"].to_numpy(),
-                        "units": units.to_numpy(),
-                        "top1": frame["top1"].to_numpy(),
-                        "top2": frame["top2"].to_numpy(),
-                        "top3": frame["top3"].to_numpy(),
-                        "kind": indicator.spec.kind,
-                        "sensitive": indicator.sensitive,
-                        "unit_type": indicator.unit_type,
-                    }
+                _cells_of(indicator_id, indicator, level, frame, none).assign(
+                    members=own.members().reindex(frame.index).to_numpy()
                 )
             )
-    table = pd.concat(frames, ignore_index=True)[CELL_FIELDS]
+    extra = ["members"] if own_areas else []
+    table = pd.concat(frames, ignore_index=True)[CELL_FIELDS + extra]
     if branches is None or not len(branches):
         return table
     table["sbi"], table["sbi_parent"], table["sbi_depth"], table["never"] = TOTAL, None, 0, False
     return pd.concat([table, branches[CELL_FIELDS + BRANCHE_FIELDS]], ignore_index=True)
+
+
+def _cells_of(
+    indicator_id: str, indicator: IndicatorCells, level: str, frame: pd.DataFrame, parent: pd.Series
+) -> pd.DataFrame:
+    """One indicator's cells of one level as rows of the long table."""
+    units = frame["units"]
+    if indicator.sensitive and indicator.spec.kind == "count" and units.isna().all():
+        units = frame["value"]  # a confidential table of counts: each count is units
+    return pd.DataFrame(
+        {
+            "indicator": indicator_id,
+            "level": level,
+            "code": frame.index,
+            "parent": parent.reindex(frame.index).to_numpy(),
+            "value": frame["value"].to_numpy(),
+            "units": units.to_numpy(),
+            "top1": frame["top1"].to_numpy(),
+            "top2": frame["top2"].to_numpy(),
+            "top3": frame["top3"].to_numpy(),
+            "kind": indicator.spec.kind,
+            "sensitive": indicator.sensitive,
+            "unit_type": indicator.unit_type,
+        }
+    )
 
 
 def derived_table(cells: dict[str, IndicatorCells]) -> pd.DataFrame:
@@ -103,20 +123,26 @@ def derived_table(cells: dict[str, IndicatorCells]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["indicator", "numerator", "denominator", "per"])
 
 
-def area_sizes(cells: dict[str, IndicatorCells], config: Config) -> pd.DataFrame:
-    """Inhabitants and households per (level, code), for the area rule."""
+def area_sizes(
+    cells: dict[str, IndicatorCells], config: Config, own_areas: Sequence[OwnAreas] = ()
+) -> pd.DataFrame:
+    """Inhabitants and households per (level, code), for the area rule (own areas
+    too)."""
     spec = config.disclosure
+    first = next(iter(cells.values()))
     frames = []
-    for level in next(iter(cells.values())).levels:
+    levels = [(level, level) for level in first.levels]
+    levels += [(OWN_LEVEL + own.id, own.id) for own in own_areas]
+    for level, key in levels:
         sizes = {}
         for name, indicator_id in (
             ("inhabitants", spec.inhabitants),
             ("households", spec.households),
         ):
             sizes[name] = (
-                cells[indicator_id].levels[level]["value"] if indicator_id in cells else None
+                _level_cells(cells[indicator_id], key)["value"] if indicator_id in cells else None
             )
-        index = next(iter(cells.values())).levels[level].index
+        index = _level_cells(first, key).index
         frame = pd.DataFrame(
             {k: (v if v is not None else pd.Series(np.nan, index=index)) for k, v in sizes.items()}
         )
@@ -125,6 +151,11 @@ def area_sizes(cells: dict[str, IndicatorCells], config: Config) -> pd.DataFrame
         )
         frames.append(frame)
     return pd.concat(frames)
+
+
+def _level_cells(indicator: IndicatorCells, key: str) -> pd.DataFrame:
+    """An indicator's cells of a level, or of a set of own areas (by its id)."""
+    return indicator.levels[key] if key in indicator.levels else indicator.own[key]
 
 
 def protect_cells(
@@ -136,13 +167,16 @@ def protect_cells(
     threads: int = 1,
 ) -> Protection:
     """Run disclosure control over every cell (and the branche cells, as one linked
-    table with their area cells) with the attacker's programs on up to ``threads``
-    threads; raises if the audit finds a leak."""
-    table = cell_table(cells, boundaries, branches)
+    table with their area cells; the cells of the boundaries' own areas as more sums
+    of buurten) with
+    the attacker's programs on up to ``threads`` threads; raises if the audit finds
+    a leak."""
+    own_areas = boundaries.own_areas
+    table = cell_table(cells, boundaries, branches, own_areas)
     companies = config.disclosure.companies if config.disclosure.companies in cells else None
     protection = protect(
         table,
-        area_sizes(cells, config),
+        area_sizes(cells, config, own_areas),
         derived_table(cells),
         config.disclosure.params,
         relations or indicator_relations(config),

@@ -6,6 +6,7 @@ propagation checked by the exact programs on a sample."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -87,8 +88,41 @@ def linked_groups(layers: dict[str, pd.DataFrame], truth: pd.DataFrame) -> Itera
         knowledge = LinkedCells(cells, KNOWN.among(group)).knowledge(
             shown, np.where(count, HALF_COUNT, HALF_SUM), count, MIN_UNITS
         )
+        knowledge = _with_own_sums(knowledge, cells, layers)
         rows = truth.reindex(pd.MultiIndex.from_frame(cells[["indicator", "level", "code"]]))
         yield Group(cells, shown, knowledge, rows)
+
+
+def with_own_areas(
+    layers: dict[str, pd.DataFrame], out: Path, layer: str, mapping: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """``layers`` with the own areas of the GeoPackage layer ``layer`` as level
+    ``eigen``, each with the buurten the steward's mapping table (``buurtcode``,
+    ``code``) gives it (``members``): what the outsider knows of them, read from the
+    definition, not from the engine."""
+    own = pyogrio.read_dataframe(out / "zicht.gpkg", layer=layer, read_geometry=False)
+    buurten = mapping.groupby("code")["buurtcode"].apply(list)
+    return layers | {"eigen": own.assign(members=buurten.reindex(own["code"]).to_numpy())}
+
+
+def _with_own_sums(knowledge: Knowledge, cells: pd.DataFrame, layers: dict) -> Knowledge:
+    """The outsider's knowledge with one more sum per own area and indicator: its cell
+    is the sum of its buurten' cells."""
+    if "eigen" not in layers:
+        return knowledge
+    at = {key: k for k, key in enumerate(zip(cells["indicator"], cells["level"], cells["code"]))}
+    totals, members, groups = [], [], []
+    for indicator in dict.fromkeys(cells["indicator"]):
+        for code, buurten in zip(layers["eigen"]["code"], layers["eigen"]["members"]):
+            totals.append(at[(indicator, "eigen", code)])
+            members += [at[(indicator, "buurt", b)] for b in buurten]
+            groups += [len(knowledge.total) + len(totals) - 1] * len(buurten)
+    return replace(
+        knowledge,
+        total=np.r_[knowledge.total, totals].astype(np.int64),
+        member=np.r_[knowledge.member, members].astype(np.int64),
+        group=np.r_[knowledge.group, groups].astype(np.int64),
+    )
 
 
 def exposed(layers: dict[str, pd.DataFrame], truth: pd.DataFrame, sample: int = 15) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from zicht.engine.config.sections import (
     DisclosureSpec,
     MicrodataSpec,
     ModelSpec,
+    OwnAreasSpec,
     RasterSpec,
     RunSection,
     SpatialSpec,
@@ -59,6 +60,7 @@ class Config(Section):
     models: ModelSpec = Field(default_factory=ModelSpec)
     disclosure: DisclosureSpec = Field(default_factory=DisclosureSpec)
     branches: BranchesSpec | None = None
+    own_areas: tuple[OwnAreasSpec, ...] = ()
     _path: Path = PrivateAttr(default=Path("config.toml"))
     _sha256: str = PrivateAttr(default="")
 
