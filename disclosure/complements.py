@@ -111,6 +111,15 @@ class Pattern:
                 if g.two_way:
                     self.share_down(q)
 
+    def withhold(self, cells: np.ndarray, for_cells: np.ndarray) -> None:
+        """Withhold ``cells`` as complements of ``for_cells``: each hides as much as the
+        neediest of those needs (and shares it with its withheld children)."""
+        self.suppressed[cells] = True
+        self.need[cells] = np.maximum(self.need[cells], self.group.wanted[for_cells].max())
+        if self.group.two_way:
+            for q in cells:
+                self.share_down(int(q))
+
     def share_down(self, q: int, levels: int | None = None) -> None:
         """A complement ``q`` hides its need only if its withheld children (in either
         hierarchy) can move that much: they share it, the largest first, each as much

@@ -47,6 +47,7 @@ class GroupCells:
     half: np.ndarray
     primary: np.ndarray
     never: np.ndarray
+    units: np.ndarray  # distinct units per cell (NaN where not known): singletons have 1
     wanted: np.ndarray
     cost: np.ndarray
     depth: np.ndarray
@@ -83,6 +84,11 @@ class GroupCells:
             half=np.where(unknown, 0.0, half),
             primary=np.isin(reason, PRIMARY_RULES),
             never=_never(frame),
+            units=(
+                frame["units"].to_numpy(dtype=float)
+                if "units" in frame
+                else np.full(len(frame), np.nan)
+            ),
             wanted=np.maximum(upper, params.protection_min),
             cost=(1.0 + np.log1p(value)) * (1.0 + kids),
             depth=area_depth(frame["level"]),

@@ -17,6 +17,7 @@ import pandas as pd
 
 from zicht.disclosure.complements import Pattern
 from zicht.disclosure.group import GroupCells
+from zicht.disclosure.insiders import Coalition, coalitions, insiders_pin
 from zicht.disclosure.knowledge import Knowledge, Labels, block_labels, protected
 from zicht.disclosure.limits import LIMITS, SearchLimits
 from zicht.disclosure.linked import LinkedCells, Relations
@@ -79,6 +80,10 @@ def protect_group(
         exposed = search.propagate(knowledge)
         if programs and group.linked.needs_programs and not exposed.any():
             exposed = search.ask_programs(knowledge, threads)
+        if not exposed.any() and programs:
+            grew, exposed = search.ask_insiders(knowledge)
+            if grew:
+                continue
         if not exposed.any():
             break
         last_resort = rounds > limits.max_rounds
@@ -122,6 +127,7 @@ class Search:
         self.low, self.high = np.zeros(0), np.zeros(0)
         self.enough: Criterion = _protects(group, self.pattern.suppressed)
         self.check = np.zeros(0, dtype=np.int64)
+        self.insiders_clear: set[Coalition] = set()  # insiders found to pin nothing
 
     def publish(self) -> Knowledge:
         """The published values of the pattern (rounded; NaN where withheld) and what
@@ -159,6 +165,30 @@ class Search:
         exposed = np.zeros(len(self.group.value), dtype=bool)
         self.proven[todo], exposed[todo] = agree, ~agree
         return exposed
+
+    def ask_insiders(self, knowledge: Knowledge) -> tuple[bool, np.ndarray]:
+        """Whether the pattern grew, and the cells the unit of a withheld singleton pins
+        (:mod:`disclosure.insiders`) where it did not. What pins them in that unit's
+        knowledge is withheld (:meth:`Pattern.unpin`); where that adds nothing, the
+        round widens around them."""
+        assert self.labels is not None  # set by propagate
+        # withholding more only widens what an insider knows: insiders who pinned
+        # nothing pin nothing later, and are not asked again
+        ask = coalitions(self.group, knowledge, self.pattern.suppressed)
+        ask = [c for c in ask if c not in self.insiders_clear]
+        found = insiders_pin(
+            self.group, knowledge, (self.low, self.high), self.pattern.suppressed, ask
+        )
+        self.insiders_clear |= set(ask) - {f.coalition for f in found}
+        before = self.pattern.size()
+        exposed = np.zeros(len(self.group.value), dtype=bool)
+        for finding in found:
+            exposed[finding.pinned] = True
+            if len(finding.relax):
+                self.pattern.withhold(finding.relax, finding.pinned)
+            else:
+                self.pattern.unpin(finding.pinned, finding.knowledge, self.labels)
+        return self.pattern.size() != before, exposed
 
     def widen_and_unpin(self, exposed: np.ndarray, knowledge: Knowledge, last_resort: bool) -> None:
         """Widen around the ``exposed`` cells; unpin those that widening left alone this

@@ -31,7 +31,10 @@ KNOWN = Relations(
         ("kortlevende_vestigingen", "vestigingen"),
         ("vestigingen_drukke_adressen", "vestigingen"),
         ("transactiesubjecten", "verdachte_transacties"),
-    )
+        *((f"gestart_{year}", "vestigingen") for year in (2022, 2023, 2024)),
+    ),
+    # the demo counts establishments started 2022-2024: the window is its three years
+    sums=(("vestigingen", ("gestart_2022", "gestart_2023", "gestart_2024")),),
 )
 LAYERS = {"gemeente": "gemeenten", "wijk": "wijken", "buurt": "buurten"}
 PARENT = {"buurt": "wijkcode", "wijk": "gemeentecode"}
@@ -168,27 +171,29 @@ def published_cells(
 
 def insider_exposed(layers: dict[str, pd.DataFrame], truth: pd.DataFrame) -> pd.DataFrame:
     """The withheld unsafe cells that the one unit of a withheld singleton (``units``
-    1) pins narrower than their protection, by propagation: it knows its own cell, and
-    its own part of the cells that hold it (parent areas, larger indicators) is taken
-    off; cells made only of its records (its finer areas, smaller indicators there,
-    holding cells with that one unit) are its own and not counted. Columns: the
-    singleton (``indicator``, ``code``) and the cell pinned (``pinned``, ``at``)."""
-    subsets = KNOWN.closed().subsets
+    1) pins narrower than their protection, by propagation. The unit knows every cell
+    made only of its records, exactly: its own cell, the smaller indicators and parts
+    of it in its area and the areas inside, and every cell holding those with that one
+    unit (and in turn what is inside those). Of the other cells that hold its records
+    it knows its own part, which is taken off: what must stay protected is the others'.
+    Columns: the singleton (``indicator``, ``code``) and the cell pinned (``pinned``,
+    ``at``)."""
+    closed = KNOWN.closed()
+    inside = set(closed.subsets) | {(p, t) for t, parts in KNOWN.sums for p in parts}
     found = []
     for cells, shown, knowledge, rows in linked_groups(layers, truth):
         v, lo, up, units = (rows[x].to_numpy(float) for x in ("value", "lower", "upper", "units"))
         unsafe = np.flatnonzero(rows["reason"].isin(PRIMARY_RULES).to_numpy() & np.isnan(shown))
         code, indicator = cells["code"].to_numpy(str), cells["indicator"].to_numpy(str)
         for s in np.flatnonzero(np.isnan(shown) & (units == 1)):
+            own = _own(s, code, indicator, units, inside)
             low, high = knowledge.low.copy(), knowledge.high.copy()
-            low[s] = high[s] = v[s]
+            low[: len(own)][own] = high[: len(own)][own] = v[own]
             a, b = attacker_bounds(knowledge.within(low, high))
-            smaller = {indicator[s]} | {x for x, y in subsets if y == indicator[s]}
-            larger = {indicator[s]} | {y for x, y in subsets if x == indicator[s]}
-            under = np.array([_inside(c, code[s]) for c in code])
-            own = under & np.isin(indicator, list(smaller))
-            holds = np.isin(code, [code[s], *_above(code[s])]) & np.isin(indicator, list(larger))
-            own |= holds & (units == 1)
+            records = [(code[k], indicator[k]) for k in np.flatnonzero(own & (units >= 1))]
+            holds = np.array(
+                [any(_holds(c, i, *r, inside) for r in records) for c, i in zip(code, indicator)]
+            )
             part = np.where(holds & ~own, v[s], 0.0)
             t = unsafe[~own[unsafe]]
             rest = v[t] - part[t]
@@ -196,6 +201,34 @@ def insider_exposed(layers: dict[str, pd.DataFrame], truth: pd.DataFrame) -> pd.
             for pinned in t[~ok]:
                 found.append((indicator[s], code[s], indicator[pinned], code[pinned]))
     return pd.DataFrame(found, columns=["indicator", "code", "pinned", "at"])
+
+
+def _own(
+    s: int, code: np.ndarray, indicator: np.ndarray, units: np.ndarray, inside: set
+) -> np.ndarray:
+    """The cells made only of the records of singleton ``s``'s one unit: those ``s``
+    holds, and, in turn, every cell with one unit that holds one of those with its
+    records (that unit is this one) and what that cell holds."""
+    cells = list(zip(code, indicator))
+    own = np.array([_holds(code[s], indicator[s], c, i, inside) for c, i in cells])
+    while True:
+        records = [cells[k] for k in np.flatnonzero(own & (units >= 1))]
+        alone = [
+            k
+            for k, (c, i) in enumerate(cells)
+            if not own[k] and units[k] == 1 and any(_holds(c, i, *r, inside) for r in records)
+        ]
+        if not alone:
+            return own
+        for k in alone:
+            own |= np.array([_holds(code[k], indicator[k], c, i, inside) for c, i in cells])
+
+
+def _holds(big_code: str, big: str, code: str, indicator: str, inside: set) -> bool:
+    """Whether cell (``big_code``, ``big``) holds every record of (``code``,
+    ``indicator``): its area is that area or lies around it, and its indicator is the
+    same or a larger one."""
+    return _inside(code, big_code) and (indicator == big or (indicator, big) in inside)
 
 
 def _above(code: str) -> list[str]:
