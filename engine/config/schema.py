@@ -24,6 +24,7 @@ from zicht.engine.config.sections import (
     MicrodataSpec,
     ModelSpec,
     RasterSpec,
+    ReleaseSpec,
     RunSection,
     SpatialSpec,
     SyntheticSpec,
@@ -59,6 +60,7 @@ class Config(Section):
     models: ModelSpec = Field(default_factory=ModelSpec)
     disclosure: DisclosureSpec = Field(default_factory=DisclosureSpec)
     branches: BranchesSpec | None = None
+    release: ReleaseSpec = Field(default_factory=ReleaseSpec)
     _path: Path = PrivateAttr(default=Path("config.toml"))
     _sha256: str = PrivateAttr(default="")
 

@@ -1,0 +1,220 @@
+"""The release ledger: what a steward has released, kept outside every output.
+
+A ledger is a folder the steward keeps private (it holds true values): a manifest,
+``ledger.json``, and per release one SQLite file with the protected master's cells
+(``cells``) and branche cells (``branches``): true value, reason ('' = published),
+published value, protection levels and the attacker's interval, as
+:class:`~disclosure.protect.Protection` holds them. The manifest records per release
+what makes it that release (:class:`Release`): the digest of its inputs and settings
+(``key``), every indicator's definition (its identity: microdata source, measure,
+filter and SBI nodes, or table and column), the rule parameters, and the digests of
+the confidential inputs, which belong here and in no published file.
+
+Writing is atomic: a release's file is written under a temporary name and moved into
+place, then the manifest is replaced the same way; a release the manifest does not
+name does not exist. Reading checks the format and names the file at fault.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Mapping
+from contextlib import closing
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from zicht.disclosure import DisclosureParams, Protection
+from zicht.errors import OutputError
+
+FORMAT = "zicht-ledger"
+VERSION = 1
+MANIFEST = "ledger.json"
+TABLES = ("cells", "branches")
+
+
+@dataclass(frozen=True)
+class Release:
+    """One release as the manifest records it.
+
+    ``key``: the digest of everything that decides the protected master (inputs by
+    digest, indicator definitions, rule parameters, the level protected on); a run
+    with the same key takes this release's master instead of protecting again.
+    ``indicators``: per indicator id its definition (``identity``, ``kind``,
+    ``sensitive``, ``unit_type``, ``branches``, ``subset_of``). ``inputs``: the
+    SHA-256 of every input, by name. ``columns``: per table, the dtype of each column.
+    """
+
+    number: int
+    created: str
+    key: str
+    file: str
+    level: str
+    rounds: int
+    rules: dict[str, Any]
+    inputs: dict[str, str]
+    indicators: dict[str, dict[str, Any]]
+    columns: dict[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """A ledger folder and its releases, oldest first."""
+
+    path: Path
+    releases: tuple[Release, ...] = ()
+
+    def find(self, key: str) -> Release | None:
+        """The release whose master has this ``key``, if any."""
+        return next((r for r in self.releases if r.key == key), None)
+
+    def protection(self, release: Release) -> Protection:
+        """The protected master of ``release``, as the run that made it decided it."""
+        cells, branches = (self.table(release, t) for t in TABLES)
+        params = DisclosureParams(**release.rules)
+        return Protection(cells, params, release.rounds, branches)
+
+    def table(self, release: Release, table: str) -> pd.DataFrame:
+        """One table of a release (``cells`` or ``branches``) with its dtypes."""
+        path = self.path / release.file
+        try:
+            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+                frame = pd.read_sql_query(f'SELECT * FROM "{table}"', db)  # noqa: S608
+        except (sqlite3.Error, pd.errors.DatabaseError) as e:
+            raise OutputError(f"{path}: not a readable ledger release ({e})") from e
+        return _typed(frame, release.columns.get(table, {}), path, table)
+
+
+def open_ledger(path: Path) -> Ledger:
+    """The ledger at ``path``; an empty one where the folder does not exist yet (its
+    parent must). Raises :class:`~zicht.errors.OutputError` naming the file at fault."""
+    path = Path(path)
+    manifest = path / MANIFEST
+    if not path.exists():
+        if not path.parent.is_dir():
+            raise OutputError(f"{path}: ledger in a folder that does not exist")
+        return Ledger(path)
+    if not path.is_dir():
+        raise OutputError(f"{path}: a ledger is a folder, this is a file")
+    if not manifest.exists():
+        if any(path.iterdir()):
+            raise OutputError(f"{manifest}: missing; {path} is not a zicht ledger")
+        return Ledger(path)
+    return Ledger(path, _read_manifest(manifest))
+
+
+def _read_manifest(manifest: Path) -> tuple[Release, ...]:
+    try:
+        raw = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise OutputError(f"{manifest}: not a zicht ledger manifest ({e})") from e
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise OutputError(f"{manifest}: not a zicht ledger manifest (no format {FORMAT!r})")
+    if raw.get("version") != VERSION:
+        raise OutputError(
+            f"{manifest}: ledger format version {raw.get('version')!r}; this zicht reads "
+            f"version {VERSION}"
+        )
+    names = {f.name for f in fields(Release)}
+    releases = []
+    for k, entry in enumerate(raw.get("releases", []), start=1):
+        if not isinstance(entry, dict) or set(entry) != names:
+            missing = sorted(names - set(entry)) if isinstance(entry, dict) else sorted(names)
+            raise OutputError(f"{manifest}: release {k} is malformed (keys {missing} missing)")
+        release = Release(**entry)
+        if not (manifest.parent / release.file).is_file():
+            raise OutputError(f"{manifest.parent / release.file}: missing (release {k})")
+        releases.append(release)
+    return tuple(releases)
+
+
+def record_release(
+    ledger: Ledger,
+    protection: Protection,
+    *,
+    key: str,
+    level: str,
+    inputs: Mapping[str, str],
+    indicators: Mapping[str, dict[str, Any]],
+) -> Ledger:
+    """Add ``protection`` (a protected master) as the next release; returns the
+    ledger with it. The release file is moved into place before the manifest names
+    it, and the manifest is replaced atomically."""
+    ledger.path.mkdir(exist_ok=True)
+    number = len(ledger.releases) + 1
+    name = f"release-{number:04d}.sqlite"
+    tmp = ledger.path / f".{name}.tmp"
+    tables = {"cells": protection.cells, "branches": protection.branches}
+    tmp.unlink(missing_ok=True)
+    with closing(sqlite3.connect(tmp)) as db:
+        for table, frame in tables.items():
+            _stored(frame).to_sql(table, db, index=False)
+        db.commit()
+    os.replace(tmp, ledger.path / name)
+    release = Release(
+        number=number,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        key=key,
+        file=name,
+        level=level,
+        rounds=protection.rounds,
+        rules=asdict(protection.params),
+        inputs=dict(inputs),
+        indicators={k: dict(v) for k, v in indicators.items()},
+        columns={t: {c: _dtype(f[c]) for c in f.columns} for t, f in tables.items()},
+    )
+    releases = (*ledger.releases, release)
+    manifest = {"format": FORMAT, "version": VERSION, "releases": [asdict(r) for r in releases]}
+    tmp_manifest = ledger.path / f".{MANIFEST}.tmp"
+    tmp_manifest.write_text(json.dumps(manifest, indent=1, default=float), encoding="utf-8")
+    os.replace(tmp_manifest, ledger.path / MANIFEST)
+    return Ledger(ledger.path, releases)
+
+
+def _dtype(column: pd.Series) -> str:
+    """A column's dtype as the manifest records it; a text column whose missing values
+    are NaN rather than None is ``object:nan`` (SQLite has one NULL for both)."""
+    dtype = str(column.dtype)
+    if dtype == "object":
+        missing = column[column.isna()]
+        if len(missing) and isinstance(missing.iloc[0], float):
+            return "object:nan"
+    return dtype
+
+
+def _stored(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame as SQLite stores it: booleans as integers, an empty frame as one
+    placeholder column (a table needs one)."""
+    if not len(frame.columns):
+        return pd.DataFrame({"_empty": pd.Series([], dtype="int64")})
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == bool:
+            out[column] = out[column].astype("int64")
+    return out
+
+
+def _typed(frame: pd.DataFrame, dtypes: dict[str, str], path: Path, table: str) -> pd.DataFrame:
+    """``frame`` with the dtypes the release recorded; text columns keep None."""
+    if list(frame.columns) == ["_empty"] and not dtypes:
+        return pd.DataFrame()
+    if set(frame.columns) != set(dtypes):
+        raise OutputError(f"{path}: table {table!r} does not have the columns the manifest lists")
+    out = {}
+    for column, dtype in dtypes.items():
+        values = frame[column]
+        if dtype in ("object", "object:nan"):
+            missing = None if dtype == "object" else np.nan
+            values = values.astype(object).where(values.notna(), missing)
+        elif dtype == "bool":
+            values = values.astype("int64").astype(bool)
+        else:
+            values = values.astype(dtype)
+        out[column] = values.reset_index(drop=True)
+    return pd.DataFrame(out, columns=list(dtypes))
