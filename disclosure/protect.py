@@ -129,7 +129,10 @@ def protect(
     Parameters
     ----------
     cells
-        One row per indicator, level and area (:data:`~disclosure.rules.CELL_FIELDS`).
+        One row per indicator, level and area (:data:`~disclosure.rules.CELL_FIELDS`),
+        optionally with :data:`FROZEN`: the status earlier releases fixed (their cells
+        may be among the rows, under indicators of their own, with their relations to
+        this run's indicators in ``relations``).
     sizes
         Inhabitants and households per (level, code), for the area rule.
     derived

@@ -29,7 +29,6 @@ from zicht.engine.cells import IndicatorCells
 from zicht.engine.config import Config, TableIndicator
 from zicht.engine.estimates import LevelEstimates, estimate_layers
 from zicht.engine.indicators import IndicatorResult, compute_indicators
-from zicht.engine.ledger import Ledger, open_ledger, record_release
 from zicht.engine.outputs.branches import branche_table
 from zicht.engine.outputs.fields import typed_fields, with_columns
 from zicht.engine.outputs.published import AnalysedLayers, RunRecord, published_run
@@ -51,7 +50,16 @@ from zicht.engine.publish import (
     suppression_columns,
     write_private_reasons,
 )
-from zicht.engine.releases import Released, check_rules, definitions, input_digests, master_key
+from zicht.engine.releases import (
+    Ledger,
+    Released,
+    check_rules,
+    definitions,
+    input_digests,
+    master_key,
+    open_ledger,
+    record_release,
+)
 from zicht.engine.sources.tables import read_table
 from zicht.engine.themes import BASE_COLUMNS
 from zicht.engine.threads import free_cores
@@ -151,8 +159,8 @@ def _run(
     Protect once, publish cuts: the cells are computed and protected on the whole
     boundary file (the master), and a ``select`` publishes a cut of that protected
     master. Every selection of the same inputs is then a part of one protected
-    release, and no two of them together give away what either withheld. With a
-    ``ledger`` the master of a matching release is taken from it (:func:`_master`).
+    release, and no two give away what either withheld (nor, with a ``ledger``, two
+    releases: :func:`_master`).
     """
     started = datetime.now(UTC)
     timings: dict[str, float] = {}
@@ -161,9 +169,7 @@ def _run(
         raw_layers = assemble_layers(master, indicators.cells, config)
         with timed("disclosure", timings):
             relations = indicator_relations(config)
-            protection, record_in_ledger = _master(
-                indicators, master, config, relations, threads, ledger
-            )
+            protection, to_ledger = _master(indicators, master, config, relations, threads, ledger)
             layers = apply_protection(raw_layers, protection)
         table = indicator_table(indicators.cells, config, relations)
         with timed("estimates", timings):
@@ -188,9 +194,7 @@ def _run(
                 write(outputs)
         with timed("audit", timings):
             _audit(staging)
-        # before the output goes public: a release the ledger holds but that was not
-        # published only makes later runs more careful
-        record_in_ledger()
+        to_ledger()
     if private_reasons is not None:
         write_private_reasons(protection, private_reasons)
     log.info("wrote %s", out_dir)
@@ -222,9 +226,11 @@ def _master(
     ledger: Ledger | None,
 ) -> tuple[Protection, Callable[[], None]]:
     """The protected master, and what records it in the ledger once the output is
-    complete. A ledger release with the same inputs and settings (:func:`master_key`)
-    gives its master as it was protected; otherwise the master is protected jointly
-    with what the ledger says is out (:class:`~engine.releases.Released`)."""
+    complete (before it goes public: a release recorded but not published only makes
+    later runs more careful). A ledger release with the same inputs and settings
+    (:func:`~engine.releases.master_key`) gives its master as it was protected;
+    otherwise the master is protected jointly with what the ledger says is out
+    (:class:`~engine.releases.Released`)."""
     if ledger is None:
         return _protect(indicators, master, config, relations, threads), lambda: None
     inputs = input_digests(config, indicators)

@@ -1,8 +1,9 @@
 """The release ledger: what a steward has released, kept outside every output.
 
 A ledger is a folder the steward keeps private (it holds true values): a manifest,
-``ledger.json``, and per release one SQLite file with the protected master's cells
-(``cells``) and branche cells (``branches``): true value, reason ('' = published),
+``ledger.json``, and per release a folder with the protected master's cells
+(``cells``) and branche cells (``branches``), one NumPy file per column (read without
+pickles; the manifest names each column and its dtype): true value, reason ('' = published),
 published value, protection levels and the attacker's interval, as
 :class:`~disclosure.protect.Protection` holds them. The manifest records per release
 what makes it that release (:class:`Release`): the digest of its inputs and settings
@@ -10,7 +11,7 @@ what makes it that release (:class:`Release`): the digest of its inputs and sett
 filter and SBI nodes, or table and column), the rule parameters, and the digests of
 the confidential inputs, which belong here and in no published file.
 
-Writing is atomic: a release's file is written under a temporary name and moved into
+Writing is atomic: a release's folder is written under a temporary name and moved into
 place, then the manifest is replaced the same way; a release the manifest does not
 name does not exist. Reading checks the format and names the file at fault.
 """
@@ -19,9 +20,8 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
+import shutil
 from collections.abc import Mapping
-from contextlib import closing
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,13 +82,11 @@ class Ledger:
 
     def table(self, release: Release, table: str) -> pd.DataFrame:
         """One table of a release (``cells`` or ``branches``) with its dtypes."""
-        path = self.path / release.file
-        try:
-            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-                frame = pd.read_sql_query(f'SELECT * FROM "{table}"', db)  # noqa: S608
-        except (sqlite3.Error, pd.errors.DatabaseError) as e:
-            raise OutputError(f"{path}: not a readable ledger release ({e})") from e
-        return _typed(frame, release.columns.get(table, {}), path, table)
+        folder = self.path / release.file / table
+        columns = {}
+        for k, (column, dtype) in enumerate(release.columns.get(table, {}).items()):
+            columns[column] = _read_column(folder / f"c{k:03d}.npy", dtype)
+        return pd.DataFrame(columns)
 
 
 def open_ledger(path: Path) -> Ledger:
@@ -128,7 +126,7 @@ def _read_manifest(manifest: Path) -> tuple[Release, ...]:
             missing = sorted(names - set(entry)) if isinstance(entry, dict) else sorted(names)
             raise OutputError(f"{manifest}: release {k} is malformed (keys {missing} missing)")
         release = Release(**entry)
-        if not (manifest.parent / release.file).is_file():
+        if not (manifest.parent / release.file).is_dir():
             raise OutputError(f"{manifest.parent / release.file}: missing (release {k})")
         releases.append(release)
     return tuple(releases)
@@ -148,14 +146,15 @@ def record_release(
     it, and the manifest is replaced atomically."""
     ledger.path.mkdir(exist_ok=True)
     number = len(ledger.releases) + 1
-    name = f"release-{number:04d}.sqlite"
+    name = f"release-{number:04d}"
     tmp = ledger.path / f".{name}.tmp"
     tables = {"cells": protection.cells, "branches": protection.branches}
-    tmp.unlink(missing_ok=True)
-    with closing(sqlite3.connect(tmp)) as db:
-        for table, frame in tables.items():
-            _stored(frame).to_sql(table, db, index=False)
-        db.commit()
+    shutil.rmtree(tmp, ignore_errors=True)
+    for table, frame in tables.items():
+        (tmp / table).mkdir(parents=True)
+        for k, column in enumerate(frame.columns):
+            _write_column(tmp / table / f"c{k:03d}.npy", frame[column])
+    shutil.rmtree(ledger.path / name, ignore_errors=True)  # left by a run that failed
     os.replace(tmp, ledger.path / name)
     release = Release(
         number=number,
@@ -179,7 +178,7 @@ def record_release(
 
 def _dtype(column: pd.Series) -> str:
     """A column's dtype as the manifest records it; a text column whose missing values
-    are NaN rather than None is ``object:nan`` (SQLite has one NULL for both)."""
+    are NaN rather than None is ``object:nan``."""
     dtype = str(column.dtype)
     if dtype == "object":
         missing = column[column.isna()]
@@ -188,33 +187,30 @@ def _dtype(column: pd.Series) -> str:
     return dtype
 
 
-def _stored(frame: pd.DataFrame) -> pd.DataFrame:
-    """A frame as SQLite stores it: booleans as integers, an empty frame as one
-    placeholder column (a table needs one)."""
-    if not len(frame.columns):
-        return pd.DataFrame({"_empty": pd.Series([], dtype="int64")})
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == bool:
-            out[column] = out[column].astype("int64")
-    return out
+def _write_column(path: Path, column: pd.Series) -> None:
+    """One column as a NumPy file (no pickles): numbers and booleans as they are,
+    text as fixed-width unicode with its missing values in ``*.missing.npy``."""
+    if column.dtype.kind in "biuf":
+        np.save(path, column.to_numpy(), allow_pickle=False)
+        return
+    missing = column.isna().to_numpy(dtype=bool)
+    text = column.astype(object).where(~missing, "").to_numpy(dtype=str)
+    np.save(path, text, allow_pickle=False)
+    np.save(path.with_suffix(".missing.npy"), missing, allow_pickle=False)
 
 
-def _typed(frame: pd.DataFrame, dtypes: dict[str, str], path: Path, table: str) -> pd.DataFrame:
-    """``frame`` with the dtypes the release recorded; text columns keep None."""
-    if list(frame.columns) == ["_empty"] and not dtypes:
-        return pd.DataFrame()
-    if set(frame.columns) != set(dtypes):
-        raise OutputError(f"{path}: table {table!r} does not have the columns the manifest lists")
-    out = {}
-    for column, dtype in dtypes.items():
-        values = frame[column]
-        if dtype in ("object", "object:nan"):
-            missing = None if dtype == "object" else np.nan
-            values = values.astype(object).where(values.notna(), missing)
-        elif dtype == "bool":
-            values = values.astype("int64").astype(bool)
-        else:
-            values = values.astype(dtype)
-        out[column] = values.reset_index(drop=True)
-    return pd.DataFrame(out, columns=list(dtypes))
+def _read_column(path: Path, dtype: str) -> pd.Series:
+    """A column :func:`_write_column` wrote, with its recorded ``dtype``."""
+    try:
+        values = np.load(path, allow_pickle=False)
+        if values.dtype.kind in "biuf":
+            return pd.Series(values).astype(dtype)
+        missing = np.load(path.with_suffix(".missing.npy"), allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise OutputError(f"{path}: not a readable column of a ledger release ({e})") from e
+    text = values.astype(object)
+    if dtype in ("object", "object:nan"):
+        text[missing] = None if dtype == "object" else np.nan
+        return pd.Series(text, dtype=object)
+    text[missing] = None
+    return pd.Series(text, dtype=dtype)

@@ -1,22 +1,16 @@
-"""Releases: what makes a protected master the same one again, and what a new run
-must respect of what is already out (tau-Argus's a-priori file).
+"""What a new run must respect of what is already out (tau-Argus's a-priori file).
 
-A cell's identity is its indicator's definition (microdata source, measure, filter
-and SBI nodes; or table and column; :func:`identity`), its area (level and code) and
-its SBI node: two runs that both compute it compute the same unknown, whatever the
-indicator is called. :func:`master_key` digests everything that decides a protected
-master: a run with the key of a ledger's release takes that release's master
-(:mod:`engine.ledger`). Otherwise :class:`Released` joins the ledger's cells to the
-new run's table: a cell already released keeps its status (withheld stays withheld,
-published stays published at the same value), and released cells the run does not
-compute (last edition's window, its first year) join the linked table with their
-status frozen and their relations to the new cells (a window is the sum of its years),
-so that the new cells are protected jointly with what is already out.
+:class:`Released` joins a ledger's cells to the new run's table: a cell already
+released (the same identity, :mod:`engine.releases.identity`) keeps its status
+(withheld stays withheld, published stays published at the same value), and released
+cells the run does not compute (last edition's window, its first year) join the linked
+table with their status frozen and their relations to the new cells (a window is the
+sum of its years), so that the new cells are protected jointly with what is already
+out. The protection loop only adds complements among the run's own cells.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -28,120 +22,13 @@ from zicht.disclosure import Relations
 from zicht.disclosure.linked import text_column
 from zicht.disclosure.protect import FROZEN, FROZEN_PUBLISHED
 from zicht.disclosure.rules import CELL_FIELDS, DERIVED
-from zicht.engine.config import (
-    Config,
-    IndicatorSpec,
-    MicrodataIndicator,
-    RasterIndicator,
-    RatioIndicator,
-    TableIndicator,
-)
-from zicht.engine.indicators import IndicatorResult
-from zicht.engine.ledger import MANIFEST, TABLES, Ledger, Release
-from zicht.engine.outputs.manifest import sha256_of
+from zicht.engine.config import Config, IndicatorSpec, MicrodataIndicator, TableIndicator
 from zicht.engine.publish import indicator_relations
+from zicht.engine.releases.identity import KEY, identity
+from zicht.engine.releases.ledger import MANIFEST, TABLES, Ledger, Release
 from zicht.engine.sbi import TOTAL
 from zicht.engine.sources.branches import BRANCHE_FIELDS
 from zicht.errors import DisclosureError
-
-# keys that change what a run says, not what it computes or protects
-PRESENTATION = frozenset(
-    {"label_nl", "label_en", "unit", "direction", "map", "theme", "exposure", "source", "path"}
-)
-KEY = ["identity", "level", "code", "sbi"]  # a cell's identity
-
-
-def identity(d: IndicatorSpec, config: Config) -> str:
-    """What an indicator computes, as text: the same text in two runs is the same
-    figure, whatever its id."""
-    source: dict[str, Any]
-    if isinstance(d, MicrodataIndicator):
-        nodes = config.sbi_nodes(d)
-        source = {
-            "microdata": d.microdata,
-            "measure": d.measure,
-            "where": {c: sorted(v, key=repr) for c, v in sorted(d.where.items())},
-            "sbi": sorted(nodes) if nodes is not None else None,
-        }
-    elif isinstance(d, TableIndicator):
-        source = {"table": d.table, "column": d.column}
-    elif isinstance(d, RasterIndicator):
-        source = {"raster": d.raster, "statistic": d.statistic, "threshold": d.threshold}
-    else:
-        assert isinstance(d, RatioIndicator)
-        source = {"numerator": d.numerator, "denominator": d.denominator, "per": d.per}
-    return json.dumps(source, sort_keys=True, default=str)
-
-
-def definitions(config: Config, indicators: IndicatorResult) -> dict[str, dict[str, Any]]:
-    """Per indicator id what the ledger records of it: identity, kind, sensitivity,
-    unit type, whether it is broken down by SBI node, the indicator it is a subset of."""
-    broken_down = set(config.branches.indicators) if config.branches else set()
-    out = {}
-    for d in config.indicators:
-        cells = indicators.cells[d.id]
-        out[d.id] = {
-            "identity": identity(d, config),
-            "kind": d.kind,
-            "sensitive": bool(cells.sensitive),
-            "unit_type": cells.unit_type,
-            "branches": d.id in broken_down,
-            "subset_of": d.subset_of,
-        }
-    return out
-
-
-def input_digests(config: Config, indicators: IndicatorResult) -> dict[str, str]:
-    """The SHA-256 of every input by name: files by their bytes, generated records by
-    their values. Confidential: they belong in the ledger, never in an output."""
-    out = {f"boundaries:{config.boundaries.path.name}": sha256_of(config.boundaries.path)}
-    out |= {f"table:{t.id}": sha256_of(t.path) for t in config.tables}
-    out |= {f"raster:{r.id}": sha256_of(r.path) for r in config.rasters}
-    for m in config.microdata:
-        if m.path is not None:
-            out[f"microdata:{m.id}"] = sha256_of(m.path)
-        elif m.id in indicators.synthetic:
-            out[f"microdata:{m.id}"] = _records_digest(indicators.synthetic[m.id].records)
-    return out
-
-
-def _records_digest(records: pd.DataFrame) -> str:
-    """SHA-256 over the values of a table of records (its columns, index and order)."""
-    digest = hashlib.sha256(json.dumps([str(c) for c in records.columns]).encode())
-    plain = records.apply(lambda s: s.astype(str) if s.dtype == object else s)
-    digest.update(pd.util.hash_pandas_object(plain, index=True).to_numpy().tobytes())
-    return digest.hexdigest()
-
-
-def master_key(config: Config, level: str, inputs: dict[str, str]) -> str:
-    """The digest of everything that decides a protected master: the inputs (by
-    digest), the sources and indicators as configured (labels aside), the rules, the
-    branche analysis, the seed and the level protected on. A selection and a coarser
-    published level are cuts of the master: they are not part of it."""
-    boundaries = config.boundaries.model_dump(mode="json", exclude={"select", "level"})
-    settings = {
-        "inputs": inputs,
-        "level": level,
-        "seed": config.seed,
-        "boundaries": boundaries,
-        "tables": [t.model_dump(mode="json") for t in config.tables],
-        "microdata": [m.model_dump(mode="json") for m in config.microdata],
-        "rasters": [r.model_dump(mode="json") for r in config.rasters],
-        "synthetic": config.synthetic.model_dump(mode="json") if config.synthetic else None,
-        "indicators": [d.model_dump(mode="json") for d in config.indicators],
-        "disclosure": config.disclosure.model_dump(mode="json"),
-        "branches": config.branches.model_dump(mode="json") if config.branches else None,
-    }
-    text = json.dumps(_without_presentation(settings), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _without_presentation(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_presentation(v) for k, v in value.items() if k not in PRESENTATION}
-    if isinstance(value, list):
-        return [_without_presentation(v) for v in value]
-    return value
 
 
 def check_rules(ledger: Ledger, release: Release, config: Config) -> None:
