@@ -130,9 +130,7 @@ def protect(
     ----------
     cells
         One row per indicator, level and area (:data:`~disclosure.rules.CELL_FIELDS`),
-        optionally with :data:`FROZEN`: the status earlier releases fixed (their cells
-        may be among the rows, under indicators of their own, with their relations to
-        this run's indicators in ``relations``).
+        optionally with the status earlier releases fixed (:data:`FROZEN`).
     sizes
         Inhabitants and households per (level, code), for the area rule.
     derived

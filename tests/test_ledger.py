@@ -15,18 +15,21 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from tests.attacker import KNOWN, exposed, read_layers, union
 from tests.conftest import DEMO_STADSDEEL, _demo_on
-from zicht.disclosure import Relations
+from tests.test_disclosure import NO_DERIVED, NO_SIZES, lp_exposed, table
+from zicht.disclosure import Relations, protect
+from zicht.disclosure.protect import FROZEN, FROZEN_PUBLISHED
 from zicht.engine import indicators as engine_indicators
 from zicht.engine import load_config, run
 from zicht.engine.cli import main
 from zicht.engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
 from zicht.engine.releases.ledger import MANIFEST, open_ledger
-from zicht.errors import DisclosureError, OutputError
+from zicht.errors import ConfigError, DisclosureError, OutputError
 
 PART = tuple(w for w in DEMO_STADSDEEL if w != "WK0363TA")
 # the company figures whose window moves with the edition
@@ -130,6 +133,17 @@ def test_the_ledger_stays_out_of_the_output(first, cuts, tmp_path):
     with pytest.raises(OutputError, match="inside the output directory"):
         run(load_config(_config(tmp_path, "in")), tmp_path / "out", ledger=tmp_path / "out" / "l")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_ledger_key_of_the_config(tmp_path):
+    text = _config(tmp_path, "plain").read_text(encoding="utf-8")
+    kept = tmp_path / "kept.toml"
+    kept.write_text(text + '\n[release]\nledger = "steward/ledger"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"'release.ledger' names .*steward.ledger, in a fold"):
+        load_config(kept)
+    (tmp_path / "steward").mkdir()
+    assert load_config(kept).release.ledger == tmp_path / "steward" / "ledger"
+    assert load_config(_config(tmp_path, "none")).release.ledger is None
 
 
 def test_a_corrupt_ledger_stops_the_run_before_any_output(steward, tmp_path):
@@ -247,3 +261,31 @@ def test_two_editions_protected_each_on_its_own_do_give_cells_away(first, editio
     found = _attack(first[0], alone)
     assert len(found) > 0, "the control found nothing: the test could not fail"
     assert "gestart_2024" in set(found["indicator"])
+
+
+def test_the_loop_keeps_what_a_release_fixed():
+    """The frozen status in the protection loop, on a small table: cells a release
+    published stay published (even where they were the natural complements), a cell it
+    withheld stays withheld, and the table is still protected."""
+    # a frequency cell of 100 (3 units): the rounding of its neighbours cannot hide it
+    cells = table([[100, 40, 50], [30, 60]], units=[[3, 40, 50], [30, 60]])
+    fresh = protect(cells, NO_SIZES, NO_DERIVED).cells
+    natural = np.flatnonzero(fresh["reason"] == "secondary")
+    assert len(natural)
+    frozen = cells.copy()
+    frozen[FROZEN] = ""
+    frozen.loc[natural, FROZEN] = FROZEN_PUBLISHED
+    kept = np.flatnonzero(cells["code"] == "BU00010101")
+    frozen.loc[kept, FROZEN] = "secondary"
+    decided = protect(frozen, NO_SIZES, NO_DERIVED)
+    result = decided.cells
+    assert (result.loc[natural, "reason"] == "").all()
+    assert result.loc[natural, "published"].notna().all()
+    assert result.loc[kept, "reason"].tolist() == ["secondary"]
+    assert (result["reason"] != "").sum() > 2  # other complements took their place
+    assert len(decided.failures) == 0
+    columns = ("published", "reason", "upper", "lower")
+    published, reason, upper, lower = (result[c] for c in columns)
+    assert not lp_exposed(
+        cells, published.to_numpy(), reason, upper.to_numpy(), lower.to_numpy()
+    ).any()

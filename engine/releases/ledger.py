@@ -2,8 +2,9 @@
 
 A ledger is a folder the steward keeps private (it holds true values): a manifest,
 ``ledger.json``, and per release a folder with the protected master's cells
-(``cells``) and branche cells (``branches``), one NumPy file per column (read without
-pickles; the manifest names each column and its dtype): true value, reason ('' = published),
+(``cells``) and branche cells (``branches``), one NumPy file per column (text as
+codes into its distinct values; read without pickles; the manifest names each column
+and its dtype): true value, reason ('' = published),
 published value, protection levels and the attacker's interval, as
 :class:`~disclosure.protect.Protection` holds them. The manifest records per release
 what makes it that release (:class:`Release`): the digest of its inputs and settings
@@ -188,29 +189,27 @@ def _dtype(column: pd.Series) -> str:
 
 
 def _write_column(path: Path, column: pd.Series) -> None:
-    """One column as a NumPy file (no pickles): numbers and booleans as they are,
-    text as fixed-width unicode with its missing values in ``*.missing.npy``."""
+    """One column as NumPy files (no pickles): numbers and booleans as they are; text
+    as codes (-1: missing) into its distinct values, ``*.values.npy``."""
     if column.dtype.kind in "biuf":
         np.save(path, column.to_numpy(), allow_pickle=False)
         return
-    missing = column.isna().to_numpy(dtype=bool)
-    text = column.astype(object).where(~missing, "").to_numpy(dtype=str)
-    np.save(path, text, allow_pickle=False)
-    np.save(path.with_suffix(".missing.npy"), missing, allow_pickle=False)
+    codes, values = pd.factorize(column.astype(object), use_na_sentinel=True)
+    np.save(path, codes.astype(np.int32), allow_pickle=False)
+    np.save(path.with_suffix(".values.npy"), np.asarray(values, dtype=str), allow_pickle=False)
 
 
 def _read_column(path: Path, dtype: str) -> pd.Series:
     """A column :func:`_write_column` wrote, with its recorded ``dtype``."""
+    text = dtype in ("object", "object:nan", "str") or dtype.startswith("string")
     try:
-        values = np.load(path, allow_pickle=False)
-        if values.dtype.kind in "biuf":
-            return pd.Series(values).astype(dtype)
-        missing = np.load(path.with_suffix(".missing.npy"), allow_pickle=False)
+        codes = np.load(path, allow_pickle=False)
+        if not text:
+            return pd.Series(codes).astype(dtype)
+        values = np.load(path.with_suffix(".values.npy"), allow_pickle=False)
     except (OSError, ValueError, EOFError) as e:
         raise OutputError(f"{path}: not a readable column of a ledger release ({e})") from e
-    text = values.astype(object)
-    if dtype in ("object", "object:nan"):
-        text[missing] = None if dtype == "object" else np.nan
-        return pd.Series(text, dtype=object)
-    text[missing] = None
-    return pd.Series(text, dtype=dtype)
+    cells = np.append(values.astype(object), np.array([None], dtype=object))[codes]  # -1: None
+    if dtype == "object:nan":
+        cells[codes < 0] = np.nan
+    return pd.Series(cells, dtype=object if dtype.startswith("object") else dtype)
