@@ -70,7 +70,8 @@ class Released:
                 frame["release"] = release.number
                 frame["sbi"] = text_column(frame, "sbi", TOTAL)
                 frames.append(frame)
-        cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=KEY)
+        empty = pd.DataFrame(columns=[*CELL_FIELDS, "reason", "identity", "release", "sbi"])
+        cells = pd.concat(frames, ignore_index=True) if frames else empty
         return cls(cells.drop_duplicates(KEY, keep="first").reset_index(drop=True), ledger)
 
     def joined(
