@@ -16,7 +16,7 @@ import pandas as pd
 
 from zicht.boundaries.codes import DEPTH
 from zicht.disclosure.knowledge import Knowledge
-from zicht.disclosure.linked import OWN_LEVEL, LinkedCells
+from zicht.disclosure.linked import OWN_LEVEL, LinkedCells, text_column
 from zicht.disclosure.rounding import half_width
 from zicht.disclosure.rules import PRIMARY_RULES, DisclosureParams
 from zicht.disclosure.secondary import Children
@@ -32,7 +32,8 @@ class GroupCells:
     exactly 0); ``upper``/``lower`` the protection levels; ``wanted`` the room an
     exposed cell needs; ``cost`` what losing a cell costs (as in the complement
     programs, a total is dearer than its parts); ``never`` the rests of SBI nodes,
-    never published.
+    never published; ``fixed_shown`` and ``fixed_hidden`` the cells whose status an
+    earlier release fixed (:data:`~disclosure.protect.FROZEN`): no complement changes it.
     """
 
     linked: LinkedCells
@@ -54,6 +55,9 @@ class GroupCells:
     sbi_depth: np.ndarray | None
     children: list[Children]  # of each cell, per hierarchy (areas, then SBI nodes)
     related: dict[int, list[int]]  # per cell, the cells a relation ties it to
+    # cells an earlier release fixed (``frozen``): published, or withheld, for good
+    fixed_shown: np.ndarray
+    fixed_hidden: np.ndarray
 
     @classmethod
     def of(cls, frame: pd.DataFrame, linked: LinkedCells, params: DisclosureParams) -> GroupCells:
@@ -71,6 +75,7 @@ class GroupCells:
         parents = [linked.parent] + ([linked.sbi_parent] if linked.sbi_parent is not None else [])
         children = [Children(p) for p in parents]
         kids = sum(c.ends - c.starts for c in children)
+        frozen = text_column(frame, "frozen", "")
         return cls(
             linked=linked,
             params=params,
@@ -95,6 +100,8 @@ class GroupCells:
             sbi_depth=frame["sbi_depth"].to_numpy() if linked.sbi_parent is not None else None,
             children=children,
             related=_relation_partners(linked),
+            fixed_shown=frozen == "published",
+            fixed_hidden=(frozen != "") & (frozen != "published"),
         )
 
     @property

@@ -73,7 +73,7 @@ def coalitions(group: GroupCells, knowledge: Knowledge, suppressed: np.ndarray) 
     member, sums = member[few], sums[few]
     order = np.argsort(sums, kind="stable")
     member, sums = member[order], sums[order]
-    starts = np.flatnonzero(np.r_[True, sums[1:] != sums[:-1]]) if len(sums) else []
+    starts = np.flatnonzero(np.r_[True, sums[1:] != sums[:-1]])
     pairs = {
         pair
         for parts_of_one in np.split(member, starts[1:])
@@ -112,7 +112,7 @@ def insiders_pin(
             if len(pinned):
                 known_low, known_high = knowledge.low.copy(), knowledge.high.copy()
                 known_low[f] = known_high[f] = group.value[f]
-                shown = ~suppressed & ~own & (group.value > 0)
+                shown = ~suppressed & ~own & (group.value > 0) & ~group.fixed_shown
                 relax = _relax(group, knowledge, incidence, pinned, shown, (a, b))
                 found.append(
                     InsiderFinding(c, pinned, knowledge.within(known_low, known_high), relax)
@@ -128,8 +128,8 @@ def _relax(
     shown: np.ndarray,
     bounds: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
-    """Per pinned cell, the cheapest cell of ``shown`` (published, not the insider's,
-    above 0) in a sum group that binds at the cell's bound in the insider's
+    """Per pinned cell, the cheapest cell of ``shown`` (published and free to withhold,
+    not the insider's, above 0) in a sum group that binds at the cell's bound in the insider's
     propagation (``bounds``): withheld, it lets the group move. None where no such
     group has one (the loop then asks the programs: :meth:`Pattern.unpin`)."""
     low, high = bounds

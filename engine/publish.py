@@ -20,7 +20,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from zicht.boundaries.codes import PARENT_COLUMN
 from zicht.boundaries.own_areas import OwnAreas
 from zicht.disclosure import DisclosureParams, Protection, Relations, protect
 from zicht.disclosure.linked import OWN_LEVEL
+from zicht.disclosure.protect import FROZEN
 from zicht.disclosure.rules import AREA_COMPANIES, CELL_FIELDS, DERIVED
 from zicht.engine.cells import IndicatorCells
 from zicht.engine.config import Config, MicrodataIndicator, RatioIndicator
@@ -165,33 +166,61 @@ def protect_cells(
     relations: Relations | None = None,
     branches: pd.DataFrame | None = None,
     threads: int = 1,
+    released: JoinReleased | None = None,
 ) -> Protection:
     """Run disclosure control over every cell (and the branche cells, as one linked
     table with their area cells; the cells of the boundaries' own areas as more sums
-    of buurten) with
-    the attacker's programs on up to ``threads`` threads; raises if the audit finds
-    a leak."""
+    of buurten) with the attacker's programs on up to ``threads`` threads; raises if
+    the audit finds a leak.
+
+    ``released``: joins what earlier releases put out to the table (the cells' status
+    fixed, released cells the run does not compute added, and the relations among all
+    of them: :meth:`engine.releases.Released.joined`); the added cells are protected
+    with the run's own and left out of the decision returned."""
     own_areas = boundaries.own_areas
     table = cell_table(cells, boundaries, branches, own_areas)
+    relations = relations or indicator_relations(config)
+    added: set[str] = set()
+    if released is not None:
+        table, relations, added = released(table)
     companies = config.disclosure.companies if config.disclosure.companies in cells else None
     protection = protect(
         table,
         area_sizes(cells, config, own_areas),
         derived_table(cells),
         config.disclosure.params,
-        relations or indicator_relations(config),
+        relations,
         companies,
         progress_log(what="disclosure: group of linked indicators"),
         threads,
     )
-    _follow_weights(protection, cells)
     failures = protection.failures
     if len(failures):  # pragma: no cover - protect() iterates until none are left
         raise DisclosureError(
             f"disclosure audit failed for {len(failures)} cell(s) of "
             f"{sorted(set(failures['indicator']))}; nothing was written"
         )
+    if released is not None:
+        protection = _own_cells(protection, added)
+    _follow_weights(protection, cells)
     return protection
+
+
+# what joins released cells to a run's table: (table with them, relations, added ids)
+JoinReleased = Callable[[pd.DataFrame], tuple[pd.DataFrame, Relations, set[str]]]
+
+
+def _own_cells(protection: Protection, added: set[str]) -> Protection:
+    """The decisions of the run's own cells: without the released cells added to its
+    table, and without their frozen status."""
+
+    def own(frame: pd.DataFrame) -> pd.DataFrame:
+        if frame.empty:
+            return frame
+        mine = ~frame["indicator"].isin(added).to_numpy()
+        return frame[mine].drop(columns=FROZEN, errors="ignore").reset_index(drop=True)
+
+    return replace(protection, cells=own(protection.cells), branches=own(protection.branches))
 
 
 def progress_log(line: str = "{what} {k} of {n}{left}", **fixed: object) -> Callable[..., None]:

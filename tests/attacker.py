@@ -72,10 +72,12 @@ class Group(NamedTuple):
     rows: pd.DataFrame  # the truth of each cell: value, lower, upper, reason, units
 
 
-def linked_groups(layers: dict[str, pd.DataFrame], truth: pd.DataFrame) -> Iterator[Group]:
+def linked_groups(
+    layers: dict[str, pd.DataFrame], truth: pd.DataFrame, known: Relations = KNOWN
+) -> Iterator[Group]:
     """Per group of related sensitive counts and sums (``truth``: a Protection's
     cells, true values included), what ``layers`` publish of it and the outsider's
-    knowledge."""
+    knowledge (``known``: the relations the outsider reads in the data dictionary)."""
     truth = truth.set_index(["indicator", "level", "code"]).sort_index()
     ids = [
         i
@@ -84,11 +86,11 @@ def linked_groups(layers: dict[str, pd.DataFrame], truth: pd.DataFrame) -> Itera
         and truth.loc[i, "kind"].iloc[0] in ("count", "sum")
         and truth.loc[i, "reason"].ne("derived").any()
     ]
-    for group in KNOWN.among(ids).groups(ids):
+    for group in known.among(ids).groups(ids):
         cells, shown = published_cells(layers, group)
         kinds = truth.loc[group, "kind"].groupby(level=0).first().reindex(cells["indicator"])
         count = (kinds == "count").to_numpy()
-        knowledge = LinkedCells(cells, KNOWN.among(group)).knowledge(
+        knowledge = LinkedCells(cells, known.among(group)).knowledge(
             shown, np.where(count, HALF_COUNT, HALF_SUM), count, MIN_UNITS
         )
         knowledge = _with_own_sums(knowledge, cells, layers)
@@ -128,13 +130,19 @@ def _with_own_sums(knowledge: Knowledge, cells: pd.DataFrame, layers: dict) -> K
     )
 
 
-def exposed(layers: dict[str, pd.DataFrame], truth: pd.DataFrame, sample: int = 15) -> pd.DataFrame:
+def exposed(
+    layers: dict[str, pd.DataFrame],
+    truth: pd.DataFrame,
+    sample: int = 15,
+    known: Relations = KNOWN,
+) -> pd.DataFrame:
     """The withheld unsafe cells (``truth``: a Protection's cells, true values
     included) whose attacker interval from ``layers`` does not cover their protection
-    interval, by propagation and, on a sample, by the exact programs."""
+    interval, by propagation and, on a sample, by the exact programs (``known``: the
+    relations the outsider knows)."""
     rng = np.random.default_rng(1)
     found = []
-    for cells, shown, knowledge, rows in linked_groups(layers, truth):
+    for cells, shown, knowledge, rows in linked_groups(layers, truth, known):
         low, high = attacker_bounds(knowledge)
         unsafe = np.flatnonzero(rows["reason"].isin(PRIMARY_RULES).to_numpy() & np.isnan(shown))
         v, lo, up = (rows[x].to_numpy(float) for x in ("value", "lower", "upper"))

@@ -133,8 +133,12 @@ def _perturbed_run(monkeypatch, tmp_path, reference, name: str):
         result.branches.loc[mine.to_numpy(), "value"] *= 3
         return result
 
-    def protect_as_decided(cells, boundaries, config, relations=None, branches=None, threads=1):
-        return protect(seen["cells"], boundaries, config, relations, seen["branches"], threads)
+    def protect_as_decided(
+        cells, boundaries, config, relations=None, branches=None, threads=1, released=None
+    ):
+        return protect(
+            seen["cells"], boundaries, config, relations, seen["branches"], threads, released
+        )
 
     monkeypatch.setattr(run_pipeline, "compute_indicators", perturb)
     monkeypatch.setattr(run_pipeline, "protect_cells", protect_as_decided)

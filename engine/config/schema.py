@@ -25,6 +25,7 @@ from zicht.engine.config.sections import (
     ModelSpec,
     OwnAreasSpec,
     RasterSpec,
+    ReleaseSpec,
     RunSection,
     SpatialSpec,
     SyntheticSpec,
@@ -61,6 +62,7 @@ class Config(Section):
     disclosure: DisclosureSpec = Field(default_factory=DisclosureSpec)
     branches: BranchesSpec | None = None
     own_areas: tuple[OwnAreasSpec, ...] = ()
+    release: ReleaseSpec = Field(default_factory=ReleaseSpec)
     _path: Path = PrivateAttr(default=Path("config.toml"))
     _sha256: str = PrivateAttr(default="")
 

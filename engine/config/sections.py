@@ -27,6 +27,7 @@ from zicht.disclosure.rules import DisclosureParams
 from zicht.engine.config.fields import (
     GENERATOR_NAMES,
     ExistingPath,
+    NewPath,
     Number,
     OneOf,
     Section,
@@ -56,6 +57,14 @@ class RunSection(Section):
     title: StrictStr = ""
     # threads for the numeric libraries (BLAS, OpenMP); 0: the cores free to this run
     threads: StrictInt = Field(0, ge=0)
+
+
+class ReleaseSpec(Section):
+    """``[release]``: the steward's release ledger (:mod:`engine.ledger`), a folder
+    outside every output: it holds true values. A run reads what earlier releases put
+    out from it, protects jointly with that, and records its own release in it."""
+
+    ledger: NewPath | None = None
 
 
 class QualitySpec(Section):
