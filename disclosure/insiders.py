@@ -37,7 +37,9 @@ from zicht.disclosure.group import GroupCells
 from zicht.disclosure.knowledge import Knowledge, protected
 from zicht.disclosure.propagation import Incidence, attacker_bounds_near
 
-BATCH = 64  # insiders propagated at once (memory: BATCH copies of the group's bounds)
+# insiders propagated at once: up to 64, and no more copies of the group's bounds than
+# make BATCH_CELLS (a national branche group has half a million cells)
+BATCH, BATCH_CELLS = 64, 1_000_000
 
 Coalition = tuple[int, ...]  # the withheld singletons whose units pool what they know
 
@@ -52,6 +54,7 @@ class InsiderFinding:
     pinned: np.ndarray
     knowledge: Knowledge
     relax: np.ndarray  # published cells on the constraints that pin them (see _relax)
+    around: np.ndarray  # every published cell on a constraint of theirs (the last resort)
 
 
 def singletons(group: GroupCells, suppressed: np.ndarray) -> np.ndarray:
@@ -62,11 +65,16 @@ def singletons(group: GroupCells, suppressed: np.ndarray) -> np.ndarray:
 def coalitions(group: GroupCells, knowledge: Knowledge, suppressed: np.ndarray) -> list[Coalition]:
     """The insiders to ask: each withheld singleton alone, and two withheld singletons
     that are parts of one sum with at most one other part withheld (tau-Argus's
-    multi-singletons: two units who pool what they know pin the third)."""
+    multi-singletons: two units who pool what they know pin the third), except in
+    branche tables."""
     single = np.zeros(len(knowledge.low), dtype=bool)
     single[singletons(group, suppressed)] = True
     withheld = np.r_[suppressed, np.ones(len(knowledge.low) - len(suppressed), dtype=bool)]
     found: list[Coalition] = [(int(s),) for s in np.flatnonzero(single)]
+    if group.two_way:
+        # a unit of a branche cell cannot be placed in a buurt from the table, so the
+        # pair's part of the area cells is not known to the model (see the docs)
+        return found
     member, sums = knowledge.member, knowledge.group
     parts = np.bincount(sums[withheld[member]], minlength=len(knowledge.total))
     few = withheld[member] & single[member] & (parts[sums] <= 3)
@@ -100,8 +108,9 @@ def insiders_pin(
     )
     alone: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     found = []
-    for start in range(0, len(ask), BATCH):
-        batch = ask[start : start + BATCH]
+    size = max(1, min(BATCH, BATCH_CELLS // len(knowledge.low)))
+    for start in range(0, len(ask), size):
+        batch = ask[start : start + size]
         owned = [coalition_cells(group, c, edges, alone) for c in batch]
         fixed = [np.flatnonzero(own) for own, _ in owned]
         low, high = attacker_bounds_near(
@@ -114,8 +123,11 @@ def insiders_pin(
                 known_low[f] = known_high[f] = group.value[f]
                 shown = ~suppressed & ~own & (group.value > 0) & ~group.fixed_shown
                 relax = _relax(group, knowledge, incidence, pinned, shown, (a, b))
+                around = _around(knowledge, incidence, pinned, shown)
                 found.append(
-                    InsiderFinding(c, pinned, knowledge.within(known_low, known_high), relax)
+                    InsiderFinding(
+                        c, pinned, knowledge.within(known_low, known_high), relax, around
+                    )
                 )
     return found
 
@@ -157,6 +169,20 @@ def _relax(
     return np.unique(np.array(chosen, dtype=np.int64))
 
 
+def _around(
+    k: Knowledge, incidence: Incidence, pinned: np.ndarray, shown: np.ndarray
+) -> np.ndarray:
+    """The cells of ``shown`` in any sum group or subset pair with a pinned cell."""
+    near = [np.zeros(0, dtype=np.int64)]
+    for t in pinned:
+        for g in incidence_groups(incidence, int(t)):
+            near += [k.member[k.group == g], k.total[[g]]]
+        near += [k.large[k.small == t], k.small[k.large == t]]
+    cells = np.unique(np.concatenate(near))
+    cells = cells[cells < len(shown)]
+    return cells[shown[cells]]
+
+
 def incidence_groups(incidence: Incidence, cell: int) -> np.ndarray:
     """The sum groups ``cell`` is in (as total or member)."""
     indptr, indices = incidence.groups
@@ -185,10 +211,13 @@ def _pinned(
 @dataclass(frozen=True)
 class Edges:
     """Per cell, the cells it holds (``below``: finer areas and SBI nodes, subsets and
-    parts in its area) and those that hold it (``above``)."""
+    parts in its area), those that hold it (``above``), and the ways it splits into
+    cells that do not overlap (``splits``: its finer areas, its finer SBI nodes, the
+    parts of a sum it totals, a subset alone)."""
 
     below: list[list[int]]
     above: list[list[int]]
+    splits: list[list[np.ndarray]]
 
     @classmethod
     def of(cls, group: GroupCells) -> Edges:
@@ -205,7 +234,25 @@ class Edges:
             if big < n and small < n:  # not the hidden rests of subset pairs
                 below[big].append(small)
                 above[small].append(big)
-        return cls(below, above)
+        splits: list[list[np.ndarray]] = [[] for _ in range(n)]
+        for p in group.parents:
+            children = np.flatnonzero(p >= 0)
+            order = np.argsort(p[children], kind="stable")
+            children = children[order]
+            starts = np.flatnonzero(np.r_[True, np.diff(p[children]) != 0])
+            for kids in np.split(children, starts[1:]) if len(children) else []:
+                splits[int(p[kids[0]])].append(kids)
+        entries = np.flatnonzero(relation)
+        entries = entries[np.argsort(linked.group[entries], kind="stable")]
+        groups = linked.group[entries]
+        starts = np.flatnonzero(np.r_[True, np.diff(groups) != 0])
+        for one in np.split(entries, starts[1:]) if len(entries) else []:
+            parts = linked.member[one]
+            splits[int(linked.total[linked.group[one[0]]])].append(parts[parts < n])
+        for big, small in zip(linked.large.tolist(), linked.small.tolist()):
+            if big < n and small < n:
+                splits[big].append(np.array([small]))
+        return cls(below, above, splits)
 
 
 def own_cells(group: GroupCells, s: int, edges: Edges) -> tuple[np.ndarray, np.ndarray]:
@@ -230,18 +277,56 @@ def coalition_cells(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The cells the units of ``coalition`` know exactly together, and their part of
     the others (0 elsewhere): a cell that holds records of as many of them as it has
-    units is theirs alone. ``alone``: each singleton's :func:`own_cells`, as found."""
+    units is theirs alone. ``alone``: each singleton's :func:`own_cells` (positions),
+    as found."""
+    n = len(group.value)
     for s in coalition:
-        if s not in alone:
-            alone[s] = own_cells(group, s, edges)
-    owns, holds = zip(*(alone[s] for s in coalition))
+        if s not in alone:  # (as positions: a mask per singleton of a national group is GBs)
+            own_s, holding_s = own_cells(group, s, edges)
+            alone[s] = np.flatnonzero(own_s), np.flatnonzero(holding_s)
+    owns, holds = zip(
+        *(tuple(_mask(a[k], n) for k in (0, 1)) for a in (alone[s] for s in coalition))
+    )
     own = np.logical_or.reduce(owns)
+    has_unit = np.nan_to_num(group.units, nan=2.0) >= 1
     if len(coalition) > 1:
         theirs = np.sum([o | h for o, h in zip(owns, holds)], axis=0)
-        only = np.flatnonzero(~own & (group.units == theirs))
-        own |= _closure(only, edges.below, len(own))
-    part = np.sum([np.where(h, group.value[s], 0.0) for s, h in zip(coalition, holds)], axis=0)
+        own |= _closure(np.flatnonzero(~own & (group.units == theirs)), edges.below, n)
+        while True:  # a cell of one unit that holds their records is one of them
+            holding = _closure(np.flatnonzero(own & has_unit), edges.above, n) & ~own
+            one = np.flatnonzero(holding & (group.units == 1))
+            if not len(one):
+                break
+            own |= _closure(one, edges.below, n)
+    holding = _closure(np.flatnonzero(own & has_unit), edges.above, len(own)) & ~own
+    part = _their_part(group, own, holding, edges)
     return own, np.where(own, 0.0, part)
+
+
+def _their_part(
+    group: GroupCells, own: np.ndarray, holding: np.ndarray, edges: Edges
+) -> np.ndarray:
+    """A lower bound of the insiders' part of each ``holding`` cell: their own cells at
+    their value, and a holding cell at least the sum of its parts' in any one way it
+    splits (a unit counted in subjects is one subject, though it made five reports:
+    the part follows each indicator)."""
+    part = np.where(own, group.value, 0.0)
+    cells = np.flatnonzero(holding)
+    for _ in range(len(cells)):
+        before = part[cells].copy()
+        for c in cells:
+            for parts in edges.splits[c]:
+                part[c] = max(part[c], part[parts].sum())
+        if np.array_equal(before, part[cells]):
+            break
+    return np.where(holding, part, 0.0)
+
+
+def _mask(positions: np.ndarray, n: int) -> np.ndarray:
+    """A mask of ``n`` cells, true at ``positions``."""
+    mask = np.zeros(n, dtype=bool)
+    mask[positions] = True
+    return mask
 
 
 def _closure(starts: np.ndarray, edges: list[list[int]], n: int) -> np.ndarray:

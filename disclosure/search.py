@@ -75,6 +75,7 @@ def protect_group(
     group = GroupCells.of(frame, table or LinkedCells(frame, relations), params)
     search = Search(group, _kept_proofs(frame, keep), keep, limits)
     for rounds in itertools.count(1):
+        grew = None  # whether asking the insiders grew the pattern (None: not asked)
         search.pattern.complete()
         knowledge = search.publish()
         exposed = search.propagate(knowledge)
@@ -90,9 +91,21 @@ def protect_group(
         before = search.pattern.size()
         search.widen_and_unpin(np.flatnonzero(exposed), knowledge, last_resort)
         if last_resort and search.pattern.size() == before:
-            raise DisclosureError("disclosure control could not protect every cell")
+            raise DisclosureError(_stuck(frame, exposed, insiders=grew is False))
     search.write(cells, rows)
     return rounds
+
+
+def _stuck(frame: pd.DataFrame, exposed: np.ndarray, insiders: bool) -> str:
+    """Why the search gives up: how many cells stay exposed, of which indicators and
+    levels, and to whom (never a value)."""
+    stuck = frame.iloc[np.flatnonzero(exposed[: len(frame)])]
+    whom = "the unit of a withheld singleton" if insiders else "an outside attacker"
+    return (
+        f"disclosure control could not protect every cell: {len(stuck)} cell(s) of "
+        f"{sorted(set(stuck['indicator']))} ({sorted(set(stuck['level']))}) stay exposed "
+        f"to {whom}"
+    )
 
 
 def _kept_proofs(frame: pd.DataFrame, keep: bool) -> np.ndarray:
@@ -168,9 +181,11 @@ class Search:
 
     def ask_insiders(self, knowledge: Knowledge) -> tuple[bool, np.ndarray]:
         """Whether the pattern grew, and the cells the unit of a withheld singleton pins
-        (:mod:`disclosure.insiders`) where it did not. What pins them in that unit's
-        knowledge is withheld (:meth:`Pattern.unpin`); where that adds nothing, the
-        round widens around them."""
+        (:mod:`disclosure.insiders`). What binds them in that unit's propagation is
+        withheld (:meth:`Pattern.withhold`), else what pins them in its program
+        (:meth:`Pattern.unpin`; in branche tables, whose programs take seconds, only
+        after the next step), else every published cell on a constraint of theirs;
+        where none of that adds anything, the round widens around them."""
         assert self.labels is not None  # set by propagate
         # withholding more only widens what an insider knows: insiders who pinned
         # nothing pin nothing later, and are not asked again
@@ -186,7 +201,13 @@ class Search:
             exposed[finding.pinned] = True
             if len(finding.relax):
                 self.pattern.withhold(finding.relax, finding.pinned)
-            else:
+                continue
+            size = self.pattern.size()
+            if not self.group.two_way:  # (a branche table's programs take seconds each)
+                self.pattern.unpin(finding.pinned, finding.knowledge, self.labels)
+            if self.pattern.size() == size:  # all that touches them
+                self.pattern.withhold(finding.around, finding.pinned)
+            if self.pattern.size() == size and self.group.two_way:
                 self.pattern.unpin(finding.pinned, finding.knowledge, self.labels)
         return self.pattern.size() != before, exposed
 

@@ -22,7 +22,6 @@ from threadpoolctl import threadpool_limits
 
 from zicht.boundaries import Boundaries, read_boundaries
 from zicht.boundaries.codes import LAYER_NAMES, LEVELS, level_of
-from zicht.boundaries.own_areas import OwnAreas, own_areas
 from zicht.boundaries.quality import QualityRules
 from zicht.disclosure import Protection, Relations
 from zicht.engine.analysis import LevelAnalysis, analyse_level, autocorrelation_rows
@@ -31,26 +30,28 @@ from zicht.engine.config import Config, TableIndicator
 from zicht.engine.estimates import LevelEstimates, estimate_layers
 from zicht.engine.indicators import IndicatorResult, compute_indicators
 from zicht.engine.outputs.branches import branche_table
+from zicht.engine.outputs.disclosure_record import (
+    DisclosureRecord,
+    outcome_counts,
+    rule_parameters,
+    write_private_reasons,
+)
 from zicht.engine.outputs.fields import typed_fields, with_columns
-from zicht.engine.outputs.own_areas import own_area_layers
+from zicht.engine.outputs.own_areas import read_own_areas, selected_own_layers
 from zicht.engine.outputs.published import AnalysedLayers, RunRecord, published_run
 from zicht.engine.outputs.record import indicator_table
 from zicht.engine.outputs.staging import staged_output
 from zicht.engine.outputs.verify import audit_directory
 from zicht.engine.outputs.writers import WRITERS
 from zicht.engine.publish import (
-    DisclosureRecord,
     JoinReleased,
     apply_protection,
     area_rules,
     company_themes,
     excluded_areas,
     indicator_relations,
-    outcome_counts,
     protect_cells,
-    rule_parameters,
     suppression_columns,
-    write_private_reasons,
 )
 from zicht.engine.releases import (
     Ledger,
@@ -179,19 +180,15 @@ def _run(
             params = rule_parameters(protection.params)
             estimates = estimate_layers(layers, table.set_index("id"), params)
         boundaries = _cut(master, config)
-        own_layers = _own_layers(master, boundaries, protection, config)
+        own_layers = selected_own_layers(master, boundaries, protection, config)
         if boundaries is not master:
             layers, estimates, protection = _cut_outputs(boundaries, layers, estimates, protection)
         record = _record(protection, indicators, config)
         with timed("analysis", timings):
             analysed = _analyse(config, boundaries, layers, protection, estimates, table)
         with timed("write", timings):
-            branches = (
-                branche_table(protection, config, analysed.layers)
-                if config.branches is not None and len(protection.branches)
-                else None
-            )
             facts = RunRecord(boundaries=boundaries, started=started, timings=timings)
+            branches = _branches(protection, config, analysed)
             outputs = published_run(
                 staging, config, analysed, table, record, branches, facts, own_layers
             )
@@ -214,42 +211,22 @@ def _run(
     )
 
 
+def _branches(
+    protection: Protection, config: Config, analysed: AnalysedLayers
+) -> pd.DataFrame | None:
+    """The published branche table, where the run has one."""
+    if config.branches is None or not len(protection.branches):
+        return None
+    return branche_table(protection, config, analysed.layers)
+
+
 def _inputs(config: Config, timings: dict[str, float]) -> tuple[Boundaries, IndicatorResult]:
     """The boundaries and every indicator's cells, timed."""
     with timed("boundaries", timings):
         boundaries = _read_boundaries(config)
-        boundaries = replace(boundaries, own_areas=_read_own_areas(config, boundaries))
+        boundaries = replace(boundaries, own_areas=read_own_areas(config, boundaries))
     with timed("indicators", timings):
         return boundaries, compute_indicators(config, boundaries)
-
-
-def _read_own_areas(config: Config, master: Boundaries) -> tuple[OwnAreas, ...]:
-    """The sets of own areas (``[[own_areas]]``) over the master's buurten."""
-    if config.own_areas and master.finest != "buurt":
-        raise BoundaryError(
-            f"{config.boundaries.path}: [[own_areas]] are unions of buurten, but the run "
-            f"computes on {LAYER_NAMES[master.finest]}; give a boundary file with buurten"
-        )
-    sets = [own_areas(o.id, o.file, master.areas, o.label_nl, o.label_en) for o in config.own_areas]
-    return tuple(sets)
-
-
-def _own_layers(
-    master: Boundaries,
-    published: Boundaries,
-    protection: Protection,
-    config: Config,
-) -> dict[str, gpd.GeoDataFrame]:
-    """The layers of the own areas wholly inside what the run publishes (``published``,
-    a cut of the protected ``master``), from the master's decisions."""
-    if not master.own_areas:
-        return {}
-    finest, areas = published.finest, master.areas
-    within = areas.index.to_series() if finest == master.finest else areas[f"{finest}code"]
-    buurten = areas.index[within.isin(published.levels[finest].index).to_numpy()]
-    kinds = {d.id: d.kind for d in config.indicators}
-    own = master.own_areas
-    return own_area_layers(own, protection, master.areas, buurten, kinds, config.language)
 
 
 def _master(

@@ -18,10 +18,14 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from zicht.boundaries.own_areas import OwnAreas
+from zicht.boundaries import Boundaries
+from zicht.boundaries.codes import LAYER_NAMES
+from zicht.boundaries.own_areas import OwnAreas, own_areas
 from zicht.disclosure import Protection
 from zicht.disclosure.linked import OWN_LEVEL
+from zicht.engine.config import Config
 from zicht.engine.outputs.fields import typed_fields
+from zicht.errors import BoundaryError
 
 log = logging.getLogger("zicht")
 
@@ -90,3 +94,32 @@ def own_area_layers(
         layer = gpd.GeoDataFrame(frame, geometry=geometry, crs=buurten.crs)
         layers[own_layer_name(own.id)] = typed_fields(layer, kinds)
     return layers
+
+
+def read_own_areas(config: Config, master: Boundaries) -> tuple[OwnAreas, ...]:
+    """The sets of own areas (``[[own_areas]]``) over the master's buurten."""
+    if config.own_areas and master.finest != "buurt":
+        raise BoundaryError(
+            f"{config.boundaries.path}: [[own_areas]] are unions of buurten, but the run "
+            f"computes on {LAYER_NAMES[master.finest]}; give a boundary file with buurten"
+        )
+    sets = [own_areas(o.id, o.file, master.areas, o.label_nl, o.label_en) for o in config.own_areas]
+    return tuple(sets)
+
+
+def selected_own_layers(
+    master: Boundaries,
+    published: Boundaries,
+    protection: Protection,
+    config: Config,
+) -> dict[str, gpd.GeoDataFrame]:
+    """The layers of the own areas wholly inside what the run publishes (``published``,
+    a cut of the protected ``master``), from the master's decisions."""
+    if not master.own_areas:
+        return {}
+    finest, areas = published.finest, master.areas
+    within = areas.index.to_series() if finest == master.finest else areas[f"{finest}code"]
+    buurten = areas.index[within.isin(published.levels[finest].index).to_numpy()]
+    kinds = {d.id: d.kind for d in config.indicators}
+    own = master.own_areas
+    return own_area_layers(own, protection, master.areas, buurten, kinds, config.language)

@@ -16,10 +16,10 @@ from zicht.boundaries.codes import LAYER_NAMES, LEVELS
 from zicht.engine.analysis import LevelAnalysis
 from zicht.engine.config import Config
 from zicht.engine.outputs.branches import risk_layers
+from zicht.engine.outputs.disclosure_record import DisclosureRecord
 from zicht.engine.outputs.language import label_table
 from zicht.engine.outputs.record import field_aliases, model_table, run_table, score_table
 from zicht.engine.outputs.styles import StyleSet, layer_styles
-from zicht.engine.publish import DisclosureRecord
 
 
 @dataclass(frozen=True, kw_only=True)
