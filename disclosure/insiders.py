@@ -96,13 +96,16 @@ def insiders_pin(
     bounds: tuple[np.ndarray, np.ndarray],
     suppressed: np.ndarray,
     ask: list[Coalition],
+    structure: tuple[Edges, Incidence] | None = None,
 ) -> list[InsiderFinding]:
     """Per coalition of ``ask`` (one withheld singleton, or two who pool what they
     know), the primary withheld cells its units pin narrower than their protection
     (only the others' part counts). ``bounds``: the outsider's bounds of ``knowledge``
     (insiders know at least as much: their bounds start there, and only what their
-    own cells change is propagated again)."""
-    edges, incidence = Edges.of(group), Incidence.of(knowledge)
+    own cells change is propagated again). ``structure``: the group's :class:`Edges`
+    and the :class:`Incidence` of ``knowledge``'s constraints, where the caller keeps
+    them (they do not change from round to round)."""
+    edges, incidence = structure or (Edges.of(group), Incidence.of(knowledge))
     outsider = knowledge.within(
         np.maximum(knowledge.low, bounds[0]), np.minimum(knowledge.high, bounds[1])
     )
@@ -149,7 +152,7 @@ def _relax(
     for t in pinned:
         options = []
         for g in incidence_groups(incidence, int(t)):
-            members = k.member[k.group == g]
+            members = _members(k, incidence, int(g))
             total = int(k.total[g])
             if total == t:
                 binds = np.isclose(high[members].sum(), high[t]) or np.isclose(
@@ -176,11 +179,18 @@ def _around(
     near = [np.zeros(0, dtype=np.int64)]
     for t in pinned:
         for g in incidence_groups(incidence, int(t)):
-            near += [k.member[k.group == g], k.total[[g]]]
+            near += [_members(k, incidence, int(g)), k.total[[g]]]
         near += [k.large[k.small == t], k.small[k.large == t]]
     cells = np.unique(np.concatenate(near))
     cells = cells[cells < len(shown)]
     return cells[shown[cells]]
+
+
+def _members(k: Knowledge, incidence: Incidence, group: int) -> np.ndarray:
+    """The members of sum group ``group`` (looked up, not searched for: a national
+    group's knowledge has millions of entries)."""
+    indptr, entries = incidence.entries
+    return k.member[entries[indptr[group] : indptr[group + 1]]]
 
 
 def incidence_groups(incidence: Incidence, cell: int) -> np.ndarray:

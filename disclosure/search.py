@@ -17,12 +17,12 @@ import pandas as pd
 
 from zicht.disclosure.complements import Pattern
 from zicht.disclosure.group import GroupCells
-from zicht.disclosure.insiders import Coalition, coalitions, insiders_pin
+from zicht.disclosure.insiders import Coalition, Edges, coalitions, insiders_pin
 from zicht.disclosure.knowledge import Knowledge, Labels, block_labels, protected
 from zicht.disclosure.limits import LIMITS, SearchLimits
 from zicht.disclosure.linked import LinkedCells, Relations
 from zicht.disclosure.programs import attacker_bounds_within
-from zicht.disclosure.propagation import attacker_bounds, attacker_bounds_again
+from zicht.disclosure.propagation import Incidence, attacker_bounds, attacker_bounds_again
 from zicht.disclosure.rounding import round_to_base
 from zicht.disclosure.rules import SECONDARY, DisclosureParams
 from zicht.disclosure.witnesses import (
@@ -141,6 +141,7 @@ class Search:
         self.enough: Criterion = _protects(group, self.pattern.suppressed)
         self.check = np.zeros(0, dtype=np.int64)
         self.insiders_clear: set[Coalition] = set()  # insiders found to pin nothing
+        self.structure: tuple[Edges, Incidence] | None = None  # for the insiders
 
     def publish(self) -> Knowledge:
         """The published values of the pattern (rounded; NaN where withheld) and what
@@ -191,8 +192,15 @@ class Search:
         # nothing pin nothing later, and are not asked again
         ask = coalitions(self.group, knowledge, self.pattern.suppressed)
         ask = [c for c in ask if c not in self.insiders_clear]
+        if self.structure is None:  # the constraints stay, so do these
+            self.structure = Edges.of(self.group), Incidence.of(knowledge)
         found = insiders_pin(
-            self.group, knowledge, (self.low, self.high), self.pattern.suppressed, ask
+            self.group,
+            knowledge,
+            (self.low, self.high),
+            self.pattern.suppressed,
+            ask,
+            self.structure,
         )
         self.insiders_clear |= set(ask) - {f.coalition for f in found}
         before = self.pattern.size()
