@@ -43,6 +43,7 @@ from zicht.spatial.hotspots import CORRECTIONS, INFERENCE, MAX_PERMUTATIONS
 from zicht.spatial.weights import WEIGHTS
 
 LANGUAGES = ("nl", "en")
+ENGINES = ("memory", "stream", "dask")
 DEFAULT_TITLES = {"nl": "Risicobeeld ondermijning", "en": "Risk picture of subversive crime"}
 
 
@@ -57,6 +58,28 @@ class RunSection(Section):
     title: StrictStr = ""
     # threads for the numeric libraries (BLAS, OpenMP); 0: the cores free to this run
     threads: StrictInt = Field(0, ge=0)
+    # how microdata files are aggregated (engine.sources.streaming): "memory" reads each
+    # source whole, "stream" in partitions of partition_rows records in bounded memory,
+    # "dask" the same partitions on dask.distributed (a LocalCluster on the run's
+    # threads, or the cluster at scheduler)
+    engine: Annotated[str, OneOf(ENGINES)] = "memory"
+    scheduler: StrictStr | None = None
+    partition_rows: StrictInt = Field(1_000_000, ge=1)
+    # where the partial cells of a streamed source are kept while it is aggregated
+    # (default: the system's temporary folder; on a cluster a folder every worker sees)
+    scratch: ExistingPath | None = None
+
+    @model_validator(mode="after")
+    def _scheduler_only_on_dask(self) -> RunSection:
+        if self.scheduler is not None:
+            if self.engine != "dask":
+                raise ValueError("key 'scheduler' needs engine = \"dask\"")
+            if not self.scheduler.startswith(("tcp://", "tls://")):
+                raise ValueError(
+                    f"key 'scheduler' must be a dask scheduler address (tcp://host:port), "
+                    f"got {self.scheduler!r}"
+                )
+        return self
 
 
 class ReleaseSpec(Section):

@@ -11,6 +11,7 @@ records, because distinct units do not add up from buurt to wijk.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -25,6 +26,7 @@ from zicht.boundaries.codes import LEVELS, normalise_codes
 from zicht.boundaries.read import READ_ERRORS
 from zicht.engine.cells import CELL_COLUMNS
 from zicht.engine.config import MicrodataIndicator, MicrodataSpec
+from zicht.engine.sources.partitions import check_columns, hive_columns, partition_files
 from zicht.engine.sources.tables import csv_separator
 from zicht.errors import MicrodataError, TableError
 
@@ -68,7 +70,9 @@ def read_records(spec: MicrodataSpec) -> pd.DataFrame:
     assert path is not None, "a generated source has no file"
     suffix = path.suffix.lower()
     try:
-        if suffix in (".csv", ".txt"):
+        if path.is_dir():
+            frame = _read_folder(spec, path)
+        elif suffix in (".csv", ".txt"):
             frame = pd.read_csv(path, sep=csv_separator(path), encoding="utf-8-sig")
         elif suffix == ".parquet":
             frame = pd.read_parquet(path)
@@ -94,6 +98,16 @@ def read_records(spec: MicrodataSpec) -> pd.DataFrame:
     return frame
 
 
+def _read_folder(spec: MicrodataSpec, path: Path) -> pd.DataFrame:
+    """Every Parquet file under a folder (:mod:`engine.sources.partitions`), whole."""
+    frames = []
+    for file in partition_files(path):
+        frame = pd.read_parquet(file).assign(**hive_columns(file, path))
+        check_columns(file, spec, [str(c) for c in frame.columns])
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
 def place_records(
     records: pd.DataFrame,
     boundaries: Boundaries,
@@ -111,7 +125,6 @@ def place_records(
     areas goes to the first in code order, so each record counts exactly once.
     """
     areas = boundaries.areas
-    finest = boundaries.finest
     if records[unit].isna().any():
         raise MicrodataError(
             f"{where}: {int(records[unit].isna().sum())} record(s) have no unit in column {unit!r}"
@@ -133,12 +146,20 @@ def place_records(
     else:
         raise MicrodataError(f"{where}: records need x/y columns or a code column")
     outside = int((position < 0).sum()) - no_location
+    positions = level_positions(boundaries, position)
+    return Placement(positions, unit_ids, outside, no_location, len(records), holder)
+
+
+def level_positions(boundaries: Boundaries, position: np.ndarray) -> dict[str, np.ndarray]:
+    """Each record's area position on every level (-1: none), from its position among
+    the finest areas."""
+    finest = boundaries.finest
     positions = {finest: position}
     for level in LEVELS[LEVELS.index(finest) + 1 :]:
         parent_index = boundaries.levels[level].index
-        parent_of_area = parent_index.get_indexer(areas[f"{level}code"])
+        parent_of_area = parent_index.get_indexer(boundaries.areas[f"{level}code"])
         positions[level] = np.where(position >= 0, parent_of_area[np.maximum(position, 0)], -1)
-    return Placement(positions, unit_ids, outside, no_location, len(records), holder)
+    return positions
 
 
 def _by_code(codes: pd.Series, areas: pd.Index) -> tuple[np.ndarray, int]:
