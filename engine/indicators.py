@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from zicht.boundaries import Boundaries
+from zicht.boundaries import Boundaries, read_boundaries
 from zicht.boundaries.codes import LAYER_NAMES, LEVELS, PREFIX
 from zicht.boundaries.own_areas import OwnAreas
 from zicht.engine.cells import IndicatorCells, additive_cells, ratio_cells, roll_up, weighted_cells
@@ -28,17 +30,23 @@ from zicht.engine.config import (
     MicrodataSpec,
     RasterIndicator,
     RatioIndicator,
+    RunSection,
     TableIndicator,
 )
 from zicht.engine.sbi import SbiTree, in_nodes
 from zicht.engine.sources import microdata as md
+from zicht.engine.sources import streaming
 from zicht.engine.sources.branches import branche_cells
 from zicht.engine.sources.rasters import zonal_cells
 from zicht.engine.sources.synthetic import Context, Drivers, SyntheticData, generate
+from zicht.engine.sources.synthetic_files import WrittenSource, write_synthetic
 from zicht.engine.sources.tables import JoinReport, join_report, read_table, to_number
-from zicht.errors import MicrodataError, TableError
+from zicht.errors import ConfigError, MicrodataError, TableError
 
 log = logging.getLogger("zicht")
+
+# one file source's cells in partitions (engine.sources.streaming, on_dask)
+Aggregate = Callable[[streaming.SourcePlan], tuple[streaming.Partial, streaming.Counts]]
 
 
 @dataclass(kw_only=True)
@@ -176,6 +184,37 @@ def _microdata_indicators(
     config: Config, boundaries: Boundaries, result: IndicatorResult, done: _Computed
 ) -> None:
     """Unit-level records, generated where the source is synthetic, counted per level."""
+    with _aggregator(config.run) as aggregate:
+        frames = _each_source(config, boundaries, result, done, aggregate)
+    if frames:
+        result.branches = pd.concat(frames, ignore_index=True)
+
+
+@contextmanager
+def _aggregator(run: RunSection) -> Iterator[Aggregate]:
+    """How file sources are aggregated in partitions: in this process, or on a dask
+    cluster that serves every source of the run."""
+    if run.engine != "dask":
+        yield lambda plan: streaming.stream_source(plan, run.scratch)
+        return
+    try:
+        from zicht.engine.sources.on_dask import dask_aggregator
+    except ImportError as exc:
+        raise ConfigError(
+            f'[run] engine = "dask" needs dask.distributed ({exc}): pip install "zicht[scale]"'
+        ) from None
+    with dask_aggregator(run) as aggregate:
+        yield aggregate
+
+
+def _each_source(
+    config: Config,
+    boundaries: Boundaries,
+    result: IndicatorResult,
+    done: _Computed,
+    aggregate: Aggregate,
+) -> list[pd.DataFrame]:
+    """Every microdata source's indicators; returns the branche indicators' cells."""
     context = None
     frames: list[pd.DataFrame] = []
     for spec in config.microdata:
@@ -185,6 +224,9 @@ def _microdata_indicators(
             if isinstance(d, MicrodataIndicator) and d.microdata == spec.id
         ]
         if not used:
+            continue
+        if spec.path is not None and config.run.engine != "memory":
+            frames += _streamed_indicators(config, boundaries, spec, used, result, done, aggregate)
             continue
         if spec.generator is not None and context is None:
             context = _synthetic_context(config, boundaries, done.finest)
@@ -228,8 +270,7 @@ def _microdata_indicators(
             done.own[d.id] = _own_cells(done.own_areas, placement, boundaries, mask, d, amount)
             done.source[d.id] = (source, spec.synthetic)
             done.sensitivity[d.id] = (True, unit_type)
-    if frames:
-        result.branches = pd.concat(frames, ignore_index=True)
+    return frames
 
 
 def _own_cells(
@@ -280,10 +321,54 @@ def _branche_frame(
         tree,
         amount,
     )
+    return _labelled(frame, d)
+
+
+def _labelled(frame: pd.DataFrame, d: MicrodataIndicator) -> pd.DataFrame:
+    """A branche indicator's cells with the indicator's id and kind."""
     frame.insert(0, "indicator", d.id)
     frame["kind"] = d.kind
     frame["sensitive"] = True
     return frame
+
+
+def _streamed_indicators(
+    config: Config,
+    boundaries: Boundaries,
+    spec: MicrodataSpec,
+    used: list[MicrodataIndicator],
+    result: IndicatorResult,
+    done: _Computed,
+    aggregate: Aggregate,
+) -> list[pd.DataFrame]:
+    """One file source's indicators in partitions ([run] engine "stream" or "dask"):
+    the cells of the in-memory path, in memory bounded by the partition size."""
+    where = f"{spec.path} (microdata {spec.id!r})"
+    for d in used:
+        if d.measure == "amount" and spec.amount is None:
+            raise MicrodataError(
+                f"{where}: indicator {d.id!r} sums amounts, but the "
+                "records have no amount column ('amount' key)"
+            )
+    nodes = [config.sbi_nodes(d) if spec.sbi is not None else None for d in used]
+    plan = streaming.plan_source(
+        spec, used, nodes, boundaries, config.branches, config.run.partition_rows
+    )
+    partial, counts = aggregate(plan)
+    result.placements[spec.id] = counts.placement()
+    log.info("%s", result.placements[spec.id].describe(spec.id))
+    unit_type = spec.unit_type or "person"
+    for d in used:
+        done.levels[d.id] = partial.levels[d.id]
+        done.finest[d.id] = partial.levels[d.id][boundaries.finest]
+        done.own[d.id] = partial.own[d.id]
+        done.source[d.id] = (spec.source or Path(str(spec.path)).name, spec.synthetic)
+        done.sensitivity[d.id] = (True, unit_type)
+    return [
+        _labelled(partial.branche[d.id], d).assign(unit_type=unit_type)
+        for d in used
+        if d.id in partial.branche
+    ]
 
 
 def _place(
@@ -371,6 +456,29 @@ def _rolled_up(
         parent = boundaries.areas[f"{level}code"]
         levels[level] = roll_up(cells, parent, spec).reindex(boundaries.levels[level].index)
     return levels
+
+
+def synthetic_context(config: Config, boundaries: Boundaries) -> Context:
+    """What the config's generators draw from: the areas and the figures of the
+    indicators that drive them (``[synthetic]``), with the run's seed and scale."""
+    done = _Computed()
+    _table_indicators(config, boundaries, IndicatorResult(cells={}), done)
+    return _synthetic_context(config, boundaries, done.finest)
+
+
+def write_synthetic_sources(
+    config: Config, out: Path, records: int | None = None, partition_rows: int = 1_000_000
+) -> list[WrittenSource]:
+    """The config's synthetic sources written under ``out`` as partitioned Parquet
+    (``zicht synthetic``, :func:`engine.sources.synthetic_files.write_synthetic`), on
+    the areas of its boundary file (``[boundaries] select`` where it has one)."""
+    b = config.boundaries
+    boundaries = read_boundaries(b.path, b.layer, b.columns, b.drop_water, b.select or None)
+    sources = {m.id: m.generator for m in config.microdata if m.generator is not None}
+    if not sources:
+        raise MicrodataError(f"{config.name}: no [[microdata]] source has a generator")
+    context = synthetic_context(config, boundaries)
+    return write_synthetic(context, sources, out, partition_rows, records)
 
 
 def _synthetic_context(
