@@ -214,6 +214,26 @@ def _tool_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     c.add_argument("config", type=Path)
     c.set_defaults(handler=_config_check)
 
+    p = sub.add_parser(
+        "synthetic",
+        parents=[common],
+        help="write a config's SYNTHETIC microdata as partitioned Parquet",
+    )
+    p.add_argument("config", type=Path, nargs="?", help="a TOML config (default: the demo's)")
+    p.add_argument("--out", type=Path, required=True, help="a folder that does not exist yet")
+    p.add_argument(
+        "--records",
+        type=int,
+        help="about how many records in all (default: those of one run of the config)",
+    )
+    p.add_argument(
+        "--partition-rows",
+        type=int,
+        default=1_000_000,
+        help="at most this many records per file (default: 1000000)",
+    )
+    p.set_defaults(handler=_synthetic)
+
     p = sub.add_parser("boundaries", parents=[common], help="boundary file tools")
     bsub = p.add_subparsers(dest="boundaries_command", required=True)
     c = bsub.add_parser("check", parents=[common], help="check a boundary file and report")
@@ -356,6 +376,23 @@ def _config_check(args: argparse.Namespace) -> int:
         f"tables, {len(config.microdata)} microdata sources, {len(config.rasters)} rasters)"
     )
     return EXIT_OK
+
+
+def _synthetic(args: argparse.Namespace) -> int:
+    from zicht.engine.config import load_config
+    from zicht.engine.data import DEMO_CONFIG
+    from zicht.engine.indicators import write_synthetic_sources
+
+    if args.records is not None and args.records < 1:
+        raise ConfigError(f"--records must be at least 1, got {args.records}")
+    if args.partition_rows < 1:
+        raise ConfigError(f"--partition-rows must be at least 1, got {args.partition_rows}")
+    config = load_config(args.config or DEMO_CONFIG)
+    written = write_synthetic_sources(config, args.out, args.records, args.partition_rows)
+    for source in written:
+        log.info("%s: %d SYNTHETIC records in %d file(s)", source.id, source.records, source.files)
+    print(f"{args.out}: {sum(w.records for w in written)} SYNTHETIC records; see microdata.toml")
+    return 0
 
 
 def _boundaries_check(args: argparse.Namespace) -> int:
