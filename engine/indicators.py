@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +29,6 @@ from zicht.engine.config import (
     MicrodataSpec,
     RasterIndicator,
     RatioIndicator,
-    RunSection,
     TableIndicator,
 )
 from zicht.engine.sbi import SbiTree, in_nodes
@@ -41,12 +39,9 @@ from zicht.engine.sources.rasters import zonal_cells
 from zicht.engine.sources.synthetic import Context, Drivers, SyntheticData, generate
 from zicht.engine.sources.synthetic_files import WrittenSource, write_synthetic
 from zicht.engine.sources.tables import JoinReport, join_report, read_table, to_number
-from zicht.errors import ConfigError, MicrodataError, TableError
+from zicht.errors import MicrodataError, TableError
 
 log = logging.getLogger("zicht")
-
-# one file source's cells in partitions (engine.sources.streaming, on_dask)
-Aggregate = Callable[[streaming.SourcePlan], tuple[streaming.Partial, streaming.Counts]]
 
 
 @dataclass(kw_only=True)
@@ -184,27 +179,17 @@ def _microdata_indicators(
     config: Config, boundaries: Boundaries, result: IndicatorResult, done: _Computed
 ) -> None:
     """Unit-level records, generated where the source is synthetic, counted per level."""
-    with _aggregator(config.run) as aggregate:
+    with streaming.aggregator(config.run) as aggregate:
         frames = _each_source(config, boundaries, result, done, aggregate)
     if frames:
         result.branches = pd.concat(frames, ignore_index=True)
 
 
-@contextmanager
-def _aggregator(run: RunSection) -> Iterator[Aggregate]:
-    """How file sources are aggregated in partitions: in this process, or on a dask
-    cluster that serves every source of the run."""
-    if run.engine != "dask":
-        yield lambda plan: streaming.stream_source(plan, run.scratch)
-        return
-    try:
-        from zicht.engine.sources.on_dask import dask_aggregator
-    except ImportError as exc:
-        raise ConfigError(
-            f'[run] engine = "dask" needs dask.distributed ({exc}): pip install "zicht[scale]"'
-        ) from None
-    with dask_aggregator(run) as aggregate:
-        yield aggregate
+def _used_by(config: Config, spec: MicrodataSpec) -> list[MicrodataIndicator]:
+    """The indicators of one microdata source."""
+    return [
+        d for d in config.indicators if isinstance(d, MicrodataIndicator) and d.microdata == spec.id
+    ]
 
 
 def _each_source(
@@ -212,17 +197,13 @@ def _each_source(
     boundaries: Boundaries,
     result: IndicatorResult,
     done: _Computed,
-    aggregate: Aggregate,
+    aggregate: streaming.Aggregate,
 ) -> list[pd.DataFrame]:
     """Every microdata source's indicators; returns the branche indicators' cells."""
     context = None
     frames: list[pd.DataFrame] = []
     for spec in config.microdata:
-        used = [
-            d
-            for d in config.indicators
-            if isinstance(d, MicrodataIndicator) and d.microdata == spec.id
-        ]
+        used = _used_by(config, spec)
         if not used:
             continue
         if spec.path is not None and config.run.engine != "memory":
@@ -339,7 +320,7 @@ def _streamed_indicators(
     used: list[MicrodataIndicator],
     result: IndicatorResult,
     done: _Computed,
-    aggregate: Aggregate,
+    aggregate: streaming.Aggregate,
 ) -> list[pd.DataFrame]:
     """One file source's indicators in partitions ([run] engine "stream" or "dask"):
     the cells of the in-memory path, in memory bounded by the partition size."""

@@ -26,7 +26,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,12 +40,12 @@ import pyarrow.parquet as pq
 from zicht.boundaries import Boundaries
 from zicht.boundaries.codes import LEVELS
 from zicht.boundaries.own_areas import OwnAreas
-from zicht.engine.config import BranchesSpec, MicrodataIndicator, MicrodataSpec
+from zicht.engine.config import BranchesSpec, MicrodataIndicator, MicrodataSpec, RunSection
 from zicht.engine.sbi import SbiTree, in_nodes
 from zicht.engine.sources import microdata as md
 from zicht.engine.sources.branches import branche_cells
 from zicht.engine.sources.partitions import count_rows, partition_files, read_partitions
-from zicht.errors import MicrodataError
+from zicht.errors import ConfigError, MicrodataError
 
 TOPS = ["top1", "top2", "top3"]
 HOLDER, UNIT = 0, 1  # the streams: rows bucketed by holder, and by unit
@@ -113,6 +114,27 @@ class Counts:
         were never held at once)."""
         empty = np.empty(0, dtype=np.int64)
         return md.Placement({}, empty, self.outside, self.no_location, self.records)
+
+
+# one file source's cells in partitions: (partial cells, counts) of its plan
+Aggregate = Callable[[SourcePlan], tuple[Partial, Counts]]
+
+
+@contextmanager
+def aggregator(run: RunSection) -> Iterator[Aggregate]:
+    """How a run aggregates its file sources in partitions: in this process, or on a
+    dask cluster (:mod:`engine.sources.on_dask`) that serves every source of the run."""
+    if run.engine != "dask":
+        yield lambda plan: stream_source(plan, run.scratch)
+        return
+    try:
+        from zicht.engine.sources.on_dask import dask_aggregator
+    except ImportError as exc:
+        raise ConfigError(
+            f'[run] engine = "dask" needs dask.distributed ({exc}): pip install "zicht[scale]"'
+        ) from None
+    with dask_aggregator(run) as aggregate:
+        yield aggregate
 
 
 def bucket_count(files: Sequence[Path], spec: MicrodataSpec, rows: int, by_unit: bool) -> int:
