@@ -229,11 +229,17 @@ def test_an_interrupted_aggregation_leaves_no_partial_output(grid, tmp_path, mon
 
 
 def test_an_interrupted_run_writes_no_output(grid, tmp_path, monkeypatch):
+    from zicht.engine.outputs.record import DIGEST_KEY
     from zicht.engine.pipeline import run
 
     folder = tmp_path / "records"
     _two_partitions(folder, _records([(2, 1, 2, 3, 0, 3)]))
     config = _config(tmp_path, grid, folder, "stream", 1)
+    # control: the same run, not interrupted, writes its output (a folder of records
+    # has a keyed digest like a file)
+    monkeypatch.setenv(DIGEST_KEY, "test")
+    done = run(config, tmp_path / "done")
+    assert (tmp_path / "done" / "manifest.json").exists() and done is not None
 
     def interrupted(plan, spill, bucket):
         raise KeyboardInterrupt
@@ -243,6 +249,28 @@ def test_an_interrupted_run_writes_no_output(grid, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         run(config, out)
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_hive_partition_folders_are_columns(grid, tmp_path):
+    folder = tmp_path / "records"
+    for year, rows in ((2023, [(0, 0, 0, 5, 0, 1)]), (2024, [(1, -1, 1, 7, 0, 2)] * 3)):
+        (folder / f"kind={year}").mkdir(parents=True)
+        _records(rows).drop(columns="kind").to_parquet(folder / f"kind={year}" / "p.parquet")
+    boundaries = read_boundaries(grid)
+    memory = _config(tmp_path, grid, folder, "memory", 1000)
+    where = {"kind": [2024]}
+    memory = memory.model_copy(
+        update={
+            "indicators": tuple(
+                d.model_copy(update={"where": where}) if d.id == "s" else d
+                for d in memory.indicators
+            )
+        }
+    )
+    stream = memory.model_copy(update={"run": memory.run.model_copy(update={"engine": "stream"})})
+    a, b = compute_indicators(memory, boundaries), compute_indicators(stream, boundaries)
+    _assert_same_cells(a, b)
+    assert a.cells["s"].levels["gemeente"]["value"].sum() == 21  # 2024's three records
 
 
 # --- the demo's synthetic sources as files -----------------------------------------

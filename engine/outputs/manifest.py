@@ -11,9 +11,20 @@ import pyogrio
 
 
 def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file, hex-encoded."""
+    """The SHA-256 of a file, hex-encoded; of a folder (microdata in partitions), the
+    SHA-256 of its files' paths and digests in path order."""
+    if path.is_dir():
+        digest = hashlib.sha256()
+        for file in folder_files(path):
+            digest.update(f"{file.relative_to(path).as_posix()}\0{sha256_of(file)}\n".encode())
+        return digest.hexdigest()
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def folder_files(path: Path) -> list[Path]:
+    """Every file under a folder, in path order."""
+    return sorted(p for p in path.rglob("*") if p.is_file())
 
 
 def write_manifest(stage: Path, meta: dict[str, object]) -> Path:

@@ -22,7 +22,7 @@ from zicht.engine.config import Config
 from zicht.engine.outputs.branches import lq_column
 from zicht.engine.outputs.disclosure_record import DisclosureRecord
 from zicht.engine.outputs.language import percent, say
-from zicht.engine.outputs.manifest import sha256_of
+from zicht.engine.outputs.manifest import folder_files, sha256_of
 from zicht.engine.outputs.report import ModelDetail
 from zicht.engine.publish import indicator_exposures
 from zicht.engine.sbi import SbiTree
@@ -371,9 +371,14 @@ def input_digests(config: Config) -> tuple[dict[str, str], dict[str, str | None]
 def _keyed_digest(path: Path, key: bytes) -> str:
     """HMAC-SHA256 of a file's bytes under ``key``, hex-encoded and labelled."""
     digest = hmac.new(key, digestmod="sha256")
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+    # a folder (microdata in partitions): its files' paths and bytes in path order
+    files = folder_files(path) if path.is_dir() else [path]
+    for file in files:
+        if file != path:
+            digest.update(f"{file.relative_to(path).as_posix()}\0".encode())
+        with open(file, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
     return "hmac-sha256:" + digest.hexdigest()
 
 
