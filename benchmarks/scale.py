@@ -87,6 +87,7 @@ def _write(folder: Path, records: int, partition_rows: int) -> None:
         "files": sum(w.files for w in written),
         "MB": size / 1e6,
         "s": time.perf_counter() - start,
+        "cpu s": _cpu_seconds(),
         "peak MiB": peak_memory_mb(),
     }
     print(json.dumps(figures))
@@ -118,12 +119,21 @@ def _measure(folder: Path, engine: str, partition_rows: int) -> None:
         "boundaries s": read - start,
         "aggregate s": done - read,
         **{f"{k} s": v for k, v in stages.items() if v},
+        "cpu s": _cpu_seconds(),
         "peak MiB": peak_memory_mb(),
     }
     if engine == "dask":
         children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         figures["largest worker peak MiB"] = children
     print(json.dumps(figures))
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (dask's workers): on a
+    shared machine the wall time says more about the others' load than about zicht."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _timed_stages(streaming: object) -> dict[str, float]:
