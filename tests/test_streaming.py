@@ -326,7 +326,7 @@ def test_the_dask_engine_on_two_workers_gives_the_generated_cells(stadsdeel_file
 
     config, boundaries, generated, _ = stadsdeel_files
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         on_dask = _with_run(
             config, engine="dask", scheduler=cluster.scheduler_address, partition_rows=2000

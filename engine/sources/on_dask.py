@@ -79,7 +79,7 @@ def connect(run: RunSection) -> Iterator[Client]:
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: others may run a cluster here
             silence_logs=logging.WARNING,
         ) as cluster,
         Client(cluster) as client,
