@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from zicht.disclosure.group import GroupCells
+from zicht.disclosure.joint import joint_complements
 from zicht.disclosure.knowledge import Knowledge, Labels
 from zicht.disclosure.limits import LIMITS, SearchLimits
 from zicht.disclosure.pins import Pins, attacker_pins
@@ -52,20 +53,18 @@ class Pattern:
         return int(self.suppressed.sum()), float(self.need.sum())
 
     def complete(self) -> None:
-        """Complementary suppressions over the area hierarchy, and for branche tables
-        over the SBI hierarchy too: each in turn, until neither adds any (the subtables
-        of one dimension are protected one at a time, as tau-Argus's modular method
-        does; the attacker's programs then check the table as a whole). Cells unknown
-        at the source are never withheld: they are published as unknown."""
+        """Complementary suppressions: for a branche table the joint program over both
+        hierarchies and every relation at once (:func:`~disclosure.joint.joint_complements`:
+        one complement serves a row and a column, and none is left alone in a sum);
+        otherwise the complement programs of the area hierarchy, subtable by subtable
+        (tau-Argus's modular method). The attacker's programs then check the table as a
+        whole. Cells unknown at the source are never withheld: they are published as
+        unknown."""
         g = self.group
-        while True:
-            before = self.suppressed.copy()
+        if g.two_way:
+            self.suppressed = joint_complements(g, self.suppressed, self.need, self.limits)
+        else:
             self._complete_one(g.linked.parent, g.depth, g.children[0])
-            if g.linked.sbi_parent is None or g.sbi_depth is None:
-                break
-            self._complete_one(g.linked.sbi_parent, g.sbi_depth, g.children[1])
-            if np.array_equal(before, self.suppressed):
-                break
         self.suppressed &= ~g.unknown
 
     def _complete_one(self, parent: np.ndarray, depth: np.ndarray, children: Children) -> None:
@@ -75,9 +74,14 @@ class Pattern:
         )
 
     def widen(self, exposed: np.ndarray) -> np.ndarray:
-        """Withhold what pins each exposed cell down: its parent, its children, and the
-        cells of related indicators in the same area; each must hide as much as it
-        needs. Returns the exposed cells for which none of that was new."""
+        """Give each exposed cell the room it needs: the cheapest cover first (the joint
+        program over the whole linked table, :func:`~disclosure.joint.joint_complements`,
+        with each exposed cell needing as much as it wants), and where that adds
+        nothing, what pins each one down: its parent, its children, and the cells of
+        related indicators in the same area. Returns the exposed cells for which none
+        of that was new."""
+        if self.cover(exposed):
+            return np.zeros(0, dtype=np.int64)
         idle = []
         for i in exposed:
             before = self.size()
@@ -85,6 +89,17 @@ class Pattern:
             if self.size() == before:
                 idle.append(int(i))
         return np.array(idle, dtype=np.int64)
+
+    def cover(self, cells: np.ndarray) -> bool:
+        """The cheapest cover of ``cells``: each must hide as much as it wants, in every
+        sum it is in (:func:`~disclosure.joint.joint_complements`). Returns whether it
+        withheld anything new."""
+        g = self.group
+        self.need[cells] = np.maximum(self.need[cells], g.wanted[cells])
+        grown = joint_complements(g, self.suppressed, self.need, self.limits) & ~g.unknown
+        new = grown & ~self.suppressed
+        self.suppressed = grown | self.suppressed
+        return bool(new.any())
 
     def _widen_one(self, i: int) -> None:
         """:meth:`widen` for one exposed cell ``i``."""
