@@ -46,6 +46,7 @@ class Pattern:
         secondary = (group.reason == SECONDARY) if keep else False
         self.suppressed: np.ndarray = group.primary | secondary | group.never
         self.need: np.ndarray = np.where(group.primary, group.upper, 0.0)
+        self._last_joint: tuple[bytes, bytes] | None = None  # the pattern it returned
 
     def size(self) -> tuple[int, float]:
         """How many cells are withheld and how much they must hide together: a step
@@ -62,7 +63,7 @@ class Pattern:
         unknown."""
         g = self.group
         if g.two_way:
-            self.suppressed = joint_complements(g, self.suppressed, self.need, self.limits)
+            self._joint()
         else:
             self._complete_one(g.linked.parent, g.depth, g.children[0])
         self.suppressed &= ~g.unknown
@@ -94,11 +95,19 @@ class Pattern:
         """The cheapest cover of ``cells``: each must hide as much as it wants, in every
         sum it is in (:func:`~disclosure.joint.joint_complements`). Returns whether it
         withheld anything new."""
+        self.need[cells] = np.maximum(self.need[cells], self.group.wanted[cells])
+        return self._joint()
+
+    def _joint(self) -> bool:
+        """The joint program on the pattern as it is (not again on the pattern it
+        returned last: it would add nothing); returns whether it withheld anything."""
         g = self.group
-        self.need[cells] = np.maximum(self.need[cells], g.wanted[cells])
+        if self._last_joint == (self.suppressed.tobytes(), self.need.tobytes()):
+            return False
         grown = joint_complements(g, self.suppressed, self.need, self.limits) & ~g.unknown
         new = grown & ~self.suppressed
         self.suppressed = grown | self.suppressed
+        self._last_joint = (self.suppressed.tobytes(), self.need.tobytes())
         return bool(new.any())
 
     def _widen_one(self, i: int) -> None:

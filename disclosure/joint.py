@@ -30,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse.csgraph import connected_components
 
 from zicht.disclosure.group import GroupCells
 from zicht.disclosure.limits import LIMITS, SearchLimits
@@ -96,8 +97,12 @@ def joint_complements(
     _rest_rows(rows, group)
     h_low = _total_room(cell, of, member, need, suppressed, h_max, n_groups)
     constraint = rows.constraint(n + 2 * n_groups)
-    if _holds(constraint, low, h_low, cell, of, member, sums.value, n_groups):
+    unsettled = _unsettled(constraint, low, h_low, sums, group)
+    if not unsettled.any():
         return suppressed  # nothing to add: the program's optimum is the pattern itself
+    # blocks (gemeenten) whose rows hold as they are keep their pattern: only the
+    # others are solved (presolve drops the fixed ones)
+    high = np.where(unsettled, high, low)
     result = milp(
         np.r_[np.where(group.never, 0.0, group.cost), np.zeros(n_rest + 2 * n_groups)],
         integrality=np.r_[np.ones(n), np.zeros(2 * n_groups)],
@@ -181,25 +186,35 @@ def _rest_rows(rows: _Rows, group: GroupCells) -> None:
     )
 
 
-def _holds(
-    constraint: LinearConstraint,
-    x: np.ndarray,
-    h_low: np.ndarray,
-    cell: np.ndarray,
-    of: np.ndarray,
-    member: np.ndarray,
-    value: np.ndarray,
-    n_groups: int,
-) -> bool:
-    """Whether the pattern ``x`` as it is (nothing more withheld) meets every row: then
-    the program would add nothing, and is not solved (later rounds stay cheap)."""
+def _unsettled(
+    constraint: LinearConstraint, x: np.ndarray, h_low: np.ndarray, sums: _Sums, group: GroupCells
+) -> np.ndarray:
+    """The cells of the blocks (cells linked by sums: a gemeente's table) where the
+    pattern ``x`` as it is (nothing more withheld) breaks a row: only there can the
+    program add anything."""
+    cell, of, member, value, n_groups = sums
+    n = len(x)
     h = np.bincount(of[member], weights=value[cell[member]] * x[cell[member]], minlength=n_groups)
     p = np.bincount(of, weights=x[cell], minlength=n_groups)
-    full = np.r_[x, h, p]
-    ax = constraint.A @ full
+    ax = constraint.A @ np.r_[x, h, p]
     tolerance = 1e-6
-    rows_hold = (ax >= constraint.lb - tolerance) & (ax <= constraint.ub + tolerance)
-    return bool(rows_hold.all() and (h >= h_low - tolerance).all())
+    broken = (ax < constraint.lb - tolerance) | (ax > constraint.ub + tolerance)
+    columns = constraint.A[np.flatnonzero(broken)].indices
+    # a sum's own columns (H_g, P_g) stand for its total cell
+    total = cell[~member]
+    columns = np.where(columns < n, columns, total[(columns - n) % n_groups])
+    columns = np.r_[columns, total[h < h_low - tolerance]]
+    linked = group.linked
+    rest = linked.n_cells + np.arange(linked.n_hidden)
+    graph = sparse.coo_matrix(
+        (
+            np.ones(len(cell) + 2 * len(rest)),
+            (np.r_[total[of], rest, rest], np.r_[cell, linked.small, linked.large]),
+        ),
+        shape=(n, n),
+    )
+    _, block = connected_components(graph, directed=False)
+    return np.isin(block, np.unique(block[columns]))
 
 
 def _room_rows(
