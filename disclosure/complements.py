@@ -4,11 +4,13 @@ A :class:`Pattern` is what the protection loop withholds (``suppressed``) and ho
 each withheld cell must hide (``need``). It grows in three ways, cheapest first:
 
 - :meth:`Pattern.complete`: the complement programs of :mod:`disclosure.secondary`,
-  per subtable and per hierarchy in turn (tau-Argus's modular method, de Wolf, 2002,
-  *HiTaS: a heuristic approach to cell suppression in hierarchical tables*);
-- :meth:`Pattern.widen`: for a cell the audit still finds exposed, what touches it
-  (its parent, children and related cells), each complement sharing its need with
-  its withheld children (:meth:`Pattern.share_down`);
+  per subtable of the area hierarchy (tau-Argus's modular method, de Wolf, 2002,
+  *HiTaS: a heuristic approach to cell suppression in hierarchical tables*); for a
+  branche table the joint program of :mod:`disclosure.joint` over both hierarchies;
+- :meth:`Pattern.widen`: for a cell the audit still finds exposed, the cheapest cover
+  (:meth:`Pattern.cover`: the joint program with the cell needing what it wants), else
+  what touches it (its parent, children and related cells), each complement sharing
+  its need with its withheld children (:meth:`Pattern.share_down`);
 - :meth:`Pattern.unpin`: where all of that is withheld already, the published cells
   on the constraints that bind at the cell's bound in the attacker's program
   (:func:`~disclosure.pins.attacker_pins`), which is how a cell pinned from afar (a
