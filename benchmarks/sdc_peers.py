@@ -31,6 +31,8 @@ import contextlib
 import importlib.util
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -255,17 +257,28 @@ def compare(table: pd.DataFrame, protection: Protection, peers: bool) -> list[Ou
     outcomes = [_attacked(ours, table, withheld, protection, exact=False)]
     if not peers:
         return outcomes
-    from pytauargus.batch import BatchError
-
     for method in ("OPT", "MOD"):
-        with tempfile.TemporaryDirectory(prefix="zicht-peers-") as tmp:
+        # each in a process of its own: the native solvers can crash the interpreter
+        with ProcessPoolExecutor(max_workers=1) as pool:
             try:
-                theirs, withheld = peer_outcome(table, method, protection, Path(tmp))
-            except BatchError as error:  # HiTaS refuses one-way tables: say so, go on
-                print(f"{table['indicator'].iloc[0]}: tau-Argus {method} failed ({error})")
+                theirs, withheld = pool.submit(_peer, table, method, protection).result()
+            except (RuntimeError, BrokenProcessPool) as error:
+                # HiTaS refuses one-way tables, and crashed on a branche table: say so
+                print(f"{table['indicator'].iloc[0]}: tau-Argus {method} failed ({error!r})")
                 continue
         outcomes.append(_attacked(theirs, table, withheld, protection, exact=True))
     return outcomes
+
+
+def _peer(table: pd.DataFrame, method: str, protection: Protection) -> tuple[Outcome, np.ndarray]:
+    """:func:`peer_outcome` in a temporary folder; its errors as ``RuntimeError``."""
+    from pytauargus.batch import BatchError
+
+    with tempfile.TemporaryDirectory(prefix="zicht-peers-") as tmp:
+        try:
+            return peer_outcome(table, method, protection, Path(tmp))
+        except BatchError as error:
+            raise RuntimeError(str(error)) from None
 
 
 def _attacked(
