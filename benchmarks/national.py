@@ -10,8 +10,11 @@ Goal (issue 8): under 60 s and 3 GB on this 2-core machine.
 
 With ``--select CODES`` it times a cut instead (issue 27): the run still computes and
 protects the whole national master, then publishes and analyses only the selection.
+With ``--ledger PATH`` the run keeps its protected master in a release ledger, and a
+run whose master the ledger holds takes it from there instead of protecting again:
+run once without ``--select`` to record the master, then time the cut.
 
-    python -m benchmarks.national [--select GM0599]
+    python -m benchmarks.national [--select GM0599] [--ledger PATH]
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from benchmarks.common import national_config, peak_memory_mb, require_national_
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--select", help="comma-separated codes: time a cut of the master")
+    parser.add_argument(
+        "--ledger", type=Path, help="a release ledger: record the master, or take it from there"
+    )
     args = parser.parse_args()
     require_national_data()
     start = time.perf_counter()
@@ -38,13 +44,14 @@ def main() -> None:
         config = config.with_selection(tuple(args.select.split(",")))
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "national"
-        result = run(config, out)
+        result = run(config, out, ledger=args.ledger)
         done = time.perf_counter()
         timings = result.timings
         sizes = {p.name: p.stat().st_size for p in out.iterdir()}
     records = sum(p.records for p in result.indicators.placements.values())
+    kept = f" with the ledger {args.ledger}" if args.ledger else ""
     print(
-        f"national buurt set{' cut to ' + args.select if args.select else ''}: "
+        f"national buurt set{' cut to ' + args.select if args.select else ''}{kept}: "
         f"{len(result.boundaries.areas):,} buurten published, "
         f"{records:,} synthetic records, {len(config.indicators)} indicators"
     )

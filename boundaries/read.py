@@ -21,6 +21,7 @@ from zicht.boundaries import codes as cbs_codes
 from zicht.boundaries import schema as cbs_schema
 from zicht.boundaries.geometry import RD_NEW, polygons_only, to_rd_new
 from zicht.boundaries.hierarchy import AREA_COLUMNS, NUMBER_COLUMNS, dissolve
+from zicht.boundaries.own_areas import OwnAreas
 from zicht.boundaries.quality import (
     SLIVER,
     SUSPECT_COLUMNS,
@@ -119,6 +120,8 @@ class Boundaries:
 
     levels: dict[str, gpd.GeoDataFrame]
     report: BoundaryReport
+    # own areas (unions of the buurten): computed and protected with the levels
+    own_areas: tuple[OwnAreas, ...] = ()
 
     @property
     def finest(self) -> str:

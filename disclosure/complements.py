@@ -46,7 +46,7 @@ class Pattern:
         self.group = group
         self.limits = limits
         secondary = (group.reason == SECONDARY) if keep else False
-        self.suppressed: np.ndarray = group.primary | secondary | group.never
+        self.suppressed: np.ndarray = group.primary | secondary | group.never | group.fixed_hidden
         self.need: np.ndarray = np.where(group.primary, group.upper, 0.0)
         self._last_joint: tuple[bytes, bytes] | None = None  # the pattern it returned
 
@@ -68,7 +68,9 @@ class Pattern:
             self._joint()
         else:
             self._complete_one(g.linked.parent, g.depth, g.children[0])
-        self.suppressed &= ~g.unknown
+        # a cell released before keeps its status: the programs may lean on a published
+        # one as a complement, and the audit then finds what that leaves exposed
+        self.suppressed &= ~(g.unknown | g.fixed_shown)
 
     def _complete_one(self, parent: np.ndarray, depth: np.ndarray, children: Children) -> None:
         """The complement programs of one hierarchy (:func:`suppress_complements`)."""
@@ -106,7 +108,8 @@ class Pattern:
         g = self.group
         if self._last_joint == (self.suppressed.tobytes(), self.need.tobytes()):
             return False
-        grown = joint_complements(g, self.suppressed, self.need, self.limits) & ~g.unknown
+        grown = joint_complements(g, self.suppressed, self.need, self.limits)
+        grown &= ~(g.unknown | g.fixed_shown)
         new = grown & ~self.suppressed
         self.suppressed = grown | self.suppressed
         self._last_joint = (self.suppressed.tobytes(), self.need.tobytes())
@@ -125,17 +128,29 @@ class Pattern:
             kids = kids_of.of(i)
             if len(kids) and not suppressed[kids].any():
                 if not g.two_way:
-                    suppressed[kids] = True
+                    suppressed[kids[~g.fixed_shown[kids]]] = True
                 else:  # all sections of an area would be a heavy price: the smallest
-                    shown = kids[g.value[kids] > 0]
-                    suppressed[shown[np.argmin(g.value[shown])] if len(shown) else kids] = True
+                    shown = kids[(g.value[kids] > 0) & ~g.fixed_shown[kids]]
+                    free = kids[~g.fixed_shown[kids]]
+                    suppressed[shown[np.argmin(g.value[shown])] if len(shown) else free] = True
         partners += g.related.get(i, [])
         for q in partners:
-            if 0 <= q < len(suppressed) and q != i:  # not the hidden rest cells
+            # not the hidden rest cells, nor a cell a release has published
+            if 0 <= q < len(suppressed) and q != i and not g.fixed_shown[q]:
                 suppressed[q] = True
                 need[q] = max(need[q], g.wanted[i])
                 if g.two_way:
                     self.share_down(q)
+
+    def withhold(self, cells: np.ndarray, for_cells: np.ndarray) -> None:
+        """Withhold ``cells`` as complements of ``for_cells``: each hides as much as the
+        neediest of those needs (and shares it with its withheld children)."""
+        cells = cells[~self.group.fixed_shown[cells]]  # an earlier release showed them
+        self.suppressed[cells] = True
+        self.need[cells] = np.maximum(self.need[cells], self.group.wanted[for_cells].max())
+        if self.group.two_way:
+            for q in cells:
+                self.share_down(int(q))
 
     def share_down(self, q: int, levels: int | None = None) -> None:
         """A complement ``q`` hides its need only if its withheld children (in either
@@ -180,7 +195,7 @@ class Pattern:
         for _ in range(self.limits.unpin_passes):
             # the attacker's knowledge with what this has withheld so far
             pins, lacking = self._pins(knowledge.within(low, high), cells, labels)
-            withheld = self.suppressed | g.unknown
+            withheld = self.suppressed | g.unknown | g.fixed_shown
             chosen = [
                 _relaxed(p, short, g.value, g.cost, withheld)
                 for p, short in zip(pins, lacking)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from zicht.boundaries.codes import DEPTH
 from zicht.disclosure.knowledge import Knowledge
-from zicht.disclosure.linked import LinkedCells
+from zicht.disclosure.linked import OWN_LEVEL, LinkedCells, text_column
 from zicht.disclosure.rounding import half_width
 from zicht.disclosure.rules import PRIMARY_RULES, DisclosureParams
 from zicht.disclosure.secondary import Children
@@ -32,7 +32,8 @@ class GroupCells:
     exactly 0); ``upper``/``lower`` the protection levels; ``wanted`` the room an
     exposed cell needs; ``cost`` what losing a cell costs (as in the complement
     programs, a total is dearer than its parts); ``never`` the rests of SBI nodes,
-    never published.
+    never published; ``fixed_shown`` and ``fixed_hidden`` the cells whose status an
+    earlier release fixed (:data:`~disclosure.protect.FROZEN`): no complement changes it.
     """
 
     linked: LinkedCells
@@ -47,12 +48,16 @@ class GroupCells:
     half: np.ndarray
     primary: np.ndarray
     never: np.ndarray
+    units: np.ndarray  # distinct units per cell (NaN where not known): singletons have 1
     wanted: np.ndarray
     cost: np.ndarray
     depth: np.ndarray
     sbi_depth: np.ndarray | None
     children: list[Children]  # of each cell, per hierarchy (areas, then SBI nodes)
     related: dict[int, list[int]]  # per cell, the cells a relation ties it to
+    # cells an earlier release fixed (``frozen``): published, or withheld, for good
+    fixed_shown: np.ndarray
+    fixed_hidden: np.ndarray
 
     @classmethod
     def of(cls, frame: pd.DataFrame, linked: LinkedCells, params: DisclosureParams) -> GroupCells:
@@ -70,6 +75,7 @@ class GroupCells:
         parents = [linked.parent] + ([linked.sbi_parent] if linked.sbi_parent is not None else [])
         children = [Children(p) for p in parents]
         kids = sum(c.ends - c.starts for c in children)
+        frozen = text_column(frame, "frozen", "")
         return cls(
             linked=linked,
             params=params,
@@ -83,12 +89,19 @@ class GroupCells:
             half=np.where(unknown, 0.0, half),
             primary=np.isin(reason, PRIMARY_RULES),
             never=_never(frame),
+            units=(
+                frame["units"].to_numpy(dtype=float)
+                if "units" in frame
+                else np.full(len(frame), np.nan)
+            ),
             wanted=np.maximum(upper, params.protection_min),
             cost=(1.0 + np.log1p(value)) * (1.0 + kids),
             depth=area_depth(frame["level"]),
             sbi_depth=frame["sbi_depth"].to_numpy() if linked.sbi_parent is not None else None,
             children=children,
             related=_relation_partners(linked),
+            fixed_shown=frozen == "published",
+            fixed_hidden=(frozen != "") & (frozen != "published"),
         )
 
     @property
@@ -122,7 +135,12 @@ def _never(frame: pd.DataFrame) -> np.ndarray:
 
 def area_depth(levels: pd.Series) -> np.ndarray:
     """The :data:`~zicht.boundaries.codes.DEPTH` of each area level (looked up by
-    index: ``Series.map`` over the strings of a national table takes a second)."""
+    index: ``Series.map`` over the strings of a national table takes a second). Own
+    areas (unions of buurten) count as deep as a wijk: never the finest."""
+    levels = pd.Series(np.asarray(levels, dtype=object))
+    own = levels.str.startswith(OWN_LEVEL).fillna(False).to_numpy(dtype=bool)
+    if own.any():
+        levels = levels.where(~own, "wijk")
     found = pd.Index(list(DEPTH)).get_indexer(levels)
     if (found < 0).any():
         unknown = sorted(set(levels[found < 0]))

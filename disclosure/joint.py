@@ -88,7 +88,7 @@ def joint_complements(
     # the rests of SBI nodes, never published, are withheld anyway: in the program they
     # are free, at no cost, and hide something only where they are not alone in a sum
     low = np.r_[suppressed & ~group.never, np.zeros(n_rest, dtype=bool)].astype(float)
-    high = np.r_[~group.unknown, np.ones(n_rest, dtype=bool)].astype(float)
+    high = np.r_[~(group.unknown | group.fixed_shown), np.ones(n_rest, dtype=bool)].astype(float)
     rows = _Rows()
     h_max = _definition_rows(rows, sums, high > 0, n)
     h_col, p_col = n + np.arange(n_groups), n + n_groups + np.arange(n_groups)

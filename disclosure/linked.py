@@ -31,6 +31,10 @@ from zicht.boundaries.codes import PARENT_LEVEL
 from zicht.disclosure.knowledge import Knowledge, published_interval, tree_groups
 
 TOTAL = "totaal"  # the SBI node of an area's own cell (all branches)
+# Own areas (police basisteams, a gemeente's districts) are unions of buurten: the
+# level of their cells starts with this, and ``members`` lists their buurten
+OWN_LEVEL = "eigen:"
+MEMBER_LEVEL = "buurt"
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,9 @@ class LinkedCells:
     the area one level up). Positions are the rows of ``cells`` in order. Branche
     tables add a second hierarchy: rows with ``sbi`` (the node; ``totaal`` for the
     area's own cell) and ``sbi_parent`` (the node one level up), so that every cell
-    is the sum of its finer areas *and* of its finer SBI nodes.
+    is the sum of its finer areas *and* of its finer SBI nodes. Own areas add a
+    hierarchy not nested in the first: rows with ``members`` (the codes of their
+    buurten, separated by spaces) are the sum of those buurten' cells.
     """
 
     def __init__(self, cells: pd.DataFrame, relations: Relations) -> None:
@@ -115,8 +121,10 @@ class LinkedCells:
         # chain once closed) make cycles where it is not: such groups need the
         # attacker's programs.
         bigger = [big for _, big in relations.subsets]
+        listed = text_column(cells, "members", "")
         self.needs_programs = (
             bool(relations.sums or relations.node_sums)
+            or bool((listed != "").any())
             or len(bigger) > len(set(bigger))
             or self.sbi_parent is not None
         )
@@ -125,6 +133,7 @@ class LinkedCells:
         self.n_hidden = len(self.small)
         totals, members, groups = self._tree_sums(small)
         self._relation_sums(relations, totals, members, groups)
+        self._own_area_sums(listed, totals, members, groups)
         self.total = np.concatenate(totals).astype(np.int64)
         self.member = np.concatenate(members).astype(np.int64)
         self.group = np.concatenate(groups).astype(np.int64)
@@ -225,6 +234,39 @@ class LinkedCells:
                 members.append(f[complete])
                 groups.append(n_groups + np.arange(len(rows)))
             n_groups += len(rows)
+
+    def _own_area_sums(
+        self,
+        listed: np.ndarray,
+        totals: list[np.ndarray],
+        members: list[np.ndarray],
+        groups: list[np.ndarray],
+    ) -> None:
+        """Extend the sum groups with the own areas: the cell of an own area (a row
+        with ``members``) is the sum of the same indicator's cells of its buurten at
+        the same SBI node. An own area with a buurt not in the table is left out (a
+        cut keeps only own areas wholly inside it). After the relation sums, so that
+        the search sees an own area and its buurten as related cells."""
+        rows = np.flatnonzero(listed != "")
+        if not len(rows):
+            return
+        split = [str(m).split() for m in listed[rows]]
+        total_of = np.repeat(rows, [len(s) for s in split])
+        position = self._position
+        indicator, _, _, sbi = position.codes
+        found = position.of(
+            indicator[total_of],
+            position.code(1, MEMBER_LEVEL, len(total_of)),
+            position.code(2, np.concatenate(split)),
+            sbi[total_of],
+        )
+        complete = pd.Series(found >= 0).groupby(total_of).all()
+        keep = complete.reindex(total_of).to_numpy(dtype=bool)
+        whole = complete.index[complete.to_numpy()].to_numpy(dtype=np.int64)
+        n_groups = max((int(g.max()) + 1 for g in groups if len(g)), default=0)
+        totals.append(whole)
+        members.append(found[keep])
+        groups.append(n_groups + np.searchsorted(whole, total_of[keep]))
 
     def knowledge(
         self,

@@ -57,6 +57,13 @@ from zicht.disclosure.rules import (
 )
 from zicht.disclosure.search import PROVEN, protect_group
 
+# An optional column of the cells: the status an earlier release fixed (tau-Argus's
+# a-priori file). '' leaves the cell to this run; FROZEN_PUBLISHED keeps it published
+# (at the value already out); any other value is the reason it was withheld for, and
+# it stays withheld. Complements are only ever added to the cells left to this run.
+FROZEN = "frozen"
+FROZEN_PUBLISHED = "published"
+
 
 @dataclass
 class Protection:
@@ -122,7 +129,8 @@ def protect(
     Parameters
     ----------
     cells
-        One row per indicator, level and area (:data:`~disclosure.rules.CELL_FIELDS`).
+        One row per indicator, level and area (:data:`~disclosure.rules.CELL_FIELDS`),
+        optionally with the status earlier releases fixed (:data:`FROZEN`).
     sizes
         Inhabitants and households per (level, code), for the area rule.
     derived
@@ -177,7 +185,15 @@ def _with_primary(
     """``cells`` with the primary rules' reasons, protection levels, and the working
     columns of the decision."""
     cells = cells.reset_index(drop=True).copy()
-    cells["reason"] = primary(cells, sizes, params)
+    reason = np.array(primary(cells, sizes, params), dtype=object)
+    frozen = text_column(cells, FROZEN, "")
+    # a released cell keeps the status and the reason of its release: published, it is
+    # out already (withholding it hides nothing); withheld, it needs the protection it
+    # was released with, and no more (what that release published bounds it for good)
+    reason[frozen == FROZEN_PUBLISHED] = ""
+    withheld = (frozen != "") & (frozen != FROZEN_PUBLISHED)
+    reason[withheld] = frozen[withheld]
+    cells["reason"] = reason
     _set_protection_levels(cells, np.ones(len(cells), dtype=bool), params)
     cells["published"] = cells["value"].astype(float)
     cells["attacker_low"] = np.nan
@@ -292,6 +308,7 @@ def _company_rule(cells: pd.DataFrame, companies: str, params: DisclosureParams)
         & ~mine
         & cells["value"].notna().to_numpy()
         & ~cells["reason"].isin(PRIMARY_RULES).to_numpy()
+        & (text_column(cells, FROZEN, "") == "")  # a released cell keeps its status
     )
     cells.loc[target, "reason"] = AREA_COMPANIES
     _set_protection_levels(cells, target, params)

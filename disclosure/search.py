@@ -17,11 +17,12 @@ import pandas as pd
 
 from zicht.disclosure.complements import Pattern
 from zicht.disclosure.group import GroupCells
+from zicht.disclosure.insiders import Coalition, Edges, coalitions, insiders_pin
 from zicht.disclosure.knowledge import Knowledge, Labels, block_labels, protected
 from zicht.disclosure.limits import LIMITS, SearchLimits
 from zicht.disclosure.linked import LinkedCells, Relations
 from zicht.disclosure.programs import attacker_bounds_within
-from zicht.disclosure.propagation import attacker_bounds, attacker_bounds_again
+from zicht.disclosure.propagation import Incidence, attacker_bounds, attacker_bounds_again
 from zicht.disclosure.rounding import round_to_base
 from zicht.disclosure.rules import SECONDARY, DisclosureParams
 from zicht.disclosure.witnesses import (
@@ -76,20 +77,37 @@ def protect_group(
     group = GroupCells.of(frame, table or LinkedCells(frame, relations), params)
     search = Search(group, _kept_proofs(frame, keep), keep, limits)
     for rounds in itertools.count(1):
+        grew = None  # whether asking the insiders grew the pattern (None: not asked)
         search.pattern.complete()
         knowledge = search.publish()
         exposed = search.propagate(knowledge)
         if programs and group.linked.needs_programs and not exposed.any():
             exposed = search.ask_programs(knowledge, threads)
+        if not exposed.any() and programs:
+            grew, exposed = search.ask_insiders(knowledge)
+            if grew:
+                continue
         if not exposed.any():
             break
         last_resort = rounds > limits.max_rounds
         before = search.pattern.size()
         search.widen_and_unpin(np.flatnonzero(exposed), knowledge, last_resort)
         if last_resort and search.pattern.size() == before:
-            raise DisclosureError("disclosure control could not protect every cell")
+            raise DisclosureError(_stuck(frame, exposed, insiders=grew is False))
     search.write(cells, rows)
     return rounds
+
+
+def _stuck(frame: pd.DataFrame, exposed: np.ndarray, insiders: bool) -> str:
+    """Why the search gives up: how many cells stay exposed, of which indicators and
+    levels, and to whom (never a value)."""
+    stuck = frame.iloc[np.flatnonzero(exposed[: len(frame)])]
+    whom = "the unit of a withheld singleton" if insiders else "an outside attacker"
+    return (
+        f"disclosure control could not protect every cell: {len(stuck)} cell(s) of "
+        f"{sorted(set(stuck['indicator']))} ({sorted(set(stuck['level']))}) stay exposed "
+        f"to {whom}"
+    )
 
 
 def _kept_proofs(frame: pd.DataFrame, keep: bool) -> np.ndarray:
@@ -124,6 +142,8 @@ class Search:
         self.low, self.high = np.zeros(0), np.zeros(0)
         self.enough: Criterion = _protects(group, self.pattern.suppressed)
         self.check = np.zeros(0, dtype=np.int64)
+        self.insiders_clear: set[Coalition] = set()  # insiders found to pin nothing
+        self.structure: tuple[Edges, Incidence] | None = None  # for the insiders
 
     def publish(self) -> Knowledge:
         """The published values of the pattern (rounded; NaN where withheld) and what
@@ -161,6 +181,47 @@ class Search:
         exposed = np.zeros(len(self.group.value), dtype=bool)
         self.proven[todo], exposed[todo] = agree, ~agree
         return exposed
+
+    def ask_insiders(self, knowledge: Knowledge) -> tuple[bool, np.ndarray]:
+        """Whether the pattern grew, and the cells the unit of a withheld singleton pins
+        (:mod:`disclosure.insiders`). What binds them in that unit's propagation is
+        withheld (:meth:`Pattern.withhold`), else what pins them in its program
+        (:meth:`Pattern.unpin`; in branche tables, whose programs take seconds, only
+        after the next step), else every published cell on a constraint of theirs;
+        where none of that adds anything, the round widens around them."""
+        assert self.labels is not None  # set by propagate
+        # withholding more only widens what an insider knows: insiders who pinned
+        # nothing pin nothing later, and are not asked again
+        ask = coalitions(self.group, knowledge, self.pattern.suppressed)
+        ask = [c for c in ask if c not in self.insiders_clear]
+        if self.structure is None:  # the constraints stay, so do these
+            self.structure = Edges.of(self.group), Incidence.of(knowledge)
+        found = insiders_pin(
+            self.group,
+            knowledge,
+            (self.low, self.high),
+            self.pattern.suppressed,
+            ask,
+            self.structure,
+        )
+        self.insiders_clear |= set(ask) - {f.coalition for f in found}
+        before = self.pattern.size()
+        exposed = np.zeros(len(self.group.value), dtype=bool)
+        for finding in found:
+            exposed[finding.pinned] = True
+            if len(finding.relax):
+                self.pattern.withhold(finding.relax, finding.pinned)
+                continue
+            size = self.pattern.size()
+            if not self.group.two_way:  # (a branche table's programs take seconds each)
+                self.pattern.unpin(finding.pinned, finding.knowledge, self.labels)
+            if self.pattern.size() == size:  # all that touches them
+                self.pattern.withhold(finding.around, finding.pinned)
+            if self.pattern.size() == size and self.group.two_way:  # the cheapest cover
+                self.pattern.cover(finding.pinned)
+            if self.pattern.size() == size and self.group.two_way:
+                self.pattern.unpin(finding.pinned, finding.knowledge, self.labels)
+        return self.pattern.size() != before, exposed
 
     def widen_and_unpin(self, exposed: np.ndarray, knowledge: Knowledge, last_resort: bool) -> None:
         """Widen around the ``exposed`` cells; unpin those that widening left alone this

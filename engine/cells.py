@@ -10,7 +10,7 @@ buurten' shares.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,8 @@ class IndicatorCells:
     synthetic: bool
     sensitive: bool = False  # from unit-level or confidential data: disclosure control applies
     unit_type: str | None = None  # person, address or company
+    # own areas (unions of buurten): cells per set of own areas, indexed by own code
+    own: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def values(self, level: str) -> pd.Series:
         return self.levels[level]["value"].rename(self.spec.id)

@@ -186,6 +186,14 @@ def _output_arguments(p: argparse.ArgumentParser) -> None:
         "directory: for the data steward only, never to be published",
     )
     p.add_argument(
+        "--ledger",
+        type=Path,
+        metavar="PATH",
+        help="the release ledger (a folder outside the output directory; it holds true "
+        "values): publish a matching release's protected master, or protect jointly with "
+        "what it holds and record the release (default: [release] ledger)",
+    )
+    p.add_argument(
         "--threads",
         type=int,
         metavar="N",
@@ -267,7 +275,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.select:
         codes = tuple(c.strip() for part in args.select for c in part.split(",") if c.strip())
         config = config.with_selection(codes)
-    run(config, args.out, args.private_reasons, args.threads)
+    run(config, args.out, args.private_reasons, args.threads, args.ledger)
     return 0
 
 
@@ -276,7 +284,7 @@ def _demo(args: argparse.Namespace) -> int:
     from zicht.engine.data import DEMO_CONFIG
     from zicht.engine.pipeline import run
 
-    run(load_config(DEMO_CONFIG), args.out, args.private_reasons, args.threads)
+    run(load_config(DEMO_CONFIG), args.out, args.private_reasons, args.threads, args.ledger)
     return 0
 
 

@@ -84,7 +84,8 @@ def published_cells(
     group: list[str], layers: dict[str, pd.DataFrame]
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The cells of a group's indicators on every level (indicator, level, code,
-    parent) and their published values (NaN: withheld)."""
+    parent, and for own areas ``members``) and their published values (NaN:
+    withheld)."""
     frames, published = [], []
     for indicator_id in group:
         for level, layer in layers.items():
@@ -96,6 +97,8 @@ def published_cells(
                         "level": level,
                         "code": layer["code"].to_numpy(),
                         "parent": parent.to_numpy() if parent is not None else None,
+                        # an own area is the sum of the buurten its layer lists
+                        "members": layer["buurten"].to_numpy() if "buurten" in layer else None,
                     }
                 )
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,7 @@ import pandas as pd
 
 from zicht.boundaries import Boundaries
 from zicht.boundaries.codes import LAYER_NAMES, LEVELS, PREFIX
+from zicht.boundaries.own_areas import OwnAreas
 from zicht.engine.cells import IndicatorCells, additive_cells, ratio_cells, roll_up, weighted_cells
 from zicht.engine.config import (
     ADDITIVE,
@@ -60,16 +62,21 @@ class _Computed:
     levels: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)  # all levels
     source: dict[str, tuple[str, bool]] = field(default_factory=dict)  # (name, synthetic)
     sensitivity: dict[str, tuple[bool, str | None]] = field(default_factory=dict)
+    # own areas: cells per set id, from the records where an indicator has them
+    own: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
+    own_areas: Sequence[OwnAreas] = ()
 
 
 def compute_indicators(config: Config, boundaries: Boundaries) -> IndicatorResult:
-    """Cells of every indicator in ``config`` on every level of ``boundaries``.
+    """Cells of every indicator in ``config`` on every level of ``boundaries``, and of
+    its own areas (unions of its buurten) in :attr:`IndicatorCells.own`.
 
     Raises :class:`~zicht.errors.SourceError` (a table, microdata or raster error)
     naming the file and column at fault.
     """
     result = IndicatorResult(cells={})
-    done = _Computed()
+    own_areas = boundaries.own_areas
+    done = _Computed(own_areas=own_areas)
     _table_indicators(config, boundaries, result, done)
     _microdata_indicators(config, boundaries, result, done)
     _raster_indicators(config, boundaries, done)
@@ -85,8 +92,16 @@ def compute_indicators(config: Config, boundaries: Boundaries) -> IndicatorResul
             synthetic=synthetic,
             sensitive=sensitive,
             unit_type=unit_type,
+            own=done.own.get(d.id) or _own_rolled_up(done.finest[d.id], d, own_areas),
         )
     return result
+
+
+def _own_rolled_up(
+    cells: pd.DataFrame, spec: IndicatorSpec, own_areas: Sequence[OwnAreas]
+) -> dict[str, pd.DataFrame]:
+    """Own-area cells of an indicator of buurt figures: rolled up as a wijk's are."""
+    return {own.id: roll_up(cells, own.buurt_of, spec).reindex(own.codes) for own in own_areas}
 
 
 def _level_hint(codes: pd.Index, finest: str) -> str:
@@ -210,10 +225,28 @@ def _microdata_indicators(
                 frames.append(frame.assign(unit_type=unit_type))
             done.levels[d.id] = md.microdata_cells(placement, boundaries, mask, d.measure, amount)
             done.finest[d.id] = done.levels[d.id][boundaries.finest]
+            done.own[d.id] = _own_cells(done.own_areas, placement, boundaries, mask, d, amount)
             done.source[d.id] = (source, spec.synthetic)
             done.sensitivity[d.id] = (True, unit_type)
     if frames:
         result.branches = pd.concat(frames, ignore_index=True)
+
+
+def _own_cells(
+    own_areas: Sequence[OwnAreas],
+    placement: md.Placement,
+    boundaries: Boundaries,
+    mask: np.ndarray,
+    d: MicrodataIndicator,
+    amount: np.ndarray | None,
+) -> dict[str, pd.DataFrame]:
+    """One microdata indicator's cells of every set of own areas, from the records."""
+    return {
+        own.id: md.own_area_cells(
+            placement, boundaries, own.buurt_of, own.codes, mask, d.measure, amount
+        )
+        for own in own_areas
+    }
 
 
 def _branche_frame(

@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -29,24 +30,38 @@ from zicht.engine.config import Config, TableIndicator
 from zicht.engine.estimates import LevelEstimates, estimate_layers
 from zicht.engine.indicators import IndicatorResult, compute_indicators
 from zicht.engine.outputs.branches import branche_table
+from zicht.engine.outputs.disclosure_record import (
+    DisclosureRecord,
+    outcome_counts,
+    rule_parameters,
+    write_private_reasons,
+)
 from zicht.engine.outputs.fields import typed_fields, with_columns
+from zicht.engine.outputs.own_areas import read_own_areas, selected_own_layers
 from zicht.engine.outputs.published import AnalysedLayers, RunRecord, published_run
 from zicht.engine.outputs.record import indicator_table
 from zicht.engine.outputs.staging import staged_output
 from zicht.engine.outputs.verify import audit_directory
 from zicht.engine.outputs.writers import WRITERS
 from zicht.engine.publish import (
-    DisclosureRecord,
+    JoinReleased,
     apply_protection,
     area_rules,
     company_themes,
     excluded_areas,
     indicator_relations,
-    outcome_counts,
     protect_cells,
-    rule_parameters,
     suppression_columns,
-    write_private_reasons,
+)
+from zicht.engine.releases import (
+    Ledger,
+    Released,
+    check_rules,
+    definitions,
+    input_digests,
+    master_key,
+    open_ledger,
+    record_release,
 )
 from zicht.engine.sources.tables import read_table
 from zicht.engine.themes import BASE_COLUMNS
@@ -89,6 +104,7 @@ def run(
     out_dir: str | Path,
     private_reasons: Path | None = None,
     threads: int | None = None,
+    ledger: Path | None = None,
 ) -> RunResult:
     """Run the whole pipeline for ``config`` and write the outputs to ``out_dir`` atomically.
 
@@ -126,19 +142,28 @@ def run(
     """
     out_dir = Path(out_dir)
     _check_private_path(private_reasons, out_dir)
+    ledger = ledger or config.release.ledger
+    book = _open_ledger(Path(ledger), out_dir) if ledger is not None else None
     threads = threads or config.run.threads or free_cores()
     log.info("threads: %d", threads)
     with threadpool_limits(limits=threads):
-        return _run(config, out_dir, private_reasons, threads)
+        return _run(config, out_dir, private_reasons, threads, book)
 
 
-def _run(config: Config, out_dir: Path, private_reasons: Path | None, threads: int) -> RunResult:
+def _run(
+    config: Config,
+    out_dir: Path,
+    private_reasons: Path | None,
+    threads: int,
+    ledger: Ledger | None = None,
+) -> RunResult:
     """:func:`run` within its thread budget.
 
     Protect once, publish cuts: the cells are computed and protected on the whole
     boundary file (the master), and a ``select`` publishes a cut of that protected
     master. Every selection of the same inputs is then a part of one protected
-    release, and no two of them together give away what either withheld.
+    release, and no two give away what either withheld (nor, with a ``ledger``, two
+    releases: :func:`_master`).
     """
     started = datetime.now(UTC)
     timings: dict[str, float] = {}
@@ -147,7 +172,7 @@ def _run(config: Config, out_dir: Path, private_reasons: Path | None, threads: i
         raw_layers = assemble_layers(master, indicators.cells, config)
         with timed("disclosure", timings):
             relations = indicator_relations(config)
-            protection = _protect(indicators, master, config, relations, threads)
+            protection, to_ledger = _master(indicators, master, config, relations, threads, ledger)
             layers = apply_protection(raw_layers, protection)
         table = indicator_table(indicators.cells, config, relations)
         with timed("estimates", timings):
@@ -155,23 +180,23 @@ def _run(config: Config, out_dir: Path, private_reasons: Path | None, threads: i
             params = rule_parameters(protection.params)
             estimates = estimate_layers(layers, table.set_index("id"), params)
         boundaries = _cut(master, config)
+        own_layers = selected_own_layers(master, boundaries, protection, config)
         if boundaries is not master:
             layers, estimates, protection = _cut_outputs(boundaries, layers, estimates, protection)
         record = _record(protection, indicators, config)
         with timed("analysis", timings):
             analysed = _analyse(config, boundaries, layers, protection, estimates, table)
         with timed("write", timings):
-            branches = (
-                branche_table(protection, config, analysed.layers)
-                if config.branches is not None and len(protection.branches)
-                else None
-            )
             facts = RunRecord(boundaries=boundaries, started=started, timings=timings)
-            outputs = published_run(staging, config, analysed, table, record, branches, facts)
+            branches = _branches(protection, config, analysed)
+            outputs = published_run(
+                staging, config, analysed, table, record, branches, facts, own_layers
+            )
             for write in WRITERS:
                 write(outputs)
         with timed("audit", timings):
             _audit(staging)
+        to_ledger()
     if private_reasons is not None:
         write_private_reasons(protection, private_reasons)
     log.info("wrote %s", out_dir)
@@ -186,12 +211,70 @@ def _run(config: Config, out_dir: Path, private_reasons: Path | None, threads: i
     )
 
 
+def _branches(
+    protection: Protection, config: Config, analysed: AnalysedLayers
+) -> pd.DataFrame | None:
+    """The published branche table, where the run has one."""
+    if config.branches is None or not len(protection.branches):
+        return None
+    return branche_table(protection, config, analysed.layers)
+
+
 def _inputs(config: Config, timings: dict[str, float]) -> tuple[Boundaries, IndicatorResult]:
     """The boundaries and every indicator's cells, timed."""
     with timed("boundaries", timings):
         boundaries = _read_boundaries(config)
+        boundaries = replace(boundaries, own_areas=read_own_areas(config, boundaries))
     with timed("indicators", timings):
         return boundaries, compute_indicators(config, boundaries)
+
+
+def _master(
+    indicators: IndicatorResult,
+    master: Boundaries,
+    config: Config,
+    relations: Relations,
+    threads: int,
+    ledger: Ledger | None,
+) -> tuple[Protection, Callable[[], None]]:
+    """The protected master, and what records it in the ledger once the output is
+    complete (before it goes public: a release recorded but not published only makes
+    later runs more careful). A ledger release with the same inputs and settings
+    (:func:`~engine.releases.master_key`) gives its master as it was protected;
+    otherwise the master is protected jointly with what the ledger says is out
+    (:class:`~engine.releases.Released`)."""
+    if ledger is None:
+        return _protect(indicators, master, config, relations, threads), lambda: None
+    inputs = input_digests(config, indicators)
+    key = master_key(config, master.finest, inputs)
+    found = ledger.find(key)
+    if found is not None:
+        check_rules(ledger, found, config)
+        log.info("disclosure: the protected master of release %d of %s", found.number, ledger.path)
+        return ledger.protection(found), lambda: None
+    defined = definitions(config, indicators)
+    joined = None
+    if ledger.releases:
+        released = Released.of(ledger, config)
+        log.info("disclosure: jointly with %d cell(s) already released", len(released.cells))
+        joined = partial(released.joined, config=config, definitions=defined)
+    protection = _protect(indicators, master, config, relations, threads, joined)
+
+    def record() -> None:
+        kept = record_release(
+            ledger, protection, key=key, level=master.finest, inputs=inputs, indicators=defined
+        )
+        log.info("ledger: release %d recorded in %s", len(kept.releases), ledger.path)
+
+    return protection, record
+
+
+def _open_ledger(path: Path, out_dir: Path) -> Ledger:
+    """The ledger at ``path``, never inside the output directory (it holds true
+    values)."""
+    if path.resolve().is_relative_to(out_dir.resolve()):
+        raise OutputError(f"{path}: the ledger cannot be kept inside the output directory")
+    return open_ledger(path)
 
 
 def _protect(
@@ -200,10 +283,14 @@ def _protect(
     config: Config,
     relations: Relations,
     threads: int = 1,
+    released: JoinReleased | None = None,
 ) -> Protection:
-    """Disclosure control over every cell of the master."""
+    """Disclosure control over every cell of the master (jointly with what is
+    ``released`` already)."""
     cells = indicators.cells
-    protection = protect_cells(cells, boundaries, config, relations, indicators.branches, threads)
+    protection = protect_cells(
+        cells, boundaries, config, relations, indicators.branches, threads, released
+    )
     counts = outcome_counts(protection).items()
     log.info("disclosure: %s", ", ".join(f"{r} {n:,}" for r, n in counts) or "no sensitive cells")
     return protection

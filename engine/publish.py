@@ -15,14 +15,10 @@ to a private file outside the output (:func:`write_private_reasons`).
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import geopandas as gpd
 import numpy as np
@@ -30,7 +26,10 @@ import pandas as pd
 
 from zicht.boundaries import Boundaries
 from zicht.boundaries.codes import PARENT_COLUMN
-from zicht.disclosure import DisclosureParams, Protection, Relations, protect
+from zicht.boundaries.own_areas import OwnAreas
+from zicht.disclosure import Protection, Relations, protect
+from zicht.disclosure.linked import OWN_LEVEL
+from zicht.disclosure.protect import FROZEN
 from zicht.disclosure.rules import AREA_COMPANIES, CELL_FIELDS, DERIVED
 from zicht.engine.cells import IndicatorCells
 from zicht.engine.config import Config, MicrodataIndicator, RatioIndicator
@@ -47,10 +46,14 @@ SUPPRESSION_TEXTS = (AREA_PERSONS_TEXT, AREA_COMPANIES_TEXT, WITHHELD_TEXT)
 
 
 def cell_table(
-    cells: dict[str, IndicatorCells], boundaries: Boundaries, branches: pd.DataFrame | None = None
+    cells: dict[str, IndicatorCells],
+    boundaries: Boundaries,
+    branches: pd.DataFrame | None = None,
+    own_areas: Sequence[OwnAreas] = (),
 ) -> pd.DataFrame:
     """Every indicator's cells on every level as one long table for disclosure control,
-    with the branche cells (area x SBI node) where a run has them."""
+    with the branche cells (area x SBI node) where a run has them, and the cells of
+    the ``own_areas`` (level ``eigen:<id>``, ``members``: their buurten)."""
     frames = []
     for indicator_id, indicator in cells.items():
         for level, frame in indicator.levels.items():
@@ -60,32 +63,46 @@ def cell_table(
                 if level in PARENT_COLUMN
                 else pd.Series(None, index=areas.index, dtype=object)
             )
-            units = frame["units"]
-            if indicator.sensitive and indicator.spec.kind == "count" and units.isna().all():
-                units = frame["value"]  # a confidential table of counts: each count is units
+            frames.append(_cells_of(indicator_id, indicator, level, frame, parent))
+        for own in own_areas:
+            level, frame = OWN_LEVEL + own.id, indicator.own[own.id]
+            none = pd.Series(None, index=frame.index, dtype=object)
             frames.append(
-                pd.DataFrame(
-                    {
-                        "indicator": indicator_id,
-                        "level": level,
-                        "code": frame.index,
-                        "parent": parent.reindex(frame.index).to_numpy(),
-                        "value": frame["value"].to_numpy(),
-                        "units": units.to_numpy(),
-                        "top1": frame["top1"].to_numpy(),
-                        "top2": frame["top2"].to_numpy(),
-                        "top3": frame["top3"].to_numpy(),
-                        "kind": indicator.spec.kind,
-                        "sensitive": indicator.sensitive,
-                        "unit_type": indicator.unit_type,
-                    }
+                _cells_of(indicator_id, indicator, level, frame, none).assign(
+                    members=own.members().reindex(frame.index).to_numpy()
                 )
             )
-    table = pd.concat(frames, ignore_index=True)[CELL_FIELDS]
+    extra = ["members"] if own_areas else []
+    table = pd.concat(frames, ignore_index=True)[CELL_FIELDS + extra]
     if branches is None or not len(branches):
         return table
     table["sbi"], table["sbi_parent"], table["sbi_depth"], table["never"] = TOTAL, None, 0, False
     return pd.concat([table, branches[CELL_FIELDS + BRANCHE_FIELDS]], ignore_index=True)
+
+
+def _cells_of(
+    indicator_id: str, indicator: IndicatorCells, level: str, frame: pd.DataFrame, parent: pd.Series
+) -> pd.DataFrame:
+    """One indicator's cells of one level as rows of the long table."""
+    units = frame["units"]
+    if indicator.sensitive and indicator.spec.kind == "count" and units.isna().all():
+        units = frame["value"]  # a confidential table of counts: each count is units
+    return pd.DataFrame(
+        {
+            "indicator": indicator_id,
+            "level": level,
+            "code": frame.index,
+            "parent": parent.reindex(frame.index).to_numpy(),
+            "value": frame["value"].to_numpy(),
+            "units": units.to_numpy(),
+            "top1": frame["top1"].to_numpy(),
+            "top2": frame["top2"].to_numpy(),
+            "top3": frame["top3"].to_numpy(),
+            "kind": indicator.spec.kind,
+            "sensitive": indicator.sensitive,
+            "unit_type": indicator.unit_type,
+        }
+    )
 
 
 def derived_table(cells: dict[str, IndicatorCells]) -> pd.DataFrame:
@@ -103,20 +120,26 @@ def derived_table(cells: dict[str, IndicatorCells]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["indicator", "numerator", "denominator", "per"])
 
 
-def area_sizes(cells: dict[str, IndicatorCells], config: Config) -> pd.DataFrame:
-    """Inhabitants and households per (level, code), for the area rule."""
+def area_sizes(
+    cells: dict[str, IndicatorCells], config: Config, own_areas: Sequence[OwnAreas] = ()
+) -> pd.DataFrame:
+    """Inhabitants and households per (level, code), for the area rule (own areas
+    too)."""
     spec = config.disclosure
+    first = next(iter(cells.values()))
     frames = []
-    for level in next(iter(cells.values())).levels:
+    levels = [(level, level) for level in first.levels]
+    levels += [(OWN_LEVEL + own.id, own.id) for own in own_areas]
+    for level, key in levels:
         sizes = {}
         for name, indicator_id in (
             ("inhabitants", spec.inhabitants),
             ("households", spec.households),
         ):
             sizes[name] = (
-                cells[indicator_id].levels[level]["value"] if indicator_id in cells else None
+                _level_cells(cells[indicator_id], key)["value"] if indicator_id in cells else None
             )
-        index = next(iter(cells.values())).levels[level].index
+        index = _level_cells(first, key).index
         frame = pd.DataFrame(
             {k: (v if v is not None else pd.Series(np.nan, index=index)) for k, v in sizes.items()}
         )
@@ -127,6 +150,11 @@ def area_sizes(cells: dict[str, IndicatorCells], config: Config) -> pd.DataFrame
     return pd.concat(frames)
 
 
+def _level_cells(indicator: IndicatorCells, key: str) -> pd.DataFrame:
+    """An indicator's cells of a level, or of a set of own areas (by its id)."""
+    return indicator.levels[key] if key in indicator.levels else indicator.own[key]
+
+
 def protect_cells(
     cells: dict[str, IndicatorCells],
     boundaries: Boundaries,
@@ -134,30 +162,61 @@ def protect_cells(
     relations: Relations | None = None,
     branches: pd.DataFrame | None = None,
     threads: int = 1,
+    released: JoinReleased | None = None,
 ) -> Protection:
     """Run disclosure control over every cell (and the branche cells, as one linked
-    table with their area cells) with the attacker's programs on up to ``threads``
-    threads; raises if the audit finds a leak."""
-    table = cell_table(cells, boundaries, branches)
+    table with their area cells; the cells of the boundaries' own areas as more sums
+    of buurten) with the attacker's programs on up to ``threads`` threads; raises if
+    the audit finds a leak.
+
+    ``released``: joins what earlier releases put out to the table (the cells' status
+    fixed, released cells the run does not compute added, and the relations among all
+    of them: :meth:`engine.releases.Released.joined`); the added cells are protected
+    with the run's own and left out of the decision returned."""
+    own_areas = boundaries.own_areas
+    table = cell_table(cells, boundaries, branches, own_areas)
+    relations = relations or indicator_relations(config)
+    added: set[str] = set()
+    if released is not None:
+        table, relations, added = released(table)
     companies = config.disclosure.companies if config.disclosure.companies in cells else None
     protection = protect(
         table,
-        area_sizes(cells, config),
+        area_sizes(cells, config, own_areas),
         derived_table(cells),
         config.disclosure.params,
-        relations or indicator_relations(config),
+        relations,
         companies,
         progress_log(what="disclosure: group of linked indicators"),
         threads,
     )
-    _follow_weights(protection, cells)
     failures = protection.failures
     if len(failures):  # pragma: no cover - protect() iterates until none are left
         raise DisclosureError(
             f"disclosure audit failed for {len(failures)} cell(s) of "
             f"{sorted(set(failures['indicator']))}; nothing was written"
         )
+    if released is not None:
+        protection = _own_cells(protection, added)
+    _follow_weights(protection, cells)
     return protection
+
+
+# what joins released cells to a run's table: (table with them, relations, added ids)
+JoinReleased = Callable[[pd.DataFrame], tuple[pd.DataFrame, Relations, set[str]]]
+
+
+def _own_cells(protection: Protection, added: set[str]) -> Protection:
+    """The decisions of the run's own cells: without the released cells added to its
+    table, and without their frozen status."""
+
+    def own(frame: pd.DataFrame) -> pd.DataFrame:
+        if frame.empty:
+            return frame
+        mine = ~frame["indicator"].isin(added).to_numpy()
+        return frame[mine].drop(columns=FROZEN, errors="ignore").reset_index(drop=True)
+
+    return replace(protection, cells=own(protection.cells), branches=own(protection.branches))
 
 
 def progress_log(line: str = "{what} {k} of {n}{left}", **fixed: object) -> Callable[..., None]:
@@ -382,82 +441,3 @@ def suppression_columns(
 def _geometry_last(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     columns = [c for c in layer.columns if c != "geometry"] + ["geometry"]
     return gpd.GeoDataFrame(layer[columns], geometry="geometry", crs=layer.crs)
-
-
-def outcome_counts(protection: Protection) -> dict[str, int]:
-    """Sensitive cells per outcome: ``published`` or the rule that withheld them."""
-    return _outcomes(protection.cells[protection.cells["sensitive"]])
-
-
-def _outcomes(cells: pd.DataFrame) -> dict[str, int]:
-    counts = cells["reason"].replace("", "published").value_counts()
-    return {str(k): int(v) for k, v in counts.items()}
-
-
-def rule_parameters(params: DisclosureParams) -> dict[str, Any]:
-    """The rules as the ``run`` table records them (and the estimates read them)."""
-    return {f.name: getattr(params, f.name) for f in fields(params)}
-
-
-@dataclass(frozen=True, kw_only=True)
-class DisclosureRecord:
-    """What disclosure control did, for the ``run`` table and the report: every rule's
-    parameters and how many sensitive cells each outcome has. Counts only, no values."""
-
-    parameters: dict[str, int | float]
-    cells_by_outcome: dict[str, int]
-    audit_rounds: int
-    audit_failures: int
-    by_level: dict[str, dict[str, int]]  # level -> outcome -> sensitive cells
-    companies: str | None = None  # the indicator that decides the company area rule
-
-    @classmethod
-    def of(cls, protection: Protection, companies: str | None = None) -> DisclosureRecord:
-        params = protection.params
-        c = protection.cells[protection.cells["sensitive"]]
-        by_level = {str(level): _outcomes(part) for level, part in c.groupby("level", sort=False)}
-        return cls(
-            parameters=rule_parameters(params),
-            cells_by_outcome=outcome_counts(protection),
-            audit_rounds=protection.rounds,
-            audit_failures=len(protection.failures),
-            by_level=by_level,
-            companies=companies,
-        )
-
-    @property
-    def sensitive_cells(self) -> int:
-        return sum(self.cells_by_outcome.values())
-
-    def to_json(self) -> str:
-        """The record as the ``run`` table stores it (``zicht audit`` reads it back)."""
-        p = self.parameters
-        return json.dumps(
-            {
-                "parameters": p,
-                "rounding": f"sensitive counts rounded to multiples of {p['count_base']}, sums to "
-                f"multiples of {p['sum_base']:g} (conventional rounding, not "
-                "controlled: published buurten need not add up to wijken)",
-                "secondary": "MILP per subtable (HiGHS), minimising log-value cost",
-                "audit": "an attacker who knows the rules: the publication rules, every "
-                "level, the relations between indicators and the area rules; exact bounds "
-                f"(propagation, HiGHS where needed); {self.audit_failures} failures",
-                "companies": self.companies,
-                "sensitive_cells": self.sensitive_cells,
-                "cells_by_outcome": self.cells_by_outcome,
-                "cells_by_level": self.by_level,
-                "audit_rounds": self.audit_rounds,
-            },
-            default=float,
-        )
-
-
-def write_private_reasons(protection: Protection, path: Path) -> None:
-    """Write the rule of every withheld cell to ``path`` (CSV), for the data steward's
-    audit trail. Never part of the published output: an attacker who knows a cell's
-    rule learns its range. Written to a temporary file first, then moved into place."""
-    c = protection.cells
-    rows = c.loc[c["reason"] != "", ["indicator", "level", "code", "reason"]]
-    tmp = path.with_name(f".{path.name}.tmp")
-    rows.to_csv(tmp, index=False, sep=";")
-    os.replace(tmp, path)

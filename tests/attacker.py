@@ -6,6 +6,7 @@ propagation checked by the exact programs on a sample."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,7 +31,10 @@ KNOWN = Relations(
         ("kortlevende_vestigingen", "vestigingen"),
         ("vestigingen_drukke_adressen", "vestigingen"),
         ("transactiesubjecten", "verdachte_transacties"),
-    )
+        *((f"gestart_{year}", "vestigingen") for year in (2022, 2023, 2024)),
+    ),
+    # the demo counts establishments started 2022-2024: the window is its three years
+    sums=(("vestigingen", ("gestart_2022", "gestart_2023", "gestart_2024")),),
 )
 LAYERS = {"gemeente": "gemeenten", "wijk": "wijken", "buurt": "buurten"}
 PARENT = {"buurt": "wijkcode", "wijk": "gemeentecode"}
@@ -68,10 +72,12 @@ class Group(NamedTuple):
     rows: pd.DataFrame  # the truth of each cell: value, lower, upper, reason, units
 
 
-def linked_groups(layers: dict[str, pd.DataFrame], truth: pd.DataFrame) -> Iterator[Group]:
+def linked_groups(
+    layers: dict[str, pd.DataFrame], truth: pd.DataFrame, known: Relations = KNOWN
+) -> Iterator[Group]:
     """Per group of related sensitive counts and sums (``truth``: a Protection's
     cells, true values included), what ``layers`` publish of it and the outsider's
-    knowledge."""
+    knowledge (``known``: the relations the outsider reads in the data dictionary)."""
     truth = truth.set_index(["indicator", "level", "code"]).sort_index()
     ids = [
         i
@@ -80,24 +86,63 @@ def linked_groups(layers: dict[str, pd.DataFrame], truth: pd.DataFrame) -> Itera
         and truth.loc[i, "kind"].iloc[0] in ("count", "sum")
         and truth.loc[i, "reason"].ne("derived").any()
     ]
-    for group in KNOWN.among(ids).groups(ids):
+    for group in known.among(ids).groups(ids):
         cells, shown = published_cells(layers, group)
         kinds = truth.loc[group, "kind"].groupby(level=0).first().reindex(cells["indicator"])
         count = (kinds == "count").to_numpy()
-        knowledge = LinkedCells(cells, KNOWN.among(group)).knowledge(
+        knowledge = LinkedCells(cells, known.among(group)).knowledge(
             shown, np.where(count, HALF_COUNT, HALF_SUM), count, MIN_UNITS
         )
+        knowledge = _with_own_sums(knowledge, cells, layers)
         rows = truth.reindex(pd.MultiIndex.from_frame(cells[["indicator", "level", "code"]]))
         yield Group(cells, shown, knowledge, rows)
 
 
-def exposed(layers: dict[str, pd.DataFrame], truth: pd.DataFrame, sample: int = 15) -> pd.DataFrame:
+def with_own_areas(
+    layers: dict[str, pd.DataFrame], out: Path, layer: str, mapping: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """``layers`` with the own areas of the GeoPackage layer ``layer`` as level
+    ``eigen``, each with the buurten the steward's mapping table (``buurtcode``,
+    ``code``) gives it (``members``): what the outsider knows of them, read from the
+    definition, not from the engine."""
+    own = pyogrio.read_dataframe(out / "zicht.gpkg", layer=layer, read_geometry=False)
+    buurten = mapping.groupby("code")["buurtcode"].apply(list)
+    return layers | {"eigen": own.assign(members=buurten.reindex(own["code"]).to_numpy())}
+
+
+def _with_own_sums(knowledge: Knowledge, cells: pd.DataFrame, layers: dict) -> Knowledge:
+    """The outsider's knowledge with one more sum per own area and indicator: its cell
+    is the sum of its buurten' cells."""
+    if "eigen" not in layers:
+        return knowledge
+    at = {key: k for k, key in enumerate(zip(cells["indicator"], cells["level"], cells["code"]))}
+    totals, members, groups = [], [], []
+    for indicator in dict.fromkeys(cells["indicator"]):
+        for code, buurten in zip(layers["eigen"]["code"], layers["eigen"]["members"]):
+            totals.append(at[(indicator, "eigen", code)])
+            members += [at[(indicator, "buurt", b)] for b in buurten]
+            groups += [len(knowledge.total) + len(totals) - 1] * len(buurten)
+    return replace(
+        knowledge,
+        total=np.r_[knowledge.total, totals].astype(np.int64),
+        member=np.r_[knowledge.member, members].astype(np.int64),
+        group=np.r_[knowledge.group, groups].astype(np.int64),
+    )
+
+
+def exposed(
+    layers: dict[str, pd.DataFrame],
+    truth: pd.DataFrame,
+    sample: int = 15,
+    known: Relations = KNOWN,
+) -> pd.DataFrame:
     """The withheld unsafe cells (``truth``: a Protection's cells, true values
     included) whose attacker interval from ``layers`` does not cover their protection
-    interval, by propagation and, on a sample, by the exact programs."""
+    interval, by propagation and, on a sample, by the exact programs (``known``: the
+    relations the outsider knows)."""
     rng = np.random.default_rng(1)
     found = []
-    for cells, shown, knowledge, rows in linked_groups(layers, truth):
+    for cells, shown, knowledge, rows in linked_groups(layers, truth, known):
         low, high = attacker_bounds(knowledge)
         unsafe = np.flatnonzero(rows["reason"].isin(PRIMARY_RULES).to_numpy() & np.isnan(shown))
         v, lo, up = (rows[x].to_numpy(float) for x in ("value", "lower", "upper"))
@@ -134,27 +179,29 @@ def published_cells(
 
 def insider_exposed(layers: dict[str, pd.DataFrame], truth: pd.DataFrame) -> pd.DataFrame:
     """The withheld unsafe cells that the one unit of a withheld singleton (``units``
-    1) pins narrower than their protection, by propagation: it knows its own cell, and
-    its own part of the cells that hold it (parent areas, larger indicators) is taken
-    off; cells made only of its records (its finer areas, smaller indicators there,
-    holding cells with that one unit) are its own and not counted. Columns: the
-    singleton (``indicator``, ``code``) and the cell pinned (``pinned``, ``at``)."""
-    subsets = KNOWN.closed().subsets
+    1) pins narrower than their protection, by propagation. The unit knows every cell
+    made only of its records, exactly: its own cell, the smaller indicators and parts
+    of it in its area and the areas inside, and every cell holding those with that one
+    unit (and in turn what is inside those). Of the other cells that hold its records
+    it knows its own part, which is taken off: what must stay protected is the others'.
+    Columns: the singleton (``indicator``, ``code``) and the cell pinned (``pinned``,
+    ``at``)."""
+    closed = KNOWN.closed()
+    inside = set(closed.subsets) | {(p, t) for t, parts in KNOWN.sums for p in parts}
     found = []
     for cells, shown, knowledge, rows in linked_groups(layers, truth):
         v, lo, up, units = (rows[x].to_numpy(float) for x in ("value", "lower", "upper", "units"))
         unsafe = np.flatnonzero(rows["reason"].isin(PRIMARY_RULES).to_numpy() & np.isnan(shown))
         code, indicator = cells["code"].to_numpy(str), cells["indicator"].to_numpy(str)
         for s in np.flatnonzero(np.isnan(shown) & (units == 1)):
+            own = _own(s, code, indicator, units, inside)
             low, high = knowledge.low.copy(), knowledge.high.copy()
-            low[s] = high[s] = v[s]
+            low[: len(own)][own] = high[: len(own)][own] = v[own]
             a, b = attacker_bounds(knowledge.within(low, high))
-            smaller = {indicator[s]} | {x for x, y in subsets if y == indicator[s]}
-            larger = {indicator[s]} | {y for x, y in subsets if x == indicator[s]}
-            under = np.array([_inside(c, code[s]) for c in code])
-            own = under & np.isin(indicator, list(smaller))
-            holds = np.isin(code, [code[s], *_above(code[s])]) & np.isin(indicator, list(larger))
-            own |= holds & (units == 1)
+            records = [(code[k], indicator[k]) for k in np.flatnonzero(own & (units >= 1))]
+            holds = np.array(
+                [any(_holds(c, i, *r, inside) for r in records) for c, i in zip(code, indicator)]
+            )
             part = np.where(holds & ~own, v[s], 0.0)
             t = unsafe[~own[unsafe]]
             rest = v[t] - part[t]
@@ -162,6 +209,34 @@ def insider_exposed(layers: dict[str, pd.DataFrame], truth: pd.DataFrame) -> pd.
             for pinned in t[~ok]:
                 found.append((indicator[s], code[s], indicator[pinned], code[pinned]))
     return pd.DataFrame(found, columns=["indicator", "code", "pinned", "at"])
+
+
+def _own(
+    s: int, code: np.ndarray, indicator: np.ndarray, units: np.ndarray, inside: set
+) -> np.ndarray:
+    """The cells made only of the records of singleton ``s``'s one unit: those ``s``
+    holds, and, in turn, every cell with one unit that holds one of those with its
+    records (that unit is this one) and what that cell holds."""
+    cells = list(zip(code, indicator))
+    own = np.array([_holds(code[s], indicator[s], c, i, inside) for c, i in cells])
+    while True:
+        records = [cells[k] for k in np.flatnonzero(own & (units >= 1))]
+        alone = [
+            k
+            for k, (c, i) in enumerate(cells)
+            if not own[k] and units[k] == 1 and any(_holds(c, i, *r, inside) for r in records)
+        ]
+        if not alone:
+            return own
+        for k in alone:
+            own |= np.array([_holds(code[k], indicator[k], c, i, inside) for c, i in cells])
+
+
+def _holds(big_code: str, big: str, code: str, indicator: str, inside: set) -> bool:
+    """Whether cell (``big_code``, ``big``) holds every record of (``code``,
+    ``indicator``): its area is that area or lies around it, and its indicator is the
+    same or a larger one."""
+    return _inside(code, big_code) and (indicator == big or (indicator, big) in inside)
 
 
 def _above(code: str) -> list[str]:

@@ -133,8 +133,12 @@ def _perturbed_run(monkeypatch, tmp_path, reference, name: str):
         result.branches.loc[mine.to_numpy(), "value"] *= 3
         return result
 
-    def protect_as_decided(cells, boundaries, config, relations=None, branches=None, threads=1):
-        return protect(seen["cells"], boundaries, config, relations, seen["branches"], threads)
+    def protect_as_decided(
+        cells, boundaries, config, relations=None, branches=None, threads=1, released=None
+    ):
+        return protect(
+            seen["cells"], boundaries, config, relations, seen["branches"], threads, released
+        )
 
     monkeypatch.setattr(run_pipeline, "compute_indicators", perturb)
     monkeypatch.setattr(run_pipeline, "protect_cells", protect_as_decided)
@@ -254,13 +258,11 @@ def test_the_exact_audit_agrees_and_prints_only_its_report(demo_out, capfd):
     assert "Running HiGHS" not in out and "Copyright" not in out
 
 
-@pytest.mark.xfail(strict=True, reason="issue 27: singleton protection is not built yet")
 def test_a_singleton_insider_pins_nothing(demo_run, demo_out):
     """The one unit behind a withheld cell knows its value: with it, no other unsafe
-    cell may be pinned (tau-Argus's singleton protection). Measured when the issue was
-    taken up, by this attacker (who does not use the sum over start years): 729
-    singletons, 4 cells pinned by 5 of them (a buurt's purchase sum of legal persons
-    to within 3,000 by the one buyer in the next buurt, a transaction sum, cannabis
-    plantations); strict, so it fails once none is."""
+    cell may be pinned (tau-Argus's singleton protection). Before that protection, this
+    attacker found 5 of the demo's withheld singletons pinning 4 cells (a buurt's
+    purchase sum of legal persons to within 3,000 by the one buyer in the next buurt, a
+    transaction sum, cannabis plantations)."""
     found = insider_exposed(read_layers(demo_out), demo_run.protection.cells)
     assert found.empty, found.head(10).to_string()

@@ -69,6 +69,16 @@ def _existing_path(value: Any, info: ValidationInfo) -> Path:
     return path
 
 
+def _new_path(value: Any, info: ValidationInfo) -> Path:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, got {value!r}")
+    base = (info.context or {}).get("base", Path.cwd())
+    path = Path(value) if Path(value).is_absolute() else (base / value).resolve()
+    if not path.parent.is_dir():
+        raise ValueError(f"names {path}, in a folder that does not exist")
+    return path
+
+
 def to_text(value: Any) -> str:
     # na_values: "-99999999" and -99999999 mean the same code
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
@@ -81,6 +91,8 @@ def to_text(value: Any) -> str:
 Number = Annotated[float, BeforeValidator(to_number)]
 Share = Annotated[float, BeforeValidator(to_number), Field(ge=0, le=1)]
 ExistingPath = Annotated[Path, BeforeValidator(_existing_path)]
+# a path a run may create (its folder must exist)
+NewPath = Annotated[Path, BeforeValidator(_new_path)]
 Kind = Annotated[str, OneOf(KINDS)]
 Direction = Annotated[str, OneOf((*DIRECTIONS, "none"))]
 UnitType = Annotated[str, OneOf(UNIT_TYPES)]

@@ -33,7 +33,7 @@ def reference_problems(config: Config, raw: dict[str, Any]) -> list[str]:
 
 def _repeated_ids(config: Config) -> list[str]:
     problems = []
-    for section in ("tables", "microdata", "rasters", "indicators", "trends"):
+    for section in ("tables", "microdata", "rasters", "indicators", "trends", "own_areas"):
         problems += _repeats([item.id for item in getattr(config, section)], section)
     problems += _repeats([t.theme for t in config.models.targets], "models.targets", "theme")
     problems += _repeats([t.id for t in config.themes], "themes")

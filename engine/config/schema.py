@@ -23,7 +23,9 @@ from zicht.engine.config.sections import (
     DisclosureSpec,
     MicrodataSpec,
     ModelSpec,
+    OwnAreasSpec,
     RasterSpec,
+    ReleaseSpec,
     RunSection,
     SpatialSpec,
     SyntheticSpec,
@@ -59,6 +61,8 @@ class Config(Section):
     models: ModelSpec = Field(default_factory=ModelSpec)
     disclosure: DisclosureSpec = Field(default_factory=DisclosureSpec)
     branches: BranchesSpec | None = None
+    own_areas: tuple[OwnAreasSpec, ...] = ()
+    release: ReleaseSpec = Field(default_factory=ReleaseSpec)
     _path: Path = PrivateAttr(default=Path("config.toml"))
     _sha256: str = PrivateAttr(default="")
 

@@ -7,6 +7,7 @@ Their choices come from the stage packages that own them
 from __future__ import annotations
 
 from dataclasses import fields
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
@@ -16,14 +17,17 @@ from pydantic import (
     StrictInt,
     StrictStr,
     create_model,
+    field_validator,
     model_validator,
 )
 
+from zicht.boundaries.own_areas import POLYGON_SUFFIXES, read_mapping
 from zicht.boundaries.quality import QualityRules
 from zicht.disclosure.rules import DisclosureParams
 from zicht.engine.config.fields import (
     GENERATOR_NAMES,
     ExistingPath,
+    NewPath,
     Number,
     OneOf,
     Section,
@@ -53,6 +57,14 @@ class RunSection(Section):
     title: StrictStr = ""
     # threads for the numeric libraries (BLAS, OpenMP); 0: the cores free to this run
     threads: StrictInt = Field(0, ge=0)
+
+
+class ReleaseSpec(Section):
+    """``[release]``: the steward's release ledger (:mod:`engine.ledger`), a folder
+    outside every output: it holds true values. A run reads what earlier releases put
+    out from it, protects jointly with that, and records its own release in it."""
+
+    ledger: NewPath | None = None
 
 
 class QualitySpec(Section):
@@ -244,6 +256,28 @@ class BranchesSpec(Section):
     companies: StrictStr | None = None
     # the same figure in successive years, oldest first: the change over the years
     trend: tuple[StrictStr, ...] = ()
+
+
+class OwnAreasSpec(Section):
+    """``[[own_areas]]``: a set of own areas (police basisteams, RIEC regions, a
+    gemeente's districts) as unions of buurten, from ``file``: a mapping table (CSV:
+    ``buurtcode``, ``code``, ``naam``, optionally ``soort``) or polygons that follow
+    buurt boundaries (:mod:`boundaries.own_areas`). Published as layer
+    ``eigen_<id>``, protected jointly with the buurten."""
+
+    id: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
+    file: ExistingPath
+    label_nl: StrictStr = ""  # what the areas are: the layer's ``indeling`` (default: id)
+    label_en: StrictStr = ""
+
+    @field_validator("file")
+    @classmethod
+    def _mapping(cls, path: Path) -> Path:
+        """A mapping table is checked now (columns, values, a buurt listed twice);
+        its buurt codes, and polygons, when the boundaries are read."""
+        if path.suffix.lower() not in POLYGON_SUFFIXES:
+            read_mapping(path)
+        return path
 
 
 class TrendSpec(Section):

@@ -140,6 +140,7 @@ def say(text: str, language: str = "nl", **values: object) -> str:
 # The English of every Dutch text the outputs show (the report, the lists).
 ENGLISH = {
     "Brancheanalyse": "Sector analysis",
+    "Eigen gebieden": "Own areas",
     "Hoe vaak komt een risicobranche voor in een gebied, vergeleken met het geheel? De locatiequotiënt is het aandeel van de branche onder de vestigingen van het gebied, gedeeld door dat aandeel in alle gebieden samen: 2 betekent twee keer zo vaak als gemiddeld. Cijfers van kleine branches in kleine gebieden zijn onderdrukt; de quotiënt is dan onbekend.": (  # noqa: E501
         "How common is a risk-prone sector in an area, compared with the whole? The "
         "location quotient is the sector's share of the area's establishments divided by "

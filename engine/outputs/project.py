@@ -59,12 +59,27 @@ def write_project(
             group = _group(top, say(LEVEL_NAMES[level], language), checked=False)
             for row in styles[styles["f_table_name"] == table].itertuples(index=False):
                 _add_layer(group, layers, table, row, False)
+    _own_area_group(tree, layers, styles, language)
     _properties(root)
     document = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(
         root, encoding="unicode"
     )
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("zicht.qgs", document)
+
+
+def _own_area_group(
+    tree: ET.Element, layers: ET.Element, styles: pd.DataFrame, language: str
+) -> None:
+    """The own-area layers (``eigen_<id>``), one group per set, switched off."""
+    own = [str(t) for t in dict.fromkeys(styles["f_table_name"]) if str(t).startswith("eigen_")]
+    if not own:
+        return
+    top = _group(tree, say("Eigen gebieden", language), checked=False)
+    for table in own:
+        group = _group(top, table.removeprefix("eigen_"), checked=False)
+        for row in styles[styles["f_table_name"] == table].itertuples(index=False):
+            _add_layer(group, layers, table, row, False)
 
 
 def _add_layer(parent: ET.Element, layers: ET.Element, table: str, row: Any, visible: bool) -> None:

@@ -16,10 +16,10 @@ from zicht.boundaries.codes import LAYER_NAMES, LEVELS
 from zicht.engine.analysis import LevelAnalysis
 from zicht.engine.config import Config
 from zicht.engine.outputs.branches import risk_layers
+from zicht.engine.outputs.disclosure_record import DisclosureRecord
 from zicht.engine.outputs.language import label_table
 from zicht.engine.outputs.record import field_aliases, model_table, run_table, score_table
 from zicht.engine.outputs.styles import StyleSet, layer_styles
-from zicht.engine.publish import DisclosureRecord
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,12 +81,15 @@ def published_run(
     disclosure: DisclosureRecord,
     branches: pd.DataFrame | None,
     record: RunRecord,
+    own_layers: dict[str, gpd.GeoDataFrame] | None = None,
 ) -> PublishedRun:
     """The run's outputs as the writers take them; ``indicators`` is the
-    ``indicators`` table, ``branches`` the ``branches`` table (None: none)."""
+    ``indicators`` table, ``branches`` the ``branches`` table (None: none),
+    ``own_layers`` the layers of own areas by name."""
     created = datetime.now(UTC)
     layers = analysed.layers
     gpkg_layers = {LAYER_NAMES[lv]: layers[lv] for lv in LEVELS if lv in layers}
+    gpkg_layers |= own_layers or {}
     if branches is not None:
         gpkg_layers |= risk_layers(branches, layers, config)
     themes = {t: config.theme_name(t) for t in config.scored_themes}

@@ -20,10 +20,11 @@ from zicht.engine.analysis import LevelAnalysis
 from zicht.engine.cells import IndicatorCells
 from zicht.engine.config import Config
 from zicht.engine.outputs.branches import lq_column
+from zicht.engine.outputs.disclosure_record import DisclosureRecord
 from zicht.engine.outputs.language import percent, say
 from zicht.engine.outputs.manifest import sha256_of
 from zicht.engine.outputs.report import ModelDetail
-from zicht.engine.publish import DisclosureRecord, indicator_exposures
+from zicht.engine.publish import indicator_exposures
 from zicht.engine.sbi import SbiTree
 from zicht.engine.themes import THEME_OUTPUTS
 

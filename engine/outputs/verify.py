@@ -46,6 +46,7 @@ from zicht.engine.estimates import additive_sensitive, group_bounds, published_c
 from zicht.engine.outputs.branches import parent_codes
 from zicht.engine.outputs.dashboard import read_dashboard_data
 from zicht.engine.outputs.manifest import sha256_of
+from zicht.engine.outputs.own_areas import read_own_layers
 from zicht.engine.publish import SUPPRESSION_TEXTS
 from zicht.engine.sbi import REST, TOTAL, SbiTree
 from zicht.engine.themes import THEME_OUTPUTS
@@ -57,7 +58,8 @@ ATTACKER_MODEL = (
     "for +/- {half_sum:g}",
     "knows the rules: a published count above 0 holds at least {min_units} units, a "
     "published 0 is exactly 0, a withheld cell is anything from 0 up",
-    "knows every parent is the sum of its children (buurt, wijk, gemeente)",
+    "knows every parent is the sum of its children (buurt, wijk, gemeente), and every own "
+    "area (layers eigen_<id>) the sum of the buurten its layer lists",
     "knows the area rules: no person-based figure where inhabitants or households are "
     "few, no other company figure where the company count is withheld or below "
     "{min_companies} (decided on published figures: they add nothing)",
@@ -87,6 +89,7 @@ class PublishedOutput:
     indicators: pd.DataFrame  # the indicators table, indexed by id
     layers: dict[str, pd.DataFrame]  # per level, without geometry
     branches: pd.DataFrame | None
+    own: dict[str, pd.DataFrame] = field(default_factory=dict)  # own areas, per level
 
 
 def read_output(path: Path) -> PublishedOutput:
@@ -113,6 +116,7 @@ def read_output(path: Path) -> PublishedOutput:
             if "branches" in names
             else None
         ),
+        own=read_own_layers(gpkg, names),
     )
 
 
@@ -149,13 +153,13 @@ def _audit_linked(output: PublishedOutput, report: AuditReport, exact: bool) -> 
     sensitive = output.indicators[output.indicators["sensitive"] == 1]
     additive = additive_sensitive(output.indicators)
     relations = relations_of(output.indicators).among(additive)
-    branches = output.branches
+    branches, layers = output.branches, output.layers | output.own
     report.model = _model_in_words(output.params, relations, exact, branches is not None)
     for group in relations.groups(additive):
         _audit_group(
             group,
             sensitive,
-            output.layers,
+            layers,
             output.params,
             relations.among(group),
             report,
@@ -179,8 +183,9 @@ def _joint(outputs: list[PublishedOutput], report: AuditReport) -> PublishedOutp
     indicators = indicators[~indicators.index.duplicated()]
     sensitive = [str(i) for i in indicators.index[indicators["sensitive"] == 1]]
     layers = {}
-    for level in dict.fromkeys(lv for o in outputs for lv in o.layers):
-        frames = [o.layers[level] for o in outputs if level in o.layers]
+    every = [o.layers | o.own for o in outputs]  # with the own areas: audited as one
+    for level in dict.fromkeys(lv for o in every for lv in o):
+        frames = [o[level] for o in every if level in o]
         layers[level] = _union(frames, ["code"], sensitive, level, report)
     frames = [o.branches for o in outputs if o.branches is not None]
     branches = _union(frames, ["niveau", "code", "sbi"], sensitive, "branches", report)

@@ -214,24 +214,56 @@ def microdata_cells(
     """
     if measure == "amount" and amount is None:
         raise ValueError("measure 'amount' needs the amounts")
-    out = {}
-    for level, position in placement.position.items():
-        index = boundaries.levels[level].index
-        keep = mask & (position >= 0)
-        weight = amount[keep] if amount is not None else None
-        value, units, top = contributions(
-            position[keep], placement.holders[keep], weight, len(index)
-        )
-        if measure == "units":
-            value = contributions(position[keep], placement.unit[keep], None, len(index))[1]
-            top = np.where(np.isnan(top), np.nan, 1.0)
-        cells = pd.DataFrame(np.nan, index=index, columns=CELL_COLUMNS)
-        cells["value"] = value
-        cells["numerator"] = value
-        cells["units"] = units
-        cells[["top1", "top2", "top3"]] = top
-        out[level] = cells
-    return out
+    return {
+        level: _cells(placement, position, boundaries.levels[level].index, mask, measure, amount)
+        for level, position in placement.position.items()
+    }
+
+
+def own_area_cells(
+    placement: Placement,
+    boundaries: Boundaries,
+    buurt_of: pd.Series,
+    codes: pd.Index,
+    mask: np.ndarray,
+    measure: str,
+    amount: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Cells of own areas (unions of buurten: ``buurt_of`` maps a buurt code to its
+    own area's code, one of ``codes``) for the records in ``mask``, as
+    :func:`microdata_cells`. From the records themselves: the units and largest
+    contributions of a union are not those of its buurten added up (one holder can
+    have records in several)."""
+    if measure == "amount" and amount is None:
+        raise ValueError("measure 'amount' needs the amounts")
+    finest = placement.position[boundaries.finest]
+    own_of_area = codes.get_indexer(buurt_of.reindex(boundaries.areas.index).to_numpy())
+    position = np.where(finest >= 0, own_of_area[np.maximum(finest, 0)], -1)
+    return _cells(placement, position, codes, mask, measure, amount)
+
+
+def _cells(
+    placement: Placement,
+    position: np.ndarray,
+    index: pd.Index,
+    mask: np.ndarray,
+    measure: str,
+    amount: np.ndarray | None,
+) -> pd.DataFrame:
+    """The cells of the areas ``index`` for the records in ``mask`` (``position``:
+    each record's area, -1: none)."""
+    keep = mask & (position >= 0)
+    weight = amount[keep] if amount is not None else None
+    value, units, top = contributions(position[keep], placement.holders[keep], weight, len(index))
+    if measure == "units":
+        value = contributions(position[keep], placement.unit[keep], None, len(index))[1]
+        top = np.where(np.isnan(top), np.nan, 1.0)
+    cells = pd.DataFrame(np.nan, index=index, columns=CELL_COLUMNS)
+    cells["value"] = value
+    cells["numerator"] = value
+    cells["units"] = units
+    cells[["top1", "top2", "top3"]] = top
+    return cells
 
 
 def contributions(
