@@ -140,7 +140,9 @@ def test_the_table_and_the_csv_show_each_score_with_its_range(desktop, demo_out)
     assert {"Hoger door", "Lager door"} <= set(table.columns)
     mine = table.set_index("Code")
     known = layer["risk_low_vastgoed"].notna()
-    low = pd.to_numeric(mine["Risicoscore vastgoed, ondergrens"], errors="coerce")
+    # a column with "geen score: ..." beside numbers is read as text
+    low = mine["Risicoscore vastgoed, ondergrens"].astype(str).str.replace(",", ".")
+    low = pd.to_numeric(low, errors="coerce")
     assert np.allclose(low.loc[layer.index[known]], layer.loc[known, "risk_low_vastgoed"])
     wijken = _layer(demo_out, "wijk").set_index("code")["naam"]
     first = layer.index[0]
@@ -306,3 +308,18 @@ def test_english_is_english_to_the_footer(desktop):
         assert not re.search(r"\b(geen|cijfer|onderdrukt|inwoners|Legenda)\b", words), words
     finally:
         desktop.click("#lang")
+
+
+def test_the_report_gives_ranges_in_numbers_and_a_trend_map(demo_out):
+    page = (demo_out / "report.html").read_text(encoding="utf-8")
+    ranges = re.findall(r"<td data-label='Bandbreedte'>(.*?)</td>", page)
+    assert len(ranges) >= 10
+    assert all(re.fullmatch(r"\d+(,\d)?-\d+(,\d)?(, geschat)?", r) for r in ranges), ranges
+    trends = page.split("<section id='trends'>")[1].split("</section>")[0]
+    assert "geregistreerde misdrijven" in trends and "aanhoudende coldspot" in trends
+    assert "UTC" not in page and "Vastgoed, Drugs" in page and " en Branches" in page
+
+
+def test_the_run_says_which_file_to_open(demo_session, demo_out):
+    _, lines = demo_session
+    assert lines[-1].endswith(f"open {demo_out / 'dashboard.html'} in a browser")

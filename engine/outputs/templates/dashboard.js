@@ -657,7 +657,9 @@
   function csvText() {
     const columns = csvColumns(), rows = tableRows();
     const sep = state.lang === "en" ? "," : ";";
-    const quote = (s) => (/[";,\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s);
+    // quoted where it holds the separator, a quote or a line break (a Dutch decimal
+    // comma needs no quotes beside the ";")
+    const quote = (s) => (s.includes(sep) || /["\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s);
     const lines = [columns.map((c) => quote(csvHeader(c))).join(sep)];
     for (const i of rows) lines.push(columns.map((c) => quote(csvValue(c, i))).join(sep));
     return "\ufeff" + lines.join("\r\n") + "\r\n";
