@@ -405,12 +405,28 @@
   function esc(text) {
     return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
   }
+  const LABEL_EN = {};
+  for (const row of DATA.indicators) {
+    // the drivers name an input by its label without the "(synthetisch)" mark
+    const bare = (text) => String(text).replace(/ \((synthetisch|synthetic)\)$/, "");
+    if (row.label_nl && row.label_en) LABEL_EN[bare(row.label_nl).toLowerCase()] = bare(row.label_en);
+  }
+  function inputLabel(name) {
+    // a score input as the drivers text names it ("label t.o.v. exposure", "label (in
+    // omliggende gebieden)"), in English from the indicators' own English labels
+    if (state.lang !== "en") return name;
+    const nearby = / \(in omliggende gebieden\)$/.test(name);
+    const parts = name.replace(/ \(in omliggende gebieden\)$/, "").split(" t.o.v. ");
+    const english = parts.map((part) => LABEL_EN[part.toLowerCase()] || part).join(" relative to ");
+    return english + (nearby ? " (in surrounding areas)" : "");
+  }
   function driverParts(text) {
     // "label (+0,30); label (-0,20)" -> the labels that push the score up, and down
     const up = [], down = [];
     for (const part of String(text || "").split("; ").filter(Boolean)) {
       const cut = part.lastIndexOf(" (");
-      let name = published(cut > 0 ? part.slice(0, cut) : part).replace(/, (geschat|estimated)$/, " ($1)");
+      const raw = cut > 0 ? part.slice(0, cut) : part, estimated = /, geschat$/.test(raw);
+      let name = inputLabel(raw.replace(/, geschat$/, "")) + (estimated ? " (" + published("geschat") + ")" : "");
       // lower case inside a sentence, but not an abbreviation (WOZ, KvK)
       if (!/^.[A-Z]/.test(name)) name = name.charAt(0).toLowerCase() + name.slice(1);
       const sign = cut > 0 ? part.slice(cut + 2) : "+";
