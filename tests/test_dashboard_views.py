@@ -323,3 +323,66 @@ def test_the_report_gives_ranges_in_numbers_and_a_trend_map(demo_out):
 def test_the_run_says_which_file_to_open(demo_session, demo_out):
     _, lines = demo_session
     assert lines[-1].endswith(f"open {demo_out / 'dashboard.html'} in a browser")
+
+
+def _scored_grid(tmp_path):
+    """A dashboard of 6 square buurten with a score, its range, and the rank range
+    columns a run may add (``rank_low_``/``rank_high_``): the page shows what it has."""
+    from datetime import datetime
+
+    from tests.conftest import grid_buurten
+    from zicht.engine.outputs.dashboard import DashboardInputs, build_dashboard
+
+    codes = [f"BU09990{k:03d}" for k in range(6)]
+    grid = grid_buurten(codes).rename(columns={"buurtcode": "code", "buurtnaam": "naam"})
+    grid["inwoners"] = [1000.0, 20.0, 800.0, 900.0, 1200.0, 700.0]
+    grid["risk_x"] = [90.0, 10.0, 50.0, 70.0, 30.0, None]
+    grid["risk_low_x"] = [60.0, 0.0, 45.0, 65.0, 10.0, None]
+    grid["risk_high_x"] = [99.0, 40.0, 55.0, 75.0, 50.0, None]
+    grid["rank_x"] = [1.0, 5.0, 3.0, 2.0, 4.0, None]
+    grid["rank_low_x"] = [1.0, 3.0, 2.0, 1.0, 3.0, None]
+    grid["rank_high_x"] = [2.0, 5.0, 4.0, 3.0, 5.0, None]
+    grid["suppression"] = [None, None, None, None, None, "gebiedsregel personen"]
+    indicators = pd.DataFrame(
+        {
+            "id": ["inwoners"],
+            "theme": ["none"],
+            "kind": ["count"],
+            "label_nl": ["Inwoners"],
+            "label_en": ["Inhabitants"],
+            "unit": ["personen"],
+            "sensitive": [0],
+            "unit_type": ["person"],
+            "denominator": [None],
+            "synthetic": [0],
+        }
+    )
+    html = build_dashboard(
+        DashboardInputs(
+            title="Proef",
+            attribution="Bron: proef",
+            created=datetime(2026, 1, 2, 3, 4),
+            layers={"buurt": grid},
+            indicators=indicators,
+            themes={"x": "Thema X"},
+        )
+    )
+    path = tmp_path / "dashboard.html"
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def test_rank_ranges_show_where_the_run_has_them(browser, tmp_path):
+    page = Page(browser, _scored_grid(tmp_path).as_uri(), DESKTOP)
+    rows = page.page.locator("#table tbody tr")
+    assert rows.count() == 6
+    first = rows.nth(0).inner_text()
+    assert "90,0" in first and "60–99" in first and "1 (1–2)" in first
+    assert "geen score: te weinig inwoners" in rows.nth(5).inner_text()
+    page.page.evaluate("window.zicht.select('BU09990001')")
+    profile = page.page.inner_text("#profile")
+    assert "Rang 5 (3–5) / 6" in profile and "0–40" in profile
+    csv = page.page.evaluate("window.zicht.csv()")
+    header = csv.splitlines()[0].lstrip("\ufeff").split(";")
+    assert header[-2:] == ["rang best mogelijk", "rang slechtst mogelijk"]
+    page.close()

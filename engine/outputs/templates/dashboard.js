@@ -690,11 +690,6 @@
   }
 
   // ---- profile -----------------------------------------------------------------
-  function parentIndex(i, column, level) {
-    const code = (col(column) || [])[i];
-    if (!code || !DATA.levels[level]) return -1;
-    return indexOf(code, level);
-  }
   function parents(i, level) {
     // the wijk and gemeente an area lies in, as far as the page holds them
     level = level || state.level;
