@@ -357,7 +357,13 @@
     return -1;
   }
   function codes(level) { return col("code", level || state.level); }
-  function indexOf(code, level) { return codes(level).indexOf(code); }
+  const positions = {};  // per level: code -> index (a search looks up every parent)
+  function indexOf(code, level) {
+    level = level || state.level;
+    if (!positions[level]) positions[level] = new Map(codes(level).map((c, i) => [c, i]));
+    const i = positions[level].get(code);
+    return i === undefined ? -1 : i;
+  }
   function selectedIndex() { return state.selected ? indexOf(state.selected) : -1; }
 
   // ---- text for one area and column ------------------------------------------
