@@ -199,7 +199,7 @@ def _run(
         to_ledger()
     if private_reasons is not None:
         write_private_reasons(protection, private_reasons)
-    log.info("wrote %s", out_dir)
+    log.info("wrote %s; open %s in a browser", out_dir, Path(out_dir) / "dashboard.html")
     return RunResult(
         out_dir=out_dir,
         layers=analysed.layers,

@@ -137,7 +137,7 @@ def model_details(
     """
     language = config.language
     labels = {d.id: d.label(language) for d in config.indicators}
-    nearby = say(" (in de buurt)", language)
+    nearby = say(" (in omliggende gebieden)", language)
     details: dict[str, ModelDetail] = {}
     for level, analysis in analyses.items():
         for theme, model in analysis.models.items():
