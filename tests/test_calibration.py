@@ -98,3 +98,58 @@ def test_eb_standardised_rates_equal_esda_and_have_unit_variance_under_constant_
     assert 0.7 < z[small].std() / z[~small].std() < 1.4
     assert crude[small].std() / crude[~small].std() > 2
     assert eb_standardised(pd.Series([1.0, np.nan]), pd.Series([0.0, 10.0])).isna().all()
+
+
+def _ar1(rng: np.random.Generator, rows: int, years: int, rho: float) -> np.ndarray:
+    values = np.empty((rows, years))
+    values[:, 0] = rng.normal(size=rows)
+    for year in range(1, years):
+        values[:, year] = rho * values[:, year - 1] + np.sqrt(1 - rho**2) * rng.normal(size=rows)
+    return values
+
+
+def test_the_trend_test_holds_its_size_under_serial_correlation():
+    from zicht.spatial.trends import mann_kendall, mann_kendall_ar1, pooled_autocorrelation
+
+    rng = np.random.default_rng(8)
+    series = _ar1(rng, 3000, 5, 0.8)
+    rho = pooled_autocorrelation(series)
+    assert 0.65 < rho < 0.9  # five values each, but 3,000 areas together
+    _, p = mann_kendall_ar1(series, rho, seed=1)
+    assert (p <= 0.10).mean() <= 0.12
+    # control: the test for independent years rejects far more than its level
+    assert (mann_kendall(series)[1] <= 0.10).mean() > 0.2
+    # and a real trend is still found
+    rising = _ar1(rng, 3000, 5, 0.8) + 0.8 * np.arange(5)
+    _, p_rising = mann_kendall_ar1(rising, pooled_autocorrelation(rising), seed=1)
+    assert (p_rising <= 0.10).mean() > 0.3
+
+
+def test_independent_years_keep_the_exact_mann_kendall_test():
+    from zicht.spatial.trends import mann_kendall_ar1, pooled_autocorrelation
+
+    rng = np.random.default_rng(9)
+    series = rng.normal(size=(3000, 6))
+    assert pooled_autocorrelation(series) < 0.1
+    s, p = mann_kendall_ar1(series, 0.0, seed=2)
+    # six values: |S| = 15 (all in order) has probability 2 / 720
+    assert p[np.abs(s) == 15].max() == pytest.approx(2 / 720, abs=0.002)
+    assert 0.05 < (p <= 0.10).mean() <= 0.11
+    series[0, 2] = np.nan
+    assert np.isnan(mann_kendall_ar1(series, 0.0)[1][0])
+
+
+def test_the_buurt_and_wijk_layers_publish_gi_z_and_corrected_p(demo_run):
+    from zicht.spatial.hotspots import hotspot_classes
+
+    for level in ("buurt", "wijk"):
+        layer = demo_run.layers[level].set_index("code")
+        for theme in ("vastgoed", "transacties"):
+            z, p = layer[f"gi_z_{theme}"], layer[f"gi_p_{theme}"]
+            classes = layer[f"hotspot_{theme}"]
+            tested = classes.notna()
+            assert z[tested].notna().all() and p[tested].between(0, 1).all()
+            assert z[~tested].isna().all() and p[~tested].isna().all()
+            # the class is the one the z-score and corrected p-value give
+            again = hotspot_classes(z[tested].to_numpy(), p[tested].to_numpy())
+            assert (again == classes[tested].to_numpy()).all()

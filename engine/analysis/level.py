@@ -137,7 +137,7 @@ def _classes(
     # published as ArcGIS's Hot Spot Analysis does: the z-score and the p-value the
     # class is decided on (two-sided, after the correction for multiple testing)
     columns[f"gi_z_{theme}"] = gi["z"].reindex(areas.index).round(3)
-    columns[f"gi_p_{theme}"] = gi["p_adjusted"].reindex(areas.index).round(6)
+    columns[f"gi_p_{theme}"] = gi["p_adjusted"].reindex(areas.index)
     columns[f"lisa_{theme}"] = lisa["cluster"].reindex(areas.index)
 
 
