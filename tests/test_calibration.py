@@ -153,3 +153,17 @@ def test_the_buurt_and_wijk_layers_publish_gi_z_and_corrected_p(demo_run):
             # the class is the one the z-score and corrected p-value give
             again = hotspot_classes(z[tested].to_numpy(), p[tested].to_numpy())
             assert (again == classes[tested].to_numpy()).all()
+
+
+def test_a_rate_of_counts_is_tested_as_its_eb_standardised_rate(buurten):
+    from benchmarks.calibration import THEME, indicator_frame
+    from zicht.engine.analysis.evidence import hotspot_values
+    from zicht.engine.estimates import LevelEstimates
+
+    config = simulation_config("rate", buurten.boundaries)
+    values = simulate(buurten, "poisson 5", np.random.default_rng(13))
+    tested = hotspot_values(config, THEME, indicator_frame(config), LevelEstimates.exact(values))
+    exposure = values["inwoners"].where(values["x"].notna())
+    expected = eb_standardised(values["x"], exposure)
+    np.testing.assert_allclose(tested, expected, rtol=1e-9)
+    assert tested.notna().sum() == values["x_per_1000"].notna().sum()

@@ -43,19 +43,17 @@ def hotspots_of(config: Config) -> dict[str, str]:
 
 def hotspot_values(
     config: Config, theme: str, indicators: pd.DataFrame, estimates: LevelEstimates
-) -> pd.DataFrame:
+) -> pd.Series:
     """Per area the weighted mean of a composite theme's standardised inputs (unitless;
-    NaN where it has none), and per input the standardised values (columns by id)."""
+    NaN where it has none)."""
     inputs = {d.id: d for d in config.theme_indicators(theme)}
     z = pd.DataFrame({i: standardised(i, indicators, estimates) for i in inputs})
     for i, d in inputs.items():
         if d.direction == "lower":
             z[i] = -z[i]
     weights = pd.Series({i: config.models.weights.get(i, 1.0) for i in inputs})
-    present = z.notna()
-    total = present.mul(weights, axis=1).sum(axis=1)
-    value = z.fillna(0.0).mul(weights, axis=1).sum(axis=1) / total.where(total > 0)
-    return z.assign(value=value)
+    total = z.notna().mul(weights, axis=1).sum(axis=1)
+    return z.fillna(0.0).mul(weights, axis=1).sum(axis=1) / total.where(total > 0)
 
 
 def standardised(indicator_id: str, indicators: pd.DataFrame, est: LevelEstimates) -> pd.Series:

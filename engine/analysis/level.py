@@ -87,7 +87,7 @@ def analyse_level(
             inputs = score_inputs(ids, indicators, known, None)
             composite_theme(config, theme, inputs, result)
             result.descriptions[theme] = composite_description(config, theme, indicators)
-            tested = hotspot_values(config, theme, indicators, known)["value"]
+            tested = hotspot_values(config, theme, indicators, known)
         _classes(config, theme, areas, result, tested)
         shown = [c for c in theme_output_columns(theme) if c in result.columns]
         result.columns.loc[out.to_numpy(), shown] = np.nan
@@ -137,8 +137,17 @@ def _classes(
     # published as ArcGIS's Hot Spot Analysis does: the z-score and the p-value the
     # class is decided on (two-sided, after the correction for multiple testing)
     columns[f"gi_z_{theme}"] = gi["z"].reindex(areas.index).round(3)
-    columns[f"gi_p_{theme}"] = gi["p_adjusted"].reindex(areas.index)
+    columns[f"gi_p_{theme}"] = _rounded_up(gi["p_adjusted"].reindex(areas.index))
     columns[f"lisa_{theme}"] = lisa["cluster"].reindex(areas.index)
+
+
+def _rounded_up(p: pd.Series, digits: int = 3) -> pd.Series:
+    """p-values rounded up to ``digits`` significant digits: never onto the safe side
+    of a level (0.01, 0.05 and 0.10 lie on the grid), so a class read from the field
+    is the class published."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = 10.0 ** (digits - 1 - np.floor(np.log10(p)))
+        return np.ceil(p * scale - 1e-9) / scale
 
 
 def _trends(
