@@ -69,6 +69,8 @@ THEME_OUTPUTS = (
     "rank",
     "drivers",
     "hotspot",
+    "gi_z",
+    "gi_p",
     "lisa",
     "coverage",
 )

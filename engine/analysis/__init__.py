@@ -7,7 +7,7 @@ an estimate and an interval. Per level with at least ``spatial.min_areas`` areas
 - ``risk_<theme>``: 0-100, the area's percentile within the region; from the
   supervised model's out-of-fold prediction where the theme names a target (finest
   level only), else from the composite index of the theme's risk indicators. Counts
-  enter as rates against their exposure, shrunk towards the parent area's rate
+  enter as rates against their exposure, shrunk towards the overall rate
   (empirical Bayes), so a score ranks risk, not size;
 - ``risk_low_<theme>``/``risk_high_<theme>``: the area's percentile when its inputs
   run over what an outsider knows of them (the intervals of estimated and rounded
@@ -28,7 +28,6 @@ Moran's I), :mod:`~engine.analysis.scores` (a theme's score), :mod:`~engine.anal
 """
 
 from zicht.engine.analysis.level import (
-    PARENT_OF,
     analyse_level,
     autocorrelation_rows,
     level_weights,
@@ -37,7 +36,6 @@ from zicht.engine.analysis.results import LevelAnalysis, ScoreInputs
 from zicht.engine.analysis.scores import score_inputs
 
 __all__ = [
-    "PARENT_OF",
     "LevelAnalysis",
     "ScoreInputs",
     "analyse_level",

@@ -11,6 +11,7 @@ import pandas as pd
 from libpysal.graph import Graph
 
 from zicht.engine.analysis.descriptions import composite_description
+from zicht.engine.analysis.evidence import hotspot_values, standardised
 from zicht.engine.analysis.results import LevelAnalysis
 from zicht.engine.analysis.scores import composite_theme, model_theme, score_inputs
 from zicht.engine.config import Config
@@ -22,7 +23,6 @@ from zicht.spatial.trends import emerging_hotspots
 from zicht.spatial.weights import distance_band, knn, queen_with_islands
 
 log = logging.getLogger("zicht")
-PARENT_OF = {"buurt": "wijkcode", "wijk": "gemeentecode"}
 
 
 def level_weights(areas: gpd.GeoDataFrame, config: Config) -> tuple[Graph, list[str]]:
@@ -69,7 +69,6 @@ def analyse_level(
     estimates = estimates.reindex(areas.index)
     targets = {t.theme: t for t in config.models.targets}
     persons = _rule(excluded, "persons", areas.index)
-    parents = areas[PARENT_OF[level]] if level in PARENT_OF else None
     themes = config.scored_themes
     progress = progress_log("analysis {level}: {theme} ({k} of {n} themes{left})", level=level)
     for k, theme in enumerate(themes, start=1):
@@ -77,18 +76,23 @@ def analyse_level(
         target = targets.get(theme) if finest else None
         out = persons | _rule(excluded, theme, areas.index)
         known = estimates.without(out)
+        tested = None  # a model's hotspots are tested on its score
         if target is not None:
             model_theme(config, theme, target, areas, known, indicators, result)
         else:
             ids = [d.id for d in config.theme_indicators(theme)]
-            inputs = score_inputs(ids, indicators, known, parents)
+            # rates of counts shrink towards the overall rate, never a wijk's: rates of
+            # groups estimated from the same data make wijk-shaped blocks of equal
+            # values, which the hotspot test reads as clusters (benchmarks/calibration.py)
+            inputs = score_inputs(ids, indicators, known, None)
             composite_theme(config, theme, inputs, result)
             result.descriptions[theme] = composite_description(config, theme, indicators)
-        _classes(config, theme, areas, result)
+            tested = hotspot_values(config, theme, indicators, known)
+        _classes(config, theme, areas, result, tested)
         shown = [c for c in theme_output_columns(theme) if c in result.columns]
         result.columns.loc[out.to_numpy(), shown] = np.nan
     if finest:
-        _trends(config, estimates.without(persons).point, result)
+        _trends(config, estimates.without(persons), indicators, result)
     return result
 
 
@@ -99,18 +103,28 @@ def _rule(excluded: pd.DataFrame | None, name: str, index: pd.Index) -> pd.Serie
     return excluded[name].reindex(index).fillna(False).astype(bool)
 
 
-def _classes(config: Config, theme: str, areas: gpd.GeoDataFrame, result: LevelAnalysis) -> None:
-    """Hotspot (Gi*) and LISA classes of a theme's point score, into ``result``."""
+def _classes(
+    config: Config,
+    theme: str,
+    areas: gpd.GeoDataFrame,
+    result: LevelAnalysis,
+    tested: pd.Series | None,
+) -> None:
+    """Hotspot (Gi*) and LISA classes of a theme, into ``result``: of ``tested`` (a
+    composite's standardised inputs, :mod:`~engine.analysis.evidence`) where given,
+    else of the point score, for the areas with a score."""
     spec, columns = config.spatial, result.columns
     risk = columns[f"risk_{theme}"]
+    values = risk if tested is None else tested.reindex(risk.index).where(risk.notna())
     if risk.notna().sum() < spec.min_areas:
         log.info("%s: fewer than %d areas with a score: no hotspots", theme, spec.min_areas)
         columns[f"hotspot_{theme}"] = columns[f"lisa_{theme}"] = None
+        columns[f"gi_z_{theme}"] = columns[f"gi_p_{theme}"] = np.nan
         return
     assert result.graph is not None
     # areas without a score are left out of the weights by spatial.hotspots itself
     lisa, gi = local_statistics(
-        risk,
+        values,
         result.graph,
         spec.permutations,
         config.seed,
@@ -120,14 +134,34 @@ def _classes(config: Config, theme: str, areas: gpd.GeoDataFrame, result: LevelA
         spec.max_permutations,
     )
     columns[f"hotspot_{theme}"] = gi["hotspot"].reindex(areas.index)
+    # published as ArcGIS's Hot Spot Analysis does: the z-score and the p-value the
+    # class is decided on (two-sided, after the correction for multiple testing)
+    columns[f"gi_z_{theme}"] = gi["z"].reindex(areas.index).round(3)
+    columns[f"gi_p_{theme}"] = _rounded_up(gi["p_adjusted"].reindex(areas.index))
     columns[f"lisa_{theme}"] = lisa["cluster"].reindex(areas.index)
 
 
-def _trends(config: Config, values: pd.DataFrame, result: LevelAnalysis) -> None:
-    """Emerging hot spot categories of every configured trend, into ``result``."""
+def _rounded_up(p: pd.Series, digits: int = 3) -> pd.Series:
+    """p-values rounded up to ``digits`` significant digits: never onto the safe side
+    of a level (0.01, 0.05 and 0.10 lie on the grid), so a class read from the field
+    is the class published."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = 10.0 ** (digits - 1 - np.floor(np.log10(p)))
+        return np.ceil(p * scale - 1e-9) / scale
+
+
+def _trends(
+    config: Config, estimates: LevelEstimates, indicators: pd.DataFrame, result: LevelAnalysis
+) -> None:
+    """Emerging hot spot categories of every configured trend, into ``result``: each
+    year's figure as a rate (counts standardised against their exposure,
+    :func:`~engine.analysis.evidence.standardised`)."""
     spec = config.spatial
     for trend in config.trends:
-        complete = values[list(trend.indicators)].dropna()
+        yearly = pd.DataFrame(
+            {year: standardised(year, indicators, estimates) for year in trend.indicators}
+        )
+        complete = yearly.dropna()
         if len(complete) < spec.min_areas:
             continue
         emerging = emerging_hotspots(

@@ -17,6 +17,7 @@ import pandas as pd
 from zicht.boundaries import Boundaries
 from zicht.disclosure import Relations
 from zicht.engine.analysis import LevelAnalysis
+from zicht.engine.analysis.evidence import hotspots_of
 from zicht.engine.cells import IndicatorCells
 from zicht.engine.config import Config
 from zicht.engine.outputs.branches import lq_column
@@ -264,6 +265,8 @@ _OUTPUT_ALIASES = {
         "rank": "Rang",
         "drivers": "Factoren",
         "hotspot": "Hotspot",
+        "gi_z": "Gi*-z",
+        "gi_p": "Gi*-p gecorrigeerd",
         "lisa": "LISA",
         "coverage": "Dekking",
         "trend": "Trend",
@@ -276,6 +279,8 @@ _OUTPUT_ALIASES = {
         "rank": "Rank",
         "drivers": "Drivers",
         "hotspot": "Hot spot",
+        "gi_z": "Gi* z",
+        "gi_p": "Gi* p corrected",
         "lisa": "LISA",
         "coverage": "Coverage",
         "trend": "Trend",
@@ -406,7 +411,7 @@ def run_table(
                 "correction": config.spatial.correction,
                 "inference": config.spatial.inference,
                 # what each theme's hotspot and LISA classes are of
-                "hotspots_of": {t: f"risk_{t}" for t in config.scored_themes},
+                "hotspots_of": hotspots_of(config),
                 "max_permutations": config.spatial.max_permutations,
                 "alpha": config.spatial.alpha,
                 "islands_joined": {
