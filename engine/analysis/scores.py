@@ -18,6 +18,7 @@ from zicht.engine.analysis.descriptions import (
 )
 from zicht.engine.analysis.results import LevelAnalysis, ScoreInputs
 from zicht.engine.config import Config, TargetSpec
+from zicht.engine.config.references import target_leak
 from zicht.engine.estimates import LevelEstimates
 from zicht.engine.publish import progress_log
 from zicht.models.composite import CompositeIndex, percentile_against, percentile_score, rank_of
@@ -153,7 +154,8 @@ def _publish_score(
 
 def model_features(config: Config, target: TargetSpec) -> list[str]:
     """The model's features: as configured, else every context (theme-less) indicator
-    that is not a count or sum (those measure size) unless ``size_features``."""
+    that is not a count or sum (those measure size) unless ``size_features``, and that
+    does not carry the target (:func:`engine.config.references.target_leak`)."""
     if target.features:
         return list(target.features)
     return [
@@ -162,6 +164,7 @@ def model_features(config: Config, target: TargetSpec) -> list[str]:
         if d.theme == "none"
         and d.id != target.target
         and (target.size_features or d.kind not in ("count", "sum"))
+        and target_leak(config, target.target, d.id) is None
     ]
 
 
