@@ -400,7 +400,7 @@ def test_model_features_that_carry_the_target_are_refused(tmp_path):
     """A rate of the target, or of another filter of its records, is target leakage:
     refused with both ids and the key; a feature of other sources passes (control),
     and the default feature list leaves the leaking ones out."""
-    from zicht.engine.analysis.scores import model_features
+    from zicht.engine.analysis.modelled import model_features
 
     body = BASE + INHABITANTS + LEAKY
     for feature, why in [

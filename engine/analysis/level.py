@@ -4,16 +4,22 @@ trends on the finest level, and the global Moran's I of every published figure."
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from libpysal.graph import Graph
 
-from zicht.engine.analysis.descriptions import composite_description
+from zicht.engine.analysis.descriptions import (
+    aggregated_description,
+    composite_description,
+    fallback_description,
+)
+from zicht.engine.analysis.modelled import aggregated_theme, model_theme
 from zicht.engine.analysis.results import LevelAnalysis
-from zicht.engine.analysis.scores import composite_theme, model_theme, score_inputs
-from zicht.engine.config import Config
+from zicht.engine.analysis.scores import composite_theme
+from zicht.engine.config import Config, TargetSpec
 from zicht.engine.estimates import LevelEstimates
 from zicht.engine.publish import progress_log
 from zicht.engine.themes import theme_output_columns
@@ -44,6 +50,7 @@ def analyse_level(
     indicators: pd.DataFrame,
     finest: bool,
     excluded: pd.DataFrame | None = None,
+    finer: LevelAnalysis | None = None,
 ) -> LevelAnalysis:
     """Scores, drivers, hotspots and trends for the areas of one level.
 
@@ -53,7 +60,8 @@ def analyse_level(
     published ``indicators`` table (kinds, parts, exposures). ``excluded`` (per area
     code: ``persons``, and per theme) marks areas under an area rule: they get no
     score, rank, driver, class or trend of that theme (``persons``: of any), and stay
-    out of every fit and of their neighbours' weights.
+    out of every fit and of their neighbours' weights. ``finer`` is the finest
+    level's analysis, whose model themes a coarser level aggregates.
     """
     spec = config.spatial
     result = LevelAnalysis(columns=pd.DataFrame(index=areas.index))
@@ -74,22 +82,53 @@ def analyse_level(
     progress = progress_log("analysis {level}: {theme} ({k} of {n} themes{left})", level=level)
     for k, theme in enumerate(themes, start=1):
         progress(k, len(themes), theme=theme)
-        target = targets.get(theme) if finest else None
         out = persons | _rule(excluded, theme, areas.index)
         known = estimates.without(out)
-        if target is not None:
-            model_theme(config, theme, target, areas, known, indicators, result)
-        else:
-            ids = [d.id for d in config.theme_indicators(theme)]
-            inputs = score_inputs(ids, indicators, known, parents)
-            composite_theme(config, theme, inputs, result)
-            result.descriptions[theme] = composite_description(config, theme, indicators)
+        scope = ThemeScope(level, areas, known, indicators, parents, finer)
+        _score_theme(config, theme, targets.get(theme) if finest else None, scope, result)
         _classes(config, theme, areas, result)
         shown = [c for c in theme_output_columns(theme) if c in result.columns]
         result.columns.loc[out.to_numpy(), shown] = np.nan
     if finest:
         _trends(config, estimates.without(persons).point, result)
     return result
+
+
+class ThemeScope(NamedTuple):
+    """What a theme's score on one level is computed from."""
+
+    level: str
+    areas: gpd.GeoDataFrame
+    known: LevelEstimates  # the areas under an area rule blanked
+    indicators: pd.DataFrame
+    parents: pd.Series | None
+    finer: LevelAnalysis | None
+
+
+def _score_theme(
+    config: Config, theme: str, target: TargetSpec | None, scope: ThemeScope, result: LevelAnalysis
+) -> None:
+    """One method per theme on every level: the model where its skill suffices (on the
+    finest level fitted, on coarser ones aggregated), else the composite index."""
+    finer = scope.finer
+    if target is not None and model_theme(
+        config, theme, target, scope.areas, scope.known, scope.indicators, result
+    ):
+        return
+    if finer is not None and theme in finer.expected:
+        aggregated_theme(config, theme, finer, scope.level, scope.areas, result)
+        result.descriptions[theme] = finer.descriptions[theme] + aggregated_description(
+            config, scope.level
+        )
+        return
+    composite_theme(config, theme, scope.known, scope.indicators, scope.parents, result)
+    rejected = result.rejected.get(theme) or (finer.rejected.get(theme) if finer else None)
+    skill = result.skill.get(theme, finer.skill.get(theme) if finer else None)
+    if skill is not None:
+        result.skill[theme] = skill
+    result.descriptions[theme] = fallback_description(
+        config, rejected, skill
+    ) + composite_description(config, theme, scope.indicators)
 
 
 def _rule(excluded: pd.DataFrame | None, name: str, index: pd.Index) -> pd.Series:
