@@ -31,6 +31,7 @@ TEXT = {
         "fallback": "Het model {model} voorspelde de rangorde in ruimtelijke kruisvalidatie "
         "te zwak (rangcorrelatie {skill}, drempel {threshold}): de score is daarom op elk "
         "niveau de samengestelde index. ",
+        "unknown": "niet te bepalen",
         "aggregated": " Per {level}: het verwachte aantal van de buurten erin, gedeeld door "
         "hun totaal (hetzelfde model als op buurtniveau).",
     },
@@ -54,6 +55,7 @@ TEXT = {
         "fallback": "The model {model} predicted the ranking too weakly in spatial "
         "cross-validation (rank correlation {skill}, threshold {threshold}): the score is "
         "therefore the composite index on every level. ",
+        "unknown": "undetermined",
         "aggregated": " Per {level}: the expected number of its buurten over their total "
         "(the same model as on the buurt level).",
     },
@@ -120,7 +122,9 @@ def fallback_description(config: Config, rejected: ModelResult | None, skill: fl
     language = config.language
     return TEXT[language]["fallback"].format(
         model=rejected.model,
-        skill="-" if skill is None or skill != skill else _decimal(skill, language),
+        skill=TEXT[language]["unknown"]
+        if skill is None or skill != skill
+        else _decimal(skill, language),
         threshold=_decimal(config.models.min_skill, language),
     )
 

@@ -71,7 +71,8 @@ def model_theme(
     model = _fit_model(config, target, areas, est, indicators, X)
     skill = float(model.metrics.loc["spatial CV", "spearman"])
     result.skill[theme] = skill
-    if not skill >= config.models.min_skill:  # NaN (no rank correlation) fails too
+    # NaN (no rank correlation: too few published targets) fails unless -1 ("always")
+    if not (skill >= config.models.min_skill or config.models.min_skill <= -1):
         log.info("model %s: skill %.2f below models.min_skill: composite", theme, skill)
         result.rejected[theme] = model
         return False
