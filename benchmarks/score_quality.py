@@ -70,6 +70,7 @@ def scorings(result: RunResult, config: Config) -> dict[str, dict[str, pd.DataFr
     out: dict[str, dict[str, pd.DataFrame]] = {}
     for name, estimates in variants.items():
         out[name] = {}
+        finest = None  # the finest level's analysis, which coarser levels aggregate
         for level, layer in result.layers.items():
             excluded = excluded_areas(layer, area_rules(layer, protection, config), company)
             analysis = analyse_level(
@@ -80,7 +81,9 @@ def scorings(result: RunResult, config: Config) -> dict[str, dict[str, pd.DataFr
                 indicators,
                 level == boundaries.finest,
                 excluded,
+                finer=finest,
             )
+            finest = analysis if level == boundaries.finest else finest
             columns = analysis.columns.copy()
             for theme in THEMES:
                 rule = excluded["persons"] | excluded.get(theme, False)

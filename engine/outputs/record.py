@@ -146,7 +146,8 @@ def model_details(
     nearby = say(" (in de buurt)", language)
     details: dict[str, ModelDetail] = {}
     for level, analysis in analyses.items():
-        for theme, model in analysis.models.items():
+        # a model below models.min_skill too: the report says why it is not used
+        for theme, model in {**analysis.models, **analysis.rejected}.items():
             target = next(t.target for t in config.models.targets if t.theme == theme)
             layer = layers[level].set_index("code").reindex(model.prediction.index)
             exposure_id = config.indicator(target).exposure or target
