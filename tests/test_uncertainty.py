@@ -174,3 +174,12 @@ def test_a_model_kept_scores_its_theme_on_every_level(tmp_path, demo_on_one_stad
         assert ((scored["rank_low_drugs"] <= rank) & (rank <= scored["rank_high_drugs"])).all()
         risk = scored["risk_drugs"]
         assert ((scored["risk_low_drugs"] <= risk) & (risk <= scored["risk_high_drugs"])).all()
+
+
+def test_the_ends_of_a_rank_are_ranks_against_the_others():
+    from zicht.models.composite import rank_against, rank_of
+
+    raw = pd.Series([3.0, 1.0, 2.0, 2.0, np.nan], index=list("abcde"))
+    assert rank_against(raw, raw).equals(rank_of(raw))
+    # b alone at 2.5: only a is above it; a alone at 0: everyone else is above it
+    assert rank_against(pd.Series([0.0, 2.5], index=["a", "b"]), raw).tolist() == [4.0, 2.0]
