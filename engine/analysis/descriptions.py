@@ -32,6 +32,12 @@ TEXT = {
         "gemeente": "gemeente",
         "blocks": "ruimtelijk blok",
         "and": " en ",
+        "fallback": "Het model {model} voorspelde de rangorde in ruimtelijke kruisvalidatie "
+        "te zwak (rangcorrelatie {skill}, drempel {threshold}): de score is daarom op elk "
+        "niveau de samengestelde index. ",
+        "unknown": "niet te bepalen",
+        "aggregated": " Per {level}: het verwachte aantal van de buurten erin, gedeeld door "
+        "hun totaal (hetzelfde model als op buurtniveau).",
     },
     "en": {
         "against": "{label} relative to {exposure}",
@@ -53,6 +59,12 @@ TEXT = {
         "gemeente": "gemeente",
         "blocks": "spatial block",
         "and": " and ",
+        "fallback": "The model {model} predicted the ranking too weakly in spatial "
+        "cross-validation (rank correlation {skill}, threshold {threshold}): the score is "
+        "therefore the composite index on every level. ",
+        "unknown": "undetermined",
+        "aggregated": " Per {level}: the expected number of its buurten over their total "
+        "(the same model as on the buurt level).",
     },
 }
 
@@ -121,3 +133,29 @@ def _model_name(name: str, language: str) -> str:
 
 def _join(items: list[str], and_: str) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + and_ + items[-1]
+
+
+def _decimal(value: float, language: str) -> str:
+    text = f"{value:.2f}"
+    return text.replace(".", ",") if language == "nl" else text
+
+
+def fallback_description(config: Config, rejected: ModelResult | None, skill: float | None) -> str:
+    """Why a theme with a model is the composite index (empty where no model was
+    rejected): its rank correlation in spatial CV against ``models.min_skill``."""
+    if rejected is None:
+        return ""
+    language = config.language
+    return TEXT[language]["fallback"].format(
+        model=_model_name(rejected.model, language),
+        skill=TEXT[language]["unknown"]
+        if skill is None or skill != skill
+        else _decimal(skill, language),
+        threshold=_decimal(config.models.min_skill, language),
+    )
+
+
+def aggregated_description(config: Config, level: str) -> str:
+    """How a model theme is scored on a coarser ``level``, in the run's language."""
+    text = TEXT[config.language]
+    return text["aggregated"].format(level=text.get(level, level))

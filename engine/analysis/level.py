@@ -4,17 +4,23 @@ trends on the finest level, and the global Moran's I of every published figure."
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from libpysal.graph import Graph
 
-from zicht.engine.analysis.descriptions import composite_description
+from zicht.engine.analysis.descriptions import (
+    aggregated_description,
+    composite_description,
+    fallback_description,
+)
 from zicht.engine.analysis.evidence import hotspot_values, standardised
+from zicht.engine.analysis.modelled import aggregated_theme, model_theme
 from zicht.engine.analysis.results import LevelAnalysis
-from zicht.engine.analysis.scores import composite_theme, model_theme, score_inputs
-from zicht.engine.config import Config
+from zicht.engine.analysis.scores import composite_theme
+from zicht.engine.config import Config, TargetSpec
 from zicht.engine.estimates import LevelEstimates
 from zicht.engine.publish import progress_log
 from zicht.engine.themes import theme_output_columns
@@ -44,6 +50,7 @@ def analyse_level(
     indicators: pd.DataFrame,
     finest: bool,
     excluded: pd.DataFrame | None = None,
+    finer: LevelAnalysis | None = None,
 ) -> LevelAnalysis:
     """Scores, drivers, hotspots and trends for the areas of one level.
 
@@ -53,7 +60,8 @@ def analyse_level(
     published ``indicators`` table (kinds, parts, exposures). ``excluded`` (per area
     code: ``persons``, and per theme) marks areas under an area rule: they get no
     score, rank, driver, class or trend of that theme (``persons``: of any), and stay
-    out of every fit and of their neighbours' weights.
+    out of every fit and of their neighbours' weights. ``finer`` is the finest
+    level's analysis, whose model themes a coarser level aggregates.
     """
     spec = config.spatial
     result = LevelAnalysis(columns=pd.DataFrame(index=areas.index))
@@ -73,27 +81,58 @@ def analyse_level(
     progress = progress_log("analysis {level}: {theme} ({k} of {n} themes{left})", level=level)
     for k, theme in enumerate(themes, start=1):
         progress(k, len(themes), theme=theme)
-        target = targets.get(theme) if finest else None
         out = persons | _rule(excluded, theme, areas.index)
         known = estimates.without(out)
-        tested = None  # a model's hotspots are tested on its score
-        if target is not None:
-            model_theme(config, theme, target, areas, known, indicators, result)
-        else:
-            ids = [d.id for d in config.theme_indicators(theme)]
-            # rates of counts shrink towards the overall rate, never a wijk's: rates of
-            # groups estimated from the same data make wijk-shaped blocks of equal
-            # values, which the hotspot test reads as clusters (benchmarks/calibration.py)
-            inputs = score_inputs(ids, indicators, known, None)
-            composite_theme(config, theme, inputs, result)
-            result.descriptions[theme] = composite_description(config, theme, indicators)
-            tested = hotspot_values(config, theme, indicators, known)
+        scope = ThemeScope(level, areas, known, indicators, finer)
+        tested = _score_theme(config, theme, targets.get(theme) if finest else None, scope, result)
         _classes(config, theme, areas, result, tested)
         shown = [c for c in theme_output_columns(theme) if c in result.columns]
         result.columns.loc[out.to_numpy(), shown] = np.nan
     if finest:
         _trends(config, estimates.without(persons), indicators, result)
     return result
+
+
+class ThemeScope(NamedTuple):
+    """What a theme's score on one level is computed from."""
+
+    level: str
+    areas: gpd.GeoDataFrame
+    known: LevelEstimates  # the areas under an area rule blanked
+    indicators: pd.DataFrame
+    finer: LevelAnalysis | None
+
+
+def _score_theme(
+    config: Config, theme: str, target: TargetSpec | None, scope: ThemeScope, result: LevelAnalysis
+) -> pd.Series | None:
+    """One method per theme on every level: the model where its skill suffices (on the
+    finest level fitted, on coarser ones aggregated), else the composite index. Returns
+    what the theme's hotspots are tested on: a composite's standardised inputs
+    (:func:`~engine.analysis.evidence.hotspot_values`), or None for a model's score."""
+    finer = scope.finer
+    if target is not None and model_theme(
+        config, theme, target, scope.areas, scope.known, scope.indicators, result
+    ):
+        return None
+    if finer is not None and theme in finer.expected:
+        aggregated_theme(config, theme, finer, scope.level, scope.areas, result)
+        result.descriptions[theme] = finer.descriptions[theme] + aggregated_description(
+            config, scope.level
+        )
+        return None
+    # rates of counts shrink towards the overall rate, never a wijk's: rates of groups
+    # estimated from the same data make wijk-shaped blocks of equal values, which the
+    # hotspot test reads as clusters (benchmarks/calibration.py)
+    composite_theme(config, theme, scope.known, scope.indicators, None, result)
+    rejected = result.rejected.get(theme) or (finer.rejected.get(theme) if finer else None)
+    skill = result.skill.get(theme, finer.skill.get(theme) if finer else None)
+    if skill is not None:
+        result.skill[theme] = skill
+    result.descriptions[theme] = fallback_description(
+        config, rejected, skill
+    ) + composite_description(config, theme, scope.indicators)
+    return hotspot_values(config, theme, scope.indicators, scope.known)
 
 
 def _rule(excluded: pd.DataFrame | None, name: str, index: pd.Index) -> pd.Series:

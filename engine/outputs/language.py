@@ -184,6 +184,20 @@ def say(text: str, language: str = "nl", **values: object) -> str:
 
 # The English of every Dutch text the outputs show (the report, the lists).
 ENGLISH = {
+    " Dat is te zwak: de score van dit thema is daarom de samengestelde index, niet dit "
+    "model (drempel models.min_skill).": (
+        " That is too weak: this theme's score is therefore the composite index, not this "
+        "model (threshold models.min_skill)."
+    ),
+    "rang {first}-{last}": "rank {first}-{last}",
+    " Modelkwaliteit: rangcorrelatie {skill} in ruimtelijke kruisvalidatie.": (
+        " Model skill: rank correlation {skill} in spatial cross-validation."
+    ),
+    " Van de hoogste 10% blijft {weights} daar bij andere gewichten, {method} bij een "
+    "andere standaardisatie en minstens {left} als één indicator wegvalt.": (
+        " Of the top 10%, {weights} stays there with other weights, {method} with another "
+        "standardisation and at least {left} when one indicator is left out."
+    ),
     "Brancheanalyse": "Sector analysis",
     "Eigen gebieden": "Own areas",
     "Hoe vaak komt een risicobranche voor in een gebied, vergeleken met het geheel? De locatiequotiënt is het aandeel van de branche onder de vestigingen van het gebied, gedeeld door dat aandeel in alle gebieden samen: 2 betekent twee keer zo vaak als gemiddeld. Cijfers van kleine branches in kleine gebieden zijn onderdrukt; de quotiënt is dan onbekend.": (  # noqa: E501

@@ -329,8 +329,34 @@ def _range_text(row: dict[str, Any], theme: str, inputs: ReportInputs) -> str:
         return ""
     digits = 0 if round(low) != round(high) else 1
     text = f"{number(low, digits, inputs.language)}-{number(high, digits, inputs.language)}"
+    first, last = row.get(f"rank_low_{theme}"), row.get(f"rank_high_{theme}")
+    if first is not None and last is not None and pd.notna(first) and first != last:
+        ranks = inputs.say("rang {first}-{last}", first=int(first), last=int(last))
+        text = f"{text}; {ranks}"
     if row.get(f"estimated_{theme}") == 1:
         text += f", {inputs.say('geschat')}"
+    return text
+
+
+def _stability_text(row: Any, inputs: ReportInputs) -> str:
+    """How much a score's top 10% depends on the choices made (composites), and the
+    skill of the model it comes from."""
+    text = ""
+    if str(row.methode).startswith("model") and pd.notna(row.modelkwaliteit):
+        text += inputs.say(
+            " Modelkwaliteit: rangcorrelatie {skill} in ruimtelijke kruisvalidatie.",
+            skill=number(row.modelkwaliteit, 2, inputs.language),
+        )
+    if pd.notna(row.top10_gewichten):
+        text += inputs.say(
+            " Van de hoogste 10% blijft {weights} daar bij andere gewichten, {method} bij een "
+            "andere standaardisatie en minstens {left} als één indicator wegvalt.",
+            weights=percent(round(100 * row.top10_gewichten), 100),
+            method=percent(round(100 * row.top10_normalisatie), 100),
+            left=percent(round(100 * row.top10_weglaten), 100)
+            if pd.notna(row.top10_weglaten)
+            else "-",
+        )
     return text
 
 
@@ -355,7 +381,7 @@ def _how_view(inputs: ReportInputs, theme: str) -> list[dict[str, str]]:
             {
                 "level": inputs.say(LEVEL_NAMES[row.niveau]),
                 "text": row.score,
-                "counts": counts + ".",
+                "counts": counts + "." + _stability_text(row, inputs),
             }
         )
     return rows
@@ -388,6 +414,11 @@ def _model_text(model: pd.DataFrame, inputs: ReportInputs) -> str:
             " Met een willekeurige verdeling van de toets zou het model beter lijken ({r2}), "
             "omdat buren op elkaar lijken; het eerlijke cijfer is het eerste.",
             r2=r2(random_),
+        )
+    if "used" in m.columns and not m["used"].astype(bool).any():
+        text += inputs.say(
+            " Dat is te zwak: de score van dit thema is daarom de samengestelde index, niet "
+            "dit model (drempel models.min_skill)."
         )
     return text
 
