@@ -5,12 +5,13 @@ choices of a composite (a sensitivity analysis).
 A published rate of 2 incidents in 300 inhabitants could as well have come from a
 true rate of 1 or 5 in 300: a parametric bootstrap draws every rate again from what
 its published count and exposure say of it (the Poisson or binomial likelihood, with
-the prior the counts of all areas suggest: empirical Bayes), rebuilds the score per draw (normalisation, weights, percentile)
-and reads the interval off the draws (Efron and Tibshirani, 1993, *An Introduction
-to the Bootstrap*, section 6.5). The sensitivity analysis follows the
-OECD/JRC *Handbook on Constructing Composite Indicators* (2008), steps 4-8: the same
-index with other weights, another normalisation and one indicator left out; it
-reports which share of the areas in the top 10% stays there.
+the prior the counts of all areas suggest: empirical Bayes), rebuilds the score per
+draw (normalisation, weights, percentile) and reads the interval off the draws
+(Efron and Tibshirani, 1993, *An Introduction to the Bootstrap*, section 6.5). The
+sensitivity analysis follows the OECD/JRC *Handbook on Constructing Composite
+Indicators* (2008), steps 4-8: the same index with other weights, another
+normalisation and one indicator left out; it reports which share of the areas in the
+top 10% stays there.
 
 >>> draws = np.array([[1.0, 2.0, 3.0], [1.0, 3.0, 2.0], [1.0, 2.0, 3.0]])
 >>> bounds = score_intervals(draws, pd.Index(list("abc")), level=0.5)
@@ -52,16 +53,17 @@ MIN_SPREAD = 0.05  # true rates differ between areas by at least 5% of the overa
 def draw_inputs(inputs: list[NoisyInput], draws: int, rng: np.random.Generator) -> np.ndarray:
     """``draws`` bootstrap draws of every input (draws x areas x inputs).
 
-    A value known only as an interval is drawn uniformly in it. A rate of counts is
-    then drawn from what its count says of the true rate: Gamma(shape + count,
-    rate + exposure), the posterior of a Poisson rate under the Gamma prior the counts
-    of all areas suggest (:func:`_gamma_prior`; a share: the Beta posterior). Drawing counts from the published
-    rate instead would give an area with a zero count a zero rate in every draw, and
-    an interval of nothing (the simulation study of ``benchmarks/score_quality.py``:
-    a third of the areas covered with half a count per area). Under an uninformative
-    prior each area's rate is drawn as noisily as its own count says, and the field an
-    area is ranked in is far more spread than the true rates (77% covered with half a
-    count per area); under the empirical prior 90%, as the level says."""
+    A value known only as an interval is drawn uniformly in it. A rate of counts is then
+    drawn from what its count says of the true rate: Gamma(shape + count, rate +
+    exposure), the posterior of a Poisson rate under the Gamma prior the counts of all
+    areas suggest (:func:`_gamma_prior`; a share: the Beta posterior). Drawing counts
+    from the published rate instead would give an area with a zero count a zero rate in
+    every draw, and an interval of nothing (the simulation study of
+    ``benchmarks/score_quality.py``: a third of the areas covered with half a count per
+    area). Under an uninformative prior each area's rate is drawn as noisily as its own
+    count says, and the field an area is ranked in is far more spread than the true
+    rates (77% covered with half a count per area); under the empirical prior 90%, as
+    the level says."""
     out = []
     for x in inputs:
         spans = np.isfinite(x.low) & np.isfinite(x.high) & (x.high > x.low)
@@ -105,9 +107,7 @@ def _moments(counts: np.ndarray, size: np.ndarray, known: np.ndarray) -> tuple[f
     return m, max(spread, (MIN_SPREAD * m) ** 2)
 
 
-def _gamma_prior(
-    counts: np.ndarray, size: np.ndarray, known: np.ndarray
-) -> tuple[float, float]:
+def _gamma_prior(counts: np.ndarray, size: np.ndarray, known: np.ndarray) -> tuple[float, float]:
     """Shape and rate of the Gamma prior of true rates the counts themselves suggest
     (empirical Bayes, Clayton and Kaldor 1987): the draws come from each area's
     posterior under it, as the published rates are shrunk towards the overall rate."""
