@@ -89,8 +89,8 @@ def posterior_rates(
         a, b = _beta_prior(counts, size, known)
         drawn = rng.beta(counts + a, size - counts + b)
     else:
-        shape, rate = _gamma_prior(counts, size, known)
-        drawn = rng.gamma(counts + shape, 1.0 / (size + rate))
+        shape, scale_rate = _gamma_prior(counts, size, known)
+        drawn = rng.gamma(counts + shape, 1.0 / (size + scale_rate))
     return np.where(known, drawn, np.nan)
 
 
