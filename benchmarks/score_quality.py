@@ -16,7 +16,13 @@ areas whose oracle score lies inside the published [risk_low, risk_high], and th
 overlap of the top 10% with the oracle's top 10%. On the demo (Amsterdam) and, with
 --national, on the national 2015 buurt set (../shared/data; skipped when absent).
 
-    python -m benchmarks.score_quality [--national]
+Then a simulated-truth study of the published 90% interval (``--coverage``): true rates
+per buurt (a shared and an own log-normal relative risk per indicator), counts drawn
+from them with the demo's inhabitants as exposure, the score built from the counts as
+a run builds it, and the share of areas whose score of the true rates lies inside the
+published [risk_low, risk_high], with the median width, for rare and common counts.
+
+    python -m benchmarks.score_quality [--national] [--coverage]
 """
 
 from __future__ import annotations
@@ -31,7 +37,9 @@ import pandas as pd
 from scipy import stats
 
 from zicht.engine import load_config
-from zicht.engine.analysis import analyse_level
+from zicht.engine.analysis import analyse_level, score_inputs
+from zicht.engine.analysis.scores import composite_draws
+from zicht.engine.analysis.uncertainty import published_bounds
 from zicht.engine.config import Config
 from zicht.engine.data import DEMO_CONFIG
 from zicht.engine.estimates import LevelEstimates, estimate_layers
@@ -39,6 +47,7 @@ from zicht.engine.outputs.record import indicator_table
 from zicht.engine.pipeline import RunResult, assemble_layers, run
 from zicht.engine.publish import area_rules, company_themes, excluded_areas, indicator_relations
 from zicht.engine.themes import THEMES
+from zicht.models.composite import CompositeIndex, percentile_score, rank_of
 
 
 def scorings(result: RunResult, config: Config) -> dict[str, dict[str, pd.DataFrame]]:
@@ -61,6 +70,7 @@ def scorings(result: RunResult, config: Config) -> dict[str, dict[str, pd.DataFr
     out: dict[str, dict[str, pd.DataFrame]] = {}
     for name, estimates in variants.items():
         out[name] = {}
+        finest = None  # the finest level's analysis, which coarser levels aggregate
         for level, layer in result.layers.items():
             excluded = excluded_areas(layer, area_rules(layer, protection, config), company)
             analysis = analyse_level(
@@ -71,7 +81,9 @@ def scorings(result: RunResult, config: Config) -> dict[str, dict[str, pd.DataFr
                 indicators,
                 level == boundaries.finest,
                 excluded,
+                finer=finest,
             )
+            finest = analysis if level == boundaries.finest else finest
             columns = analysis.columns.copy()
             for theme in THEMES:
                 rule = excluded["persons"] | excluded.get(theme, False)
@@ -123,6 +135,72 @@ def _row(name: str, level: str, theme: str, columns: pd.DataFrame, oracle: pd.Da
     }
 
 
+def simulated_areas() -> pd.DataFrame:
+    """The demo's buurten with at least 50 inhabitants (the area rule): ``inwoners``
+    and ``wijkcode`` per buurtcode, from the shipped boundary file."""
+    import geopandas as gpd
+
+    from zicht.engine.data import DEMO_BOUNDARIES
+
+    frame = gpd.read_file(DEMO_BOUNDARIES, layer="buurten", ignore_geometry=True)
+    frame = frame[frame["inwoners"].fillna(0) >= 50]
+    return frame.set_index("buurtcode")[["inwoners", "wijkcode"]]
+
+
+def simulated_coverage(
+    areas: pd.DataFrame, expected: float, seed: int, draws: int = 200, indicators: int = 3
+) -> dict[str, float]:
+    """One simulated truth: ``indicators`` rates of counts with ``expected`` counts per
+    area on average; the published interval's coverage of the true-rate score and its
+    median width, and (the control) the coverage of the point score alone."""
+    rng = np.random.default_rng(seed)
+    exposure = areas["inwoners"].astype(float)
+    shared = rng.normal(0, 0.5, len(areas))
+    table, values, truth = {}, {"inwoners": exposure}, {}
+    table["inwoners"] = {"kind": "count", "numerator": None, "denominator": None}
+    for k in range(indicators):
+        relative = np.exp(shared + rng.normal(0, 0.4, len(areas)))
+        rate = expected / exposure.mean() * relative / relative.mean()
+        counts = rng.poisson(rate * exposure)
+        values[f"c{k}"] = pd.Series(counts, index=areas.index, dtype=float)
+        values[f"r{k}"] = values[f"c{k}"] / exposure * 1000
+        truth[f"r{k}"] = rate
+        table[f"c{k}"] = {"kind": "count", "numerator": None, "denominator": None}
+        table[f"r{k}"] = {"kind": "rate", "numerator": f"c{k}", "denominator": "inwoners"}
+    specs = pd.DataFrame(table).T.assign(per=1000.0, exposure=None)
+    ids = [f"r{k}" for k in range(indicators)]
+    # as the run does: rates shrink towards the overall rate (engine/analysis/level.py)
+    inputs = score_inputs(ids, specs, LevelEstimates.exact(pd.DataFrame(values)), None)
+    index = CompositeIndex().fit(inputs.point)
+    raw = index.score(inputs.point)
+    enough = raw.notna()
+    drawn = composite_draws(index, inputs, enough, draws, seed)
+    score = percentile_score(raw)
+    bounds = published_bounds(raw, raw, raw, drawn, score, rank_of(raw))
+    true_rates = pd.DataFrame(truth, index=areas.index)
+    true_score = percentile_score(CompositeIndex().fit(true_rates).score(true_rates))
+    inside = (bounds["risk_low"] <= true_score) & (true_score <= bounds["risk_high"])
+    return {
+        "expected": expected,
+        "coverage": float(inside[enough].mean()),
+        "median_width": float((bounds["risk_high"] - bounds["risk_low"])[enough].median()),
+        "point_only": float(((score - true_score).abs() < 0.5)[enough].mean()),
+        "median_rank_width": float((bounds["rank_high"] - bounds["rank_low"])[enough].median()),
+    }
+
+
+def coverage_table(replicates: int = 5, draws: int = 200) -> pd.DataFrame:
+    """:func:`simulated_coverage` for rare (0.5), moderate (5) and common (20) counts
+    per area, the mean over ``replicates`` simulated truths."""
+    areas = simulated_areas()
+    rows = [
+        simulated_coverage(areas, expected, seed, draws)
+        for expected in (0.5, 5.0, 20.0)
+        for seed in range(replicates)
+    ]
+    return pd.DataFrame(rows).groupby("expected").mean().reset_index()
+
+
 def _print(title: str, table: pd.DataFrame) -> None:
     print(f"\n{title}")
     shown = table.copy()
@@ -136,7 +214,11 @@ def _print(title: str, table: pd.DataFrame) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--national", action="store_true", help="also the national 2015 set")
+    parser.add_argument("--coverage", action="store_true", help="the simulated-truth study")
     args = parser.parse_args()
+    if args.coverage:
+        print("\nsimulated truth: coverage of the published 90% interval (mean of 5)")
+        print(coverage_table().round(3).to_string(index=False))
     logging.getLogger("zicht").setLevel(logging.WARNING)
     sets = [("demo (Amsterdam, 518 buurten)", load_config(DEMO_CONFIG))]
     if args.national:

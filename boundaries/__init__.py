@@ -3,16 +3,10 @@
 >>> from zicht.boundaries import read_boundaries
 """
 
-import pandas as _pd
-
+import zicht.pandas_options  # noqa: F401  (text in pandas' own storage)
 from zicht.boundaries.geometry import RD_NEW
 from zicht.boundaries.read import Boundaries, BoundaryReport, list_layers, read_boundaries
 from zicht.errors import BoundaryError
-
-# Text columns in pandas' own storage: with pyarrow installed (Parquet microdata,
-# engine.sources.partitions) pandas would store them in pyarrow, whose missing values
-# and comparisons behave otherwise (a boolean mask with <NA> cannot be combined).
-_pd.set_option("mode.string_storage", "python")
 
 __all__ = [
     "RD_NEW",

@@ -25,19 +25,13 @@ derive from what is published. The modules, from the problem to the loop:
 - :mod:`~zicht.disclosure.estimate`: point estimates of withheld cells.
 """
 
-import pandas as _pd
-
+import zicht.pandas_options  # noqa: F401  (text in pandas' own storage)
 from zicht.disclosure.audit import AttackerIntervals, attack
 from zicht.disclosure.knowledge import Knowledge
 from zicht.disclosure.limits import SearchLimits
 from zicht.disclosure.linked import LinkedCells, Relations
 from zicht.disclosure.protect import Protection, protect
 from zicht.disclosure.rules import DisclosureParams
-
-# Text columns in pandas' own storage: with pyarrow installed (Parquet microdata,
-# engine.sources.partitions) pandas would store them in pyarrow, whose missing values
-# and comparisons behave otherwise (a boolean mask with <NA> cannot be combined).
-_pd.set_option("mode.string_storage", "python")
 
 __all__ = [
     "AttackerIntervals",

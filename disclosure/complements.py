@@ -4,11 +4,13 @@ A :class:`Pattern` is what the protection loop withholds (``suppressed``) and ho
 each withheld cell must hide (``need``). It grows in three ways, cheapest first:
 
 - :meth:`Pattern.complete`: the complement programs of :mod:`disclosure.secondary`,
-  per subtable and per hierarchy in turn (tau-Argus's modular method, de Wolf, 2002,
-  *HiTaS: a heuristic approach to cell suppression in hierarchical tables*);
-- :meth:`Pattern.widen`: for a cell the audit still finds exposed, what touches it
-  (its parent, children and related cells), each complement sharing its need with
-  its withheld children (:meth:`Pattern.share_down`);
+  per subtable of the area hierarchy (tau-Argus's modular method, de Wolf, 2002,
+  *HiTaS: a heuristic approach to cell suppression in hierarchical tables*); for a
+  branche table the joint program of :mod:`disclosure.joint` over both hierarchies;
+- :meth:`Pattern.widen`: for a cell the audit still finds exposed, the cheapest cover
+  (:meth:`Pattern.cover`: the joint program with the cell needing what it wants), else
+  what touches it (its parent, children and related cells), each complement sharing
+  its need with its withheld children (:meth:`Pattern.share_down`);
 - :meth:`Pattern.unpin`: where all of that is withheld already, the published cells
   on the constraints that bind at the cell's bound in the attacker's program
   (:func:`~disclosure.pins.attacker_pins`), which is how a cell pinned from afar (a
@@ -25,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from zicht.disclosure.group import GroupCells
+from zicht.disclosure.joint import joint_complements
 from zicht.disclosure.knowledge import Knowledge, Labels
 from zicht.disclosure.limits import LIMITS, SearchLimits
 from zicht.disclosure.pins import Pins, attacker_pins
@@ -45,6 +48,7 @@ class Pattern:
         secondary = (group.reason == SECONDARY) if keep else False
         self.suppressed: np.ndarray = group.primary | secondary | group.never | group.fixed_hidden
         self.need: np.ndarray = np.where(group.primary, group.upper, 0.0)
+        self._last_joint: tuple[bytes, bytes] | None = None  # the pattern it returned
 
     def size(self) -> tuple[int, float]:
         """How many cells are withheld and how much they must hide together: a step
@@ -52,20 +56,18 @@ class Pattern:
         return int(self.suppressed.sum()), float(self.need.sum())
 
     def complete(self) -> None:
-        """Complementary suppressions over the area hierarchy, and for branche tables
-        over the SBI hierarchy too: each in turn, until neither adds any (the subtables
-        of one dimension are protected one at a time, as tau-Argus's modular method
-        does; the attacker's programs then check the table as a whole). Cells unknown
-        at the source are never withheld: they are published as unknown."""
+        """Complementary suppressions: for a branche table the joint program over both
+        hierarchies and every relation at once (:func:`~disclosure.joint.joint_complements`:
+        one complement serves a row and a column, and none is left alone in a sum);
+        otherwise the complement programs of the area hierarchy, subtable by subtable
+        (tau-Argus's modular method). The attacker's programs then check the table as a
+        whole. Cells unknown at the source are never withheld: they are published as
+        unknown."""
         g = self.group
-        while True:
-            before = self.suppressed.copy()
+        if g.two_way:
+            self._joint()
+        else:
             self._complete_one(g.linked.parent, g.depth, g.children[0])
-            if g.linked.sbi_parent is None or g.sbi_depth is None:
-                break
-            self._complete_one(g.linked.sbi_parent, g.sbi_depth, g.children[1])
-            if np.array_equal(before, self.suppressed):
-                break
         # a cell released before keeps its status: the programs may lean on a published
         # one as a complement, and the audit then finds what that leaves exposed
         self.suppressed &= ~(g.unknown | g.fixed_shown)
@@ -77,9 +79,14 @@ class Pattern:
         )
 
     def widen(self, exposed: np.ndarray) -> np.ndarray:
-        """Withhold what pins each exposed cell down: its parent, its children, and the
-        cells of related indicators in the same area; each must hide as much as it
-        needs. Returns the exposed cells for which none of that was new."""
+        """Give each exposed cell the room it needs: the cheapest cover first (the joint
+        program over the whole linked table, :func:`~disclosure.joint.joint_complements`,
+        with each exposed cell needing as much as it wants), and where that adds
+        nothing, what pins each one down: its parent, its children, and the cells of
+        related indicators in the same area. Returns the exposed cells for which none
+        of that was new."""
+        if self.cover(exposed):
+            return np.zeros(0, dtype=np.int64)
         idle = []
         for i in exposed:
             before = self.size()
@@ -87,6 +94,26 @@ class Pattern:
             if self.size() == before:
                 idle.append(int(i))
         return np.array(idle, dtype=np.int64)
+
+    def cover(self, cells: np.ndarray) -> bool:
+        """The cheapest cover of ``cells``: each must hide as much as it wants, in every
+        sum it is in (:func:`~disclosure.joint.joint_complements`). Returns whether it
+        withheld anything new."""
+        self.need[cells] = np.maximum(self.need[cells], self.group.wanted[cells])
+        return self._joint()
+
+    def _joint(self) -> bool:
+        """The joint program on the pattern as it is (not again on the pattern it
+        returned last: it would add nothing); returns whether it withheld anything."""
+        g = self.group
+        if self._last_joint == (self.suppressed.tobytes(), self.need.tobytes()):
+            return False
+        grown = joint_complements(g, self.suppressed, self.need, self.limits)
+        grown &= ~(g.unknown | g.fixed_shown)
+        new = grown & ~self.suppressed
+        self.suppressed = grown | self.suppressed
+        self._last_joint = (self.suppressed.tobytes(), self.need.tobytes())
+        return bool(new.any())
 
     def _widen_one(self, i: int) -> None:
         """:meth:`widen` for one exposed cell ``i``."""

@@ -54,12 +54,14 @@ def protect_group(
 
     Each round, in this order:
 
-    1. complements: the complement programs of each hierarchy (:meth:`Pattern.complete`);
+    1. complements: the complement programs (:meth:`Pattern.complete`; a branche table's
+       both hierarchies in one program);
     2. propagation: the attacker's bounds of that pattern; cells they leave exposed;
     3. exact programs, only where propagation exposes nothing (the programs only
        narrow) and may be wider than them: cells they do not prove protected;
     4. nothing exposed: done;
-    5. widen: withhold what touches each exposed cell (:meth:`Pattern.widen`);
+    5. widen: the cheapest cover of the exposed cells, else what touches each
+       (:meth:`Pattern.widen`);
     6. unpin: cells that widening could not help two rounds running get what the
        attacker's program names as pinning them (:meth:`Pattern.unpin`); after
        ``limits.max_rounds`` rounds every exposed cell does;
@@ -215,6 +217,8 @@ class Search:
                 self.pattern.unpin(finding.pinned, finding.knowledge, self.labels)
             if self.pattern.size() == size:  # all that touches them
                 self.pattern.withhold(finding.around, finding.pinned)
+            if self.pattern.size() == size and self.group.two_way:  # the cheapest cover
+                self.pattern.cover(finding.pinned)
             if self.pattern.size() == size and self.group.two_way:
                 self.pattern.unpin(finding.pinned, finding.knowledge, self.labels)
         return self.pattern.size() != before, exposed

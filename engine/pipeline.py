@@ -199,7 +199,7 @@ def _run(
         to_ledger()
     if private_reasons is not None:
         write_private_reasons(protection, private_reasons)
-    log.info("wrote %s", out_dir)
+    log.info("wrote %s; open %s in a browser", out_dir, Path(out_dir) / "dashboard.html")
     return RunResult(
         out_dir=out_dir,
         layers=analysed.layers,
@@ -270,8 +270,7 @@ def _master(
 
 
 def _open_ledger(path: Path, out_dir: Path) -> Ledger:
-    """The ledger at ``path``, never inside the output directory (it holds true
-    values)."""
+    """The ledger at ``path``, never inside the output directory (true values)."""
     if path.resolve().is_relative_to(out_dir.resolve()):
         raise OutputError(f"{path}: the ledger cannot be kept inside the output directory")
     return open_ledger(path)
@@ -414,7 +413,7 @@ def _analyse(
     """Scores, hotspots and trends per level, from the published values and the
     estimates derived from them; areas under an area rule are left out."""
     by_companies = company_themes(config, protection)
-    analyses, rows = {}, []
+    analyses, rows = dict[str, LevelAnalysis](), []
     layers = dict(layers)
     for level, layer in layers.items():
         finest = level == boundaries.finest
@@ -430,6 +429,7 @@ def _analyse(
             indicators.set_index("id"),
             finest,
             excluded,
+            finer=None if finest else analyses.get(boundaries.finest),
         )
         extra = analyses[level].columns.reindex(layer["code"]).reset_index(drop=True)
         layers[level] = suppression_columns(with_columns(layer, extra), protection, rules)

@@ -67,8 +67,13 @@ THEME_OUTPUTS = (
     "risk_high",
     "estimated",
     "rank",
+    "rank_low",
+    "rank_high",
+    "skill",
     "drivers",
     "hotspot",
+    "gi_z",
+    "gi_p",
     "lisa",
     "coverage",
 )

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -128,6 +129,27 @@ class CompositeIndex(TransformerMixin, BaseEstimator):
         covered = self.coverage(X) > 0
         return contributions.sum(axis=1).where(covered)
 
+    def refit_scores(self, values: np.ndarray) -> np.ndarray:
+        """The index refitted and scored on every draw of ``values`` (draws x areas x
+        indicators, in the fitted columns' order): each draw standardised against
+        itself, as :meth:`fit` then :meth:`score` would (draws x areas)."""
+        check_is_fitted(self)
+        known = ~np.isnan(values)
+        if self.method == "rank":
+            ranks = stats.rankdata(values, axis=1, nan_policy="omit")
+            with np.errstate(invalid="ignore", divide="ignore"):
+                z = (ranks - 0.5) / known.sum(axis=1, keepdims=True) - 0.5
+        else:
+            with np.errstate(all="ignore"):
+                q25, median, q75 = np.nanpercentile(values, [25, 50, 75], axis=1, keepdims=True)
+            iqr = np.where(q75 - q25 > 0, q75 - q25, 1.0)
+            z = np.clip((values - median) / iqr, -self.clip, self.clip)
+        z = np.where(known, z * self.sign_, 0.0)
+        available = known * self.weight_
+        total = available.sum(axis=2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0, (z * available).sum(axis=2) / total, np.nan)
+
     def coverage(self, X: pd.DataFrame) -> pd.Series:
         """Share of the total weight whose indicator the area has (0 to 1)."""
         check_is_fitted(self)
@@ -153,6 +175,17 @@ def percentile_against(values: pd.Series, raw: pd.Series) -> pd.Series:
     v, own = values.to_numpy(dtype=float), raw.reindex(values.index).to_numpy(dtype=float)
     at_or_below = np.searchsorted(known, v, side="right") - (own <= v) + 1
     out = pd.Series(at_or_below / len(known) * 100, index=values.index)
+    return out.where(~np.isnan(v) & ~np.isnan(own))
+
+
+def rank_against(values: pd.Series, raw: pd.Series) -> pd.Series:
+    """The rank (1 = highest) each area would get with raw score ``values`` while
+    every other area has its ``raw`` score (:func:`rank_of` where the two are the same
+    series): the ends of a rank's range."""
+    known = np.sort(raw.dropna().to_numpy())
+    v, own = values.to_numpy(dtype=float), raw.reindex(values.index).to_numpy(dtype=float)
+    above = len(known) - np.searchsorted(known, v, side="right") - (own > v)
+    out = pd.Series(above + 1.0, index=values.index)
     return out.where(~np.isnan(v) & ~np.isnan(own))
 
 

@@ -91,13 +91,25 @@ def driver_sentence(drivers: object, language: str = "nl") -> str:
     for part in drivers.split("; "):
         label, _, value = part.rpartition(" (")
         label = label.replace(f", {words['estimated']}", f" ({words['estimated']})")
-        (down if value.startswith("-") else up).append(label.lower() if label else part)
+        (down if value.startswith("-") else up).append(lower_first(label) if label else part)
     parts = []
     if up:
         parts.append(f"{words['up']} {_join(up, words['and'])}.")
     if down:
         parts.append(f"{words['down']} {_join(down, words['and'])}.")
     return " ".join(parts)
+
+
+def lower_first(label: str) -> str:
+    """A label inside a sentence: its first letter in lower case, unless it starts an
+    abbreviation (``WOZ-waarde``, ``KvK``).
+
+    >>> lower_first("Gemiddelde WOZ-waarde"), lower_first("WOZ-waarde"), lower_first("KvK")
+    ('gemiddelde WOZ-waarde', 'WOZ-waarde', 'KvK')
+    """
+    if len(label) > 1 and (label[1].isupper() or label[:3] == "KvK"):
+        return label
+    return label[:1].lower() + label[1:]
 
 
 def _join(items: list[str], and_: str) -> str:

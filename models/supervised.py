@@ -338,6 +338,18 @@ def _predict_unknown(
     return out
 
 
+def predict_by_fold(result: ModelResult, X: pd.DataFrame) -> pd.Series:
+    """Every area of ``X`` predicted by the model of its fold (the one that did not see
+    its target), on the scale of :attr:`ModelResult.prediction`."""
+    fold = result.fold.reindex(X.index)
+    out = pd.Series(np.nan, index=X.index)
+    for k, fitted in enumerate(result.fitted):
+        rows = (fold == k).to_numpy()
+        if rows.any():
+            out[rows] = fitted.predict(X[rows]) * result.scale
+    return out
+
+
 MAX_CORNERS = 10  # estimated features per area whose intervals are searched corner by corner
 
 

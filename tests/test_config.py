@@ -329,3 +329,92 @@ def test_scores_rank_risk_not_size(tmp_path):
     with pytest.raises(ConfigError, match=r"features' has counts or sums \(inwoners\)"):
         load_config(_write(tmp_path, good + model))
     assert load_config(_write(tmp_path, good + model + "size_features = true\n"))
+
+
+LEAKY = """
+[[microdata]]
+id = "f"
+path = "areas.gpkg"
+unit = "buurtcode"
+code = "buurtcode"
+
+[[indicators]]
+id = "kwekerijen"
+theme = "drugs"
+kind = "count"
+microdata = "f"
+measure = "records"
+exposure = "inwoners"
+label_nl = "x"
+label_en = "x"
+
+[[indicators]]
+id = "kwekerijen_per_1000"
+kind = "rate"
+numerator = "kwekerijen"
+denominator = "inwoners"
+per = 1000
+label_nl = "x"
+label_en = "x"
+
+[[indicators]]
+id = "grote_kwekerijen"
+kind = "count"
+microdata = "f"
+measure = "records"
+where = { groot = [true] }
+label_nl = "x"
+label_en = "x"
+
+[[indicators]]
+id = "aandeel_groot"
+kind = "share"
+numerator = "grote_kwekerijen"
+denominator = "inwoners"
+label_nl = "x"
+label_en = "x"
+
+[[indicators]]
+id = "oppervlakte"
+kind = "sum"
+table = "k"
+column = "oppervlakte"
+label_nl = "x"
+label_en = "x"
+
+[[indicators]]
+id = "dichtheid"
+kind = "rate"
+numerator = "inwoners"
+denominator = "oppervlakte"
+label_nl = "x"
+label_en = "x"
+
+[[models.targets]]
+theme = "drugs"
+target = "kwekerijen"
+"""
+
+
+def test_model_features_that_carry_the_target_are_refused(tmp_path):
+    """A rate of the target, or of another filter of its records, is target leakage:
+    refused with both ids and the key; a feature of other sources passes (control),
+    and the default feature list leaves the leaking ones out."""
+    from zicht.engine.analysis.modelled import model_features
+
+    body = BASE + INHABITANTS + LEAKY
+    for feature, why in [
+        ("kwekerijen_per_1000", r"is built from the target 'kwekerijen' \(through its numerator"),
+        ("aandeel_groot", r"reads the source of the target 'kwekerijen' \(microdata 'f'\)"),
+    ]:
+        with pytest.raises(
+            ConfigError, match=rf"'models.targets\[0\].features' names '{feature}', which {why}"
+        ):
+            load_config(_write(tmp_path, body + f'features = ["dichtheid", "{feature}"]\n'))
+    config = load_config(_write(tmp_path, body + 'features = ["dichtheid"]\n'))
+    assert config.models.targets[0].features == ("dichtheid",)
+    default = load_config(_write(tmp_path, body))
+    assert model_features(default, default.models.targets[0]) == ["dichtheid"]
+    # without the check the default list would take both leaking rates
+    unguarded = [d.id for d in default.indicators if d.kind in ("rate", "share")]
+    assert {"kwekerijen_per_1000", "aandeel_groot", "dichtheid"} <= set(unguarded)

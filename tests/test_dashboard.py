@@ -229,7 +229,7 @@ def test_hover_click_profile_and_comparison(page, demo_out, tmp_path_factory):
     assert errors == []
 
 
-def test_a_suppressed_buurt_shows_onderdrukt_and_no_number(page, demo_out, tmp_path_factory):
+def test_a_suppressed_buurt_says_why_and_shows_no_number(page, demo_out, tmp_path_factory):
     page, errors, _ = page
     layer = _layer(demo_out, "buurt")
     ruled = layer[(layer["suppressed"] == 1) & layer["drugsincidenten"].isna()]
@@ -239,7 +239,7 @@ def test_a_suppressed_buurt_shows_onderdrukt_and_no_number(page, demo_out, tmp_p
     page.evaluate("window.zicht.setLayer('drugsincidenten')")
     _hover(page, row.code)
     value = page.inner_text("#tooltip .value")
-    assert "onderdrukt" in value and not re.search(r"\d", value)
+    assert value == "te weinig inwoners om cijfers te tonen" and not re.search(r"\d", value)
     page.evaluate("window.zicht.setLayer('risk_drugs')")
     _hover(page, row.code)
     value = page.inner_text("#tooltip .value")

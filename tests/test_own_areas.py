@@ -151,7 +151,8 @@ def test_own_areas_protected_on_their_own_give_cells_away(own_release, zuidoost,
         alone = run(load_config(_config(folder, mapping)), tmp_path / "alone")
     found = exposed(_known(alone.out_dir, table), alone.protection.cells, sample=10_000)
     assert len(found) > 0, "the control found nothing: the test could not fail"
-    assert set(found["level"]) == {"buurt"}, found  # pinned by own area less its buurten
+    # pinned by an own area less its buurten (and, through those, a wijk cell may go too)
+    assert "buurt" in set(found["level"]), found
 
 
 def _small_table(members: str | None) -> tuple[pd.DataFrame, np.ndarray]:

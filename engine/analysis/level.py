@@ -4,16 +4,23 @@ trends on the finest level, and the global Moran's I of every published figure."
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from libpysal.graph import Graph
 
-from zicht.engine.analysis.descriptions import composite_description
+from zicht.engine.analysis.descriptions import (
+    aggregated_description,
+    composite_description,
+    fallback_description,
+)
+from zicht.engine.analysis.evidence import hotspot_values, standardised
+from zicht.engine.analysis.modelled import aggregated_theme, model_theme
 from zicht.engine.analysis.results import LevelAnalysis
-from zicht.engine.analysis.scores import composite_theme, model_theme, score_inputs
-from zicht.engine.config import Config
+from zicht.engine.analysis.scores import composite_theme
+from zicht.engine.config import Config, TargetSpec
 from zicht.engine.estimates import LevelEstimates
 from zicht.engine.publish import progress_log
 from zicht.engine.themes import theme_output_columns
@@ -22,7 +29,6 @@ from zicht.spatial.trends import emerging_hotspots
 from zicht.spatial.weights import distance_band, knn, queen_with_islands
 
 log = logging.getLogger("zicht")
-PARENT_OF = {"buurt": "wijkcode", "wijk": "gemeentecode"}
 
 
 def level_weights(areas: gpd.GeoDataFrame, config: Config) -> tuple[Graph, list[str]]:
@@ -44,6 +50,7 @@ def analyse_level(
     indicators: pd.DataFrame,
     finest: bool,
     excluded: pd.DataFrame | None = None,
+    finer: LevelAnalysis | None = None,
 ) -> LevelAnalysis:
     """Scores, drivers, hotspots and trends for the areas of one level.
 
@@ -53,7 +60,8 @@ def analyse_level(
     published ``indicators`` table (kinds, parts, exposures). ``excluded`` (per area
     code: ``persons``, and per theme) marks areas under an area rule: they get no
     score, rank, driver, class or trend of that theme (``persons``: of any), and stay
-    out of every fit and of their neighbours' weights.
+    out of every fit and of their neighbours' weights. ``finer`` is the finest
+    level's analysis, whose model themes a coarser level aggregates.
     """
     spec = config.spatial
     result = LevelAnalysis(columns=pd.DataFrame(index=areas.index))
@@ -69,27 +77,62 @@ def analyse_level(
     estimates = estimates.reindex(areas.index)
     targets = {t.theme: t for t in config.models.targets}
     persons = _rule(excluded, "persons", areas.index)
-    parents = areas[PARENT_OF[level]] if level in PARENT_OF else None
     themes = config.scored_themes
     progress = progress_log("analysis {level}: {theme} ({k} of {n} themes{left})", level=level)
     for k, theme in enumerate(themes, start=1):
         progress(k, len(themes), theme=theme)
-        target = targets.get(theme) if finest else None
         out = persons | _rule(excluded, theme, areas.index)
         known = estimates.without(out)
-        if target is not None:
-            model_theme(config, theme, target, areas, known, indicators, result)
-        else:
-            ids = [d.id for d in config.theme_indicators(theme)]
-            inputs = score_inputs(ids, indicators, known, parents)
-            composite_theme(config, theme, inputs, result)
-            result.descriptions[theme] = composite_description(config, theme, indicators)
-        _classes(config, theme, areas, result)
+        scope = ThemeScope(level, areas, known, indicators, finer)
+        tested = _score_theme(config, theme, targets.get(theme) if finest else None, scope, result)
+        _classes(config, theme, areas, result, tested)
         shown = [c for c in theme_output_columns(theme) if c in result.columns]
         result.columns.loc[out.to_numpy(), shown] = np.nan
     if finest:
-        _trends(config, estimates.without(persons).point, result)
+        _trends(config, estimates.without(persons), indicators, result)
     return result
+
+
+class ThemeScope(NamedTuple):
+    """What a theme's score on one level is computed from."""
+
+    level: str
+    areas: gpd.GeoDataFrame
+    known: LevelEstimates  # the areas under an area rule blanked
+    indicators: pd.DataFrame
+    finer: LevelAnalysis | None
+
+
+def _score_theme(
+    config: Config, theme: str, target: TargetSpec | None, scope: ThemeScope, result: LevelAnalysis
+) -> pd.Series | None:
+    """One method per theme on every level: the model where its skill suffices (on the
+    finest level fitted, on coarser ones aggregated), else the composite index. Returns
+    what the theme's hotspots are tested on: a composite's standardised inputs
+    (:func:`~engine.analysis.evidence.hotspot_values`), or None for a model's score."""
+    finer = scope.finer
+    if target is not None and model_theme(
+        config, theme, target, scope.areas, scope.known, scope.indicators, result
+    ):
+        return None
+    if finer is not None and theme in finer.expected:
+        aggregated_theme(config, theme, finer, scope.level, scope.areas, result)
+        result.descriptions[theme] = finer.descriptions[theme] + aggregated_description(
+            config, scope.level
+        )
+        return None
+    # rates of counts shrink towards the overall rate, never a wijk's: rates of groups
+    # estimated from the same data make wijk-shaped blocks of equal values, which the
+    # hotspot test reads as clusters (benchmarks/calibration.py)
+    composite_theme(config, theme, scope.known, scope.indicators, None, result)
+    rejected = result.rejected.get(theme) or (finer.rejected.get(theme) if finer else None)
+    skill = result.skill.get(theme, finer.skill.get(theme) if finer else None)
+    if skill is not None:
+        result.skill[theme] = skill
+    result.descriptions[theme] = fallback_description(
+        config, rejected, skill
+    ) + composite_description(config, theme, scope.indicators)
+    return hotspot_values(config, theme, scope.indicators, scope.known)
 
 
 def _rule(excluded: pd.DataFrame | None, name: str, index: pd.Index) -> pd.Series:
@@ -99,18 +142,28 @@ def _rule(excluded: pd.DataFrame | None, name: str, index: pd.Index) -> pd.Serie
     return excluded[name].reindex(index).fillna(False).astype(bool)
 
 
-def _classes(config: Config, theme: str, areas: gpd.GeoDataFrame, result: LevelAnalysis) -> None:
-    """Hotspot (Gi*) and LISA classes of a theme's point score, into ``result``."""
+def _classes(
+    config: Config,
+    theme: str,
+    areas: gpd.GeoDataFrame,
+    result: LevelAnalysis,
+    tested: pd.Series | None,
+) -> None:
+    """Hotspot (Gi*) and LISA classes of a theme, into ``result``: of ``tested`` (a
+    composite's standardised inputs, :mod:`~engine.analysis.evidence`) where given,
+    else of the point score, for the areas with a score."""
     spec, columns = config.spatial, result.columns
     risk = columns[f"risk_{theme}"]
+    values = risk if tested is None else tested.reindex(risk.index).where(risk.notna())
     if risk.notna().sum() < spec.min_areas:
         log.info("%s: fewer than %d areas with a score: no hotspots", theme, spec.min_areas)
         columns[f"hotspot_{theme}"] = columns[f"lisa_{theme}"] = None
+        columns[f"gi_z_{theme}"] = columns[f"gi_p_{theme}"] = np.nan
         return
     assert result.graph is not None
     # areas without a score are left out of the weights by spatial.hotspots itself
     lisa, gi = local_statistics(
-        risk,
+        values,
         result.graph,
         spec.permutations,
         config.seed,
@@ -120,14 +173,34 @@ def _classes(config: Config, theme: str, areas: gpd.GeoDataFrame, result: LevelA
         spec.max_permutations,
     )
     columns[f"hotspot_{theme}"] = gi["hotspot"].reindex(areas.index)
+    # published as ArcGIS's Hot Spot Analysis does: the z-score and the p-value the
+    # class is decided on (two-sided, after the correction for multiple testing)
+    columns[f"gi_z_{theme}"] = gi["z"].reindex(areas.index).round(3)
+    columns[f"gi_p_{theme}"] = _rounded_up(gi["p_adjusted"].reindex(areas.index))
     columns[f"lisa_{theme}"] = lisa["cluster"].reindex(areas.index)
 
 
-def _trends(config: Config, values: pd.DataFrame, result: LevelAnalysis) -> None:
-    """Emerging hot spot categories of every configured trend, into ``result``."""
+def _rounded_up(p: pd.Series, digits: int = 3) -> pd.Series:
+    """p-values rounded up to ``digits`` significant digits: never onto the safe side
+    of a level (0.01, 0.05 and 0.10 lie on the grid), so a class read from the field
+    is the class published."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = 10.0 ** (digits - 1 - np.floor(np.log10(p)))
+        return np.ceil(p * scale - 1e-9) / scale
+
+
+def _trends(
+    config: Config, estimates: LevelEstimates, indicators: pd.DataFrame, result: LevelAnalysis
+) -> None:
+    """Emerging hot spot categories of every configured trend, into ``result``: each
+    year's figure as a rate (counts standardised against their exposure,
+    :func:`~engine.analysis.evidence.standardised`)."""
     spec = config.spatial
     for trend in config.trends:
-        complete = values[list(trend.indicators)].dropna()
+        yearly = pd.DataFrame(
+            {year: standardised(year, indicators, estimates) for year in trend.indicators}
+        )
+        complete = yearly.dropna()
         if len(complete) < spec.min_areas:
             continue
         emerging = emerging_hotspots(

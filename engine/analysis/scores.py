@@ -5,27 +5,35 @@ columns (risk, its range, rank, drivers)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from typing import NamedTuple
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-from libpysal.graph import Graph
 
 from zicht.engine.analysis.descriptions import (
     TEXT,
     input_label,
-    model_description,
 )
 from zicht.engine.analysis.results import LevelAnalysis, ScoreInputs
-from zicht.engine.config import Config, TargetSpec
+from zicht.engine.analysis.uncertainty import published_bounds, sensitivity
+from zicht.engine.config import Config
 from zicht.engine.estimates import LevelEstimates
-from zicht.engine.publish import progress_log
-from zicht.models.composite import CompositeIndex, percentile_against, percentile_score, rank_of
+from zicht.models.composite import CompositeIndex, percentile_score, rank_of
 from zicht.models.explain import drivers_text
-from zicht.models.supervised import ModelResult, fit_out_of_fold, prediction_range, spatial_blocks
+from zicht.models.uncertainty import NoisyInput, draw_inputs, score_intervals
 from zicht.spatial.rates import shrinkage
 
 log = logging.getLogger("zicht")
+
+
+class RawScore(NamedTuple):
+    """A theme's raw score per area, and its value at the safe (``low``) and risky
+    (``high``) ends of the withheld inputs' intervals."""
+
+    point: pd.Series
+    low: pd.Series
+    high: pd.Series
 
 
 def score_inputs(
@@ -38,12 +46,13 @@ def score_inputs(
     ``exposure``, as rates per unit of exposure; rates of counts shrunk towards the
     rate of the area's parent (empirical Bayes, :func:`spatial.rates.shrinkage`);
     other indicators as they are. Intervals go through the same transformation, with
-    the shrinkage of the point values."""
+    the shrinkage of the point values; ``noisy`` holds what a bootstrap draws."""
     parts = [_rate_input(i, indicators, estimates, parents) for i in ids]
     point, low, high, estimated = (
         pd.concat([p[k] for p in parts], axis=1, keys=ids) for k in range(4)
     )
-    return ScoreInputs(point=point, low=low, high=high, estimated=estimated)
+    noisy = [p[4] for p in parts]
+    return ScoreInputs(point=point, low=low, high=high, estimated=estimated, noisy=noisy)
 
 
 def _rate_input(
@@ -51,14 +60,16 @@ def _rate_input(
     indicators: pd.DataFrame,
     est: LevelEstimates,
     parents: pd.Series | None,
-) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series, NoisyInput]:
     spec = indicators.loc[indicator_id]
+    binomial = False
     if isinstance(spec["numerator"], str) and spec["kind"] in ("rate", "share"):
         per = float(spec["per"]) if pd.notna(spec["per"]) else 1.0
         exposure = est.point[spec["denominator"]]
         crude = est.point[indicator_id] / per
         low, high = est.low[indicator_id] / per, est.high[indicator_id] / per
         counts = indicators.at[spec["numerator"], "kind"] == "count"
+        binomial = spec["kind"] == "share" and indicators.at[spec["denominator"], "kind"] == "count"
         estimated = est.estimated[indicator_id]
     elif spec["kind"] in ("count", "sum") and isinstance(spec["exposure"], str):
         exposure = est.point[spec["exposure"]]
@@ -71,26 +82,34 @@ def _rate_input(
         counts = spec["kind"] == "count"
         estimated = est.estimated[indicator_id] | est.estimated[spec["exposure"]]
     else:
-        return (
-            est.point[indicator_id],
-            est.low[indicator_id],
-            est.high[indicator_id],
-            est.estimated[indicator_id],
-        )
+        plain = [v[indicator_id] for v in (est.point, est.low, est.high)]
+        noisy = NoisyInput(*(v.to_numpy(float) for v in plain))
+        return (*plain, est.estimated[indicator_id], noisy)
     low, high = low.where(crude.notna()), high.where(crude.notna())
+    noisy = NoisyInput(crude.to_numpy(float), low.to_numpy(float), high.to_numpy(float))
     if counts:
         reference, weight = shrinkage(
             crude * exposure, exposure.where(crude.notna()), parents, ~estimated
         )
+        noisy = replace(noisy, exposure=exposure.to_numpy(float), binomial=binomial)
         crude, low, high = (
             reference + weight * (x - reference).where(weight > 0, 0.0) for x in (crude, low, high)
         )
-    return crude, low, high, estimated & crude.notna()
+    return crude, low, high, estimated & crude.notna(), noisy
 
 
-def composite_theme(config: Config, theme: str, inputs: ScoreInputs, result: LevelAnalysis) -> None:
-    """Risk, its range, rank and drivers of a composite theme, into ``result``."""
-    columns = result.columns
+def composite_theme(
+    config: Config,
+    theme: str,
+    known: LevelEstimates,
+    indicators: pd.DataFrame,
+    parents: pd.Series | None,
+    result: LevelAnalysis,
+) -> None:
+    """Risk, its 90% interval, rank and its interval, and drivers of a composite theme,
+    and the composite's sensitivity, into ``result``."""
+    ids = [d.id for d in config.theme_indicators(theme)]
+    inputs = score_inputs(ids, indicators, known, parents)
     directions = {d.id: d.direction for d in config.theme_indicators(theme)}
     index = CompositeIndex(
         directions=directions,
@@ -99,21 +118,23 @@ def composite_theme(config: Config, theme: str, inputs: ScoreInputs, result: Lev
         clip=config.models.clip,
     ).fit(inputs.point)
     coverage = index.coverage(inputs.point)
-    raw = index.score(inputs.point).where(coverage >= config.models.min_coverage)
+    enough = coverage >= config.models.min_coverage
+    raw = index.score(inputs.point).where(enough)
     lower = np.broadcast_to(
         pd.Series(directions).reindex(inputs.point.columns).eq("lower").to_numpy(),
         inputs.point.shape,
     )
     worst = inputs.high.where(~lower, inputs.low)  # the riskier end of every input
     best = inputs.low.where(~lower, inputs.high)
-    estimated = (inputs.estimated & inputs.point.notna()).any(axis=1)
-    columns[f"coverage_{theme}"] = coverage.round(3)
-    _publish_score(
+
+    result.columns[f"coverage_{theme}"] = coverage.round(3)
+    if raw.notna().any():
+        result.sensitivity[theme] = sensitivity(index, inputs.point, raw, config.seed)
+    publish_score(
         theme,
-        raw,
-        index.score(best).where(raw.notna()),
-        index.score(worst).where(raw.notna()),
-        estimated,
+        RawScore(raw, index.score(best).where(raw.notna()), index.score(worst).where(raw.notna())),
+        composite_draws(index, inputs, enough, config.models.draws, config.seed),
+        (inputs.estimated & inputs.point.notna()).any(axis=1),
         index.contributions(inputs.point).where(raw.notna(), axis=0),
         inputs.estimated,
         config,
@@ -121,27 +142,47 @@ def composite_theme(config: Config, theme: str, inputs: ScoreInputs, result: Lev
     )
 
 
-def _publish_score(
+def composite_draws(
+    index: CompositeIndex, inputs: ScoreInputs, enough: pd.Series, draws: int, seed: int
+) -> pd.DataFrame | None:
+    """The bootstrap intervals of a composite score (None without ``draws``): every
+    input drawn again (:func:`models.uncertainty.draw_inputs`) and the index refitted
+    per draw; seeded, so a run gives the same intervals again."""
+    if draws == 0 or enough.sum() < 2:
+        return None
+    values = draw_inputs(inputs.noisy, draws, np.random.default_rng(seed))
+    raw = np.where(enough.to_numpy(), index.refit_scores(values), np.nan)
+    return score_intervals(raw, inputs.point.index)
+
+
+def publish_score(
     theme: str,
-    raw: pd.Series,
-    raw_low: pd.Series,
-    raw_high: pd.Series,
+    raw: RawScore,
+    drawn: pd.DataFrame | None,
     estimated: pd.Series,
     contributions: pd.DataFrame,
     estimated_inputs: pd.DataFrame,
     config: Config,
     result: LevelAnalysis,
+    skill: float | None = None,
 ) -> None:
-    """The score columns of a theme from its raw score and the raw ends of its range."""
+    """The score columns of a theme from its raw score, the raw ends of its withheld
+    inputs, its bootstrap intervals (``drawn``) and the ``skill`` of its model."""
     columns = result.columns
     labels = {d.id: input_label(config, d.id) for d in config.indicators}
-    columns[f"risk_{theme}"] = percentile_score(raw).round(1)
-    # the ends: this area at the safe (risky) end of its inputs' intervals, every other
-    # area at its point score
-    columns[f"risk_low_{theme}"] = percentile_against(raw_low.fillna(raw), raw).round(1)
-    columns[f"risk_high_{theme}"] = percentile_against(raw_high.fillna(raw), raw).round(1)
-    columns[f"estimated_{theme}"] = estimated.astype(float).where(raw.notna())
-    columns[f"rank_{theme}"] = rank_of(raw)
+    score, rank = percentile_score(raw.point), rank_of(raw.point)
+    bounds = published_bounds(raw.point, raw.low, raw.high, drawn, score, rank)
+    columns[f"risk_{theme}"] = score.round(1)
+    columns[f"risk_low_{theme}"] = bounds["risk_low"].round(1)
+    columns[f"risk_high_{theme}"] = bounds["risk_high"].round(1)
+    columns[f"estimated_{theme}"] = estimated.astype(float).where(raw.point.notna())
+    columns[f"rank_{theme}"] = rank
+    columns[f"rank_low_{theme}"] = bounds["rank_low"]
+    columns[f"rank_high_{theme}"] = bounds["rank_high"]
+    # the spatial-CV rank correlation of the model the score comes from
+    columns[f"skill_{theme}"] = pd.Series(
+        np.nan if skill is None else round(skill, 3), index=raw.point.index
+    ).where(raw.point.notna())
     known = contributions.dropna(how="all")
     lagged = {
         f"{k}__buren": TEXT[config.language]["nearby"].format(label=v) for k, v in labels.items()
@@ -149,111 +190,3 @@ def _publish_score(
     columns[f"drivers_{theme}"] = drivers_text(
         known, {**labels, **lagged}, estimated_inputs.reindex_like(known), language=config.language
     ).reindex(columns.index)
-
-
-def model_features(config: Config, target: TargetSpec) -> list[str]:
-    """The model's features: as configured, else every context (theme-less) indicator
-    that is not a count or sum (those measure size) unless ``size_features``."""
-    if target.features:
-        return list(target.features)
-    return [
-        d.id
-        for d in config.indicators
-        if d.theme == "none"
-        and d.id != target.target
-        and (target.size_features or d.kind not in ("count", "sum"))
-    ]
-
-
-def model_theme(
-    config: Config,
-    theme: str,
-    target: TargetSpec,
-    areas: gpd.GeoDataFrame,
-    est: LevelEstimates,
-    indicators: pd.DataFrame,
-    result: LevelAnalysis,
-) -> None:
-    """Risk of a theme from a supervised model of its target's rate, into ``result``.
-
-    Trained on the published and estimated targets (the metrics on the published
-    ones only); an area's score is the out-of-fold prediction, which never uses its
-    own target."""
-    features = model_features(config, target)
-    X = _with_lags(est.point[features], result.graph, target.spatial_lag)
-    model = _fit_model(config, target, areas, est, indicators, X)
-    result.models[theme] = model
-    scored = est.point[features].notna().any(axis=1)
-    raw = model.prediction.reindex(areas.index).where(scored)
-    low = X.copy()
-    high = X.copy()
-    low[features], high[features] = est.low[features], est.high[features]
-    raw_low, raw_high = prediction_range(model, X, low, high)
-    estimated = est.estimated[features].any(axis=1)
-    marks = est.estimated[features].reindex(columns=X.columns, fill_value=False)
-    _publish_score(
-        theme,
-        raw,
-        raw_low,
-        raw_high,
-        estimated,
-        model.contributions.reindex(areas.index).where(scored, axis=0),
-        marks,
-        config,
-        result,
-    )
-    result.descriptions[theme] = model_description(config, target, indicators, model, features)
-
-
-def _with_lags(X: pd.DataFrame, graph: Graph | None, spatial_lag: bool) -> pd.DataFrame:
-    """The features, and with ``spatial_lag`` their mean over each area's neighbours."""
-    if not spatial_lag or graph is None:
-        return X
-    W = graph.transform("r").sparse
-    order = pd.Index(graph.unique_ids)
-    filled = X.reindex(order).fillna(X.median())
-    lagged = pd.DataFrame(W @ filled.to_numpy(), index=order, columns=X.columns)
-    return X.join(lagged.reindex(X.index).add_suffix("__buren"))
-
-
-def _fit_model(
-    config: Config,
-    target: TargetSpec,
-    areas: gpd.GeoDataFrame,
-    est: LevelEstimates,
-    indicators: pd.DataFrame,
-    X: pd.DataFrame,
-) -> ModelResult:
-    exposure = est.point[indicators.at[target.target, "exposure"]]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # per 1,000 of the exposure: readable predictions and metrics
-        rate = (est.point[target.target] / exposure * 1000).where(exposure > 0)
-    if target.groups == "blocks":
-        centroids = areas.geometry.centroid
-        groups = pd.Series(
-            spatial_blocks(centroids.x, centroids.y, target.block_size), index=areas.index
-        )
-    else:
-        groups = areas[f"{target.groups}code"]
-    model = fit_out_of_fold(
-        X,
-        rate,
-        groups,
-        target.model,
-        seed=config.seed,
-        population=est.point[target.population] if target.population else None,
-        previous=est.point[target.previous] / exposure * 1000 if target.previous else None,
-        weight=exposure.where(rate.notna()),
-        evaluate=~est.estimated[target.target],
-        progress=progress_log(what=f"model {target.theme}: fit"),
-    )
-    # published as a percentile, rank and classes only; metrics rounded
-    model.metrics = model.metrics.round(3)
-    log.info(
-        "model %s (%s): spatial-CV R2 %.2f, random-CV R2 %.2f",
-        target.theme,
-        model.model,
-        model.metrics.loc["spatial CV", "r2"],
-        model.metrics.loc["random CV", "r2"],
-    )
-    return model

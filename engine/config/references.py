@@ -8,7 +8,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from zicht.engine.config.fields import ADDITIVE, SBI_GENERATORS
-from zicht.engine.config.indicators import BaseIndicator, MicrodataIndicator, TableIndicator
+from zicht.engine.config.indicators import (
+    BaseIndicator,
+    MicrodataIndicator,
+    RasterIndicator,
+    RatioIndicator,
+    TableIndicator,
+)
 from zicht.engine.config.messages import missing_id, missing_ids, unknown_theme
 from zicht.engine.config.sections import BranchesSpec
 from zicht.engine.sbi import SbiTree
@@ -215,6 +221,8 @@ def _analysis_references(config: Config, raw: dict[str, Any], ids: list[str]) ->
         problems += missing_ids(t.features or (), ids, f"{key}.features")
         if t.features and t.target in t.features:
             problems.append(f"key '{key}.features' contains the target itself")
+        elif t.target in ids:
+            problems += _leak_problems(config, t.target, t.features or (), f"{key}.features")
     problems += _size_problems(config, ids)
     given = raw.get("disclosure", {}) if isinstance(raw.get("disclosure"), dict) else {}
     for i, d in enumerate(config.indicators):
@@ -224,6 +232,68 @@ def _analysis_references(config: Config, raw: dict[str, Any], ids: list[str]) ->
         if name in given:
             problems += missing_ids([getattr(config.disclosure, name)], ids, f"disclosure.{name}")
     return problems
+
+
+def _leak_problems(config: Config, target: str, features: tuple[str, ...], key: str) -> list[str]:
+    problems = []
+    for feature in features:
+        reason = target_leak(config, target, feature)
+        if reason is not None:
+            problems.append(
+                f"key '{key}' names {feature!r}, which {reason}: a feature may not carry "
+                "what the model predicts (target leakage)"
+            )
+    return problems
+
+
+def target_leak(config: Config, target: str, feature: str) -> str | None:
+    """How ``feature`` carries the model target ``target``, in words, or None.
+
+    A feature leaks when it, or an indicator it is computed from (numerator,
+    denominator, at any depth), is the target, counts the same microdata records
+    (the same source under any filter), reads the same table column or raster, or is
+    declared a subset of the target (or the target of it). Unknown ids leak nothing
+    (they are reported as missing)."""
+    known = {d.id: d for d in config.indicators}
+    if target not in known:
+        return None
+    origin = _origin(known[target])
+    seen: set[str] = set()
+    stack = [(feature, "")]
+    while stack:
+        ident, via = stack.pop()
+        if ident in seen or ident not in known:
+            continue
+        seen.add(ident)
+        d = known[ident]
+        reason = _leak_reason(d, known[target], origin)
+        if reason is not None:
+            return reason + via
+        parts = d.references if isinstance(d, RatioIndicator) else {}
+        stack += [(ref, via or f" (through its {part} {ref!r})") for part, ref in parts.items()]
+    return None
+
+
+def _leak_reason(d: BaseIndicator, target: BaseIndicator, origin: str | None) -> str | None:
+    if d.id == target.id:
+        return f"is built from the target {target.id!r}"
+    if origin is not None and _origin(d) == origin:
+        return f"reads the source of the target {target.id!r} ({origin})"
+    if target.id == d.subset_of or d.id == target.subset_of:
+        return f"counts a filter of the records of the target {target.id!r}"
+    return None
+
+
+def _origin(d: BaseIndicator) -> str | None:
+    """Where an indicator's values come from: a microdata source (any filter), a table
+    column or a raster; None for a ratio (its parts have origins)."""
+    if isinstance(d, MicrodataIndicator):
+        return f"microdata {d.microdata!r}"
+    if isinstance(d, TableIndicator):
+        return f"column {d.column!r} of table {d.table!r}"
+    if isinstance(d, RasterIndicator):
+        return f"raster {d.raster!r}"
+    return None
 
 
 def _size_problems(config: Config, ids: list[str]) -> list[str]:

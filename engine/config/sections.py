@@ -345,6 +345,13 @@ class ModelSpec(Section):
     )
     targets: tuple[TargetSpec, ...] = ()
     min_coverage: Share = 0.5
+    # a model scores its theme only where its rank correlation in spatial
+    # cross-validation reaches this (-1 to 1; -1: always); below it the theme is the
+    # composite index
+    min_skill: Number = Field(0.3, ge=-1, le=1)
+    # parametric bootstrap draws behind every score's 90% interval and rank interval
+    # (0: the intervals of withheld inputs only)
+    draws: StrictInt = Field(200, ge=0, le=10_000)
 
 
 def _param_field(default: Any) -> Any:

@@ -38,9 +38,13 @@ from zicht.engine.outputs.geopackage import GEOMETRY_COLUMN
 from zicht.engine.outputs.language import (
     CLASS_LABELS,
     LEVEL_NAMES,
+    LOW_POPULATION,
+    POPULATION,
     class_breaks,
     class_decimals,
     class_legend,
+    local_time,
+    low_population,
     say,
 )
 from zicht.engine.outputs.styles import (
@@ -87,6 +91,9 @@ class DashboardInputs:
     themes: dict[str, str] = field(default_factory=dict)  # theme id -> name
     theme_names_en: dict[str, str] = field(default_factory=dict)
     language: str = "nl"
+    # trend id -> (label nl, label en): the ``trend_<id>`` columns' emerging hot spots
+    trends: dict[str, tuple[str, str]] = field(default_factory=dict)
+    models: pd.DataFrame | None = None  # the ``models`` table, for each model's skill
 
 
 def build_dashboard(inputs: DashboardInputs) -> str:
@@ -100,6 +107,7 @@ def build_dashboard(inputs: DashboardInputs) -> str:
         "language": inputs.language,
         "style": _asset("dashboard.css"),
         "data": payload,
+        "words": _asset("dashboard-words.js"),
         "script": _asset("dashboard.js"),
     }
     # one pass: text put in (an area's name, the script) is never read as a placeholder
@@ -110,12 +118,11 @@ def dashboard_data(inputs: DashboardInputs) -> dict[str, Any]:
     """The JSON the page embeds: meta data, the indicators table, and per level the
     published columns, geometry and legends."""
     levels = [lv for lv in LEVELS if lv in inputs.layers]
-    ids = set(inputs.indicators["id"].astype(str))
     return {
         "meta": {
             "title": inputs.title,
             "attribution": inputs.attribution,
-            "created": f"{inputs.created:%d-%m-%Y %H:%M}",
+            "created": local_time(inputs.created),
             "language": inputs.language,
             "themes": [
                 {"id": t, "nl": name, "en": inputs.theme_names_en.get(t, name)}
@@ -137,10 +144,29 @@ def dashboard_data(inputs: DashboardInputs) -> dict[str, Any]:
                 for kind, v in CLASS_LABELS.items()
             },
             "no_value": NO_VALUE,
+            "trends": [{"id": t, "nl": nl, "en": en} for t, (nl, en) in inputs.trends.items()],
+            "skill": model_skill(inputs.models),
+            "low_population": {"column": POPULATION, "below": LOW_POPULATION},
         },
         "indicators": _records(inputs.indicators),
         "series": _year_series(inputs.indicators),
-        "levels": {lv: _level(inputs.layers[lv], lv, ids) for lv in levels},
+        "levels": {lv: _level(inputs.layers[lv], lv, inputs.indicators) for lv in levels},
+    }
+
+
+def model_skill(models: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
+    """Per theme with a supervised model: how well it ranks areas it did not see (the
+    spatial cross-validation's rank correlation and R², and the level)."""
+    if models is None or not len(models) or "validation" not in models:
+        return {}
+    spatial = models[models["validation"] == "spatial CV"]
+    return {
+        str(row.theme): {
+            "level": str(row.level),
+            "spearman": _json_value(row.spearman),
+            "r2": _json_value(row.r2),
+        }
+        for row in spatial.itertuples(index=False)
     }
 
 
@@ -218,7 +244,7 @@ def decode_text(column: Any) -> Any:
     ]
 
 
-def _level(layer: gpd.GeoDataFrame, level: str, indicator_ids: set[str]) -> dict[str, Any]:
+def _level(layer: gpd.GeoDataFrame, level: str, indicators: pd.DataFrame) -> dict[str, Any]:
     """One level: its columns, geometry, label points and legends."""
     geometry, origin = encode_geometry(layer.geometry, TOLERANCE[level], QUANTUM[level])
     points = shapely.point_on_surface(layer.geometry.to_numpy())
@@ -229,7 +255,7 @@ def _level(layer: gpd.GeoDataFrame, level: str, indicator_ids: set[str]) -> dict
         "quantum": q,
         "geometry": geometry,
         "points": [[round((p.x - origin[0]) / q), round((p.y - origin[1]) / q)] for p in points],
-        "legends": _legends(layer, indicator_ids),
+        "legends": _legends(layer, indicators),
     }
 
 
@@ -273,15 +299,21 @@ def _rings(polygon: Any, origin: list[float], quantum: float) -> list[list[int]]
     return rings
 
 
-def _legends(layer: gpd.GeoDataFrame, indicator_ids: set[str]) -> dict[str, dict[str, Any]]:
-    """The classes of every map the page can draw, as the QGIS styles draw them:
-    ``range`` classes ``[low, high, colour, label_nl, label_en]`` (the top class
-    includes its upper edge) or ``category`` classes ``[code, colour]``."""
+def _legends(layer: gpd.GeoDataFrame, indicators: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """The classes of every map the page can draw: ``range`` classes ``[low, high,
+    colour, label_nl, label_en]`` (the top class includes its upper edge) or
+    ``category`` classes ``[code, colour]``. As the QGIS styles draw them, but for the
+    rates of areas with few inhabitants, which are kept out of the breaks."""
+    indicator_ids = set(indicators["id"].astype(str))
+    small = low_population(layer, indicators)
     legends: dict[str, dict[str, Any]] = {}
     for column in layer.columns:
         head = column.split("_")[0]
         if column in indicator_ids:
-            legend = indicator_legend(layer[column])
+            values = layer[column]
+            if column in small:
+                values = values.where(~small[column])
+            legend = indicator_legend(values)
             if legend is not None:
                 legends[column] = legend
         elif column.startswith("risk_") and not column.startswith(("risk_low_", "risk_high_")):

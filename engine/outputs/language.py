@@ -8,10 +8,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 import numpy as np
 import pandas as pd
 
 LEVEL_NAMES = {"buurt": "Buurten", "wijk": "Wijken", "gemeente": "Gemeenten"}  # say() them
+# a rate per inhabitant of an area with fewer inhabitants than this is shown but marked,
+# and kept out of the class breaks: 1 crime among 5 inhabitants is 200 per 1.000
+LOW_POPULATION = 50
+POPULATION = "inwoners"
 
 
 def dutch_number(value: float, decimals: int = 0) -> str:
@@ -28,6 +35,32 @@ def class_breaks(values: pd.Series, classes: int = 5) -> list[float]:
         return []
     edges = np.unique(np.quantile(known, np.linspace(0, 1, classes + 1)))
     return [float(e) for e in edges] if len(edges) > 1 else [float(edges[0])] * 2
+
+
+def low_population(layer: pd.DataFrame, indicators: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per rate or share per inhabitant: which areas have fewer than
+    :data:`LOW_POPULATION` inhabitants (their figures are marked on the page and kept
+    out of the class breaks)."""
+    if POPULATION not in layer:
+        return {}
+    people = pd.to_numeric(layer[POPULATION], errors="coerce").astype(float)
+    small = (people < LOW_POPULATION).to_numpy(dtype=bool)  # unknown: not small
+    per_inhabitant = indicators[
+        indicators["kind"].isin(["rate", "share"]) & (indicators["denominator"] == POPULATION)
+    ]
+    return {str(i): small for i in per_inhabitant["id"] if i in layer}
+
+
+def local_time(moment: datetime) -> str:
+    """A run's time stamp as Dutch readers read a clock: Amsterdam time (a time
+    without a zone is taken as UTC), ``dd-mm-yyyy hh:mm``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        moment = moment.astimezone(ZoneInfo("Europe/Amsterdam"))
+    except ZoneInfoNotFoundError:  # no time zone data on this machine: UTC, said so
+        return f"{moment.astimezone(UTC):%d-%m-%Y %H:%M} UTC"
+    return f"{moment:%d-%m-%Y %H:%M}"
 
 
 def class_decimals(values: pd.Series) -> int:
@@ -116,6 +149,18 @@ def number(value: float, decimals: int = 0, language: str = "nl") -> str:
     return dutch_number(value, decimals) if language == "nl" else f"{value:,.{decimals}f}"
 
 
+def and_join(items: list[str], language: str = "nl") -> str:
+    """``a, b en c`` (``a, b and c``): a list inside a sentence.
+
+    >>> and_join(["Vastgoed", "Drugs", "Branches"]), and_join(["a"], "en")
+    ('Vastgoed, Drugs en Branches', 'a')
+    """
+    and_ = " and " if language == "en" else " en "
+    if len(items) < 2:
+        return "".join(items)
+    return ", ".join(items[:-1]) + and_ + items[-1]
+
+
 def percent(part: float, total: float) -> str:
     """``part`` of ``total`` as a whole percentage that says 100% only when it is all
     and 0% only when it is none: 517 of 518 is 99%, not 100%."""
@@ -139,6 +184,20 @@ def say(text: str, language: str = "nl", **values: object) -> str:
 
 # The English of every Dutch text the outputs show (the report, the lists).
 ENGLISH = {
+    " Dat is te zwak: de score van dit thema is daarom de samengestelde index, niet dit "
+    "model (drempel models.min_skill).": (
+        " That is too weak: this theme's score is therefore the composite index, not this "
+        "model (threshold models.min_skill)."
+    ),
+    "rang {first}-{last}": "rank {first}-{last}",
+    " Modelkwaliteit: rangcorrelatie {skill} in ruimtelijke kruisvalidatie.": (
+        " Model skill: rank correlation {skill} in spatial cross-validation."
+    ),
+    " Van de hoogste 10% blijft {weights} daar bij andere gewichten, {method} bij een "
+    "andere standaardisatie en minstens {left} als één indicator wegvalt.": (
+        " Of the top 10%, {weights} stays there with other weights, {method} with another "
+        "standardisation and at least {left} when one indicator is left out."
+    ),
     "Brancheanalyse": "Sector analysis",
     "Eigen gebieden": "Own areas",
     "Hoe vaak komt een risicobranche voor in een gebied, vergeleken met het geheel? De locatiequotiënt is het aandeel van de branche onder de vestigingen van het gebied, gedeeld door dat aandeel in alle gebieden samen: 2 betekent twee keer zo vaak als gemiddeld. Cijfers van kleine branches in kleine gebieden zijn onderdrukt; de quotiënt is dan onbekend.": (  # noqa: E501
@@ -160,9 +219,22 @@ ENGLISH = {
     "kaart risicobranches": "map of risk-prone sectors",
     "2 of meer": "2 or more",
     # report: page
-    "Gemaakt op {created} UTC met zicht. Gebieden: {buurten} buurten, {wijken} wijken.": (
-        "Made on {created} UTC with zicht. Areas: {buurten} buurten (neighbourhoods), "
-        "{wijken} wijken (districts)."
+    "Gemaakt op {created} met zicht. Gebieden: {buurten} buurten, {wijken} wijken.": (
+        "Made on {created} (Amsterdam time) with zicht. Areas: {buurten} buurten "
+        "(neighbourhoods), {wijken} wijken (districts)."
+    ),
+    "{area}: geen trend (te weinig cijfers)": "{area}: no trend (too few figures)",
+    " (minder dan {n} inwoners)": " (fewer than {n} inhabitants)",
+    "Ontwikkeling van hotspots": "Development of hot spots",
+    "Hoe de hotspots van {name} zich over de jaren ontwikkelen ({level}). Gearceerd: "
+    "geen trend, omdat cijfers ontbreken of te klein zijn.": (
+        "How the hot spots of {name} develop over the years ({level}). Hatched: no trend, "
+        "because figures are missing or too small."
+    ),
+    "Gebieden met minder dan {n} inwoners hebben een kleur, maar tellen niet mee voor de "
+    "klassen: hun cijfer per inwoner is onbetrouwbaar.": (
+        "Areas with fewer than {n} inhabitants are coloured but not counted for the "
+        "classes: their figure per inhabitant is unreliable."
     ),
     "Let op: synthetische gegevens.": "Note: synthetic data.",
     "De thema's {themes} zijn berekend op gegenereerde, niet-echte microdata. Ze laten zien "
@@ -320,7 +392,7 @@ ENGLISH = {
     ),
     "per 1.000 {exposure}": "per 1,000 {exposure}",
     # record: model details, score types and explanations
-    " (in de buurt)": " (nearby)",
+    " (in omliggende gebieden)": " (in surrounding areas)",
     "samengestelde index": "composite index",
     "{theme} ({level}): {how} Score voor {scored} van {areas} gebieden ({share}), waarvan "
     "{estimated} met een geschat cijfer; geen score voor {none} (waarvan {ruled} door de "

@@ -32,6 +32,9 @@ COLUMNS = {
     "risico": ("Risicoscore (0-100)", "Risk score (0-100)"),
     "risico_laag": ("Score laag", "Score low"),
     "risico_hoog": ("Score hoog", "Score high"),
+    "rang_van": ("Rang vanaf", "Rank from"),
+    "rang_tot": ("Rang tot en met", "Rank to"),
+    "modelkwaliteit": ("Modelkwaliteit (rangcorrelatie)", "Model skill (rank correlation)"),
     "geschat": ("Geschat", "Estimated"),
     "scoretype": ("Score op basis van", "Score based on"),
     "hotspot": ("Hotspot (Gi*)", "Hot spot (Gi*)"),
@@ -42,7 +45,15 @@ COLUMNS = {
     "synthetisch": ("Synthetische gegevens", "Synthetic data"),
     "thema_code": ("Themacode", "Theme code"),
 }
-_NUMBER_FORMATS = {"rang": "0", "risico": "0.0", "risico_laag": "0.0", "risico_hoog": "0.0"}
+_NUMBER_FORMATS = {
+    "rang": "0",
+    "risico": "0.0",
+    "risico_laag": "0.0",
+    "risico_hoog": "0.0",
+    "rang_van": "0",
+    "rang_tot": "0",
+    "modelkwaliteit": "0.00",
+}
 
 
 def list_headers(config: Config) -> dict[str, str]:
@@ -65,10 +76,7 @@ def hotspot_table(
     "model ...")."""
     score_types = score_types or {}
     rows = []
-    names = {}
-    for level in ("wijk", "gemeente"):
-        if level in layers:
-            names.update(dict(zip(layers[level]["code"], layers[level]["naam"])))
+    names = _area_names(layers)
     trend = next((f"trend_{t.id}" for t in config.trends), None)
     language = config.language
 
@@ -93,10 +101,13 @@ def hotspot_table(
                     "risico": pd.to_numeric(layer[f"risk_{theme}"], errors="coerce"),
                     "risico_laag": pd.to_numeric(layer.get(f"risk_low_{theme}"), errors="coerce"),
                     "risico_hoog": pd.to_numeric(layer.get(f"risk_high_{theme}"), errors="coerce"),
+                    "rang_van": layer.get(f"rank_low_{theme}"),
+                    "rang_tot": layer.get(f"rank_high_{theme}"),
                     "geschat": labels(
                         "estimated", layer.get(f"estimated_{theme}", pd.Series(dtype=float))
                     ),
                     "scoretype": score_types.get((level, theme)),
+                    "modelkwaliteit": layer.get(f"skill_{theme}"),
                     "hotspot": labels("hotspot", layer[f"hotspot_{theme}"]),
                     "lisa": labels("lisa", layer[f"lisa_{theme}"]),
                     "trend": labels("trend", layer[trend]) if trend and trend in layer else None,
@@ -110,8 +121,18 @@ def hotspot_table(
             )
             rows.append(frame.sort_values(["rang", "code"], na_position="last"))
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=list(COLUMNS))
-    table["rang"] = table["rang"].astype("Int64")
+    for column in ("rang", "rang_van", "rang_tot"):
+        table[column] = pd.to_numeric(table[column]).astype("Int64")
     return table if trend else table.drop(columns="trend")
+
+
+def _area_names(layers: dict[str, gpd.GeoDataFrame]) -> dict[str, str]:
+    """The names of the wijken and gemeenten by code."""
+    names = {}
+    for level in ("wijk", "gemeente"):
+        if level in layers:
+            names.update(dict(zip(layers[level]["code"], layers[level]["naam"])))
+    return names
 
 
 def _theme_columns(config: Config, theme: str) -> set[str]:

@@ -17,6 +17,7 @@ import pandas as pd
 from zicht.boundaries import Boundaries
 from zicht.disclosure import Relations
 from zicht.engine.analysis import LevelAnalysis
+from zicht.engine.analysis.evidence import hotspots_of
 from zicht.engine.cells import IndicatorCells
 from zicht.engine.config import Config
 from zicht.engine.outputs.branches import lq_column
@@ -104,10 +105,14 @@ def indicator_table(
 
 
 def model_table(analyses: dict[str, LevelAnalysis]) -> pd.DataFrame:
-    """The ``models`` table: per supervised theme model, its metrics per validation."""
+    """The ``models`` table: per supervised theme model, its metrics per validation,
+    and whether it scores its theme (``used``: 0 where its spatial-CV rank correlation
+    is below ``models.min_skill`` and the theme is the composite index)."""
     rows = []
     for level, analysis in analyses.items():
-        for theme, model in analysis.models.items():
+        fitted = [(t, m, 1) for t, m in analysis.models.items()]
+        fitted += [(t, m, 0) for t, m in analysis.rejected.items()]
+        for theme, model, used in fitted:
             for validation, metrics in model.metrics.iterrows():
                 rows.append(
                     {
@@ -119,10 +124,12 @@ def model_table(analyses: dict[str, LevelAnalysis]) -> pd.DataFrame:
                         "mae": round(metrics["mae"], 4),
                         "spearman": round(metrics["spearman"], 4),
                         "areas": int(metrics["n"]),
+                        "used": used,
                     }
                 )
     return pd.DataFrame(
-        rows, columns=["level", "theme", "model", "validation", "r2", "mae", "spearman", "areas"]
+        rows,
+        columns=["level", "theme", "model", "validation", "r2", "mae", "spearman", "areas", "used"],
     )
 
 
@@ -137,10 +144,11 @@ def model_details(
     """
     language = config.language
     labels = {d.id: d.label(language) for d in config.indicators}
-    nearby = say(" (in de buurt)", language)
+    nearby = say(" (in omliggende gebieden)", language)
     details: dict[str, ModelDetail] = {}
     for level, analysis in analyses.items():
-        for theme, model in analysis.models.items():
+        # a model below models.min_skill too: the report says why it is not used
+        for theme, model in {**analysis.models, **analysis.rejected}.items():
             target = next(t.target for t in config.models.targets if t.theme == theme)
             layer = layers[level].set_index("code").reindex(model.prediction.index)
             exposure_id = config.indicator(target).exposure or target
@@ -181,6 +189,11 @@ SCORE_COLUMNS = [
     "waarvan_geschat",
     "zonder_score",
     "gebiedsregel",
+    "methode",
+    "modelkwaliteit",
+    "top10_gewichten",
+    "top10_normalisatie",
+    "top10_weglaten",
 ]
 
 
@@ -211,9 +224,29 @@ def score_table(
                     "waarvan_geschat": int((risk & estimated).sum()),
                     "zonder_score": int((~risk).sum()),
                     "gebiedsregel": int((~risk & ruled).sum()),
+                    **_method_columns(analysis, theme),
                 }
             )
     return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+
+
+def _method_columns(analysis: LevelAnalysis, theme: str) -> dict[str, object]:
+    """What a theme's score is on a level (``model <name>`` or ``composiet``), the
+    spatial-CV rank correlation of its model (used or not), and the share of its top
+    10% that stays there with other weights, the other normalisation and the least of
+    leaving one indicator out (composites only)."""
+    stable = analysis.sensitivity.get(theme, {})
+    left = stable.get("leave_one_out") or {}
+    skill = analysis.skill.get(theme)
+    return {
+        "methode": f"model {analysis.model_of[theme]}"
+        if theme in analysis.model_of
+        else "composiet",
+        "modelkwaliteit": None if skill is None else round(skill, 3),
+        "top10_gewichten": stable.get("weights"),
+        "top10_normalisatie": stable.get("normalisation"),
+        "top10_weglaten": min(left.values()) if isinstance(left, dict) and left else None,
+    }
 
 
 def score_types(
@@ -222,8 +255,8 @@ def score_types(
     """Per (level, theme): what the score is, in a few words for the lists."""
     return {
         (level, theme): (
-            f"model {a.models[theme].model}"
-            if theme in a.models
+            f"model {a.model_of[theme]}"
+            if theme in a.model_of
             else say("samengestelde index", language)
         )
         for level, a in analyses.items()
@@ -262,8 +295,13 @@ _OUTPUT_ALIASES = {
         "risk_high": "Score hoog",
         "estimated": "Geschat",
         "rank": "Rang",
+        "rank_low": "Rang vanaf",
+        "rank_high": "Rang tot en met",
+        "skill": "Modelkwaliteit",
         "drivers": "Factoren",
         "hotspot": "Hotspot",
+        "gi_z": "Gi*-z",
+        "gi_p": "Gi*-p gecorrigeerd",
         "lisa": "LISA",
         "coverage": "Dekking",
         "trend": "Trend",
@@ -274,8 +312,13 @@ _OUTPUT_ALIASES = {
         "risk_high": "Score high",
         "estimated": "Estimated",
         "rank": "Rank",
+        "rank_low": "Rank from",
+        "rank_high": "Rank to",
+        "skill": "Model skill",
         "drivers": "Drivers",
         "hotspot": "Hot spot",
+        "gi_z": "Gi* z",
+        "gi_p": "Gi* p corrected",
         "lisa": "LISA",
         "coverage": "Coverage",
         "trend": "Trend",
@@ -411,7 +454,7 @@ def run_table(
                 "correction": config.spatial.correction,
                 "inference": config.spatial.inference,
                 # what each theme's hotspot and LISA classes are of
-                "hotspots_of": {t: f"risk_{t}" for t in config.scored_themes},
+                "hotspots_of": hotspots_of(config),
                 "max_permutations": config.spatial.max_permutations,
                 "alpha": config.spatial.alpha,
                 "islands_joined": {
@@ -420,6 +463,12 @@ def run_table(
             }
         ),
         "disclosure": disclosure.to_json() if disclosure is not None else "",
+        # per level and theme: the share of the composite's top 10% that stays there
+        # with other weights, the other normalisation, each indicator left out
+        "sensitivity": json.dumps(
+            {lv: a.sensitivity for lv, a in (analyses or {}).items() if a.sensitivity}
+        ),
+        "score_draws": str(config.models.draws),
         "attribution": attribution(config),
     }
     return pd.DataFrame({"key": list(rows), "value": list(rows.values())})

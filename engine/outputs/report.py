@@ -24,14 +24,19 @@ from markupsafe import Markup
 from zicht.engine.outputs.branches import location_quotient, whole_run
 from zicht.engine.outputs.language import (
     LEVEL_NAMES,
+    LOW_POPULATION,
+    and_join,
     class_breaks,
     class_decimals,
     class_label,
     class_legend,
+    local_time,
+    low_population,
     number,
     percent,
     say,
 )
+from zicht.engine.outputs.report_trends import trend_maps
 from zicht.engine.outputs.styles import INDICATOR_COLOURS, LQ_CLASSES
 from zicht.engine.outputs.svg import area_map
 from zicht.models.explain import driver_sentence
@@ -86,6 +91,8 @@ class ReportInputs:
     risk_branches: list[tuple[str, str]] = field(default_factory=list)  # (sbi, reason)
     # the indicators of companies in risk branches and of all companies, if any
     risk_share: tuple[str, str] | None = None
+    # trend id -> (label nl, label en): the ``trend_<id>`` columns' emerging hot spots
+    trends: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def say(self, text: str, **values: object) -> str:
         """A Dutch text of the report in the run's language."""
@@ -104,12 +111,16 @@ def build_report(inputs: ReportInputs) -> str:
         _=inputs.say,
         language=inputs.language,
         title=inputs.title,
-        created=f"{inputs.created:%d-%m-%Y %H:%M}",
+        created=local_time(inputs.created),
         buurten=len(inputs.layers.get("buurt", [])),
         wijken=len(inputs.layers.get("wijk", [])),
-        synthetic_themes=[name for t, name in inputs.themes.items() if t in synthetic],
+        synthetic_themes=and_join(
+            [name for t, name in inputs.themes.items() if t in synthetic], inputs.language
+        ),
         themes=themes,
         indicator_maps=_indicator_maps(inputs),
+        trend_maps=trend_maps(inputs.layers, inputs.trends, inputs.language),
+        low_population=LOW_POPULATION,
         branches=_branche_view(inputs),
         legend=list(zip(QUINTILE_COLOURS, QUINTILE_LABELS)),
         hot=HOT,
@@ -197,19 +208,23 @@ def _indicator_maps(inputs: ReportInputs) -> list[dict[str, Any]]:
             continue
         layer = inputs.layers[level]
         values = pd.to_numeric(layer[row.id], errors="coerce")
-        breaks = class_breaks(values)
+        # the rates of almost empty areas are drawn but kept out of the class breaks
+        small = low_population(layer, inputs.indicators).get(row.id, np.zeros(len(layer), bool))
+        breaks = class_breaks(values.where(~small))
         if not breaks:
             continue
         digits = class_decimals(values)
         language = inputs.language
         fills, titles = [], []
-        for area, value in zip(layer["naam"].astype(str), values):
+        for area, value, few in zip(layer["naam"].astype(str), values, small):
             if pd.isna(value):
                 fills.append("url(#hatch)")
                 titles.append(inputs.say("{area}: onderdrukt of geen cijfer", area=area))
-            else:
-                fills.append(INDICATOR_COLOURS[int(np.searchsorted(breaks[1:-1], value, "right"))])
-                titles.append(f"{area}: {number(value, digits, language)}")
+                continue
+            fills.append(INDICATOR_COLOURS[int(np.searchsorted(breaks[1:-1], value, "right"))])
+            titles.append(f"{area}: {number(value, digits, language)}")
+            if few:
+                titles[-1] += inputs.say(" (minder dan {n} inwoners)", n=LOW_POPULATION)
         label = str(row.label_en if language == "en" else row.label_nl)
         svg = area_map(
             layer, fills, [None] * len(layer), titles, inputs.say("kaart {name}", name=label)
@@ -221,6 +236,7 @@ def _indicator_maps(inputs: ReportInputs) -> list[dict[str, Any]]:
                 "svg": svg,
                 "legend": list(zip(INDICATOR_COLOURS, class_legend(breaks, digits, language))),
                 "shown": percent(values.notna().sum(), len(values)),
+                "few": bool((small & values.notna().to_numpy()).any()),
             }
         )
     return views
@@ -306,14 +322,41 @@ def _combined_quotient(inputs: ReportInputs, level: str) -> np.ndarray:
 
 
 def _range_text(row: dict[str, Any], theme: str, inputs: ReportInputs) -> str:
-    """``48-75, geschat`` beside a score: its range, and whether an input was estimated."""
+    """``48-75, geschat`` beside a score: its range (with a decimal where the whole
+    numbers meet), and whether an input was estimated."""
     low, high = row.get(f"risk_low_{theme}"), row.get(f"risk_high_{theme}")
-    if low is None or high is None or pd.isna(low):
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
         return ""
-    text = f"{low:.0f}-{high:.0f}" if round(low) != round(high) else ""
+    digits = 0 if round(low) != round(high) else 1
+    text = f"{number(low, digits, inputs.language)}-{number(high, digits, inputs.language)}"
+    first, last = row.get(f"rank_low_{theme}"), row.get(f"rank_high_{theme}")
+    if first is not None and last is not None and pd.notna(first) and first != last:
+        ranks = inputs.say("rang {first}-{last}", first=int(first), last=int(last))
+        text = f"{text}; {ranks}"
     if row.get(f"estimated_{theme}") == 1:
-        estimated = inputs.say("geschat")
-        text = f"{text}, {estimated}" if text else estimated
+        text += f", {inputs.say('geschat')}"
+    return text
+
+
+def _stability_text(row: Any, inputs: ReportInputs) -> str:
+    """How much a score's top 10% depends on the choices made (composites), and the
+    skill of the model it comes from."""
+    text = ""
+    if str(row.methode).startswith("model") and pd.notna(row.modelkwaliteit):
+        text += inputs.say(
+            " Modelkwaliteit: rangcorrelatie {skill} in ruimtelijke kruisvalidatie.",
+            skill=number(row.modelkwaliteit, 2, inputs.language),
+        )
+    if pd.notna(row.top10_gewichten):
+        text += inputs.say(
+            " Van de hoogste 10% blijft {weights} daar bij andere gewichten, {method} bij een "
+            "andere standaardisatie en minstens {left} als één indicator wegvalt.",
+            weights=percent(round(100 * row.top10_gewichten), 100),
+            method=percent(round(100 * row.top10_normalisatie), 100),
+            left=percent(round(100 * row.top10_weglaten), 100)
+            if pd.notna(row.top10_weglaten)
+            else "-",
+        )
     return text
 
 
@@ -338,7 +381,7 @@ def _how_view(inputs: ReportInputs, theme: str) -> list[dict[str, str]]:
             {
                 "level": inputs.say(LEVEL_NAMES[row.niveau]),
                 "text": row.score,
-                "counts": counts + ".",
+                "counts": counts + "." + _stability_text(row, inputs),
             }
         )
     return rows
@@ -371,6 +414,11 @@ def _model_text(model: pd.DataFrame, inputs: ReportInputs) -> str:
             " Met een willekeurige verdeling van de toets zou het model beter lijken ({r2}), "
             "omdat buren op elkaar lijken; het eerlijke cijfer is het eerste.",
             r2=r2(random_),
+        )
+    if "used" in m.columns and not m["used"].astype(bool).any():
+        text += inputs.say(
+            " Dat is te zwak: de score van dit thema is daarom de samengestelde index, niet "
+            "dit model (drempel models.min_skill)."
         )
     return text
 

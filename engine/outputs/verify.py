@@ -391,7 +391,7 @@ def _audit_area_rule(
             c
             for c in layer.columns
             if c.split("_")[0] in (*THEME_OUTPUTS, "trend")
-            or c.startswith(("risk_low_", "risk_high_", "estimated_"))
+            or c.startswith(("risk_low_", "risk_high_", "estimated_", "gi_z_", "gi_p_"))
         ]
         for column in [c for c in persons if c in layer] + outputs:
             for code in layer.loc[small & layer[column].notna(), "code"]:

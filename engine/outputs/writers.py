@@ -80,6 +80,7 @@ def write_report_html(run: PublishedRun) -> None:
             else []
         ),
         risk_share=_risk_share(config),
+        trends={t.id: (t.label("nl"), t.label("en")) for t in config.trends},
     )
     (run.out_dir / "report.html").write_text(build_report(report), encoding="utf-8")
 
@@ -105,6 +106,8 @@ def write_dashboard_html(run: PublishedRun) -> None:
         themes={t: config.theme_name(t, "nl") for t in config.scored_themes},
         theme_names_en={t: config.theme_name(t, "en") for t in config.scored_themes},
         language=run.language,
+        trends={t.id: (t.label("nl"), t.label("en")) for t in config.trends},
+        models=run.tables["models"],
     )
     (run.out_dir / "dashboard.html").write_text(build_dashboard(dashboard), encoding="utf-8")
 

@@ -25,7 +25,7 @@ RISK_SBI = {
     "5520": ("Vakantieverblijven", (0.3, 0.3, 0.2, 1.5)),
     "5610": ("Restaurants en snackbars", (4.0, 1.5, 0.5, 1.0)),
     "5630": ("Cafes en shishalounges", (3.0, 0.8, 0.2, 0.6)),
-    "6420": ("Financiele holdings", (2.0, 2.0, 1.0, 1.5)),
+    "6420": ("Financiële holdings", (2.0, 2.0, 1.0, 1.5)),
     "6619": ("Overige financiele dienstverlening (geldwisselkantoren)", (0.5, 0.5, 0.3, 0.3)),
     "6622": ("Assurantietussenpersonen", (0.8, 1.0, 0.5, 1.0)),
     "6810": ("Handel in eigen onroerend goed", (1.0, 1.0, 0.5, 0.8)),

@@ -1,0 +1,292 @@
+"""The complement program over a whole linked table at once: every sum of every
+hierarchy and relation in one mixed-integer program.
+
+Where :mod:`disclosure.secondary` solves the subtables of one hierarchy at a time (a
+parent and its children, level by level: tau-Argus's modular method), this program
+sees every sum group of the linked table together (:class:`~disclosure.linked.LinkedCells`:
+the area hierarchy, a branche table's SBI hierarchy, the subset pairs through their
+rest cells, the sums over years), so that one complement can serve a row and a column
+at once, and a complement is chosen only where it is not left alone in a sum of its
+own (Fischetti and Salazar-Gonzalez, 1999, *Models and algorithms for the
+2-dimensional cell suppression problem*: the local model behind their cuts):
+
+    minimise   sum_j cost_j x_j                                  (x_j = 1: withhold j)
+    subject to, in every sum group g (total t, members M) holding cell i:
+      room     sum_{k in M, k != i} value_k x_k + need_i x_t >= need_i   (i a member)
+               sum_{k in M} value_k x_k >= min(need_i, sum_{k in M} value_k)  (i = t)
+                                                     for each withheld i with a need,
+      partner  sum_{k in g, k != i} x_k >= x_i         for every cell i that may be withheld.
+
+The rest cell of a subset pair (larger minus smaller, never published) may hide
+something only where one side of the pair is withheld: ``x_rest <= x_small + x_large``.
+The program is local (each sum on its own); the attacker's programs check the whole
+table afterwards, and the loop adds what they still find exposed.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse.csgraph import connected_components
+
+from zicht.disclosure.group import GroupCells
+from zicht.disclosure.limits import LIMITS, SearchLimits
+from zicht.errors import DisclosureError
+
+
+class _Rows:
+    """Rows of a sparse program, gathered as coordinates."""
+
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []
+        self.cols: list[np.ndarray] = []
+        self.data: list[np.ndarray] = []
+        self.lower: list[np.ndarray] = []
+        self.upper: list[np.ndarray] = []
+        self.n = 0
+
+    def add(
+        self,
+        row: np.ndarray,
+        col: np.ndarray,
+        data: np.ndarray,
+        n_rows: int,
+        lower: np.ndarray | float,
+        upper: np.ndarray | float,
+    ) -> None:
+        """``n_rows`` rows; ``row`` counts from 0 within them."""
+        self.rows.append(row + self.n)
+        self.cols.append(col)
+        self.data.append(np.asarray(data, dtype=float) * np.ones(len(row)))
+        self.lower.append(np.broadcast_to(np.asarray(lower, dtype=float), n_rows))
+        self.upper.append(np.broadcast_to(np.asarray(upper, dtype=float), n_rows))
+        self.n += n_rows
+
+    def constraint(self, n_cols: int) -> LinearConstraint:
+        a = sparse.csr_matrix(
+            (np.concatenate(self.data), (np.concatenate(self.rows), np.concatenate(self.cols))),
+            shape=(self.n, n_cols),
+        )
+        return LinearConstraint(a, np.concatenate(self.lower), np.concatenate(self.upper))
+
+
+def joint_complements(
+    group: GroupCells, suppressed: np.ndarray, need: np.ndarray, limits: SearchLimits = LIMITS
+) -> np.ndarray:
+    """The cheapest complements for the whole linked table of ``group`` (see the module
+    docstring): the new suppression mask, a superset of ``suppressed``. ``need`` is
+    what each withheld cell must hide (its upper protection level, or what the loop
+    gave it); cells unknown at the source are never withheld."""
+    linked = group.linked
+    n_real, n_rest = linked.n_cells, linked.n_hidden
+    n = n_real + n_rest
+    sums = _sums(group)
+    cell, of, member, n_groups = sums.cell, sums.of, sums.member, sums.n_groups
+    # the rests of SBI nodes, never published, are withheld anyway: in the program they
+    # are free, at no cost, and hide something only where they are not alone in a sum
+    low = np.r_[suppressed & ~group.never, np.zeros(n_rest, dtype=bool)].astype(float)
+    high = np.r_[~(group.unknown | group.fixed_shown), np.ones(n_rest, dtype=bool)].astype(float)
+    rows = _Rows()
+    h_max = _definition_rows(rows, sums, high > 0, n)
+    h_col, p_col = n + np.arange(n_groups), n + n_groups + np.arange(n_groups)
+    _room_rows(rows, cell, of, member, sums.value, need, suppressed, linked.total, h_col, h_max)
+    _partner_rows(rows, cell, of, high > 0, n_groups, p_col)
+    _rest_rows(rows, group)
+    h_low = _total_room(cell, of, member, need, suppressed, h_max, n_groups)
+    constraint = rows.constraint(n + 2 * n_groups)
+    unsettled = _unsettled(constraint, low, h_low, sums, group)
+    if not unsettled.any():
+        return suppressed  # nothing to add: the program's optimum is the pattern itself
+    # blocks (gemeenten) whose rows hold as they are keep their pattern: only the
+    # others are solved (presolve drops the fixed ones)
+    high = np.where(unsettled, high, low)
+    result = milp(
+        np.r_[np.where(group.never, 0.0, group.cost), np.zeros(n_rest + 2 * n_groups)],
+        integrality=np.r_[np.ones(n), np.zeros(2 * n_groups)],
+        bounds=Bounds(
+            np.r_[low, h_low, np.zeros(n_groups)], np.r_[high, np.full(2 * n_groups, np.inf)]
+        ),
+        constraints=constraint,
+        options={"time_limit": limits.complement_time_limit, "mip_rel_gap": limits.complement_gap},
+    )
+    if result.x is None:
+        raise DisclosureError(f"the joint complement program found no solution ({result.message})")
+    return suppressed | (result.x[:n_real] > 0.5)
+
+
+class _Sums(NamedTuple):
+    """Every sum group of a linked table as entries: ``cell`` is in group ``of``, as a
+    ``member`` or as its total; ``value`` per cell, the rests of subset pairs (larger
+    minus smaller) after the cells."""
+
+    cell: np.ndarray
+    of: np.ndarray
+    member: np.ndarray
+    value: np.ndarray
+    n_groups: int
+
+
+def _sums(group: GroupCells) -> _Sums:
+    """The sum groups of ``group``'s linked table (:class:`_Sums`)."""
+    linked = group.linked
+    n_groups = len(linked.total)
+    rest = np.maximum(group.value[linked.large] - group.value[linked.small], 0)
+    return _Sums(
+        cell=np.r_[linked.total, linked.member],
+        of=np.r_[np.arange(n_groups), linked.group],
+        member=np.r_[np.zeros(n_groups, dtype=bool), np.ones(len(linked.member), dtype=bool)],
+        value=np.r_[group.value, rest],
+        n_groups=n_groups,
+    )
+
+
+def _definition_rows(rows: _Rows, sums: _Sums, possible: np.ndarray, n: int) -> np.ndarray:
+    """The rows that define, per sum g, ``H_g`` (what its withheld members can fall by)
+    and ``P_g`` (how many of its cells are withheld), columns ``n + g`` and
+    ``n + n_groups + g``; returns the most each ``H_g`` can be."""
+    cell, of, member, value, n_groups = sums
+    groups = np.arange(n_groups)
+    rows.add(
+        np.r_[groups, of[member]],
+        np.r_[n + groups, cell[member]],
+        np.r_[np.ones(n_groups), -value[cell[member]]],
+        n_groups,
+        0.0,
+        0.0,
+    )
+    rows.add(
+        np.r_[groups, of],
+        np.r_[n + n_groups + groups, cell],
+        np.r_[np.ones(n_groups), -np.ones(len(cell))],
+        n_groups,
+        0.0,
+        0.0,
+    )
+    shown_value = np.where(member & possible[cell], value[cell], 0.0)
+    return np.bincount(of, weights=shown_value, minlength=n_groups)
+
+
+def _rest_rows(rows: _Rows, group: GroupCells) -> None:
+    """A subset pair's rest hides something only where one side of the pair is withheld
+    (``x_rest <= x_small + x_large``)."""
+    linked = group.linked
+    n_rest = linked.n_hidden
+    rest = linked.n_cells + np.arange(n_rest)
+    k = np.arange(n_rest)
+    rows.add(
+        np.r_[k, k, k],
+        np.r_[rest, linked.small, linked.large],
+        np.r_[np.ones(n_rest), -np.ones(2 * n_rest)],
+        n_rest,
+        -np.inf,
+        0.0,
+    )
+
+
+def _unsettled(
+    constraint: LinearConstraint, x: np.ndarray, h_low: np.ndarray, sums: _Sums, group: GroupCells
+) -> np.ndarray:
+    """The cells of the blocks (cells linked by sums: a gemeente's table) where the
+    pattern ``x`` as it is (nothing more withheld) breaks a row: only there can the
+    program add anything."""
+    cell, of, member, value, n_groups = sums
+    n = len(x)
+    h = np.bincount(of[member], weights=value[cell[member]] * x[cell[member]], minlength=n_groups)
+    p = np.bincount(of, weights=x[cell], minlength=n_groups)
+    ax = constraint.A @ np.r_[x, h, p]
+    tolerance = 1e-6
+    broken = (ax < constraint.lb - tolerance) | (ax > constraint.ub + tolerance)
+    columns = constraint.A[np.flatnonzero(broken)].indices
+    # a sum's own columns (H_g, P_g) stand for its total cell
+    total = cell[~member]
+    columns = np.where(columns < n, columns, total[(columns - n) % n_groups])
+    columns = np.r_[columns, total[h < h_low - tolerance]]
+    linked = group.linked
+    rest = linked.n_cells + np.arange(linked.n_hidden)
+    graph = sparse.coo_matrix(
+        (
+            np.ones(len(cell) + 2 * len(rest)),
+            (np.r_[total[of], rest, rest], np.r_[cell, linked.small, linked.large]),
+        ),
+        shape=(n, n),
+    )
+    _, block = connected_components(graph, directed=False)
+    return np.isin(block, np.unique(block[columns]))
+
+
+def _room_rows(
+    rows: _Rows,
+    cell: np.ndarray,
+    of: np.ndarray,
+    member: np.ndarray,
+    value: np.ndarray,
+    need: np.ndarray,
+    suppressed: np.ndarray,
+    total: np.ndarray,
+    h_col: np.ndarray,
+    h_max: np.ndarray,
+) -> None:
+    """For each withheld member ``i`` with a need, in each sum it is in: the other
+    withheld members can fall by the need, or the total is withheld
+    (``H_g + need_i x_t >= need_i + value_i``, as far as the sum allows)."""
+    n_real = len(suppressed)
+    real = cell < n_real
+    mine = np.flatnonzero(member & real)
+    mine = mine[suppressed[cell[mine]] & (need[cell[mine]] > 0)]
+    i, g = cell[mine], of[mine]
+    wanted = np.minimum(need[i] + value[i], h_max[g] + need[i])
+    k = np.arange(len(mine))
+    rows.add(
+        np.r_[k, k],
+        np.r_[h_col[g], total[g]],
+        np.r_[np.ones(len(k)), need[i]],
+        len(k),
+        wanted,
+        np.inf,
+    )
+
+
+def _total_room(
+    cell: np.ndarray,
+    of: np.ndarray,
+    member: np.ndarray,
+    need: np.ndarray,
+    suppressed: np.ndarray,
+    h_max: np.ndarray,
+    n_groups: int,
+) -> np.ndarray:
+    """The least each ``H_g`` must be: a withheld total with a need must be able to
+    fall by it, so its withheld members must (as far as they hold it)."""
+    n_real = len(suppressed)
+    tops = np.flatnonzero(~member & (cell < n_real))
+    low = np.zeros(n_groups)
+    t = cell[tops]
+    demanding = tops[suppressed[t] & (need[t] > 0)]
+    low[of[demanding]] = np.minimum(need[cell[demanding]], h_max[of[demanding]])
+    return low
+
+
+def _partner_rows(
+    rows: _Rows,
+    cell: np.ndarray,
+    of: np.ndarray,
+    possible: np.ndarray,
+    n_groups: int,
+    p_col: np.ndarray,
+) -> None:
+    """Every cell that may be withheld has a withheld partner in each sum it is in
+    (``P_g >= 2 x_i``), where the sum has another cell that may be withheld."""
+    count = np.bincount(of, weights=possible[cell].astype(float), minlength=n_groups)
+    e = np.flatnonzero(possible[cell] & (count[of] >= 2))
+    k = np.arange(len(e))
+    rows.add(
+        np.r_[k, k],
+        np.r_[p_col[of[e]], cell[e]],
+        np.r_[np.ones(len(e)), -2.0 * np.ones(len(e))],
+        len(e),
+        0.0,
+        np.inf,
+    )

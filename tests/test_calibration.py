@@ -1,0 +1,169 @@
+"""Hotspots calibrated under constant risk: simulated maps on the demo's buurt graph
+(shipped in the repo), scored by the run's own analysis (benchmarks/calibration.py
+runs the same with more replicates)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.calibration import amsterdam, published_classes, simulate, simulation_config
+from zicht.models.composite import percentile_score
+from zicht.spatial.hotspots import local_statistics
+from zicht.spatial.rates import eb_standardised, shrinkage
+
+
+@pytest.fixture(scope="module")
+def buurten():
+    return amsterdam()
+
+
+def _flagged(classes: pd.Series) -> pd.Series:
+    label = classes.astype(str)
+    return label.str.startswith("hot") | label.str.startswith("cold")
+
+
+def test_constant_risk_is_not_called_a_hotspot_and_wijk_shrinkage_was(buurten):
+    config = simulation_config("rate", buurten.boundaries)
+    rng = np.random.default_rng(11)
+    published, wijk_shrunk = [], []
+    for _ in range(4):
+        values = simulate(buurten, "poisson 5", rng)
+        published.append(_flagged(published_classes(config, buurten.areas, values)).mean())
+        # control: the score before, rates shrunk towards their wijk's rate and the
+        # percentile tested: wijk-shaped blocks the permutation test calls clusters
+        counts, exposure = values["x"], values["inwoners"].where(values["x"].notna())
+        reference, weight = shrinkage(counts, exposure, buurten.areas["wijkcode"])
+        smoothed = reference + weight * (counts / exposure - reference)
+        _, gi = local_statistics(percentile_score(smoothed), _graph(buurten), 199, seed=3)
+        wijk_shrunk.append(_flagged(gi["hotspot"]).mean())
+    assert np.mean(published) <= 0.01
+    assert np.mean(wijk_shrunk) >= 0.03
+
+
+def _graph(buurten):
+    from zicht.engine.analysis.level import level_weights
+
+    config = simulation_config("rate", buurten.boundaries)
+    return level_weights(buurten.areas, config)[0]
+
+
+def test_a_planted_cluster_is_found_where_it_is(buurten):
+    config = simulation_config("rate", buurten.boundaries)
+    rng = np.random.default_rng(12)
+    cluster, near = buurten.rings[2], buurten.rings[3]
+    found, inside = [], []
+    for _ in range(8):  # the share found varies from map to map (0.2 to 1)
+        hot = published_classes(config, buurten.areas, simulate(buurten, "cluster", rng))
+        hot = hot.astype(str).str.startswith("hot")
+        found.append(hot[hot.index.isin(list(cluster))].mean())
+        inside.append(hot[hot.index.isin(list(near))].sum() / hot.sum())
+    assert 15 <= len(cluster) <= 21
+    assert np.mean(found) >= 0.6
+    assert np.mean(inside) >= 0.8
+
+
+def test_the_between_area_variance_survives_group_rates_under_constant_risk():
+    # Marshall's moment estimate with group references: under constant risk it is 0 in
+    # about half the maps (a moment estimate of 0 clipped), not in nearly all of them,
+    # as when the global m / n-bar was subtracted from deviations around group rates
+    rng = np.random.default_rng(5)
+    groups = pd.Series(np.repeat(np.arange(100), 5))
+    collapsed = 0
+    for _ in range(60):
+        exposure = pd.Series(rng.integers(200, 3000, 500).astype(float))
+        counts = pd.Series(rng.poisson(5 / exposure.mean() * exposure).astype(float))
+        _, weight = shrinkage(counts, exposure, groups)
+        collapsed += bool((weight == 0).all())
+    assert 0.2 <= collapsed / 60 <= 0.75
+
+
+def test_eb_standardised_rates_equal_esda_and_have_unit_variance_under_constant_risk():
+    from esda.smoothing import assuncao_rate
+
+    rng = np.random.default_rng(6)
+    exposure = pd.Series(rng.integers(20, 5000, 400).astype(float))
+    varying = pd.Series(rng.poisson(rng.gamma(4, 0.01 / 4, 400) * exposure).astype(float))
+    np.testing.assert_allclose(
+        eb_standardised(varying, exposure),
+        assuncao_rate(varying.to_numpy(), exposure.to_numpy()),
+        rtol=1e-10,
+    )
+    constant = pd.Series(rng.poisson(0.002 * exposure).astype(float))
+    z = eb_standardised(constant, exposure)
+    crude = constant / exposure
+    small = exposure < exposure.median()
+    # the spread is the same for small and large exposures; the crude rate's is not
+    assert 0.7 < z[small].std() / z[~small].std() < 1.4
+    assert crude[small].std() / crude[~small].std() > 2
+    assert eb_standardised(pd.Series([1.0, np.nan]), pd.Series([0.0, 10.0])).isna().all()
+
+
+def _ar1(rng: np.random.Generator, rows: int, years: int, rho: float) -> np.ndarray:
+    values = np.empty((rows, years))
+    values[:, 0] = rng.normal(size=rows)
+    for year in range(1, years):
+        values[:, year] = rho * values[:, year - 1] + np.sqrt(1 - rho**2) * rng.normal(size=rows)
+    return values
+
+
+def test_the_trend_test_holds_its_size_under_serial_correlation():
+    from zicht.spatial.trends import mann_kendall, mann_kendall_ar1, pooled_autocorrelation
+
+    rng = np.random.default_rng(8)
+    series = _ar1(rng, 3000, 5, 0.8)
+    rho = pooled_autocorrelation(series)
+    assert 0.65 < rho < 0.9  # five values each, but 3,000 areas together
+    _, p = mann_kendall_ar1(series, rho, seed=1)
+    assert (p <= 0.10).mean() <= 0.12
+    # control: the test for independent years rejects far more than its level
+    assert (mann_kendall(series)[1] <= 0.10).mean() > 0.2
+    # and a real trend is still found
+    rising = _ar1(rng, 3000, 5, 0.8) + 0.8 * np.arange(5)
+    _, p_rising = mann_kendall_ar1(rising, pooled_autocorrelation(rising), seed=1)
+    assert (p_rising <= 0.10).mean() > 0.3
+
+
+def test_independent_years_keep_the_exact_mann_kendall_test():
+    from zicht.spatial.trends import mann_kendall_ar1, pooled_autocorrelation
+
+    rng = np.random.default_rng(9)
+    series = rng.normal(size=(3000, 6))
+    assert pooled_autocorrelation(series) < 0.1
+    s, p = mann_kendall_ar1(series, 0.0, seed=2)
+    # six values: |S| = 15 (all in order) has probability 2 / 720
+    assert p[np.abs(s) == 15].max() == pytest.approx(2 / 720, abs=0.002)
+    assert 0.05 < (p <= 0.10).mean() <= 0.11
+    series[0, 2] = np.nan
+    assert np.isnan(mann_kendall_ar1(series, 0.0)[1][0])
+
+
+def test_the_buurt_and_wijk_layers_publish_gi_z_and_corrected_p(demo_run):
+    from zicht.spatial.hotspots import hotspot_classes
+
+    for level in ("buurt", "wijk"):
+        layer = demo_run.layers[level].set_index("code")
+        for theme in ("vastgoed", "transacties"):
+            z, p = layer[f"gi_z_{theme}"], layer[f"gi_p_{theme}"]
+            classes = layer[f"hotspot_{theme}"]
+            tested = classes.notna()
+            assert z[tested].notna().all() and p[tested].between(0, 1).all()
+            assert z[~tested].isna().all() and p[~tested].isna().all()
+            # the class is the one the z-score and corrected p-value give
+            again = hotspot_classes(z[tested].to_numpy(), p[tested].to_numpy())
+            assert (again == classes[tested].to_numpy()).all()
+
+
+def test_a_rate_of_counts_is_tested_as_its_eb_standardised_rate(buurten):
+    from benchmarks.calibration import THEME, indicator_frame
+    from zicht.engine.analysis.evidence import hotspot_values
+    from zicht.engine.estimates import LevelEstimates
+
+    config = simulation_config("rate", buurten.boundaries)
+    values = simulate(buurten, "poisson 5", np.random.default_rng(13))
+    tested = hotspot_values(config, THEME, indicator_frame(config), LevelEstimates.exact(values))
+    exposure = values["inwoners"].where(values["x"].notna())
+    expected = eb_standardised(values["x"], exposure)
+    np.testing.assert_allclose(tested, expected, rtol=1e-9)
+    assert tested.notna().sum() == values["x_per_1000"].notna().sum()
