@@ -3,7 +3,7 @@
 >>> from zicht.boundaries import read_boundaries
 """
 
-import zicht.pandas_options  # noqa: F401  (text in pandas' own storage)
+from zicht import pandas_options  # noqa: F401  (text in pandas' own storage)
 from zicht.boundaries.geometry import RD_NEW
 from zicht.boundaries.read import Boundaries, BoundaryReport, list_layers, read_boundaries
 from zicht.errors import BoundaryError

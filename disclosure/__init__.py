@@ -25,7 +25,6 @@ derive from what is published. The modules, from the problem to the loop:
 - :mod:`~zicht.disclosure.estimate`: point estimates of withheld cells.
 """
 
-import zicht.pandas_options  # noqa: F401  (text in pandas' own storage)
 from zicht.disclosure.audit import AttackerIntervals, attack
 from zicht.disclosure.knowledge import Knowledge
 from zicht.disclosure.limits import SearchLimits

@@ -1,3 +1,3 @@
 """Risk scores per theme: a transparent composite index and supervised models with spatial CV."""
 
-import zicht.pandas_options  # noqa: F401  (text in pandas' own storage)
+from zicht import pandas_options  # noqa: F401  (text in pandas' own storage)

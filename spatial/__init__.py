@@ -1,3 +1,3 @@
 """Spatial weights and autocorrelation hotspots (libpysal graphs, esda-compatible statistics)."""
 
-import zicht.pandas_options  # noqa: F401  (text in pandas' own storage)
+from zicht import pandas_options  # noqa: F401  (text in pandas' own storage)
