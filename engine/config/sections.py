@@ -48,13 +48,17 @@ DEFAULT_TITLES = {"nl": "Risicobeeld ondermijning", "en": "Risk picture of subve
 
 class RunSection(Section):
     """``[run]``: the run's name, seed, attribution text, the outputs' language and the
-    report's title (default: :data:`DEFAULT_TITLES`)."""
+    report's title (default: :data:`DEFAULT_TITLES`); the outputs' licence, author and
+    abstract (the metadata QGIS shows)."""
 
     name: StrictStr = "zicht run"
     seed: StrictInt = 0
     attribution: StrictStr = ""
     language: Annotated[str, OneOf(LANGUAGES)] = "nl"
     title: StrictStr = ""
+    licence: StrictStr = "CC BY 4.0"
+    author: StrictStr = ""
+    abstract: StrictStr = ""
     # threads for the numeric libraries (BLAS, OpenMP); 0: the cores free to this run
     threads: StrictInt = Field(0, ge=0)
 
