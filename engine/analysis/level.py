@@ -23,6 +23,10 @@ from zicht.spatial.weights import distance_band, knn, queen_with_islands
 
 log = logging.getLogger("zicht")
 PARENT_OF = {"buurt": "wijkcode", "wijk": "gemeentecode"}
+# scores, ranks and classes need no more than a few areas to compare (a share of areas
+# scoring lower means little among two); hotspots, LISA, trends and Moran's I need
+# ``spatial.min_areas``
+MIN_SCORED_AREAS = 3
 
 
 def level_weights(areas: gpd.GeoDataFrame, config: Config) -> tuple[Graph, list[str]]:
@@ -55,15 +59,9 @@ def analyse_level(
     score, rank, driver, class or trend of that theme (``persons``: of any), and stay
     out of every fit and of their neighbours' weights.
     """
-    spec = config.spatial
     result = LevelAnalysis(columns=pd.DataFrame(index=areas.index))
-    if len(areas) < spec.min_areas:
-        log.info(
-            "%s: %d areas, fewer than spatial.min_areas=%d: no scores or hotspots",
-            level,
-            len(areas),
-            spec.min_areas,
-        )
+    if len(areas) < MIN_SCORED_AREAS:
+        log.info("%s: %d area(s), fewer than %d: no scores", level, len(areas), MIN_SCORED_AREAS)
         return result
     result.graph, result.islands = level_weights(areas, config)
     estimates = estimates.reindex(areas.index)
@@ -104,7 +102,11 @@ def _classes(config: Config, theme: str, areas: gpd.GeoDataFrame, result: LevelA
     spec, columns = config.spatial, result.columns
     risk = columns[f"risk_{theme}"]
     if risk.notna().sum() < spec.min_areas:
-        log.info("%s: fewer than %d areas with a score: no hotspots", theme, spec.min_areas)
+        log.info(
+            "%s: fewer than spatial.min_areas=%d areas with a score: scores, no hotspots",
+            theme,
+            spec.min_areas,
+        )
         columns[f"hotspot_{theme}"] = columns[f"lisa_{theme}"] = None
         return
     assert result.graph is not None

@@ -6,6 +6,7 @@ Their choices come from the stage packages that own them
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any
@@ -229,7 +230,22 @@ class SpatialSpec(Section):
     inference: Annotated[str, OneOf(INFERENCE)] = "adaptive"
     max_permutations: StrictInt = Field(MAX_PERMUTATIONS, ge=99)
     alpha: Number = Field(0.05, gt=0, lt=1)
+    # the fewest areas (with a score) for hotspots, LISA, trends and Moran's I; scores,
+    # ranks and classes do not need it
     min_areas: StrictInt = Field(30, ge=1)
+    # what the spatial statistics of a selection run on besides it: "none", "ring" (the
+    # gemeenten bordering the selected ones) or a list of gemeente codes; only the
+    # selection is published
+    context: Annotated[str, OneOf(("none", "ring"))] | tuple[StrictStr, ...] = "none"
+
+    @field_validator("context")
+    @classmethod
+    def _gemeente_codes(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        if isinstance(value, tuple):
+            wrong = [c for c in value if not re.fullmatch(r"GM\d{4}", c)]
+            if wrong:
+                raise ValueError(f"lists {wrong[0][:80]!r}, not a gemeente code (GM and 4 digits)")
+        return value
 
 
 class RiskBranch(Section):
