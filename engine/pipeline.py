@@ -30,6 +30,7 @@ from zicht.engine.analysis.context import (
     cut_analysed,
     cut_outputs,
     published_cut,
+    warn_suspects,
 )
 from zicht.engine.cells import IndicatorCells
 from zicht.engine.config import Config, TableIndicator
@@ -321,11 +322,8 @@ def _read_boundaries(config: Config) -> Boundaries:
         boundaries = boundaries.from_level(level, f"{b.path}: [boundaries] level")
     counts = boundaries.report.counts.items()
     log.info("%s", ", ".join(f"{n} {LAYER_NAMES[lv]}" for lv, n in counts))
-    report = boundaries.report
-    if report.suspects:
-        what = "left out of the statistics" if b.quality.suspects == "exclude" else "kept"
-        named = ", ".join(f"{r['code']} ({r['problem']}: {r['detail']})" for r in report.suspects)
-        log.warning("suspect geometry, %d area(s) %s: %s", len(report.suspect_codes), what, named)
+    if not b.select:  # else those of the selection (engine.analysis.context)
+        warn_suspects(boundaries, config)
     return boundaries
 
 
@@ -461,14 +459,18 @@ def check_boundaries(
     columns: dict[str, str] | None = None,
     drop_water: bool = True,
     quality: QualityRules | None = None,
+    select: tuple[str, ...] = (),
 ) -> tuple[list[str], bool]:
     """``zicht boundaries check``: read a boundary file and describe it, line by line,
-    and whether it is clean (no suspect areas: :mod:`boundaries.quality`).
+    and whether it is clean (no suspect areas: :mod:`boundaries.quality`); with
+    ``select`` only the areas it names (codes or province names).
 
     Raises :class:`~zicht.errors.BoundaryError` (with every problem in
     ``problems``) when the file cannot be used.
     """
     boundaries = read_boundaries(path, layer, columns, drop_water=drop_water, quality=quality)
+    if select:
+        boundaries = boundaries.cut(select, f"{path}: --select")
     lines = boundaries.report.describe()
     islands = queen_with_islands(boundaries.areas, islands_k=0).islands
     lines.append(

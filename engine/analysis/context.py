@@ -35,6 +35,7 @@ def published_cut(master: Boundaries, config: Config) -> Boundaries:
     b = config.boundaries
     if b.select:
         boundaries = master.cut(b.select, f"{b.path}: [boundaries] select")
+        warn_suspects(boundaries, config)
     else:
         boundaries = master
     boundaries = _at_level(boundaries, config)
@@ -49,6 +50,20 @@ def published_cut(master: Boundaries, config: Config) -> Boundaries:
             ", ".join(boundaries.report.partial[:20]),
         )
     return boundaries
+
+
+def warn_suspects(boundaries: Boundaries, config: Config) -> None:
+    """One warning line naming the suspect areas of ``boundaries`` (those of a
+    selection only: the others concern no one who asked for it)."""
+    report = boundaries.report
+    if report.suspects:
+        what = (
+            "left out of the statistics"
+            if config.boundaries.quality.suspects == "exclude"
+            else "kept"
+        )
+        named = ", ".join(f"{r['code']} ({r['problem']}: {r['detail']})" for r in report.suspects)
+        log.warning("suspect geometry, %d area(s) %s: %s", len(report.suspect_codes), what, named)
 
 
 def _at_level(boundaries: Boundaries, config: Config) -> Boundaries:

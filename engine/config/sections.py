@@ -24,6 +24,7 @@ from pydantic import (
 
 from zicht.boundaries.own_areas import POLYGON_SUFFIXES, read_mapping
 from zicht.boundaries.quality import QualityRules
+from zicht.boundaries.schema import FIELDS as BOUNDARY_FIELDS
 from zicht.disclosure.rules import DisclosureParams
 from zicht.engine.config.fields import (
     GENERATOR_NAMES,
@@ -118,6 +119,7 @@ class BoundarySpec(Section):
 
     path: ExistingPath
     layer: StrictStr | None = None
+    # logical field (boundaries.schema.FIELDS) -> the file's column
     columns: dict[str, StrictStr] = Field(default_factory=dict)
     drop_water: StrictBool = True
     source: StrictStr = ""
@@ -128,6 +130,17 @@ class BoundarySpec(Section):
     # keyed on its codes ("wijk" for wijk-level tables), else cut from the finer master
     level: Annotated[str, OneOf(("buurt", "wijk", "gemeente"))] | None = None
     quality: QualitySpec = Field(default_factory=QualitySpec)
+
+    @field_validator("columns")
+    @classmethod
+    def _known_fields(cls, columns: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(columns) - set(BOUNDARY_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"maps {unknown[0][:80]!r}, not a field of a boundary file; the fields are "
+                + ", ".join(BOUNDARY_FIELDS)
+            )
+        return columns
 
 
 class TableSpec(Section):
