@@ -123,6 +123,8 @@ class BoundarySpec(Section):
     columns: dict[str, StrictStr] = Field(default_factory=dict)
     drop_water: StrictBool = True
     source: StrictStr = ""
+    # the boundaries' edition (default: the year in the file's name)
+    year: StrictInt | None = Field(None, ge=1950, le=2100)
     # the area of interest: gemeente, wijk or buurt codes, or province names; published
     # as a cut of the protected whole file (coarser areas only where wholly selected)
     select: tuple[StrictStr, ...] = ()
@@ -154,6 +156,11 @@ class TableSpec(Section):
     source: StrictStr = ""
     synthetic: StrictBool = False
     min_match: Share = 0.5
+    # the table's year (default: its period column, else the year in its file's name)
+    year: StrictInt | None = Field(None, ge=1950, le=2100)
+    # the column with its areas' names, compared with the boundaries' (default: a CBS
+    # name column such as "Wijken en buurten", "regionaam" or "buurtnaam")
+    names: StrictStr | None = None
     na_values: tuple[Annotated[str, BeforeValidator(to_text)], ...] = ()
     public: StrictBool = False
     unit_type: UnitType = "person"
