@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import pandas as pd
@@ -95,8 +96,18 @@ def compare_names(areas: pd.Series, table: pd.Series, examples: int = 3) -> Name
         (both["areas"].astype(str).str.strip() != "")
         & (both["table"].astype(str).str.strip() != "")
     ]
-    differ = _plain(both["areas"]) != _plain(both["table"])
-    rows = both[differ].head(examples)
+    plain_areas, plain_table = _plain(both["areas"]), _plain(both["table"])
+    differ = plain_areas != plain_table
+    # the examples that differ most: a new name, rather than a new spelling of one
+    likeness = pd.Series(
+        [
+            SequenceMatcher(None, a, b).ratio()
+            for a, b in zip(plain_areas[differ], plain_table[differ], strict=True)
+        ],
+        index=both.index[differ],
+        dtype=float,
+    )
+    rows = both.loc[likeness.sort_values(kind="stable").index[:examples]]
     return NameCheck(
         compared=len(both),
         differing=int(differ.sum()),

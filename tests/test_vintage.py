@@ -33,9 +33,11 @@ def test_2015_boundaries_and_a_2019_table_differ_in_every_matched_name():
     remain stand for other buurten."""
     areas = read_boundaries(GEOJSON_2015).areas
     table = read_table(STATLINE_CSV, STATLINE_KEY)
-    check = compare_names(areas["naam"], table["Wijken en buurten"])
+    check = compare_names(areas["naam"], table["Wijken en buurten"], examples=5)
     assert check.compared == 5 and check.differing == 5 and check.other_vintage
     assert ("BU03630000", "Burgwallen-Oude Zijde", "Kop Zeedijk") in check.examples
+    # the examples shown first are those that differ most
+    assert check.examples[0] == ("BU03630004", "Nieuwmarkt/Lastage", "BG-terrein e.o.")
 
 
 def test_one_edition_joined_to_itself_is_not_another_vintage():
@@ -74,4 +76,4 @@ def test_the_join_warns_naming_both_years_and_examples(tmp_path, caplog):
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "is of 2019, the boundaries" in text and "of 2015" in text
     assert "5 of 5 matched areas (100%)" in text
-    assert "BU03630000 'Burgwallen-Oude Zijde' here, 'Kop Zeedijk' in the table" in text
+    assert "BU03630004 'Nieuwmarkt/Lastage' here, 'BG-terrein e.o.' in the table" in text
