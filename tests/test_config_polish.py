@@ -5,6 +5,7 @@ and unknown themes refused."""
 
 from __future__ import annotations
 
+import sys
 import textwrap
 
 import pandas as pd
@@ -15,8 +16,8 @@ from tests.conftest import GEOJSON_2015
 from zicht.engine.cli import main
 from zicht.engine.config import load_config
 from zicht.engine.config.indicators import IndicatorSpec
-from zicht.engine.sources.tables import join_report
-from zicht.errors import ConfigError, quoted
+from zicht.engine.sources.tables import join_report, read_table
+from zicht.errors import ConfigError, TableError, quoted
 
 SPEC: TypeAdapter = TypeAdapter(IndicatorSpec)
 LABELS = {"label_nl": "x", "label_en": "x"}
@@ -80,6 +81,14 @@ def test_boundaries_check_select_reports_only_the_selection(capsys):
     # the control: the whole file reports it
     main(["boundaries", "check", str(GEOJSON_2015)])
     assert "BU03940429 (buurt): sliver" in capsys.readouterr().out
+
+
+def test_a_parquet_table_without_pyarrow_names_the_extra(tmp_path, monkeypatch):
+    path = tmp_path / "kwb.parquet"
+    path.write_bytes(b"PAR1")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as where it is not installed
+    with pytest.raises(TableError, match=r"pip install 'zicht\[parquet\]'"):
+        read_table(path, "code")
 
 
 def test_an_unknown_theme_exits_2_naming_the_themes(demo_out, capsys):

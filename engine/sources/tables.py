@@ -59,7 +59,7 @@ def read_table(path: Path, key: str, layer: str | None = None) -> pd.DataFrame:
         if suffix in (".csv", ".txt", ".tsv"):
             frame = _read_csv(path)
         elif suffix == ".parquet":
-            frame = pd.read_parquet(path).astype("string")
+            frame = _read_parquet(path)
         elif suffix in (".gpkg", ".geojson", ".json", ".shp", ".fgb"):
             frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False).astype("string")
         else:
@@ -82,6 +82,18 @@ def read_table(path: Path, key: str, layer: str | None = None) -> pd.DataFrame:
     if len(dup):
         raise TableError(f"{path}: duplicate codes in column {key!r}: {', '.join(dup[:10])}")
     return frame
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """A Parquet table, with pyarrow (``pip install 'zicht[parquet]'``)."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise TableError(
+            f"{path}: Parquet tables need pyarrow: pip install 'zicht[parquet]' "
+            "(or give the table as CSV)"
+        ) from None
+    return pd.read_parquet(path).astype("string")
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
