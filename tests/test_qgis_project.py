@@ -206,3 +206,25 @@ def test_every_feature_layer_carries_its_metadata_in_the_geopackage(demo_out):
     # GDAL hands the QGIS metadata on to QGIS as the layer's metadata item
     info = pyogrio.read_info(demo_out / "zicht.gpkg", layer="buurten")
     assert any(QGIS_DTD in str(v) for v in (info.get("layer_metadata") or {}).values())
+
+
+def test_every_style_has_an_sld_with_the_qml_rules(demo_out):
+    from zicht.engine.outputs.sld import OGC, SE, style_sld
+
+    styles = pyogrio.read_dataframe(demo_out / "zicht.gpkg", layer="layer_styles")
+    for row in styles.itertuples(index=False):
+        assert row.styleSLD, row.styleName
+        sld = ET.fromstring(row.styleSLD)
+        qml = ET.fromstring(row.styleQML.split("\n", 1)[1])
+        rules = sld.findall(f".//{{{SE}}}Rule")
+        assert len(rules) == len(qml.findall("renderer-v2/rules/rule")), row.styleName
+    risk = styles[styles["styleName"] == "Risico Drugs"]["styleSLD"].iloc[0]
+    root = ET.fromstring(risk)
+    assert root.find(f".//{{{OGC}}}PropertyIsLike/{{{OGC}}}Literal").text == "hot%"
+    ranges = root.findall(f".//{{{OGC}}}And")
+    assert [
+        r.find(f"{{{OGC}}}PropertyIsGreaterThanOrEqualTo/{{{OGC}}}Literal").text for r in ranges
+    ] == ["0", "20", "40", "60", "80"]
+    # a filter of another form gives no SLD rather than a wrong one
+    odd = styles["styleQML"].iloc[0].replace("IS NULL", "IS NOT NULL", 1)
+    assert style_sld(odd, "buurten", "x") == ""

@@ -34,6 +34,7 @@ from zicht.engine.outputs.language import (
     class_label,
     class_legend,
 )
+from zicht.engine.outputs.sld import style_sld
 from zicht.engine.outputs.symbols import LayerLook, fill_symbol, hotspot_outline, labels
 
 RISK_CLASSES = [
@@ -140,7 +141,7 @@ def layer_styles(layers: dict[str, gpd.GeoDataFrame], styles: StyleSet) -> pd.Da
                     "f_geometry_column": GEOMETRY_COLUMN,
                     "styleName": name,
                     "styleQML": qml,
-                    "styleSLD": "",
+                    "styleSLD": style_sld(qml, layer, name),
                     "useAsDefault": k == default,
                     "description": f"zicht: {name}. {how}".strip(),
                     "owner": "",
