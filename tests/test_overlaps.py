@@ -54,3 +54,30 @@ def test_a_boundary_file_with_an_overlap_keeps_both_areas_and_says_so(write_gpkg
         "BU03630000 keeps the 0.43 ha it shared with BU03630001"
     ]
     assert any(line.startswith("overlaps:  1 resolved") for line in boundaries.report.describe())
+
+
+def test_a_suspect_area_is_named_on_the_map_with_its_own_reason(tmp_path):
+    """Not "no score (area rule or no figures)": a sliver left out of the statistics
+    is drawn and labelled as such on every map, and the SLD says the same."""
+    import xml.etree.ElementTree as ET
+
+    import pyogrio
+
+    from tests.conftest import grid_buurten
+    from tests.test_pipeline import GRID_CODES, _grid_run
+    from zicht.engine.cli import main
+
+    areas = grid_buurten(GRID_CODES, aantal_inwoners=[500] * 36)
+    x0, y0, x1, _ = areas.geometry[5].bounds
+    areas.loc[5, "geometry"] = shapely.box(x0, y0, x1, y0 + 1.0)  # all its people on 1 m
+    assert main(["run", str(_grid_run(tmp_path, areas)), "--out", str(tmp_path / "out")]) == 0
+    styles = pyogrio.read_dataframe(tmp_path / "out" / "zicht.gpkg", layer="layer_styles")
+    risk = styles[(styles["f_table_name"] == "buurten") & (styles["styleName"] == "Risico Drugs")]
+    qml = ET.fromstring(risk["styleQML"].iloc[0].split("\n", 1)[1])
+    rules = {r.get("filter"): r.get("label") for r in qml.findall("renderer-v2/rules/rule")}
+    assert rules["\"code\" IN ('BU03630005')"] == "geen score: verdachte geometrie"
+    texts = [s.get("fieldName") for s in qml.iter("text-style")]
+    assert "'geen score: verdachte geometrie (snipper)'" in texts
+    assert "BU03630005" in risk["styleSLD"].iloc[0]
+    # the control: the sound areas of the same run have no such rule or label
+    assert sum("BU0363" in str(f) for f in rules) == 1

@@ -192,7 +192,11 @@ def _styling_tables(
     language = config.language
     maps = {d.id: d.label(language) for d in config.indicators if d.map}
     descriptions = {LAYER_NAMES[lv]: a.descriptions for lv, a in analysed.analyses.items()}
+    suspects = {}
+    if config.boundaries.quality.suspects == "exclude":  # those left out of the statistics
+        suspects = {row["code"]: row["problem"] for row in boundaries.report.suspects}
     styles = StyleSet(
+        suspects=suspects,
         themes=themes,
         maps=maps,
         aliases=field_aliases(config, themes),

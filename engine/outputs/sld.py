@@ -30,6 +30,7 @@ _RANGE = re.compile(
     rf"^{_COLUMN} >= {_NUMBER.format('low')}"
     rf' AND "(?P=column)" (?P<op><=?) {_NUMBER.format("high")}$'
 )
+_IN = re.compile(rf"^{_COLUMN} IN \((?P<values>'[^']*'(?:, '[^']*')*)\)$")
 COMPARISON = {"<": "PropertyIsLessThan", "<=": "PropertyIsLessThanOrEqualTo"}
 
 
@@ -83,6 +84,11 @@ def _filter(expression: str) -> ET.Element:
             f"{{{OGC}}}PropertyIsLike", {"wildCard": "%", "singleChar": "_", "escapeChar": "\\"}
         )
         _property(element, found["column"], found["value"])
+    elif found := _IN.match(expression):
+        element = ET.Element(f"{{{OGC}}}Or")
+        for value in re.findall(r"'([^']*)'", found["values"]):
+            equal = ET.SubElement(element, f"{{{OGC}}}PropertyIsEqualTo")
+            _property(equal, found["column"], value)
     elif found := _RANGE.match(expression):
         element = ET.Element(f"{{{OGC}}}And")
         low = ET.SubElement(element, f"{{{OGC}}}PropertyIsGreaterThanOrEqualTo")

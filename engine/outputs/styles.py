@@ -72,6 +72,7 @@ LQ_CLASSES = [
 # an indicator's own map: blue, so that it is never read as a risk score
 INDICATOR_COLOURS = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"]
 NO_VALUE = "#d9d9d9"
+SUSPECT_COLOUR = "#9e9ac8"  # lilac: no score for its geometry, not for disclosure
 
 WORDS = {
     "nl": {
@@ -88,6 +89,9 @@ WORDS = {
         "lq": "Locatiequotiënt",
         "lq_top": "2 of meer",
         "hotspot": "hotspot (Gi*)",
+        "suspect": "geen score: verdachte geometrie",
+        "sliver": "snipper",
+        "overlap": "overlap",
     },
     "en": {
         "risk": "Risk",
@@ -103,6 +107,9 @@ WORDS = {
         "lq": "Location quotient",
         "lq_top": "2 or more",
         "hotspot": "hot spot (Gi*)",
+        "suspect": "no score: suspect geometry",
+        "sliver": "sliver",
+        "overlap": "overlap",
     },
 }
 
@@ -119,6 +126,8 @@ class StyleSet:
     descriptions: dict[str, dict[str, str]] = field(default_factory=dict)
     language: str = "nl"
     look: LayerLook = field(default_factory=LayerLook)  # the layer's; set per layer
+    # areas left out of the statistics for their geometry: code -> problem (sliver, ...)
+    suspects: dict[str, str] = field(default_factory=dict)
 
 
 def layer_styles(layers: dict[str, gpd.GeoDataFrame], styles: StyleSet) -> pd.DataFrame:
@@ -326,11 +335,26 @@ def _qml(
     for k, (expression, label) in enumerate(outlines or [], start=len(everything)):
         _rule(rules_el, k, expression, label)
         symbols.append(hotspot_outline(str(k)))
-    labels(root, column, words["withheld"], styles.look)
+    suspects = _suspects(frame, styles) if column is not None else {}
+    if suspects:
+        # drawn over the "no score" fill: these areas have no score for their geometry
+        k = len(everything) + len(outlines or [])
+        listed = ", ".join(f"'{code}'" for code in suspects)
+        _rule(rules_el, k, f'"code" IN ({listed})', words["suspect"])
+        symbols.append(fill_symbol(str(k), SUSPECT_COLOUR, True, styles.look))
+    reasons = {code: f"{words['suspect']} ({words[p]})" for code, p in suspects.items()}
+    labels(root, column, words["withheld"], styles.look, reasons)
     _fields(root, frame, styles)
     ET.SubElement(root, "layerGeometryType").text = "2"
     xml = ET.tostring(root, encoding="unicode")
     return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + xml
+
+
+def _suspects(frame: gpd.GeoDataFrame, styles: StyleSet) -> dict[str, str]:
+    """The suspect areas of this layer: code -> problem."""
+    if not styles.suspects or "code" not in frame:
+        return {}
+    return {str(c): styles.suspects[str(c)] for c in frame["code"] if str(c) in styles.suspects}
 
 
 def _rule(parent: ET.Element, k: int, expression: str, label: str) -> None:

@@ -91,11 +91,28 @@ def _simple_fill(name: str, options: dict[str, str]) -> ET.Element:
     return symbol
 
 
-def labels(root: ET.Element, column: str | None, withheld: str, look: LayerLook) -> None:
+def labels(
+    root: ET.Element,
+    column: str | None,
+    withheld: str,
+    look: LayerLook,
+    reasons: dict[str, str] | None = None,
+) -> None:
     """Rule-based labels: "withheld" where ``column`` has no value because of the area
-    rule (from 1:25,000 in), then the areas' names (from ``look.names_from`` in)."""
+    rule (from 1:25,000 in), the reason of each suspect area (code -> text) that has
+    no score for its geometry, then the areas' names (from ``look.names_from`` in)."""
     labeling = ET.SubElement(root, "labeling", {"type": "rule-based"})
     rules = ET.SubElement(labeling, "rules", {"key": "root"})
+    for k, (code, reason) in enumerate((reasons or {}).items()):
+        text = reason.replace("'", "''")
+        _label_rule(
+            rules,
+            f"s{k}",
+            f"\"code\" = '{code}'",
+            reason,
+            (f"'{text}'", "1", "7", True),
+            LABEL_SCALE,
+        )
     if column is not None:
         _label_rule(
             rules,
