@@ -59,6 +59,7 @@ def analyse_level(
     score, rank, driver, class or trend of that theme (``persons``: of any), and stay
     out of every fit and of their neighbours' weights.
     """
+    spec = config.spatial
     result = LevelAnalysis(columns=pd.DataFrame(index=areas.index))
     if len(areas) < MIN_SCORED_AREAS:
         log.info("%s: %d area(s), fewer than %d: no scores", level, len(areas), MIN_SCORED_AREAS)
@@ -72,7 +73,8 @@ def analyse_level(
     progress = progress_log("analysis {level}: {theme} ({k} of {n} themes{left})", level=level)
     for k, theme in enumerate(themes, start=1):
         progress(k, len(themes), theme=theme)
-        target = targets.get(theme) if finest else None
+        # a model needs spatial.min_areas areas to cross-validate: fewer are scored as a composite
+        target = targets.get(theme) if finest and len(areas) >= spec.min_areas else None
         out = persons | _rule(excluded, theme, areas.index)
         known = estimates.without(out)
         if target is not None:
