@@ -23,7 +23,7 @@ import pandas as pd
 import pyogrio
 
 from zicht.boundaries.codes import normalise_codes
-from zicht.errors import BoundaryError
+from zicht.errors import BoundaryError, quoted
 
 MAPPING_COLUMNS = ("buurtcode", "code", "naam")  # required; ``soort`` is optional
 KIND_COLUMN = "soort"
@@ -130,8 +130,8 @@ def _check_values(table: pd.DataFrame, path: Path) -> None:
     if bad.any():
         row = bad.to_numpy().argmax()
         raise ValueError(
-            f"{path}, row {line.iloc[row]}, column 'code': {table['code'].iloc[row]!r} is not "
-            "a code (letters, digits, '_', '.', '-'; at most 40)"
+            f"{path}, row {line.iloc[row]}, column 'code': {quoted(table['code'].iloc[row])} "
+            "is not a code (letters, digits, '_', '.', '-'; at most 40)"
         )
     buurt = normalise_codes(table["buurtcode"])
     twice = buurt.duplicated(keep="first")
@@ -178,7 +178,7 @@ def own_areas(
     if unknown.any():
         row = int(np.flatnonzero(unknown.to_numpy())[0])
         raise BoundaryError(
-            f"{where}, row {row + 2}, column 'buurtcode': {table['buurtcode'].iloc[row]!r} "
+            f"{where}, row {row + 2}, column 'buurtcode': {quoted(table['buurtcode'].iloc[row])} "
             f"is not a buurt of the boundary file ({int(unknown.sum())} such row(s); codes "
             "of another year?)"
         )

@@ -27,6 +27,7 @@ from zicht.boundaries.quality import (
     SUSPECT_COLUMNS,
     QualityRules,
     known_numbers,
+    resolve_overlaps,
     suspect_areas,
 )
 from zicht.boundaries.selection import cut, select_areas
@@ -56,6 +57,8 @@ class BoundaryReport:
     dropped_non_polygon: dict[str, int] = field(default_factory=dict)
     dropped_empty: list[str] = field(default_factory=list)
     water: list[str] = field(default_factory=list)
+    # overlaps given to the larger area (boundaries.quality.resolve_overlaps)
+    overlaps_resolved: list[str] = field(default_factory=list)
     water_dropped: bool = True
     built_by_dissolving: list[str] = field(default_factory=list)
     rings_closed: int = 0
@@ -95,6 +98,11 @@ class BoundaryReport:
             lines.append(
                 f"partial:   {len(self.partial)} area(s) only partly selected, left out: "
                 + ", ".join(self.partial[:20])
+            )
+        if self.overlaps_resolved:
+            lines.append(
+                f"overlaps:  {len(self.overlaps_resolved)} resolved, the shared ground given "
+                "to the larger area: " + "; ".join(self.overlaps_resolved[:10])
             )
         lines.append(f"suspect:   {len(self.suspect_codes)} area(s)")
         for row in self.suspects[:50]:
@@ -250,6 +258,9 @@ def _finest_level(
     finest = _standardise(frame, mapping, reading.report.level, where, reading.report)
     if reading.drop_water and len(finest):
         finest = finest[~finest["water"]]
+    if len(finest):
+        finest, resolved = resolve_overlaps(finest, reading.quality)
+        reading.report.overlaps_resolved += resolved
     if select:
         finest = select_areas(finest, select, where)
     if finest.empty:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from zicht import __version__
-from zicht.errors import BoundaryError, ConfigError, OutputError, ZichtError
+from zicht.errors import BoundaryError, ConfigError, OutputError, ZichtError, quoted
 
 # The stages (and the numeric libraries under them: pandas, geopandas, scikit-learn,
 # HiGHS) are imported by the command that needs them, so that ``zicht --help`` and a
@@ -247,6 +247,13 @@ def _tool_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         help="map a field (code, naam, wijkcode, gemeentecode, water, ...) to a column",
     )
     c.add_argument("--keep-water", action="store_true", help="keep water-only areas")
+    c.add_argument(
+        "--select",
+        action="append",
+        metavar="CODES",
+        help="check only these areas: gemeente, wijk or buurt codes or province names, "
+        "comma-separated or repeated",
+    )
     c.set_defaults(handler=_boundaries_check)
 
 
@@ -293,8 +300,7 @@ def _run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     if args.select:
-        codes = tuple(c.strip() for part in args.select for c in part.split(",") if c.strip())
-        config = config.with_selection(codes)
+        config = config.with_selection(_codes(args.select))
     run(config, args.out, args.private_reasons, args.threads, args.ledger)
     return 0
 
@@ -308,6 +314,11 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _codes(select: list[str] | None) -> tuple[str, ...]:
+    """The codes of ``--select`` options, comma-separated or repeated."""
+    return tuple(c.strip() for part in select or () for c in part.split(",") if c.strip())
+
+
 def _hotspots(args: argparse.Namespace) -> int:
     from zicht.engine.outputs.lists import format_for_terminal, read_list
 
@@ -315,6 +326,13 @@ def _hotspots(args: argparse.Namespace) -> int:
     if not path.exists():
         raise OutputError(f"{path}: not found; is {args.dir} a zicht output directory?")
     table, language = read_list(path)
+    themes = dict(zip(table["thema_code"], table["thema"], strict=True))
+    wanted = args.theme.lower()
+    if not any(wanted in (str(code).lower(), str(name).lower()) for code, name in themes.items()):
+        valid = ", ".join(f"{code} ({name})" for code, name in themes.items())
+        raise ConfigError(
+            f"--theme {quoted(args.theme)} is not a theme of {path}; the themes: {valid}"
+        )
     print(format_for_terminal(table, args.theme, args.top, args.level, language))
     return 0
 
@@ -406,7 +424,11 @@ def _boundaries_check(args: argparse.Namespace) -> int:
         columns[name] = column
     try:
         lines, clean = check_boundaries(
-            args.path, args.layer, columns or None, drop_water=not args.keep_water
+            args.path,
+            args.layer,
+            columns or None,
+            drop_water=not args.keep_water,
+            select=_codes(args.select),
         )
     except BoundaryError as exc:
         if not exc.problems:

@@ -20,6 +20,7 @@ import pandas as pd
 from zicht.boundaries import Boundaries, read_boundaries
 from zicht.boundaries.codes import LAYER_NAMES, LEVELS, PREFIX
 from zicht.boundaries.own_areas import OwnAreas
+from zicht.boundaries.vintage import compare_names, name_column, year_of_path, year_of_table
 from zicht.engine.cells import IndicatorCells, additive_cells, ratio_cells, roll_up, weighted_cells
 from zicht.engine.config import (
     ADDITIVE,
@@ -30,6 +31,7 @@ from zicht.engine.config import (
     RasterIndicator,
     RatioIndicator,
     TableIndicator,
+    TableSpec,
 )
 from zicht.engine.sbi import SbiTree, in_nodes
 from zicht.engine.sources import microdata as md
@@ -127,6 +129,36 @@ def _level_hint(codes: pd.Index, finest: str) -> str:
     )
 
 
+def check_vintage(config: Config, spec: TableSpec, frame: pd.DataFrame, areas: Boundaries) -> None:
+    """Warn where a table joined on codes is of another boundary edition: its year is
+    another than the boundaries', or more than 5% of the matched areas have another
+    name in it (:mod:`boundaries.vintage`), naming examples."""
+    b = config.boundaries
+    boundary_year = b.year or year_of_path(b.path)
+    table_year = spec.year or year_of_table(frame, spec.path)
+    where = f"table {spec.id!r} ({spec.path.name})"
+    if boundary_year and table_year and boundary_year != table_year:
+        log.warning(
+            "%s is of %d, the boundaries (%s) of %d: figures of one edition are joined on "
+            "the codes of another; set [[tables]] year or [boundaries] year if this is wrong",
+            where,
+            table_year,
+            Path(b.path).name,
+            boundary_year,
+        )
+    column = spec.names or name_column(list(frame.columns), spec.key)
+    if column is None or column not in frame.columns:
+        return
+    names = compare_names(areas.areas["naam"], frame[column])
+    if names.other_vintage:
+        log.warning(
+            "%s: %s: the table and the boundaries may be of different years (CBS reuses "
+            "codes); join figures of the boundaries' year",
+            where,
+            names.describe(),
+        )
+
+
 def _table_indicators(
     config: Config, boundaries: Boundaries, result: IndicatorResult, done: _Computed
 ) -> None:
@@ -142,6 +174,7 @@ def _table_indicators(
         report = join_report(spec.id, spec.path, frame, areas.index, finest)
         result.joins.append(report)
         log.info("%s", report.describe())
+        check_vintage(config, spec, frame, boundaries)
         if report.match_rate < spec.min_match:
             raise TableError(
                 f"{report.describe()}; below min_match {spec.min_match:.0%}"

@@ -25,6 +25,13 @@ from zicht.boundaries.codes import LAYER_NAMES, LEVELS, level_of
 from zicht.boundaries.quality import QualityRules
 from zicht.disclosure import Protection, Relations
 from zicht.engine.analysis import LevelAnalysis, analyse_level, autocorrelation_rows
+from zicht.engine.analysis.context import (
+    analysed_cut,
+    cut_analysed,
+    cut_outputs,
+    published_cut,
+    warn_suspects,
+)
 from zicht.engine.cells import IndicatorCells
 from zicht.engine.config import Config, TableIndicator
 from zicht.engine.estimates import LevelEstimates, estimate_layers
@@ -50,6 +57,7 @@ from zicht.engine.publish import (
     company_themes,
     excluded_areas,
     indicator_relations,
+    missing_size_figures,
     protect_cells,
     suppression_columns,
 )
@@ -66,7 +74,7 @@ from zicht.engine.releases import (
 from zicht.engine.sources.tables import read_table
 from zicht.engine.themes import BASE_COLUMNS
 from zicht.engine.threads import free_cores
-from zicht.errors import BoundaryError, DisclosureError, OutputError
+from zicht.errors import DisclosureError, OutputError
 from zicht.spatial.weights import queen_with_islands
 
 log = logging.getLogger("zicht")
@@ -179,13 +187,13 @@ def _run(
             # from here on only what is published, and what follows from it
             params = rule_parameters(protection.params)
             estimates = estimate_layers(layers, table.set_index("id"), params)
-        boundaries = _cut(master, config)
+        boundaries = published_cut(master, config)
         own_layers = selected_own_layers(master, boundaries, protection, config)
-        if boundaries is not master:
-            layers, estimates, protection = _cut_outputs(boundaries, layers, estimates, protection)
-        record = _record(protection, indicators, config)
         with timed("analysis", timings):
-            analysed = _analyse(config, boundaries, layers, protection, estimates, table)
+            analysed = _analysis(config, master, boundaries, layers, protection, estimates, table)
+        if boundaries is not master:  # the published decisions: those of the cut
+            protection = protection.cut({lv: a.index for lv, a in boundaries.levels.items()})
+        record = _record(protection, indicators, config)
         with timed("write", timings):
             facts = RunRecord(boundaries=boundaries, started=started, timings=timings)
             branches = _branches(protection, config, analysed)
@@ -303,50 +311,6 @@ def _record(
     return DisclosureRecord.of(protection, companies if companies in indicators.cells else None)
 
 
-def _cut(master: Boundaries, config: Config) -> Boundaries:
-    """What the run publishes of the protected master: the areas ``[boundaries]
-    select`` names, with the coarser areas wholly inside them, from ``[boundaries]
-    level`` up (the master itself when neither narrows it)."""
-    b = config.boundaries
-    boundaries = master
-    if b.select:
-        boundaries = boundaries.cut(b.select, f"{b.path}: [boundaries] select")
-    if b.level is not None and b.level != boundaries.finest:
-        if b.level not in boundaries.levels:
-            raise BoundaryError(
-                f"{b.path}: [boundaries] level is {b.level!r}, but the selection holds no "
-                f"whole {b.level}"
-            )
-        boundaries = boundaries.from_level(b.level, f"{b.path}: [boundaries] level")
-    if boundaries is master:
-        return master
-    counts = ", ".join(f"{n} {LAYER_NAMES[lv]}" for lv, n in boundaries.report.counts.items())
-    log.info("published: %s, cut from the protected whole of %s", counts, Path(b.path).name)
-    if boundaries.report.partial:
-        log.info(
-            "selection: %d area(s) only partly selected are not published: %s",
-            len(boundaries.report.partial),
-            ", ".join(boundaries.report.partial[:20]),
-        )
-    return boundaries
-
-
-def _cut_outputs(
-    boundaries: Boundaries,
-    layers: dict[str, gpd.GeoDataFrame],
-    estimates: dict[str, LevelEstimates],
-    protection: Protection,
-) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, LevelEstimates], Protection]:
-    """The published layers, estimates and decisions of the areas of ``boundaries``."""
-    codes = {level: areas.index for level, areas in boundaries.levels.items()}
-    layers = {
-        level: layers[level][layers[level]["code"].isin(kept)].reset_index(drop=True)
-        for level, kept in codes.items()
-    }
-    estimates = {level: estimates[level].reindex(kept) for level, kept in codes.items()}
-    return layers, estimates, protection.cut(codes)
-
-
 def _read_boundaries(config: Config) -> Boundaries:
     """The master: the whole boundary file, on the level the run computes on."""
     b = config.boundaries
@@ -357,11 +321,8 @@ def _read_boundaries(config: Config) -> Boundaries:
         boundaries = boundaries.from_level(level, f"{b.path}: [boundaries] level")
     counts = boundaries.report.counts.items()
     log.info("%s", ", ".join(f"{n} {LAYER_NAMES[lv]}" for lv, n in counts))
-    report = boundaries.report
-    if report.suspects:
-        what = "left out of the statistics" if b.quality.suspects == "exclude" else "kept"
-        named = ", ".join(f"{r['code']} ({r['problem']}: {r['detail']})" for r in report.suspects)
-        log.warning("suspect geometry, %d area(s) %s: %s", len(report.suspect_codes), what, named)
+    if not b.select:  # else those of the selection (engine.analysis.context)
+        warn_suspects(boundaries, config)
     return boundaries
 
 
@@ -402,6 +363,28 @@ def assemble_layers(
     return layers
 
 
+def _analysis(
+    config: Config,
+    master: Boundaries,
+    boundaries: Boundaries,
+    layers: dict[str, gpd.GeoDataFrame],
+    protection: Protection,
+    estimates: dict[str, LevelEstimates],
+    table: pd.DataFrame,
+) -> AnalysedLayers:
+    """The analysis of the published areas ``boundaries`` of the protected ``master``:
+    on them, or with ``[spatial] context`` on them and the gemeenten around them,
+    cut back to them (:mod:`engine.analysis.context`)."""
+    context = analysed_cut(master, boundaries, config)
+    if context is not master:
+        layers, estimates, protection = cut_outputs(context, layers, estimates, protection)
+    analysed = _analyse(config, context, layers, protection, estimates, table)
+    if context is boundaries:
+        return analysed
+    kept, analyses = cut_analysed(analysed.layers, analysed.analyses, boundaries)
+    return replace(analysed, layers=kept, analyses=analyses)
+
+
 def _analyse(
     config: Config,
     boundaries: Boundaries,
@@ -413,6 +396,8 @@ def _analyse(
     """Scores, hotspots and trends per level, from the published values and the
     estimates derived from them; areas under an area rule are left out."""
     by_companies = company_themes(config, protection)
+    for warning in missing_size_figures(config, set(next(iter(layers.values())).columns)):
+        log.warning("%s", warning)
     analyses, rows = dict[str, LevelAnalysis](), []
     layers = dict(layers)
     for level, layer in layers.items():
@@ -474,14 +459,18 @@ def check_boundaries(
     columns: dict[str, str] | None = None,
     drop_water: bool = True,
     quality: QualityRules | None = None,
+    select: tuple[str, ...] = (),
 ) -> tuple[list[str], bool]:
     """``zicht boundaries check``: read a boundary file and describe it, line by line,
-    and whether it is clean (no suspect areas: :mod:`boundaries.quality`).
+    and whether it is clean (no suspect areas: :mod:`boundaries.quality`); with
+    ``select`` only the areas it names (codes or province names).
 
     Raises :class:`~zicht.errors.BoundaryError` (with every problem in
     ``problems``) when the file cannot be used.
     """
     boundaries = read_boundaries(path, layer, columns, drop_water=drop_water, quality=quality)
+    if select:
+        boundaries = boundaries.cut(select, f"{path}: --select")
     lines = boundaries.report.describe()
     islands = queen_with_islands(boundaries.areas, islands_k=0).islands
     lines.append(

@@ -391,6 +391,23 @@ def excluded_areas(layer: gpd.GeoDataFrame, rules: pd.DataFrame, themes: list[st
     return out
 
 
+def missing_size_figures(config: Config, columns: set[str]) -> list[str]:
+    """A warning per inhabitant or household figure the area rule needs that the run
+    does not have (``columns``: the layer's): without it every area falls under the
+    rule, and nothing is scored."""
+    warnings = []
+    for key in ("inhabitants", "households"):
+        column = getattr(config.disclosure, key)
+        if column not in columns:
+            warnings.append(
+                f"[disclosure] {key} = {column!r} is not an indicator of this run: the area "
+                "rule for persons then holds every area, and no area gets a score, rank or "
+                f"class; add the {key} count as an indicator or set [disclosure] {key} to "
+                "its id"
+            )
+    return warnings
+
+
 def area_rules(layer: gpd.GeoDataFrame, protection: Protection, config: Config) -> pd.DataFrame:
     """Per area of a layer (same index): ``persons`` (too few inhabitants or households,
     or unknown: both published) and ``companies`` (the company area rule, decided on

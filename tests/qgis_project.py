@@ -14,7 +14,13 @@ app = start()
 project = QgsProject.instance()
 ok = project.read(sys.argv[1])
 pictures = sys.argv[2]
-report = {"ok": ok, "title": project.title(), "layers": []}
+report = {
+    "ok": ok,
+    "title": project.title(),
+    "crs": project.crs().authid(),
+    "crs_valid": project.crs().isValid(),
+    "layers": [],
+}
 root = project.layerTreeRoot()
 for k, node in enumerate(root.findLayers()):
     layer = node.layer()
@@ -45,7 +51,7 @@ for k, node in enumerate(root.findLayers()):
             "colours": len(colours),
             "picture": picture,
             "aliases": sum(1 for f in layer.fields() if f.alias()),
-            "label_scale": rules[0].settings().minimumScale if rules else None,
+            "label_scales": [rule.settings().minimumScale for rule in rules],
         }
     )
 print(json.dumps(report))

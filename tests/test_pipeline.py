@@ -213,7 +213,8 @@ def test_bad_config_exits_2_without_traceback(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"zicht: error: {config}: unknown key 'boundaries.layr'; did you mean "
-        "'boundaries.layer'? (valid keys: path, layer, columns, drop_water, source, select, level, "
+        "'boundaries.layer'? (valid keys: path, layer, columns, drop_water, source, year, select, "
+        "level, "
         "quality)"
     )
     debug = subprocess.run(

@@ -39,11 +39,12 @@ def test_layers_open_styled_in_qgis(demo_out):
     for name, layer in report.items():
         assert layer["valid"], name
         assert layer["renderer"] == "RuleRenderer", name  # the default style was applied
-        # the gemeente opens with the transparent boundary style, which labels nothing
-        assert layer["labeling"] == ("rule-based" if name != "gemeenten" else None), name
+        # every style labels the areas' names (the gemeente's boundary style too)
+        assert layer["labeling"] == "rule-based", name
         assert layer["styles"] >= 1 and all(layer["styles_imported"]), name
         assert len(layer["styles_imported"]) == layer["styles"], name  # its own, each once
-    assert report["buurten"]["features"] == 518 and report["buurten"]["rules"] == 6
+    # five classes, no score, and the hotspots' outline over them
+    assert report["buurten"]["features"] == 518 and report["buurten"]["rules"] == 7
     # risk, hotspots and LISA for four themes, the crime trend, the crime map, boundaries
     assert report["buurten"]["styles"] == 15
 
@@ -73,6 +74,7 @@ def test_the_project_opens_in_qgis_grouped_and_every_layer_renders(demo_out, tmp
     )
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["ok"] and report["title"] == "Risicobeeld ondermijning Amsterdam"
+    assert report["crs_valid"] and report["crs"] == "EPSG:28992"  # not the layers': its own
     layers = report["layers"]
     # buurten, wijken (no trend), gemeenten; the branche analysis per wijk and gemeente:
     # a location quotient per risk branche and the boundaries
@@ -82,8 +84,11 @@ def test_the_project_opens_in_qgis_grouped_and_every_layer_renders(demo_out, tmp
         assert layer["features"] in (518, 110, 1), layer["name"]
         assert layer["aliases"] > 10, layer["name"]  # the fields' names in Dutch
         assert layer["colours"] >= 3, layer["name"]  # drawn: more than a blank picture
-        # the withheld labels only from 1:25,000 in, where they do not crowd the map
-        assert layer["label_scale"] in (25_000, None), layer["name"]
+        # the withheld labels only from 1:25,000 in, where they do not crowd the map;
+        # the names last, from buurt, city or province scale in by level
+        *withheld, names = layer["label_scales"]
+        assert all(scale == 25_000 for scale in withheld), layer["name"]
+        assert names in (25_000, 75_000, 1_000_000), layer["name"]
     groups = {tuple(layer["groups"]) for layer in layers}
     assert ("Buurten", "Drugs") in groups and ("Wijken", "Verdachte transacties") in groups
     assert ("Brancheanalyse", "Wijken") in groups

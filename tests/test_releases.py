@@ -24,6 +24,7 @@ from zicht.disclosure.rules import PRIMARY_RULES
 from zicht.engine import indicators as engine_indicators
 from zicht.engine import load_config, run
 from zicht.engine import pipeline as run_pipeline
+from zicht.engine.analysis.context import cut_outputs
 from zicht.engine.cli import main
 from zicht.engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
 from zicht.engine.estimates import LevelEstimates
@@ -168,7 +169,7 @@ def test_a_run_per_wijk_protected_on_its_own_gives_buurt_cells_away(releases, tm
     second=st.sets(st.sampled_from(DEMO_STADSDEEL), min_size=1),
 )
 def test_any_two_cuts_of_one_protected_master_give_nothing_away(releases, first, second):
-    """Random pairs of selections, cut as the pipeline cuts (``_cut``, ``_cut_outputs``)
+    """Random pairs of selections, cut as the pipeline cuts (``published_cut``, ``cut_outputs``)
     from the protected master: the exact attacker pins no withheld cell of the union."""
     whole, _, _ = releases
     cuts = []
@@ -178,9 +179,7 @@ def test_any_two_cuts_of_one_protected_master_give_nothing_away(releases, first,
         nothing = {
             lv: LevelEstimates.exact(layer.set_index("code")[[]]) for lv, layer in layers.items()
         }
-        cut, _, protection = run_pipeline._cut_outputs(
-            boundaries, layers, nothing, whole.protection
-        )
+        cut, _, protection = cut_outputs(boundaries, layers, nothing, whole.protection)
         assert set(protection.cells["code"]) == {c for f in cut.values() for c in f["code"]}
         for level, areas in boundaries.levels.items():
             if level != boundaries.finest:  # coarser areas only when wholly selected

@@ -20,6 +20,15 @@ Messages name the file, layer, column, key or code at fault, never a withheld va
 
 from __future__ import annotations
 
+QUOTE_LIMIT = 80  # characters of an input value an error message quotes
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a message quotes enough of a bad
+    input value to find it, never a whole file's worth of it."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 class ZichtError(Exception):
     """Root of every error zicht raises on purpose."""

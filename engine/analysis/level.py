@@ -29,6 +29,10 @@ from zicht.spatial.trends import emerging_hotspots
 from zicht.spatial.weights import distance_band, knn, queen_with_islands
 
 log = logging.getLogger("zicht")
+# scores, ranks and classes need no more than a few areas to compare (a share of areas
+# scoring lower means little among two); hotspots, LISA, trends and Moran's I need
+# ``spatial.min_areas``
+MIN_SCORED_AREAS = 3
 
 
 def level_weights(areas: gpd.GeoDataFrame, config: Config) -> tuple[Graph, list[str]]:
@@ -65,13 +69,8 @@ def analyse_level(
     """
     spec = config.spatial
     result = LevelAnalysis(columns=pd.DataFrame(index=areas.index))
-    if len(areas) < spec.min_areas:
-        log.info(
-            "%s: %d areas, fewer than spatial.min_areas=%d: no scores or hotspots",
-            level,
-            len(areas),
-            spec.min_areas,
-        )
+    if len(areas) < MIN_SCORED_AREAS:
+        log.info("%s: %d area(s), fewer than %d: no scores", level, len(areas), MIN_SCORED_AREAS)
         return result
     result.graph, result.islands = level_weights(areas, config)
     estimates = estimates.reindex(areas.index)
@@ -81,10 +80,12 @@ def analyse_level(
     progress = progress_log("analysis {level}: {theme} ({k} of {n} themes{left})", level=level)
     for k, theme in enumerate(themes, start=1):
         progress(k, len(themes), theme=theme)
+        # a model needs spatial.min_areas areas to cross-validate: fewer are scored as a composite
+        target = targets.get(theme) if finest and len(areas) >= spec.min_areas else None
         out = persons | _rule(excluded, theme, areas.index)
         known = estimates.without(out)
         scope = ThemeScope(level, areas, known, indicators, finer)
-        tested = _score_theme(config, theme, targets.get(theme) if finest else None, scope, result)
+        tested = _score_theme(config, theme, target, scope, result)
         _classes(config, theme, areas, result, tested)
         shown = [c for c in theme_output_columns(theme) if c in result.columns]
         result.columns.loc[out.to_numpy(), shown] = np.nan
@@ -156,7 +157,11 @@ def _classes(
     risk = columns[f"risk_{theme}"]
     values = risk if tested is None else tested.reindex(risk.index).where(risk.notna())
     if risk.notna().sum() < spec.min_areas:
-        log.info("%s: fewer than %d areas with a score: no hotspots", theme, spec.min_areas)
+        log.info(
+            "%s: fewer than spatial.min_areas=%d areas with a score: scores, no hotspots",
+            theme,
+            spec.min_areas,
+        )
         columns[f"hotspot_{theme}"] = columns[f"lisa_{theme}"] = None
         columns[f"gi_z_{theme}"] = columns[f"gi_p_{theme}"] = np.nan
         return

@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 from pydantic_core import core_schema
 
 from zicht.disclosure.rules import UNIT_TYPES
+from zicht.errors import quoted
 from zicht.models.composite import DIRECTIONS
 
 KINDS = ("count", "sum", "rate", "share", "mean")
@@ -55,13 +56,13 @@ class OneOf:
 def to_number(value: Any) -> Any:
     # TOML has integers and floats; both are numbers, but true and "3" are not
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"must be a number, got {value!r}")
+        raise ValueError(f"must be a number, got {quoted(value)}")
     return float(value)
 
 
 def _existing_path(value: Any, info: ValidationInfo) -> Path:
     if not isinstance(value, str):
-        raise ValueError(f"must be a string, got {value!r}")
+        raise ValueError(f"must be a string, got {quoted(value)}")
     base = (info.context or {}).get("base", Path.cwd())
     path = Path(value) if Path(value).is_absolute() else (base / value).resolve()
     if not path.exists():
@@ -71,7 +72,7 @@ def _existing_path(value: Any, info: ValidationInfo) -> Path:
 
 def _new_path(value: Any, info: ValidationInfo) -> Path:
     if not isinstance(value, str):
-        raise ValueError(f"must be a string, got {value!r}")
+        raise ValueError(f"must be a string, got {quoted(value)}")
     base = (info.context or {}).get("base", Path.cwd())
     path = Path(value) if Path(value).is_absolute() else (base / value).resolve()
     if not path.parent.is_dir():
@@ -82,7 +83,7 @@ def _new_path(value: Any, info: ValidationInfo) -> Path:
 def to_text(value: Any) -> str:
     # na_values: "-99999999" and -99999999 mean the same code
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError(f"must list strings or numbers, got {value!r}")
+        raise ValueError(f"must list strings or numbers, got {quoted(value)}")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()

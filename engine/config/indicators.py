@@ -82,10 +82,17 @@ class MicrodataIndicator(BaseIndicator):
 
     microdata: StrictStr
     measure: Annotated[str, OneOf(MEASURES)]
+    kind: Kind = Field("count", description="inferred from 'measure' where not given")
     where: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(default_factory=dict)
     # only records whose SBI code lies in these nodes of the SBI tree ("96.02", "56",
     # "K"), or "risico": in the risk branches of [branches]
     sbi: tuple[StrictStr, ...] | Annotated[str, OneOf(("risico",))] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _infer_kind(cls, data: Any) -> Any:
+        """The measure decides the kind: no need to repeat it."""
+        return _inferred(data, "measure", MEASURE_KIND)
 
     @model_validator(mode="after")
     def _kind(self) -> MicrodataIndicator:
@@ -102,6 +109,13 @@ class RasterIndicator(BaseIndicator):
     raster: StrictStr
     statistic: Annotated[str, OneOf(STATISTICS)]
     threshold: Number | None = None
+    kind: Kind = Field("mean", description="inferred from 'statistic' where not given")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _infer_kind(cls, data: Any) -> Any:
+        """The statistic decides the kind: no need to repeat it."""
+        return _inferred(data, "statistic", STATISTIC_KIND)
 
     @model_validator(mode="after")
     def _kind(self) -> RasterIndicator:
@@ -122,6 +136,7 @@ class RatioIndicator(BaseIndicator):
     numerator: StrictStr
     denominator: StrictStr
     per: Number = 1.0
+    kind: Kind = "rate"  # a share or mean says so
 
     @model_validator(mode="after")
     def _kind(self) -> RatioIndicator:
@@ -135,6 +150,13 @@ class RatioIndicator(BaseIndicator):
     @property
     def references(self) -> dict[str, str]:
         return {"numerator": self.numerator, "denominator": self.denominator}
+
+
+def _inferred(data: Any, key: str, kinds: dict[str, str]) -> Any:
+    """``data`` with the ``kind`` its ``key`` decides, where it names none."""
+    if isinstance(data, dict) and "kind" not in data and data.get(key) in kinds:
+        return {**data, "kind": kinds[data[key]]}
+    return data
 
 
 VARIANTS: dict[str, type[BaseIndicator]] = {

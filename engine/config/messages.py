@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from zicht.engine.config.indicators import VARIANTS, BaseIndicator
+from zicht.errors import quoted
 
 _TYPE_WORDS = {
     "int_type": "an integer",
@@ -94,7 +95,7 @@ def _wrong_type(p: _Problem) -> str:
             else f"an array of tables ([[{p.key}]])"
         )
         return f"key '{p.key}' must be {wanted}"
-    return f"key '{p.key}' must be {_TYPE_WORDS[p.kind]}, got {p.value!r}"
+    return f"key '{p.key}' must be {_TYPE_WORDS[p.kind]}, got {quoted(p.value)}"
 
 
 def _not_a_choice(p: _Problem) -> str:
@@ -103,7 +104,7 @@ def _not_a_choice(p: _Problem) -> str:
     ]
     hint = difflib.get_close_matches(str(p.value), choices, n=1)
     suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-    return f"key '{p.key}' is {p.value!r}; must be one of {choices}{suggestion}"
+    return f"key '{p.key}' is {quoted(p.value)}; must be one of {choices}{suggestion}"
 
 
 def _no_single_source(p: _Problem) -> str:

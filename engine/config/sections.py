@@ -6,6 +6,7 @@ Their choices come from the stage packages that own them
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +24,7 @@ from pydantic import (
 
 from zicht.boundaries.own_areas import POLYGON_SUFFIXES, read_mapping
 from zicht.boundaries.quality import QualityRules
+from zicht.boundaries.schema import FIELDS as BOUNDARY_FIELDS
 from zicht.disclosure.rules import DisclosureParams
 from zicht.engine.config.fields import (
     GENERATOR_NAMES,
@@ -49,13 +51,17 @@ DEFAULT_TITLES = {"nl": "Risicobeeld ondermijning", "en": "Risk picture of subve
 
 class RunSection(Section):
     """``[run]``: the run's name, seed, attribution text, the outputs' language and the
-    report's title (default: :data:`DEFAULT_TITLES`)."""
+    report's title (default: :data:`DEFAULT_TITLES`); the outputs' licence, author and
+    abstract (the metadata QGIS shows)."""
 
     name: StrictStr = "zicht run"
     seed: StrictInt = 0
     attribution: StrictStr = ""
     language: Annotated[str, OneOf(LANGUAGES)] = "nl"
     title: StrictStr = ""
+    licence: StrictStr = "CC BY 4.0"
+    author: StrictStr = ""
+    abstract: StrictStr = ""
     # threads for the numeric libraries (BLAS, OpenMP); 0: the cores free to this run
     threads: StrictInt = Field(0, ge=0)
     # how microdata files are aggregated (engine.sources.streaming): "memory" reads each
@@ -136,9 +142,12 @@ class BoundarySpec(Section):
 
     path: ExistingPath
     layer: StrictStr | None = None
+    # logical field (boundaries.schema.FIELDS) -> the file's column
     columns: dict[str, StrictStr] = Field(default_factory=dict)
     drop_water: StrictBool = True
     source: StrictStr = ""
+    # the boundaries' edition (default: the year in the file's name)
+    year: StrictInt | None = Field(None, ge=1950, le=2100)
     # the area of interest: gemeente, wijk or buurt codes, or province names; published
     # as a cut of the protected whole file (coarser areas only where wholly selected)
     select: tuple[StrictStr, ...] = ()
@@ -146,6 +155,17 @@ class BoundarySpec(Section):
     # keyed on its codes ("wijk" for wijk-level tables), else cut from the finer master
     level: Annotated[str, OneOf(("buurt", "wijk", "gemeente"))] | None = None
     quality: QualitySpec = Field(default_factory=QualitySpec)
+
+    @field_validator("columns")
+    @classmethod
+    def _known_fields(cls, columns: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(columns) - set(BOUNDARY_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"maps {unknown[0][:80]!r}, not a field of a boundary file; the fields are "
+                + ", ".join(BOUNDARY_FIELDS)
+            )
+        return columns
 
 
 class TableSpec(Section):
@@ -159,6 +179,11 @@ class TableSpec(Section):
     source: StrictStr = ""
     synthetic: StrictBool = False
     min_match: Share = 0.5
+    # the table's year (default: its period column, else the year in its file's name)
+    year: StrictInt | None = Field(None, ge=1950, le=2100)
+    # the column with its areas' names, compared with the boundaries' (default: a CBS
+    # name column such as "Wijken en buurten", "regionaam" or "buurtnaam")
+    names: StrictStr | None = None
     na_values: tuple[Annotated[str, BeforeValidator(to_text)], ...] = ()
     public: StrictBool = False
     unit_type: UnitType = "person"
@@ -248,7 +273,22 @@ class SpatialSpec(Section):
     inference: Annotated[str, OneOf(INFERENCE)] = "adaptive"
     max_permutations: StrictInt = Field(MAX_PERMUTATIONS, ge=99)
     alpha: Number = Field(0.05, gt=0, lt=1)
+    # the fewest areas (with a score) for hotspots, LISA, trends and Moran's I; scores,
+    # ranks and classes do not need it
     min_areas: StrictInt = Field(30, ge=1)
+    # what the spatial statistics of a selection run on besides it: "none", "ring" (the
+    # gemeenten bordering the selected ones) or a list of gemeente codes; only the
+    # selection is published
+    context: Annotated[str, OneOf(("none", "ring"))] | tuple[StrictStr, ...] = "none"
+
+    @field_validator("context")
+    @classmethod
+    def _gemeente_codes(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        if isinstance(value, tuple):
+            wrong = [c for c in value if not re.fullmatch(r"GM\d{4}", c)]
+            if wrong:
+                raise ValueError(f"lists {wrong[0][:80]!r}, not a gemeente code (GM and 4 digits)")
+        return value
 
 
 class RiskBranch(Section):

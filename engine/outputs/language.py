@@ -198,6 +198,16 @@ ENGLISH = {
         " Of the top 10%, {weights} stays there with other weights, {method} with another "
         "standardisation and at least {left} when one indicator is left out."
     ),
+    "{title}: locatiequotiënten van de risicobranches per gebied ({areas})": (
+        "{title}: location quotients of the risk sectors per area ({areas})"
+    ),
+    "{title}: eigen gebieden ({areas}), samengesteld uit buurten": (
+        "{title}: own areas ({areas}), made of buurten"
+    ),
+    "{title}: {areas} met de gepubliceerde indicatoren (na statistische geheimhouding), risicoscores, hotspots en clusters per thema": (  # noqa: E501
+        "{title}: {areas} with the published indicators (after statistical disclosure"
+        " control), risk scores, hot spots and clusters per theme"
+    ),
     "Brancheanalyse": "Sector analysis",
     "Eigen gebieden": "Own areas",
     "Hoe vaak komt een risicobranche voor in een gebied, vergeleken met het geheel? De locatiequotiënt is het aandeel van de branche onder de vestigingen van het gebied, gedeeld door dat aandeel in alle gebieden samen: 2 betekent twee keer zo vaak als gemiddeld. Cijfers van kleine branches in kleine gebieden zijn onderdrukt; de quotiënt is dan onbekend.": (  # noqa: E501

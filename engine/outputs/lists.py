@@ -161,10 +161,28 @@ def _theme_suppression(
     return [None if t is None else "; ".join(say(p, language) for p in t.split("; ")) for t in out]
 
 
+# what makes a spreadsheet read a text as a formula (or, after a tab or return, start a
+# new cell that does): OWASP's list for CSV injection
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(value: object) -> object:
+    """A text that a spreadsheet would read as a formula, with a ``'`` before it (shown
+    as text, not run); anything else as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def write_csv(table: pd.DataFrame, path: Path, headers: dict[str, str], language: str) -> None:
     """Excel CSV, UTF-8 with BOM: ``;`` and a decimal comma in Dutch, ``,`` and ``.``
-    in English."""
+    in English. Texts that would run as formulas are neutralised (an area named
+    ``=HYPERLINK(...)`` stays text)."""
     sep, decimal = (";", ",") if language == "nl" else (",", ".")
+    table = table.copy()
+    for column in table.columns:
+        if not pd.api.types.is_numeric_dtype(table[column]):
+            table[column] = table[column].map(neutralised)
     table.rename(columns=headers).to_csv(
         path, sep=sep, decimal=decimal, index=False, encoding="utf-8-sig", float_format="%.1f"
     )
@@ -194,14 +212,18 @@ def write_xlsx(
 ) -> None:
     """One sheet per theme with a frozen header row, a filter on every column and
     number formats, plus a sheet with cautions and ``notes`` (how each theme's score is
-    made and how many areas have one, the sources).
+    made and how many areas have one, the sources). Every text is written as a text
+    cell, never as a formula or link, whatever it starts with.
 
     Written with XlsxWriter in constant-memory mode, row by row: national lists have
     over a hundred thousand rows, and openpyxl took 16 s per 100,000 of them.
     """
     import xlsxwriter
 
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    workbook = xlsxwriter.Workbook(
+        str(path),
+        {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
+    )
     bold = workbook.add_format({"bold": True})
     formats = {c: workbook.add_format({"num_format": f}) for c, f in _NUMBER_FORMATS.items()}
     widths = {"naam": 28, "wijk": 24, "gemeente": 16, "drijvers": 60, "onderdrukking": 40}

@@ -17,8 +17,15 @@ from zicht.engine.analysis import LevelAnalysis
 from zicht.engine.config import Config
 from zicht.engine.outputs.branches import risk_layers
 from zicht.engine.outputs.disclosure_record import DisclosureRecord
-from zicht.engine.outputs.language import label_table
-from zicht.engine.outputs.record import field_aliases, model_table, run_table, score_table
+from zicht.engine.outputs.language import LEVEL_NAMES, label_table, say
+from zicht.engine.outputs.metadata import LayerMetadata
+from zicht.engine.outputs.record import (
+    attribution,
+    field_aliases,
+    model_table,
+    run_table,
+    score_table,
+)
 from zicht.engine.outputs.styles import StyleSet, layer_styles
 
 
@@ -47,6 +54,7 @@ class PublishedRun:
     branches: pd.DataFrame | None  # the ``branches`` table, if the run has one
     themes: dict[str, str]  # scored theme id -> name in the run's language, in order
     created: datetime  # UTC
+    metadata: dict[str, LayerMetadata]  # per feature layer: what QGIS shows of it
 
     @property
     def language(self) -> str:
@@ -122,7 +130,55 @@ def published_run(
         branches=branches,
         themes=themes,
         created=created,
+        metadata=layer_metadata(config, gpkg_layers),
     )
+
+
+def run_sources(config: Config) -> tuple[str, ...]:
+    """The sources a run names (``source`` of its boundaries, tables, microdata and
+    rasters; a file's name where none is given), each once, in the order configured."""
+    inputs = [config.boundaries, *config.tables, *config.microdata, *config.rasters]
+    names = []
+    for spec in inputs:
+        path = getattr(spec, "path", None)
+        names.append(getattr(spec, "source", "") or (path.name if path is not None else ""))
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
+def layer_metadata(config: Config, layers: dict[str, gpd.GeoDataFrame]) -> dict[str, LayerMetadata]:
+    """Per feature layer its title, what it holds, the run's sources, attribution and
+    licence, and its extent (RD New metres)."""
+    language = config.language
+    sources, credit = run_sources(config), attribution(config)
+    found = {}
+    for name, frame in layers.items():
+        found[name] = LayerMetadata(
+            title=f"{config.title}: {name}",
+            abstract=_layer_abstract(name, config.title, language),
+            sources=sources,
+            attribution=credit,
+            licence=config.run.licence,
+            extent=tuple(float(v) for v in frame.total_bounds) if len(frame) else None,  # type: ignore[arg-type]
+            language=language,
+        )
+    return found
+
+
+def _layer_abstract(name: str, title: str, language: str) -> str:
+    """What a feature layer holds, in the run's language."""
+    level = next((lv for lv, table in LAYER_NAMES.items() if name.endswith(table)), None)
+    areas = say(LEVEL_NAMES[level], language).lower() if level else name
+    if name.startswith("branches_"):
+        text = "{title}: locatiequotiënten van de risicobranches per gebied ({areas})"
+    elif name.startswith("eigen_"):
+        text = "{title}: eigen gebieden ({areas}), samengesteld uit buurten"
+        areas = name.removeprefix("eigen_")
+    else:
+        text = (
+            "{title}: {areas} met de gepubliceerde indicatoren (na statistische"
+            " geheimhouding), risicoscores, hotspots en clusters per thema"
+        )
+    return say(text, language, title=title, areas=areas)
 
 
 def _styling_tables(
@@ -136,7 +192,11 @@ def _styling_tables(
     language = config.language
     maps = {d.id: d.label(language) for d in config.indicators if d.map}
     descriptions = {LAYER_NAMES[lv]: a.descriptions for lv, a in analysed.analyses.items()}
+    suspects = {}
+    if config.boundaries.quality.suspects == "exclude":  # those left out of the statistics
+        suspects = {row["code"]: row["problem"] for row in boundaries.report.suspects}
     styles = StyleSet(
+        suspects=suspects,
         themes=themes,
         maps=maps,
         aliases=field_aliases(config, themes),

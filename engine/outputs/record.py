@@ -326,6 +326,7 @@ _OUTPUT_ALIASES = {
 }
 _BASE_ALIASES = {
     "nl": {
+        "code": "CBS-code",
         "naam": "Naam",
         "niveau": "Niveau",
         "wijkcode": "Wijkcode",
@@ -334,6 +335,7 @@ _BASE_ALIASES = {
         "suppression": "Onderdrukking",
     },
     "en": {
+        "code": "CBS code",
         "naam": "Name",
         "niveau": "Level",
         "wijkcode": "Wijk code",

@@ -10,13 +10,15 @@ without scores opens with a transparent boundary style.
 
 Every style carries the fields' aliases (their names in the run's language) and, for
 class columns, a value map: the GeoPackage keeps machine-readable codes (``hot 95%``)
-and QGIS shows their labels (``hotspot (95%)``).
+and QGIS shows their labels (``hotspot (95%)``). Risk maps outline the hotspots; trend
+maps list only the classes that occur; outlines and labels follow the layer's level
+(:mod:`engine.outputs.symbols`).
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import geopandas as gpd
@@ -32,6 +34,8 @@ from zicht.engine.outputs.language import (
     class_label,
     class_legend,
 )
+from zicht.engine.outputs.sld import style_sld
+from zicht.engine.outputs.symbols import LayerLook, fill_symbol, hotspot_outline, labels
 
 RISK_CLASSES = [
     (0, 20, "#fef0d9"),
@@ -68,7 +72,7 @@ LQ_CLASSES = [
 # an indicator's own map: blue, so that it is never read as a risk score
 INDICATOR_COLOURS = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"]
 NO_VALUE = "#d9d9d9"
-LABEL_SCALE = 25_000  # the withheld label shows from 1:25,000 in
+SUSPECT_COLOUR = "#9e9ac8"  # lilac: no score for its geometry, not for disclosure
 
 WORDS = {
     "nl": {
@@ -84,6 +88,10 @@ WORDS = {
         "area": "gebied",
         "lq": "Locatiequotiënt",
         "lq_top": "2 of meer",
+        "hotspot": "hotspot (Gi*)",
+        "suspect": "geen score: verdachte geometrie",
+        "sliver": "snipper",
+        "overlap": "overlap",
     },
     "en": {
         "risk": "Risk",
@@ -98,6 +106,10 @@ WORDS = {
         "area": "area",
         "lq": "Location quotient",
         "lq_top": "2 or more",
+        "hotspot": "hot spot (Gi*)",
+        "suspect": "no score: suspect geometry",
+        "sliver": "sliver",
+        "overlap": "overlap",
     },
 }
 
@@ -113,6 +125,9 @@ class StyleSet:
     aliases: dict[str, str] = field(default_factory=dict)
     descriptions: dict[str, dict[str, str]] = field(default_factory=dict)
     language: str = "nl"
+    look: LayerLook = field(default_factory=LayerLook)  # the layer's; set per layer
+    # areas left out of the statistics for their geometry: code -> problem (sliver, ...)
+    suspects: dict[str, str] = field(default_factory=dict)
 
 
 def layer_styles(layers: dict[str, gpd.GeoDataFrame], styles: StyleSet) -> pd.DataFrame:
@@ -121,9 +136,10 @@ def layer_styles(layers: dict[str, gpd.GeoDataFrame], styles: StyleSet) -> pd.Da
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     words = WORDS[styles.language]
     for layer, frame in layers.items():
-        found = _layer_styles(frame, styles, styles.descriptions.get(layer, {}))
+        mine = replace(styles, look=LayerLook.of(layer))
+        found = _layer_styles(frame, mine, styles.descriptions.get(layer, {}))
         # a transparent boundary style on every layer: the default where nothing is scored
-        found.append((words["boundaries"], _qml(frame, styles, [], None, outline=True), "", 1e-9))
+        found.append((words["boundaries"], _qml(frame, mine, [], None, outline=True), "", 1e-9))
         default = int(np.argmax([coverage for *_, coverage in found]))
         for k, (name, qml, how, _) in enumerate(found):
             rows.append(
@@ -132,9 +148,9 @@ def layer_styles(layers: dict[str, gpd.GeoDataFrame], styles: StyleSet) -> pd.Da
                     "f_table_schema": "",
                     "f_table_name": layer,
                     "f_geometry_column": GEOMETRY_COLUMN,
-                    "styleName": name[:60],
+                    "styleName": name,
                     "styleQML": qml,
-                    "styleSLD": "",
+                    "styleSLD": style_sld(qml, layer, name),
                     "useAsDefault": k == default,
                     "description": f"zicht: {name}. {how}".strip(),
                     "owner": "",
@@ -179,9 +195,11 @@ def _theme_styles(
             for lo, hi, c in RISK_CLASSES
         ]
         coverage = float(frame[risk].notna().mean())
-        found.append(
-            (f"{words['risk']} {theme_name}", _qml(frame, styles, rules, risk), how, coverage)
-        )
+        hot = f"hotspot_{theme}"
+        # the hotspots outlined over the risk classes, as in the report's maps
+        over = [(f"\"{hot}\" LIKE 'hot%'", words["hotspot"])] if hot in columns else []
+        qml = _qml(frame, styles, rules, risk, outlines=over)
+        found.append((f"{words['risk']} {theme_name}", qml, how, coverage))
         for kind, colours in (("hotspot", HOTSPOT_COLOURS), ("lisa", LISA_COLOURS)):
             column = f"{kind}_{theme}"
             if column in columns:
@@ -194,7 +212,9 @@ def _theme_styles(
 def _trend_styles(frame: gpd.GeoDataFrame, styles: StyleSet) -> list[Style]:
     found = []
     for column in sorted(c for c in frame.columns if c.startswith("trend_")):
-        colours = trend_colours()
+        # only the classes that occur: the legend lists what the map shows
+        present = set(frame[column].dropna())
+        colours = {code: c for code, c in trend_colours().items() if code in present}
         qml = _qml(frame, styles, _class_rules(column, "trend", colours, styles), column)
         found.append((styles.aliases.get(column, column), qml, "", -1.0))
     return found
@@ -243,9 +263,10 @@ def _class_rules(
 
 
 def trend_colours() -> dict[str, str]:
-    """Hot trends in reds, cold ones in blues, darker the more lasting."""
-    reds = ["#fee5d9", "#fcbba1", "#fc9272", "#fb6a4a", "#ef3b2c", "#cb181d", "#a50f15", "#67000d"]
-    blues = ["#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"]
+    """A distinct colour per trend class: hot trends in warm hues (yellow to dark red,
+    darker the more lasting), cold ones in cool hues (light green to dark blue)."""
+    warm = ["#ffd92f", "#fdb462", "#e78ac3", "#bc80bd", "#fb8072", "#ff7f00", "#e31a1c", "#800026"]
+    cool = ["#ccebc5", "#b3de69", "#8dd3c7", "#80b1d3", "#a6cee3", "#1f78b4", "#08519c", "#081d58"]
     names = [
         "new",
         "sporadic",
@@ -256,8 +277,8 @@ def trend_colours() -> dict[str, str]:
         "persistent",
         "intensifying",
     ]
-    colours = {name: red for name, red in zip(names, reds)}
-    colours |= {f"{name} cold": blue for name, blue in zip(names, blues)}
+    colours = dict(zip(names, warm))
+    colours |= {f"{name} cold": colour for name, colour in zip(names, cool)}
     colours["no pattern"] = "#f0f0f0"
     return colours
 
@@ -281,13 +302,20 @@ def _qml(
     rules: list[tuple[str, str, str]],
     column: str | None,
     outline: bool = False,
+    outlines: list[tuple[str, str]] | None = None,
 ) -> str:
     """A rule-based style: ``rules`` (filter, legend label, colour) after one for areas
-    without a value (hatched grey); the fields' aliases and value maps; the withheld
-    label where ``column`` has no value and disclosure control withheld the area."""
+    without a value (hatched grey), and ``outlines`` (filter, legend label) drawn over
+    them; the fields' aliases and value maps; the areas' names, and the withheld label
+    where ``column`` has no value and disclosure control withheld the area."""
     words = WORDS[styles.language]
     root = ET.Element(
-        "qgis", {"version": "3.28.0", "styleCategories": "Symbology|Labeling|Fields|Forms"}
+        "qgis",
+        {
+            "version": "3.28.0",
+            "styleCategories": "Symbology|Labeling|Fields|Forms",
+            "labelsEnabled": "1",
+        },
     )
     renderer = ET.SubElement(
         root,
@@ -302,50 +330,36 @@ def _qml(
         empty = words["no_score"] if column and column.startswith("risk_") else words["no_value"]
         everything = [(f'"{column}" IS NULL', empty, NO_VALUE), *rules]
     for k, (expression, label, colour) in enumerate(everything):
-        ET.SubElement(
-            rules_el,
-            "rule",
-            {"key": f"r{k}", "filter": expression, "label": label, "symbol": str(k)},
-        )
-        hatched = not outline and k == 0
-        symbols.append(_fill_symbol(str(k), colour, hatched))
-    if column is not None:
-        _withheld_label(root, column, words["withheld"])
+        _rule(rules_el, k, expression, label)
+        symbols.append(fill_symbol(str(k), colour, not outline and k == 0, styles.look))
+    for k, (expression, label) in enumerate(outlines or [], start=len(everything)):
+        _rule(rules_el, k, expression, label)
+        symbols.append(hotspot_outline(str(k)))
+    suspects = _suspects(frame, styles) if column is not None else {}
+    if suspects:
+        # drawn over the "no score" fill: these areas have no score for their geometry
+        k = len(everything) + len(outlines or [])
+        listed = ", ".join(f"'{code}'" for code in suspects)
+        _rule(rules_el, k, f'"code" IN ({listed})', words["suspect"])
+        symbols.append(fill_symbol(str(k), SUSPECT_COLOUR, True, styles.look))
+    reasons = {code: f"{words['suspect']} ({words[p]})" for code, p in suspects.items()}
+    labels(root, column, words["withheld"], styles.look, reasons)
     _fields(root, frame, styles)
     ET.SubElement(root, "layerGeometryType").text = "2"
     xml = ET.tostring(root, encoding="unicode")
     return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + xml
 
 
-def _withheld_label(root: ET.Element, column: str, text: str) -> None:
-    labeling = ET.SubElement(root, "labeling", {"type": "rule-based"})
-    label_rules = ET.SubElement(labeling, "rules", {"key": "root"})
-    rule = ET.SubElement(
-        label_rules,
-        "rule",
-        {"key": "l0", "filter": f'"suppressed" = 1 AND "{column}" IS NULL', "description": text},
-    )
-    settings = ET.SubElement(rule, "settings", {"calloutType": "simple"})
+def _suspects(frame: gpd.GeoDataFrame, styles: StyleSet) -> dict[str, str]:
+    """The suspect areas of this layer: code -> problem."""
+    if not styles.suspects or "code" not in frame:
+        return {}
+    return {str(c): styles.suspects[str(c)] for c in frame["code"] if str(c) in styles.suspects}
+
+
+def _rule(parent: ET.Element, k: int, expression: str, label: str) -> None:
     ET.SubElement(
-        settings,
-        "text-style",
-        {
-            "fieldName": f"'{text}'",
-            "isExpression": "1",
-            "fontSize": "7",
-            "fontSizeUnit": "Point",
-            "textColor": "90,90,90,255",
-            "fontItalic": "1",
-            "namedStyle": "Italic",
-        },
-    )
-    ET.SubElement(settings, "placement", {"placement": "0", "centroidInside": "1"})
-    # only from buurt scale on: at city scale the labels would crowd the map. QGIS
-    # writes the most zoomed-out scale as "scaleMax" (QgsPalLayerSettings::writeXml)
-    ET.SubElement(
-        settings,
-        "rendering",
-        {"scaleVisibility": "1", "scaleMax": str(LABEL_SCALE), "scaleMin": "0"},
+        parent, "rule", {"key": f"r{k}", "filter": expression, "label": label, "symbol": str(k)}
     )
 
 
@@ -378,26 +392,3 @@ def _fields(root: ET.Element, frame: gpd.GeoDataFrame, styles: StyleSet) -> None
         name = styles.aliases.get(column)
         if name:
             ET.SubElement(aliases, "alias", {"field": column, "index": str(k), "name": name})
-
-
-def _fill_symbol(name: str, colour: str, hatched: bool) -> ET.Element:
-    """A fill; an empty ``colour`` is no fill at all (a boundary style)."""
-    symbol = ET.Element(
-        "symbol",
-        {"type": "fill", "name": name, "alpha": "1", "clip_to_extent": "1", "force_rhr": "0"},
-    )
-    layer = ET.SubElement(
-        symbol, "layer", {"class": "SimpleFill", "enabled": "1", "pass": "0", "locked": "0"}
-    )
-    options = ET.SubElement(layer, "Option", {"type": "Map"})
-    rgb = ",".join(str(int(colour[i : i + 2], 16)) for i in (1, 3, 5)) + ",255" if colour else ""
-    for key, value in (
-        ("color", rgb or "255,255,255,0"),
-        ("style", "no" if not colour else "b_diagonal" if hatched else "solid"),
-        ("outline_color", "110,110,110,255" if colour else "60,60,60,255"),
-        ("outline_style", "solid"),
-        ("outline_width", "0.15" if colour else "0.3"),
-        ("outline_width_unit", "MM"),
-    ):
-        ET.SubElement(options, "Option", {"name": key, "type": "QString", "value": value})
-    return symbol

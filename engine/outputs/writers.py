@@ -13,7 +13,8 @@ from zicht.engine.outputs.dashboard import DashboardInputs, build_dashboard
 from zicht.engine.outputs.geopackage import write_geopackage
 from zicht.engine.outputs.lists import hotspot_table, list_headers, write_csv, write_xlsx
 from zicht.engine.outputs.manifest import write_manifest
-from zicht.engine.outputs.project import write_project
+from zicht.engine.outputs.metadata import write_gpkg_metadata
+from zicht.engine.outputs.project import ProjectSpec, write_project
 from zicht.engine.outputs.published import PublishedRun
 from zicht.engine.outputs.record import (
     attribution,
@@ -26,14 +27,33 @@ from zicht.engine.outputs.report import ReportInputs, build_report
 
 
 def write_zicht_gpkg(run: PublishedRun) -> None:
-    """``zicht.gpkg``: the feature layers and the attribute tables."""
-    write_geopackage(run.out_dir / "zicht.gpkg", run.gpkg_layers, run.tables)
+    """``zicht.gpkg``: the feature layers, the attribute tables and each feature
+    layer's metadata."""
+    path = run.out_dir / "zicht.gpkg"
+    write_geopackage(path, run.gpkg_layers, run.tables)
+    stamp = run.created.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    write_gpkg_metadata(path, run.metadata, stamp)
 
 
 def write_zicht_qgz(run: PublishedRun) -> None:
     """``zicht.qgz``: the QGIS project over the GeoPackage's styled layers."""
-    styles = run.tables["layer_styles"]
-    write_project(run.out_dir / "zicht.qgz", styles, run.config.title, run.themes, run.language)
+    config = run.config
+    spec = ProjectSpec(
+        title=config.title,
+        themes=run.themes,
+        language=run.language,
+        abstract=config.run.abstract or _project_abstract(run),
+        author=config.run.author,
+        layers=run.metadata,
+    )
+    write_project(run.out_dir / "zicht.qgz", run.tables["layer_styles"], spec)
+
+
+def _project_abstract(run: PublishedRun) -> str:
+    """The project's abstract where ``[run] abstract`` gives none: the title, the
+    sources, attribution and licence (those of the finest layer)."""
+    first = next(iter(run.metadata.values()), None)
+    return first.description if first is not None else run.config.title
 
 
 def write_hotspot_lists(run: PublishedRun) -> None:

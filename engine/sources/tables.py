@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from zicht.boundaries.codes import PREFIX, normalise_codes
+from zicht.boundaries.codes import LEVELS, PREFIX, normalise_codes
 from zicht.boundaries.read import READ_ERRORS
-from zicht.errors import TableError
+from zicht.errors import TableError, quoted
 
 SECRET_MARKS = {"", ".", "x", "X", "-", "?"}
 
@@ -33,6 +33,8 @@ class JoinReport:
     matched: int
     table_rows: int
     unmatched_examples: list[str]
+    # what the table holds instead, where its codes are of another level
+    other_level: str = ""
 
     @property
     def match_rate(self) -> float:
@@ -45,6 +47,8 @@ class JoinReport:
         )
         if self.unmatched_examples:
             text += f"; table codes not among the areas, e.g. {', '.join(self.unmatched_examples)}"
+        if self.other_level:
+            text += f"; {self.other_level}"
         return text
 
 
@@ -55,7 +59,7 @@ def read_table(path: Path, key: str, layer: str | None = None) -> pd.DataFrame:
         if suffix in (".csv", ".txt", ".tsv"):
             frame = _read_csv(path)
         elif suffix == ".parquet":
-            frame = pd.read_parquet(path).astype("string")
+            frame = _read_parquet(path)
         elif suffix in (".gpkg", ".geojson", ".json", ".shp", ".fgb"):
             frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False).astype("string")
         else:
@@ -78,6 +82,11 @@ def read_table(path: Path, key: str, layer: str | None = None) -> pd.DataFrame:
     if len(dup):
         raise TableError(f"{path}: duplicate codes in column {key!r}: {', '.join(dup[:10])}")
     return frame
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """A Parquet table, every column as text (as a CSV is read)."""
+    return pd.read_parquet(path).astype("string")
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -126,7 +135,7 @@ def to_number(
             code = bad.index[bad.argmax()]
             raise TableError(
                 f"{where}: {int(bad.sum())} value(s) are not numbers, "
-                f"e.g. {text[code]!r} for {code}"
+                f"e.g. {quoted(text[code])} for {code}"
             )
     numbers = numbers.mask(numbers.isin(numeric_na))
     if non_negative and (numbers < 0).any():
@@ -161,6 +170,24 @@ def join_report(
         str(path),
         len(areas),
         int(matched.sum()),
-        len(same_level),
+        len(table),
         [str(c) for c in unmatched[:3]],
+        _other_level(table.index, level),
     )
+
+
+def _other_level(codes: pd.Index, level: str) -> str:
+    """What to do where a table's codes are of another level than the areas: a finer
+    table is added up by reading the finer boundaries and publishing ``level`` (the
+    run computes on the finer areas), a coarser one needs the coarser level."""
+    counts = {lv: int(codes.str.startswith(prefix).sum()) for lv, prefix in PREFIX.items()}
+    other = max((lv for lv in counts if lv != level), key=counts.__getitem__, default=None)
+    if other is None or counts[other] <= counts.get(level, 0):
+        return ""
+    held = f"the table holds {counts[other]:,} {other} codes"
+    if LEVELS.index(other) < LEVELS.index(level):
+        return (
+            f"{held}, finer than the {level} areas: to add them up, read {other} "
+            f'boundaries and set [boundaries] level = "{level}"'
+        )
+    return f'{held}, coarser than the {level} areas: set [boundaries] level = "{other}"'
