@@ -102,7 +102,7 @@ def test_the_english_run_speaks_english(english_out):
         assert set(lists[column].dropna()) <= english, column
     values = " ".join(
         lists[c].dropna().astype(str).str.cat(sep=" ")
-        for c in ("Theme", "Main drivers", "Withheld (reason)", "Score based on", "Synthetic data")
+        for c in ("Theme", "Main drivers", "Withheld figures", "Score based on", "Synthetic data")
     )
     assert _found(DUTCH_WORDS, values) == []
     scores = gpd.read_file(english_out / "zicht.gpkg", layer="scores")

@@ -90,17 +90,17 @@ def test_hotspot_csv_opens_in_dutch_excel(out):
     assert drugs["Rang"].dropna().is_monotonic_increasing
     assert drugs["Rang"].iloc[0] == 1 and drugs["Risicoscore (0-100)"].iloc[0] == 100
     assert set(table["Synthetische gegevens"]) == {"ja"}
-    # what a row says of withholding is public anyway: the area rules or "onderdrukt",
-    # never which rule withheld which figure
-    reasons = set(table["Onderdrukt (reden)"].dropna())
+    # what a row says of withholding is public anyway: the area rules or that a figure is
+    # withheld, never which rule withheld which figure
+    reasons = set(table["Afgeschermde cijfers"].dropna())
     assert reasons and reasons <= {
         "gebiedsregel personen",
         "gebiedsregel bedrijven",
         "gebiedsregel personen; gebiedsregel bedrijven",
-        "onderdrukt",
+        "een of meer cijfers afgeschermd",
     }
     vastgoed = table[(table["Thema"] == "Vastgoed") & (table["Niveau"] == "buurt")]
-    assert (vastgoed["Onderdrukt (reden)"] == "onderdrukt").any()
+    assert (vastgoed["Afgeschermde cijfers"] == "een of meer cijfers afgeschermd").any()
     workbook = openpyxl.load_workbook(out / "hotspots.xlsx")
     assert {"Vastgoed", "Drugs", "Verdachte transacties", "Branches", "Toelichting"} <= set(
         workbook.sheetnames

@@ -421,10 +421,11 @@ ENGLISH = {
     "Een hoge score of een hotspot is een patroon in de gegevens, geen bewijs van "
     "criminaliteit.": "A high score or a hot spot is a pattern in the data, not evidence of crime.",
     "Lege cellen zijn onderdrukt om personen, adressen en bedrijven te beschermen; de kolom "
-    "'Onderdrukt (reden)' zegt waarom.": (
+    "'Afgeschermde cijfers' zegt waarom.": (
         "Empty cells were withheld to protect persons, addresses and companies; the column "
-        "'Withheld (reason)' says why."
+        "'Withheld figures' says why."
     ),
+    "een of meer cijfers afgeschermd": "one or more figures withheld",
     "Thema's met 'Synthetische gegevens = ja' zijn gebaseerd op gegenereerde, niet-echte "
     "microdata.": "Themes with 'Synthetic data = yes' are based on generated, not real, microdata.",
     "Score laag en Score hoog: de score van het gebied als zijn geschatte en afgeronde cijfers "

@@ -41,7 +41,7 @@ COLUMNS = {
     "lisa": ("Cluster (LISA)", "Cluster (LISA)"),
     "trend": ("Trend", "Trend"),
     "drijvers": ("Belangrijkste factoren", "Main drivers"),
-    "onderdrukking": ("Onderdrukt (reden)", "Withheld (reason)"),
+    "onderdrukking": ("Afgeschermde cijfers", "Withheld figures"),
     "synthetisch": ("Synthetische gegevens", "Synthetic data"),
     "thema_code": ("Themacode", "Theme code"),
 }
@@ -148,8 +148,8 @@ def _theme_suppression(
     layer: pd.DataFrame, columns: set[str], language: str = "nl"
 ) -> list[str | None]:
     """Per area, what is withheld of one theme, in the words of the public
-    ``suppression`` column: the area rules, or "onderdrukt" where a figure of the theme
-    is withheld. Never the rule of a single cell."""
+    ``suppression`` column: the area rules, or "een of meer cijfers afgeschermd" where a
+    figure of the theme is withheld. Never the rule of a single cell."""
     texts = layer["suppression"] if "suppression" in layer else pd.Series(None, index=layer.index)
     mine = layer[[c for c in columns if c in layer]]
     withheld = mine.isna().any(axis=1)
@@ -157,8 +157,13 @@ def _theme_suppression(
     for text, hidden in zip(texts, withheld):
         text = text if isinstance(text, str) and text else None
         rules = [p for p in text.split("; ") if p != WITHHELD_TEXT] if text else []
-        out.append("; ".join(rules) or (WITHHELD_TEXT if hidden and text else None))
+        out.append("; ".join(rules) or (LIST_WITHHELD if hidden and text else None))
     return [None if t is None else "; ".join(say(p, language) for p in t.split("; ")) for t in out]
+
+
+# in a ranked list, "onderdrukt" beside rank 1 reads as if the area were withheld: the
+# list says which figures are
+LIST_WITHHELD = "een of meer cijfers afgeschermd"
 
 
 # what makes a spreadsheet read a text as a formula (or, after a tab or return, start a
@@ -191,7 +196,7 @@ def write_csv(table: pd.DataFrame, path: Path, headers: dict[str, str], language
 _NOTES = (
     "Een hoge score of een hotspot is een patroon in de gegevens, geen bewijs van criminaliteit.",
     "Lege cellen zijn onderdrukt om personen, adressen en bedrijven te beschermen; de kolom "
-    "'Onderdrukt (reden)' zegt waarom.",
+    "'Afgeschermde cijfers' zegt waarom.",
     "Thema's met 'Synthetische gegevens = ja' zijn gebaseerd op gegenereerde, niet-echte "
     "microdata.",
     "Score laag en Score hoog: de score van het gebied als zijn geschatte en afgeronde cijfers "
