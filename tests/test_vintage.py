@@ -13,7 +13,7 @@ from zicht.boundaries import read_boundaries
 from zicht.boundaries.vintage import compare_names, name_column, year_of_path, year_of_table
 from zicht.engine.config import load_config
 from zicht.engine.data import DEMO_BOUNDARIES
-from zicht.engine.indicators import check_vintage
+from zicht.engine.sources.table_join import check_vintage
 from zicht.engine.sources.tables import read_table
 
 STATLINE_KEY = "Regiocode (gemeente, wijk, buurt) (code)"
