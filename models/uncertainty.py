@@ -101,7 +101,7 @@ def _moments(counts: np.ndarray, size: np.ndarray, known: np.ndarray) -> tuple[f
     areas of the draws' first row (every row has the same counts where exactly known)."""
     c, n = counts[0][known[0]], size[0][known[0]]
     if len(c) == 0 or n.sum() <= 0:
-        return JEFFREYS, 1.0
+        return 0.0, 1.0  # nothing known: both priors fall back to Jeffreys'
     m = c.sum() / n.sum()
     spread = (n * (c / n - m) ** 2).sum() / n.sum() - m / n.mean()
     return m, max(spread, (MIN_SPREAD * m) ** 2)
