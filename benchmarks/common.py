@@ -113,10 +113,12 @@ def require_national_data() -> None:
         sys.exit(0)
 
 
-def national_config(scale: float = 1.0) -> Config:
-    """The demo's themes (synthetic sources and indicators) on the national 2015 buurten."""
+def national_config(scale: float = 1.0, boundaries: Path = NATIONAL_2015) -> Config:
+    """The demo's themes (synthetic sources and indicators) on the national 2015 buurten,
+    or on the buurten of the file ``boundaries`` (a part of them, in the same layout)."""
     demo = tomllib.loads(DEMO_CONFIG.read_text(encoding="utf-8"))
     raw = {key: value for key, value in NATIONAL_BASE.items()}
+    raw["boundaries"] = {"path": str(boundaries), "layer": "buurten"}
     raw["synthetic"] = dict(NATIONAL_BASE["synthetic"], scale=scale)
     raw["microdata"] = demo["microdata"]
     raw["indicators"] = NATIONAL_BASE["indicators"] + [

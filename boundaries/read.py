@@ -176,6 +176,7 @@ def read_boundaries(
     drop_water: bool = True,
     select: Sequence[str] | None = None,
     quality: QualityRules | None = None,
+    workers: int = 1,
 ) -> Boundaries:
     """Read, repair and check a boundary file.
 
@@ -200,6 +201,8 @@ def read_boundaries(
     quality
         When an area is suspect (:class:`~zicht.boundaries.quality.QualityRules`); the
         suspects of every level are in ``report.suspects``.
+    workers
+        Threads that build the coarser levels (shapely works outside the GIL).
 
     Raises
     ------
@@ -222,7 +225,7 @@ def read_boundaries(
     crs = frame.crs.to_string() if frame.crs else "none"
     report = BoundaryReport(str(path), layer, schema_name or "custom", level, crs)
     report.water_dropped = drop_water
-    reading = _Reading(path, layers, report, drop_water, quality or QualityRules())
+    reading = _Reading(path, layers, report, drop_water, quality or QualityRules(), workers)
     levels = {level: _finest_level(reading, frame, mapping, select)}
     for parent in cbs_codes.LEVELS[cbs_codes.LEVELS.index(level) + 1 :]:
         levels[parent] = _parent_level(reading, parent, levels)
@@ -239,6 +242,7 @@ class _Reading:
     report: BoundaryReport  # filled in as the levels are read
     drop_water: bool
     quality: QualityRules
+    workers: int = 1  # threads that dissolve the coarser levels
 
     @property
     def where(self) -> str:
@@ -432,7 +436,7 @@ def _parent_level(
     if name_field in child:
         names = child.groupby(f"{level}code")[name_field].first()
     reading.report.built_by_dissolving.append(level)
-    parents, closed = dissolve(child, level, names, reading.quality.gap_width)
+    parents, closed = dissolve(child, level, names, reading.quality.gap_width, reading.workers)
     reading.report.rings_closed += closed
     return parents
 

@@ -111,6 +111,7 @@ def insiders_pin(
     )
     alone: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     found = []
+    targets = np.flatnonzero(group.primary & suppressed)  # the same for every coalition
     size = max(1, min(BATCH, BATCH_CELLS // len(knowledge.low)))
     for start in range(0, len(ask), size):
         batch = ask[start : start + size]
@@ -120,7 +121,7 @@ def insiders_pin(
             outsider, fixed, [group.value[f] for f in fixed], incidence
         )
         for c, (own, part), f, a, b in zip(batch, owned, fixed, low, high):
-            pinned = _pinned(group, suppressed, own, part, a, b)
+            pinned = _pinned(group, targets, own, part, a, b)
             if len(pinned):
                 known_low, known_high = knowledge.low.copy(), knowledge.high.copy()
                 known_low[f] = known_high[f] = group.value[f]
@@ -201,16 +202,16 @@ def incidence_groups(incidence: Incidence, cell: int) -> np.ndarray:
 
 def _pinned(
     group: GroupCells,
-    suppressed: np.ndarray,
+    targets: np.ndarray,
     own: np.ndarray,
     part: np.ndarray,
     low: np.ndarray,
     high: np.ndarray,
 ) -> np.ndarray:
-    """The primary withheld cells, not the insider's own, whose others' part (the
-    value less the insider's ``part``) bounds ``low``-``high`` do not protect."""
-    t = np.flatnonzero(group.primary & suppressed)
-    t = t[~own[t]]
+    """The cells of ``targets`` (the primary withheld cells), not the insider's own,
+    whose others' part (the value less the insider's ``part``) bounds ``low``-``high``
+    do not protect."""
+    t = targets[~own[targets]]
     rest = group.value[t] - part[t]
     ok = protected(
         rest, np.minimum(group.lower[t], rest), group.upper[t], low[t] - part[t], high[t] - part[t]
@@ -228,6 +229,7 @@ class Edges:
     below: list[list[int]]
     above: list[list[int]]
     splits: list[list[np.ndarray]]
+    has_unit: np.ndarray  # cells that may hold a unit (an unknown count may)
 
     @classmethod
     def of(cls, group: GroupCells) -> Edges:
@@ -262,14 +264,14 @@ class Edges:
         for big, small in zip(linked.large.tolist(), linked.small.tolist()):
             if big < n and small < n:
                 splits[big].append(np.array([small]))
-        return cls(below, above, splits)
+        return cls(below, above, splits, np.nan_to_num(group.units, nan=2.0) >= 1)
 
 
 def own_cells(group: GroupCells, s: int, edges: Edges) -> tuple[np.ndarray, np.ndarray]:
     """The cells the unit of singleton ``s`` knows exactly (made only of its records),
     and the cells that hold its records among others' (each a mask)."""
     n = len(group.value)
-    has_unit = np.nan_to_num(group.units, nan=2.0) >= 1  # unknown: it may be there
+    has_unit = edges.has_unit
     own = _closure(np.array([s]), edges.below, n)
     while True:
         holding = _closure(np.flatnonzero(own & has_unit), edges.above, n) & ~own
@@ -298,7 +300,7 @@ def coalition_cells(
         *(tuple(_mask(a[k], n) for k in (0, 1)) for a in (alone[s] for s in coalition))
     )
     own = np.logical_or.reduce(owns)
-    has_unit = np.nan_to_num(group.units, nan=2.0) >= 1
+    has_unit = edges.has_unit
     if len(coalition) > 1:
         theirs = np.sum([o | h for o, h in zip(owns, holds)], axis=0)
         own |= _closure(np.flatnonzero(~own & (group.units == theirs)), edges.below, n)
@@ -341,12 +343,13 @@ def _mask(positions: np.ndarray, n: int) -> np.ndarray:
 
 def _closure(starts: np.ndarray, edges: list[list[int]], n: int) -> np.ndarray:
     """``starts`` and every cell reachable from them along ``edges``."""
-    seen = np.zeros(n, dtype=bool)
-    seen[starts] = True
-    todo = [int(i) for i in starts]
+    todo = starts.tolist()
+    seen = set(todo)  # a set: a numpy lookup per step is many times slower
     while todo:
         for nxt in edges[todo.pop()]:
-            if not seen[nxt]:
-                seen[nxt] = True
+            if nxt not in seen:
+                seen.add(nxt)
                 todo.append(nxt)
-    return seen
+    mask = np.zeros(n, dtype=bool)
+    mask[np.fromiter(seen, dtype=np.int64, count=len(seen))] = True
+    return mask

@@ -49,7 +49,7 @@ from zicht.engine.outputs.published import AnalysedLayers, RunRecord, published_
 from zicht.engine.outputs.record import indicator_table
 from zicht.engine.outputs.staging import staged_output
 from zicht.engine.outputs.verify import audit_directory
-from zicht.engine.outputs.writers import WRITERS
+from zicht.engine.outputs.writers import write_outputs
 from zicht.engine.publish import (
     JoinReleased,
     apply_protection,
@@ -176,7 +176,7 @@ def _run(
     started = datetime.now(UTC)
     timings: dict[str, float] = {}
     with staged_output(out_dir) as staging:
-        master, indicators = _inputs(config, timings)
+        master, indicators = _inputs(config, timings, threads)
         raw_layers = assemble_layers(master, indicators.cells, config)
         with timed("disclosure", timings):
             relations = indicator_relations(config)
@@ -200,8 +200,7 @@ def _run(
             outputs = published_run(
                 staging, config, analysed, table, record, branches, facts, own_layers
             )
-            for write in WRITERS:
-                write(outputs)
+            write_outputs(outputs, threads)
         with timed("audit", timings):
             _audit(staging)
         to_ledger()
@@ -228,10 +227,12 @@ def _branches(
     return branche_table(protection, config, analysed.layers)
 
 
-def _inputs(config: Config, timings: dict[str, float]) -> tuple[Boundaries, IndicatorResult]:
+def _inputs(
+    config: Config, timings: dict[str, float], threads: int = 1
+) -> tuple[Boundaries, IndicatorResult]:
     """The boundaries and every indicator's cells, timed."""
     with timed("boundaries", timings):
-        boundaries = _read_boundaries(config)
+        boundaries = _read_boundaries(config, threads)
         boundaries = replace(boundaries, own_areas=read_own_areas(config, boundaries))
     with timed("indicators", timings):
         return boundaries, compute_indicators(config, boundaries)
@@ -311,11 +312,13 @@ def _record(
     return DisclosureRecord.of(protection, companies if companies in indicators.cells else None)
 
 
-def _read_boundaries(config: Config) -> Boundaries:
+def _read_boundaries(config: Config, threads: int = 1) -> Boundaries:
     """The master: the whole boundary file, on the level the run computes on."""
     b = config.boundaries
     # the whole file: a selection is cut from it after protection (:func:`_cut`)
-    boundaries = read_boundaries(b.path, b.layer, b.columns, b.drop_water, None, b.quality.rules)
+    boundaries = read_boundaries(
+        b.path, b.layer, b.columns, b.drop_water, None, b.quality.rules, threads
+    )
     level = _compute_level(config, boundaries)
     if level != boundaries.finest:
         boundaries = boundaries.from_level(level, f"{b.path}: [boundaries] level")

@@ -4,10 +4,14 @@ rank intervals, the composite's sensitivity, and one method per theme on every l
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from benchmarks.score_quality import simulated_areas, simulated_coverage
 from zicht.engine.analysis.uncertainty import sensitivity
@@ -15,6 +19,7 @@ from zicht.models.composite import CompositeIndex
 from zicht.models.uncertainty import (
     NoisyInput,
     draw_inputs,
+    nearest_quantile,
     posterior_rates,
     score_intervals,
     top_kept,
@@ -187,3 +192,22 @@ def test_the_ends_of_a_rank_are_ranks_against_the_others():
     assert rank_against(raw, raw).equals(rank_of(raw))
     # b alone at 2.5: only a is above it; a alone at 0: everyone else is above it
     assert rank_against(pd.Series([0.0, 2.5], index=["a", "b"]), raw).tolist() == [4.0, 2.0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 40), st.integers(1, 12)),
+    q=st.sampled_from([0.0, 0.05, 0.25, 0.5, 0.95, 1.0]),
+    seed=st.integers(0, 2**32 - 1),
+    missing=st.floats(0, 1),
+)
+def test_nearest_quantile_is_numpys(shape, q, seed, missing):
+    """The interval ends come out as numpy's nanquantile (nearest) would give them,
+    ties and missing draws included, column by column."""
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 8, size=shape).astype(float)  # ties, as ranks have
+    values[rng.random(shape) < missing] = np.nan
+    with warnings.catch_warnings():  # numpy warns of a column without values
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanquantile(values, q, axis=0, method="nearest")
+    np.testing.assert_array_equal(nearest_quantile(values, q), expected)
