@@ -22,7 +22,6 @@ from threadpoolctl import threadpool_limits
 
 from zicht.boundaries import Boundaries, read_boundaries
 from zicht.boundaries.codes import LAYER_NAMES, LEVELS, level_of
-from zicht.boundaries.quality import QualityRules
 from zicht.disclosure import Protection, Relations
 from zicht.engine.analysis import LevelAnalysis, analyse_level, autocorrelation_rows
 from zicht.engine.analysis.context import (
@@ -44,7 +43,12 @@ from zicht.engine.outputs.disclosure_record import (
     write_private_reasons,
 )
 from zicht.engine.outputs.fields import typed_fields, with_columns
-from zicht.engine.outputs.own_areas import read_own_areas, selected_own_layers
+from zicht.engine.outputs.own_areas import (
+    OWN_LAYER_PREFIX,
+    OWN_LEVEL,
+    read_own_areas,
+    selected_own_layers,
+)
 from zicht.engine.outputs.published import AnalysedLayers, RunRecord, published_run
 from zicht.engine.outputs.record import indicator_table
 from zicht.engine.outputs.staging import staged_output
@@ -75,7 +79,6 @@ from zicht.engine.sources.tables import read_table
 from zicht.engine.themes import BASE_COLUMNS
 from zicht.engine.threads import free_cores
 from zicht.errors import DisclosureError, OutputError
-from zicht.spatial.weights import queen_with_islands
 
 log = logging.getLogger("zicht")
 
@@ -202,7 +205,7 @@ def _run(
             )
             write_outputs(outputs, threads)
         with timed("audit", timings):
-            _audit(staging)
+            _audit(staging, proven_layers(analysed.layers, own_layers))
         to_ledger()
     if private_reasons is not None:
         write_private_reasons(protection, private_reasons)
@@ -431,10 +434,25 @@ def _analyse(
     )
 
 
-def _audit(staging: Path) -> None:
+def proven_layers(
+    layers: dict[str, gpd.GeoDataFrame], own_layers: dict[str, gpd.GeoDataFrame]
+) -> dict[str, pd.DataFrame]:
+    """The published layers whose figures the protection loop proved, as the audit
+    reads them back (own areas as ``eigen:<id>``), without geometry."""
+    proven = {
+        level: pd.DataFrame(layer.drop(columns="geometry")) for level, layer in layers.items()
+    }
+    for name, layer in own_layers.items():
+        level = OWN_LEVEL + name.removeprefix(OWN_LAYER_PREFIX)
+        proven[level] = pd.DataFrame(layer.drop(columns="geometry"))
+    return proven
+
+
+def _audit(staging: Path, proven: dict[str, pd.DataFrame]) -> None:
     """Audit the staged files themselves, as an attacker would read them, before they
-    go public."""
-    audit = audit_directory(staging)
+    go public; where they publish exactly the ``proven`` figures, the protection
+    loop's programs decide (:func:`~engine.outputs.verify.audit_directory`)."""
+    audit = audit_directory(staging, proven=proven)
     if not audit.ok:
         raise DisclosureError(
             f"disclosure audit of the output failed ({len(audit.problems)} "
@@ -454,39 +472,3 @@ def _check_private_path(path: Path | None, out_dir: Path) -> None:
     if inside or not Path(path).resolve().parent.is_dir():
         where = "inside the output directory" if inside else "in a folder that does not exist"
         raise OutputError(f"{path}: private reasons cannot be written {where}")
-
-
-def check_boundaries(
-    path: Path,
-    layer: str | None = None,
-    columns: dict[str, str] | None = None,
-    drop_water: bool = True,
-    quality: QualityRules | None = None,
-    select: tuple[str, ...] = (),
-) -> tuple[list[str], bool]:
-    """``zicht boundaries check``: read a boundary file and describe it, line by line,
-    and whether it is clean (no suspect areas: :mod:`boundaries.quality`); with
-    ``select`` only the areas it names (codes or province names).
-
-    Raises :class:`~zicht.errors.BoundaryError` (with every problem in
-    ``problems``) when the file cannot be used.
-    """
-    boundaries = read_boundaries(path, layer, columns, drop_water=drop_water, quality=quality)
-    if select:
-        boundaries = boundaries.cut(select, f"{path}: --select")
-    lines = boundaries.report.describe()
-    islands = queen_with_islands(boundaries.areas, islands_k=0).islands
-    lines.append(
-        f"islands:   {len(islands)} area(s) without a queen neighbour"
-        + (f": {', '.join(islands[:20])}" if islands else "")
-    )
-    suspects = len(boundaries.report.suspect_codes)
-    areas = f"{len(boundaries.areas):,} {boundaries.report.level} areas"
-    if suspects:
-        lines.append(
-            f"SUSPECT: usable ({areas}), but {suspects} area(s) have a geometry that cannot "
-            "be what they claim to be; a run leaves them out of its statistics"
-        )
-    else:
-        lines.append(f"OK: usable ({areas})")
-    return lines, not suspects

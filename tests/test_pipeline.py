@@ -788,3 +788,56 @@ def test_a_wijk_table_on_buurt_boundaries_says_what_to_do_and_runs_on_wijken(tmp
     assert "buurten" not in layers and {"wijken", "gemeenten"} <= layers
     wijken = gpd.read_file(tmp_path / "out" / "zicht.gpkg", layer="wijken")
     assert wijken["risk_drugs"].notna().sum() == 36
+
+
+def test_run_audit_leaves_the_programs_only_to_figures_protection_proved(
+    demo_run, demo_out, monkeypatch
+):
+    """The run's own audit propagates bounds, and leaves the attacker's programs to
+    the protection loop, only for groups whose published figures are exactly those
+    the loop proved; one figure changed and the programs run again (the control);
+    ``zicht audit``, with no proof, always runs them. The proofs are the run's layers."""
+    import zicht.engine.outputs.verify as verify
+    from zicht.engine.pipeline import proven_layers
+
+    published = verify.read_output(demo_out)
+    assert all(
+        verify._same_figures(list(group), published.layers, proven_layers(demo_run.layers, {}))
+        for group in verify.relations_of(published.indicators).groups(
+            verify.additive_sensitive(published.indicators)
+        )
+    )
+    widths: list[float | None] = []
+    real = verify.group_bounds
+
+    def spy(*args, **kwargs):
+        widths.append(args[6])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(verify, "group_bounds", spy)
+    proven = published.layers | published.own
+    assert verify.audit_directory(demo_out, proven=proven).ok
+    trusted = widths.copy()
+    assert None in trusted  # propagation only where the figures are the proven ones
+
+    widths.clear()
+    changed = {level: layer.copy() for level, layer in proven.items()}
+    buurt = changed["buurt"]
+    column = next(c for c in buurt.columns if c in trusted_columns(published))
+    row = buurt[column].first_valid_index()
+    buurt.loc[row, column] = float(buurt.loc[row, column]) + 1000
+    assert verify.audit_directory(demo_out, proven=changed).ok
+    assert sum(w is not None for w in widths) > sum(w is not None for w in trusted)
+
+    widths.clear()
+    assert verify.audit_directory(demo_out).ok
+    assert sum(w is not None for w in widths) >= sum(w is not None for w in trusted) + 1
+
+
+def trusted_columns(published) -> list[str]:
+    """The sensitive additive indicators of an output outside the branches table."""
+    from zicht.engine.outputs.verify import additive_sensitive
+
+    additive = additive_sensitive(published.indicators)
+    in_branches = set(published.branches.columns) if published.branches is not None else set()
+    return [i for i in additive if i not in in_branches]

@@ -29,7 +29,7 @@ Checks, each reported with the codes and columns at fault (never values):
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,12 +43,12 @@ from zicht.disclosure import Relations
 from zicht.disclosure.rounding import half_width
 from zicht.disclosure.rules import PERSON_TYPES
 from zicht.engine.estimates import additive_sensitive, group_bounds, published_cells, relations_of
-from zicht.engine.outputs.branches import parent_codes
 from zicht.engine.outputs.dashboard import read_dashboard_data
 from zicht.engine.outputs.manifest import sha256_of
 from zicht.engine.outputs.own_areas import read_own_layers
+from zicht.engine.outputs.verify_branches import branche_cells, check_own_cells
 from zicht.engine.publish import SUPPRESSION_TEXTS
-from zicht.engine.sbi import REST, TOTAL, SbiTree
+from zicht.engine.sbi import TOTAL
 from zicht.engine.themes import THEME_OUTPUTS
 from zicht.errors import DisclosureError, OutputError
 
@@ -120,9 +120,24 @@ def read_output(path: Path) -> PublishedOutput:
     )
 
 
-def audit_directory(path: Path, exact: bool = False, others: Sequence[Path] = ()) -> AuditReport:
+def audit_directory(
+    path: Path,
+    exact: bool = False,
+    others: Sequence[Path] = (),
+    proven: Mapping[str, pd.DataFrame] | None = None,
+) -> AuditReport:
     """Audit the output in ``path`` (see the module docstring); ``exact`` solves the
     attacker's programs (HiGHS) instead of propagating bounds.
+
+    ``proven``: the run that wrote ``path`` passes the layers its protection loop
+    proved (per level as in :func:`read_output`, own areas as ``eigen:<id>``: the
+    values it published, withheld cells NaN). That loop solved the attacker's
+    programs on the true values of the whole protected master, which publishes at
+    least what ``path`` does; where a group's published figures are exactly those
+    layers' (checked, cell by cell), its verdict holds for them, and the audit only
+    propagates bounds (what propagation finds narrow is narrow: the check that
+    catches a broken file). Anything else gets the programs, as ``zicht audit`` runs
+    them from the files alone.
 
     With ``others``, the outputs are audited jointly, as an attacker who reads all of
     them would: every file of each is checked on its own, and the linked tables of all
@@ -143,19 +158,26 @@ def audit_directory(path: Path, exact: bool = False, others: Sequence[Path] = ()
         where = f"{output.path.name}: " if others else ""
         report.problems += [where + problem for problem in mine.problems]
     joint = outputs[0] if not others else _joint(outputs, report)
-    _audit_linked(joint, report, exact)
+    _audit_linked(joint, report, exact, proven if not others else None)
     return report
 
 
-def _audit_linked(output: PublishedOutput, report: AuditReport, exact: bool) -> None:
+def _audit_linked(
+    output: PublishedOutput,
+    report: AuditReport,
+    exact: bool,
+    proven: Mapping[str, pd.DataFrame] | None = None,
+) -> None:
     """Every linked group of sensitive additive indicators, on every level and in the
-    branches table: the grid, the sentinels and every withheld cell's interval."""
+    branches table: the grid, the sentinels and every withheld cell's interval (by
+    propagation alone where ``proven`` layers publish the same figures)."""
     sensitive = output.indicators[output.indicators["sensitive"] == 1]
     additive = additive_sensitive(output.indicators)
     relations = relations_of(output.indicators).among(additive)
     branches, layers = output.branches, output.layers | output.own
     report.model = _model_in_words(output.params, relations, exact, branches is not None)
     for group in relations.groups(additive):
+        ran = proven is not None and _same_figures(group, layers, proven)
         _audit_group(
             group,
             sensitive,
@@ -165,7 +187,31 @@ def _audit_linked(output: PublishedOutput, report: AuditReport, exact: bool) -> 
             report,
             exact,
             branches,
+            ran,
         )
+
+
+def _same_figures(
+    group: list[str], layers: Mapping[str, pd.DataFrame], proven: Mapping[str, pd.DataFrame]
+) -> bool:
+    """Whether every layer publishes ``group``'s figures exactly as the ``proven``
+    layers do: the same areas, each value the same, each withheld cell withheld."""
+    for level, layer in layers.items():
+        columns = [c for c in group if c in layer]
+        theirs = proven.get(level)
+        if not columns:
+            continue
+        if theirs is None or not all(c in theirs for c in columns):
+            return False
+        mine = layer.set_index("code")[columns].apply(pd.to_numeric, errors="coerce")
+        other = theirs.set_index("code")[columns].apply(pd.to_numeric, errors="coerce")
+        if not mine.index.sort_values().equals(other.index.sort_values()):
+            return False
+        other = other.reindex(mine.index)
+        a, b = mine.to_numpy(dtype=float), other.to_numpy(dtype=float)
+        if not np.array_equal(a, b, equal_nan=True):
+            return False
+    return True
 
 
 def _joint(outputs: list[PublishedOutput], report: AuditReport) -> PublishedOutput:
@@ -267,16 +313,18 @@ def _audit_group(
     report: AuditReport,
     exact: bool,
     branches: pd.DataFrame | None = None,
+    programs_ran: bool = False,
 ) -> None:
     """One linked group of indicators: grid, sentinels, and every withheld cell's
     attacker interval at least ``protection_min`` wide; with the branche cells of its
-    indicators where the output has a branches table."""
+    indicators where the output has a branches table. ``programs_ran``: the run's
+    protection solved the programs for exactly these figures (propagation here)."""
     cells, shown = published_cells(group, layers)
     rest = np.zeros(len(cells), dtype=bool)
     broken_down = branches is not None and any(i in branches.columns for i in group)
     if broken_down:
         assert branches is not None
-        _check_own_cells(group, branches, layers, report)
+        check_own_cells(group, branches, layers, report.problems)
         more, more_shown, more_rest = branche_cells(group, branches, layers)
         cells = pd.concat([cells.assign(sbi=TOTAL, sbi_parent=None), more], ignore_index=True)
         shown, rest = np.r_[shown, more_shown], np.r_[rest, more_rest]
@@ -299,7 +347,7 @@ def _audit_group(
         return
     # a two-way branche table is one program the size of a city's table: propagation
     # here (what it finds narrow is narrow), the programs ran in the pipeline
-    wide = None if broken_down and not exact else params["protection_min"]
+    wide = None if (broken_down or programs_ran) and not exact else params["protection_min"]
     try:
         found = group_bounds(cells, shown, sensitive["kind"], params, relations, exact, wide)
     except DisclosureError:
@@ -315,64 +363,6 @@ def _audit_group(
             f"{cells.at[i, 'indicator']} of {cells.at[i, 'code']}: the published figures "
             f"narrow it to an interval narrower than {params['protection_min']:g}"
         )
-
-
-def branche_cells(
-    group: list[str], branches: pd.DataFrame, layers: dict[str, pd.DataFrame]
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """The published branche cells of a group's indicators (every node but the area's
-    own), with the unpublished rest of every node whose listed children are not all of
-    it: cells, published values (NaN: withheld) and which are rests."""
-    tree = SbiTree.default()
-    rows = branches[branches["sbi"] != TOTAL]
-    nodes = set(rows["sbi"])
-    with_rest = sorted(
-        n for n in nodes if n + REST in tree.parent and any(c in nodes for c in tree.children(n))
-    )
-    areas = rows.drop_duplicates(["niveau", "code"])[["niveau", "code"]]
-    layer_areas = pd.concat([layer.set_index("code") for layer in layers.values()])
-    rests = areas.merge(pd.DataFrame({"sbi": [n + REST for n in with_rest]}), how="cross")
-    frames, shown, is_rest = [], [], []
-    for indicator in [i for i in group if i in branches.columns]:
-        for part, hidden in ((rows, False), (rests, True)):
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "indicator": indicator,
-                        "level": part["niveau"].to_numpy(),
-                        "code": part["code"].to_numpy(),
-                        "parent": parent_codes(part, layer_areas).to_numpy(),
-                        "sbi": part["sbi"].to_numpy(),
-                        "sbi_parent": part["sbi"].map(tree.parent).to_numpy(),
-                    }
-                )
-            )
-            values = np.full(len(part), np.nan)
-            if not hidden:
-                values = pd.to_numeric(part[indicator], errors="coerce").to_numpy(dtype=float)
-            shown.append(values)
-            is_rest.append(np.full(len(part), hidden))
-    return pd.concat(frames, ignore_index=True), np.concatenate(shown), np.concatenate(is_rest)
-
-
-def _check_own_cells(
-    group: list[str], branches: pd.DataFrame, layers: dict[str, pd.DataFrame], report: AuditReport
-) -> None:
-    """An area's own row in the branches table must say what its layer says."""
-    own = branches[branches["sbi"] == TOTAL]
-    for indicator in [i for i in group if i in branches.columns]:
-        for level, part in own.groupby("niveau"):
-            layer = layers.get(str(level))
-            if layer is None or indicator not in layer:
-                continue
-            there = pd.to_numeric(layer.set_index("code")[indicator], errors="coerce")
-            here = pd.to_numeric(part.set_index("code")[indicator], errors="coerce")
-            there = there.reindex(here.index)
-            differ = ~((here == there) | (here.isna() & there.isna()))
-            for code in here.index[differ.to_numpy()]:
-                report.problems.append(
-                    f"branches: {indicator} of {code} differs from its {level} layer"
-                )
 
 
 def _audit_area_rule(
