@@ -368,3 +368,22 @@ def test_a_run_marks_the_estimates(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert "inwoners_2015" in manifest["estimates"]
     assert "schatting" in (out / "report.html").read_text().lower()
+
+
+def test_the_cli_writes_estimates_whole_or_not_at_all(tmp_path, capsys):
+    from zicht.engine.cli import main
+
+    out = tmp_path / "amsterdam_2015_op_2024.csv"
+    args = ["boundaries", "interpolate", str(OLD_2015), "--key", "BU_CODE"]
+    args += ["--from", str(OLD_2015), "--to", str(DEMO_BOUNDARIES), "--out", str(out)]
+    assert main([*args, "--count", "AANT_INW", "--mean", "GEM_HH_GR=AANTAL_HH"]) == 0
+    moved = pd.read_csv(out, sep=";", index_col="code")
+    assert len(moved) == 518 and (moved["schatting"] == "2015 -> 2024 (area)").all()
+    assert 0.99 * 821_535 < moved["AANT_INW"].sum() < 1.01 * 821_535
+    assert moved["GEM_HH_GR"].dropna().between(1.0, 4.0).all()
+    # a column the table lacks: exit 2 naming it, and the file as it was
+    before = out.read_bytes()
+    assert main([*args, "--count", "AANT_INWW"]) == 2
+    assert "no column 'AANT_INWW'" in capsys.readouterr().err
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]

@@ -11,17 +11,20 @@ boundary files, so estimates of unprotected figures would give those away.
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 
 from zicht.boundaries import Boundaries, read_boundaries
 from zicht.boundaries.interpolate import Allocation, allocation, move_counts, move_means
 from zicht.boundaries.vintage import year_of_path, year_of_table
 from zicht.engine.config import ADDITIVE, Config, TableIndicator, TableSpec
-from zicht.engine.sources.tables import to_number
-from zicht.errors import TableError
+from zicht.engine.sources.tables import read_table, to_number
+from zicht.errors import OutputError, TableError
 
 log = logging.getLogger("zicht")
 
@@ -50,7 +53,7 @@ class Interpolation:
         text = (
             f"table {self.table!r} moved from {self.boundaries} ({years}, weight "
             f"{self.weight!r}): {self.matched} of {self.sources} old areas have figures; "
-            f"estimates for the run's {self.targets} areas"
+            f"estimates for {self.targets} areas"
         )
         if self.uncovered:
             text += (
@@ -96,11 +99,7 @@ def interpolated_table(
     moved = spec.interpolate_from
     assert moved is not None
     where = f"table {spec.id!r} (interpolate_from.boundaries {moved.boundaries.name})"
-    read = read_boundaries(moved.boundaries, moved.layer, moved.columns or None)
-    # a suspect old area (a clipped piece that carries a whole buurt's figures) moves
-    # nothing: its figures would all land where the piece lies
-    suspects = read.report.suspect_codes
-    old = read.areas.drop(index=[c for c in suspects if c in read.areas.index])
+    old, suspects = _old_areas(moved.boundaries, moved.layer, moved.columns or None)
     matched = frame.index.isin(old.index)
     if matched.mean() < spec.min_match:
         raise TableError(
@@ -133,6 +132,17 @@ def interpolated_table(
     return out, report
 
 
+def _old_areas(
+    path: Path, layer: str | None, columns: dict[str, str] | None
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """The old boundaries' finest areas, less the suspect ones (and their codes): a
+    clipped piece that carries a whole buurt's figures would put them all where the
+    piece lies."""
+    read = read_boundaries(path, layer, columns)
+    suspects = read.report.suspect_codes
+    return read.areas.drop(index=[c for c in suspects if c in read.areas.index]), suspects
+
+
 def _numbers(spec: TableSpec, frame: pd.DataFrame, used: list[TableIndicator]) -> pd.DataFrame:
     """The used columns as numbers (secret marks NaN), on the old codes."""
     columns = {}
@@ -160,3 +170,101 @@ def _moved(alloc: Allocation, numbers: pd.DataFrame, used: list[TableIndicator])
         weight = numbers[column_of[d.weight]]
         out[d.column], _ = move_means(alloc, numbers[d.column], weight)
     return out
+
+
+@dataclass(frozen=True)
+class MoveRequest:
+    """``zicht boundaries interpolate``: a table on the codes of the ``old``
+    boundaries, moved to the ``new`` ones; ``counts`` and ``means`` (column ->
+    denominator column) are its columns to move, ``weight`` a count column of the new
+    boundary file (target density) or None for area weights."""
+
+    table: Path
+    key: str
+    old: Path
+    new: Path
+    counts: tuple[str, ...] = ()
+    means: dict[str, str] = field(default_factory=dict)
+    weight: str | None = None
+    old_layer: str | None = None
+    new_layer: str | None = None
+    new_key: str = "buurtcode"  # the new boundary file's code column (for ``weight``)
+    na_values: tuple[str, ...] = ("-99999999",)
+
+
+def move_table_file(request: MoveRequest, out: Path) -> Interpolation:
+    """Move a table's columns to other boundaries and write them to ``out`` (CSV, ``;``,
+    one row per new area: ``code``, ``schatting`` saying from which boundaries, the
+    columns), whole or not at all. Raises :class:`TableError` or
+    :class:`~zicht.errors.BoundaryError` naming the file and column at fault."""
+    frame = read_table(request.table, request.key, request.old_layer)
+    columns = list(dict.fromkeys([*request.counts, *request.means, *request.means.values()]))
+    if not columns:
+        raise TableError(
+            f"{request.table}: give the columns to move (--count COLUMN, --mean COLUMN=DENOMINATOR)"
+        )
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise TableError(
+            f"{request.table}: no column {missing[0]!r}; columns are "
+            f"{[str(c) for c in frame.columns]}"
+        )
+    numbers = pd.DataFrame(
+        {
+            c: to_number(
+                frame[c],
+                f"{request.table}, column {c!r}",
+                c not in request.means,
+                request.na_values,
+            )
+            for c in columns
+        },
+        index=frame.index,
+    )
+    old, suspects = _old_areas(request.old, request.old_layer, None)
+    new = read_boundaries(request.new, request.new_layer).areas
+    density = None
+    if request.weight is not None:
+        counts = read_table(request.new, request.new_key, request.new_layer)
+        where = f"{request.new}, column {request.weight!r} (--weight)"
+        if request.weight not in counts.columns:
+            raise TableError(f"{where}: no such column; columns are {list(counts.columns)}")
+        density = to_number(counts[request.weight], where, True, request.na_values)
+    alloc = allocation(old.geometry, new.geometry, density)
+    moved = move_counts(alloc, numbers[[c for c in columns if c not in request.means]])
+    for column, denominator in request.means.items():
+        moved[column], _ = move_means(alloc, numbers[column], numbers[denominator])
+    years = year_of_path(request.old), year_of_path(request.new)
+    label = f"{years[0] or '?'} -> {years[1] or '?'} ({request.weight or 'area'})"
+    moved.insert(0, "schatting", label)
+    _write_csv(moved.rename_axis("code"), out)
+    return Interpolation(
+        table=request.table.name,
+        boundaries=request.old.name,
+        from_year=years[0],
+        to_year=years[1],
+        weight=request.weight or "area",
+        sources=len(old),
+        matched=int(old.index.isin(frame.index).sum()),
+        targets=len(moved),
+        estimated={c: int(moved[c].notna().sum()) for c in columns},
+        uncovered=[str(c) for c in alloc.uncovered],
+        partly_covered=len(alloc.partly_covered),
+        suspects=suspects,
+    )
+
+
+def _write_csv(frame: pd.DataFrame, out: Path) -> None:
+    """``frame`` as a ``;`` CSV at ``out``, moved into place when complete."""
+    out = Path(out)
+    try:
+        handle, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot be written ({exc.strerror})") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as fh:
+            frame.to_csv(fh, sep=";", lineterminator="\n")
+        os.replace(name, out)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
