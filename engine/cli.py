@@ -203,7 +203,7 @@ def _output_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _tool_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    """``config schema|check`` and ``boundaries check``."""
+    """``config schema|check``, ``synthetic`` and the ``boundaries`` tools."""
     p = sub.add_parser("config", parents=[common], help="configuration tools")
     csub = p.add_subparsers(dest="config_command", required=True)
     c = csub.add_parser(
@@ -234,6 +234,11 @@ def _tool_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.set_defaults(handler=_synthetic)
 
+    _boundaries_commands(sub, common)
+
+
+def _boundaries_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``boundaries check`` and ``boundaries interpolate``."""
     p = sub.add_parser("boundaries", parents=[common], help="boundary file tools")
     bsub = p.add_subparsers(dest="boundaries_command", required=True)
     c = bsub.add_parser("check", parents=[common], help="check a boundary file and report")
@@ -255,6 +260,32 @@ def _tool_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         "comma-separated or repeated",
     )
     c.set_defaults(handler=_boundaries_check)
+    c = bsub.add_parser(
+        "interpolate",
+        parents=[common],
+        help="move a table's figures from one boundary year to another (estimates)",
+    )
+    c.add_argument("table", type=Path, help="the table, keyed on the codes of --from")
+    c.add_argument("--key", required=True, help="the table's code column")
+    c.add_argument("--from", dest="old", type=Path, required=True, help="its boundary file")
+    c.add_argument("--to", dest="new", type=Path, required=True, help="the boundaries to move to")
+    c.add_argument("--out", type=Path, required=True, help="the CSV to write (;)")
+    c.add_argument("--count", action="append", default=[], metavar="COLUMN", help="a count or sum")
+    c.add_argument(
+        "--mean",
+        action="append",
+        default=[],
+        metavar="COLUMN=DENOMINATOR",
+        help="a mean or share, moved with its denominator (a count column of the table)",
+    )
+    c.add_argument(
+        "--weight",
+        metavar="COLUMN",
+        help="a count of the --to file's areas (inhabitants, addresses): the old figures go "
+        "where it is (default: by area)",
+    )
+    c.add_argument("--to-key", default="buurtcode", help="the --to file's code column")
+    c.set_defaults(handler=_boundaries_interpolate)
 
 
 class JsonFormatter(logging.Formatter):
@@ -438,6 +469,27 @@ def _boundaries_check(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     print("\n".join(lines))
     return EXIT_OK if clean else EXIT_SUSPECT
+
+
+def _boundaries_interpolate(args: argparse.Namespace) -> int:
+    from zicht.engine.sources.interpolated import MoveRequest, move_table_file
+
+    means = dict(item.partition("=")[::2] for item in args.mean)
+    if any(not c or not d for c, d in means.items()):
+        raise ConfigError(f"--mean {args.mean}: expected COLUMN=DENOMINATOR")
+    request = MoveRequest(
+        args.table,
+        args.key,
+        args.old,
+        args.new,
+        tuple(args.count),
+        means,
+        args.weight,
+        new_key=args.to_key,
+    )
+    moved = move_table_file(request, args.out)
+    print(f"{args.out}: estimates; {moved.describe()}")
+    return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,11 +30,13 @@ from zicht.engine.config import (
     RasterIndicator,
     RatioIndicator,
     TableIndicator,
+    TableSpec,
 )
 from zicht.engine.sbi import SbiTree, in_nodes
 from zicht.engine.sources import microdata as md
 from zicht.engine.sources import streaming
 from zicht.engine.sources.branches import branche_cells
+from zicht.engine.sources.interpolated import Interpolation, interpolated_table
 from zicht.engine.sources.rasters import zonal_cells
 from zicht.engine.sources.synthetic import Context, Drivers, SyntheticData, generate
 from zicht.engine.sources.synthetic_files import WrittenSource, write_synthetic
@@ -56,6 +58,8 @@ class IndicatorResult:
     joins: list[JoinReport] = field(default_factory=list)
     placements: dict[str, md.Placement] = field(default_factory=dict)
     synthetic: dict[str, SyntheticData] = field(default_factory=dict)
+    # tables moved from other boundaries (engine.sources.interpolated)
+    interpolations: list[Interpolation] = field(default_factory=list)
 
 
 @dataclass
@@ -111,25 +115,52 @@ def _own_rolled_up(
 def _table_indicators(
     config: Config, boundaries: Boundaries, result: IndicatorResult, done: _Computed
 ) -> None:
-    """Area tables: read and join each used table, then its columns (weights first)."""
+    """Area tables: read and join each used table, then its columns (weights first);
+    tables moved from other boundaries last (their weight may be another table's)."""
     areas, finest = boundaries.areas, boundaries.finest
     used = [d for d in config.indicators if isinstance(d, TableIndicator)]
+    for moved in (False, True):
+        frames = {}
+        for spec in config.tables:
+            if (spec.interpolate_from is not None) != moved or not any(
+                d.table == spec.id for d in used
+            ):
+                continue
+            frame = read_table(spec.path, spec.key, spec.layer)
+            if moved:
+                frame, how = interpolated_table(
+                    config, spec, frame, boundaries, _density(spec, done)
+                )
+                result.interpolations.append(how)
+            report = join_report(spec.id, spec.path, frame, areas.index, finest)
+            result.joins.append(report)
+            log.info("%s", report.describe())
+            if not moved:
+                check_vintage(config, spec, frame, boundaries)
+            if report.match_rate < spec.min_match:
+                raise TableError(
+                    f"{report.describe()}; below min_match {spec.min_match:.0%}"
+                    + level_hint(frame.index, finest)
+                )
+            frames[spec.id] = frame
+        _table_columns(config, [d for d in used if d.table in frames], frames, areas, done)
+
+
+def _density(spec: TableSpec, done: _Computed) -> pd.Series | None:
+    """A moved table's target density weight on the run's areas (None: by area)."""
+    weight = spec.interpolate_from.weight if spec.interpolate_from else "area"
+    return None if weight == "area" else done.finest[weight]["value"]
+
+
+def _table_columns(
+    config: Config,
+    used: list[TableIndicator],
+    frames: dict[str, pd.DataFrame],
+    areas: pd.DataFrame,
+    done: _Computed,
+) -> None:
+    """The cells of table indicators, weights (counts and sums) first."""
     tables = {t.id: t for t in config.tables}
-    frames = {}
-    for spec in config.tables:
-        if not any(d.table == spec.id for d in used):
-            continue
-        frame = read_table(spec.path, spec.key, spec.layer)
-        report = join_report(spec.id, spec.path, frame, areas.index, finest)
-        result.joins.append(report)
-        log.info("%s", report.describe())
-        check_vintage(config, spec, frame, boundaries)
-        if report.match_rate < spec.min_match:
-            raise TableError(
-                f"{report.describe()}; below min_match {spec.min_match:.0%}"
-                + level_hint(frame.index, finest)
-            )
-        frames[spec.id] = frame
     for d in sorted(used, key=lambda d: d.kind not in ADDITIVE):
         table = tables[d.table]
         if d.column not in frames[d.table].columns:

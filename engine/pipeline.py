@@ -161,6 +161,15 @@ def run(
         return _run(config, out_dir, private_reasons, threads, book)
 
 
+def _facts(
+    boundaries: Boundaries, started: datetime, timings: dict[str, float], found: IndicatorResult
+) -> RunRecord:
+    """What the ``run`` table records besides the outputs, with the tables moved from
+    other boundaries (estimates)."""
+    moved = tuple(i.record() for i in found.interpolations)
+    return RunRecord(boundaries=boundaries, started=started, timings=timings, estimates=moved)
+
+
 def _run(
     config: Config,
     out_dir: Path,
@@ -198,7 +207,7 @@ def _run(
             protection = protection.cut({lv: a.index for lv, a in boundaries.levels.items()})
         record = _record(protection, indicators, config)
         with timed("write", timings):
-            facts = RunRecord(boundaries=boundaries, started=started, timings=timings)
+            facts = _facts(boundaries, started, timings, indicators)
             branches = _branches(protection, config, analysed)
             outputs = published_run(
                 staging, config, analysed, table, record, branches, facts, own_layers

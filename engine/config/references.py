@@ -34,6 +34,7 @@ def reference_problems(config: Config, raw: dict[str, Any]) -> list[str]:
         + _driver_problems(config)
         + _analysis_references(config, raw, ids)
         + _branche_problems(config)
+        + _interpolation_problems(config)
     )
 
 
@@ -346,4 +347,30 @@ def _repeats(ids: list[str], section: str, field: str = "id") -> list[str]:
         if ident in seen:
             problems.append(f"key '{section}[{i}].{field}' repeats the {field} {ident!r}")
         seen.add(ident)
+    return problems
+
+
+def _interpolation_problems(config: Config) -> list[str]:
+    """A table moved from other boundaries: its means and shares are weighted by a
+    count of the same table (both are moved), and a target density ``weight`` is a
+    count or sum of another table, read on the run's own areas."""
+    moved = {t.id for t in config.tables if t.interpolate_from is not None}
+    tabled = {d.id: d for d in config.indicators if isinstance(d, TableIndicator)}
+    problems = []
+    for i, d in enumerate(config.indicators):
+        if isinstance(d, TableIndicator) and d.table in moved and d.weight is not None:
+            if tabled.get(d.weight) is None or tabled[d.weight].table != d.table:
+                problems.append(
+                    f"key 'indicators[{i}].weight' names {d.weight!r}, not a column of table "
+                    f"{d.table!r}: a mean of a table moved from other boundaries is moved "
+                    "with its denominator, which must be of the same table"
+                )
+    counts = sorted(i for i, d in tabled.items() if d.table not in moved and d.kind in ADDITIVE)
+    for i, t in enumerate(config.tables):
+        ref = t.interpolate_from.weight if t.interpolate_from is not None else "area"
+        if ref != "area" and ref not in counts:
+            problems.append(
+                f"key 'tables[{i}].interpolate_from.weight' names {ref!r}: give \"area\" or "
+                f"a count or sum of a table on the run's own boundaries ({counts[:8]})"
+            )
     return problems

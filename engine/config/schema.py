@@ -128,6 +128,19 @@ class Config(Section):
             return tuple(r.sbi for r in self.branches.risk) if self.branches else ()
         return sbi
 
+    @property
+    def estimates(self) -> frozenset[str]:
+        """The indicators that are estimates: read from a table moved from other
+        boundaries (``interpolate_from``), or computed from such an indicator."""
+        moved = {t.id for t in self.tables if t.interpolate_from is not None}
+        found = {d.id for d in self.indicators if getattr(d, "table", None) in moved}
+        grown = True
+        while grown:  # a ratio of a ratio: until nothing is added
+            more = {d.id for d in self.indicators if found & set(d.references.values())}
+            grown = bool(more - found)
+            found |= more
+        return frozenset(found)
+
     def indicator(self, indicator_id: str) -> IndicatorSpec:
         """The indicator with this id; :class:`KeyError` (with the nearest id) if none."""
         for d in self.indicators:

@@ -159,13 +159,37 @@ class BoundarySpec(Section):
     @field_validator("columns")
     @classmethod
     def _known_fields(cls, columns: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(columns) - set(BOUNDARY_FIELDS))
-        if unknown:
-            raise ValueError(
-                f"maps {unknown[0][:80]!r}, not a field of a boundary file; the fields are "
-                + ", ".join(BOUNDARY_FIELDS)
-            )
-        return columns
+        return _boundary_fields(columns)
+
+
+def _boundary_fields(columns: dict[str, str]) -> dict[str, str]:
+    """A column mapping of a boundary file maps only its logical fields."""
+    unknown = sorted(set(columns) - set(BOUNDARY_FIELDS))
+    if unknown:
+        raise ValueError(
+            f"maps {unknown[0][:80]!r}, not a field of a boundary file; the fields are "
+            + ", ".join(BOUNDARY_FIELDS)
+        )
+    return columns
+
+
+class InterpolateFrom(Section):
+    """``[[tables]] interpolate_from``: the boundaries a table's codes are of, when
+    they are of another year than the run's; its figures are moved to the run's areas
+    by areal interpolation and published as estimates (:mod:`boundaries.interpolate`)."""
+
+    boundaries: ExistingPath
+    layer: StrictStr | None = None
+    # logical field (boundaries.schema.FIELDS) -> the file's column, as [boundaries]
+    columns: dict[str, StrictStr] = Field(default_factory=dict)
+    # "area", or a count of the run's areas (an indicator id from another table):
+    # the pieces of an old area are weighted by that count per m² (target density)
+    weight: StrictStr = "area"
+
+    @field_validator("columns")
+    @classmethod
+    def _known_fields(cls, columns: dict[str, str]) -> dict[str, str]:
+        return _boundary_fields(columns)
 
 
 class TableSpec(Section):
@@ -187,6 +211,19 @@ class TableSpec(Section):
     na_values: tuple[Annotated[str, BeforeValidator(to_text)], ...] = ()
     public: StrictBool = False
     unit_type: UnitType = "person"
+    # the table's codes are of other boundaries: its figures are moved to the run's
+    interpolate_from: InterpolateFrom | None = None
+
+    @model_validator(mode="after")
+    def _interpolated_public(self) -> TableSpec:
+        if self.interpolate_from is not None and not self.public:
+            raise ValueError(
+                f"({self.id}) key 'interpolate_from' needs public = true: an estimate is "
+                "a sum of the old figures with weights anyone can compute from the two "
+                "boundary files, so the estimates give away the old figures; move "
+                "figures that were published (protected on their own boundaries)"
+            )
+        return self
 
 
 class MicrodataSpec(Section):

@@ -190,6 +190,9 @@ ENGLISH = {
         "model (threshold models.min_skill)."
     ),
     "rang {first}-{last}": "rank {first}-{last}",
+    " Schattingen, met areale interpolatie overgezet van de grenzen van een ander jaar: "
+    "{ids}.": " Estimates, moved from the boundaries of another year by areal interpolation: "
+    "{ids}.",
     " Modelkwaliteit: rangcorrelatie {skill} in ruimtelijke kruisvalidatie.": (
         " Model skill: rank correlation {skill} in spatial cross-validation."
     ),
@@ -447,3 +450,16 @@ ENGLISH = {
         "Note: this theme is computed on synthetic (generated) microdata."
     ),
 }
+
+
+# what an indicator's label says of its figures
+SYNTHETIC_MARK = {"nl": " (synthetisch)", "en": " (synthetic)"}
+ESTIMATE_MARK = {"nl": " (schatting)", "en": " (estimate)"}  # [[tables]] interpolate_from
+
+
+def label_marks(synthetic: bool, estimate: bool, language: str) -> str:
+    """The marks an indicator's label gets: synthetic figures, estimates (moved from
+    the boundaries of another year)."""
+    return (SYNTHETIC_MARK[language] if synthetic else "") + (
+        ESTIMATE_MARK[language] if estimate else ""
+    )

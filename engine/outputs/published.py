@@ -79,6 +79,8 @@ class RunRecord:
     boundaries: Boundaries
     started: datetime
     timings: dict[str, float]
+    # tables moved from other boundaries (engine.sources.interpolated): estimates
+    estimates: tuple[dict[str, object], ...] = ()
 
 
 def published_run(
@@ -109,6 +111,7 @@ def published_run(
         record.timings,
         disclosure,
         analysed.analyses,
+        record.estimates,
     )
     tables = {
         "indicators": indicators,
@@ -154,7 +157,7 @@ def layer_metadata(config: Config, layers: dict[str, gpd.GeoDataFrame]) -> dict[
     for name, frame in layers.items():
         found[name] = LayerMetadata(
             title=f"{config.title}: {name}",
-            abstract=_layer_abstract(name, config.title, language),
+            abstract=_layer_abstract(name, config.title, language) + estimates_note(config),
             sources=sources,
             attribution=credit,
             licence=config.run.licence,
@@ -162,6 +165,17 @@ def layer_metadata(config: Config, layers: dict[str, gpd.GeoDataFrame]) -> dict[
             language=language,
         )
     return found
+
+
+def estimates_note(config: Config) -> str:
+    """A sentence for a layer's abstract naming its estimates (empty without any)."""
+    if not config.estimates:
+        return ""
+    ids = ", ".join(sorted(config.estimates))
+    text = (
+        " Schattingen, met areale interpolatie overgezet van de grenzen van een ander jaar: {ids}."
+    )
+    return say(text, config.language, ids=ids)
 
 
 def _layer_abstract(name: str, title: str, language: str) -> str:

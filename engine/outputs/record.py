@@ -19,10 +19,10 @@ from zicht.disclosure import Relations
 from zicht.engine.analysis import LevelAnalysis
 from zicht.engine.analysis.evidence import hotspots_of
 from zicht.engine.cells import IndicatorCells
-from zicht.engine.config import Config
+from zicht.engine.config import Config, IndicatorSpec
 from zicht.engine.outputs.branches import lq_column
 from zicht.engine.outputs.disclosure_record import DisclosureRecord
-from zicht.engine.outputs.language import percent, say
+from zicht.engine.outputs.language import label_marks, percent, say
 from zicht.engine.outputs.manifest import folder_files, sha256_of
 from zicht.engine.outputs.report import ModelDetail
 from zicht.engine.publish import indicator_exposures
@@ -30,8 +30,6 @@ from zicht.engine.sbi import SbiTree
 from zicht.engine.themes import THEME_OUTPUTS
 
 DEFAULT_ATTRIBUTION = "Bron: CBS, CC BY 4.0."
-SYNTHETIC_NL = " (synthetisch)"
-SYNTHETIC_EN = " (synthetic)"
 
 
 def engine_version() -> str:
@@ -64,8 +62,8 @@ def indicator_table(
             "weight": d.references.get("weight"),
             "per": getattr(d, "per", None),
             "exposure": exposures.get(d.id),
-            "label_nl": d.label_nl + (SYNTHETIC_NL if cells[d.id].synthetic else ""),
-            "label_en": d.label_en + (SYNTHETIC_EN if cells[d.id].synthetic else ""),
+            "label_nl": _label(d, cells[d.id], config, "nl"),
+            "label_en": _label(d, cells[d.id], config, "en"),
             "unit": d.unit,
             "direction": d.direction,
             "source": cells[d.id].source,
@@ -102,6 +100,12 @@ def indicator_table(
             "map",
         ],
     )
+
+
+def _label(d: IndicatorSpec, cells: IndicatorCells, config: Config, language: str) -> str:
+    """An indicator's label, marked where its figures are synthetic or estimates."""
+    estimate = d.id in config.estimates
+    return d.label(language) + label_marks(cells.synthetic, estimate, language)
 
 
 def model_table(analyses: dict[str, LevelAnalysis]) -> pd.DataFrame:
@@ -352,7 +356,7 @@ def field_aliases(config: Config, themes: dict[str, str]) -> dict[str, str]:
     language = config.language
     aliases = dict(_BASE_ALIASES[language])
     for d in config.indicators:
-        aliases[d.id] = d.label(language)
+        aliases[d.id] = d.label(language) + label_marks(False, d.id in config.estimates, language)
     words = _OUTPUT_ALIASES[language]
     for theme, name in themes.items():
         for output in THEME_OUTPUTS:
@@ -435,8 +439,11 @@ def run_table(
     timings: dict[str, float],
     disclosure: DisclosureRecord | None = None,
     analyses: dict[str, LevelAnalysis] | None = None,
+    estimates: tuple[dict[str, object], ...] = (),
 ) -> pd.DataFrame:
-    """The ``run`` table: one key/value row per fact needed to reproduce the run."""
+    """The ``run`` table: one key/value row per fact needed to reproduce the run;
+    ``estimates``: how each table moved from other boundaries was moved (a row only
+    where there is one)."""
     public, confidential = input_digests(config)
     rows = {
         "engine_version": engine_version(),
@@ -473,4 +480,6 @@ def run_table(
         "score_draws": str(config.models.draws),
         "attribution": attribution(config),
     }
+    if estimates:
+        rows["estimates"] = json.dumps(list(estimates), ensure_ascii=False)
     return pd.DataFrame({"key": list(rows), "value": list(rows.values())})

@@ -20,7 +20,7 @@ from zicht.engine.outputs.lists import hotspot_table, list_headers, write_csv, w
 from zicht.engine.outputs.manifest import write_manifest
 from zicht.engine.outputs.metadata import write_gpkg_metadata
 from zicht.engine.outputs.project import ProjectSpec, write_project
-from zicht.engine.outputs.published import PublishedRun
+from zicht.engine.outputs.published import PublishedRun, estimates_note
 from zicht.engine.outputs.record import (
     attribution,
     engine_version,
@@ -101,7 +101,7 @@ def write_report_html(run: PublishedRun) -> None:
     config = run.config
     report = ReportInputs(
         title=config.title,
-        attribution=config.attribution,
+        attribution=config.attribution + estimates_note(config),
         created=run.created,
         layers=run.layers,
         indicators=run.indicators,
@@ -161,6 +161,8 @@ def write_manifest_json(run: PublishedRun) -> None:
         "created": run.created.isoformat(timespec="seconds"),
         "attribution": attribution(run.config),
     }
+    if run.config.estimates:  # moved from other boundaries: estimates ([[tables]])
+        meta["estimates"] = sorted(run.config.estimates)
     write_manifest(run.out_dir, meta)
 
 
