@@ -7,6 +7,7 @@ of Amsterdam's 2015 figures onto its 2024 buurten."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import textwrap
 
@@ -377,7 +378,9 @@ def test_the_cli_writes_estimates_whole_or_not_at_all(tmp_path, capsys):
     args = ["boundaries", "interpolate", str(OLD_2015), "--key", "BU_CODE"]
     args += ["--from", str(OLD_2015), "--to", str(DEMO_BOUNDARIES), "--out", str(out)]
     assert main([*args, "--count", "AANT_INW", "--mean", "GEM_HH_GR=AANTAL_HH"]) == 0
-    moved = pd.read_csv(out, sep=";", index_col="code")
+    moved = pd.read_csv(out, sep=";", decimal=",", index_col="code")
+    # Dutch, as every output: a decimal comma, two decimals (estimates)
+    assert re.search(r";\d+,\d\d(;|$)", out.read_text(encoding="utf-8").splitlines()[1])
     assert len(moved) == 518 and (moved["schatting"] == "2015 -> 2024 (area)").all()
     assert 0.99 * 821_535 < moved["AANT_INW"].sum() < 1.01 * 821_535
     assert moved["GEM_HH_GR"].dropna().between(1.0, 4.0).all()

@@ -53,7 +53,7 @@ class Interpolation:
         text = (
             f"table {self.table!r} moved from {self.boundaries} ({years}, weight "
             f"{self.weight!r}): {self.matched} of {self.sources} old areas have figures; "
-            f"estimates for {self.targets} areas"
+            f"estimates for {self.targets - len(self.uncovered)} of {self.targets} areas"
         )
         if self.uncovered:
             text += (
@@ -255,7 +255,9 @@ def move_table_file(request: MoveRequest, out: Path) -> Interpolation:
 
 
 def _write_csv(frame: pd.DataFrame, out: Path) -> None:
-    """``frame`` as a ``;`` CSV at ``out``, moved into place when complete."""
+    """``frame`` as a Dutch CSV at ``out`` (``;`` between fields, a decimal comma, two
+    decimals: estimates, not counts; what :mod:`engine.sources.tables` reads back),
+    moved into place when complete."""
     out = Path(out)
     try:
         handle, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
@@ -263,7 +265,7 @@ def _write_csv(frame: pd.DataFrame, out: Path) -> None:
         raise OutputError(f"{out}: cannot be written ({exc.strerror})") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as fh:
-            frame.to_csv(fh, sep=";", lineterminator="\n")
+            frame.to_csv(fh, sep=";", decimal=",", float_format="%.2f", lineterminator="\n")
         os.replace(name, out)
     except BaseException:
         Path(name).unlink(missing_ok=True)
