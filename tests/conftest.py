@@ -221,6 +221,7 @@ def demo_out(demo_run) -> Path:
 SHARED_RUNS = ("demo_session", "stadsdeel_demo")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the marks into node ids
 def pytest_collection_modifyitems(config, items):
     """Group the tests for ``pytest -n 2 --dist loadgroup``: by the session run they
     read, else by module (the mark does nothing without xdist)."""
