@@ -215,9 +215,10 @@ def demo_out(demo_run) -> Path:
     return demo_run.out_dir
 
 
-# The session runs above are the suite's largest costs: under pytest-xdist every test
-# that reads one goes to the same worker (``--dist loadgroup``), so each runs once, and
-# the tests of a module stay together so that its module fixtures run once too.
+# The session runs above are the suite's largest costs: under pytest-xdist the tests
+# that read one are marked as one group (``--dist loadgroup``), so that it should run
+# once, and a module's tests as one, for its module fixtures. Measured, the demo's
+# tests still reached both workers (the demo ran on each): not yet understood.
 SHARED_RUNS = ("demo_session", "stadsdeel_demo")
 
 
