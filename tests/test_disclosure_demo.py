@@ -154,9 +154,18 @@ def _perturbed_run(monkeypatch, tmp_path, reference, name: str):
 
 
 @pytest.mark.slow
-def test_no_published_number_depends_on_a_withheld_value(demo_run, demo_out, tmp_path, monkeypatch):
-    result = _perturbed_run(monkeypatch, tmp_path, demo_run, "perturbed")
-    before, after = _derived_outputs(demo_out), _derived_outputs(result.out_dir)
+def test_no_published_number_depends_on_a_withheld_value(
+    stadsdeel_demo, tmp_path, monkeypatch, demo_on_one_stadsdeel
+):
+    """On the stadsdeel master (every kind of suppression occurs in it), as its control
+    below: there the same perturbation does change the published outputs."""
+    withheld = stadsdeel_demo.protection.cells
+    withheld = withheld[withheld["reason"].isin(PRIMARY_RULES) & (withheld["level"] == "buurt")]
+    perturbed = {"hennepkwekerijen", "woningverkopen", "verdachte_transacties"}
+    assert perturbed <= set(withheld["indicator"])  # each perturbation touches cells
+    assert (stadsdeel_demo.protection.branches["reason"] != "").any()
+    result = _perturbed_run(monkeypatch, tmp_path, stadsdeel_demo, "perturbed")
+    before, after = _derived_outputs(stadsdeel_demo.out_dir), _derived_outputs(result.out_dir)
     for name in before:
         pd.testing.assert_frame_equal(after[name], before[name], obj=name)
 

@@ -23,7 +23,8 @@ DEMO_COMMAND = (
     "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/zicht demo --out demo-out"
 )
 TEST_COMMAND = (
-    "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
+    "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' "
+    "&& .venv/bin/python -m pytest -n 2 --dist loadgroup"
 )
 
 

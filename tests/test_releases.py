@@ -47,13 +47,13 @@ def _selecting(folder, codes=(), level=None) -> object:
 
 
 @pytest.fixture(scope="module")
-def releases(tmp_path_factory):
-    """The whole stadsdeel, all of it but one wijk, and the whole per wijk: (whole,
-    part, wijken) RunResults."""
+def releases(tmp_path_factory, stadsdeel_demo):
+    """The whole stadsdeel (the session's master), all of it but one wijk, and the
+    whole per wijk: (whole, part, wijken) RunResults."""
     folder = tmp_path_factory.mktemp("releases")
+    whole = stadsdeel_demo
     with pytest.MonkeyPatch.context() as mp:
         _demo_on(mp, DEMO_STADSDEEL)
-        whole = run(load_config(DEMO_CONFIG), folder / "whole")
         part = run(load_config(_selecting(folder, PART)), folder / "part")
         wijken = run(load_config(_selecting(folder, level="wijk")), folder / "wijken")
     return whole, part, wijken
