@@ -216,17 +216,16 @@ def demo_out(demo_run) -> Path:
 
 
 # The session runs above are the suite's largest costs: under pytest-xdist the tests
-# that read one are marked as one group (``--dist loadgroup``), so that it should run
-# once, and a module's tests as one, for its module fixtures. Measured, the demo's
-# tests still reached both workers (the demo ran on each): not yet understood.
+# that read either are one group (``--dist loadgroup``: one worker runs both, once;
+# some tests read both), and a module's other tests are one, for its module fixtures.
 SHARED_RUNS = ("demo_session", "stadsdeel_demo")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the marks into node ids
-def pytest_collection_modifyitems(config, items):
+def pytest_itemcollected(item):
     """Group the tests for ``pytest -n 2 --dist loadgroup``: by the session run they
-    read, else by module (the mark does nothing without xdist)."""
-    for item in items:
-        used = [name for name in SHARED_RUNS if name in getattr(item, "fixturenames", ())]
-        group = used[0] if used else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+    read, else by module (the mark does nothing without xdist). Marked as each test is
+    collected: xdist reads the marks in its ``pytest_collection_modifyitems``, which
+    ran before this conftest's own."""
+    used = [name for name in SHARED_RUNS if name in getattr(item, "fixturenames", ())]
+    group = "shared_runs" if used else item.nodeid.split("::")[0]
+    item.add_marker(pytest.mark.xdist_group(group))
