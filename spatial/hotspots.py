@@ -47,6 +47,7 @@ from zicht.spatial.permutation import (
     Counts,
     Neighbours,
     Sequential,
+    permutation_counts,
     sequential_counts,
 )
 
@@ -264,11 +265,10 @@ def getis_ord(
     """
     _check_args(permutations, correction, 0.05, inference)
     y = _known(values)
-    nb = _neighbours(weights, y.index)
-    counts = _counts(
-        y, nb.binary(), False, permutations, seed, correction, inference, max_permutations
-    )
-    result = _getis_ord(y, nb, counts, permutations, analytic=inference == "analytic")
+    nb = _neighbours(weights, y.index).binary()
+    esda_ge, _ = permutation_counts(y.to_numpy(), nb, permutations, seed, nb.matrix() @ y, False)
+    total = _total_counts(y, nb, permutations, seed, correction, inference, max_permutations)
+    result = _getis_ord(y, nb, esda_ge, total, permutations)
     return _label_gi(result, values.index, correction)
 
 
@@ -302,7 +302,10 @@ def local_statistics(
         y, nb.binary(), False, permutations, seed, correction, inference, max_permutations
     )
     lisa = _local_moran(y, nb, counts, permutations)
-    gi = _getis_ord(y, nb, counts, permutations, analytic=inference == "analytic")
+    total = _total_counts(
+        y, nb.binary(), permutations, seed, correction, inference, max_permutations
+    )
+    gi = _getis_ord(y, nb, counts.first_ge, total, permutations)
     return (
         _label_lisa(lisa, values.index, correction, alpha),
         _label_gi(gi, values.index, correction),
@@ -357,6 +360,32 @@ def _counts(
     )
 
 
+def _total_counts(
+    y: pd.Series,
+    binary: Neighbours,
+    permutations: int,
+    seed: int,
+    correction: str,
+    inference: str,
+    max_permutations: int,
+) -> Counts | None:
+    """Gi*'s permutation counts under total randomisation (the area's own value drawn
+    too, the null of its z-score); None with ``analytic`` inference (normal p-values)."""
+    if inference == "analytic":
+        return None
+    values = y.to_numpy()
+    return sequential_counts(
+        values,
+        binary,
+        permutations,
+        seed,
+        binary.matrix() @ values + values,
+        False,
+        Sequential(_ceiling(inference, permutations, max_permutations), _thresholds(correction)),
+        with_self=True,
+    )
+
+
 def _ceiling(inference: str, permutations: int, max_permutations: int) -> int:
     return permutations if inference == "permutation" else max(permutations, max_permutations)
 
@@ -406,8 +435,11 @@ def _local_moran(y: pd.Series, nb: Neighbours, counts: Counts, permutations: int
 
 
 def _getis_ord(
-    y: pd.Series, nb: Neighbours, counts: Counts, permutations: int, analytic: bool = False
+    y: pd.Series, nb: Neighbours, esda_ge: np.ndarray, drawn: Counts | None, permutations: int
 ) -> pd.DataFrame:
+    """Gi*, its z-score and p-values: ``p`` esda's (conditional: the own value held
+    fixed), ``p_two_sided`` the mid-p under total randomisation (``drawn``; the normal
+    p-value of z where None)."""
     n = len(y)
     values = y.to_numpy()
     neighbour_sum = nb.binary().matrix() @ values
@@ -423,8 +455,8 @@ def _getis_ord(
         z = (neighbour_sum + values - weight * mean) / (
             sd * np.sqrt(weight * (n - weight) / (n - 1))
         )
-    p = _folded(counts.first_ge, permutations)
-    two = 2 * stats.norm.sf(np.abs(z)) if analytic else counts.two_sided()
+    p = _folded(esda_ge, permutations)
+    two = 2 * stats.norm.sf(np.abs(z)) if drawn is None else drawn.two_sided()
     no_test = (nb.cardinality == 0) | ~np.isfinite(z)
     p[no_test] = two[no_test] = np.nan
     z[nb.cardinality == 0] = np.nan

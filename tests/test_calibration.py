@@ -8,7 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.calibration import amsterdam, published_classes, simulate, simulation_config
+from benchmarks.calibration import (
+    THEME,
+    amsterdam,
+    indicator_frame,
+    published_analysis,
+    published_classes,
+    simulate,
+    simulation_config,
+)
 from zicht.models.composite import percentile_score
 from zicht.spatial.hotspots import local_statistics
 from zicht.spatial.rates import eb_standardised, shrinkage
@@ -49,19 +57,69 @@ def _graph(buurten):
     return level_weights(buurten.areas, config)[0]
 
 
-def test_a_planted_cluster_is_found_where_it_is(buurten):
+def test_a_planted_cluster_is_found_where_it_is_and_its_edge_was_not(buurten):
+    from zicht.engine.analysis.evidence import hotspot_values
+    from zicht.engine.estimates import LevelEstimates
+    from zicht.spatial.hotspots import MAX_PERMUTATIONS, _counts, _neighbours, adjust_pvalues
+
     config = simulation_config("rate", buurten.boundaries)
     rng = np.random.default_rng(12)
-    cluster, near = buurten.rings[2], buurten.rings[3]
-    found, inside = [], []
+    cluster, near = list(buurten.rings[2]), list(buurten.rings[3])
+    edge = list(buurten.rings[2] - buurten.rings[1])  # most of their neighbours outside
+    graph = _graph(buurten)
+    found, inside, conditional = [], [], []
     for _ in range(8):  # the share found varies from map to map (0.2 to 1)
-        hot = published_classes(config, buurten.areas, simulate(buurten, "cluster", rng))
-        hot = hot.astype(str).str.startswith("hot")
-        found.append(hot[hot.index.isin(list(cluster))].mean())
-        inside.append(hot[hot.index.isin(list(near))].sum() / hot.sum())
+        values = simulate(buurten, "cluster", rng)
+        columns = published_analysis(config, buurten.areas, values).columns
+        hot = columns[f"hotspot_{THEME}"].astype(str).str.startswith("hot")
+        found.append((hot[cluster].mean(), hot[edge].mean()))
+        inside.append(hot[near].sum() / hot.sum())
+        # control, the test before: Gi*'s permutations held each area's own value
+        # fixed (esda's conditional scheme), so the cluster's edge counted only its
+        # neighbours, most of them outside
+        tested = hotspot_values(
+            config, THEME, indicator_frame(config), LevelEstimates.exact(values)
+        )
+        tested = tested.dropna()
+        counts = _counts(
+            tested,
+            _neighbours(graph, tested.index).binary(),
+            False,
+            999,
+            config.seed,
+            "fdr",
+            "adaptive",
+            MAX_PERMUTATIONS,
+        )
+        old = pd.Series(adjust_pvalues(counts.two_sided()) <= 0.10, index=tested.index)
+        old &= columns[f"gi_z_{THEME}"].reindex(old.index) > 0
+        conditional.append((old[cluster].mean(), old[edge].mean()))
     assert 15 <= len(cluster) <= 21
-    assert np.mean(found) >= 0.6
+    found_share, edge_share = np.mean(found, axis=0)
+    assert found_share >= 0.7 and edge_share >= 0.5
     assert np.mean(inside) >= 0.8
+    assert np.mean(conditional, axis=0)[1] <= edge_share - 0.1
+
+
+def test_a_model_scored_theme_is_tested_on_its_target_not_its_score(buurten):
+    from zicht.engine.analysis.evidence import hotspots_of
+
+    config = simulation_config("model", buurten.boundaries)  # min_skill = -1: always used
+    rng = np.random.default_rng(14)
+    published, score = [], []
+    for _ in range(3):
+        analysis = published_analysis(config, buurten.areas, simulate(buurten, "model 5", rng))
+        assert THEME in analysis.model_of  # the model scores the theme
+        published.append(_flagged(analysis.columns[f"hotspot_{THEME}"]).mean())
+        # control: the model's percentile score tested, as before: a surface fitted
+        # to noise from the areas' position, smooth in space, is called a cluster
+        risk = analysis.columns[f"risk_{THEME}"]
+        _, gi = local_statistics(risk, _graph(buurten), 999, seed=config.seed)
+        score.append(_flagged(gi["hotspot"]).mean())
+    assert np.mean(published) <= 0.01
+    assert np.mean(score) >= 0.05
+    assert "target x as observed" in hotspots_of(config, {THEME})[THEME]
+    assert "inputs" in hotspots_of(config)[THEME]
 
 
 def test_the_between_area_variance_survives_group_rates_under_constant_risk():
