@@ -3,7 +3,10 @@
 The statistics are those of esda (``Moran``, ``Moran_Local`` and ``G_Local`` with
 ``star=True``): the same formulas, the same conditional permutation scheme (one
 matrix of random draws shared by all areas, the area itself left out) and the same
-folded pseudo p-value in ``p``. The permutations run in :mod:`~zicht.spatial.permutation`
+folded pseudo p-value in ``p``. Gi*'s classes are decided under total randomisation
+instead (the area's own value drawn too, the null of its z-score): holding the own
+value fixed tests Gi* on the neighbours alone and misses a cluster's edge
+(``benchmarks/calibration.py``). The permutations run in :mod:`~zicht.spatial.permutation`
 (a loop compiled by numba, cached on disk, with a numpy reference).
 
 The ``p`` column is esda's folded pseudo p-value: the smaller permutation tail, so
@@ -256,7 +259,8 @@ def getis_ord(
 
     Returns a DataFrame indexed like ``values`` with ``G`` (Gi*), ``z`` (the analytic
     z-score, as esda's ``Zs``), ``p`` (pseudo p-value of the first ``permutations``, as
-    esda's ``p_sim``), ``p_two_sided`` (the mid-p over all permutations drawn, or with
+    esda's ``p_sim``: conditional), ``p_two_sided`` (the mid-p over all permutations
+    drawn under total randomisation, the area's own value drawn too, or with
     ``inference="analytic"`` the normal p-value of z, as ArcGIS's Hot Spot Analysis),
     ``p_adjusted`` (corrected) and ``hotspot``: ``hot 99%``, ``hot 95%``, ``hot 90%``,
     ``cold ...`` by the adjusted p-value and the sign of z, or ``not significant``.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from benchmarks.calibration import (
     THEME,
@@ -225,3 +226,41 @@ def test_a_rate_of_counts_is_tested_as_its_eb_standardised_rate(buurten):
     expected = eb_standardised(values["x"], exposure)
     np.testing.assert_allclose(tested, expected, rtol=1e-9)
     assert tested.notna().sum() == values["x_per_1000"].notna().sum()
+
+
+def test_gi_star_draws_the_own_value_in_its_permutations():
+    from libpysal.graph import Graph
+    from libpysal.weights import lat2W
+
+    from zicht.spatial.hotspots import MAX_PERMUTATIONS, _counts, _neighbours, getis_ord
+    from zicht.spatial.permutation import permutation_counts, permutation_counts_numpy
+
+    graph = Graph.from_W(lat2W(30, 30, rook=False))
+    ids = graph.unique_ids
+    y = pd.Series(np.random.default_rng(3).normal(size=len(ids)), index=ids)
+    nb = _neighbours(graph, pd.Index(ids)).binary()
+    observed = nb.matrix() @ y.to_numpy() + y.to_numpy()
+    # the fused kernel counts as the numpy reference under total randomisation too
+    values = y.to_numpy()
+    fused = permutation_counts(values, nb, 199, 4, observed, False, None, True)
+    reference = permutation_counts_numpy(values, nb, 199, 4, observed, False, None, True)
+    np.testing.assert_array_equal(fused[0], reference[0])
+    np.testing.assert_array_equal(fused[1], reference[1])
+    # a 3 x 3 block 3 SD up: its edge cells have most neighbours outside, so their own
+    # value is much of their evidence; held fixed (the conditional scheme, before)
+    # it counted for nothing
+    field = np.random.default_rng(4).normal(size=(30, 30))
+    field[14:17, 14:17] += 3.0
+    block = pd.Series(field.ravel(), index=ids)
+    centre = ids[15 * 30 + 15]
+    edge = [ids[r * 30 + c] for r in range(14, 17) for c in range(14, 17)]
+    edge.remove(centre)
+    gi = getis_ord(block, graph, 999, seed=1)
+    conditional = _counts(block, nb, False, 999, 1, "fdr", "adaptive", MAX_PERMUTATIONS)
+    before = pd.Series(conditional.two_sided(), index=ids)
+    assert np.log10(gi.loc[edge, "p_two_sided"]).sum() < np.log10(before[edge]).sum() - 1
+    assert gi.loc[edge, "hotspot"].str.startswith("hot").sum() >= 7
+    # on noise, the p-values under total randomisation follow Gi*'s z-score
+    noise = getis_ord(y, graph, 999, seed=2)
+    normal = 2 * stats.norm.sf(noise["z"].abs())
+    assert np.corrcoef(noise["p_two_sided"], normal)[0, 1] > 0.98
