@@ -271,7 +271,8 @@ def getis_ord(
     y = _known(values)
     nb = _neighbours(weights, y.index).binary()
     esda_ge, _ = permutation_counts(y.to_numpy(), nb, permutations, seed, nb.matrix() @ y, False)
-    total = _total_counts(y, nb, permutations, seed, correction, inference, max_permutations)
+    args = (permutations, seed, correction, inference, max_permutations, True)
+    total = None if inference == "analytic" else _counts(y, nb, False, *args)
     result = _getis_ord(y, nb, esda_ge, total, permutations)
     return _label_gi(result, values.index, correction)
 
@@ -306,9 +307,8 @@ def local_statistics(
         y, nb.binary(), False, permutations, seed, correction, inference, max_permutations
     )
     lisa = _local_moran(y, nb, counts, permutations)
-    total = _total_counts(
-        y, nb.binary(), permutations, seed, correction, inference, max_permutations
-    )
+    args = (permutations, seed, correction, inference, max_permutations, True)
+    total = None if inference == "analytic" else _counts(y, nb.binary(), False, *args)
     gi = _getis_ord(y, nb, counts.first_ge, total, permutations)
     return (
         _label_lisa(lisa, values.index, correction, alpha),
@@ -349,44 +349,21 @@ def _counts(
     correction: str,
     inference: str,
     max_permutations: int,
+    with_self: bool = False,
 ) -> Counts:
     """The permutation counts of the neighbour sums of ``source``, sequential unless
-    ``inference`` is ``permutation``."""
+    ``inference`` is ``permutation``; ``with_self``: Gi*'s total randomisation (the
+    area's own value drawn too, and in the observed sum: the null of its z-score)."""
     values = y.to_numpy()
     return sequential_counts(
         values,
         source,
         permutations,
         seed,
-        source.matrix() @ values,
+        source.matrix() @ values + (values if with_self else 0.0),
         weighted,
         Sequential(_ceiling(inference, permutations, max_permutations), _thresholds(correction)),
-    )
-
-
-def _total_counts(
-    y: pd.Series,
-    binary: Neighbours,
-    permutations: int,
-    seed: int,
-    correction: str,
-    inference: str,
-    max_permutations: int,
-) -> Counts | None:
-    """Gi*'s permutation counts under total randomisation (the area's own value drawn
-    too, the null of its z-score); None with ``analytic`` inference (normal p-values)."""
-    if inference == "analytic":
-        return None
-    values = y.to_numpy()
-    return sequential_counts(
-        values,
-        binary,
-        permutations,
-        seed,
-        binary.matrix() @ values + values,
-        False,
-        Sequential(_ceiling(inference, permutations, max_permutations), _thresholds(correction)),
-        with_self=True,
+        with_self,
     )
 
 

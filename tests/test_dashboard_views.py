@@ -318,7 +318,7 @@ def test_the_report_gives_ranges_in_numbers_and_a_trend_map(demo_out):
     form = r"\d+(,\d)?-\d+(,\d)?(; rang \d+-\d+)?(, geschat)?"
     assert all(re.fullmatch(form, r) for r in ranges), ranges
     trends = page.split("<section id='trends'>")[1].split("</section>")[0]
-    assert "geregistreerde misdrijven" in trends and "aanhoudende coldspot" in trends
+    assert "geregistreerde misdrijven" in trends and "sporadische coldspot" in trends
     assert "UTC" not in page and "Vastgoed, Drugs" in page and " en Branches" in page
 
 
