@@ -13,7 +13,11 @@ the published ``hotspot_<theme>`` classes, FDR 5%):
 - ``overdispersed 5``: as ``poisson 5`` with a gamma-distributed rate per area (shape
   2: the rates vary, but independently of place);
 - ``cluster``: relative risk 3 on an area and its two rings of neighbours (about 18
-  buurten), 5 expected counts per area.
+  buurten), 5 expected counts per area;
+- ``model 5``: as ``poisson 5``, the theme scored by a model forced past its skill
+  gate (``min_skill = -1``: gradient boosting on the area's position, east and north,
+  which fits a smooth surface to noise): its classes are of the target as observed
+  (the empirical Bayes standardised rate), the model's score is not tested.
 
 Reported: the mean share of areas flagged (any hot or cold class), the largest share
 of maps in which one area is flagged, for the cluster the share of its areas flagged
@@ -40,7 +44,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from zicht.engine.analysis import analyse_level
+from zicht.engine.analysis import LevelAnalysis, analyse_level
 from zicht.engine.config import Config
 from zicht.engine.config.schema import parse_config
 from zicht.engine.data import DEMO_CONFIG
@@ -65,7 +69,9 @@ class Graph:
 
 def simulation_config(kind: str, boundaries: dict | None = None) -> Config:
     """The demo's run and spatial settings with one risk indicator of ``kind``:
-    ``rate`` (counts ``x`` per 1,000 inhabitants) or ``mean`` (a value ``x``)."""
+    ``rate`` (counts ``x`` per 1,000 inhabitants), ``mean`` (a value ``x``) or
+    ``model`` (the rate, its theme scored by a model of ``x`` per inhabitant from the
+    area's position ``oost`` and ``noord``, whatever its skill)."""
     with open(DEMO_CONFIG, "rb") as f:
         raw = tomllib.load(f)
     for key in ("trends", "microdata", "synthetic", "branches"):
@@ -74,9 +80,26 @@ def simulation_config(kind: str, boundaries: dict | None = None) -> Config:
     raw["disclosure"].pop("households", None)
     if boundaries is not None:
         raw["boundaries"] = boundaries
+    raw["indicators"] = _indicators(kind)
+    if kind == "model":
+        target = {"theme": THEME, "target": "x", "features": ["oost", "noord"], "model": "ridge"}
+        raw["models"].update(
+            min_skill=-1.0, draws=0, targets=[{**target, "population": "inwoners"}]
+        )
+    return parse_config(raw, DEMO_CONFIG)
+
+
+def _indicators(kind: str) -> list[dict]:
+    """The simulated indicators of a :func:`simulation_config` of ``kind``."""
     column = {"kind": "count", "table": "kerncijfers"}
     indicators = [{"id": "inwoners", "column": "inwoners", **column}]
-    if kind == "rate":
+    if kind == "model":
+        # the target as the demo's hennepkwekerijen: a count against the inhabitants
+        position = {"kind": "mean", "table": "kerncijfers", "weight": "inwoners"}
+        indicators += [{"id": c, "column": c, **position} for c in ("oost", "noord")]
+        target = {"exposure": "inwoners", "theme": THEME, "direction": "higher"}
+        indicators.append({"id": "x", "column": "x", **column, **target})
+    elif kind == "rate":
         indicators += [
             {"id": "x", "column": "x", **column},
             {
@@ -103,8 +126,7 @@ def simulation_config(kind: str, boundaries: dict | None = None) -> Config:
         )
     for d in indicators:
         d.update(label_nl=d["id"], label_en=d["id"])
-    raw["indicators"] = indicators
-    return parse_config(raw, DEMO_CONFIG)
+    return indicators
 
 
 def indicator_frame(config: Config) -> pd.DataFrame:
@@ -123,13 +145,18 @@ def indicator_frame(config: Config) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def published_analysis(
+    config: Config, areas: gpd.GeoDataFrame, values: pd.DataFrame
+) -> LevelAnalysis:
+    """The run's analysis of these values (exact, nothing withheld) as its finest
+    level (where a model is fitted)."""
+    frame = indicator_frame(config)
+    return analyse_level(config, "buurt", areas, LevelEstimates.exact(values), frame, True)
+
+
 def published_classes(config: Config, areas: gpd.GeoDataFrame, values: pd.DataFrame) -> pd.Series:
-    """The ``hotspot_<theme>`` classes a run publishes for these values (exact, nothing
-    withheld), computed by the run's analysis of a level."""
-    analysis = analyse_level(
-        config, "buurt", areas, LevelEstimates.exact(values), indicator_frame(config), False
-    )
-    return analysis.columns[f"hotspot_{THEME}"]
+    """The ``hotspot_<theme>`` classes a run publishes for these values."""
+    return published_analysis(config, areas, values).columns[f"hotspot_{THEME}"]
 
 
 def load_graph(name: str, boundaries: dict, table: pd.Series, seed: int = 0) -> Graph:
@@ -191,18 +218,22 @@ def simulate(graph: Graph, scenario: str, rng: np.random.Generator) -> pd.DataFr
     expected = (exposure * rate).fillna(0.0).to_numpy()
     counts = pd.Series(rng.poisson(expected), index=index, dtype=float).where(exposure.notna())
     per_1000 = counts / exposure * 1000
-    return pd.DataFrame({"inwoners": n, "x": counts, "x_per_1000": per_1000}, index=index)
+    frame = pd.DataFrame({"inwoners": n, "x": counts, "x_per_1000": per_1000}, index=index)
+    if scenario == "model 5":
+        centroids = graph.areas.geometry.centroid
+        frame["oost"], frame["noord"] = centroids.x / 1000, centroids.y / 1000
+    return frame
 
 
-NULLS = ("gaussian", "poisson 0.5", "poisson 5", "poisson 20", "overdispersed 5")
+NULLS = ("gaussian", "poisson 0.5", "poisson 5", "poisson 20", "overdispersed 5", "model 5")
+KINDS = {"gaussian": "mean", "model 5": "model"}
 
 
 def study(graph: Graph, replicates: int, scenarios: tuple[str, ...], seed: int = 1) -> pd.DataFrame:
     """One row per scenario: the figures of the module docstring."""
     rows = []
     for scenario in scenarios:
-        kind = "mean" if scenario == "gaussian" else "rate"
-        config = simulation_config(kind, graph.boundaries)
+        config = simulation_config(KINDS.get(scenario, "rate"), graph.boundaries)
         rng = np.random.default_rng(seed)
         flagged, found, near, started = [], [], [], time.perf_counter()
         for _ in range(replicates):

@@ -3,7 +3,10 @@
 The statistics are those of esda (``Moran``, ``Moran_Local`` and ``G_Local`` with
 ``star=True``): the same formulas, the same conditional permutation scheme (one
 matrix of random draws shared by all areas, the area itself left out) and the same
-folded pseudo p-value in ``p``. The permutations run in :mod:`~zicht.spatial.permutation`
+folded pseudo p-value in ``p``. Gi*'s classes are decided under total randomisation
+instead (the area's own value drawn too, the null of its z-score): holding the own
+value fixed tests Gi* on the neighbours alone and misses a cluster's edge
+(``benchmarks/calibration.py``). The permutations run in :mod:`~zicht.spatial.permutation`
 (a loop compiled by numba, cached on disk, with a numpy reference).
 
 The ``p`` column is esda's folded pseudo p-value: the smaller permutation tail, so
@@ -47,6 +50,7 @@ from zicht.spatial.permutation import (
     Counts,
     Neighbours,
     Sequential,
+    permutation_counts,
     sequential_counts,
 )
 
@@ -255,7 +259,8 @@ def getis_ord(
 
     Returns a DataFrame indexed like ``values`` with ``G`` (Gi*), ``z`` (the analytic
     z-score, as esda's ``Zs``), ``p`` (pseudo p-value of the first ``permutations``, as
-    esda's ``p_sim``), ``p_two_sided`` (the mid-p over all permutations drawn, or with
+    esda's ``p_sim``: conditional), ``p_two_sided`` (the mid-p over all permutations
+    drawn under total randomisation, the area's own value drawn too, or with
     ``inference="analytic"`` the normal p-value of z, as ArcGIS's Hot Spot Analysis),
     ``p_adjusted`` (corrected) and ``hotspot``: ``hot 99%``, ``hot 95%``, ``hot 90%``,
     ``cold ...`` by the adjusted p-value and the sign of z, or ``not significant``.
@@ -264,11 +269,11 @@ def getis_ord(
     """
     _check_args(permutations, correction, 0.05, inference)
     y = _known(values)
-    nb = _neighbours(weights, y.index)
-    counts = _counts(
-        y, nb.binary(), False, permutations, seed, correction, inference, max_permutations
-    )
-    result = _getis_ord(y, nb, counts, permutations, analytic=inference == "analytic")
+    nb = _neighbours(weights, y.index).binary()
+    esda_ge, _ = permutation_counts(y.to_numpy(), nb, permutations, seed, nb.matrix() @ y, False)
+    args = (permutations, seed, correction, inference, max_permutations, True)
+    total = None if inference == "analytic" else _counts(y, nb, False, *args)
+    result = _getis_ord(y, nb, esda_ge, total, permutations)
     return _label_gi(result, values.index, correction)
 
 
@@ -302,7 +307,9 @@ def local_statistics(
         y, nb.binary(), False, permutations, seed, correction, inference, max_permutations
     )
     lisa = _local_moran(y, nb, counts, permutations)
-    gi = _getis_ord(y, nb, counts, permutations, analytic=inference == "analytic")
+    args = (permutations, seed, correction, inference, max_permutations, True)
+    total = None if inference == "analytic" else _counts(y, nb.binary(), False, *args)
+    gi = _getis_ord(y, nb, counts.first_ge, total, permutations)
     return (
         _label_lisa(lisa, values.index, correction, alpha),
         _label_gi(gi, values.index, correction),
@@ -342,18 +349,21 @@ def _counts(
     correction: str,
     inference: str,
     max_permutations: int,
+    with_self: bool = False,
 ) -> Counts:
     """The permutation counts of the neighbour sums of ``source``, sequential unless
-    ``inference`` is ``permutation``."""
+    ``inference`` is ``permutation``; ``with_self``: Gi*'s total randomisation (the
+    area's own value drawn too, and in the observed sum: the null of its z-score)."""
     values = y.to_numpy()
     return sequential_counts(
         values,
         source,
         permutations,
         seed,
-        source.matrix() @ values,
+        source.matrix() @ values + (values if with_self else 0.0),
         weighted,
         Sequential(_ceiling(inference, permutations, max_permutations), _thresholds(correction)),
+        with_self,
     )
 
 
@@ -406,8 +416,11 @@ def _local_moran(y: pd.Series, nb: Neighbours, counts: Counts, permutations: int
 
 
 def _getis_ord(
-    y: pd.Series, nb: Neighbours, counts: Counts, permutations: int, analytic: bool = False
+    y: pd.Series, nb: Neighbours, esda_ge: np.ndarray, drawn: Counts | None, permutations: int
 ) -> pd.DataFrame:
+    """Gi*, its z-score and p-values: ``p`` esda's (conditional: the own value held
+    fixed), ``p_two_sided`` the mid-p under total randomisation (``drawn``; the normal
+    p-value of z where None)."""
     n = len(y)
     values = y.to_numpy()
     neighbour_sum = nb.binary().matrix() @ values
@@ -423,8 +436,8 @@ def _getis_ord(
         z = (neighbour_sum + values - weight * mean) / (
             sd * np.sqrt(weight * (n - weight) / (n - 1))
         )
-    p = _folded(counts.first_ge, permutations)
-    two = 2 * stats.norm.sf(np.abs(z)) if analytic else counts.two_sided()
+    p = _folded(esda_ge, permutations)
+    two = 2 * stats.norm.sf(np.abs(z)) if drawn is None else drawn.two_sided()
     no_test = (nb.cardinality == 0) | ~np.isfinite(z)
     p[no_test] = two[no_test] = np.nan
     z[nb.cardinality == 0] = np.nan

@@ -98,25 +98,35 @@ def permutation_counts(
     observed: np.ndarray,
     weighted: bool,
     only: np.ndarray | None = None,
+    with_self: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each area (or the areas in ``only``), how many permuted neighbour sums are
     >= and <= the observed one. Values are compared exactly (up to rounding noise), so
-    ties in count data stay ties. Weighted rows use :func:`permutation_counts_numpy`."""
+    ties in count data stay ties. Weighted rows use :func:`permutation_counts_numpy`.
+
+    ``with_self``: total randomisation, the null of Gi*'s z-score (Getis and Ord, 1995):
+    the area's own value is drawn too, so each permuted sum is of ``card + 1`` distinct
+    values from all areas and ``observed`` is the sum with the area's own value. (The
+    conditional scheme holds the own value fixed: a Gi* tested so ignores it.)"""
     if weighted:
-        return permutation_counts_numpy(values, nb, permutations, seed, observed, True, only)
+        return permutation_counts_numpy(
+            values, nb, permutations, seed, observed, True, only, with_self
+        )
     n = len(values)
+    extra = int(with_self)
     card = nb.cardinality
     ge = np.zeros(n, dtype=np.int64)
     le = np.zeros(n, dtype=np.int64)
     if n < 2 or card.max(initial=0) == 0:
         return ge, le
-    ids = draws(n - 1, int(card.max()), permutations, seed).astype(np.int32)
+    ids = draws(n - 1 + extra, int(card.max()) + extra, permutations, seed).astype(np.int32)
     areas = np.flatnonzero(card > 0) if only is None else only[card[only] > 0]
     tolerance = 1e-9 * max(1.0, float(np.abs(values).max()))
     kernel = _fused_by_area if ids.nbytes <= 1 << 20 else _fused_by_row
     kernel(
         np.asarray(values, dtype=np.float64),
-        card.astype(np.int64),
+        np.where(card > 0, card + extra, 0).astype(np.int64),
+        1 - extra,  # conditional: the ids skip the area itself
         ids,
         np.asarray(observed, dtype=np.float64),
         areas.astype(np.int64),
@@ -128,9 +138,9 @@ def permutation_counts(
 
 
 @numba.njit(cache=True, nogil=True)
-def _fused_by_area(values, card, ids, observed, areas, tolerance, ge, le):  # type: ignore[no-untyped-def]
+def _fused_by_area(values, card, shift, ids, observed, areas, tolerance, ge, le):  # type: ignore[no-untyped-def]
     # area by area, all rows of draws each (fast while the draws fit in the cache):
-    # shift the ids past the area itself, sum, compare
+    # shift the ids past the area itself (conditional), sum, compare
     for i in range(areas.shape[0]):
         a = areas[i]
         k = card[a]
@@ -141,7 +151,7 @@ def _fused_by_area(values, card, ids, observed, areas, tolerance, ge, le):  # ty
             total = 0.0
             for j in range(k):
                 d = ids[p, j]
-                total += values[d + 1 if d >= a else d]
+                total += values[d + shift if d >= a else d]
             if total >= low:
                 g += 1
             if total <= high:
@@ -151,7 +161,7 @@ def _fused_by_area(values, card, ids, observed, areas, tolerance, ge, le):  # ty
 
 
 @numba.njit(cache=True, nogil=True)
-def _fused_by_row(values, card, ids, observed, areas, tolerance, ge, le):  # type: ignore[no-untyped-def]
+def _fused_by_row(values, card, shift, ids, observed, areas, tolerance, ge, le):  # type: ignore[no-untyped-def]
     # row by row of draws (each read once, shared by every area: for many rows and
     # few areas, as in the sequential rounds)
     low = observed[areas] - tolerance
@@ -163,7 +173,7 @@ def _fused_by_row(values, card, ids, observed, areas, tolerance, ge, le):  # typ
             total = 0.0
             for j in range(card[a]):
                 d = row[j]
-                total += values[d + 1 if d >= a else d]
+                total += values[d + shift if d >= a else d]
             if total >= low[i]:
                 ge[a] += 1
             if total <= high[i]:
@@ -178,26 +188,31 @@ def permutation_counts_numpy(
     observed: np.ndarray,
     weighted: bool,
     only: np.ndarray | None = None,
+    with_self: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The same counts by vectorised numpy gathers, area blocks of equal cardinality at
-    a time (the reference for :func:`permutation_counts`, and weighted rows)."""
+    a time (the reference for :func:`permutation_counts`, and weighted rows; with
+    ``with_self`` binary rows only)."""
+    if weighted and with_self:
+        raise ValueError("total randomisation (with_self) is for binary weights (Gi*)")
     n = len(values)
+    extra = int(with_self)
     card = nb.cardinality
     ge = np.zeros(n, dtype=np.int64)
     le = np.zeros(n, dtype=np.int64)
     if n < 2 or card.max(initial=0) == 0:
         return ge, le
-    ids_all = draws(n - 1, int(card.max()), permutations, seed)
+    ids_all = draws(n - 1 + extra, int(card.max()) + extra, permutations, seed)
     tolerance = 1e-9 * max(1.0, float(np.abs(values).max()))
     chosen = np.ones(n, dtype=bool) if only is None else np.isin(np.arange(n), only)
     for k in np.unique(card[chosen & (card > 0)]):
         areas = np.flatnonzero(chosen & (card == k))
-        ids = ids_all[:, :k]
-        step = max(1, CHUNK_ELEMENTS // (permutations * k))
+        ids = ids_all[:, : k + extra]
+        step = max(1, CHUNK_ELEMENTS // (permutations * (k + extra)))
         for start in range(0, len(areas), step):
             block = areas[start : start + step]
             # ids index the values with the area itself removed: shift those >= i by one
-            idx = ids[None, :, :] + (ids[None, :, :] >= block[:, None, None])
+            idx = ids[None, :, :] + (1 - extra) * (ids[None, :, :] >= block[:, None, None])
             gathered = values[idx]
             if weighted:
                 w = np.stack([nb.weights[nb.indptr[i] : nb.indptr[i + 1]] for i in block])
@@ -251,6 +266,7 @@ def sequential_counts(
     observed: np.ndarray,
     weighted: bool,
     rule: Sequential,
+    with_self: bool = False,
 ) -> Counts:
     """Permutation counts, sequential where ``rule.max_permutations`` > ``permutations``.
 
@@ -258,13 +274,14 @@ def sequential_counts(
     to ``rule.max_permutations``, while its decision is open: while the 99.9% confidence
     interval of its two-sided p-value straddles one of the ``rule.thresholds``, or,
     without thresholds, while it has fewer than ``rule.exceedances`` permuted sums in
-    its smaller tail (Besag and Clifford, 1991). Areas far from significance stop at
+    its smaller tail (Besag and Clifford, 1991). ``with_self``: total randomisation
+    (see :func:`permutation_counts`). Areas far from significance stop at
     once, clearly significant ones once that is clear; the resolution goes where the
     decision is made (down to about 2 / ``max_permutations``). The extra draws are at
     most ``rule.budget`` times those of the first pass; when a round cannot serve every
     open area, the areas with the smallest p-values go first.
     """
-    ge, le = permutation_counts(values, nb, permutations, seed, observed, weighted)
+    ge, le = permutation_counts(values, nb, permutations, seed, observed, weighted, None, with_self)
     counts = Counts(
         ge.copy(), le.copy(), np.full(len(values), permutations, dtype=np.int64), ge, le
     )
@@ -287,7 +304,7 @@ def sequential_counts(
             break
         left -= batch * float(card[open_].sum())
         more_ge, more_le = permutation_counts(
-            values, nb, batch, seed + 7919 * round_, observed, weighted, only=open_
+            values, nb, batch, seed + 7919 * round_, observed, weighted, open_, with_self
         )
         counts.ge[open_] += more_ge[open_]
         counts.le[open_] += more_le[open_]

@@ -7,8 +7,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from benchmarks.calibration import amsterdam, published_classes, simulate, simulation_config
+from benchmarks.calibration import (
+    THEME,
+    amsterdam,
+    indicator_frame,
+    published_analysis,
+    published_classes,
+    simulate,
+    simulation_config,
+)
 from zicht.models.composite import percentile_score
 from zicht.spatial.hotspots import local_statistics
 from zicht.spatial.rates import eb_standardised, shrinkage
@@ -49,19 +58,69 @@ def _graph(buurten):
     return level_weights(buurten.areas, config)[0]
 
 
-def test_a_planted_cluster_is_found_where_it_is(buurten):
+def test_a_planted_cluster_is_found_where_it_is_and_its_edge_was_not(buurten):
+    from zicht.engine.analysis.evidence import hotspot_values
+    from zicht.engine.estimates import LevelEstimates
+    from zicht.spatial.hotspots import MAX_PERMUTATIONS, _counts, _neighbours, adjust_pvalues
+
     config = simulation_config("rate", buurten.boundaries)
     rng = np.random.default_rng(12)
-    cluster, near = buurten.rings[2], buurten.rings[3]
-    found, inside = [], []
+    cluster, near = list(buurten.rings[2]), list(buurten.rings[3])
+    edge = list(buurten.rings[2] - buurten.rings[1])  # most of their neighbours outside
+    graph = _graph(buurten)
+    found, inside, conditional = [], [], []
     for _ in range(8):  # the share found varies from map to map (0.2 to 1)
-        hot = published_classes(config, buurten.areas, simulate(buurten, "cluster", rng))
-        hot = hot.astype(str).str.startswith("hot")
-        found.append(hot[hot.index.isin(list(cluster))].mean())
-        inside.append(hot[hot.index.isin(list(near))].sum() / hot.sum())
+        values = simulate(buurten, "cluster", rng)
+        columns = published_analysis(config, buurten.areas, values).columns
+        hot = columns[f"hotspot_{THEME}"].astype(str).str.startswith("hot")
+        found.append((hot[cluster].mean(), hot[edge].mean()))
+        inside.append(hot[near].sum() / hot.sum())
+        # control, the test before: Gi*'s permutations held each area's own value
+        # fixed (esda's conditional scheme), so the cluster's edge counted only its
+        # neighbours, most of them outside
+        tested = hotspot_values(
+            config, THEME, indicator_frame(config), LevelEstimates.exact(values)
+        )
+        tested = tested.dropna()
+        counts = _counts(
+            tested,
+            _neighbours(graph, tested.index).binary(),
+            False,
+            999,
+            config.seed,
+            "fdr",
+            "adaptive",
+            MAX_PERMUTATIONS,
+        )
+        old = pd.Series(adjust_pvalues(counts.two_sided()) <= 0.10, index=tested.index)
+        old &= columns[f"gi_z_{THEME}"].reindex(old.index) > 0
+        conditional.append((old[cluster].mean(), old[edge].mean()))
     assert 15 <= len(cluster) <= 21
-    assert np.mean(found) >= 0.6
+    found_share, edge_share = np.mean(found, axis=0)
+    assert found_share >= 0.7 and edge_share >= 0.5
     assert np.mean(inside) >= 0.8
+    assert np.mean(conditional, axis=0)[1] <= edge_share - 0.1
+
+
+def test_a_model_scored_theme_is_tested_on_its_target_not_its_score(buurten):
+    from zicht.engine.analysis.evidence import hotspots_of
+
+    config = simulation_config("model", buurten.boundaries)  # min_skill = -1: always used
+    rng = np.random.default_rng(14)
+    published, score = [], []
+    for _ in range(3):
+        analysis = published_analysis(config, buurten.areas, simulate(buurten, "model 5", rng))
+        assert THEME in analysis.model_of  # the model scores the theme
+        published.append(_flagged(analysis.columns[f"hotspot_{THEME}"]).mean())
+        # control: the model's percentile score tested, as before: a surface fitted
+        # to noise from the areas' position, smooth in space, is called a cluster
+        risk = analysis.columns[f"risk_{THEME}"]
+        _, gi = local_statistics(risk, _graph(buurten), 999, seed=config.seed)
+        score.append(_flagged(gi["hotspot"]).mean())
+    assert np.mean(published) <= 0.01
+    assert np.mean(score) >= 0.05
+    assert "target x as observed" in hotspots_of(config, {THEME})[THEME]
+    assert "inputs" in hotspots_of(config)[THEME]
 
 
 def test_the_between_area_variance_survives_group_rates_under_constant_risk():
@@ -167,3 +226,41 @@ def test_a_rate_of_counts_is_tested_as_its_eb_standardised_rate(buurten):
     expected = eb_standardised(values["x"], exposure)
     np.testing.assert_allclose(tested, expected, rtol=1e-9)
     assert tested.notna().sum() == values["x_per_1000"].notna().sum()
+
+
+def test_gi_star_draws_the_own_value_in_its_permutations():
+    from libpysal.graph import Graph
+    from libpysal.weights import lat2W
+
+    from zicht.spatial.hotspots import MAX_PERMUTATIONS, _counts, _neighbours, getis_ord
+    from zicht.spatial.permutation import permutation_counts, permutation_counts_numpy
+
+    graph = Graph.from_W(lat2W(30, 30, rook=False))
+    ids = graph.unique_ids
+    y = pd.Series(np.random.default_rng(3).normal(size=len(ids)), index=ids)
+    nb = _neighbours(graph, pd.Index(ids)).binary()
+    observed = nb.matrix() @ y.to_numpy() + y.to_numpy()
+    # the fused kernel counts as the numpy reference under total randomisation too
+    values = y.to_numpy()
+    fused = permutation_counts(values, nb, 199, 4, observed, False, None, True)
+    reference = permutation_counts_numpy(values, nb, 199, 4, observed, False, None, True)
+    np.testing.assert_array_equal(fused[0], reference[0])
+    np.testing.assert_array_equal(fused[1], reference[1])
+    # a 3 x 3 block 3 SD up: its edge cells have most neighbours outside, so their own
+    # value is much of their evidence; held fixed (the conditional scheme, before)
+    # it counted for nothing
+    field = np.random.default_rng(4).normal(size=(30, 30))
+    field[14:17, 14:17] += 3.0
+    block = pd.Series(field.ravel(), index=ids)
+    centre = ids[15 * 30 + 15]
+    edge = [ids[r * 30 + c] for r in range(14, 17) for c in range(14, 17)]
+    edge.remove(centre)
+    gi = getis_ord(block, graph, 999, seed=1)
+    conditional = _counts(block, nb, False, 999, 1, "fdr", "adaptive", MAX_PERMUTATIONS)
+    before = pd.Series(conditional.two_sided(), index=ids)
+    assert np.log10(gi.loc[edge, "p_two_sided"]).sum() < np.log10(before[edge]).sum() - 1
+    assert gi.loc[edge, "hotspot"].str.startswith("hot").sum() >= 7
+    # on noise, the p-values under total randomisation follow Gi*'s z-score
+    noise = getis_ord(y, graph, 999, seed=2)
+    normal = 2 * stats.norm.sf(noise["z"].abs())
+    assert np.corrcoef(noise["p_two_sided"], normal)[0, 1] > 0.98

@@ -174,10 +174,10 @@ def test_the_trend_map_can_be_chosen_with_its_own_legend(desktop, demo_out):
     desktop.select_option("#layer", "trend_misdrijven")
     assert "Ontwikkeling van hotspots" in desktop.inner_text("#maptitle")
     legend = desktop.inner_text("#legendbody")
-    assert "geregistreerde misdrijven" in legend and "aanhoudende coldspot" in legend
+    assert "geregistreerde misdrijven" in legend and "sporadische coldspot" in legend
     assert "0-20" not in legend  # not the score's classes
-    code = layer.loc[layer["trend_misdrijven"] == "persistent cold", "code"].iloc[0]
-    assert "aanhoudende coldspot" in _hover(desktop, code)
+    code = layer.loc[layer["trend_misdrijven"] == "sporadic cold", "code"].iloc[0]
+    assert "sporadische coldspot" in _hover(desktop, code)
 
 
 def test_a_yearly_figure_has_a_year_choice(desktop):
@@ -318,7 +318,7 @@ def test_the_report_gives_ranges_in_numbers_and_a_trend_map(demo_out):
     form = r"\d+(,\d)?-\d+(,\d)?(; rang \d+-\d+)?(, geschat)?"
     assert all(re.fullmatch(form, r) for r in ranges), ranges
     trends = page.split("<section id='trends'>")[1].split("</section>")[0]
-    assert "geregistreerde misdrijven" in trends and "aanhoudende coldspot" in trends
+    assert "geregistreerde misdrijven" in trends and "sporadische coldspot" in trends
     assert "UTC" not in page and "Vastgoed, Drugs" in page and " en Branches" in page
 
 

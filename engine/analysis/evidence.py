@@ -14,13 +14,19 @@ that under constant risk every area has mean 0 and variance about 1:
 - other inputs: ``(value - median) / (IQR / 1.349)``, a robust z-score.
 
 The weighted mean of the standardised inputs an area has is the value the
-permutation test reads (``benchmarks/calibration.py`` measures its calibration under
+permutation test reads. A theme scored by a model is tested on what is observed of its
+target, standardised the same way (a count: its empirical Bayes standardised rate
+against the target's exposure), never on the model's score: predictions from context
+figures are smooth in space by construction, and their percentile would be called a
+cluster under constant risk (``benchmarks/calibration.py`` measures its calibration under
 constant risk and its power on a planted cluster). Trends (emerging hot spots) read
 each year's indicator standardised the same way: a rate, not a count that grows with
 the inhabitants.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -30,15 +36,29 @@ from zicht.engine.estimates import LevelEstimates
 from zicht.spatial.rates import eb_standardised
 
 
-def hotspots_of(config: Config) -> dict[str, str]:
+def hotspots_of(config: Config, modelled: Collection[str] = ()) -> dict[str, str]:
     """Per scored theme, in words, what its hotspot and LISA classes are of (the run
-    record's ``spatial.hotspots_of``)."""
-    models = {t.theme for t in config.models.targets}
-    inputs = "weighted mean of its inputs standardised (empirical Bayes standardised rates)"
+    record's ``spatial.hotspots_of``); ``modelled``: the themes a model scores."""
+    targets = {t.theme: t.target for t in config.models.targets}
+    inputs = "the weighted mean of its inputs standardised (empirical Bayes standardised rates)"
     return {
-        t: (f"risk_{t} on the finest level, else the " if t in models else "the ") + inputs
+        t: (
+            f"its model's target {targets[t]} as observed, standardised (a count as its "
+            "empirical Bayes standardised rate), not the model's score"
+            if t in modelled and t in targets
+            else inputs
+        )
         for t in config.scored_themes
     }
+
+
+def target_values(
+    config: Config, theme: str, indicators: pd.DataFrame, estimates: LevelEstimates
+) -> pd.Series:
+    """Per area a model theme's target as observed, standardised (unitless; see the
+    module docstring)."""
+    target = next(t for t in config.models.targets if t.theme == theme)
+    return standardised(target.target, indicators, estimates)
 
 
 def hotspot_values(

@@ -16,7 +16,7 @@ from zicht.engine.analysis.descriptions import (
     composite_description,
     fallback_description,
 )
-from zicht.engine.analysis.evidence import hotspot_values, standardised
+from zicht.engine.analysis.evidence import hotspot_values, standardised, target_values
 from zicht.engine.analysis.modelled import aggregated_theme, model_theme
 from zicht.engine.analysis.results import LevelAnalysis
 from zicht.engine.analysis.scores import composite_theme
@@ -106,22 +106,22 @@ class ThemeScope(NamedTuple):
 
 def _score_theme(
     config: Config, theme: str, target: TargetSpec | None, scope: ThemeScope, result: LevelAnalysis
-) -> pd.Series | None:
+) -> pd.Series:
     """One method per theme on every level: the model where its skill suffices (on the
     finest level fitted, on coarser ones aggregated), else the composite index. Returns
-    what the theme's hotspots are tested on: a composite's standardised inputs
-    (:func:`~engine.analysis.evidence.hotspot_values`), or None for a model's score."""
+    what the theme's hotspots are tested on (:mod:`~engine.analysis.evidence`): a
+    composite's standardised inputs, or a model theme's standardised target."""
     finer = scope.finer
     if target is not None and model_theme(
         config, theme, target, scope.areas, scope.known, scope.indicators, result
     ):
-        return None
+        return target_values(config, theme, scope.indicators, scope.known)
     if finer is not None and theme in finer.expected:
         aggregated_theme(config, theme, finer, scope.level, scope.areas, result)
         result.descriptions[theme] = finer.descriptions[theme] + aggregated_description(
             config, scope.level
         )
-        return None
+        return target_values(config, theme, scope.indicators, scope.known)
     # rates of counts shrink towards the overall rate, never a wijk's: rates of groups
     # estimated from the same data make wijk-shaped blocks of equal values, which the
     # hotspot test reads as clusters (benchmarks/calibration.py)
@@ -148,14 +148,14 @@ def _classes(
     theme: str,
     areas: gpd.GeoDataFrame,
     result: LevelAnalysis,
-    tested: pd.Series | None,
+    tested: pd.Series,
 ) -> None:
-    """Hotspot (Gi*) and LISA classes of a theme, into ``result``: of ``tested`` (a
-    composite's standardised inputs, :mod:`~engine.analysis.evidence`) where given,
-    else of the point score, for the areas with a score."""
+    """Hotspot (Gi*) and LISA classes of a theme, into ``result``: of ``tested`` (its
+    standardised evidence, :mod:`~engine.analysis.evidence`; never the percentile
+    score), for the areas with a score."""
     spec, columns = config.spatial, result.columns
     risk = columns[f"risk_{theme}"]
-    values = risk if tested is None else tested.reindex(risk.index).where(risk.notna())
+    values = tested.reindex(risk.index).where(risk.notna())
     if risk.notna().sum() < spec.min_areas:
         log.info(
             "%s: fewer than spatial.min_areas=%d areas with a score: scores, no hotspots",

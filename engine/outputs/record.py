@@ -463,7 +463,9 @@ def run_table(
                 "correction": config.spatial.correction,
                 "inference": config.spatial.inference,
                 # what each theme's hotspot and LISA classes are of
-                "hotspots_of": hotspots_of(config),
+                "hotspots_of": hotspots_of(
+                    config, {t for a in (analyses or {}).values() for t in a.model_of}
+                ),
                 "max_permutations": config.spatial.max_permutations,
                 "alpha": config.spatial.alpha,
                 "islands_joined": {
