@@ -5,7 +5,9 @@ synthetic sources of the demo's themes, written as partitioned Parquet by
 ``zicht synthetic`` (:func:`engine.indicators.write_synthetic_sources`), then
 aggregated to every indicator's cells on buurt, wijk and gemeente by each engine
 (``memory``: every source read whole; ``stream``: in partitions in this process;
-``dask``: the same on a LocalCluster of one worker per free core). Every step runs in
+``dask``: the same on a LocalCluster of one worker per free core), and the
+companies' area x SBI cells of the demo's branche tables (gemeente and wijk x every
+SBI node). Every step runs in
 a fresh process, so its peak memory is its own: for ``dask`` the client's and the
 largest worker's (each worker holds one partition or bucket at a time).
 
@@ -104,20 +106,21 @@ def _measure(folder: Path, engine: str, partition_rows: int) -> None:
     microdata = tuple(
         MicrodataSpec.model_validate(m, context={"base": folder}) for m in raw["microdata"]
     )
-    config = national_config()
+    config = national_config(branche_tables=True)
     run = config.run.model_copy(update={"engine": engine, "partition_rows": partition_rows})
     config = config.model_copy(update={"microdata": microdata, "run": run})
     stages = _timed_stages(streaming)
     start = time.perf_counter()
     b = config.boundaries
     boundaries = read_boundaries(b.path, b.layer, b.columns, b.drop_water)
-    read = time.perf_counter()
+    read, read_cpu = time.perf_counter(), _cpu_seconds()
     result = compute_indicators(config, boundaries)
     done = time.perf_counter()
     figures = {
         "records": sum(p.records for p in result.placements.values()),
         "boundaries s": read - start,
         "aggregate s": done - read,
+        "aggregate cpu s": _cpu_seconds() - read_cpu,
         **{f"{k} s": v for k, v in stages.items() if v},
         "cpu s": _cpu_seconds(),
         "peak MiB": peak_memory_mb(),
@@ -137,8 +140,13 @@ def _cpu_seconds() -> float:
 
 
 def _timed_stages(streaming: object) -> dict[str, float]:
-    """Time the stream engine's two passes (in this process only)."""
-    stages = {"pass 1 (read, place, spill)": 0.0, "pass 2 (buckets)": 0.0}
+    """Wall and CPU time of the stream engine's two passes (in this process only)."""
+    stages = {
+        "pass 1 (read, place, spill)": 0.0,
+        "pass 1 cpu": 0.0,
+        "pass 2 (buckets)": 0.0,
+        "pass 2 cpu": 0.0,
+    }
     for name, stage in (
         ("spill_file", "pass 1 (read, place, spill)"),
         ("bucket_cells", "pass 2 (buckets)"),
@@ -146,11 +154,12 @@ def _timed_stages(streaming: object) -> dict[str, float]:
         original = getattr(streaming, name)
 
         def timed(*args: object, _f: object = original, _s: str = stage) -> object:
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             try:
                 return _f(*args)  # type: ignore[operator]
             finally:
                 stages[_s] += time.perf_counter() - t
+                stages[_s.split(" (")[0] + " cpu"] += time.process_time() - cpu
 
         setattr(streaming, name, timed)
     return stages
