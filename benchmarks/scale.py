@@ -27,6 +27,7 @@ import sys
 import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from benchmarks.common import national_config, peak_memory_mb, require_national_data
 
@@ -66,9 +67,9 @@ def _child(
     command = [sys.executable, "-m", "benchmarks.scale", mode, str(folder)]
     command += ["--records", str(records), "--partition-rows", str(args.partition_rows)]
     command += ["--engine", engine] if engine else []
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # its progress (stderr) shows as it goes: a run of 10^8 records takes long
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
     if done.returncode != 0:
-        print(done.stderr[-3000:], file=sys.stderr)
         raise SystemExit(f"{' '.join(command)} failed")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -160,9 +161,24 @@ def _timed_stages(streaming: object) -> dict[str, float]:
             finally:
                 stages[_s] += time.perf_counter() - t
                 stages[_s.split(" (")[0] + " cpu"] += time.process_time() - cpu
+                _progress(_s, args, stages)
 
         setattr(streaming, name, timed)
     return stages
+
+
+def _progress(stage: str, args: tuple[Any, ...], stages: dict[str, float]) -> None:
+    """One line per file or bucket done, to stderr: the figures so far."""
+    plan, where = args[0], args[1]
+    step = where.name if isinstance(where, Path) and stage.startswith("pass 1") else args[2]
+    name = stage.split(" (")[0]
+    print(
+        f"{time.strftime('%H:%M:%S')} {plan.spec.id} {name} {step}: "
+        f"{stages[stage]:.0f} s, {stages[name + ' cpu']:.0f} s CPU so far, "
+        f"peak {peak_memory_mb():,.0f} MiB",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
