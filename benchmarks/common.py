@@ -113,20 +113,24 @@ def require_national_data() -> None:
         sys.exit(0)
 
 
-def national_config(scale: float = 1.0, boundaries: Path = NATIONAL_2015) -> Config:
+def national_config(
+    scale: float = 1.0, branche_tables: bool = False, boundaries: Path = NATIONAL_2015
+) -> Config:
     """The demo's themes (synthetic sources and indicators) on the national 2015 buurten,
-    or on the buurten of the file ``boundaries`` (a part of them, in the same layout)."""
+    or on the buurten of the file ``boundaries`` (a part of them, in the same layout);
+    with ``branche_tables``, also the demo's area x SBI tables of the companies."""
     demo = tomllib.loads(DEMO_CONFIG.read_text(encoding="utf-8"))
     raw = {key: value for key, value in NATIONAL_BASE.items()}
     raw["boundaries"] = {"path": str(boundaries), "layer": "buurten"}
     raw["synthetic"] = dict(NATIONAL_BASE["synthetic"], scale=scale)
     raw["microdata"] = demo["microdata"]
+    tables = demo["branches"]["indicators"] if branche_tables else []
     raw["indicators"] = NATIONAL_BASE["indicators"] + [
-        d for d in demo["indicators"] if d.get("theme", "none") != "none"
+        d for d in demo["indicators"] if d.get("theme", "none") != "none" or d["id"] in tables
     ]
-    # the risk branches the themed indicators refer to; no branche table here
-    # (benchmarks/branches.py measures that)
-    raw["branches"] = dict(demo["branches"], indicators=[])
+    # the risk branches the themed indicators refer to; the branche tables only where
+    # asked (benchmarks/branches.py measures their disclosure control)
+    raw["branches"] = dict(demo["branches"], indicators=tables)
     raw["branches"].pop("companies", None)
     return parse_config(raw, REPO / "benchmarks" / "national.toml", "benchmark")
 

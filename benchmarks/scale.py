@@ -5,7 +5,9 @@ synthetic sources of the demo's themes, written as partitioned Parquet by
 ``zicht synthetic`` (:func:`engine.indicators.write_synthetic_sources`), then
 aggregated to every indicator's cells on buurt, wijk and gemeente by each engine
 (``memory``: every source read whole; ``stream``: in partitions in this process;
-``dask``: the same on a LocalCluster of one worker per free core). Every step runs in
+``dask``: the same on a LocalCluster of one worker per free core), and the
+companies' area x SBI cells of the demo's branche tables (gemeente and wijk x every
+SBI node). Every step runs in
 a fresh process, so its peak memory is its own: for ``dask`` the client's and the
 largest worker's (each worker holds one partition or bucket at a time).
 
@@ -25,6 +27,7 @@ import sys
 import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from benchmarks.common import national_config, peak_memory_mb, require_national_data
 
@@ -64,9 +67,9 @@ def _child(
     command = [sys.executable, "-m", "benchmarks.scale", mode, str(folder)]
     command += ["--records", str(records), "--partition-rows", str(args.partition_rows)]
     command += ["--engine", engine] if engine else []
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # its progress (stderr) shows as it goes: a run of 10^8 records takes long
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
     if done.returncode != 0:
-        print(done.stderr[-3000:], file=sys.stderr)
         raise SystemExit(f"{' '.join(command)} failed")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -104,20 +107,21 @@ def _measure(folder: Path, engine: str, partition_rows: int) -> None:
     microdata = tuple(
         MicrodataSpec.model_validate(m, context={"base": folder}) for m in raw["microdata"]
     )
-    config = national_config()
+    config = national_config(branche_tables=True)
     run = config.run.model_copy(update={"engine": engine, "partition_rows": partition_rows})
     config = config.model_copy(update={"microdata": microdata, "run": run})
     stages = _timed_stages(streaming)
     start = time.perf_counter()
     b = config.boundaries
     boundaries = read_boundaries(b.path, b.layer, b.columns, b.drop_water)
-    read = time.perf_counter()
+    read, read_cpu = time.perf_counter(), _cpu_seconds()
     result = compute_indicators(config, boundaries)
     done = time.perf_counter()
     figures = {
         "records": sum(p.records for p in result.placements.values()),
         "boundaries s": read - start,
         "aggregate s": done - read,
+        "aggregate cpu s": _cpu_seconds() - read_cpu,
         **{f"{k} s": v for k, v in stages.items() if v},
         "cpu s": _cpu_seconds(),
         "peak MiB": peak_memory_mb(),
@@ -137,8 +141,13 @@ def _cpu_seconds() -> float:
 
 
 def _timed_stages(streaming: object) -> dict[str, float]:
-    """Time the stream engine's two passes (in this process only)."""
-    stages = {"pass 1 (read, place, spill)": 0.0, "pass 2 (buckets)": 0.0}
+    """Wall and CPU time of the stream engine's two passes (in this process only)."""
+    stages = {
+        "pass 1 (read, place, spill)": 0.0,
+        "pass 1 cpu": 0.0,
+        "pass 2 (buckets)": 0.0,
+        "pass 2 cpu": 0.0,
+    }
     for name, stage in (
         ("spill_file", "pass 1 (read, place, spill)"),
         ("bucket_cells", "pass 2 (buckets)"),
@@ -146,14 +155,30 @@ def _timed_stages(streaming: object) -> dict[str, float]:
         original = getattr(streaming, name)
 
         def timed(*args: object, _f: object = original, _s: str = stage) -> object:
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             try:
                 return _f(*args)  # type: ignore[operator]
             finally:
                 stages[_s] += time.perf_counter() - t
+                stages[_s.split(" (")[0] + " cpu"] += time.process_time() - cpu
+                _progress(_s, args, stages)
 
         setattr(streaming, name, timed)
     return stages
+
+
+def _progress(stage: str, args: tuple[Any, ...], stages: dict[str, float]) -> None:
+    """One line per file or bucket done, to stderr: the figures so far."""
+    plan, where = args[0], args[1]
+    step = where.name if isinstance(where, Path) and stage.startswith("pass 1") else args[2]
+    name = stage.split(" (")[0]
+    print(
+        f"{time.strftime('%H:%M:%S')} {plan.spec.id} {name} {step}: "
+        f"{stages[stage]:.0f} s, {stages[name + ' cpu']:.0f} s CPU so far, "
+        f"peak {peak_memory_mb():,.0f} MiB",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

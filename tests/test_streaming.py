@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,8 @@ from zicht.boundaries import read_boundaries
 from zicht.engine.config import MicrodataSpec, load_config
 from zicht.engine.data import DEMO_CONFIG
 from zicht.engine.indicators import IndicatorResult, compute_indicators, synthetic_context
+from zicht.engine.sbi import SbiTree
+from zicht.engine.sources import microdata as md
 from zicht.engine.sources import streaming
 from zicht.engine.sources.synthetic_files import LABEL, write_synthetic
 from zicht.errors import MicrodataError
@@ -162,6 +165,33 @@ def test_combining_buckets_keeps_the_largest_contributions():
     )
     both = streaming.combine_cells(a, b)
     assert both.iloc[0].tolist() == [16.0, 4.0, 6.0, 5.0, 4.0]
+
+
+def test_points_on_edges_count_once_in_the_first_buurt(grid):
+    # the exact test against prepared polygons keeps the predicate "intersects": a
+    # point on the shared edge of buurt 0 and 1, on their shared corner with the
+    # outside and on an outer edge lies in buurt 0; control: "within" (the interior
+    # only) would lose all three
+    boundaries = read_boundaries(grid)
+    x = np.array([X0 + 100.0, X0 + 100.0, X0, X0 + 50.0])
+    y = np.array([Y0 + 50.0, Y0, Y0 + 50.0, Y0 + 50.0])
+    records = pd.DataFrame({"unit": ["a", "b", "c", "d"], "x": x, "y": y})
+    position, no_location = md.area_positions(
+        records, boundaries.areas, "x", "y", "EPSG:28992", None, "records"
+    )
+    assert position.tolist() == [0, 0, 0, 0] and no_location == 0
+    first = boundaries.areas.geometry.values[0]
+    assert shapely.within(shapely.points(x, y), first).tolist() == [False, False, False, True]
+
+
+def test_sbi_leaves_found_once_per_code_are_those_of_every_record():
+    codes = pd.Series(["45.11", None, "4511", "56.10", "45.11", "01"], index=[5, 4, 3, 2, 1, 0])
+    expected = SbiTree.default().leaves(codes)
+    found = streaming._leaves(codes, "records")
+    pd.testing.assert_series_equal(found, expected, check_names=False)
+    assert found.isna().tolist() == [False, True, False, False, False, False]
+    with pytest.raises(MicrodataError, match="'041' is not an SBI 2008 code"):
+        streaming._leaves(pd.Series(["45.11", "04.1"]), "records")
 
 
 def _two_partitions(folder: Path, second: pd.DataFrame) -> None:

@@ -124,11 +124,7 @@ def place_records(
     Points are transformed from ``crs`` to RD New. A point on the shared edge of two
     areas goes to the first in code order, so each record counts exactly once.
     """
-    areas = boundaries.areas
-    if records[unit].isna().any():
-        raise MicrodataError(
-            f"{where}: {int(records[unit].isna().sum())} record(s) have no unit in column {unit!r}"
-        )
+    check_units(records, unit, where)
     unit_ids = pd.factorize(records[unit], sort=False)[0]
     holder = None
     if group is not None:
@@ -139,15 +135,36 @@ def place_records(
         # a unit without a group is a group of its own
         groups = records[group].astype(object).where(records[group].notna(), records[unit])
         holder = pd.factorize(groups.astype(str), sort=False)[0]
-    if code is not None:
-        position, no_location = _by_code(records[code], areas.index)
-    elif x is not None and y is not None:
-        position, no_location = _by_point(records, x, y, crs, areas, where)
-    else:
-        raise MicrodataError(f"{where}: records need x/y columns or a code column")
+    position, no_location = area_positions(records, boundaries.areas, x, y, crs, code, where)
     outside = int((position < 0).sum()) - no_location
     positions = level_positions(boundaries, position)
     return Placement(positions, unit_ids, outside, no_location, len(records), holder)
+
+
+def check_units(records: pd.DataFrame, unit: str, where: str) -> None:
+    """Refuse records without a unit (column ``unit``)."""
+    if records[unit].isna().any():
+        raise MicrodataError(
+            f"{where}: {int(records[unit].isna().sum())} record(s) have no unit in column {unit!r}"
+        )
+
+
+def area_positions(
+    records: pd.DataFrame,
+    areas: gpd.GeoDataFrame,
+    x: str | None,
+    y: str | None,
+    crs: str,
+    code: str | None,
+    where: str,
+) -> tuple[np.ndarray, int]:
+    """Each record's position among ``areas`` (-1: none), by code or point in polygon
+    (as :func:`place_records`), and how many records had no location."""
+    if code is not None:
+        return _by_code(records[code], areas.index)
+    if x is not None and y is not None:
+        return _by_point(records, x, y, crs, areas, where)
+    raise MicrodataError(f"{where}: records need x/y columns or a code column")
 
 
 def level_positions(boundaries: Boundaries, position: np.ndarray) -> dict[str, np.ndarray]:
@@ -190,9 +207,15 @@ def _by_point(
     if not source_crs.equals(CRS.from_epsg(28992)):
         transformer = Transformer.from_crs(source_crs, 28992, always_xy=True)
         xs[located], ys[located] = transformer.transform(xs[located], ys[located])
-    points = shapely.points(xs[located], ys[located])
-    tree = shapely.STRtree(areas.geometry.values)
-    point_idx, area_idx = tree.query(points, predicate="intersects")
+    xs, ys = xs[located], ys[located]
+    polygons = np.asarray(areas.geometry.values)
+    # candidates by bounding box, then the exact test against prepared polygons: the
+    # same predicate (a point intersects a polygon) in about half the time of the
+    # tree's own test (1.0 s against 2.3 s of CPU for 10^6 national records)
+    point_idx, area_idx = shapely.STRtree(polygons).query(shapely.points(xs, ys))
+    shapely.prepare(polygons)
+    inside = shapely.intersects_xy(polygons[area_idx], xs[point_idx], ys[point_idx])
+    point_idx, area_idx = point_idx[inside], area_idx[inside]
     # Several hits (a shared edge, or overlapping simplified polygons): keep the first.
     order = np.lexsort((area_idx, point_idx))
     point_idx, area_idx = point_idx[order], area_idx[order]

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
@@ -190,21 +191,14 @@ def spill_file(plan: SourcePlan, file: Path, target: Path) -> Counts:
 def spill_rows(plan: SourcePlan, frame: pd.DataFrame, where: str) -> tuple[pd.DataFrame, Counts]:
     """One partition placed in the areas: a row per record that some indicator counts."""
     spec = plan.spec
-    placement = md.place_records(
-        frame,
-        plan.boundaries,
-        str(spec.unit),
-        spec.x,
-        spec.y,
-        spec.crs,
-        spec.code,
-        where,
-        group=spec.group,
+    md.check_units(frame, str(spec.unit), where)
+    areas = plan.boundaries.areas
+    finest, no_location = md.area_positions(
+        frame, areas, spec.x, spec.y, spec.crs, spec.code, where
     )
-    finest = placement.position[plan.boundaries.finest]
     leaves = None
     if spec.sbi is not None:
-        leaves = SbiTree.default().leaves(frame[spec.sbi], f"{where}, column {spec.sbi!r}")
+        leaves = _leaves(frame[spec.sbi], f"{where}, column {spec.sbi!r}")
     flags = _flags(plan, frame, finest, leaves, where)
     unit = frame[str(spec.unit)].astype(str)
     holder = unit
@@ -224,8 +218,18 @@ def spill_rows(plan: SourcePlan, frame: pd.DataFrame, where: str) -> tuple[pd.Da
     streams = [rows.assign(stream=HOLDER, bucket=_bucket(rows["holder"], plan.buckets))]
     if plan.by_unit:
         streams.append(rows.assign(stream=UNIT, bucket=_bucket(rows["unit"], plan.buckets)))
-    counts = Counts(placement.records, placement.outside, placement.no_location)
+    outside = int((finest < 0).sum()) - no_location
+    counts = Counts(len(frame), outside, no_location)
     return pd.concat(streams, ignore_index=True), counts
+
+
+def _leaves(codes: pd.Series, where: str) -> pd.Series:
+    """Each record's deepest SBI node (:meth:`SbiTree.leaves`), found once per
+    distinct code: a partition has millions of records but a few hundred codes."""
+    index, distinct = pd.factorize(codes)
+    found = SbiTree.default().leaves(pd.Series(distinct), where).to_numpy(dtype=object)
+    leaves = np.where(index >= 0, found[np.maximum(index, 0)] if len(found) else None, None)
+    return pd.Series(leaves, index=codes.index, dtype=object)
 
 
 def _flags(
@@ -276,7 +280,7 @@ def bucket_cells(plan: SourcePlan, spill: Path, bucket: int) -> Partial:
     """Pass two over one bucket: the cells of its holders (and, bucketed by unit, the
     distinct units of its units)."""
     table = ds.dataset(spill, format="parquet").to_table(filter=ds.field("bucket") == bucket)
-    rows = table.to_pandas()
+    rows = _decoded(table)
     by_holder = rows[rows["stream"] == HOLDER]
     partial = _cells_of_rows(plan, by_holder, by_holder["holder"])
     if plan.by_unit:
@@ -284,6 +288,25 @@ def bucket_cells(plan: SourcePlan, spill: Path, bucket: int) -> Partial:
         units = _cells_of_rows(plan, by_unit, by_unit["unit"], only_units=True)
         _take_units(plan, partial, units)
     return partial
+
+
+def _decoded(table: pa.Table) -> pd.DataFrame:
+    """A bucket's rows as numbers where they can be: holders and units as integer codes
+    (one text, one code; the cells need no more), SBI leaves as text."""
+    columns: dict[str, np.ndarray] = {}
+    for name in table.column_names:
+        column = table.column(name).combine_chunks()
+        if name in ("holder", "unit", "leaf"):
+            encoded = pc.dictionary_encode(column)
+            codes = encoded.indices.fill_null(-1).to_numpy().astype(np.int64)
+            if name != "leaf":
+                columns[name] = codes
+                continue
+            words = np.array(encoded.dictionary.to_pylist() + [None], dtype=object)
+            columns[name] = words[codes]  # code -1 (no SBI code): the None at the end
+        else:
+            columns[name] = column.to_numpy(zero_copy_only=False)
+    return pd.DataFrame(columns)
 
 
 def _cells_of_rows(
@@ -294,11 +317,11 @@ def _cells_of_rows(
     position = rows["cell"].to_numpy(dtype=np.int64)
     placement = md.Placement(
         md.level_positions(b, position),
-        pd.factorize(rows["unit"])[0],
+        rows["unit"].to_numpy(dtype=np.int64),
         0,
         0,
         len(rows),
-        pd.factorize(holders)[0],
+        holders.to_numpy(dtype=np.int64),
     )
     amount = rows["amount"].to_numpy(dtype=float) if "amount" in rows else None
     partial = Partial()
