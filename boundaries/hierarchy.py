@@ -42,25 +42,9 @@ def dissolve(
     """
     key = f"{level}code"
     groups = areas.groupby(key, sort=True)
-    plain = np.asarray(areas.geometry.values, dtype=object)
-    # grown once for all areas (elementwise), then united per parent
-    grown = shapely.buffer(plain, gap_width / 2, join_style="mitre")
-
-    def parent(positions: np.ndarray) -> tuple[shapely.Geometry, int]:
-        union = shapely.buffer(
-            shapely.union_all(grown[positions]), -gap_width / 2, join_style="mitre"
-        )
-        union = without_sliver_rings(_as_multipolygon(shapely.make_valid(union)), gap_width)
-        rings = _ring_count(shapely.make_valid(shapely.union_all(plain[positions])))
-        return union, max(rings - _ring_count(union), 0)
-
-    # shapely releases the GIL in its operations: parents are united side by side
     codes = list(groups.groups.keys())
     positions = groups.indices  # positions of each parent's areas, in file order
-    with ThreadPoolExecutor(max(workers, 1)) as pool:
-        united = list(pool.map(parent, [positions[c] for c in codes]))
-    geoms = [g for g, _ in united]
-    closed = sum(n for _, n in united)
+    geoms, closed = _united(areas, [positions[c] for c in codes], gap_width, workers)
     out = gpd.GeoDataFrame(
         {
             "naam": [
@@ -82,6 +66,29 @@ def dissolve(
     for number in numbers:
         out[number] = groups[number].sum(min_count=1).reindex(codes).to_numpy()
     return out[[*AREA_COLUMNS[:-1], *numbers, "geometry"]], closed
+
+
+def _united(
+    areas: gpd.GeoDataFrame, parents: list[np.ndarray], gap_width: float, workers: int
+) -> tuple[list[shapely.Geometry], int]:
+    """Per parent (the positions of its areas), the union with its gaps closed; and
+    the gaps closed in all."""
+    plain = np.asarray(areas.geometry.values, dtype=object)
+    # grown once for all areas (elementwise), then united per parent
+    grown = shapely.buffer(plain, gap_width / 2, join_style="mitre")
+
+    def parent(positions: np.ndarray) -> tuple[shapely.Geometry, int]:
+        union = shapely.buffer(
+            shapely.union_all(grown[positions]), -gap_width / 2, join_style="mitre"
+        )
+        union = without_sliver_rings(_as_multipolygon(shapely.make_valid(union)), gap_width)
+        rings = _ring_count(shapely.make_valid(shapely.union_all(plain[positions])))
+        return union, max(rings - _ring_count(union), 0)
+
+    # shapely releases the GIL in its operations: parents are united side by side
+    with ThreadPoolExecutor(max(workers, 1)) as pool:
+        united = list(pool.map(parent, parents))
+    return [g for g, _ in united], sum(n for _, n in united)
 
 
 def _ring_count(geom: shapely.Geometry) -> int:

@@ -202,7 +202,7 @@ def read_boundaries(
         When an area is suspect (:class:`~zicht.boundaries.quality.QualityRules`); the
         suspects of every level are in ``report.suspects``.
     workers
-        Threads that build the coarser levels (shapely works outside the GIL).
+        Threads that dissolve the coarser levels.
 
     Raises
     ------
@@ -217,15 +217,13 @@ def read_boundaries(
     (518, ['GM0363'])
     """
     path = Path(path)
-    layers = list_layers(path)
-    layer = _choose_layer(path, layers, layer)
-    where = f"{path} (layer {layer!r})"
-    frame = _read_layer(path, layer, where)
+    layer = _choose_layer(path, layers := list_layers(path), layer)
+    frame = _read_layer(path, layer, where := f"{path} (layer {layer!r})")
     schema_name, level, mapping = _column_mapping(frame, columns, where)
     crs = frame.crs.to_string() if frame.crs else "none"
     report = BoundaryReport(str(path), layer, schema_name or "custom", level, crs)
-    report.water_dropped = drop_water
-    reading = _Reading(path, layers, report, drop_water, quality or QualityRules(), workers)
+    report.water_dropped, rules = drop_water, quality or QualityRules()
+    reading = _Reading(path, layers, report, drop_water, rules, workers)
     levels = {level: _finest_level(reading, frame, mapping, select)}
     for parent in cbs_codes.LEVELS[cbs_codes.LEVELS.index(level) + 1 :]:
         levels[parent] = _parent_level(reading, parent, levels)

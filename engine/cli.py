@@ -445,7 +445,7 @@ def _synthetic(args: argparse.Namespace) -> int:
 
 
 def _boundaries_check(args: argparse.Namespace) -> int:
-    from zicht.engine.boundary_check import check_boundaries
+    from zicht.engine.outputs.boundary_report import check_boundaries
 
     columns = {}
     for item in args.column:

@@ -147,7 +147,7 @@ def test_own_areas_protected_on_their_own_give_cells_away(own_release, zuidoost,
         _demo_on(mp, DEMO_STADSDEEL)
         mp.setattr(engine_indicators, "generate", lambda name, *args, **kw: frozen[name])
         mp.setattr(publish, "cell_table", unlinked)
-        mp.setattr(run_pipeline, "_audit", lambda staging: None)  # it would refuse
+        mp.setattr(run_pipeline, "_audit", lambda staging, proven: None)  # it would refuse
         alone = run(load_config(_config(folder, mapping)), tmp_path / "alone")
     found = exposed(_known(alone.out_dir, table), alone.protection.cells, sample=10_000)
     assert len(found) > 0, "the control found nothing: the test could not fail"

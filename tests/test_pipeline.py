@@ -15,6 +15,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from openpyxl import load_workbook
 
 from tests.conftest import GEOJSON_2015, grid_buurten, run_config
 from zicht.engine import pipeline as run_pipeline
@@ -380,12 +381,31 @@ def test_boundaries_check_exits_2_listing_every_problem(write_gpkg, capsys):
 
 
 @pytest.mark.slow
-def test_demo_runs_are_identical(tmp_path, stadsdeel_demo, demo_on_one_stadsdeel):
+def test_demo_runs_are_identical(tmp_path, stadsdeel_demo, demo_on_one_stadsdeel, monkeypatch):
     """``zicht demo`` again (on the stadsdeel: the session's master) writes the same
-    layers and lists; the control is the next test, where another seed changes them."""
+    layers and lists; the control is the next test, where another seed changes them.
+    The rerun writes its workbook in a second process, as a national run on two
+    threads does: the same sheets, cell for cell."""
+    import zicht.engine.outputs.writers as writers
+    import zicht.engine.pipeline as pipeline
+
+    monkeypatch.setattr(writers, "WORKBOOK_PROCESS_ROWS", 0)
+    spawned = []
+
+    def on_two_threads(outputs, threads):
+        spawned.append(threads)
+        writers.write_outputs(outputs, 2)
+
+    monkeypatch.setattr(pipeline, "write_outputs", on_two_threads)
     tables = []
     master = stadsdeel_demo.out_dir
     assert main(["--quiet", "demo", "--out", str(tmp_path / "again")]) == 0
+    assert spawned
+    sheets = [
+        {ws.title: list(ws.iter_rows(values_only=True)) for ws in load_workbook(out).worksheets}
+        for out in (master / "hotspots.xlsx", tmp_path / "again" / "hotspots.xlsx")
+    ]
+    assert sheets[0] == sheets[1] and len(sheets[0]) > 1
     for out in (master, tmp_path / "again"):
         tables.append(
             {

@@ -142,8 +142,8 @@ def test_a_run_per_wijk_protected_on_its_own_gives_buurt_cells_away(releases, tm
     frozen = {data.name: data for data in whole.indicators.synthetic.values()}
     inputs = run_pipeline._inputs
 
-    def wijk_table(config, timings):  # the cells of the wijken and up, protected alone
-        master, indicators = inputs(config, timings)
+    def wijk_table(config, timings, threads=1):  # the wijken's cells and up, protected alone
+        master, indicators = inputs(config, timings, threads)
         for cells in indicators.cells.values():
             del cells.levels["buurt"]
         branches = indicators.branches
