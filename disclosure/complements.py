@@ -64,13 +64,27 @@ class Pattern:
         whole. Cells unknown at the source are never withheld: they are published as
         unknown."""
         g = self.group
-        if g.two_way:
-            self._joint()
-        else:
+        if g.two_way and self._joint() is None:
+            self._by_subtables()
+        elif not g.two_way:
             self._complete_one(g.linked.parent, g.depth, g.children[0])
         # a cell released before keeps its status: the programs may lean on a published
         # one as a complement, and the audit then finds what that leaves exposed
         self.suppressed &= ~(g.unknown | g.fixed_shown)
+
+    def _by_subtables(self) -> None:
+        """A branche table's complements the modular way, where the joint program
+        found no solution in its time: the area and the SBI subtables in turn, until
+        neither adds any (the attacker's programs then check the table as a whole)."""
+        g = self.group
+        while True:
+            before = self.suppressed.copy()
+            self._complete_one(g.linked.parent, g.depth, g.children[0])
+            if g.linked.sbi_parent is None or g.sbi_depth is None:
+                break
+            self._complete_one(g.linked.sbi_parent, g.sbi_depth, g.children[1])
+            if np.array_equal(before, self.suppressed):
+                break
 
     def _complete_one(self, parent: np.ndarray, depth: np.ndarray, children: Children) -> None:
         """The complement programs of one hierarchy (:func:`suppress_complements`)."""
@@ -100,15 +114,18 @@ class Pattern:
         sum it is in (:func:`~disclosure.joint.joint_complements`). Returns whether it
         withheld anything new."""
         self.need[cells] = np.maximum(self.need[cells], self.group.wanted[cells])
-        return self._joint()
+        return bool(self._joint())
 
-    def _joint(self) -> bool:
+    def _joint(self) -> bool | None:
         """The joint program on the pattern as it is (not again on the pattern it
-        returned last: it would add nothing); returns whether it withheld anything."""
+        returned last: it would add nothing); returns whether it withheld anything,
+        None where it found no solution in its time (nothing is withheld then)."""
         g = self.group
         if self._last_joint == (self.suppressed.tobytes(), self.need.tobytes()):
             return False
         grown = joint_complements(g, self.suppressed, self.need, self.limits)
+        if grown is None:
+            return None
         grown &= ~(g.unknown | g.fixed_shown)
         new = grown & ~self.suppressed
         self.suppressed = grown | self.suppressed

@@ -75,11 +75,13 @@ class _Rows:
 
 def joint_complements(
     group: GroupCells, suppressed: np.ndarray, need: np.ndarray, limits: SearchLimits = LIMITS
-) -> np.ndarray:
+) -> np.ndarray | None:
     """The cheapest complements for the whole linked table of ``group`` (see the module
     docstring): the new suppression mask, a superset of ``suppressed``. ``need`` is
     what each withheld cell must hide (its upper protection level, or what the loop
-    gave it); cells unknown at the source are never withheld."""
+    gave it); cells unknown at the source are never withheld. None where the program
+    finds no solution within ``limits.complement_time_limit`` (a national table of
+    every SBI division can take longer)."""
     linked = group.linked
     n_real, n_rest = linked.n_cells, linked.n_hidden
     n = n_real + n_rest
@@ -112,9 +114,14 @@ def joint_complements(
         constraints=constraint,
         options={"time_limit": limits.complement_time_limit, "mip_rel_gap": limits.complement_gap},
     )
+    if result.x is None and result.status == TIME_LIMIT:
+        return None  # the caller protects the table subtable by subtable instead
     if result.x is None:
         raise DisclosureError(f"the joint complement program found no solution ({result.message})")
     return suppressed | (result.x[:n_real] > 0.5)
+
+
+TIME_LIMIT = 1  # scipy's milp status: the time limit was reached
 
 
 class _Sums(NamedTuple):
