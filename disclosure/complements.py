@@ -64,10 +64,10 @@ class Pattern:
         whole. Cells unknown at the source are never withheld: they are published as
         unknown."""
         g = self.group
-        if g.two_way and self._joint() is None:
-            self._by_subtables()
-        elif not g.two_way:
+        if not g.two_way:
             self._complete_one(g.linked.parent, g.depth, g.children[0])
+        elif self._joint() is None:  # out of time
+            self._by_subtables()
         # a cell released before keeps its status: the programs may lean on a published
         # one as a complement, and the audit then finds what that leaves exposed
         self.suppressed &= ~(g.unknown | g.fixed_shown)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from typing import Any
 
 import pandas as pd
@@ -184,22 +185,25 @@ WORKBOOK_PROCESS_ROWS = 20_000
 
 
 def write_outputs(run: PublishedRun, threads: int = 1) -> None:
-    """Every file of :data:`WRITERS`, in that order; with ``threads`` of 2 or more
-    and a long hotspot list, ``hotspots.xlsx`` is written by a second process
-    meanwhile, and finished before the manifest records it."""
+    """Every file of :data:`WRITERS`, in that order, the hotspot list made once for
+    both of its files; with ``threads`` of 2 or more and a long list, ``hotspots.xlsx``
+    is written by a second process meanwhile, and finished before the manifest
+    records it."""
     ranked, headers = _hotspot_list(run)
-    if threads < 2 or len(ranked) < WORKBOOK_PROCESS_ROWS:
-        for write in WRITERS:
-            write(run)
-        return
+    workbook = _workbook_arguments(run, ranked, headers)
+    aside = threads >= 2 and len(ranked) >= WORKBOOK_PROCESS_ROWS
     # spawn, not fork: a forked child would inherit the parent's BLAS and OpenMP
     # threads in whatever state they were
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        workbook = pool.submit(write_xlsx, *_workbook_arguments(run, ranked, headers))
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) if aside else nullcontext() as pool:
+        pending = pool.submit(write_xlsx, *workbook) if pool is not None else None
         for write in WRITERS[:-1]:
-            if write is write_hotspot_lists:
-                write_csv(ranked, run.out_dir / "hotspots.csv", headers, run.language)
-            else:
+            if write is not write_hotspot_lists:
                 write(run)
-        workbook.result()  # its error, if any, is this run's
+                continue
+            write_csv(ranked, run.out_dir / "hotspots.csv", headers, run.language)
+            if pending is None:
+                write_xlsx(*workbook)
+        if pending is not None:
+            pending.result()  # its error, if any, is this run's
     WRITERS[-1](run)
