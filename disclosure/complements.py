@@ -42,9 +42,12 @@ class Pattern:
     pass over the same cells) instead of the primary ones alone.
     """
 
-    def __init__(self, group: GroupCells, keep: bool, limits: SearchLimits = LIMITS) -> None:
+    def __init__(
+        self, group: GroupCells, keep: bool, limits: SearchLimits = LIMITS, threads: int = 1
+    ) -> None:
         self.group = group
         self.limits = limits
+        self.threads = threads  # for the joint program's blocks
         secondary = (group.reason == SECONDARY) if keep else False
         self.suppressed: np.ndarray = group.primary | secondary | group.never | group.fixed_hidden
         self.need: np.ndarray = np.where(group.primary, group.upper, 0.0)
@@ -66,7 +69,7 @@ class Pattern:
         g = self.group
         if not g.two_way:
             self._complete_one(g.linked.parent, g.depth, g.children[0])
-        elif self._joint() is None:  # out of time
+        elif self._joint() is None:  # a block out of time
             self._by_subtables()
         # a cell released before keeps its status: the programs may lean on a published
         # one as a complement, and the audit then finds what that leaves exposed
@@ -119,16 +122,17 @@ class Pattern:
     def _joint(self) -> bool | None:
         """The joint program on the pattern as it is (not again on the pattern it
         returned last: it would add nothing); returns whether it withheld anything,
-        None where it found no solution in its time (nothing is withheld then)."""
+        None where a block found no solution in its time (that block keeps its
+        pattern; the others take theirs)."""
         g = self.group
         if self._last_joint == (self.suppressed.tobytes(), self.need.tobytes()):
             return False
-        grown = joint_complements(g, self.suppressed, self.need, self.limits)
-        if grown is None:
-            return None
-        grown &= ~(g.unknown | g.fixed_shown)
+        joint = joint_complements(g, self.suppressed, self.need, self.limits, self.threads)
+        grown = joint.suppressed & ~(g.unknown | g.fixed_shown)
         new = grown & ~self.suppressed
         self.suppressed = grown | self.suppressed
+        if not joint.complete:
+            return None
         self._last_joint = (self.suppressed.tobytes(), self.need.tobytes())
         return bool(new.any())
 

@@ -19,7 +19,7 @@ What the unit of a singleton ``s`` knows (:func:`own_cells`):
   stay protected there is the others' part: the cell's value less the unit's own.
 
 Its bounds are the outsider's with those cells fixed, by propagation from there
-(:func:`~disclosure.propagation.attacker_bounds_near`): an interval that holds every value
+(:class:`~disclosure.propagation.NearBounds`): an interval that holds every value
 it cannot rule out, so a cell found pinned is pinned. Two units that pool what they
 know (tau-Argus's multi-singletons) are asked too where their cells are parts of one
 sum with at most one other part withheld, the line in which pooling pins the third
@@ -29,17 +29,18 @@ sum with at most one other part withheld, the line in which pooling pins the thi
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
 from zicht.disclosure.group import GroupCells
 from zicht.disclosure.knowledge import Knowledge, protected
-from zicht.disclosure.propagation import Incidence, attacker_bounds_near
+from zicht.disclosure.propagation import Incidence, NearBounds
 
 # insiders propagated at once: up to 64, and no more copies of the group's bounds than
-# make BATCH_CELLS (a national branche group has half a million cells)
-BATCH, BATCH_CELLS = 64, 1_000_000
+# make BATCH_CELLS (64 MB; a national branche group has 700,000 cells)
+BATCH, BATCH_CELLS = 64, 4_000_000
 
 Coalition = tuple[int, ...]  # the withheld singletons whose units pool what they know
 
@@ -97,43 +98,67 @@ def insiders_pin(
     suppressed: np.ndarray,
     ask: list[Coalition],
     structure: tuple[Edges, Incidence] | None = None,
+    known: dict[Coalition, Known] | None = None,
 ) -> list[InsiderFinding]:
     """Per coalition of ``ask`` (one withheld singleton, or two who pool what they
     know), the primary withheld cells its units pin narrower than their protection
     (only the others' part counts). ``bounds``: the outsider's bounds of ``knowledge``
     (insiders know at least as much: their bounds start there, and only what their
     own cells change is propagated again). ``structure``: the group's :class:`Edges`
-    and the :class:`Incidence` of ``knowledge``'s constraints, where the caller keeps
-    them (they do not change from round to round)."""
+    and the :class:`Incidence` of ``knowledge``'s constraints, and ``known``: what each
+    coalition knows (:func:`coalition_cells`), where the caller keeps them (they
+    depend on the table, not on what is withheld)."""
     edges, incidence = structure or (Edges.of(group), Incidence.of(knowledge))
+    known = {} if known is None else known
     outsider = knowledge.within(
         np.maximum(knowledge.low, bounds[0]), np.minimum(knowledge.high, bounds[1])
     )
-    alone: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    found = []
     targets = np.flatnonzero(group.primary & suppressed)  # the same for every coalition
-    size = max(1, min(BATCH, BATCH_CELLS // len(knowledge.low)))
+    # a target whose interval an insider leaves as the outsider's, and of which it has
+    # no part, is as protected as the outsider finds it: only those the outsider finds
+    # exposed are asked of every coalition (none, where the outsider check passed)
+    is_target = np.zeros(len(knowledge.low), dtype=bool)  # (and the hidden rests)
+    is_target[targets] = True
+    nobody = Known(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+    weak = _pinned(group, targets, nobody, outsider.low, outsider.high)
+    found = []
+    size = max(1, min(BATCH, BATCH_CELLS // len(knowledge.low), len(ask)))
+    near_bounds = NearBounds(outsider, incidence, size)
     for start in range(0, len(ask), size):
         batch = ask[start : start + size]
-        owned = [coalition_cells(group, c, edges, alone) for c in batch]
-        fixed = [np.flatnonzero(own) for own, _ in owned]
-        low, high = attacker_bounds_near(
-            outsider, fixed, [group.value[f] for f in fixed], incidence
-        )
-        for c, (own, part), f, a, b in zip(batch, owned, fixed, low, high):
-            pinned = _pinned(group, targets, own, part, a, b)
+        cells = [coalition_cells(group, c, edges, known) for c in batch]
+        low, high, moved = near_bounds([k.own for k in cells], [group.value[k.own] for k in cells])
+        for c, mine, a, b, m in zip(batch, cells, low, high, moved):
+            near = np.union1d(np.union1d(m, mine.holding), weak)
+            near = np.setdiff1d(near[is_target[near]], mine.own, assume_unique=True)
+            pinned = _pinned(group, near, mine, a, b)
             if len(pinned):
-                known_low, known_high = knowledge.low.copy(), knowledge.high.copy()
-                known_low[f] = known_high[f] = group.value[f]
-                shown = ~suppressed & ~own & (group.value > 0) & ~group.fixed_shown
-                relax = _relax(group, knowledge, incidence, pinned, shown, (a, b))
-                around = _around(knowledge, incidence, pinned, shown)
                 found.append(
-                    InsiderFinding(
-                        c, pinned, knowledge.within(known_low, known_high), relax, around
-                    )
+                    _finding(group, knowledge, incidence, suppressed, c, mine, pinned, a, b)
                 )
     return found
+
+
+def _finding(
+    group: GroupCells,
+    knowledge: Knowledge,
+    incidence: Incidence,
+    suppressed: np.ndarray,
+    coalition: Coalition,
+    mine: Known,
+    pinned: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+) -> InsiderFinding:
+    """What the units of ``coalition`` pin (``pinned``, with their bounds ``low``-``high``)
+    and what relaxes it."""
+    known_low, known_high = knowledge.low.copy(), knowledge.high.copy()
+    known_low[mine.own] = known_high[mine.own] = group.value[mine.own]
+    own = _mask(mine.own, len(group.value))
+    shown = ~suppressed & ~own & (group.value > 0) & ~group.fixed_shown
+    relax = _relax(group, knowledge, incidence, pinned, shown, (low, high))
+    around = _around(knowledge, incidence, pinned, shown)
+    return InsiderFinding(coalition, pinned, knowledge.within(known_low, known_high), relax, around)
 
 
 def _relax(
@@ -201,22 +226,24 @@ def incidence_groups(incidence: Incidence, cell: int) -> np.ndarray:
 
 
 def _pinned(
-    group: GroupCells,
-    targets: np.ndarray,
-    own: np.ndarray,
-    part: np.ndarray,
-    low: np.ndarray,
-    high: np.ndarray,
+    group: GroupCells, cells: np.ndarray, mine: Known, low: np.ndarray, high: np.ndarray
 ) -> np.ndarray:
-    """The cells of ``targets`` (the primary withheld cells), not the insider's own,
-    whose others' part (the value less the insider's ``part``) bounds ``low``-``high``
-    do not protect."""
-    t = targets[~own[targets]]
-    rest = group.value[t] - part[t]
+    """The cells of ``cells`` (primary withheld cells, not the insiders' own) whose
+    others' part (the value less the insiders' part, :attr:`Known.part`) bounds
+    ``low``-``high`` do not protect."""
+    part = np.zeros(len(cells))
+    at = np.minimum(np.searchsorted(mine.holding, cells), max(len(mine.holding) - 1, 0))
+    theirs = mine.holding[at] == cells if len(mine.holding) else np.zeros(len(cells), bool)
+    part[theirs] = mine.part[at[theirs]]
+    rest = group.value[cells] - part
     ok = protected(
-        rest, np.minimum(group.lower[t], rest), group.upper[t], low[t] - part[t], high[t] - part[t]
+        rest,
+        np.minimum(group.lower[cells], rest),
+        group.upper[cells],
+        low[cells] - part,
+        high[cells] - part,
     )
-    return t[~ok]
+    return cells[~ok]
 
 
 @dataclass(frozen=True)
@@ -230,6 +257,9 @@ class Edges:
     above: list[list[int]]
     splits: list[list[np.ndarray]]
     has_unit: np.ndarray  # cells that may hold a unit (an unknown count may)
+    part_of: list[list[tuple[int, int]]]  # per cell: (a cell it splits, which split)
+    height: list[int]  # a cell's longest chain of cells below it (parts come first)
+    cyclic: bool  # whether the cells below a cell can lead back to it
 
     @classmethod
     def of(cls, group: GroupCells) -> Edges:
@@ -246,92 +276,153 @@ class Edges:
             if big < n and small < n:  # not the hidden rests of subset pairs
                 below[big].append(small)
                 above[small].append(big)
-        splits: list[list[np.ndarray]] = [[] for _ in range(n)]
-        for p in group.parents:
-            children = np.flatnonzero(p >= 0)
-            order = np.argsort(p[children], kind="stable")
-            children = children[order]
-            starts = np.flatnonzero(np.r_[True, np.diff(p[children]) != 0])
-            for kids in np.split(children, starts[1:]) if len(children) else []:
-                splits[int(p[kids[0]])].append(kids)
-        entries = np.flatnonzero(relation)
-        entries = entries[np.argsort(linked.group[entries], kind="stable")]
-        groups = linked.group[entries]
-        starts = np.flatnonzero(np.r_[True, np.diff(groups) != 0])
-        for one in np.split(entries, starts[1:]) if len(entries) else []:
-            parts = linked.member[one]
-            splits[int(linked.total[linked.group[one[0]]])].append(parts[parts < n])
-        for big, small in zip(linked.large.tolist(), linked.small.tolist()):
-            if big < n and small < n:
-                splits[big].append(np.array([small]))
-        return cls(below, above, splits, np.nan_to_num(group.units, nan=2.0) >= 1)
+        splits = _splits(group, relation)
+        part_of: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+        for whole, ways in enumerate(splits):
+            for k, parts in enumerate(ways):
+                for p in parts.tolist():
+                    part_of[p].append((whole, k))
+        height, cyclic = _heights(below, above)
+        has_unit = np.nan_to_num(group.units, nan=2.0) >= 1
+        return cls(below, above, splits, has_unit, part_of, height, cyclic)
 
 
-def own_cells(group: GroupCells, s: int, edges: Edges) -> tuple[np.ndarray, np.ndarray]:
+def _splits(group: GroupCells, relation: np.ndarray) -> list[list[np.ndarray]]:
+    """Per cell, the ways it splits into cells that do not overlap (see :class:`Edges`);
+    ``relation``: which entries of the linked table's sums are relations."""
+    linked, n = group.linked, len(group.value)
+    splits: list[list[np.ndarray]] = [[] for _ in range(n)]
+    for p in group.parents:
+        children = np.flatnonzero(p >= 0)
+        order = np.argsort(p[children], kind="stable")
+        children = children[order]
+        starts = np.flatnonzero(np.r_[True, np.diff(p[children]) != 0])
+        for kids in np.split(children, starts[1:]) if len(children) else []:
+            splits[int(p[kids[0]])].append(kids)
+    entries = np.flatnonzero(relation)
+    entries = entries[np.argsort(linked.group[entries], kind="stable")]
+    groups = linked.group[entries]
+    starts = np.flatnonzero(np.r_[True, np.diff(groups) != 0])
+    for one in np.split(entries, starts[1:]) if len(entries) else []:
+        parts = linked.member[one]
+        splits[int(linked.total[linked.group[one[0]]])].append(parts[parts < n])
+    for big, small in zip(linked.large.tolist(), linked.small.tolist()):
+        if big < n and small < n:
+            splits[big].append(np.array([small]))
+    return splits
+
+
+def _heights(below: list[list[int]], above: list[list[int]]) -> tuple[list[int], bool]:
+    """Per cell, the longest chain of cells below it (0 for a cell with none), and
+    whether some chain is a cycle (its cells then keep height 0)."""
+    height = [0] * len(below)
+    waiting = [len(b) for b in below]
+    ready = [c for c, w in enumerate(waiting) if w == 0]
+    done = 0
+    while ready:
+        c = ready.pop()
+        done += 1
+        for up in above[c]:
+            height[up] = max(height[up], height[c] + 1)
+            waiting[up] -= 1
+            if waiting[up] == 0:
+                ready.append(up)
+    return height, done < len(below)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the units of a coalition know: the cells made only of their records
+    (``own``), the cells that hold their records among others' (``holding``), each as
+    sorted positions, and their part of each holding cell (``part``, a lower bound)."""
+
+    own: np.ndarray
+    holding: np.ndarray
+    part: np.ndarray
+
+
+def own_cells(group: GroupCells, s: int, edges: Edges) -> tuple[set[int], set[int]]:
     """The cells the unit of singleton ``s`` knows exactly (made only of its records),
-    and the cells that hold its records among others' (each a mask)."""
-    n = len(group.value)
-    has_unit = edges.has_unit
-    own = _closure(np.array([s]), edges.below, n)
+    and the cells that hold its records among others'."""
+    one = group.units == 1
+    own = _closure([s], edges.below)
     while True:
-        holding = _closure(np.flatnonzero(own & has_unit), edges.above, n) & ~own
-        alone = np.flatnonzero(holding & (group.units == 1))
-        if not len(alone):
+        holding = _closure(_with_unit(own, edges), edges.above) - own
+        alone = [c for c in holding if one[c]]
+        if not alone:
             return own, holding
-        own |= _closure(alone, edges.below, n)
+        own |= _closure(alone, edges.below)
 
 
 def coalition_cells(
     group: GroupCells,
     coalition: Coalition,
     edges: Edges,
-    alone: dict[int, tuple[np.ndarray, np.ndarray]],
-) -> tuple[np.ndarray, np.ndarray]:
-    """The cells the units of ``coalition`` know exactly together, and their part of
-    the others (0 elsewhere): a cell that holds records of as many of them as it has
-    units is theirs alone. ``alone``: each singleton's :func:`own_cells` (positions),
-    as found."""
-    n = len(group.value)
-    for s in coalition:
-        if s not in alone:  # (as positions: a mask per singleton of a national group is GBs)
-            own_s, holding_s = own_cells(group, s, edges)
-            alone[s] = np.flatnonzero(own_s), np.flatnonzero(holding_s)
-    owns, holds = zip(
-        *(tuple(_mask(a[k], n) for k in (0, 1)) for a in (alone[s] for s in coalition))
-    )
-    own = np.logical_or.reduce(owns)
-    has_unit = edges.has_unit
-    if len(coalition) > 1:
-        theirs = np.sum([o | h for o, h in zip(owns, holds)], axis=0)
-        own |= _closure(np.flatnonzero(~own & (group.units == theirs)), edges.below, n)
-        while True:  # a cell of one unit that holds their records is one of them
-            holding = _closure(np.flatnonzero(own & has_unit), edges.above, n) & ~own
-            one = np.flatnonzero(holding & (group.units == 1))
-            if not len(one):
-                break
-            own |= _closure(one, edges.below, n)
-    holding = _closure(np.flatnonzero(own & has_unit), edges.above, len(own)) & ~own
-    part = _their_part(group, own, holding, edges)
-    return own, np.where(own, 0.0, part)
+    known: dict[Coalition, Known],
+) -> Known:
+    """What the units of ``coalition`` know together (:class:`Known`): a cell that
+    holds records of as many of them as it has units is theirs alone. ``known``: what
+    each coalition (each singleton alone, too) was found to know, as found; it is
+    looked up and filled in."""
+    if coalition in known:
+        return known[coalition]
+    if len(coalition) == 1:
+        own, holding = own_cells(group, coalition[0], edges)
+        known[coalition] = _known(group, own, holding, edges)
+        return known[coalition]
+    singles = [coalition_cells(group, (s,), edges, known) for s in coalition]
+    own = set().union(*(k.own.tolist() for k in singles))
+    theirs = Counter(c for k in singles for c in {*k.own.tolist(), *k.holding.tolist()})
+    units, one = group.units, group.units == 1
+    own |= _closure([c for c, n in theirs.items() if c not in own and units[c] == n], edges.below)
+    while True:  # a cell of one unit that holds their records is one of them
+        holding = _closure(_with_unit(own, edges), edges.above) - own
+        alone = [c for c in holding if one[c]]
+        if not alone:
+            break
+        own |= _closure(alone, edges.below)
+    known[coalition] = _known(group, own, holding, edges)
+    return known[coalition]
 
 
-def _their_part(
-    group: GroupCells, own: np.ndarray, holding: np.ndarray, edges: Edges
-) -> np.ndarray:
+def _with_unit(cells: set[int], edges: Edges) -> list[int]:
+    """The cells of ``cells`` that may hold a unit."""
+    return [c for c in cells if edges.has_unit[c]]
+
+
+def _known(group: GroupCells, own: set[int], holding: set[int], edges: Edges) -> Known:
+    """:class:`Known` of the cells ``own`` and ``holding``."""
+    own_at = np.array(sorted(own), dtype=np.int64)
+    holding_at = np.array(sorted(holding), dtype=np.int64)
+    return Known(own_at, holding_at, _their_part(group, own, holding_at, edges))
+
+
+def _their_part(group: GroupCells, own: set[int], holding: np.ndarray, edges: Edges) -> np.ndarray:
     """A lower bound of the insiders' part of each ``holding`` cell: their own cells at
     their value, and a holding cell at least the sum of its parts' in any one way it
     splits (a unit counted in subjects is one subject, though it made five reports:
-    the part follows each indicator)."""
-    part = np.where(own, group.value, 0.0)
-    cells = np.flatnonzero(holding)
-    for _ in range(len(cells)):
-        before = part[cells].copy()
-        for c in cells:
-            for parts in edges.splits[c]:
-                part[c] = max(part[c], part[parts].sum())
-        if np.array_equal(before, part[cells]):
+    the part follows each indicator). Parts come before the cells they split (by
+    :attr:`Edges.height`), so one pass settles every cell; where relations make a
+    cycle, passes repeat until nothing moves."""
+    cells = holding.tolist()
+    wholes = set(cells)
+    part = dict.fromkeys(cells, 0.0) | {c: float(group.value[c]) for c in own}
+    order = sorted(part, key=edges.height.__getitem__)
+    for _ in range(len(cells) if edges.cyclic else 1):
+        sums: dict[tuple[int, int], float] = {}
+        moved = False
+        for c in order:
+            if c in wholes:
+                ways = range(len(edges.splits[c]))
+                best = max((sums.get((c, k), 0.0) for k in ways), default=0.0)
+                if best > part[c]:
+                    part[c], moved = best, True
+            for whole, k in edges.part_of[c]:
+                if whole in wholes:
+                    sums[whole, k] = sums.get((whole, k), 0.0) + part[c]
+        if not moved:
             break
-    return np.where(holding, part, 0.0)
+    return np.array([part[c] for c in cells], dtype=float)
 
 
 def _mask(positions: np.ndarray, n: int) -> np.ndarray:
@@ -341,15 +432,13 @@ def _mask(positions: np.ndarray, n: int) -> np.ndarray:
     return mask
 
 
-def _closure(starts: np.ndarray, edges: list[list[int]], n: int) -> np.ndarray:
+def _closure(starts: list[int], edges: list[list[int]]) -> set[int]:
     """``starts`` and every cell reachable from them along ``edges``."""
-    todo = starts.tolist()
-    seen = set(todo)  # a set: a numpy lookup per step is many times slower
+    todo = list(starts)
+    seen = set(todo)
     while todo:
         for nxt in edges[todo.pop()]:
             if nxt not in seen:
                 seen.add(nxt)
                 todo.append(nxt)
-    mask = np.zeros(n, dtype=bool)
-    mask[np.fromiter(seen, dtype=np.int64, count=len(seen))] = True
-    return mask
+    return seen

@@ -25,6 +25,8 @@ table afterwards, and the loop adds what they still find exposed.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -73,15 +75,32 @@ class _Rows:
         return LinearConstraint(a, np.concatenate(self.lower), np.concatenate(self.upper))
 
 
+class Joint(NamedTuple):
+    """What :func:`joint_complements` found: the new suppression mask (a superset of
+    the pattern it was given), and whether every block found a solution in its time
+    (``complete``; a block out of time keeps its pattern as it was)."""
+
+    suppressed: np.ndarray
+    complete: bool
+
+
 def joint_complements(
-    group: GroupCells, suppressed: np.ndarray, need: np.ndarray, limits: SearchLimits = LIMITS
-) -> np.ndarray | None:
+    group: GroupCells,
+    suppressed: np.ndarray,
+    need: np.ndarray,
+    limits: SearchLimits = LIMITS,
+    threads: int = 1,
+) -> Joint:
     """The cheapest complements for the whole linked table of ``group`` (see the module
-    docstring): the new suppression mask, a superset of ``suppressed``. ``need`` is
-    what each withheld cell must hide (its upper protection level, or what the loop
-    gave it); cells unknown at the source are never withheld. None where the program
-    finds no solution within ``limits.complement_time_limit`` (a national table of
-    every SBI division can take longer)."""
+    docstring). ``need`` is what each withheld cell must hide (its upper protection
+    level, or what the loop gave it); cells unknown at the source are never withheld.
+
+    No row links two blocks (a gemeente's table, with its wijken and branches), so the
+    program is the sum of one program per block: each block whose rows the pattern
+    breaks is solved on its own (on up to ``threads`` threads), within
+    ``limits.complement_time_limit``; the others keep their pattern. A national table
+    of every SBI division is hundreds of small programs, not one that runs out of time.
+    """
     linked = group.linked
     n_real, n_rest = linked.n_cells, linked.n_hidden
     n = n_real + n_rest
@@ -99,26 +118,114 @@ def joint_complements(
     _rest_rows(rows, group)
     h_low = _total_room(cell, of, member, need, suppressed, h_max, n_groups)
     constraint = rows.constraint(n + 2 * n_groups)
-    unsettled = _unsettled(constraint, low, h_low, sums, group)
-    if not unsettled.any():
-        return suppressed  # nothing to add: the program's optimum is the pattern itself
-    # blocks (gemeenten) whose rows hold as they are keep their pattern: only the
-    # others are solved (presolve drops the fixed ones)
-    high = np.where(unsettled, high, low)
-    result = milp(
-        np.r_[np.where(group.never, 0.0, group.cost), np.zeros(n_rest + 2 * n_groups)],
+    program = _Program(
+        cost=np.r_[np.where(group.never, 0.0, group.cost), np.zeros(n_rest + 2 * n_groups)],
         integrality=np.r_[np.ones(n), np.zeros(2 * n_groups)],
-        bounds=Bounds(
-            np.r_[low, h_low, np.zeros(n_groups)], np.r_[high, np.full(2 * n_groups, np.inf)]
-        ),
-        constraints=constraint,
-        options={"time_limit": limits.complement_time_limit, "mip_rel_gap": limits.complement_gap},
+        low=np.r_[low, h_low, np.zeros(n_groups)],
+        high=np.r_[high, np.full(2 * n_groups, np.inf)],
+        constraint=constraint,
     )
-    if result.x is None and result.status == TIME_LIMIT:
-        return None  # the caller protects the table subtable by subtable instead
-    if result.x is None:
-        raise DisclosureError(f"the joint complement program found no solution ({result.message})")
-    return suppressed | (result.x[:n_real] > 0.5)
+    block = _blocks(sums, group)
+    column_block = np.r_[block, block[cell[~member]], block[cell[~member]]]
+    broken = _broken_blocks(program, sums, column_block)
+    if not len(broken):
+        return Joint(suppressed, True)  # the program's optimum is the pattern itself
+    column_bin = _bins(column_block, broken, limits.joint_bin_columns)
+    bins = np.unique(column_bin[column_bin >= 0])
+    x, complete = program.solve_blocks(column_bin, bins, limits, threads)
+    return Joint(suppressed | (x[:n_real] > 0.5), complete)
+
+
+def _bins(column_block: np.ndarray, broken: np.ndarray, most: int) -> np.ndarray:
+    """The broken blocks packed into programs of about ``most`` columns each (a block
+    larger than that alone), in order: the bin of each column, -1 where its block
+    keeps its pattern. One program per small block costs more in setting up than in
+    solving; one program for all of them cannot use both cores, nor stop in time."""
+    sizes = np.bincount(column_block, minlength=int(column_block.max()) + 1)[broken]
+    bin_of = np.full(len(sizes) and int(column_block.max()) + 1, -1)
+    current, filled = 0, 0
+    for b, size in zip(broken.tolist(), sizes.tolist()):
+        if filled and filled + size > most:
+            current, filled = current + 1, 0
+        bin_of[b], filled = current, filled + size
+    return bin_of[column_block]
+
+
+class _Program(NamedTuple):
+    """The mixed-integer program of :func:`joint_complements`, whole."""
+
+    cost: np.ndarray
+    integrality: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    constraint: LinearConstraint
+
+    def solve_blocks(
+        self, column_block: np.ndarray, blocks: np.ndarray, limits: SearchLimits, threads: int
+    ) -> tuple[np.ndarray, bool]:
+        """The program's solution with the columns of ``blocks`` solved (each block on
+        its own) and the others at their lower bounds (the pattern as it is); and
+        whether every block found a solution in its time."""
+        a = self.constraint.A.tocsr()
+        row_block = _row_blocks(a, column_block)
+        # columns and rows in block order (stable: a block keeps its own order), so
+        # that a block's program is one contiguous slice
+        columns = np.argsort(column_block, kind="stable")
+        rows = np.argsort(row_block, kind="stable")
+        a = a[rows][:, columns]
+        col_starts = np.searchsorted(column_block[columns], blocks, side="left")
+        col_ends = np.searchsorted(column_block[columns], blocks, side="right")
+        row_starts = np.searchsorted(row_block[rows], blocks, side="left")
+        row_ends = np.searchsorted(row_block[rows], blocks, side="right")
+        options = {"time_limit": limits.complement_time_limit, "mip_rel_gap": limits.complement_gap}
+
+        def solve(k: int) -> np.ndarray | None:
+            cols = columns[col_starts[k] : col_ends[k]]
+            r = rows[row_starts[k] : row_ends[k]]
+            result = milp(
+                self.cost[cols],
+                integrality=self.integrality[cols],
+                bounds=Bounds(self.low[cols], self.high[cols]),
+                constraints=LinearConstraint(
+                    a[row_starts[k] : row_ends[k], col_starts[k] : col_ends[k]],
+                    self.constraint.lb[r],
+                    self.constraint.ub[r],
+                ),
+                options=options,
+            )
+            if result.x is None and result.status != TIME_LIMIT:
+                raise DisclosureError(
+                    f"the joint complement program found no solution ({result.message})"
+                )
+            return result.x
+
+        x, complete = self.low.copy(), True
+        for k, found in enumerate(_each(solve, len(blocks), threads)):
+            if found is None:
+                complete = False  # out of time: the block keeps its pattern
+            else:
+                x[columns[col_starts[k] : col_ends[k]]] = found
+        return x, complete
+
+
+def _each(
+    solve: Callable[[int], np.ndarray | None], n: int, threads: int
+) -> Iterator[np.ndarray | None]:
+    """``solve(k)`` for k = 0 .. n-1, in order, on up to ``threads`` threads (HiGHS lets
+    go of the interpreter while it solves)."""
+    if threads <= 1 or n < 2:
+        yield from map(solve, range(n))
+        return
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="zicht-joint") as pool:
+        yield from pool.map(solve, range(n))
+
+
+def _row_blocks(a: sparse.csr_matrix, column_block: np.ndarray) -> np.ndarray:
+    """The block of each row (the block of its first column: no row spans two); -1 for
+    a row without entries."""
+    filled = np.diff(a.indptr) > 0
+    first = a.indices[np.minimum(a.indptr[:-1], max(len(a.indices) - 1, 0))]
+    return np.where(filled, column_block[first] if len(a.indices) else -1, -1)
 
 
 TIME_LIMIT = 1  # scipy's milp status: the time limit was reached
@@ -193,25 +300,12 @@ def _rest_rows(rows: _Rows, group: GroupCells) -> None:
     )
 
 
-def _unsettled(
-    constraint: LinearConstraint, x: np.ndarray, h_low: np.ndarray, sums: _Sums, group: GroupCells
-) -> np.ndarray:
-    """The cells of the blocks (cells linked by sums: a gemeente's table) where the
-    pattern ``x`` as it is (nothing more withheld) breaks a row: only there can the
-    program add anything."""
-    cell, of, member, value, n_groups = sums
-    n = len(x)
-    h = np.bincount(of[member], weights=value[cell[member]] * x[cell[member]], minlength=n_groups)
-    p = np.bincount(of, weights=x[cell], minlength=n_groups)
-    ax = constraint.A @ np.r_[x, h, p]
-    tolerance = 1e-6
-    broken = (ax < constraint.lb - tolerance) | (ax > constraint.ub + tolerance)
-    columns = constraint.A[np.flatnonzero(broken)].indices
-    # a sum's own columns (H_g, P_g) stand for its total cell
+def _blocks(sums: _Sums, group: GroupCells) -> np.ndarray:
+    """The block of each cell and rest (cells linked by sums: a gemeente's table)."""
+    cell, of, member = sums.cell, sums.of, sums.member
     total = cell[~member]
-    columns = np.where(columns < n, columns, total[(columns - n) % n_groups])
-    columns = np.r_[columns, total[h < h_low - tolerance]]
     linked = group.linked
+    n = linked.n_cells + linked.n_hidden
     rest = linked.n_cells + np.arange(linked.n_hidden)
     graph = sparse.coo_matrix(
         (
@@ -220,8 +314,24 @@ def _unsettled(
         ),
         shape=(n, n),
     )
-    _, block = connected_components(graph, directed=False)
-    return np.isin(block, np.unique(block[columns]))
+    return connected_components(graph, directed=False)[1]
+
+
+def _broken_blocks(program: _Program, sums: _Sums, column_block: np.ndarray) -> np.ndarray:
+    """The blocks where the pattern as it is (nothing more withheld: every cell at its
+    lower bound) breaks a row or a bound: only there can the program add anything."""
+    cell, of, member, value, n_groups = sums
+    x = program.low[: len(value)]
+    h = np.bincount(of[member], weights=value[cell[member]] * x[cell[member]], minlength=n_groups)
+    p = np.bincount(of, weights=x[cell], minlength=n_groups)
+    point = np.r_[x, h, p]
+    a = program.constraint.A.tocsr()
+    ax = a @ point
+    tolerance = 1e-6
+    broken = (ax < program.constraint.lb - tolerance) | (ax > program.constraint.ub + tolerance)
+    columns = a[np.flatnonzero(broken)].indices
+    columns = np.r_[columns, np.flatnonzero(point < program.low - tolerance)]
+    return np.unique(column_block[columns])
 
 
 def _room_rows(

@@ -143,50 +143,105 @@ def attacker_bounds_near(
     values: list[np.ndarray],
     incidence: Incidence,
     max_rounds: int = LIMITS.propagation_rounds,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """:func:`attacker_bounds` of ``k`` (intervals at a fixed point of propagation)
     with, in each of several variants, some cells fixed: ``fixed[j]`` at ``values[j]``
     in variant ``j``. Only the constraints a change reaches are propagated again, wave
     by wave, as far as it goes, in all variants at once. The same fixed point as
     :func:`attacker_bounds` (tested), at the cost of what the changes move: an insider
     who knows a few cells (:mod:`disclosure.insiders`) moves few. Returns ``low`` and
-    ``high``, one row per variant."""
-    n, n_groups, copies = len(k.low), len(k.total), len(fixed)
-    low, high = np.tile(k.low.astype(float), copies), np.tile(k.high.astype(float), copies)
-    at = np.concatenate([j * n + np.asarray(f, dtype=np.int64) for j, f in enumerate(fixed)])
-    low[at] = high[at] = np.concatenate(values)
-    cells = _distinct(at, len(low))
-    n_pairs = max(len(k.small), 1)
-    for _ in range(max_rounds):
-        if not len(cells):
-            break
-        copy, cell = np.divmod(cells, n)
-        row, group = _rows(incidence.groups, cell)
-        groups = _distinct(copy[row] * n_groups + group, copies * n_groups)
-        g_copy, g_base = np.divmod(groups, n_groups)
-        e_row, entry = _rows(incidence.entries, g_base)
-        totals = g_copy * n + k.total[g_base]
-        members = g_copy[e_row] * n + k.member[entry]
-        row, pair = _rows(incidence.pairs, cell)
-        pairs = _distinct(copy[row] * n_pairs + pair, copies * n_pairs)
-        p_copy, p_base = np.divmod(pairs, n_pairs)
-        small, large = p_copy * n + k.small[p_base], p_copy * n + k.large[p_base]
-        touched = _distinct(np.r_[totals, members, small, large], len(low))
-        before_low, before_high = low[touched], high[touched]
-        _propagate_sums(low, high, totals, members, e_row, len(g_base))
-        np.minimum.at(high, small, high[large])
-        np.maximum.at(low, large, low[small])
-        if k.zero_or_at_least is not None:
-            _either(k.zero_or_at_least[touched % n], touched, low, high)
-        if np.any(low[touched] > high[touched] + 1e-6):
-            raise DisclosureError("the published cells are inconsistent with each other")
-        cells = touched[(low[touched] != before_low) | (high[touched] != before_high)]
-    return low.reshape(copies, n), high.reshape(copies, n)
+    ``high``, one row per variant, and per variant the cells whose interval may differ
+    from ``k``'s (sorted positions: the fixed cells and those a wave moved). Many
+    calls on one ``k``: :class:`NearBounds`."""
+    return NearBounds(k, incidence, len(fixed), max_rounds)(fixed, values)
+
+
+class NearBounds:
+    """:func:`attacker_bounds_near`, called again and again on one ``k`` with up to
+    ``copies`` variants a call: the variants' bounds are kept from call to call, and
+    each call first puts back only what the last one moved (copying a national
+    group's bounds for every batch of insiders cost more than propagating)."""
+
+    def __init__(
+        self,
+        k: Knowledge,
+        incidence: Incidence,
+        copies: int,
+        max_rounds: int = LIMITS.propagation_rounds,
+    ) -> None:
+        self.k, self.incidence, self.max_rounds = k, incidence, max_rounds
+        self.base_low, self.base_high = k.low.astype(float), k.high.astype(float)
+        self.low, self.high = np.tile(self.base_low, copies), np.tile(self.base_high, copies)
+        self.moved = np.zeros(0, dtype=np.int64)  # positions the last call moved
+
+    def __call__(
+        self, fixed: list[np.ndarray], values: list[np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """The bounds with ``fixed[j]`` at ``values[j]`` in variant ``j`` (see
+        :func:`attacker_bounds_near`). The arrays returned are this workspace's own:
+        valid until the next call."""
+        k, n, copies = self.k, len(self.k.low), len(fixed)
+        low, high = self.low[: copies * n], self.high[: copies * n]
+        self.low[self.moved], self.high[self.moved] = (
+            self.base_low[self.moved % n],
+            self.base_high[self.moved % n],
+        )
+        at = np.concatenate([j * n + np.asarray(f, dtype=np.int64) for j, f in enumerate(fixed)])
+        low[at] = high[at] = np.concatenate(values)
+        cells = _distinct(at, len(low))
+        moved = [cells]
+        for _ in range(self.max_rounds):
+            if not len(cells):
+                break
+            cells = _wave(k, self.incidence, low, high, cells, copies)
+            moved.append(cells)
+        self.moved = _distinct(np.concatenate(moved), len(low))
+        ends = np.searchsorted(self.moved, np.arange(1, copies + 1) * n)
+        each = [cells % n for cells in np.split(self.moved, ends[:-1])]
+        return low.reshape(copies, n), high.reshape(copies, n), each
+
+
+def _wave(
+    k: Knowledge,
+    incidence: Incidence,
+    low: np.ndarray,
+    high: np.ndarray,
+    cells: np.ndarray,
+    copies: int,
+) -> np.ndarray:
+    """One wave of :class:`NearBounds`: the constraints of the cells that moved
+    (``cells``, positions in the variants' bounds) narrow their cells, in place;
+    returns the cells that moved now."""
+    n, n_groups, n_pairs = len(k.low), len(k.total), max(len(k.small), 1)
+    copy, cell = np.divmod(cells, n)
+    row, group = _rows(incidence.groups, cell)
+    groups = _distinct(copy[row] * n_groups + group, copies * n_groups)
+    g_copy, g_base = np.divmod(groups, n_groups)
+    e_row, entry = _rows(incidence.entries, g_base)
+    totals = g_copy * n + k.total[g_base]
+    members = g_copy[e_row] * n + k.member[entry]
+    row, pair = _rows(incidence.pairs, cell)
+    pairs = _distinct(copy[row] * n_pairs + pair, copies * n_pairs)
+    p_copy, p_base = np.divmod(pairs, n_pairs)
+    small, large = p_copy * n + k.small[p_base], p_copy * n + k.large[p_base]
+    touched = _distinct(np.r_[totals, members, small, large], len(low))
+    before_low, before_high = low[touched], high[touched]
+    _propagate_sums(low, high, totals, members, e_row, len(g_base))
+    np.minimum.at(high, small, high[large])
+    np.maximum.at(low, large, low[small])
+    if k.zero_or_at_least is not None:
+        _either(k.zero_or_at_least[touched % n], touched, low, high)
+    if np.any(low[touched] > high[touched] + 1e-6):
+        raise DisclosureError("the published cells are inconsistent with each other")
+    return touched[(low[touched] != before_low) | (high[touched] != before_high)]
 
 
 def _distinct(values: np.ndarray, size: int) -> np.ndarray:
     """The distinct ``values`` (integers below ``size``), sorted: by marking, which
-    beats sorting or hashing the hundreds of thousands of a batch's wave."""
+    beats sorting or hashing the hundreds of thousands of a batch's wave; by sorting
+    where they are few (the last waves of a change, a national group's millions)."""
+    if len(values) * 32 < size:
+        return np.unique(values)
     mark = np.zeros(size, dtype=bool)
     mark[values] = True
     return np.flatnonzero(mark)

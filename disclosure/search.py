@@ -17,7 +17,7 @@ import pandas as pd
 
 from zicht.disclosure.complements import Pattern
 from zicht.disclosure.group import GroupCells
-from zicht.disclosure.insiders import Coalition, Edges, coalitions, insiders_pin
+from zicht.disclosure.insiders import Coalition, Edges, Known, coalitions, insiders_pin
 from zicht.disclosure.knowledge import Knowledge, Labels, block_labels, protected
 from zicht.disclosure.limits import LIMITS, SearchLimits
 from zicht.disclosure.linked import LinkedCells, Relations
@@ -75,7 +75,7 @@ def protect_group(
     """
     frame = cells.loc[rows]
     group = GroupCells.of(frame, table or LinkedCells(frame, relations), params)
-    search = Search(group, _kept_proofs(frame, keep), keep, limits)
+    search = Search(group, _kept_proofs(frame, keep), keep, limits, threads)
     for rounds in itertools.count(1):
         grew = None  # whether asking the insiders grew the pattern (None: not asked)
         search.pattern.complete()
@@ -129,11 +129,16 @@ class Search:
     """
 
     def __init__(
-        self, group: GroupCells, proven: np.ndarray, keep: bool, limits: SearchLimits
+        self,
+        group: GroupCells,
+        proven: np.ndarray,
+        keep: bool,
+        limits: SearchLimits,
+        threads: int = 1,
     ) -> None:
         self.group = group
         self.limits = limits
-        self.pattern = Pattern(group, keep, limits)
+        self.pattern = Pattern(group, keep, limits, threads)
         self.proven = proven
         self.was_idle = np.zeros(0, dtype=np.int64)  # exposed cells widening left alone
         self.labels: Labels | None = None  # the blocks: the constraints stay, so do they
@@ -144,6 +149,7 @@ class Search:
         self.check = np.zeros(0, dtype=np.int64)
         self.insiders_clear: set[Coalition] = set()  # insiders found to pin nothing
         self.structure: tuple[Edges, Incidence] | None = None  # for the insiders
+        self.known: dict[Coalition, Known] = {}  # what each coalition of insiders knows
 
     def publish(self) -> Knowledge:
         """The published values of the pattern (rounded; NaN where withheld) and what
@@ -203,6 +209,7 @@ class Search:
             self.pattern.suppressed,
             ask,
             self.structure,
+            self.known,
         )
         self.insiders_clear |= set(ask) - {f.coalition for f in found}
         before = self.pattern.size()
@@ -256,7 +263,7 @@ def programs_agree(
     to be protected gets complements); other groups as the programs decide them."""
     low, high, enough = search.low, search.high, search.enough
     if not search.group.two_way:
-        low, high = attacker_bounds_decisive(knowledge, check, low, high, enough)
+        low, high = attacker_bounds_decisive(knowledge, check, low, high, enough, threads=threads)
         return np.asarray(enough(check, low[check], high[check]), dtype=bool)
     limits = search.limits
     bounded = knowledge.within(low, high)

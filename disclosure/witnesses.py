@@ -47,6 +47,7 @@ def attacker_bounds_decisive(
     high: np.ndarray,
     enough: Criterion,
     max_witnesses: int = LIMITS.decisive_witnesses,
+    threads: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bounds for ``cells`` that decide ``enough(cells, low, high)`` (a criterion that
     holds for an interval if it holds for a narrower one) as the programs would, at a
@@ -57,19 +58,25 @@ def attacker_bounds_decisive(
     values the attacker cannot rule out, so the range the solutions span lies inside
     every cell's exact interval. A cell whose spanned range is already enough keeps
     its outer bounds (the verdict is the same); the others get the exact programs.
+    Blocks are solved on up to ``threads`` threads.
     """
     k = k.within(low, high)
     low, high = low.copy(), high.copy()
-    for which, sub, local, _ in blocks(k, cells):
-        targets = cells[which]
+
+    def decide(block: Block) -> np.ndarray:
+        targets, sub, local = cells[block.which], block.knowledge, block.local
+        lo, hi = low[targets].copy(), high[targets].copy()
         if sub.has_disjunctions:
-            low[targets], high[targets] = attacker_bounds_lp(sub, local)
-            continue
+            return np.stack(attacker_bounds_lp(sub, local))
         solver = highs_model(sub)
         undecided = ~witnessed(solver, sub, local, targets, enough, max_witnesses)[0]
         if undecided.any():
-            exact = linear_bounds(solver, local[undecided])
-            low[targets[undecided]], high[targets[undecided]] = exact
+            lo[undecided], hi[undecided] = linear_bounds(solver, local[undecided])
+        return np.stack([lo, hi])
+
+    chosen = list(blocks(k, cells))
+    for block, (lo, hi) in zip(chosen, each_block(decide, chosen, threads)):
+        low[cells[block.which]], high[cells[block.which]] = lo, hi
     return low, high
 
 

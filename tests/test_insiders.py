@@ -175,7 +175,7 @@ def test_propagating_from_a_few_known_cells_reaches_the_same_bounds(wijken, data
     knowledge = linked.knowledge(np.where(withheld, np.nan, value), 2.0, False, 10)
     low, high = attacker_bounds(knowledge)
     fixed = [np.flatnonzero(withheld & (np.arange(len(cells)) % 3 == j)) for j in range(3)]
-    near_low, near_high = attacker_bounds_near(
+    near_low, near_high, moved = attacker_bounds_near(
         knowledge.within(low, high), fixed, [value[f] for f in fixed], Incidence.of(knowledge)
     )
     for j, f in enumerate(fixed):
@@ -184,6 +184,9 @@ def test_propagating_from_a_few_known_cells_reaches_the_same_bounds(wijken, data
         again_low, again_high = attacker_bounds(knowledge.within(k_low, k_high))
         np.testing.assert_allclose(near_low[j], again_low, atol=1e-9)
         np.testing.assert_allclose(near_high[j], again_high, atol=1e-9)
+        # every cell whose interval moved is named as moved
+        changed = (again_low != low) | (again_high != high)
+        assert set(np.flatnonzero(changed)) <= set(moved[j].tolist())
 
 
 def test_without_the_insider_step_the_exact_insider_finds_a_cell(monkeypatch):
