@@ -51,7 +51,7 @@ class Pattern:
         secondary = (group.reason == SECONDARY) if keep else False
         self.suppressed: np.ndarray = group.primary | secondary | group.never | group.fixed_hidden
         self.need: np.ndarray = np.where(group.primary, group.upper, 0.0)
-        self._last_joint: tuple[bytes, bytes] | None = None  # the pattern it returned
+        self._last_joint: tuple[bytes, bytes, bytes | None] | None = None  # what it returned
 
     def size(self) -> tuple[int, float]:
         """How many cells are withheld and how much they must hide together: a step
@@ -114,26 +114,35 @@ class Pattern:
 
     def cover(self, cells: np.ndarray) -> bool:
         """The cheapest cover of ``cells``: each must hide as much as it wants, in every
-        sum it is in (:func:`~disclosure.joint.joint_complements`). Returns whether it
-        withheld anything new."""
+        sum it is in (:func:`~disclosure.joint.joint_complements`), in the blocks
+        (gemeenten) of ``cells`` only: the audit found the others protected. Returns
+        whether it withheld anything new."""
         self.need[cells] = np.maximum(self.need[cells], self.group.wanted[cells])
-        return bool(self._joint())
+        return bool(self._joint(cells))
 
-    def _joint(self) -> bool | None:
-        """The joint program on the pattern as it is (not again on the pattern it
-        returned last: it would add nothing); returns whether it withheld anything,
-        None where a block found no solution in its time (that block keeps its
-        pattern; the others take theirs)."""
+    def _joint(self, near: np.ndarray | None = None) -> bool | None:
+        """The joint program on the pattern as it is, in the blocks of the cells
+        ``near`` (None: every block), not again on the pattern it returned last (it
+        would add nothing); returns whether it withheld anything, None where a block
+        found no solution in its time (that block keeps its pattern; the others take
+        theirs)."""
         g = self.group
-        if self._last_joint == (self.suppressed.tobytes(), self.need.tobytes()):
+        asked = (
+            self.suppressed.tobytes(),
+            self.need.tobytes(),
+            None if near is None else np.asarray(near).tobytes(),
+        )
+        if self._last_joint == asked:
             return False
-        joint = joint_complements(g, self.suppressed, self.need, self.limits, self.threads)
+        joint = joint_complements(
+            g, self.suppressed, self.need, self.limits, self.threads, near=near
+        )
         grown = joint.suppressed & ~(g.unknown | g.fixed_shown)
         new = grown & ~self.suppressed
         self.suppressed = grown | self.suppressed
         if not joint.complete:
             return None
-        self._last_joint = (self.suppressed.tobytes(), self.need.tobytes())
+        self._last_joint = (self.suppressed.tobytes(), self.need.tobytes(), asked[2])
         return bool(new.any())
 
     def _widen_one(self, i: int) -> None:

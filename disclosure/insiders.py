@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -56,6 +56,18 @@ class InsiderFinding:
     knowledge: Knowledge
     relax: np.ndarray  # published cells on the constraints that pin them (see _relax)
     around: np.ndarray  # every published cell on a constraint of theirs (the last resort)
+
+
+@dataclass
+class InsiderMemo:
+    """What the insiders' step keeps from round to round, and from one protection pass
+    over a table to the next (the company rule protects a table again): the
+    :class:`Edges` and the :class:`Incidence` of its constraints, and what each
+    coalition knows. All of it depends on the table (its cells, units and values),
+    not on what is withheld."""
+
+    structure: tuple[Edges, Incidence] | None = None
+    known: dict[Coalition, Known] = field(default_factory=dict)
 
 
 def singletons(group: GroupCells, suppressed: np.ndarray) -> np.ndarray:

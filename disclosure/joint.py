@@ -90,16 +90,19 @@ def joint_complements(
     need: np.ndarray,
     limits: SearchLimits = LIMITS,
     threads: int = 1,
+    near: np.ndarray | None = None,
 ) -> Joint:
     """The cheapest complements for the whole linked table of ``group`` (see the module
     docstring). ``need`` is what each withheld cell must hide (its upper protection
     level, or what the loop gave it); cells unknown at the source are never withheld.
 
     No row links two blocks (a gemeente's table, with its wijken and branches), so the
-    program is the sum of one program per block: each block whose rows the pattern
-    breaks is solved on its own (on up to ``threads`` threads), within
+    program is the sum of one program per block: the blocks whose rows the pattern
+    breaks are solved apart from the others, in bins of about
+    ``limits.joint_bin_columns`` columns (on up to ``threads`` threads), each within
     ``limits.complement_time_limit``; the others keep their pattern. A national table
     of every SBI division is hundreds of small programs, not one that runs out of time.
+    With ``near`` (cells), only the blocks of those cells are solved.
     """
     linked = group.linked
     n_real, n_rest = linked.n_cells, linked.n_hidden
@@ -128,6 +131,8 @@ def joint_complements(
     block = _blocks(sums, group)
     column_block = np.r_[block, block[cell[~member]], block[cell[~member]]]
     broken = _broken_blocks(program, sums, column_block)
+    if near is not None:
+        broken = np.intersect1d(broken, block[near])
     if not len(broken):
         return Joint(suppressed, True)  # the program's optimum is the pattern itself
     column_bin = _bins(column_block, broken, limits.joint_bin_columns)

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from zicht.disclosure.group import area_depth
+from zicht.disclosure.insiders import InsiderMemo
 from zicht.disclosure.knowledge import protected
 from zicht.disclosure.limits import LIMITS, SearchLimits
 from zicht.disclosure.linked import TOTAL, LinkedCells, Relations, text_column
@@ -260,6 +261,7 @@ class _Run:
         rows, among = self.rows_of(linked), self.relations.among(linked)
         # the same cells and relations each time the company rule withholds more
         table = LinkedCells(self.cells.loc[rows], among)
+        memo = InsiderMemo()  # and what the insiders know of them
         while True:
             rounds = protect_group(
                 self.cells,
@@ -270,6 +272,7 @@ class _Run:
                 threads=threads,
                 table=table,
                 limits=self.limits,
+                memo=memo,
             )
             self.rounds = max(self.rounds, rounds)
             if not _company_rule(self.cells, companies, self.params):

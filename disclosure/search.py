@@ -17,7 +17,13 @@ import pandas as pd
 
 from zicht.disclosure.complements import Pattern
 from zicht.disclosure.group import GroupCells
-from zicht.disclosure.insiders import Coalition, Edges, Known, coalitions, insiders_pin
+from zicht.disclosure.insiders import (
+    Coalition,
+    Edges,
+    InsiderMemo,
+    coalitions,
+    insiders_pin,
+)
 from zicht.disclosure.knowledge import Knowledge, Labels, block_labels, protected
 from zicht.disclosure.limits import LIMITS, SearchLimits
 from zicht.disclosure.linked import LinkedCells, Relations
@@ -47,6 +53,7 @@ def protect_group(
     programs: bool = True,
     table: LinkedCells | None = None,
     limits: SearchLimits = LIMITS,
+    memo: InsiderMemo | None = None,
 ) -> int:
     """Complements for the ``rows`` of ``cells`` (a group of linked indicators) until
     the attacker finds nothing; writes the decision into ``cells`` and returns the
@@ -71,11 +78,13 @@ def protect_group(
     ``keep`` starts from the complements already chosen (and the proofs still valid)
     instead of none. Without ``programs`` only propagation checks (a first pattern
     that a later group with the same cells checks in full). ``table``: the group's
-    :class:`~disclosure.linked.LinkedCells`, where the caller has them already.
+    :class:`~disclosure.linked.LinkedCells`, and ``memo``: what the insiders' step
+    found of it (:class:`~disclosure.insiders.InsiderMemo`), where the caller has them
+    already.
     """
     frame = cells.loc[rows]
     group = GroupCells.of(frame, table or LinkedCells(frame, relations), params)
-    search = Search(group, _kept_proofs(frame, keep), keep, limits, threads)
+    search = Search(group, _kept_proofs(frame, keep), keep, limits, threads, memo)
     for rounds in itertools.count(1):
         grew = None  # whether asking the insiders grew the pattern (None: not asked)
         search.pattern.complete()
@@ -135,6 +144,7 @@ class Search:
         keep: bool,
         limits: SearchLimits,
         threads: int = 1,
+        memo: InsiderMemo | None = None,
     ) -> None:
         self.group = group
         self.limits = limits
@@ -148,8 +158,7 @@ class Search:
         self.enough: Criterion = _protects(group, self.pattern.suppressed)
         self.check = np.zeros(0, dtype=np.int64)
         self.insiders_clear: set[Coalition] = set()  # insiders found to pin nothing
-        self.structure: tuple[Edges, Incidence] | None = None  # for the insiders
-        self.known: dict[Coalition, Known] = {}  # what each coalition of insiders knows
+        self.memo = memo or InsiderMemo()  # for the insiders
 
     def publish(self) -> Knowledge:
         """The published values of the pattern (rounded; NaN where withheld) and what
@@ -200,16 +209,16 @@ class Search:
         # nothing pin nothing later, and are not asked again
         ask = coalitions(self.group, knowledge, self.pattern.suppressed)
         ask = [c for c in ask if c not in self.insiders_clear]
-        if self.structure is None:  # the constraints stay, so do these
-            self.structure = Edges.of(self.group), Incidence.of(knowledge)
+        if self.memo.structure is None:  # the constraints stay, so do these
+            self.memo.structure = Edges.of(self.group), Incidence.of(knowledge)
         found = insiders_pin(
             self.group,
             knowledge,
             (self.low, self.high),
             self.pattern.suppressed,
             ask,
-            self.structure,
-            self.known,
+            self.memo.structure,
+            self.memo.known,
         )
         self.insiders_clear |= set(ask) - {f.coalition for f in found}
         before = self.pattern.size()

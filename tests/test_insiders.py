@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from tests.test_disclosure import NO_DERIVED, NO_SIZES, table
 from zicht.disclosure import DisclosureParams, LinkedCells, Relations, protect
 from zicht.disclosure.group import GroupCells
-from zicht.disclosure.insiders import insiders_pin
+from zicht.disclosure.insiders import Edges, coalition_cells, insiders_pin
 from zicht.disclosure.knowledge import protected
 from zicht.disclosure.programs import attacker_bounds_lp
 from zicht.disclosure.propagation import Incidence, attacker_bounds, attacker_bounds_near
@@ -209,3 +209,58 @@ def test_without_the_insider_step_the_exact_insider_finds_a_cell(monkeypatch):
     outsider_only = protect(cells, NO_SIZES, NO_DERIVED, relations=SUBSET)
     assert len(outsider_only.failures) == 0
     assert insider_exposures(cells, outsider_only.cells, SUBSET) != []
+
+
+def test_two_insiders_know_the_cells_of_their_records_not_every_empty_cell():
+    # wijk 0 holds the two singletons and an empty buurt: its two units are theirs, so
+    # it is theirs alone, and so is its empty buurt; the empty buurt of wijk 1 holds
+    # none of their records, and they cannot know it is empty
+    cells = table([[1, 1, 0], [0, 12]])
+    frame = cells.assign(reason="", upper=0.0, lower=0.0)
+    group = GroupCells.of(frame, LinkedCells(cells, Relations()), DisclosureParams())
+    pair = coalition_cells(group, (0, 1), Edges.of(group), {})
+    codes = cells["code"].to_numpy()
+    assert set(codes[pair.own]) == {"BU00010000", "BU00010001", "BU00010002", "WK000100"}
+    assert codes[pair.holding].tolist() == ["GM0001"]
+    assert pair.part.tolist() == [2.0]  # their two records of the gemeente's 14
+
+
+def _their_part_reference(group, own, holding, edges) -> np.ndarray:
+    """The insiders' part of each holding cell as a fixed point, pass after pass over
+    the cells in position order (as disclosure.insiders did before it ordered them)."""
+    part = np.where(own, group.value, 0.0)
+    cells = np.flatnonzero(holding)
+    while True:
+        before = part.copy()
+        for c in cells:
+            for parts in edges.splits[c]:
+                part[c] = max(part[c], part[parts].sum())
+        if np.array_equal(before, part):
+            return part[cells]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    wijken=st.lists(
+        st.lists(
+            st.tuples(st.one_of(st.just(1), st.integers(0, 30)), st.integers(0, 30)),
+            min_size=1,
+            max_size=4,
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_the_part_in_one_pass_is_the_fixed_point(wijken):
+    cells = two_counts(wijken)
+    frame = cells.assign(reason="", upper=0.0, lower=0.0)
+    group = GroupCells.of(frame, LinkedCells(cells, SUBSET), DisclosureParams())
+    edges = Edges.of(group)
+    assert not edges.cyclic
+    known: dict = {}
+    for s in np.flatnonzero(group.units == 1):
+        mine = coalition_cells(group, (int(s),), edges, known)
+        own, holding = np.zeros(len(cells), bool), np.zeros(len(cells), bool)
+        own[mine.own], holding[mine.holding] = True, True
+        expected = _their_part_reference(group, own, holding, edges)
+        np.testing.assert_array_equal(mine.part, expected)

@@ -138,3 +138,24 @@ def test_the_cheapest_cover_replaces_withholding_the_parent():
     assert parent.suppressed[gemeente]
     withheld_value = group.value[parent.suppressed & ~group.primary].sum()
     assert withheld_value > group.value[covered.suppressed & ~group.primary].sum()
+
+
+def test_the_cover_of_a_cell_withholds_only_in_its_own_gemeente():
+    from zicht.disclosure.joint import joint_complements
+
+    frame, _ = one_way()
+    other = frame.assign(
+        code="X" + frame["code"],
+        parent=np.where(frame["parent"].isna(), None, "X" + frame["parent"]),
+    )
+    both = pd.concat([frame, other], ignore_index=True)
+    group = GroupCells.of(both, LinkedCells(both, Relations()), PARAMS)
+    w1 = int(np.flatnonzero(both["code"] == "W1")[0])
+    pattern = Pattern(group, keep=False)
+    assert pattern.cover(np.array([w1]))
+    added = pattern.suppressed & ~group.primary
+    assert _names(both, added) == {("W1B0", "totaal"), ("W3", "totaal"), ("W3B0", "totaal")}
+    # control: the same program over every block protects the other gemeente's W1 too
+    need = np.where(group.primary, group.upper, 0.0)
+    whole = joint_complements(group, group.primary.copy(), need).suppressed & ~group.primary
+    assert {code for code, _ in _names(both, whole)} & {"XW3", "XW1B0", "XW2", "XW2B0"}
