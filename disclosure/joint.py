@@ -97,9 +97,8 @@ def joint_complements(
     level, or what the loop gave it); cells unknown at the source are never withheld.
 
     No row links two blocks (a gemeente's table, with its wijken and branches), so the
-    program is the sum of one program per block: the blocks whose rows the pattern
-    breaks are solved apart from the others, in bins of about
-    ``limits.joint_bin_columns`` columns (on up to ``threads`` threads), each within
+    program is the sum of one program per block: each block whose rows the pattern
+    breaks is solved on its own (on up to ``threads`` threads), within
     ``limits.complement_time_limit``; the others keep their pattern. A national table
     of every SBI division is hundreds of small programs, not one that runs out of time.
     With ``near`` (cells), only the blocks of those cells are solved.
@@ -135,25 +134,8 @@ def joint_complements(
         broken = np.intersect1d(broken, block[near])
     if not len(broken):
         return Joint(suppressed, True)  # the program's optimum is the pattern itself
-    column_bin = _bins(column_block, broken, limits.joint_bin_columns)
-    bins = np.unique(column_bin[column_bin >= 0])
-    x, complete = program.solve_blocks(column_bin, bins, limits, threads)
+    x, complete = program.solve_blocks(column_block, broken, limits, threads)
     return Joint(suppressed | (x[:n_real] > 0.5), complete)
-
-
-def _bins(column_block: np.ndarray, broken: np.ndarray, most: int) -> np.ndarray:
-    """The broken blocks packed into programs of about ``most`` columns each (a block
-    larger than that alone), in order: the bin of each column, -1 where its block
-    keeps its pattern. One program per small block costs more in setting up than in
-    solving; one program for all of them cannot use both cores, nor stop in time."""
-    sizes = np.bincount(column_block, minlength=int(column_block.max()) + 1)[broken]
-    bin_of = np.full(len(sizes) and int(column_block.max()) + 1, -1)
-    current, filled = 0, 0
-    for b, size in zip(broken.tolist(), sizes.tolist()):
-        if filled and filled + size > most:
-            current, filled = current + 1, 0
-        bin_of[b], filled = current, filled + size
-    return bin_of[column_block]
 
 
 class _Program(NamedTuple):

@@ -66,14 +66,9 @@ class SearchLimits:
         in the mixed-integer programs.
     complement_time_limit, complement_gap
         The complement programs (:mod:`disclosure.secondary`, a mixed-integer program
-        per level; :mod:`disclosure.joint`, one per bin of blocks): stop after 60 s or
-        within 2% of the cheapest pattern. The audit checks whatever they return; a
-        dearer pattern only withholds a little more.
-    joint_bin_columns
-        The joint complement program is solved per bin of blocks (gemeenten) of about
-        this many columns (:func:`~disclosure.joint.joint_complements`): a national
-        table's 393 gemeenten as one program each took 15 s, as one program 11 s, in
-        bins of 20,000 columns (on one thread) 8 s.
+        per level; :mod:`disclosure.joint`, one per block): stop after 60 s or within
+        2% of the cheapest pattern. The audit checks whatever they return; a dearer
+        pattern only withholds a little more.
     """
 
     max_rounds: int = 10
@@ -89,7 +84,6 @@ class SearchLimits:
     cap_factor: float = 10.0
     complement_time_limit: float = 60.0
     complement_gap: float = 0.02
-    joint_bin_columns: int = 20_000
 
 
 LIMITS = SearchLimits()  # the defaults, which every run uses
