@@ -132,8 +132,8 @@ def sensitivity(
         chosen = list(other.weights or weights)
         same = other.method == index.method and other.clip == index.clip
         standardised = own[:, [columns.index(c) for c in chosen]] if same else None
-        fitted = other.fit(point[chosen])
-        return top_kept(known, fitted.score(point[chosen], standardised))
+        inputs = point[chosen]
+        return top_kept(known, other.fit(inputs).score(inputs, standardised))
 
     by_weights = [kept(weights=w) for w in weight_variants(weights, WEIGHT_VARIANTS, rng)]
     other_method = next(m for m in METHODS if m != index.method)
