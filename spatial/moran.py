@@ -136,11 +136,17 @@ def _shuffled(permutations: int, seed: int) -> Shuffles:
 
 
 def _indexed(n: int, permutations: int, seed: int) -> Shuffles:
-    """The same shuffles of any ``n`` values, drawn once as indices: a shuffle moves
-    values by their positions alone, so ``z[indices]`` is ``z`` shuffled."""
-    positions = np.arange(n, dtype=np.int32)
-    indices = list(_shuffled(permutations, seed)(positions))
-    return lambda z: (z[block] for block in indices)
+    """The same shuffles of any ``n`` values, drawn once (at the first column that
+    needs them) as indices: a shuffle moves values by their positions alone, so
+    ``z[indices]`` is ``z`` shuffled."""
+    indices: list[np.ndarray] = []
+
+    def shuffles(z: np.ndarray) -> Iterator[np.ndarray]:
+        if not indices:
+            indices.extend(_shuffled(permutations, seed)(np.arange(n, dtype=np.int32)))
+        return (z[block] for block in indices)
+
+    return shuffles
 
 
 def _restricted(every: Neighbours, ids: pd.Index) -> Neighbours:
