@@ -202,7 +202,9 @@ def _run(
         boundaries = published_cut(master, config)
         own_layers = selected_own_layers(master, boundaries, protection, config)
         with timed("analysis", timings):
-            analysed = _analysis(config, master, boundaries, layers, protection, estimates, table)
+            analysed = _analysis(
+                config, master, boundaries, layers, protection, estimates, table, threads
+            )
         if boundaries is not master:  # the published decisions: those of the cut
             protection = protection.cut({lv: a.index for lv, a in boundaries.levels.items()})
         record = _record(protection, indicators, config)
@@ -386,14 +388,15 @@ def _analysis(
     protection: Protection,
     estimates: dict[str, LevelEstimates],
     table: pd.DataFrame,
+    threads: int = 1,
 ) -> AnalysedLayers:
     """The analysis of the published areas ``boundaries`` of the protected ``master``:
     on them, or with ``[spatial] context`` on them and the gemeenten around them,
-    cut back to them (:mod:`engine.analysis.context`)."""
+    cut back to them (:mod:`engine.analysis.context`), on ``threads`` threads."""
     context = analysed_cut(master, boundaries, config)
     if context is not master:
         layers, estimates, protection = cut_outputs(context, layers, estimates, protection)
-    analysed = _analyse(config, context, layers, protection, estimates, table)
+    analysed = _analyse(config, context, layers, protection, estimates, table, threads)
     if context is boundaries:
         return analysed
     kept, analyses = cut_analysed(analysed.layers, analysed.analyses, boundaries)
@@ -407,6 +410,7 @@ def _analyse(
     protection: Protection,
     estimates: dict[str, LevelEstimates],
     indicators: pd.DataFrame,
+    threads: int = 1,
 ) -> AnalysedLayers:
     """Scores, hotspots and trends per level, from the published values and the
     estimates derived from them; areas under an area rule are left out."""
@@ -433,7 +437,8 @@ def _analyse(
         )
         extra = analyses[level].columns.reindex(layer["code"]).reset_index(drop=True)
         layers[level] = suppression_columns(with_columns(layer, extra), protection, rules)
-        rows += autocorrelation_rows(level, layers[level], analyses[level].graph, config)
+        graph = analyses[level].graph
+        rows += autocorrelation_rows(level, layers[level], graph, config, threads)
     autocorrelation = pd.DataFrame(rows, columns=["level", "indicator", "moran_i", "p", "areas"])
     kinds = {d.id: d.kind for d in config.indicators}
     return AnalysedLayers(

@@ -27,9 +27,9 @@ Examples
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -97,7 +97,12 @@ class CompositeIndex(TransformerMixin, BaseEstimator):
         """Standardised, direction-aligned indicator values (NaN stays NaN)."""
         check_is_fitted(self)
         X = X[list(self.feature_names_in_)]
-        values = X.to_numpy(dtype=float)
+        return pd.DataFrame(self.standardise(X), index=X.index, columns=X.columns)
+
+    def standardise(self, X: pd.DataFrame) -> np.ndarray:
+        """:meth:`transform`'s values as an array (areas x fitted columns)."""
+        check_is_fitted(self)
+        values = X[list(self.feature_names_in_)].to_numpy(dtype=float)
         out = np.full(values.shape, np.nan)
         for j, reference in enumerate(self.reference_):
             col = values[:, j]
@@ -112,20 +117,30 @@ class CompositeIndex(TransformerMixin, BaseEstimator):
             else:
                 z = (col[known] - self.median_[j]) / self.iqr_[j]
                 out[known, j] = np.clip(z, -self.clip, self.clip)
-        return pd.DataFrame(out * self.sign_, index=X.index, columns=X.columns)
+        return out * self.sign_
 
-    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Signed contribution of each indicator; rows add up to :meth:`score`."""
-        standardised = self.transform(X)
-        available = (~standardised.isna()).to_numpy() * self.weight_
+    def contributions(
+        self, X: pd.DataFrame, standardised: np.ndarray | None = None
+    ) -> pd.DataFrame:
+        """Signed contribution of each indicator; rows add up to :meth:`score`.
+        ``standardised``: :meth:`standardise` of ``X``, where the caller has it (from
+        an index of the same data, method and directions: weights do not change it)."""
+        check_is_fitted(self)
+        X = X[list(self.feature_names_in_)]
+        values = self.standardise(X) if standardised is None else standardised
+        frame = pd.DataFrame(values, index=X.index, columns=X.columns)
+        available = (~frame.isna()).to_numpy() * self.weight_
         total = available.sum(axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(total > 0, available / total, np.nan)
-        return standardised.fillna(0.0) * share
+        return frame.fillna(0.0) * share
 
-    def score(self, X: pd.DataFrame) -> pd.Series:  # noqa: D102 (not sklearn's score)
-        """The composite index per area (NaN where no indicator is available)."""
-        contributions = self.contributions(X)
+    def score(  # noqa: D102 (not sklearn's score)
+        self, X: pd.DataFrame, standardised: np.ndarray | None = None
+    ) -> pd.Series:
+        """The composite index per area (NaN where no indicator is available);
+        ``standardised`` as :meth:`contributions` takes it."""
+        contributions = self.contributions(X, standardised)
         covered = self.coverage(X) > 0
         return contributions.sum(axis=1).where(covered)
 
@@ -136,7 +151,8 @@ class CompositeIndex(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         known = ~np.isnan(values)
         if self.method == "rank":
-            ranks = stats.rankdata(values, axis=1, nan_policy="omit")
+            below, upto = tie_counts(values, axis=1)
+            ranks = (below + upto + 1) / 2  # mid-ranks from 1, as scipy's rankdata
             with np.errstate(invalid="ignore", divide="ignore"):
                 z = (ranks - 0.5) / known.sum(axis=1, keepdims=True) - 0.5
         else:
@@ -155,6 +171,54 @@ class CompositeIndex(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         known = ~X[list(self.feature_names_in_)].isna().to_numpy()
         return pd.Series((known * self.weight_).sum(axis=1) / self.weight_.sum(), index=X.index)
+
+
+def tie_counts(values: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """Per value, how many values of its slice along ``axis`` are smaller (``below``)
+    and how many are smaller or equal (``upto``); NaN is left out of the counts (and
+    its own counts mean nothing). The ``min``, ``max`` and ``average`` ranks of
+    scipy's ``rankdata`` and pandas' ``rank`` are ``below + 1``, ``upto`` and
+    ``(below + upto + 1) / 2``; every slice is ranked by one vectorised argsort and
+    one pass over the sorted values (compiled by numba).
+
+    >>> below, upto = tie_counts(np.array([[3.0, 1.0, np.inf, 3.0, np.nan, 2.0]]))
+    >>> below[0, [0, 1, 2, 3, 5]].tolist(), upto[0, [0, 1, 2, 3, 5]].tolist()
+    ([2, 0, 4, 2, 1], [4, 1, 5, 4, 2])
+    """
+    moved = np.moveaxis(values, axis, -1)
+    shape = moved.shape
+    missing = np.isnan(moved).reshape(-1, shape[-1])
+    # NaN sorted as +inf: numpy's vectorised argsort takes a slow path over NaN
+    keys = np.where(missing, np.inf, moved.reshape(-1, shape[-1]))
+    order = np.argsort(keys, axis=-1)
+    below, upto = _ties_in_order(keys, order, shape[-1] - missing.sum(axis=-1))
+    return (
+        np.moveaxis(below.reshape(shape), -1, axis),
+        np.moveaxis(upto.reshape(shape), -1, axis),
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _ties_in_order(
+    keys: np.ndarray, order: np.ndarray, known: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover (compiled)
+    """:func:`tie_counts` of every row of ``keys`` (NaN as +inf) in its sorted
+    ``order``; ``known`` of each row's values are not NaN (a +inf is not above them)."""
+    rows, n = keys.shape
+    below = np.empty((rows, n), dtype=np.int64)
+    upto = np.empty((rows, n), dtype=np.int64)
+    for r in range(rows):
+        start = 0
+        while start < n:
+            end = start
+            value = keys[r, order[r, start]]
+            while end + 1 < n and keys[r, order[r, end + 1]] == value:
+                end += 1
+            for k in range(start, end + 1):
+                below[r, order[r, k]] = start
+                upto[r, order[r, k]] = min(end + 1, known[r])
+            start = end + 1
+    return below, upto
 
 
 def percentile_score(raw: pd.Series) -> pd.Series:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from zicht.errors import AnalysisError
+from zicht.models.composite import tie_counts
 
 LEVEL = 0.90  # the published intervals: 90% of the draws lie inside
 TOP = 0.10  # the top group whose stability the sensitivity analysis reports
@@ -130,11 +131,13 @@ def percentiles_and_ranks(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row of raw scores (draws x areas): the 0-100 percentile score (share of
     areas at or below) and the rank (1 = highest, ties share the best), as the
     published score and rank are made; NaN stays NaN."""
-    frame = pd.DataFrame(raw).T
-    count = frame.notna().sum(axis=0)
-    percentile = frame.rank(method="max") / count * 100
-    rank = frame.rank(method="min", ascending=False)
-    return percentile.T.to_numpy(), rank.T.to_numpy()
+    known = ~np.isnan(raw)
+    count = known.sum(axis=1, keepdims=True)
+    _, upto = tie_counts(raw, axis=1)  # pandas' "max" rank: the areas at or below
+    with np.errstate(invalid="ignore", divide="ignore"):
+        percentile = np.where(known, upto / count * 100, np.nan)
+    rank = np.where(known, (count - upto + 1).astype(float), np.nan)
+    return percentile, rank
 
 
 def score_intervals(raw: np.ndarray, index: pd.Index, level: float = LEVEL) -> pd.DataFrame:
@@ -179,14 +182,19 @@ def nearest_quantile(values: np.ndarray, q: float) -> np.ndarray:
 
 def top_kept(base: pd.Series, variant: pd.Series, top: float = TOP) -> float:
     """The share of the areas in the ``top`` share by ``base`` (highest first) that
-    are in the top share by ``variant`` too (NaN without areas in common)."""
-    both = pd.concat([base, variant], axis=1, keys=["base", "variant"]).dropna()
-    size = int(np.ceil(top * len(both)))
+    are in the top share by ``variant`` too (NaN without areas in common). Ties at the
+    edge of the top go to the area first in ``base``, as pandas' ``nlargest`` has it."""
+    first = base.to_numpy(dtype=float)
+    second = variant.reindex(base.index).to_numpy(dtype=float)
+    both = ~np.isnan(first) & ~np.isnan(second)
+    first, second = first[both], second[both]
+    size = int(np.ceil(top * len(first)))
     if size == 0:
         return float("nan")
-    first = set(both["base"].nlargest(size).index)
-    second = set(both["variant"].nlargest(size).index)
-    return len(first & second) / size
+    # a stable sort of the negated values: the highest first, ties in order
+    highest = np.argsort(-first, kind="stable")[:size]
+    also = np.argsort(-second, kind="stable")[:size]
+    return len(np.intersect1d(highest, also, assume_unique=True)) / size
 
 
 def weight_variants(

@@ -1,6 +1,7 @@
-"""Spatial autocorrelation: global Moran's I, local Moran (LISA) and Getis-Ord Gi*.
+"""Local spatial autocorrelation: local Moran (LISA) and Getis-Ord Gi* (global
+Moran's I: :mod:`~zicht.spatial.moran`).
 
-The statistics are those of esda (``Moran``, ``Moran_Local`` and ``G_Local`` with
+The statistics are those of esda (``Moran_Local`` and ``G_Local`` with
 ``star=True``): the same formulas, the same conditional permutation scheme (one
 matrix of random draws shared by all areas, the area itself left out) and the same
 folded pseudo p-value in ``p``. Gi*'s classes are decided under total randomisation
@@ -37,7 +38,6 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,7 +46,6 @@ from scipy import sparse, stats
 
 from zicht.errors import AnalysisError
 from zicht.spatial.permutation import (
-    CHUNK_ELEMENTS,
     Counts,
     Neighbours,
     Sequential,
@@ -66,18 +65,6 @@ MAX_PERMUTATIONS = 99_999
 QUADRANTS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
 NOT_SIGNIFICANT = "not significant"
 LEVELS = (0.01, 0.05, 0.10)  # 99%, 95% and 90% confidence
-
-
-@dataclass
-class GlobalMoran:
-    """Global Moran's I with its permutation pseudo p-value (folded, as esda's ``p_sim``)."""
-
-    I: float  # noqa: E741  (Moran's I, as esda names it)
-    expected: float
-    p: float
-    z_sim: float
-    permutations: int
-    n: int
 
 
 # --- weights as arrays ------------------------------------------------------------------
@@ -162,34 +149,6 @@ def adjust_pvalues(p: np.ndarray, correction: str = "fdr") -> np.ndarray:
 
 
 # --- statistics -----------------------------------------------------------------------------
-
-
-def global_moran(
-    values: pd.Series, weights: Weights, permutations: int = 999, seed: int = 0
-) -> GlobalMoran:
-    """Global Moran's I on row-standardised weights, with a permutation pseudo p-value."""
-    y = _known(values)
-    nb = _neighbours(weights, y.index)
-    n = len(y)
-    w = _row_standardised(nb)
-    z = y.to_numpy() - y.mean()
-    s0 = w.sum()
-    zz = float(z @ z)
-    if zz == 0 or s0 == 0:
-        return GlobalMoran(np.nan, -1.0 / (n - 1), np.nan, np.nan, permutations, n)
-    moran = n / s0 * float(z @ (w @ z)) / zz
-    rng = np.random.default_rng(seed)
-    sims = np.empty(permutations)
-    step = max(1, CHUNK_ELEMENTS // max(n, 1))
-    for start in range(0, permutations, step):
-        count = min(step, permutations - start)
-        # each column a random permutation of z (Fisher-Yates: linear in n)
-        Z = rng.permuted(np.broadcast_to(z[:, None], (n, count)), axis=0)
-        sims[start : start + count] = n / s0 * np.einsum("ij,ij->j", Z, w @ Z) / zz
-    larger = int((sims >= moran).sum())
-    p_sim = _folded(np.array([larger]), permutations)[0]
-    z_sim = (moran - sims.mean()) / sims.std() if sims.std() > 0 else np.nan
-    return GlobalMoran(moran, -1.0 / (n - 1), float(p_sim), float(z_sim), permutations, n)
 
 
 def local_moran(

@@ -17,7 +17,13 @@ from shapely.geometry import Polygon
 from tests.browser import BROWSER_ARGS, CHROMIUM
 from zicht.boundaries.codes import LAYER_NAMES
 from zicht.engine.cli import main
-from zicht.engine.outputs.dashboard import DATA_ID, encode_geometry, read_dashboard_data
+from zicht.engine.outputs.dashboard import (
+    DATA_ID,
+    _json_value,
+    encode_geometry,
+    json_values,
+    read_dashboard_data,
+)
 from zicht.engine.outputs.manifest import sha256_of
 from zicht.engine.outputs.verify import audit_directory
 
@@ -90,6 +96,73 @@ def test_geometry_keeps_neighbours_together():
     assert sum(p.area for p in decoded) == pytest.approx(union.area, rel=1e-9)  # no overlap
     assert union.geom_type == "Polygon" and len(union.interiors) == 0  # no gaps
     assert len(decoded[0].exterior.coords) < len(left.exterior.coords)
+
+
+def _rings_one_by_one(shape, origin, quantum):
+    """A shape's polygons encoded ring by ring, as the page's encoding was written
+    first (the reference for the vectorised :func:`encode_geometry`)."""
+    out = []
+    for polygon in getattr(shape, "geoms", [shape]):
+        if polygon.geom_type != "Polygon":
+            continue
+        rings = []
+        for ring in [polygon.exterior, *polygon.interiors]:
+            xy = np.asarray(ring.coords)[:-1, :2]
+            grid = np.round((xy - origin) / quantum).astype(np.int64)
+            grid = grid[np.r_[True, np.any(grid[1:] != grid[:-1], axis=1)]]
+            if len(grid) >= 3:
+                rings.append(np.vstack([grid[:1], np.diff(grid, axis=0)]).ravel().tolist())
+        out.append(rings)
+    return out
+
+
+def test_the_encoded_geometry_is_that_of_each_ring_on_its_own():
+    """The demo's buurten, a polygon with a hole, one with a ring that collapses on
+    the grid, a multipolygon and a collection with a line: encoded at once as ring by
+    ring; the control: another quantum gives other rings."""
+    import geopandas as gpd
+
+    from zicht.engine.data import DEMO_BOUNDARIES
+
+    areas = gpd.read_file(DEMO_BOUNDARIES).geometry.head(200)
+    holed = shapely.box(0, 0, 100, 100).difference(shapely.box(40, 40, 60, 60))
+    tiny = shapely.Polygon([(200, 0), (200.4, 0), (200.4, 0.4)])
+    multi = shapely.MultiPolygon([shapely.box(300, 0, 310, 10), shapely.box(320, 0, 330, 10)])
+    mixed = shapely.GeometryCollection(
+        [shapely.box(400, 0, 410, 10), shapely.LineString([(0, 0), (1, 1)])]
+    )
+    for shapes in (areas, gpd.GeoSeries([holed, tiny, multi, mixed], crs=areas.crs)):
+        try:
+            simple = shapely.coverage_simplify(shapes.to_numpy(), 8.0, simplify_boundary=True)
+        except TypeError:  # a line: each simplified on its own, as the page does
+            simple = shapely.simplify(shapes.to_numpy(), 8.0, preserve_topology=True)
+        for quantum in (2.0, 5.0):
+            encoded, origin = encode_geometry(shapes, tolerance=8.0, quantum=quantum)
+            assert encoded == [_rings_one_by_one(s, origin, quantum) for s in simple]
+    coarse, origin = encode_geometry(areas, tolerance=8.0, quantum=50.0)
+    simple = shapely.coverage_simplify(areas.to_numpy(), 8.0, simplify_boundary=True)
+    assert coarse != [_rings_one_by_one(s, origin, 2.0) for s in simple]
+
+
+def test_json_values_are_those_of_each_value_on_its_own():
+    """Floats with NaN, integers, booleans, nullable integers, text with missing
+    values and mixed objects: a column at once as value by value."""
+    frame = pd.DataFrame(
+        {
+            "float": [1.5, np.nan, -0.0, 2.0],
+            "float32": np.array([0.1, np.nan, 3.0, 1e-8], dtype=np.float32),
+            "int": [1, 2, 3, 4],
+            "bool": [True, False, True, True],
+            "nullable": pd.array([1, None, 3, 4], dtype="Int64"),
+            "text": pd.Series(["a", None, "b; c", "a"], dtype="str"),
+            "mixed": pd.Series(["x", 1, np.nan, 2.5], dtype=object),
+        }
+    )
+    for name in frame:
+        found = json_values(frame[name])
+        assert found == [_json_value(v) for v in frame[name].tolist()]
+        assert [type(v) for v in found] == [type(_json_value(v)) for v in frame[name].tolist()]
+    assert json_values(frame["bool"]) == [1, 0, 1, 1]
 
 
 def _decode(feature, origin, quantum):

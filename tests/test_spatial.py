@@ -17,11 +17,11 @@ from zicht.engine.data import DEMO_BOUNDARIES
 from zicht.spatial.hotspots import (
     adjust_pvalues,
     getis_ord,
-    global_moran,
     local_moran,
     local_statistics,
     two_sided,
 )
+from zicht.spatial.moran import global_moran, global_morans
 from zicht.spatial.trends import _pattern, emerging_hotspots, mann_kendall
 from zicht.spatial.weights import contiguity, distance_band, knn, queen_with_islands
 
@@ -322,6 +322,57 @@ def test_the_fused_kernel_counts_exactly_as_the_numpy_reference(lattice):
         reference = permutation_counts_numpy(values, nb, 199, 4, observed, weighted=False)
         np.testing.assert_array_equal(fused[0], reference[0])
         np.testing.assert_array_equal(fused[1], reference[1])
+
+
+def _moran_reference(y: pd.Series, graph, permutations: int, seed: int) -> tuple[float, float]:
+    """Moran's I and its folded p as the column-by-column loop computed them before
+    :func:`global_morans` (the shuffles of the values themselves)."""
+    from zicht.spatial.hotspots import _neighbours, _row_standardised
+
+    y = y.dropna()
+    n, w = len(y), _row_standardised(_neighbours(graph, y.index))
+    z = y.to_numpy() - y.mean()
+    s0, zz = w.sum(), float(z @ z)
+    moran = n / s0 * float(z @ (w @ z)) / zz
+    rng = np.random.default_rng(seed)
+    Z = rng.permuted(np.broadcast_to(z[:, None], (n, permutations)), axis=0)
+    sims = n / s0 * np.einsum("ij,ij->j", Z, w @ Z) / zz
+    larger = int((sims >= moran).sum())
+    return moran, (min(larger, permutations - larger) + 1) / (permutations + 1)
+
+
+def test_the_morans_of_a_layer_are_each_column_s_own(lattice):
+    """global_morans (neighbour lists built once, shuffles drawn once per number of
+    known values, on threads) gives every column exactly what global_moran gives it,
+    and both what shuffling the values themselves gave: columns of equal and of
+    different numbers of known values, a constant one, islands left by missing
+    values. The control: another seed moves the p-values."""
+    ids, graph = lattice
+    rng = np.random.default_rng(11)
+    field = rng.normal(size=len(ids)) + np.repeat(np.arange(100) / 20, 100)
+    columns = pd.DataFrame(
+        {
+            "whole": field,
+            "counts": rng.poisson(0.4, len(ids)).astype(float),
+            "holes": np.where(rng.random(len(ids)) < 0.3, np.nan, field),
+            "same_n": np.where(rng.random(len(ids)) < 0.3, np.nan, -field),
+            "flat": np.ones(len(ids)),
+        },
+        index=ids,
+    )
+    columns.loc[columns.index[:300], "same_n"] = np.nan
+    columns.loc[columns.index[:300], "holes"] = np.nan
+    many = global_morans(columns, graph, permutations=199, seed=4, threads=2)
+    for name in columns:
+        one = global_moran(columns[name], graph, permutations=199, seed=4)
+        assert many[name] == one or (name == "flat" and np.isnan(many[name].I))
+    for name in ("whole", "counts", "holes", "same_n"):
+        moran, p = _moran_reference(columns[name], graph, 199, 4)
+        assert (many[name].I, many[name].p) == (moran, p)
+    smooth = columns[["whole", "holes"]] + rng.normal(0, 20, (len(ids), 2))
+    other = global_morans(smooth, graph, permutations=199, seed=5)
+    again = global_morans(smooth, graph, permutations=199, seed=4)
+    assert [other[c].p for c in smooth] != [again[c].p for c in smooth]
 
 
 def test_empirical_bayes_rates_equal_esda_and_shrink_small_exposures():

@@ -211,3 +211,84 @@ def test_nearest_quantile_is_numpys(shape, q, seed, missing):
         warnings.simplefilter("ignore", RuntimeWarning)
         expected = np.nanquantile(values, q, axis=0, method="nearest")
     np.testing.assert_array_equal(nearest_quantile(values, q), expected)
+
+
+# values with ties, infinities and missing ones: what the rankings must agree on
+_RANKED = st.lists(
+    st.sampled_from([np.nan, -np.inf, np.inf, -1.0, -0.0, 0.0, 0.5, 1.0, 2.0, 3.5]),
+    min_size=1,
+    max_size=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(_RANKED, min_size=1, max_size=4), width=st.integers(1, 30))
+def test_tie_counts_rank_as_scipy_and_pandas(rows, width):
+    """The one-sort ranks of the bootstrap equal scipy's rankdata (average, NaN left
+    out) and pandas' rank (max and descending min), the published score's own."""
+    from scipy import stats
+
+    from zicht.models.composite import tie_counts
+    from zicht.models.uncertainty import percentiles_and_ranks
+
+    raw = np.array([(row * width)[:width] for row in rows])
+    missing = np.isnan(raw)
+    below, upto = tie_counts(raw, axis=1)
+    average = stats.rankdata(raw, axis=1, nan_policy="omit")
+    np.testing.assert_array_equal(np.where(missing, np.nan, (below + upto + 1) / 2), average)
+    frame = pd.DataFrame(raw).T
+    percentile, rank = percentiles_and_ranks(raw)
+    expected = (frame.rank(method="max") / frame.notna().sum(axis=0) * 100).T.to_numpy()
+    np.testing.assert_array_equal(percentile, expected)
+    np.testing.assert_array_equal(rank, frame.rank(method="min", ascending=False).T.to_numpy())
+
+
+def _top_kept_by_pandas(base: pd.Series, variant: pd.Series, top: float = 0.1) -> float:
+    """top_kept as pandas' nlargest computed it (the reference)."""
+    both = pd.concat([base, variant], axis=1, keys=["base", "variant"]).dropna()
+    size = int(np.ceil(top * len(both)))
+    if size == 0:
+        return float("nan")
+    first = set(both["base"].nlargest(size).index)
+    return len(first & set(both["variant"].nlargest(size).index)) / size
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base=st.lists(st.sampled_from([np.nan, 0.0, 1.0, 2.0, 3.0]), min_size=1, max_size=40),
+    seed=st.integers(0, 2**16),
+    top=st.sampled_from([0.1, 0.25, 0.5]),
+)
+def test_top_kept_breaks_ties_as_nlargest(base, seed, top):
+    """Ties at the edge of the top go to the area first in ``base``, as nlargest has
+    it, whatever the order of ``variant``'s areas and whichever are missing."""
+    rng = np.random.default_rng(seed)
+    codes = [f"a{i:02d}" for i in range(len(base))]
+    first = pd.Series(base, index=codes).dropna()
+    variant = pd.Series(rng.integers(0, 3, len(codes)).astype(float), index=codes)
+    variant[rng.random(len(codes)) < 0.2] = np.nan
+    variant = variant.iloc[rng.permutation(len(codes))]
+    found, expected = top_kept(first, variant, top), _top_kept_by_pandas(first, variant, top)
+    assert found == expected or (np.isnan(found) and np.isnan(expected))
+
+
+def test_sensitivity_scores_the_variants_as_refitting_would():
+    """A variant of other weights or one indicator fewer is scored from the index's
+    own standardised values exactly as a refit of the variant would score it; the
+    control: another standardisation does give other scores."""
+    rng = np.random.default_rng(3)
+    point = pd.DataFrame(rng.gamma(2.0, 1.0, (200, 3)), columns=["a", "b", "c"])
+    point.iloc[rng.random(200) < 0.1, 1] = np.nan
+    index = CompositeIndex(directions={"b": "lower"}).fit(point)
+    own = index.standardise(point)
+    for weights in ({"a": 0.7, "b": 1.3, "c": 1.0}, {"a": 1.0, "c": 2.0}):
+        columns = list(weights)
+        variant = CompositeIndex(
+            directions={"b": "lower"} if "b" in weights else {}, weights=weights
+        ).fit(point[columns])
+        chosen = own[:, [["a", "b", "c"].index(c) for c in columns]]
+        pd.testing.assert_series_equal(
+            variant.score(point[columns], chosen), variant.score(point[columns])
+        )
+    robust = CompositeIndex(directions={"b": "lower"}, method="robust").fit(point)
+    assert not robust.score(point).equals(index.score(point))

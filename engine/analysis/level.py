@@ -24,7 +24,8 @@ from zicht.engine.config import Config, TargetSpec
 from zicht.engine.estimates import LevelEstimates
 from zicht.engine.publish import progress_log
 from zicht.engine.themes import theme_output_columns
-from zicht.spatial.hotspots import global_moran, local_statistics
+from zicht.spatial.hotspots import local_statistics
+from zicht.spatial.moran import global_morans
 from zicht.spatial.trends import emerging_hotspots
 from zicht.spatial.weights import distance_band, knn, queen_with_islands
 
@@ -222,9 +223,10 @@ def _trends(
 
 
 def autocorrelation_rows(
-    level: str, layer: pd.DataFrame, graph: Graph | None, config: Config
+    level: str, layer: pd.DataFrame, graph: Graph | None, config: Config, threads: int = 1
 ) -> list[dict]:
-    """Global Moran's I of every numeric published column (indicators, risk scores).
+    """Global Moran's I of every numeric published column (indicators, risk scores),
+    on ``threads`` threads.
 
     Computed on the published values only: with every other value known, Moran's I
     is a quadratic equation in a withheld one.
@@ -235,21 +237,22 @@ def autocorrelation_rows(
     names = [d.id for d in config.indicators] + [
         f"risk_{t}" for t in config.scored_themes if f"risk_{t}" in table.columns
     ]
-    return [
-        _moran_row(level, name, pd.to_numeric(table[name], errors="coerce"), graph, config)
-        for name in names
-    ]
+    values = pd.DataFrame({name: pd.to_numeric(table[name], errors="coerce") for name in names})
+    tested = [name for name in names if _testable(values[name], config)]
+    spec = config.spatial
+    found = global_morans(values[tested], graph, spec.permutations, config.seed, threads)
+    rows = []
+    for name in names:
+        row: dict[str, object] = {"level": level, "indicator": name, "moran_i": None, "p": None}
+        moran = found.get(name)
+        if moran is None:
+            rows.append({**row, "areas": int(values[name].notna().sum())})
+            continue
+        rows.append({**row, "moran_i": round(moran.I, 4), "p": round(moran.p, 4), "areas": moran.n})
+    return rows
 
 
-def _moran_row(level: str, name: str, values: pd.Series, graph: Graph, config: Config) -> dict:
+def _testable(values: pd.Series, config: Config) -> bool:
+    """Whether a column has the areas and the spread a Moran's I needs."""
     known = values.dropna()
-    if len(known) < config.spatial.min_areas or known.nunique() < 2:
-        return {"level": level, "indicator": name, "moran_i": None, "p": None, "areas": len(known)}
-    moran = global_moran(known, graph, permutations=config.spatial.permutations, seed=config.seed)
-    return {
-        "level": level,
-        "indicator": name,
-        "moran_i": round(moran.I, 4),
-        "p": round(moran.p, 4),
-        "areas": moran.n,
-    }
+    return len(known) >= config.spatial.min_areas and known.nunique() >= 2

@@ -122,11 +122,18 @@ def sensitivity(
     known = raw.dropna()
     weights = {c: float(w) for c, w in zip(index.feature_names_in_, index.weight_)}
     rng = np.random.default_rng(seed)
+    # other weights, or fewer indicators, standardise each indicator as the index
+    # does: once, for every such variant
+    columns = list(weights)
+    own = CompositeIndex(**index.get_params()).fit(point[columns]).standardise(point[columns])
 
     def kept(**changes: object) -> float:
         other = CompositeIndex(**{**index.get_params(), **changes})
-        columns = list(other.weights or weights)
-        return top_kept(known, other.fit(point[columns]).score(point[columns]))
+        chosen = list(other.weights or weights)
+        same = other.method == index.method and other.clip == index.clip
+        standardised = own[:, [columns.index(c) for c in chosen]] if same else None
+        inputs = point[chosen]
+        return top_kept(known, other.fit(inputs).score(inputs, standardised))
 
     by_weights = [kept(weights=w) for w in weight_variants(weights, WEIGHT_VARIANTS, rng)]
     other_method = next(m for m in METHODS if m != index.method)

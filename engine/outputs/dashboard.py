@@ -200,10 +200,31 @@ def published_columns(layer: gpd.GeoDataFrame) -> dict[str, Any]:
     for name in layer.columns:
         if name == GEOMETRY_COLUMN or name == layer.geometry.name:
             continue
-        values = [_json_value(v) for v in layer[name].tolist()]
-        texts = any(isinstance(v, str) for v in values)
+        column = layer[name]
+        values = json_values(column)
+        texts = not _numeric(column) and any(isinstance(v, str) for v in values)
         columns[name] = encode_text(values) if texts and name not in ("code", "naam") else values
     return columns
+
+
+def json_values(column: pd.Series) -> list[Any]:
+    """The values of a column as JSON values (as :func:`_json_value` makes each): a
+    column of numpy numbers at once, other columns value by value."""
+    if _numeric(column):
+        values = column.to_numpy()
+        if values.dtype.kind == "b":
+            return values.astype(np.int64).tolist()
+        if values.dtype.kind in "iu":
+            return values.tolist()
+        out = values.astype(object)  # Python floats
+        out[np.isnan(values)] = None
+        return out.tolist()
+    return [v if type(v) is str else _json_value(v) for v in column.tolist()]
+
+
+def _numeric(column: pd.Series) -> bool:
+    """Whether a column holds numpy numbers (floats, integers, booleans) only."""
+    return isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf"
 
 
 def encode_text(values: list[str | None]) -> dict[str, Any]:
@@ -218,13 +239,17 @@ def encode_text(values: list[str | None]) -> dict[str, Any]:
     ['HH', None, 'HH', 'a; b']
     """
     parts: dict[str, int] = {}
+    known: dict[str, Any] = {}  # a text seen before: its code (its parts are known)
     codes: list[Any] = []
     for value in values:
         if value is None:
             codes.append(None)
             continue
-        mine = [parts.setdefault(part, len(parts)) for part in str(value).split(TEXT_SEP)]
-        codes.append(mine[0] if len(mine) == 1 else mine)
+        text = str(value)
+        if text not in known:
+            mine = [parts.setdefault(part, len(parts)) for part in text.split(TEXT_SEP)]
+            known[text] = mine[0] if len(mine) == 1 else mine
+        codes.append(known[text])
     return {"sep": TEXT_SEP, "parts": list(parts), "codes": codes}
 
 
@@ -247,14 +272,14 @@ def decode_text(column: Any) -> Any:
 def _level(layer: gpd.GeoDataFrame, level: str, indicators: pd.DataFrame) -> dict[str, Any]:
     """One level: its columns, geometry, label points and legends."""
     geometry, origin = encode_geometry(layer.geometry, TOLERANCE[level], QUANTUM[level])
-    points = shapely.point_on_surface(layer.geometry.to_numpy())
+    points = shapely.get_coordinates(shapely.point_on_surface(layer.geometry.to_numpy()))
     q = QUANTUM[level]
     return {
         "columns": published_columns(layer),
         "origin": origin,
         "quantum": q,
         "geometry": geometry,
-        "points": [[round((p.x - origin[0]) / q), round((p.y - origin[1]) / q)] for p in points],
+        "points": np.round((points - origin) / q).astype(np.int64).tolist(),
         "legends": _legends(layer, indicators),
     }
 
@@ -271,32 +296,46 @@ def encode_geometry(
         simple = shapely.simplify(shapes, tolerance, preserve_topology=True)
     xmin, ymin = (float(v) for v in shapely.total_bounds(shapes)[:2])
     origin = [np.floor(xmin / quantum) * quantum, np.floor(ymin / quantum) * quantum]
-    features = []
-    for shape, original in zip(simple, shapes):
-        if shape is None or shape.is_empty:
-            shape = original
-        features.append(
-            [
-                _rings(polygon, origin, quantum)
-                for polygon in getattr(shape, "geoms", [shape])
-                if polygon.geom_type == "Polygon"  # a repair may leave lines or points
-            ]
-        )
+    simple = np.where(shapely.is_missing(simple) | shapely.is_empty(simple), shapes, simple)
+    # a repair may leave lines or points: polygons only
+    parts, feature = shapely.get_parts(simple, return_index=True)
+    polygons = shapely.get_type_id(parts) == shapely.GeometryType.POLYGON
+    parts, feature = parts[polygons], feature[polygons]
+    rings, polygon = shapely.get_rings(parts, return_index=True)  # exterior first
+    encoded = _encoded_rings(rings, origin, quantum)
+    by_polygon: list[list[list[int]]] = [[] for _ in parts]
+    for ring, of in zip(encoded, polygon):
+        if ring is not None:
+            by_polygon[of].append(ring)
+    features: list[list[list[list[int]]]] = [[] for _ in shapes]
+    for rings_of, of in zip(by_polygon, feature):
+        features[of].append(rings_of)
     return features, origin
 
 
-def _rings(polygon: Any, origin: list[float], quantum: float) -> list[list[int]]:
-    rings = []
-    for ring in [polygon.exterior, *polygon.interiors]:
-        xy = np.asarray(ring.coords)[:-1, :2]
-        grid = np.round((xy - origin) / quantum).astype(np.int64)
-        keep = np.r_[True, np.any(grid[1:] != grid[:-1], axis=1)]
-        grid = grid[keep]
-        if len(grid) < 3:
-            continue
-        delta = np.vstack([grid[:1], np.diff(grid, axis=0)])
-        rings.append(delta.ravel().tolist())
-    return rings
+def _encoded_rings(rings: np.ndarray, origin: list[float], quantum: float) -> list[Any]:
+    """Each ring as ``[x0, y0, dx1, dy1, ...]`` in grid units (its closing point left
+    out, repeated grid points dropped), or None where fewer than three points remain."""
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    counts = np.bincount(ring, minlength=len(rings))
+    closing = np.cumsum(counts)[counts > 0] - 1
+    open_ = np.ones(len(xy), dtype=bool)
+    open_[closing] = False
+    xy, ring = xy[open_], ring[open_]
+    grid = np.round((xy - origin) / quantum).astype(np.int64)
+    starts = np.ones(len(grid), dtype=bool)
+    starts[1:] = ring[1:] != ring[:-1]
+    keep = starts.copy()
+    keep[1:] |= np.any(grid[1:] != grid[:-1], axis=1)
+    grid, ring, starts = grid[keep], ring[keep], starts[keep]
+    delta = grid.copy()
+    delta[1:][~starts[1:]] -= grid[:-1][~starts[1:]]
+    flat = delta.ravel().tolist()
+    ends = np.cumsum(np.bincount(ring, minlength=len(rings)))
+    begins = ends - np.bincount(ring, minlength=len(rings))
+    return [
+        flat[2 * b : 2 * e] if e - b >= 3 else None for b, e in zip(begins.tolist(), ends.tolist())
+    ]
 
 
 def _legends(layer: gpd.GeoDataFrame, indicators: pd.DataFrame) -> dict[str, dict[str, Any]]:

@@ -179,6 +179,12 @@ def neutralised(value: object) -> object:
     return value
 
 
+def _formula_like(values: pd.Series) -> bool:
+    """Whether any value of a column is a text a spreadsheet would run: each
+    distinct value looked at once."""
+    return any(neutralised(value) is not value for value in pd.unique(values.dropna()))
+
+
 def write_csv(table: pd.DataFrame, path: Path, headers: dict[str, str], language: str) -> None:
     """Excel CSV, UTF-8 with BOM: ``;`` and a decimal comma in Dutch, ``,`` and ``.``
     in English. Texts that would run as formulas are neutralised (an area named
@@ -186,8 +192,9 @@ def write_csv(table: pd.DataFrame, path: Path, headers: dict[str, str], language
     sep, decimal = (";", ",") if language == "nl" else (",", ".")
     table = table.copy()
     for column in table.columns:
-        if not pd.api.types.is_numeric_dtype(table[column]):
-            table[column] = table[column].map(neutralised)
+        values = table[column]
+        if not pd.api.types.is_numeric_dtype(values) and _formula_like(values):
+            table[column] = values.map(neutralised)
     table.rename(columns=headers).to_csv(
         path, sep=sep, decimal=decimal, index=False, encoding="utf-8-sig", float_format="%.1f"
     )

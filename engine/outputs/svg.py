@@ -4,6 +4,7 @@ page coordinates. Every text put in is escaped."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import geopandas as gpd
@@ -22,16 +23,10 @@ def area_map(
 ) -> Markup:
     """A level's areas as inline SVG (RD New, y up, to page coordinates): each area's
     fill, outline (None: a thin grey line) and hover title."""
-    geoms = layer.geometry.values
-    xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
-    scale = width / max(xmax - xmin, 1)
-    height = int((ymax - ymin) * scale) + 1
-    tolerance = 1.5 / scale  # about one and a half pixel
-    simplified = shapely.simplify(geoms, tolerance, preserve_topology=True)
+    height, paths = _outline(np.asarray(layer.geometry.values), width)
     plain: list[str] = []
     outlined: list[str] = []
-    for geom, fill, stroke, title in zip(simplified, fills, strokes, titles):
-        d = _path(geom, xmin, ymax, scale)
+    for d, fill, stroke, title in zip(paths, fills, strokes, titles):
         if not d:
             continue
         line = f"stroke='{stroke or '#888'}' stroke-width='{'2' if stroke else '0.3'}'"
@@ -45,6 +40,31 @@ def area_map(
         "stroke='#aaa' stroke-width='2'/></pattern></defs>" + "".join(plain + outlined) + "</svg>"
     )
     return Markup(svg)  # every text in it was escaped above
+
+
+# the outlines of the last few layers drawn: a report draws each level's areas for
+# every theme, indicator and trend map, and only the fills differ
+_OUTLINES: dict[tuple[bytes, int], tuple[int, list[str]]] = {}
+_KEPT_OUTLINES = 8
+
+
+def _outline(geoms: np.ndarray, width: int) -> tuple[int, list[str]]:
+    """The map's height and each area's path (simplified to about a pixel) for a
+    ``width`` pixels wide map, computed once per set of geometries."""
+    # WKB is self-delimiting; "-" (never a WKB's first byte) stands for a missing shape
+    wkb = b"".join(b"-" if w is None else w for w in shapely.to_wkb(geoms))
+    key = (hashlib.sha256(wkb).digest(), width)
+    if key not in _OUTLINES:
+        xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
+        scale = width / max(xmax - xmin, 1)
+        height = int((ymax - ymin) * scale) + 1
+        tolerance = 1.5 / scale  # about one and a half pixel
+        simplified = shapely.simplify(geoms, tolerance, preserve_topology=True)
+        paths = [_path(geom, xmin, ymax, scale) for geom in simplified]
+        while len(_OUTLINES) >= _KEPT_OUTLINES:
+            del _OUTLINES[next(iter(_OUTLINES))]
+        _OUTLINES[key] = (height, paths)
+    return _OUTLINES[key]
 
 
 def _path(geom: Any, xmin: float, ymax: float, scale: float) -> str:
