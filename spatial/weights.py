@@ -51,32 +51,31 @@ def queen_with_islands(gdf: gpd.GeoDataFrame, islands_k: int = 1) -> Contiguity:
     _check_frame(gdf)
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     heads, tails = vertex_neighbours(geoms)
-    graph = _vertex_graph(gdf.index, heads, tails)
-    islands = [str(i) for i in graph.isolates]
+    alone = np.setdiff1d(np.arange(len(gdf)), heads)
+    islands = [str(code) for code in gdf.index[alone]]
     if not islands or islands_k < 1 or len(gdf) < 2:
-        return Contiguity(graph, islands)
-    codes = gdf.index.to_numpy()
-    position = {code: i for i, code in enumerate(codes)}
-    adjacency = graph.adjacency
-    keep = adjacency.index.get_level_values(0) != adjacency.index.get_level_values(1)
-    focal = list(adjacency.index.get_level_values(0)[keep])
-    neighbor = list(adjacency.index.get_level_values(1)[keep])
+        return Contiguity(_vertex_graph(gdf.index, heads, tails, alone), islands)
     tree = shapely.STRtree(geoms)
-    for island in islands:
-        for j in _nearest(geoms, tree, position[island], islands_k):
-            focal += [island, codes[j]]
-            neighbor += [codes[j], island]
-    pairs = sorted(set(zip(focal, neighbor)))
-    joined = Graph.from_arrays([p[0] for p in pairs], [p[1] for p in pairs], np.ones(len(pairs)))
+    near = [(i, j) for i in alone for j in _nearest(geoms, tree, i, islands_k)]
+    island, nearest = np.array(near, dtype=np.int64).reshape(-1, 2).T
+    focal = np.concatenate([heads, island, nearest])
+    neighbour = np.concatenate([tails, nearest, island])
+    # each link once, in the order of the codes (as text) on both sides
+    codes = np.asarray(list(gdf.index), dtype=object)
+    rank = np.empty(len(codes), dtype=np.int64)
+    rank[np.argsort(codes, kind="stable")] = np.arange(len(codes))
+    by_rank = np.argsort(rank)
+    links = np.unique(rank[focal] * len(codes) + rank[neighbour])
+    focal, neighbour = by_rank[links // len(codes)], by_rank[links % len(codes)]
+    joined = Graph.from_arrays(list(codes[focal]), list(codes[neighbour]), np.ones(len(links)))
     return Contiguity(joined, islands)
 
 
-def _vertex_graph(ids: pd.Index, heads: np.ndarray, tails: np.ndarray) -> Graph:
+def _vertex_graph(ids: pd.Index, heads: np.ndarray, tails: np.ndarray, alone: np.ndarray) -> Graph:
     """The binary graph of the neighbour pairs (positions) over ``ids``, an area
-    without neighbours as a self-loop of weight 0: the graph libpysal's vertex-based
-    ``Graph.build_contiguity`` builds from the same pairs."""
+    without neighbours (``alone``) as a self-loop of weight 0: the graph libpysal's
+    vertex-based ``Graph.build_contiguity`` builds from the same pairs."""
     names = pd.Index(list(ids)).to_numpy()  # as libpysal makes them, from a dict's keys
-    alone = np.setdiff1d(np.arange(len(ids)), heads)
     focal = np.concatenate([heads, alone])
     order = np.argsort(focal, kind="stable")  # by area, as libpysal lists them
     neighbour = np.concatenate([tails, alone])[order]
