@@ -85,7 +85,10 @@ def cached_boundaries(
     if folder is None:
         return read_boundaries(path, layer, columns, drop_water, None, quality, workers)
     path, quality = Path(path), quality or QualityRules()
-    key = _key(path, layer, columns, drop_water, quality)
+    try:
+        key = _key(path, layer, columns, drop_water, quality)
+    except OSError:  # missing or unreadable: reading says so, naming the file
+        return read_boundaries(path, layer, columns, drop_water, None, quality, workers)
     file = folder / "boundaries" / f"{hashlib.sha256(key.encode()).hexdigest()[:40]}.zbc"
     entry = _load(file, key)
     if entry is not None:

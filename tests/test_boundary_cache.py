@@ -26,6 +26,7 @@ from zicht.boundaries.neighbours import remember, shared_vertex_pairs, vertex_ne
 from zicht.engine.config import load_config
 from zicht.engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
 from zicht.engine.pipeline import _read_boundaries, cache_folder
+from zicht.errors import BoundaryError
 from zicht.spatial.weights import Contiguity, queen_with_islands
 
 DEMO_COLUMNS = {"naam": "ams_buurtnaam"}
@@ -255,3 +256,10 @@ def test_the_cache_key_names_the_file_and_the_options(tmp_path, sample):
     found = cached_boundaries(moved, folder=folder)
     assert len(_entries(folder)) == 3
     assert found.report.path == str(moved)
+
+
+def test_a_missing_file_is_the_reading_error_and_leaves_no_entry(tmp_path):
+    folder = tmp_path / "cache"
+    with pytest.raises(BoundaryError, match="boundary file not found"):
+        cached_boundaries(tmp_path / "nowhere.gpkg", folder=folder)
+    assert not folder.exists()
