@@ -200,6 +200,7 @@ def _output_arguments(p: argparse.ArgumentParser) -> None:
         help="threads for the numeric libraries (default: [run] threads, or the cores "
         "free to this run)",
     )
+    p.add_argument("--no-cache", action="store_true", help="no boundary cache ([run] cache)")
 
 
 def _tool_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -332,6 +333,7 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.select:
         config = config.with_selection(_codes(args.select))
+    config = config.with_cache(False) if args.no_cache else config
     run(config, args.out, args.private_reasons, args.threads, args.ledger)
     return 0
 
@@ -341,7 +343,9 @@ def _demo(args: argparse.Namespace) -> int:
     from zicht.engine.data import DEMO_CONFIG
     from zicht.engine.pipeline import run
 
-    run(load_config(DEMO_CONFIG), args.out, args.private_reasons, args.threads, args.ledger)
+    config = load_config(DEMO_CONFIG)  # its boundary cache: only one ZICHT_CACHE_DIR names
+    config = config.with_cache(not args.no_cache and "ZICHT_CACHE_DIR" in os.environ)
+    run(config, args.out, args.private_reasons, args.threads, args.ledger)
     return 0
 
 

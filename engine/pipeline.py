@@ -20,7 +20,8 @@ import geopandas as gpd
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from zicht.boundaries import Boundaries, read_boundaries
+from zicht.boundaries import Boundaries
+from zicht.boundaries.cache import cached_boundaries, default_cache_folder
 from zicht.boundaries.codes import LAYER_NAMES, LEVELS, level_of
 from zicht.disclosure import Protection, Relations
 from zicht.engine.analysis import LevelAnalysis, analyse_level, autocorrelation_rows
@@ -330,8 +331,8 @@ def _read_boundaries(config: Config, threads: int = 1) -> Boundaries:
     """The master: the whole boundary file, on the level the run computes on."""
     b = config.boundaries
     # the whole file: a selection is cut from it after protection (:func:`_cut`)
-    boundaries = read_boundaries(
-        b.path, b.layer, b.columns, b.drop_water, None, b.quality.rules, threads
+    boundaries = cached_boundaries(
+        b.path, b.layer, b.columns, b.drop_water, b.quality.rules, threads, cache_folder(config)
     )
     level = _compute_level(config, boundaries)
     if level != boundaries.finest:
@@ -341,6 +342,15 @@ def _read_boundaries(config: Config, threads: int = 1) -> Boundaries:
     if not b.select:  # else those of the selection (engine.analysis.context)
         warn_suspects(boundaries, config)
     return boundaries
+
+
+def cache_folder(config: Config) -> Path | None:
+    """The folder of the boundary cache (:mod:`boundaries.cache`) of ``[run] cache``;
+    None: the run keeps nothing."""
+    setting = config.run.cache
+    if setting is False:
+        return None
+    return default_cache_folder() if setting is True else setting
 
 
 def _compute_level(config: Config, boundaries: Boundaries) -> str:

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from libpysal.graph import Graph
 from libpysal.weights import W
 
+from zicht.boundaries.neighbours import vertex_neighbours
 from zicht.errors import AnalysisError
 
 WEIGHTS = ("queen", "knn", "distance")
@@ -47,27 +49,54 @@ def queen_with_islands(gdf: gpd.GeoDataFrame, islands_k: int = 1) -> Contiguity:
     (['c'], ['b'])
     """
     _check_frame(gdf)
-    graph = Graph.build_contiguity(gdf.geometry, rook=False)
-    islands = [str(i) for i in graph.isolates]
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    heads, tails = vertex_neighbours(geoms)
+    alone = np.setdiff1d(np.arange(len(gdf)), heads)
+    islands = [str(code) for code in gdf.index[alone]]
     if not islands or islands_k < 1 or len(gdf) < 2:
-        return Contiguity(graph, islands)
-    geoms = gdf.geometry.values
-    codes = gdf.index.to_numpy()
-    position = {code: i for i, code in enumerate(codes)}
-    adjacency = graph.adjacency
-    keep = adjacency.index.get_level_values(0) != adjacency.index.get_level_values(1)
-    focal = list(adjacency.index.get_level_values(0)[keep])
-    neighbor = list(adjacency.index.get_level_values(1)[keep])
-    for island in islands:
-        dist = shapely.distance(geoms, geoms[position[island]])
-        dist[position[island]] = np.inf
-        nearest = np.argsort(dist, kind="stable")[:islands_k]
-        for j in nearest:
-            focal += [island, codes[j]]
-            neighbor += [codes[j], island]
-    pairs = sorted(set(zip(focal, neighbor)))
-    joined = Graph.from_arrays([p[0] for p in pairs], [p[1] for p in pairs], np.ones(len(pairs)))
+        return Contiguity(_vertex_graph(gdf.index, heads, tails, alone), islands)
+    tree = shapely.STRtree(geoms)
+    near = [(i, j) for i in alone for j in _nearest(geoms, tree, i, islands_k)]
+    island, nearest = np.array(near, dtype=np.int64).reshape(-1, 2).T
+    focal = np.concatenate([heads, island, nearest])
+    neighbour = np.concatenate([tails, nearest, island])
+    # each link once, in the order of the codes (as text) on both sides
+    codes = np.asarray(list(gdf.index), dtype=object)
+    rank = np.empty(len(codes), dtype=np.int64)
+    rank[np.argsort(codes, kind="stable")] = np.arange(len(codes))
+    by_rank = np.argsort(rank)
+    links = np.unique(rank[focal] * len(codes) + rank[neighbour])
+    focal, neighbour = by_rank[links // len(codes)], by_rank[links % len(codes)]
+    joined = Graph.from_arrays(list(codes[focal]), list(codes[neighbour]), np.ones(len(links)))
     return Contiguity(joined, islands)
+
+
+def _vertex_graph(ids: pd.Index, heads: np.ndarray, tails: np.ndarray, alone: np.ndarray) -> Graph:
+    """The binary graph of the neighbour pairs (positions) over ``ids``, an area
+    without neighbours (``alone``) as a self-loop of weight 0: the graph libpysal's
+    vertex-based ``Graph.build_contiguity`` builds from the same pairs."""
+    names = pd.Index(list(ids)).to_numpy()  # as libpysal makes them, from a dict's keys
+    focal = np.concatenate([heads, alone])
+    order = np.argsort(focal, kind="stable")  # by area, as libpysal lists them
+    neighbour = np.concatenate([tails, alone])[order]
+    weight = np.r_[np.ones(len(heads), dtype=int), np.zeros(len(alone), dtype=int)][order]
+    return Graph.from_arrays(names[focal[order]], names[neighbour], weight)
+
+
+def _nearest(geoms: np.ndarray, tree: shapely.STRtree, i: int, k: int) -> np.ndarray:
+    """Positions of the ``k`` polygons nearest to polygon ``i`` by edge distance, ties
+    by position: candidates within a radius doubled until it holds ``k`` of them, so
+    that every polygon as near as the ``k``-th is among them."""
+    k = min(k, len(geoms) - 1)
+    radius = 100.0  # metres
+    while True:
+        found = tree.query(geoms[i], predicate="dwithin", distance=radius)
+        found = np.sort(found[found != i])
+        if len(found) >= k:
+            break
+        radius *= 2
+    dist = shapely.distance(geoms[found], geoms[i])
+    return found[np.argsort(dist, kind="stable")[:k]]
 
 
 def contiguity(gdf: gpd.GeoDataFrame, islands_k: int = 1) -> Graph:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
+import tempfile
 import textwrap
 import warnings
 from pathlib import Path
@@ -20,6 +23,12 @@ DATA = Path(__file__).parent / "data"
 SAMPLE_2015 = DATA / "nl_buurten_2015_sample.gpkg"
 GEOJSON_2015 = DATA / "tnocs_vr_2015_amsterdam-amstelland_buurt.geojson"
 STATLINE_CSV = DATA / "cbs_85163NED_ses_woa_amsterdam_2019.csv"
+
+
+# The boundary cache (boundaries.cache) of every run in the tests: a folder of this
+# session's (each xdist worker its own), never the user's ~/.cache/zicht.
+os.environ["ZICHT_CACHE_DIR"] = _CACHE = tempfile.mkdtemp(prefix="zicht-test-cache-")
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 
 # BLAS and OpenMP threads per test run. A run bounds its pools to the cores that are

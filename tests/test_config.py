@@ -52,6 +52,8 @@ label_en = "Inhabitants"
         ("[run]\nseed = 'x'\n", r"key 'run.seed' must be an integer"),
         ("[run]\nseed = true\n", r"key 'run.seed' must be an integer"),
         ("[[indicator]]\nid = 'x'\n", r"unknown key 'indicator'; did you mean 'indicators'"),
+        ("[run]\ncache = 3\n", r"key 'run.cache' must be true, false or a folder, got 3"),
+        ("[run]\ncache = 'run.toml'\n", r"key 'run.cache' names .*run.toml, which is a file"),
     ],
 )
 def test_bad_run_keys(tmp_path, extra, message):
@@ -59,6 +61,13 @@ def test_bad_run_keys(tmp_path, extra, message):
     with pytest.raises(ConfigError, match=message) as info:
         load_config(path)
     assert str(path) in str(info.value)
+
+
+def test_the_cache_key_takes_true_false_or_a_folder_beside_the_config(tmp_path):
+    assert load_config(_write(tmp_path, BASE)).run.cache is True
+    assert load_config(_write(tmp_path, BASE + "[run]\ncache = false\n")).run.cache is False
+    kept = load_config(_write(tmp_path, BASE + "[run]\ncache = 'kept'\n")).run.cache
+    assert kept == tmp_path / "kept"
 
 
 def test_unknown_key_in_an_indicator_suggests_the_nearest(tmp_path):

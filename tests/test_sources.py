@@ -252,3 +252,33 @@ def test_planted_clusters_carry_more_risk(amsterdam):
     high = data.risk.to_numpy()[pos] > 2
     assert risky[high].mean() > 1.5 * risky[~high].mean()
     assert set(data.planted) <= set(b.areas.index)
+
+
+def _placed_by_tree(polygons: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Each point's area as placement did with an R-tree of the areas and a Point per
+    record: the first area in code order whose polygon the point intersects."""
+    point_idx, area_idx = shapely.STRtree(polygons).query(shapely.points(xs, ys))
+    inside = shapely.intersects_xy(polygons[area_idx], xs[point_idx], ys[point_idx])
+    hit = np.full(len(xs), -1, dtype=np.int64)
+    for p, a in sorted(zip(point_idx[inside], area_idx[inside]), reverse=True):
+        hit[p] = a  # the lowest area last
+    return hit
+
+
+def test_points_are_placed_as_by_the_r_tree_also_on_edges_and_vertices():
+    boundaries = read_boundaries(DEMO_BOUNDARIES, columns={"naam": "ams_buurtnaam"})
+    polygons = np.asarray(boundaries.areas.geometry.values)
+    x0, y0, x1, y1 = shapely.total_bounds(polygons)
+    rng = np.random.default_rng(7)
+    vertices = shapely.get_coordinates(polygons)[::5]  # many on two or more buurten
+    boxes = shapely.bounds(polygons)  # on the edges of the bounding boxes
+    xs = np.r_[rng.uniform(x0 - 500, x1 + 500, 20_000), vertices[:, 0], boxes[:, 0], boxes[:, 2]]
+    ys = np.r_[rng.uniform(y0 - 500, y1 + 500, 20_000), vertices[:, 1], boxes[:, 1], boxes[:, 3]]
+    records = pd.DataFrame({"unit": np.arange(len(xs)), "x": xs, "y": ys})
+    expected = _placed_by_tree(polygons, xs, ys)
+    assert (expected >= 0).sum() > 10_000 and (expected < 0).sum() > 1_000
+    placed = place_records(records, boundaries, "unit", "x", "y")
+    np.testing.assert_array_equal(placed.position["buurt"], expected)
+    # the tie rule is tested: many vertices lie on several buurten at once
+    on = shapely.STRtree(polygons).query(shapely.points(vertices), "intersects")[0]
+    assert (np.bincount(on) > 1).sum() > 100

@@ -80,6 +80,20 @@ def _new_path(value: Any, info: ValidationInfo) -> Path:
     return path
 
 
+def _cache_setting(value: Any, info: ValidationInfo) -> bool | Path:
+    """``[run] cache``: true (the user's cache folder), false (none) or a folder."""
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"must be true, false or a folder, got {quoted(value)}")
+    base = (info.context or {}).get("base", Path.cwd())
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else (base / path).resolve()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"names {path}, which is a file, not a folder")
+    return path
+
+
 def to_text(value: Any) -> str:
     # na_values: "-99999999" and -99999999 mean the same code
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
@@ -94,6 +108,8 @@ Share = Annotated[float, BeforeValidator(to_number), Field(ge=0, le=1)]
 ExistingPath = Annotated[Path, BeforeValidator(_existing_path)]
 # a path a run may create (its folder must exist)
 NewPath = Annotated[Path, BeforeValidator(_new_path)]
+# where a run keeps what it may read again (boundaries.cache): on, off or a folder
+CacheSetting = Annotated[bool | Path, BeforeValidator(_cache_setting)]
 Kind = Annotated[str, OneOf(KINDS)]
 Direction = Annotated[str, OneOf((*DIRECTIONS, "none"))]
 UnitType = Annotated[str, OneOf(UNIT_TYPES)]

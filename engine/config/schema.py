@@ -93,6 +93,10 @@ class Config(Section):
         boundaries = self.boundaries.model_copy(update={"select": codes})
         return self.model_copy(update={"boundaries": boundaries})
 
+    def with_cache(self, cache: bool | Path) -> Config:
+        """The same config with another ``[run] cache`` (``zicht run --no-cache``)."""
+        return self.model_copy(update={"run": self.run.model_copy(update={"cache": cache})})
+
     @property
     def language(self) -> str:
         return self.run.language

@@ -28,6 +28,7 @@ from zicht.boundaries.schema import FIELDS as BOUNDARY_FIELDS
 from zicht.disclosure.rules import DisclosureParams
 from zicht.engine.config.fields import (
     GENERATOR_NAMES,
+    CacheSetting,
     ExistingPath,
     NewPath,
     Number,
@@ -74,6 +75,9 @@ class RunSection(Section):
     # where the partial cells of a streamed source are kept while it is aggregated
     # (default: the system's temporary folder; on a cluster a folder every worker sees)
     scratch: ExistingPath | None = None
+    # the boundary cache (boundaries.cache): true for the user's cache folder
+    # ($ZICHT_CACHE_DIR, else ~/.cache/zicht), false for none, or a folder
+    cache: CacheSetting = True
 
     @model_validator(mode="after")
     def _scheduler_only_on_dask(self) -> RunSection:

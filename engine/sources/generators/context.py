@@ -84,9 +84,8 @@ class PointSampler:
 
     def __init__(self, geoms: np.ndarray):
         triangles = shapely.constrained_delaunay_triangles(geoms)
-        parts = [shapely.get_parts(t) for t in triangles]
-        self.owner = np.repeat(np.arange(len(geoms)), [len(p) for p in parts])
-        flat = np.concatenate(parts) if parts else np.empty(0, dtype=object)
+        # every polygon's triangles in one call, each with its polygon's index
+        flat, self.owner = shapely.get_parts(triangles, return_index=True)
         self.corners = shapely.get_coordinates(flat).reshape(-1, 4, 2)[:, :3, :]
         self.area = shapely.area(flat)
         # first triangle of each polygon and the cumulative area within it, for sampling
