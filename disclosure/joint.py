@@ -155,10 +155,13 @@ class _Program(NamedTuple):
         whether every block found a solution in its time."""
         a = self.constraint.A.tocsr()
         row_block = _row_blocks(a, column_block)
-        # columns and rows in block order (stable: a block keeps its own order), so
+        # the asked blocks' columns and rows only (a cover asks for a few blocks of a
+        # national table), in block order (stable: a block keeps its own order), so
         # that a block's program is one contiguous slice
-        columns = np.argsort(column_block, kind="stable")
-        rows = np.argsort(row_block, kind="stable")
+        columns = np.flatnonzero(np.isin(column_block, blocks))
+        columns = columns[np.argsort(column_block[columns], kind="stable")]
+        rows = np.flatnonzero(np.isin(row_block, blocks))
+        rows = rows[np.argsort(row_block[rows], kind="stable")]
         a = a[rows][:, columns]
         col_starts = np.searchsorted(column_block[columns], blocks, side="left")
         col_ends = np.searchsorted(column_block[columns], blocks, side="right")
