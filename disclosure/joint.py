@@ -36,7 +36,6 @@ from scipy.sparse.csgraph import connected_components
 
 from zicht.disclosure.group import GroupCells
 from zicht.disclosure.limits import LIMITS, SearchLimits
-from zicht.errors import DisclosureError
 
 
 class _Rows:
@@ -183,10 +182,9 @@ class _Program(NamedTuple):
                 ),
                 options=options,
             )
-            if result.x is None and result.status != TIME_LIMIT:
-                raise DisclosureError(
-                    f"the joint complement program found no solution ({result.message})"
-                )
+            # no solution in time, or none at all (a block whose released cells leave
+            # no room): the block keeps its pattern, and the loop's other steps and the
+            # audit decide it
             return result.x
 
         x, complete = self.low.copy(), True

@@ -75,13 +75,10 @@ def protect_group(
     7. fail: after ``limits.max_rounds``, a round that withholds nothing more raises
        :class:`~zicht.errors.DisclosureError` (suppressions only grow: it ends).
 
-    ``keep`` starts from the complements already chosen (and the proofs still valid)
-    instead of none. Without ``programs`` only propagation checks (a first pattern
-    that a later group with the same cells checks in full). ``table``: the group's
-    :class:`~disclosure.linked.LinkedCells`, and ``memo``: what the insiders' step
-    found of it (:class:`~disclosure.insiders.InsiderMemo`), where the caller has them
-    already.
-    """
+    ``keep`` starts from the complements already chosen (and the proofs still valid).
+    Without ``programs`` only propagation checks. ``table`` (the group's
+    :class:`~disclosure.linked.LinkedCells`) and ``memo`` (the insiders' step's
+    :class:`~disclosure.insiders.InsiderMemo`): where the caller has them already."""
     frame = cells.loc[rows]
     group = GroupCells.of(frame, table or LinkedCells(frame, relations), params)
     search = Search(group, _kept_proofs(frame, keep), keep, limits, threads, memo)

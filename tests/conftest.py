@@ -154,6 +154,15 @@ def _demo_on(monkeypatch, codes: tuple[str, ...]) -> None:
         return finest_level(reading, frame, mapping, select)
 
     monkeypatch.setattr(read, "_finest_level", narrowed)
+    # the narrowing is not in the file, so not in the boundary cache's key: no cache
+    import zicht.engine.pipeline as pipeline
+    from zicht.boundaries.cache import cached_boundaries
+
+    def uncached(*args, **kwargs):
+        kwargs["folder"] = None
+        return cached_boundaries(*args[:6], **kwargs)
+
+    monkeypatch.setattr(pipeline, "cached_boundaries", uncached)
 
 
 @pytest.fixture
