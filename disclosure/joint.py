@@ -25,8 +25,6 @@ table afterwards, and the loop adds what they still find exposed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -36,6 +34,7 @@ from scipy.sparse.csgraph import connected_components
 
 from zicht.disclosure.group import GroupCells
 from zicht.disclosure.limits import LIMITS, SearchLimits
+from zicht.disclosure.programs import each_block
 
 
 class _Rows:
@@ -188,24 +187,12 @@ class _Program(NamedTuple):
             return result.x
 
         x, complete = self.low.copy(), True
-        for k, found in enumerate(_each(solve, len(blocks), threads)):
+        for k, found in enumerate(each_block(solve, range(len(blocks)), threads)):
             if found is None:
                 complete = False  # out of time: the block keeps its pattern
             else:
                 x[columns[col_starts[k] : col_ends[k]]] = found
         return x, complete
-
-
-def _each(
-    solve: Callable[[int], np.ndarray | None], n: int, threads: int
-) -> Iterator[np.ndarray | None]:
-    """``solve(k)`` for k = 0 .. n-1, in order, on up to ``threads`` threads (HiGHS lets
-    go of the interpreter while it solves)."""
-    if threads <= 1 or n < 2:
-        yield from map(solve, range(n))
-        return
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="zicht-joint") as pool:
-        yield from pool.map(solve, range(n))
 
 
 def _row_blocks(a: sparse.csr_matrix, column_block: np.ndarray) -> np.ndarray:

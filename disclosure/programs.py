@@ -14,8 +14,9 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import highspy
 import numpy as np
@@ -25,6 +26,9 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from zicht.disclosure.knowledge import Block, Knowledge, Labels, Sides, blocks
 from zicht.disclosure.limits import LIMITS
 from zicht.errors import DisclosureError
+
+T = TypeVar("T")  # a block (or its number)
+R = TypeVar("R")  # what solving it gives
 
 # HiGHS's simplex strategies: dual where each solve changes the whole objective,
 # primal where one cost changes from solve to solve (measured on branche tables)
@@ -135,9 +139,7 @@ def attacker_bounds_within(
     return low, high, solved
 
 
-def each_block(
-    solve: Callable[[Block], np.ndarray], blocks: list[Block], threads: int
-) -> Iterator[np.ndarray]:
+def each_block(solve: Callable[[T], R], blocks: Sequence[T], threads: int) -> Iterator[R]:
     """``solve`` for each block, in order, on up to ``threads`` threads: HiGHS lets go of
     the interpreter while it solves, so blocks solve side by side."""
     if threads <= 1 or len(blocks) < 2:
