@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from zicht.disclosure.group import GroupCells
-from zicht.disclosure.joint import joint_complements
+from zicht.disclosure.joint import JointMemo, joint_complements
 from zicht.disclosure.knowledge import Knowledge, Labels
 from zicht.disclosure.limits import LIMITS, SearchLimits
 from zicht.disclosure.pins import Pins, attacker_pins
@@ -43,7 +43,12 @@ class Pattern:
     """
 
     def __init__(
-        self, group: GroupCells, keep: bool, limits: SearchLimits = LIMITS, threads: int = 1
+        self,
+        group: GroupCells,
+        keep: bool,
+        limits: SearchLimits = LIMITS,
+        threads: int = 1,
+        joint: JointMemo | None = None,
     ) -> None:
         self.group = group
         self.limits = limits
@@ -52,6 +57,7 @@ class Pattern:
         self.suppressed: np.ndarray = group.primary | secondary | group.never | group.fixed_hidden
         self.need: np.ndarray = np.where(group.primary, group.upper, 0.0)
         self._last_joint: tuple[bytes, bytes, bytes | None] | None = None  # what it returned
+        self.joint = joint or JointMemo()  # what the joint program keeps
 
     def size(self) -> tuple[int, float]:
         """How many cells are withheld and how much they must hide together: a step
@@ -134,9 +140,18 @@ class Pattern:
         )
         if self._last_joint == asked:
             return False
+        structure = self.joint.structure_of(g)
         joint = joint_complements(
-            g, self.suppressed, self.need, self.limits, self.threads, near=near
+            g,
+            self.suppressed,
+            self.need,
+            self.limits,
+            self.threads,
+            near=near,
+            structure=structure,
+            free=self.joint.free,
         )
+        self.joint.free = joint.free
         grown = joint.suppressed & ~(g.unknown | g.fixed_shown)
         new = grown & ~self.suppressed
         self.suppressed = grown | self.suppressed
@@ -206,7 +221,13 @@ class Pattern:
                     need[k] = share
                     self.share_down(int(k), levels - 1)
 
-    def unpin(self, cells: np.ndarray, knowledge: Knowledge, labels: Labels | None = None) -> None:
+    def unpin(
+        self,
+        cells: np.ndarray,
+        knowledge: Knowledge,
+        labels: Labels | None = None,
+        floor: np.ndarray | None = None,
+    ) -> None:
         """Withhold the published cells that the attacker's program shows to pin each of
         ``cells`` (:func:`~disclosure.pins.attacker_pins`), and again where the next
         constraint pins it (:attr:`SearchLimits.unpin_passes` times at most).
@@ -218,13 +239,16 @@ class Pattern:
         fall as far as the cell still lacks. The program is the anchored one of the
         loop (published cells at their true values), narrower than the attacker's:
         what frees a cell there frees it for the attacker. ``labels``: the blocks of
-        ``knowledge``, where known.
+        ``knowledge``, where known. ``floor``: per cell, how low its bound must be able
+        to go (its value less its lower protection level, by default; an insider's
+        part where that is more: only the others' part is protected from it).
         """
         g = self.group
         low, high = knowledge.low.copy(), knowledge.high.copy()
+        floor = g.value[cells] - g.lower[cells] if floor is None else floor
         for _ in range(self.limits.unpin_passes):
             # the attacker's knowledge with what this has withheld so far
-            pins, lacking = self._pins(knowledge.within(low, high), cells, labels)
+            pins, lacking = self._pins(knowledge.within(low, high), cells, floor, labels)
             withheld = self.suppressed | g.unknown | g.fixed_shown
             chosen = [
                 _relaxed(p, short, g.value, g.cost, withheld)
@@ -236,13 +260,13 @@ class Pattern:
                 return
             self.suppressed[more] = True
             low[more], high[more] = 0.0, np.inf
-            cells = cells[lacking > 1e-6]
+            cells, floor = cells[lacking > 1e-6], floor[lacking > 1e-6]
 
     def _pins(
-        self, now: Knowledge, cells: np.ndarray, labels: Labels | None
+        self, now: Knowledge, cells: np.ndarray, floor: np.ndarray, labels: Labels | None
     ) -> tuple[list[Pins], np.ndarray]:
         """What pins each of ``cells`` and how much room it still lacks: room above
-        first; a primary cell that has it may lack room below."""
+        first; a primary cell that has it may lack room below (down to ``floor``)."""
         g = self.group
         anchor, free = g.anchor(now)
         pins = attacker_pins(now, anchor, free, cells, -np.ones(len(cells)), labels)
@@ -251,7 +275,7 @@ class Pattern:
         if len(below):
             found = attacker_pins(now, anchor, free, cells[below], np.ones(len(below)), labels)
             for k, p in zip(below, found):
-                pins[k], lacking[k] = p, p.bound - (g.value[cells[k]] - g.lower[cells[k]])
+                pins[k], lacking[k] = p, p.bound - floor[k]
         return pins, lacking
 
 
@@ -279,7 +303,7 @@ def _relaxed(
         _relaxation(p, usable & (p.item == item), value, cost, short)
         for item in np.unique(p.item[usable])
     ]
-    return min(options, key=lambda option: option[0])[1] if options else p.cells[:0]
+    return min(options, key=lambda option: option[0], default=(np.inf, p.cells[:0]))[1]
 
 
 def _relaxation(
@@ -294,6 +318,8 @@ def _relaxation(
         return float(cost[best]), np.array([best])
     fall = p.cells[mine & (p.direction < 0)]
     fall = fall[value[fall] > 0]
+    if not len(fall):  # (cells at 0 cannot fall: nothing here relaxes it)
+        return np.inf, fall
     fall = fall[np.argsort(value[fall], kind="stable")]
     enough = int(np.searchsorted(np.cumsum(value[fall]), max(short, 0.0))) + 1
     penalty = 0.0 if enough <= len(fall) else float(cost.sum())

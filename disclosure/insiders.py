@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from zicht.disclosure.edges import Edges
 from zicht.disclosure.group import GroupCells
 from zicht.disclosure.knowledge import Knowledge, protected
 from zicht.disclosure.propagation import Incidence, NearBounds
@@ -53,9 +54,20 @@ class InsiderFinding:
 
     coalition: tuple[int, ...]
     pinned: np.ndarray
-    knowledge: Knowledge
+    floor: np.ndarray  # per pinned cell, the least low bound that protects the others' part
+    published: Knowledge  # what the outsider knows
+    own: np.ndarray  # the coalition's own cells, and their values
+    own_value: np.ndarray
     relax: np.ndarray  # published cells on the constraints that pin them (see _relax)
     around: np.ndarray  # every published cell on a constraint of theirs (the last resort)
+
+    @property
+    def knowledge(self) -> Knowledge:
+        """What the coalition knows: the published cells, and its own cells fixed (made
+        when asked: most findings are relaxed without it)."""
+        low, high = self.published.low.copy(), self.published.high.copy()
+        low[self.own] = high[self.own] = self.own_value
+        return self.published.within(low, high)
 
 
 @dataclass
@@ -134,6 +146,7 @@ def insiders_pin(
     nobody = Known(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
     weak = _pinned(group, targets, nobody, outsider.low, outsider.high)
     found = []
+    shown = ~suppressed & (group.value > 0) & ~group.fixed_shown
     size = max(1, min(BATCH, BATCH_CELLS // len(knowledge.low), len(ask)))
     near_bounds = NearBounds(outsider, incidence, size)
     for start in range(0, len(ask), size):
@@ -145,9 +158,7 @@ def insiders_pin(
             near = np.setdiff1d(near[is_target[near]], mine.own, assume_unique=True)
             pinned = _pinned(group, near, mine, a, b)
             if len(pinned):
-                found.append(
-                    _finding(group, knowledge, incidence, suppressed, c, mine, pinned, a, b)
-                )
+                found.append(_finding(group, knowledge, incidence, shown, c, mine, pinned, a, b))
     return found
 
 
@@ -155,7 +166,7 @@ def _finding(
     group: GroupCells,
     knowledge: Knowledge,
     incidence: Incidence,
-    suppressed: np.ndarray,
+    shown: np.ndarray,
     coalition: Coalition,
     mine: Known,
     pinned: np.ndarray,
@@ -163,14 +174,14 @@ def _finding(
     high: np.ndarray,
 ) -> InsiderFinding:
     """What the units of ``coalition`` pin (``pinned``, with their bounds ``low``-``high``)
-    and what relaxes it."""
-    known_low, known_high = knowledge.low.copy(), knowledge.high.copy()
-    known_low[mine.own] = known_high[mine.own] = group.value[mine.own]
-    own = _mask(mine.own, len(group.value))
-    shown = ~suppressed & ~own & (group.value > 0) & ~group.fixed_shown
+    and what relaxes it. ``shown``: the published cells free to withhold (above 0)."""
+    shown = shown.copy()
+    shown[mine.own] = False  # not the insider's own
     relax = _relax(group, knowledge, incidence, pinned, shown, (low, high))
     around = _around(knowledge, incidence, pinned, shown)
-    return InsiderFinding(coalition, pinned, knowledge.within(known_low, known_high), relax, around)
+    own = np.asarray(mine.own, dtype=np.int64)
+    floor = np.maximum(group.value[pinned] - group.lower[pinned], part_of(mine, pinned))
+    return InsiderFinding(coalition, pinned, floor, knowledge, own, group.value[own], relax, around)
 
 
 def _relax(
@@ -218,7 +229,8 @@ def _around(
     for t in pinned:
         for g in incidence_groups(incidence, int(t)):
             near += [_members(k, incidence, int(g)), k.total[[g]]]
-        near += [k.large[k.small == t], k.small[k.large == t]]
+        pairs = incidence_pairs(incidence, int(t))
+        near += [k.large[pairs], k.small[pairs]]
     cells = np.unique(np.concatenate(near))
     cells = cells[cells < len(shown)]
     return cells[shown[cells]]
@@ -237,16 +249,28 @@ def incidence_groups(incidence: Incidence, cell: int) -> np.ndarray:
     return indices[indptr[cell] : indptr[cell + 1]]
 
 
+def incidence_pairs(incidence: Incidence, cell: int) -> np.ndarray:
+    """The subset pairs ``cell`` is in (as the smaller or the larger)."""
+    indptr, indices = incidence.pairs
+    return indices[indptr[cell] : indptr[cell + 1]]
+
+
+def part_of(mine: Known, cells: np.ndarray) -> np.ndarray:
+    """The insiders' part of each of ``cells`` (0 where they hold none of it)."""
+    part = np.zeros(len(cells))
+    at = np.minimum(np.searchsorted(mine.holding, cells), max(len(mine.holding) - 1, 0))
+    theirs = mine.holding[at] == cells if len(mine.holding) else np.zeros(len(cells), bool)
+    part[theirs] = mine.part[at[theirs]]
+    return part
+
+
 def _pinned(
     group: GroupCells, cells: np.ndarray, mine: Known, low: np.ndarray, high: np.ndarray
 ) -> np.ndarray:
     """The cells of ``cells`` (primary withheld cells, not the insiders' own) whose
     others' part (the value less the insiders' part, :attr:`Known.part`) bounds
     ``low``-``high`` do not protect."""
-    part = np.zeros(len(cells))
-    at = np.minimum(np.searchsorted(mine.holding, cells), max(len(mine.holding) - 1, 0))
-    theirs = mine.holding[at] == cells if len(mine.holding) else np.zeros(len(cells), bool)
-    part[theirs] = mine.part[at[theirs]]
+    part = part_of(mine, cells)
     rest = group.value[cells] - part
     ok = protected(
         rest,
@@ -256,90 +280,6 @@ def _pinned(
         high[cells] - part,
     )
     return cells[~ok]
-
-
-@dataclass(frozen=True)
-class Edges:
-    """Per cell, the cells it holds (``below``: finer areas and SBI nodes, subsets and
-    parts in its area), those that hold it (``above``), and the ways it splits into
-    cells that do not overlap (``splits``: its finer areas, its finer SBI nodes, the
-    parts of a sum it totals, a subset alone)."""
-
-    below: list[list[int]]
-    above: list[list[int]]
-    splits: list[list[np.ndarray]]
-    has_unit: np.ndarray  # cells that may hold a unit (an unknown count may)
-    part_of: list[list[tuple[int, int]]]  # per cell: (a cell it splits, which split)
-    height: list[int]  # a cell's longest chain of cells below it (parts come first)
-    cyclic: bool  # whether the cells below a cell can lead back to it
-
-    @classmethod
-    def of(cls, group: GroupCells) -> Edges:
-        """The edges of ``group``'s hierarchies and relations."""
-        linked, n = group.linked, len(group.value)
-        below: list[list[int]] = [[] for _ in range(n)]
-        above: list[list[int]] = [[] for _ in range(n)]
-        pairs = [(int(p[c]), int(c)) for p in group.parents for c in np.flatnonzero(p >= 0)]
-        pairs += list(zip(linked.large.tolist(), linked.small.tolist()))
-        relation = linked.group >= linked.n_tree_groups
-        totals = linked.total[linked.group[relation]].tolist()
-        pairs += list(zip(totals, linked.member[relation].tolist()))
-        for big, small in pairs:
-            if big < n and small < n:  # not the hidden rests of subset pairs
-                below[big].append(small)
-                above[small].append(big)
-        splits = _splits(group, relation)
-        part_of: list[list[tuple[int, int]]] = [[] for _ in range(n)]
-        for whole, ways in enumerate(splits):
-            for k, parts in enumerate(ways):
-                for p in parts.tolist():
-                    part_of[p].append((whole, k))
-        height, cyclic = _heights(below, above)
-        has_unit = np.nan_to_num(group.units, nan=2.0) >= 1
-        return cls(below, above, splits, has_unit, part_of, height, cyclic)
-
-
-def _splits(group: GroupCells, relation: np.ndarray) -> list[list[np.ndarray]]:
-    """Per cell, the ways it splits into cells that do not overlap (see :class:`Edges`);
-    ``relation``: which entries of the linked table's sums are relations."""
-    linked, n = group.linked, len(group.value)
-    splits: list[list[np.ndarray]] = [[] for _ in range(n)]
-    for p in group.parents:
-        children = np.flatnonzero(p >= 0)
-        order = np.argsort(p[children], kind="stable")
-        children = children[order]
-        starts = np.flatnonzero(np.r_[True, np.diff(p[children]) != 0])
-        for kids in np.split(children, starts[1:]) if len(children) else []:
-            splits[int(p[kids[0]])].append(kids)
-    entries = np.flatnonzero(relation)
-    entries = entries[np.argsort(linked.group[entries], kind="stable")]
-    groups = linked.group[entries]
-    starts = np.flatnonzero(np.r_[True, np.diff(groups) != 0])
-    for one in np.split(entries, starts[1:]) if len(entries) else []:
-        parts = linked.member[one]
-        splits[int(linked.total[linked.group[one[0]]])].append(parts[parts < n])
-    for big, small in zip(linked.large.tolist(), linked.small.tolist()):
-        if big < n and small < n:
-            splits[big].append(np.array([small]))
-    return splits
-
-
-def _heights(below: list[list[int]], above: list[list[int]]) -> tuple[list[int], bool]:
-    """Per cell, the longest chain of cells below it (0 for a cell with none), and
-    whether some chain is a cycle (its cells then keep height 0)."""
-    height = [0] * len(below)
-    waiting = [len(b) for b in below]
-    ready = [c for c, w in enumerate(waiting) if w == 0]
-    done = 0
-    while ready:
-        c = ready.pop()
-        done += 1
-        for up in above[c]:
-            height[up] = max(height[up], height[c] + 1)
-            waiting[up] -= 1
-            if waiting[up] == 0:
-                ready.append(up)
-    return height, done < len(below)
 
 
 @dataclass(frozen=True)
@@ -359,7 +299,7 @@ def own_cells(group: GroupCells, s: int, edges: Edges) -> tuple[set[int], set[in
     one = group.units == 1
     own = _closure([s], edges.below)
     while True:
-        holding = _closure(_with_unit(own, edges), edges.above) - own
+        holding = _holding(own, edges)
         alone = [c for c in holding if one[c]]
         if not alone:
             return own, holding
@@ -388,13 +328,28 @@ def coalition_cells(
     units, one = group.units, group.units == 1
     own |= _closure([c for c, n in theirs.items() if c not in own and units[c] == n], edges.below)
     while True:  # a cell of one unit that holds their records is one of them
-        holding = _closure(_with_unit(own, edges), edges.above) - own
+        holding = _holding(own, edges)
         alone = [c for c in holding if one[c]]
         if not alone:
             break
         own |= _closure(alone, edges.below)
     known[coalition] = _known(group, own, holding, edges)
     return known[coalition]
+
+
+def _holding(own: set[int], edges: Edges) -> set[int]:
+    """The cells that hold records of the units of ``own`` among others': the cells
+    above them, and a cell that is all of one of those (the only buurt of a wijk: the
+    units know where they are), and the cells above that, and so on."""
+    holding = _closure(_with_unit(own, edges), edges.above)
+    todo = list(holding)
+    while todo:
+        for p in edges.sole[todo.pop()]:
+            if p not in holding:
+                more = _closure([p], edges.above) - holding
+                holding |= more
+                todo += more
+    return holding - own
 
 
 def _with_unit(cells: set[int], edges: Edges) -> list[int]:
@@ -415,12 +370,22 @@ def _their_part(group: GroupCells, own: set[int], holding: np.ndarray, edges: Ed
     splits (a unit counted in subjects is one subject, though it made five reports:
     the part follows each indicator). Parts come before the cells they split (by
     :attr:`Edges.height`), so one pass settles every cell; where relations make a
-    cycle, passes repeat until nothing moves."""
+    cycle, passes repeat until nothing moves. A cell that is all of a holding cell
+    (the only buurt of a wijk) holds as much of theirs as it does."""
     cells = holding.tolist()
     wholes = set(cells)
     part = dict.fromkeys(cells, 0.0) | {c: float(group.value[c]) for c in own}
     order = sorted(part, key=edges.height.__getitem__)
-    for _ in range(len(cells) if edges.cyclic else 1):
+    _parts_up(part, order, wholes, edges)
+    if _sole_parts_down(part, order, edges):  # then what they are parts of, again
+        _parts_up(part, order, wholes, edges)
+    return np.array([part[c] for c in cells], dtype=float)
+
+
+def _parts_up(part: dict[int, float], order: list[int], wholes: set[int], edges: Edges) -> None:
+    """Each of ``wholes`` at least the sum of its parts' in one way it splits (see
+    :func:`_their_part`)."""
+    for _ in range(len(wholes) if edges.cyclic else 1):
         sums: dict[tuple[int, int], float] = {}
         moved = False
         for c in order:
@@ -434,14 +399,17 @@ def _their_part(group: GroupCells, own: set[int], holding: np.ndarray, edges: Ed
                     sums[whole, k] = sums.get((whole, k), 0.0) + part[c]
         if not moved:
             break
-    return np.array([part[c] for c in cells], dtype=float)
 
 
-def _mask(positions: np.ndarray, n: int) -> np.ndarray:
-    """A mask of ``n`` cells, true at ``positions``."""
-    mask = np.zeros(n, dtype=bool)
-    mask[positions] = True
-    return mask
+def _sole_parts_down(part: dict[int, float], order: list[int], edges: Edges) -> bool:
+    """A cell that is all of a whole (its only part in one way it splits) holds as
+    much of theirs as the whole; returns whether a part moved."""
+    moved = False
+    for c in reversed(order):  # wholes before their parts
+        for p in edges.sole[c]:
+            if p in part and part[p] < part[c]:
+                part[p], moved = part[c], True
+    return moved
 
 
 def _closure(starts: list[int], edges: list[list[int]]) -> set[int]:

@@ -25,6 +25,7 @@ table afterwards, and the loop adds what they still find exposed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -75,11 +76,32 @@ class _Rows:
 
 class Joint(NamedTuple):
     """What :func:`joint_complements` found: the new suppression mask (a superset of
-    the pattern it was given), and whether every block found a solution in its time
-    (``complete``; a block out of time keeps its pattern as it was)."""
+    the pattern it was given), whether every block found a solution in its time
+    (``complete``; a block out of time keeps its pattern as it was), and which of the
+    free columns (cells never published, rests of subset pairs: withheld anyway, at no
+    cost) the solution withholds (``free``, per cell and rest)."""
 
     suppressed: np.ndarray
     complete: bool
+    free: np.ndarray
+
+
+@dataclass
+class JointMemo:
+    """What the joint program keeps from call to call on one linked table (``table``):
+    the rounds of a protection loop, and the company rule's passes over the table. Its
+    :class:`JointStructure`, and the free columns its last solution withheld
+    (:attr:`Joint.free`)."""
+
+    table: object | None = None
+    structure: JointStructure | None = None
+    free: np.ndarray | None = None
+
+    def structure_of(self, group: GroupCells) -> JointStructure:
+        """The structure of ``group``'s program, built once per table."""
+        if self.structure is None or self.table is not group.linked:
+            self.table, self.structure, self.free = group.linked, JointStructure.of(group), None
+        return self.structure
 
 
 def joint_complements(
@@ -89,6 +111,8 @@ def joint_complements(
     limits: SearchLimits = LIMITS,
     threads: int = 1,
     near: np.ndarray | None = None,
+    structure: JointStructure | None = None,
+    free: np.ndarray | None = None,
 ) -> Joint:
     """The cheapest complements for the whole linked table of ``group`` (see the module
     docstring). ``need`` is what each withheld cell must hide (its upper protection
@@ -96,44 +120,112 @@ def joint_complements(
 
     No row links two blocks (a gemeente's table, with its wijken and branches), so the
     program is the sum of one program per block: each block whose rows the pattern
-    breaks is solved on its own (on up to ``threads`` threads), within
+    breaks is solved on its own, side by side on ``threads``, each within
     ``limits.complement_time_limit``; the others keep their pattern. A national table
     of every SBI division is hundreds of small programs, not one that runs out of time.
-    With ``near`` (cells), only the blocks of those cells are solved.
+    With ``near`` (cells), only the blocks of those cells are solved. ``structure``:
+    the rows that do not depend on the pattern (:class:`JointStructure`), where the
+    caller has them from an earlier call on the same group; ``free``: the free columns
+    the last solution withheld (``Joint.free``). With them the pattern that solution
+    left is seen to satisfy its block's rows, and the block is not solved again.
     """
-    linked = group.linked
-    n_real, n_rest = linked.n_cells, linked.n_hidden
-    n = n_real + n_rest
-    sums = _sums(group)
-    cell, of, member, n_groups = sums.cell, sums.of, sums.member, sums.n_groups
+    st = structure or JointStructure.of(group)
+    n, n_real = st.n, len(suppressed)
     # the rests of SBI nodes, never published, are withheld anyway: in the program they
     # are free, at no cost, and hide something only where they are not alone in a sum
-    low = np.r_[suppressed & ~group.never, np.zeros(n_rest, dtype=bool)].astype(float)
-    high = np.r_[~(group.unknown | group.fixed_shown), np.ones(n_rest, dtype=bool)].astype(float)
-    rows = _Rows()
-    h_max = _definition_rows(rows, sums, high > 0, n)
-    h_col, p_col = n + np.arange(n_groups), n + n_groups + np.arange(n_groups)
-    _room_rows(rows, cell, of, member, sums.value, need, suppressed, linked.total, h_col, h_max)
-    _partner_rows(rows, cell, of, high > 0, n_groups, p_col)
-    _rest_rows(rows, group)
-    h_low = _total_room(cell, of, member, need, suppressed, h_max, n_groups)
-    constraint = rows.constraint(n + 2 * n_groups)
+    low = np.r_[suppressed & ~group.never, np.zeros(n - n_real, dtype=bool)].astype(float)
+    room = _Rows()
+    sums = st.sums
+    cell, of, member = sums.cell, sums.of, sums.member
+    _room_rows(room, cell, of, member, sums.value, need, suppressed, st.total, st.h_col, st.h_max)
+    h_low = _total_room(cell, of, member, need, suppressed, st.h_max, sums.n_groups)
+    rooms = room.constraint(st.n_columns)
     program = _Program(
-        cost=np.r_[np.where(group.never, 0.0, group.cost), np.zeros(n_rest + 2 * n_groups)],
-        integrality=np.r_[np.ones(n), np.zeros(2 * n_groups)],
-        low=np.r_[low, h_low, np.zeros(n_groups)],
-        high=np.r_[high, np.full(2 * n_groups, np.inf)],
-        constraint=constraint,
+        cost=st.cost,
+        integrality=st.integrality,
+        low=np.r_[low, h_low, np.zeros(sums.n_groups)],
+        high=st.high,
+        constraint=LinearConstraint(
+            sparse.vstack([st.before.A, rooms.A, st.after.A], format="csr"),
+            np.r_[st.before.lb, rooms.lb, st.after.lb],
+            np.r_[st.before.ub, rooms.ub, st.after.ub],
+        ),
     )
-    block = _blocks(sums, group)
-    column_block = np.r_[block, block[cell[~member]], block[cell[~member]]]
-    broken = _broken_blocks(program, sums, column_block)
+    row_block = np.r_[st.before_blocks, _row_blocks(rooms.A, st.column_block), st.after_blocks]
+    free = np.zeros(n, dtype=bool) if free is None else free
+    broken = _broken_blocks(program, sums, st.column_block, np.maximum(low, free))
     if near is not None:
-        broken = np.intersect1d(broken, block[near])
+        broken = np.intersect1d(broken, st.block[near])
     if not len(broken):
-        return Joint(suppressed, True)  # the program's optimum is the pattern itself
-    x, complete = program.solve_blocks(column_block, broken, limits, threads)
-    return Joint(suppressed | (x[:n_real] > 0.5), complete)
+        return Joint(suppressed, True, free)  # the program's optimum is the pattern itself
+    x, complete = program.solve_blocks(st.column_block, row_block, broken, limits, threads)
+    solved = np.isin(st.block, broken)
+    free = np.where(solved, (x[:n] > 0.5) & st.free, free)
+    return Joint(suppressed | (x[:n_real] > 0.5), complete, free)
+
+
+class JointStructure(NamedTuple):
+    """What the program of :func:`joint_complements` is for a group whatever its
+    pattern: the sums, the columns' costs and bounds, the rows that define ``H_g`` and
+    ``P_g`` (``before`` the room rows) and the partner and rest rows (``after``), and
+    the block of each cell, column and row. A protection loop builds it once."""
+
+    sums: _Sums
+    n: int  # cells and rests
+    total: np.ndarray
+    h_col: np.ndarray
+    h_max: np.ndarray
+    cost: np.ndarray
+    integrality: np.ndarray
+    high: np.ndarray
+    before: LinearConstraint
+    after: LinearConstraint
+    block: np.ndarray
+    column_block: np.ndarray
+    before_blocks: np.ndarray
+    after_blocks: np.ndarray
+    free: np.ndarray  # per cell and rest: withheld anyway, at no cost
+
+    @property
+    def n_columns(self) -> int:
+        return self.n + 2 * self.sums.n_groups
+
+    @classmethod
+    def of(cls, group: GroupCells) -> JointStructure:
+        linked = group.linked
+        n_real, n_rest = linked.n_cells, linked.n_hidden
+        n = n_real + n_rest
+        sums = _sums(group)
+        n_groups = sums.n_groups
+        n_columns = n + 2 * n_groups
+        possible = np.r_[~(group.unknown | group.fixed_shown), np.ones(n_rest, dtype=bool)]
+        before, after = _Rows(), _Rows()
+        h_max = _definition_rows(before, sums, possible, n)
+        _partner_rows(
+            after, sums.cell, sums.of, possible, n_groups, n + n_groups + np.arange(n_groups)
+        )
+        _rest_rows(after, group)
+        block = _blocks(sums, group)
+        total = sums.cell[~sums.member]
+        column_block = np.r_[block, block[total], block[total]]
+        before_rows, after_rows = before.constraint(n_columns), after.constraint(n_columns)
+        return cls(
+            sums=sums,
+            n=n,
+            total=linked.total,
+            h_col=n + np.arange(n_groups),
+            h_max=h_max,
+            cost=np.r_[np.where(group.never, 0.0, group.cost), np.zeros(n_rest + 2 * n_groups)],
+            integrality=np.r_[np.ones(n), np.zeros(2 * n_groups)],
+            high=np.r_[possible.astype(float), np.full(2 * n_groups, np.inf)],
+            before=before_rows,
+            after=after_rows,
+            block=block,
+            column_block=column_block,
+            before_blocks=_row_blocks(before_rows.A, column_block),
+            after_blocks=_row_blocks(after_rows.A, column_block),
+            free=np.r_[group.never, np.ones(n_rest, dtype=bool)],
+        )
 
 
 class _Program(NamedTuple):
@@ -146,13 +238,17 @@ class _Program(NamedTuple):
     constraint: LinearConstraint
 
     def solve_blocks(
-        self, column_block: np.ndarray, blocks: np.ndarray, limits: SearchLimits, threads: int
+        self,
+        column_block: np.ndarray,
+        row_block: np.ndarray,
+        blocks: np.ndarray,
+        limits: SearchLimits,
+        threads: int,
     ) -> tuple[np.ndarray, bool]:
         """The program's solution with the columns of ``blocks`` solved (each block on
         its own) and the others at their lower bounds (the pattern as it is); and
         whether every block found a solution in its time."""
         a = self.constraint.A.tocsr()
-        row_block = _row_blocks(a, column_block)
         # the asked blocks' columns and rows only (a cover asks for a few blocks of a
         # national table), in block order (stable: a block keeps its own order), so
         # that a block's program is one contiguous slice
@@ -292,11 +388,14 @@ def _blocks(sums: _Sums, group: GroupCells) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
-def _broken_blocks(program: _Program, sums: _Sums, column_block: np.ndarray) -> np.ndarray:
-    """The blocks where the pattern as it is (nothing more withheld: every cell at its
-    lower bound) breaks a row or a bound: only there can the program add anything."""
+def _broken_blocks(
+    program: _Program, sums: _Sums, column_block: np.ndarray, x: np.ndarray
+) -> np.ndarray:
+    """The blocks where the pattern as it is (``x``, per cell and rest: nothing more
+    withheld than the pattern and the free columns the last solution withheld) breaks
+    a row or a bound: only there can the program add anything (costs fall on the
+    pattern's cells alone: a point that keeps them and satisfies the rows is optimal)."""
     cell, of, member, value, n_groups = sums
-    x = program.low[: len(value)]
     h = np.bincount(of[member], weights=value[cell[member]] * x[cell[member]], minlength=n_groups)
     p = np.bincount(of, weights=x[cell], minlength=n_groups)
     point = np.r_[x, h, p]

@@ -36,7 +36,59 @@ from scipy.sparse.csgraph import connected_components
 EMPTY = np.zeros(0, dtype=np.int64)
 
 Sides = tuple[np.ndarray, np.ndarray]  # per cell: solve its minimum, its maximum
-Labels = tuple[int, np.ndarray]  # how many blocks, and each cell's block
+
+
+@dataclass(eq=False)
+class Labels:
+    """The blocks of cells linked by constraints: how many (``n``), and each cell's
+    block (``block``). The table sorted by block (:meth:`index`) is kept: a caller
+    that asks again with other intervals of the same constraints sorts nothing."""
+
+    n: int
+    block: np.ndarray
+    _sorted: dict[tuple[int, ...], tuple[tuple[np.ndarray, ...], _Index]] = field(
+        default_factory=dict, repr=False
+    )
+
+    def index(self, k: Knowledge) -> _Index:
+        """The cells, sum entries and subset pairs of ``k`` sorted by block (``k``'s
+        constraints are those of these labels)."""
+        arrays = (k.total, k.group, k.small)
+        key = tuple(id(a) for a in arrays)
+        kept = self._sorted.get(key)
+        if kept is None or any(a is not b for a, b in zip(kept[0], arrays)):
+            kept = arrays, _Index.of(self, k)
+            self._sorted[key] = kept  # the arrays are held: their ids stay theirs
+        return kept[1]
+
+
+class _Index(NamedTuple):
+    """Cells (``order``), sum entries and subset pairs grouped by block: block b's are
+    ``order[starts[b]:starts[b + 1]]``, and so on; ``rank``: a cell's position in its
+    block."""
+
+    order: np.ndarray
+    starts: np.ndarray
+    rank: np.ndarray
+    entries: np.ndarray
+    entry_starts: np.ndarray
+    pairs: np.ndarray
+    pair_starts: np.ndarray
+
+    @classmethod
+    def of(cls, labels: Labels, k: Knowledge) -> _Index:
+        order, starts = _by_block(labels.block, labels.n)
+        rank = np.empty(len(labels.block), dtype=np.int64)
+        rank[order] = np.arange(len(labels.block)) - starts[labels.block[order]]
+        entries, entry_starts = _by_block(labels.block[k.total][k.group], labels.n)
+        pairs, pair_starts = _by_block(labels.block[k.small], labels.n)
+        return cls(order, starts, rank, entries, entry_starts, pairs, pair_starts)
+
+
+def _by_block(labels: np.ndarray, n_blocks: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions sorted by their block label, and where each block starts."""
+    order = np.argsort(labels, kind="stable")
+    return order, np.searchsorted(labels[order], np.arange(n_blocks + 1))
 
 
 @dataclass
@@ -135,7 +187,8 @@ def block_labels(k: Knowledge) -> Labels:
     rows = np.r_[k.total[k.group], k.small]
     cols = np.r_[k.member, k.large]
     graph = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
-    return connected_components(graph, directed=False)
+    n_blocks, block = connected_components(graph, directed=False)
+    return Labels(int(n_blocks), block)
 
 
 def restricted(k: Knowledge, inside: np.ndarray, rank: np.ndarray) -> Knowledge:
@@ -167,23 +220,13 @@ def blocks(k: Knowledge, cells: np.ndarray, labels: Labels | None = None) -> Ite
     """Each block of cells linked by constraints that holds some of ``cells``. The
     blocks are found (unless ``labels`` has them) and sliced with one sort each (a
     national table has thousands)."""
-    n = len(k.low)
-    n_blocks, block = labels or block_labels(k)
-
-    def by_block(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        order = np.argsort(labels, kind="stable")
-        return order, np.searchsorted(labels[order], np.arange(n_blocks + 1))
-
-    order, starts = by_block(block)
-    rank = np.empty(n, dtype=np.int64)  # position within its block
-    rank[order] = np.arange(n) - starts[block[order]]
-    entries, entry_starts = by_block(block[k.total][k.group])
-    pairs, pair_starts = by_block(block[k.small])
-    asked, asked_starts = by_block(block[cells])
-    for b in np.unique(block[cells]):
-        inside = order[starts[b] : starts[b + 1]]
-        mine = entries[entry_starts[b] : entry_starts[b + 1]]
-        pair = pairs[pair_starts[b] : pair_starts[b + 1]]
+    labels = labels or block_labels(k)
+    ix = labels.index(k)
+    asked, asked_starts = _by_block(labels.block[cells], labels.n)
+    for b in np.unique(labels.block[cells]):
+        inside = ix.order[ix.starts[b] : ix.starts[b + 1]]
+        mine = ix.entries[ix.entry_starts[b] : ix.entry_starts[b + 1]]
+        pair = ix.pairs[ix.pair_starts[b] : ix.pair_starts[b + 1]]
         which = asked[asked_starts[b] : asked_starts[b + 1]]
-        sub = _sub_knowledge(k, inside, rank, mine, pair)
-        yield Block(which, sub, rank[cells[which]], inside)
+        sub = _sub_knowledge(k, inside, ix.rank, mine, pair)
+        yield Block(which, sub, ix.rank[cells[which]], inside)

@@ -44,7 +44,6 @@ import numpy as np
 import pandas as pd
 
 from zicht.disclosure.group import area_depth
-from zicht.disclosure.insiders import InsiderMemo
 from zicht.disclosure.knowledge import protected
 from zicht.disclosure.limits import LIMITS, SearchLimits
 from zicht.disclosure.linked import TOTAL, LinkedCells, Relations, text_column
@@ -56,7 +55,7 @@ from zicht.disclosure.rules import (
     primary,
     protection_levels,
 )
-from zicht.disclosure.search import PROVEN, protect_group
+from zicht.disclosure.search import PROVEN, TableMemo, protect_group
 
 # An optional column of the cells: the status an earlier release fixed (tau-Argus's
 # a-priori file). '' leaves the cell to this run; FROZEN_PUBLISHED keeps it published
@@ -261,7 +260,7 @@ class _Run:
         rows, among = self.rows_of(linked), self.relations.among(linked)
         # the same cells and relations each time the company rule withholds more
         table = LinkedCells(self.cells.loc[rows], among)
-        memo = InsiderMemo()  # and what the insiders know of them
+        memo = TableMemo()  # and what the insiders and the joint program keep of them
         while True:
             rounds = protect_group(
                 self.cells,

@@ -11,6 +11,7 @@ attacker's audit (:mod:`disclosure.propagation`, :mod:`disclosure.witnesses`,
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -20,10 +21,12 @@ from zicht.disclosure.group import GroupCells
 from zicht.disclosure.insiders import (
     Coalition,
     Edges,
+    InsiderFinding,
     InsiderMemo,
     coalitions,
     insiders_pin,
 )
+from zicht.disclosure.joint import JointMemo
 from zicht.disclosure.knowledge import Knowledge, Labels, block_labels, protected
 from zicht.disclosure.limits import LIMITS, SearchLimits
 from zicht.disclosure.linked import LinkedCells, Relations
@@ -42,6 +45,18 @@ from zicht.errors import DisclosureError
 PROVEN = "_proven_as"  # working column: the reason a cell had when proven protected
 
 
+@dataclass
+class TableMemo:
+    """What the protection of one linked table keeps from round to round, and from one
+    pass over the table to the next (the company rule protects it again): the
+    insiders' step's :class:`~disclosure.insiders.InsiderMemo` and the joint
+    program's :class:`~disclosure.joint.JointMemo`. Both depend on the table, not on
+    what is withheld."""
+
+    insiders: InsiderMemo = field(default_factory=InsiderMemo)
+    joint: JointMemo = field(default_factory=JointMemo)
+
+
 def protect_group(
     cells: pd.DataFrame,
     rows: np.ndarray,
@@ -53,7 +68,7 @@ def protect_group(
     programs: bool = True,
     table: LinkedCells | None = None,
     limits: SearchLimits = LIMITS,
-    memo: InsiderMemo | None = None,
+    memo: TableMemo | None = None,
 ) -> int:
     """Complements for the ``rows`` of ``cells`` (a group of linked indicators) until
     the attacker finds nothing; writes the decision into ``cells`` and returns the
@@ -77,8 +92,8 @@ def protect_group(
 
     ``keep`` starts from the complements already chosen (and the proofs still valid).
     Without ``programs`` only propagation checks. ``table`` (the group's
-    :class:`~disclosure.linked.LinkedCells`) and ``memo`` (the insiders' step's
-    :class:`~disclosure.insiders.InsiderMemo`): where the caller has them already."""
+    :class:`~disclosure.linked.LinkedCells`) and ``memo`` (what the insiders' step and
+    the joint program keep: :class:`TableMemo`): where the caller has them already."""
     frame = cells.loc[rows]
     group = GroupCells.of(frame, table or LinkedCells(frame, relations), params)
     search = Search(group, _kept_proofs(frame, keep), keep, limits, threads, memo)
@@ -141,11 +156,12 @@ class Search:
         keep: bool,
         limits: SearchLimits,
         threads: int = 1,
-        memo: InsiderMemo | None = None,
+        memo: TableMemo | None = None,
     ) -> None:
         self.group = group
         self.limits = limits
-        self.pattern = Pattern(group, keep, limits, threads)
+        memo = memo or TableMemo()
+        self.pattern = Pattern(group, keep, limits, threads, memo.joint)
         self.proven = proven
         self.was_idle = np.zeros(0, dtype=np.int64)  # exposed cells widening left alone
         self.labels: Labels | None = None  # the blocks: the constraints stay, so do they
@@ -155,7 +171,7 @@ class Search:
         self.enough: Criterion = _protects(group, self.pattern.suppressed)
         self.check = np.zeros(0, dtype=np.int64)
         self.insiders_clear: set[Coalition] = set()  # insiders found to pin nothing
-        self.memo = memo or InsiderMemo()  # for the insiders
+        self.memo = memo.insiders  # for the insiders
 
     def publish(self) -> Knowledge:
         """The published values of the pattern (rounded; NaN where withheld) and what
@@ -175,7 +191,7 @@ class Search:
             self.labels = block_labels(knowledge)
             low, high = attacker_bounds(knowledge)
         else:
-            low, high = attacker_bounds_again(knowledge, *self.last, self.labels[1])
+            low, high = attacker_bounds_again(knowledge, *self.last, self.labels.block)
         self.last = knowledge, (low, high)
         self.low, self.high = low, high
         g, suppressed = self.group, self.pattern.suppressed
@@ -198,9 +214,12 @@ class Search:
         """Whether the pattern grew, and the cells the unit of a withheld singleton pins
         (:mod:`disclosure.insiders`). What binds them in that unit's propagation is
         withheld (:meth:`Pattern.withhold`), else what pins them in its program
-        (:meth:`Pattern.unpin`; in branche tables, whose programs take seconds, only
-        after the next step), else every published cell on a constraint of theirs;
-        where none of that adds anything, the round widens around them."""
+        (:meth:`Pattern.unpin`), else every published cell on a constraint of theirs.
+        In branche tables, whose programs take seconds, the last two swap: what no
+        constraint of theirs gives gets the cheapest cover of every such finding at
+        once, and what pins it where that adds nothing in its gemeente
+        (:meth:`_cover_insiders`). Where none of that adds anything, the round widens
+        around them."""
         assert self.labels is not None  # set by propagate
         # withholding more only widens what an insider knows: insiders who pinned
         # nothing pin nothing later, and are not asked again
@@ -220,6 +239,7 @@ class Search:
         self.insiders_clear |= set(ask) - {f.coalition for f in found}
         before = self.pattern.size()
         exposed = np.zeros(len(self.group.value), dtype=bool)
+        waiting = []  # findings that nothing on their own constraints relaxes
         for finding in found:
             exposed[finding.pinned] = True
             if len(finding.relax):
@@ -227,14 +247,28 @@ class Search:
                 continue
             size = self.pattern.size()
             if not self.group.two_way:  # (a branche table's programs take seconds each)
-                self.pattern.unpin(finding.pinned, finding.knowledge, self.labels)
+                self.pattern.unpin(finding.pinned, finding.knowledge, self.labels, finding.floor)
             if self.pattern.size() == size:  # all that touches them
                 self.pattern.withhold(finding.around, finding.pinned)
-            if self.pattern.size() == size and self.group.two_way:  # the cheapest cover
-                self.pattern.cover(finding.pinned)
             if self.pattern.size() == size and self.group.two_way:
-                self.pattern.unpin(finding.pinned, finding.knowledge, self.labels)
+                waiting.append(finding)
+        if waiting:
+            self._cover_insiders(waiting)
         return self.pattern.size() != before, exposed
+
+    def _cover_insiders(self, waiting: list[InsiderFinding]) -> None:
+        """The cheapest cover of what the ``waiting`` findings pin, in one program per
+        block (gemeente) for all of them (one at a time, a national branche table
+        solved a gemeente's program hundreds of times a round); where it adds nothing
+        in a finding's block, what pins its cells in that insider's program."""
+        assert self.labels is not None  # set by propagate
+        block = self.labels.block
+        before = self.pattern.suppressed.copy()
+        self.pattern.cover(np.concatenate([f.pinned for f in waiting]))
+        grown = np.unique(block[np.flatnonzero(self.pattern.suppressed & ~before)])
+        for finding in waiting:
+            if not np.isin(block[finding.pinned], grown).any():
+                self.pattern.unpin(finding.pinned, finding.knowledge, self.labels, finding.floor)
 
     def widen_and_unpin(self, exposed: np.ndarray, knowledge: Knowledge, last_resort: bool) -> None:
         """Widen around the ``exposed`` cells; unpin those that widening left alone this

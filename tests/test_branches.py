@@ -224,9 +224,9 @@ def test_a_joint_program_out_of_time_falls_back_to_the_subtables(counts, monkeyp
     real = joint.joint_complements
     answers: list[bool] = []
 
-    def out_of_time(group, suppressed, need, limits=LIMITS, threads=1, near=None):
+    def out_of_time(group, suppressed, need, limits=LIMITS, threads=1, **kw):
         no_time = replace(limits, complement_time_limit=0.0)
-        found = real(group, suppressed, need, no_time, threads, near)
+        found = real(group, suppressed, need, no_time, threads, **kw)
         answers.append(not found.complete)
         return found
 

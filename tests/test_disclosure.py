@@ -357,8 +357,9 @@ def test_propagating_again_only_where_something_changed_gives_the_same_bounds():
     withheld = rng.random(len(value)) < 0.3
     before = knowing(withheld)
     bounds = attacker_bounds(before)
-    n_blocks, blocks = block_labels(before)
-    assert n_blocks == 3
+    labels = block_labels(before)
+    blocks = labels.block
+    assert labels.n == 3
     for _ in range(5):
         withheld = withheld | (rng.random(len(value)) < 0.1) & (blocks == rng.integers(3))
         now = knowing(withheld)
@@ -655,3 +656,21 @@ def test_overlapping_subsets_are_protected_against_the_exact_attacker(wijken, da
     result = protect(cells, NO_SIZES, NO_DERIVED, relations=CHAINED)
     assert len(result.failures) == 0
     assert exact_exposures(cells, result.cells, CHAINED) == 0
+
+
+def test_unpinning_does_not_choose_a_constraint_only_empty_cells_are_on():
+    # a cell pinned from below by two constraints: one of published zeros (they cannot
+    # fall), one of a published 5; withholding the zeros frees nothing, the 5 does
+    from zicht.disclosure.complements import _relaxed
+    from zicht.disclosure.pins import Pins
+
+    value = np.array([0.0, 0.0, 5.0, 40.0])
+    cost = np.array([1.0, 1.0, 2.0, 3.0])
+    pins = Pins(
+        bound=40.0,
+        cells=np.array([0, 1, 2]),
+        direction=np.array([-1.0, -1.0, -1.0]),
+        item=np.array([7, 7, 8]),
+    )
+    withheld = np.array([False, False, False, True])
+    assert _relaxed(pins, 10.0, value, cost, withheld).tolist() == [2]

@@ -227,7 +227,9 @@ def test_two_insiders_know_the_cells_of_their_records_not_every_empty_cell():
 
 def _their_part_reference(group, own, holding, edges) -> np.ndarray:
     """The insiders' part of each holding cell as a fixed point, pass after pass over
-    the cells in position order (as disclosure.insiders did before it ordered them)."""
+    the cells in position order (as disclosure.insiders did before it ordered them): a
+    whole at least the sum of its parts in one way it splits, and a cell that is all of
+    a whole as much as the whole."""
     part = np.where(own, group.value, 0.0)
     cells = np.flatnonzero(holding)
     while True:
@@ -235,6 +237,9 @@ def _their_part_reference(group, own, holding, edges) -> np.ndarray:
         for c in cells:
             for parts in edges.splits[c]:
                 part[c] = max(part[c], part[parts].sum())
+            for p in edges.sole[c]:
+                if holding[p]:
+                    part[p] = max(part[p], part[c])
         if np.array_equal(before, part):
             return part[cells]
 
@@ -264,3 +269,28 @@ def test_the_part_in_one_pass_is_the_fixed_point(wijken):
         own[mine.own], holding[mine.holding] = True, True
         expected = _their_part_reference(group, own, holding, edges)
         np.testing.assert_array_equal(mine.part, expected)
+
+
+def test_a_unit_knows_that_the_only_buurt_of_its_wijk_holds_its_record():
+    # the singleton is a company of division 01 in wijk 0, whose one buurt is all of
+    # it: that buurt holds the company's record (it knows where it is), the buurten of
+    # wijk 1 do not; a check that took the buurt for someone else's asked to protect
+    # the others' part below the company's own record, which no pattern can
+    from tests.test_branches import two_way
+
+    cells = two_way(np.array([[1, 0, 3, 4], [2, 5, 0, 6]]))
+    totals = cells[(cells["sbi"] == "totaal") & (cells["level"] == "wijk")]
+    buurten = [("BU00010000", "WK000100", 8.0), ("BU00010100", "WK000101", 6.0)]
+    buurten += [("BU00010101", "WK000101", 7.0)]
+    rows = [
+        totals.iloc[0].to_dict() | dict(level="buurt", code=code, parent=wijk, value=v, units=v)
+        for code, wijk, v in buurten
+    ]
+    cells = pd.concat([cells, pd.DataFrame(rows)], ignore_index=True)
+    frame = cells.assign(reason="", upper=0.0, lower=0.0)
+    group = GroupCells.of(frame, LinkedCells(cells, Relations()), DisclosureParams())
+    singleton = cells.index[(cells["code"] == "WK000100") & (cells["sbi"] == "01")][0]
+    mine = coalition_cells(group, (int(singleton),), Edges.of(group), {})
+    part = dict(zip(cells["code"].to_numpy()[mine.holding], mine.part))
+    assert part.get("BU00010000") == 1.0
+    assert "BU00010100" not in part and "BU00010101" not in part
