@@ -371,14 +371,17 @@ def _their_part(group: GroupCells, own: set[int], holding: np.ndarray, edges: Ed
     the part follows each indicator). Parts come before the cells they split (by
     :attr:`Edges.height`), so one pass settles every cell; where relations make a
     cycle, passes repeat until nothing moves. A cell that is all of a holding cell
-    (the only buurt of a wijk) holds as much of theirs as it does."""
+    (the only buurt of a wijk) holds as much of theirs as it does: passes down to such
+    cells and up again repeat until nothing moves."""
     cells = holding.tolist()
     wholes = set(cells)
     part = dict.fromkeys(cells, 0.0) | {c: float(group.value[c]) for c in own}
     order = sorted(part, key=edges.height.__getitem__)
     _parts_up(part, order, wholes, edges)
-    if _sole_parts_down(part, order, edges):  # then what they are parts of, again
-        _parts_up(part, order, wholes, edges)
+    for _ in range(len(cells)):  # parts only grow: a fixed point in as many passes
+        if not _sole_parts_down(part, order, edges):
+            break
+        _parts_up(part, order, wholes, edges)  # then what they are parts of, again
     return np.array([part[c] for c in cells], dtype=float)
 
 

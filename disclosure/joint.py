@@ -94,13 +94,20 @@ class JointMemo:
     (:attr:`Joint.free`)."""
 
     table: object | None = None
+    inputs: tuple[np.ndarray, ...] = ()  # what else the structure is made of
     structure: JointStructure | None = None
     free: np.ndarray | None = None
 
     def structure_of(self, group: GroupCells) -> JointStructure:
-        """The structure of ``group``'s program, built once per table."""
-        if self.structure is None or self.table is not group.linked:
-            self.table, self.structure, self.free = group.linked, JointStructure.of(group), None
+        """The structure of ``group``'s program, built once per table (and again where
+        the group's values, costs or fixed cells are not those it was built of)."""
+        inputs = (group.value, group.cost, group.never, group.unknown, group.fixed_shown)
+        same = self.table is group.linked and all(
+            np.array_equal(a, b) for a, b in zip(self.inputs, inputs)
+        )
+        if self.structure is None or not same:
+            self.table, self.inputs = group.linked, tuple(a.copy() for a in inputs)
+            self.structure, self.free = JointStructure.of(group), None
         return self.structure
 
 

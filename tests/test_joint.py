@@ -159,3 +159,35 @@ def test_the_cover_of_a_cell_withholds_only_in_its_own_gemeente():
     need = np.where(group.primary, group.upper, 0.0)
     whole = joint_complements(group, group.primary.copy(), need).suppressed & ~group.primary
     assert {code for code, _ in _names(both, whole)} & {"XW3", "XW1B0", "XW2", "XW2B0"}
+
+
+def test_a_kept_solution_spares_its_gemeente_and_a_changed_table_is_built_again(monkeypatch):
+    # the joint program's memo: a gemeente whose last solution the pattern still
+    # satisfies (with the free rests that solution withheld) is not solved again; a
+    # group of the same cells with other values does not get the structure built for
+    # the first
+    import zicht.disclosure.joint as joint
+
+    frame = area_by_sbi()
+    frame["never"] = frame["sbi"] == "C"  # a rest of the SBI tree: withheld, at no cost
+    linked = LinkedCells(frame, Relations())
+    group = GroupCells.of(frame, linked, PARAMS)
+    memo = joint.JointMemo()
+    need = np.where(group.primary, group.upper, 0.0)
+    structure = memo.structure_of(group)
+    start = group.primary | group.never
+    first = joint.joint_complements(group, start.copy(), need, structure=structure)
+    assert (first.suppressed & ~start).any() and first.free.any()  # rests as partners
+    solved = []
+    real = joint.milp
+    monkeypatch.setattr(joint, "milp", lambda *a, **k: solved.append(1) or real(*a, **k))
+    again = joint.joint_complements(
+        group, first.suppressed, need, structure=structure, free=first.free
+    )
+    assert np.array_equal(again.suppressed, first.suppressed) and solved == []
+    # control: with the rests taken at 0 the gemeente looks broken and is solved again
+    joint.joint_complements(group, first.suppressed, need, structure=structure)
+    assert solved == [1]
+    assert memo.structure_of(group) is structure
+    doubled = GroupCells.of(frame.assign(value=2 * frame["value"]), linked, PARAMS)
+    assert memo.structure_of(doubled) is not structure
