@@ -179,9 +179,10 @@ def _finding(
     shown[mine.own] = False  # not the insider's own
     relax = _relax(group, knowledge, incidence, pinned, shown, (low, high))
     around = _around(knowledge, incidence, pinned, shown)
-    own = np.asarray(mine.own, dtype=np.int64)
     floor = np.maximum(group.value[pinned] - group.lower[pinned], part_of(mine, pinned))
-    return InsiderFinding(coalition, pinned, floor, knowledge, own, group.value[own], relax, around)
+    return InsiderFinding(
+        coalition, pinned, floor, knowledge, mine.own, group.value[mine.own], relax, around
+    )
 
 
 def _relax(
@@ -296,14 +297,7 @@ class Known:
 def own_cells(group: GroupCells, s: int, edges: Edges) -> tuple[set[int], set[int]]:
     """The cells the unit of singleton ``s`` knows exactly (made only of its records),
     and the cells that hold its records among others'."""
-    one = group.units == 1
-    own = _closure([s], edges.below)
-    while True:
-        holding = _holding(own, edges)
-        alone = [c for c in holding if one[c]]
-        if not alone:
-            return own, holding
-        own |= _closure(alone, edges.below)
+    return _grown(group, _closure([s], edges.below), edges)
 
 
 def coalition_cells(
@@ -325,16 +319,23 @@ def coalition_cells(
     singles = [coalition_cells(group, (s,), edges, known) for s in coalition]
     own = set().union(*(k.own.tolist() for k in singles))
     theirs = Counter(c for k in singles for c in {*k.own.tolist(), *k.holding.tolist()})
-    units, one = group.units, group.units == 1
+    units = group.units
     own |= _closure([c for c, n in theirs.items() if c not in own and units[c] == n], edges.below)
-    while True:  # a cell of one unit that holds their records is one of them
+    known[coalition] = _known(group, *_grown(group, own, edges), edges)
+    return known[coalition]
+
+
+def _grown(group: GroupCells, own: set[int], edges: Edges) -> tuple[set[int], set[int]]:
+    """The cells ``own`` and those a cell of one unit that holds their records adds
+    (that unit is one of them), with what is below it; and the cells that hold their
+    records among others' (:func:`_holding`)."""
+    one = group.units == 1
+    while True:
         holding = _holding(own, edges)
         alone = [c for c in holding if one[c]]
         if not alone:
-            break
+            return own, holding
         own |= _closure(alone, edges.below)
-    known[coalition] = _known(group, own, holding, edges)
-    return known[coalition]
 
 
 def _holding(own: set[int], edges: Edges) -> set[int]:

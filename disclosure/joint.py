@@ -158,13 +158,13 @@ def joint_complements(
             np.r_[st.before.ub, rooms.ub, st.after.ub],
         ),
     )
-    row_block = np.r_[st.before_blocks, _row_blocks(rooms.A, st.column_block), st.after_blocks]
     free = np.zeros(n, dtype=bool) if free is None else free
     broken = _broken_blocks(program, sums, st.column_block, np.maximum(low, free))
     if near is not None:
         broken = np.intersect1d(broken, st.block[near])
     if not len(broken):
         return Joint(suppressed, True, free)  # the program's optimum is the pattern itself
+    row_block = np.r_[st.before_blocks, _row_blocks(rooms.A, st.column_block), st.after_blocks]
     x, complete = program.solve_blocks(st.column_block, row_block, broken, limits, threads)
     solved = np.isin(st.block, broken)
     free = np.where(solved, (x[:n] > 0.5) & st.free, free)
@@ -213,8 +213,7 @@ class JointStructure(NamedTuple):
         )
         _rest_rows(after, group)
         block = _blocks(sums, group)
-        total = sums.cell[~sums.member]
-        column_block = np.r_[block, block[total], block[total]]
+        column_block = np.r_[block, block[linked.total], block[linked.total]]
         before_rows, after_rows = before.constraint(n_columns), after.constraint(n_columns)
         return cls(
             sums=sums,
@@ -304,9 +303,6 @@ def _row_blocks(a: sparse.csr_matrix, column_block: np.ndarray) -> np.ndarray:
     filled = np.diff(a.indptr) > 0
     first = a.indices[np.minimum(a.indptr[:-1], max(len(a.indices) - 1, 0))]
     return np.where(filled, column_block[first] if len(a.indices) else -1, -1)
-
-
-TIME_LIMIT = 1  # scipy's milp status: the time limit was reached
 
 
 class _Sums(NamedTuple):
