@@ -24,13 +24,15 @@ import tomllib
 from pathlib import Path
 
 from benchmarks.common import NATIONAL_BASE, REPO, peak_memory_mb, require_national_data
-from zicht.engine.config import parse_config
-from zicht.engine.data import DEMO_CONFIG
 
 SCALE = 5.0  # about 2.1 million establishments started over the three years
 
 
 def branche_config():  # type: ignore[no-untyped-def]
+    # imported here: the run's workbook process imports this module again
+    from zicht.engine.config import parse_config
+    from zicht.engine.data import DEMO_CONFIG
+
     demo = tomllib.loads(DEMO_CONFIG.read_text(encoding="utf-8"))
     raw = dict(NATIONAL_BASE)
     raw["synthetic"] = dict(NATIONAL_BASE["synthetic"], scale=SCALE, years=3)

@@ -10,9 +10,10 @@ import resource
 import sys
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from zicht.engine.config import Config, parse_config
-from zicht.engine.data import DEMO_CONFIG
+if TYPE_CHECKING:
+    from zicht.engine.config import Config
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"
@@ -119,6 +120,11 @@ def national_config(
     """The demo's themes (synthetic sources and indicators) on the national 2015 buurten,
     or on the buurten of the file ``boundaries`` (a part of them, in the same layout);
     with ``branche_tables``, also the demo's area x SBI tables of the companies."""
+    # imported here, not with the module: a run's second process (the workbook's)
+    # imports the benchmark's main module again, and needs none of zicht for it
+    from zicht.engine.config import parse_config
+    from zicht.engine.data import DEMO_CONFIG
+
     demo = tomllib.loads(DEMO_CONFIG.read_text(encoding="utf-8"))
     raw = {key: value for key, value in NATIONAL_BASE.items()}
     raw["boundaries"] = {"path": str(boundaries), "layer": "buurten"}

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 
 from zicht.disclosure.knowledge import Knowledge, restricted
@@ -238,10 +239,12 @@ def _wave(
 
 def _distinct(values: np.ndarray, size: int) -> np.ndarray:
     """The distinct ``values`` (integers below ``size``), sorted: by marking, which
-    beats sorting or hashing the hundreds of thousands of a batch's wave; by sorting
-    where they are few (the last waves of a change, a national group's millions)."""
+    beats sorting or hashing the hundreds of thousands of a batch's wave; where they
+    are few (the last waves of a change, a national group's millions) by hashing, then
+    sorting what is left (three times as fast as sorting them all: a wave repeats a
+    cell once per constraint it is on)."""
     if len(values) * 32 < size:
-        return np.unique(values)
+        return np.sort(pd.unique(values))
     mark = np.zeros(size, dtype=bool)
     mark[values] = True
     return np.flatnonzero(mark)

@@ -37,11 +37,17 @@ who knows a cell's rule learns its range (a "frequency" count holds 1 to 9 units
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import threading
 from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from zicht.disclosure.group import area_depth
 from zicht.disclosure.knowledge import protected
@@ -55,7 +61,15 @@ from zicht.disclosure.rules import (
     primary,
     protection_levels,
 )
-from zicht.disclosure.search import PROVEN, TableMemo, protect_group
+from zicht.disclosure.search import (
+    PROVEN,
+    GroupDecision,
+    TableMemo,
+    protect_group,
+    search_group,
+)
+
+log = logging.getLogger("zicht")
 
 # An optional column of the cells: the status an earlier release fixed (tau-Argus's
 # a-priori file). '' leaves the cell to this run; FROZEN_PUBLISHED keeps it published
@@ -156,21 +170,11 @@ def protect(
     with_companies = companies is not None and companies in run.protected_ids
     run.steps = len(groups) + int(with_companies)  # the company count is a step of its own
     run.progress = progress
+    linked = None
     if companies is not None and with_companies:  # (is not None: for the type checker)
         linked = next(g for g in groups if companies in g)
         groups.remove(linked)
-        run.with_company_rule(companies, linked, threads)
-    for group in groups:
-        run.step()
-        rounds = protect_group(
-            run.cells,
-            run.rows_of(group),
-            run.relations.among(group),
-            params,
-            threads=threads,
-            limits=limits,
-        )
-        run.rounds = max(run.rounds, rounds)
+    run.protect_groups(groups, linked, companies, threads)
     return run.decision(derived)
 
 
@@ -201,6 +205,30 @@ def _with_primary(
     return cells
 
 
+def _search_aside(
+    frame: pd.DataFrame,
+    relations: Relations,
+    params: DisclosureParams,
+    limits: SearchLimits,
+    threads: int,
+) -> tuple[GroupDecision, int]:
+    """The search of one group on ``frame`` (a copy of its cells), in this process or
+    another (:meth:`_Run.protect_groups`), on ``threads`` threads: its decision and
+    its number of rounds."""
+    with threadpool_limits(limits=threads):  # a spawned process has no limits of its own
+        search, rounds = search_group(frame, relations, params, threads=threads, limits=limits)
+    return search.decision(), rounds
+
+
+ASIDE_BROKEN = (
+    "disclosure: a second process could not start, so this one searches every group; "
+    'a script that calls zicht needs its code under `if __name__ == "__main__":`'
+)
+# the cells from which groups are searched in another process (:meth:`_Run.aside`):
+# a national run's person groups (about 200,000 cells, 7 s) gain, the demo's do not
+ASIDE_CELLS = 50_000
+
+
 @dataclass
 class _Run:
     """One call of :func:`protect`: the cells as decided so far, and its progress."""
@@ -214,6 +242,7 @@ class _Run:
     steps: int = 0
     done: int = 0
     progress: Callable[[int, int], None] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
     # the sensitive counts and sums: the cells complements protect (found once: a
     # national table has half a million rows)
     sensitive_additive: pd.Series = field(init=False)
@@ -234,9 +263,86 @@ class _Run:
 
     def step(self) -> None:
         """Tell ``progress`` that the next step starts."""
-        self.done += 1
+        with self.lock:  # groups may start on other threads
+            self.done += 1
+            done = self.done
         if self.progress is not None:
-            self.progress(self.done, self.steps)
+            self.progress(done, self.steps)
+
+    def protect_groups(
+        self, groups: list[list[str]], linked: list[str] | None, companies: str | None, threads: int
+    ) -> None:
+        """The ``linked`` table of the ``companies`` with the company rule first, then
+        the other ``groups`` in order. With two threads or more, groups the rule cannot
+        touch are searched meanwhile by other processes (:meth:`aside`), each on a copy
+        of its cells read before anything else is decided, and written back in order:
+        no group's search reads another group's cells, so the decision is the one a
+        single thread makes. (Processes, not threads: the searches hold the
+        interpreter's lock for most of their many small steps, and two threads took
+        longer than one.)"""
+        aside = self.aside(groups, linked, threads)
+        # spawn, not fork: a forked child would inherit the BLAS and OpenMP threads of
+        # this process in whatever state they were
+        spawn = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(max(1, threads - 1), mp_context=spawn) if aside else None
+        try:
+            pending = {
+                id(g): pool.submit(_search_aside, self.frame_of(g), *self.settings(g), 1)
+                for g in aside
+                if pool is not None
+            }
+            if linked is not None and companies is not None:
+                self.with_company_rule(companies, linked, threads)
+            for group in groups:
+                self.step()
+                decision, rounds = self.decided(group, pending.get(id(group)), threads)
+                decision.write(self.cells, self.rows_of(group))
+                self.rounds = max(self.rounds, rounds)
+        finally:  # a failure stops what has not started
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+
+    def aside(
+        self, groups: list[list[str]], linked: list[str] | None, threads: int
+    ) -> list[list[str]]:
+        """The groups searched in other processes: with two threads or more, those the
+        company rule cannot touch (none of their cells counts companies), bar the
+        largest where there is no company table to search here meanwhile; none where
+        they hold fewer than :data:`ASIDE_CELLS` cells (a process takes a second to
+        start)."""
+        if threads < 2:
+            return []
+        ready = [g for g in groups if linked is None or not self.of_companies(g)]
+        if linked is None and ready:
+            ready.remove(max(ready, key=lambda g: len(self.rows_of(g))))
+        return ready if sum(len(self.rows_of(g)) for g in ready) >= ASIDE_CELLS else []
+
+    def of_companies(self, group: list[str]) -> bool:
+        """Whether any cell of ``group`` counts companies (the company rule's cells)."""
+        rows = self.cells["indicator"].isin(group).to_numpy()
+        return bool((self.cells.loc[rows, "unit_type"] == "company").any())
+
+    def frame_of(self, group: list[str]) -> pd.DataFrame:
+        """A copy of the cells of ``group`` as decided so far."""
+        return self.cells.loc[self.rows_of(group)]
+
+    def settings(self, group: list[str]) -> tuple[Relations, DisclosureParams, SearchLimits]:
+        """What a search of ``group`` needs besides its cells."""
+        return self.relations.among(group), self.params, self.limits
+
+    def decided(
+        self, group: list[str], aside: Future[tuple[GroupDecision, int]] | None, threads: int
+    ) -> tuple[GroupDecision, int]:
+        """The decision of one group of linked indicators and its rounds: searched
+        ``aside``, or here. A process that could not start (a script that runs zicht
+        at import, which the second process imports again) is told, and the group is
+        searched here."""
+        if aside is not None:
+            try:
+                return aside.result()
+            except BrokenProcessPool:
+                log.warning(ASIDE_BROKEN)
+        return _search_aside(self.frame_of(group), *self.settings(group), threads)
 
     def with_company_rule(self, companies: str, linked: list[str], threads: int) -> None:
         """The company count alone first; the rule follows from what it publishes. The

@@ -1,7 +1,8 @@
 """The protection loop: complements for one group of linked indicators until the
 attacker finds nothing.
 
-:func:`protect_group` is the algorithm; :class:`Search` its state (the pattern of
+:func:`protect_group` is the algorithm (:func:`search_group` the loop itself, on a
+copy of the group's cells); :class:`Search` its state (the pattern of
 withheld cells, what the programs have proven, what the last round found) with one
 method per step. The steps are those of :mod:`disclosure.complements` and the
 attacker's audit (:mod:`disclosure.propagation`, :mod:`disclosure.witnesses`,
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,6 +64,20 @@ def protect_group(
     rows: np.ndarray,
     relations: Relations,
     params: DisclosureParams,
+    **options: Any,
+) -> int:
+    """Complements for the ``rows`` of ``cells`` (a group of linked indicators) until
+    the attacker finds nothing (:func:`search_group`, with its keyword ``options``);
+    writes the decision into ``cells`` and returns the number of rounds."""
+    search, rounds = search_group(cells.loc[rows], relations, params, **options)
+    search.write(cells, rows)
+    return rounds
+
+
+def search_group(
+    frame: pd.DataFrame,
+    relations: Relations,
+    params: DisclosureParams,
     *,
     keep: bool = False,
     threads: int = 1,
@@ -69,10 +85,11 @@ def protect_group(
     table: LinkedCells | None = None,
     limits: SearchLimits = LIMITS,
     memo: TableMemo | None = None,
-) -> int:
-    """Complements for the ``rows`` of ``cells`` (a group of linked indicators) until
-    the attacker finds nothing; writes the decision into ``cells`` and returns the
-    number of rounds.
+) -> tuple[Search, int]:
+    """The protection loop over the cells of ``frame`` (a group of linked indicators,
+    as the decision so far has them); returns its final state, which
+    :meth:`Search.write` writes back, and the number of rounds. It reads nothing but
+    ``frame``, so groups search side by side.
 
     Each round, in this order:
 
@@ -94,7 +111,6 @@ def protect_group(
     Without ``programs`` only propagation checks. ``table`` (the group's
     :class:`~disclosure.linked.LinkedCells`) and ``memo`` (what the insiders' step and
     the joint program keep: :class:`TableMemo`): where the caller has them already."""
-    frame = cells.loc[rows]
     group = GroupCells.of(frame, table or LinkedCells(frame, relations), params)
     search = Search(group, _kept_proofs(frame, keep), keep, limits, threads, memo)
     for rounds in itertools.count(1):
@@ -115,8 +131,7 @@ def protect_group(
         search.widen_and_unpin(np.flatnonzero(exposed), knowledge, last_resort)
         if last_resort and search.pattern.size() == before:
             raise DisclosureError(_stuck(frame, exposed, insiders=grew is False))
-    search.write(cells, rows)
-    return rounds
+    return search, rounds
 
 
 def _stuck(frame: pd.DataFrame, exposed: np.ndarray, insiders: bool) -> str:
@@ -280,18 +295,44 @@ class Search:
             self.pattern.unpin(pinned, knowledge, self.labels)
 
     def write(self, cells: pd.DataFrame, rows: np.ndarray) -> None:
-        """The decision into ``cells``: reasons (``secondary`` for complements), the
-        proofs, the published values and the attacker's interval of withheld cells."""
+        """The decision into ``cells`` (:meth:`decision`)."""
+        self.decision().write(cells, rows)
+
+    def decision(self) -> GroupDecision:
+        """What the search decided for each cell of the group: reasons (``secondary``
+        for complements), the proofs, the published values and the attacker's
+        interval of withheld cells."""
         g, suppressed = self.group, self.pattern.suppressed
         n = len(g.value)
         reason = np.where(suppressed & (g.reason == ""), SECONDARY, g.reason)
-        cells.loc[rows, PROVEN] = (
-            pd.Series(reason, dtype=object).where(self.proven, None).to_numpy()
+        return GroupDecision(
+            reason=reason,
+            proven_as=pd.Series(reason, dtype=object).where(self.proven, None).to_numpy(),
+            published=np.where(g.unknown, np.nan, self.published),
+            attacker_low=np.where(suppressed, self.low[:n], np.nan),
+            attacker_high=np.where(suppressed, self.high[:n], np.nan),
         )
-        cells.loc[rows, "reason"] = reason
-        cells.loc[rows, "published"] = np.where(g.unknown, np.nan, self.published)
-        cells.loc[rows, "attacker_low"] = np.where(suppressed, self.low[:n], np.nan)
-        cells.loc[rows, "attacker_high"] = np.where(suppressed, self.high[:n], np.nan)
+
+
+@dataclass
+class GroupDecision:
+    """The decision of one group's search (:meth:`Search.decision`), one value per
+    cell of the group, in its order: small and picklable, so that a group searched in
+    another process comes back as this."""
+
+    reason: np.ndarray
+    proven_as: np.ndarray
+    published: np.ndarray
+    attacker_low: np.ndarray
+    attacker_high: np.ndarray
+
+    def write(self, cells: pd.DataFrame, rows: np.ndarray) -> None:
+        """Into the ``rows`` of ``cells``, the group's rows."""
+        cells.loc[rows, PROVEN] = self.proven_as
+        cells.loc[rows, "reason"] = self.reason
+        cells.loc[rows, "published"] = self.published
+        cells.loc[rows, "attacker_low"] = self.attacker_low
+        cells.loc[rows, "attacker_high"] = self.attacker_high
 
 
 def programs_agree(

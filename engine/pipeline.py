@@ -444,6 +444,7 @@ def _analyse(
             finest,
             excluded,
             finer=None if finest else analyses.get(boundaries.finest),
+            threads=threads,
         )
         extra = analyses[level].columns.reindex(layer["code"]).reset_index(drop=True)
         layers[level] = suppression_columns(with_columns(layer, extra), protection, rules)

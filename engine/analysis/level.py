@@ -4,6 +4,7 @@ trends on the finest level, and the global Moran's I of every published figure."
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import geopandas as gpd
@@ -56,6 +57,7 @@ def analyse_level(
     finest: bool,
     excluded: pd.DataFrame | None = None,
     finer: LevelAnalysis | None = None,
+    threads: int = 1,
 ) -> LevelAnalysis:
     """Scores, drivers, hotspots and trends for the areas of one level.
 
@@ -66,33 +68,69 @@ def analyse_level(
     code: ``persons``, and per theme) marks areas under an area rule: they get no
     score, rank, driver, class or trend of that theme (``persons``: of any), and stay
     out of every fit and of their neighbours' weights. ``finer`` is the finest
-    level's analysis, whose model themes a coarser level aggregates.
+    level's analysis, whose model themes a coarser level aggregates. The themes are
+    analysed on ``threads`` threads (each is seeded on its own, and the result is
+    the same on any number).
     """
-    spec = config.spatial
     result = LevelAnalysis(columns=pd.DataFrame(index=areas.index))
     if len(areas) < MIN_SCORED_AREAS:
         log.info("%s: %d area(s), fewer than %d: no scores", level, len(areas), MIN_SCORED_AREAS)
         return result
     result.graph, result.islands = level_weights(areas, config)
     estimates = estimates.reindex(areas.index)
-    targets = {t.theme: t for t in config.models.targets}
     persons = _rule(excluded, "persons", areas.index)
     themes = config.scored_themes
     progress = progress_log("analysis {level}: {theme} ({k} of {n} themes{left})", level=level)
-    for k, theme in enumerate(themes, start=1):
+
+    def theme_part(k: int, theme: str) -> LevelAnalysis:
         progress(k, len(themes), theme=theme)
-        # a model needs spatial.min_areas areas to cross-validate: fewer are scored as a composite
-        target = targets.get(theme) if finest and len(areas) >= spec.min_areas else None
         out = persons | _rule(excluded, theme, areas.index)
-        known = estimates.without(out)
-        scope = ThemeScope(level, areas, known, indicators, finer)
-        tested = _score_theme(config, theme, target, scope, result)
-        _classes(config, theme, areas, result, tested)
-        shown = [c for c in theme_output_columns(theme) if c in result.columns]
-        result.columns.loc[out.to_numpy(), shown] = np.nan
+        scope = ThemeScope(level, areas, estimates.without(out), indicators, finer)
+        return _analyse_theme(config, theme, finest, scope, out, result.graph)
+
+    if threads <= 1 or len(themes) < 2:
+        parts = [theme_part(k, theme) for k, theme in enumerate(themes, start=1)]
+    else:
+        # most of a theme's time is numpy and numba work that holds no lock on the
+        # interpreter (the bootstrap draws, the permutations of its hotspot tests)
+        with ThreadPoolExecutor(min(threads, len(themes)), "zicht-analysis") as pool:
+            parts = list(pool.map(theme_part, range(1, len(themes) + 1), themes))
+    _merge(result, parts)
     if finest:
         _trends(config, estimates.without(persons), indicators, result)
     return result
+
+
+def _analyse_theme(
+    config: Config,
+    theme: str,
+    finest: bool,
+    scope: ThemeScope,
+    out: pd.Series,
+    graph: Graph,
+) -> LevelAnalysis:
+    """One theme's score, classes and what the report says of them, in a result of
+    its own (its columns, and its entries of the other fields): the areas ``out``
+    (under an area rule) blanked."""
+    part = LevelAnalysis(columns=pd.DataFrame(index=scope.areas.index), graph=graph)
+    # a model needs spatial.min_areas areas to cross-validate: fewer are scored as a composite
+    enough = finest and len(scope.areas) >= config.spatial.min_areas
+    target = {t.theme: t for t in config.models.targets}.get(theme) if enough else None
+    tested = _score_theme(config, theme, target, scope, part)
+    _classes(config, theme, scope.areas, part, tested)
+    shown = [c for c in theme_output_columns(theme) if c in part.columns]
+    part.columns.loc[out.to_numpy(), shown] = np.nan
+    return part
+
+
+def _merge(result: LevelAnalysis, parts: list[LevelAnalysis]) -> None:
+    """The themes' results into ``result``, in theme order (as one loop would have
+    made them)."""
+    result.columns = pd.concat([result.columns, *(p.columns for p in parts)], axis=1)
+    fields = ("models", "descriptions", "skill", "rejected", "sensitivity", "expected", "model_of")
+    for part in parts:
+        for name in fields:
+            getattr(result, name).update(getattr(part, name))
 
 
 class ThemeScope(NamedTuple):

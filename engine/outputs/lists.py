@@ -5,7 +5,7 @@ theme and level, in the run's language (Dutch by default). The Dutch CSV opens
 correctly in a Dutch Excel by double-click: ``;`` as separator, ``,`` as decimal
 mark, UTF-8 with a byte order mark; the English one uses ``,`` and ``.``. Every value
 comes from the published layers, so whatever disclosure control withheld is empty
-here too.
+here too. The workbook's writer is in :mod:`engine.outputs.workbook`.
 """
 
 from __future__ import annotations
@@ -44,15 +44,6 @@ COLUMNS = {
     "onderdrukking": ("Afgeschermde cijfers", "Withheld figures"),
     "synthetisch": ("Synthetische gegevens", "Synthetic data"),
     "thema_code": ("Themacode", "Theme code"),
-}
-_NUMBER_FORMATS = {
-    "rang": "0",
-    "risico": "0.0",
-    "risico_laag": "0.0",
-    "risico_hoog": "0.0",
-    "rang_van": "0",
-    "rang_tot": "0",
-    "modelkwaliteit": "0.00",
 }
 
 
@@ -198,77 +189,6 @@ def write_csv(table: pd.DataFrame, path: Path, headers: dict[str, str], language
     table.rename(columns=headers).to_csv(
         path, sep=sep, decimal=decimal, index=False, encoding="utf-8-sig", float_format="%.1f"
     )
-
-
-_NOTES = (
-    "Een hoge score of een hotspot is een patroon in de gegevens, geen bewijs van criminaliteit.",
-    "Lege cellen zijn onderdrukt om personen, adressen en bedrijven te beschermen; de kolom "
-    "'Afgeschermde cijfers' zegt waarom.",
-    "Thema's met 'Synthetische gegevens = ja' zijn gebaseerd op gegenereerde, niet-echte "
-    "microdata.",
-    "Score laag en Score hoog: de score van het gebied als zijn geschatte en afgeronde cijfers "
-    "over alles lopen wat uit de publicatie volgt, alle andere gebieden gelijk. Geschat = ja: "
-    "de score gebruikt een schatting van een onderdrukt cijfer, gemaakt uit gepubliceerde "
-    "cijfers alleen.",
-)
-
-
-def write_xlsx(
-    table: pd.DataFrame,
-    path: Path,
-    headers: dict[str, str],
-    notes: list[str],
-    language: str = "nl",
-    branches: pd.DataFrame | None = None,
-    branche_headers: dict[str, str] | None = None,
-) -> None:
-    """One sheet per theme with a frozen header row, a filter on every column and
-    number formats, plus a sheet with cautions and ``notes`` (how each theme's score is
-    made and how many areas have one, the sources). Every text is written as a text
-    cell, never as a formula or link, whatever it starts with.
-
-    Written with XlsxWriter in constant-memory mode, row by row: national lists have
-    over a hundred thousand rows, and openpyxl took 16 s per 100,000 of them.
-    """
-    import xlsxwriter
-
-    workbook = xlsxwriter.Workbook(
-        str(path),
-        {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
-    )
-    bold = workbook.add_format({"bold": True})
-    formats = {c: workbook.add_format({"num_format": f}) for c, f in _NUMBER_FORMATS.items()}
-    widths = {"naam": 28, "wijk": 24, "gemeente": 16, "drijvers": 60, "onderdrukking": 40}
-    for theme, part in table.groupby("thema", sort=False):
-        sheet = workbook.add_worksheet(str(theme)[:31])
-        part = part.drop(columns="thema")
-        for k, column in enumerate(part.columns):
-            # a column's format applies to every cell of it written without one
-            sheet.set_column(k, k, widths.get(column, 14), formats.get(column))
-        sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, len(part), len(part.columns) - 1)
-        sheet.write_row(0, 0, [headers[c] for c in part.columns], bold)
-        rows = part.astype(object).where(part.notna(), None).itertuples(index=False)
-        for r, row in enumerate(rows, start=1):
-            sheet.write_row(r, 0, ["" if v is None else v for v in row])
-    if branches is not None:
-        # its own name: a theme's sheet may already be called "Branches"
-        sheet = workbook.add_worksheet(say("Brancheanalyse", language))
-        names = branche_headers or {}
-        sheet.freeze_panes(1, 3)
-        sheet.autofilter(0, 0, len(branches), len(branches.columns) - 1)
-        sheet.write_row(0, 0, [names.get(c, c) for c in branches.columns], bold)
-        for k, column in enumerate(branches.columns):
-            sheet.set_column(k, k, 40 if column == "sbi_naam" else 14)
-        rows = branches.astype(object).where(branches.notna(), None).itertuples(index=False)
-        for r, row in enumerate(rows, start=1):
-            sheet.write_row(r, 0, ["" if v is None else v for v in row])
-    title = say("Toelichting", language)
-    sheet = workbook.add_worksheet(title)
-    sheet.write(0, 0, title, bold)
-    for r, line in enumerate((*(say(n, language) for n in _NOTES), *notes), start=1):
-        sheet.write(r, 0, line)
-    workbook.close()
 
 
 def read_list(path: Path) -> tuple[pd.DataFrame, str]:

@@ -4,9 +4,11 @@ manifest last: it records every other file's checksum)."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
 from typing import Any
 
@@ -17,7 +19,7 @@ from zicht.engine.config import Config
 from zicht.engine.outputs.branches import branche_headers
 from zicht.engine.outputs.dashboard import DashboardInputs, build_dashboard
 from zicht.engine.outputs.geopackage import write_geopackage
-from zicht.engine.outputs.lists import hotspot_table, list_headers, write_csv, write_xlsx
+from zicht.engine.outputs.lists import hotspot_table, list_headers, write_csv
 from zicht.engine.outputs.manifest import write_manifest
 from zicht.engine.outputs.metadata import write_gpkg_metadata
 from zicht.engine.outputs.project import ProjectSpec, write_project
@@ -30,6 +32,9 @@ from zicht.engine.outputs.record import (
     score_types,
 )
 from zicht.engine.outputs.report import ReportInputs, build_report
+from zicht.engine.outputs.workbook import write_xlsx
+
+log = logging.getLogger("zicht")
 
 
 def write_zicht_gpkg(run: PublishedRun) -> None:
@@ -205,5 +210,19 @@ def write_outputs(run: PublishedRun, threads: int = 1) -> None:
             if pending is None:
                 write_xlsx(*workbook)
         if pending is not None:
-            pending.result()  # its error, if any, is this run's
+            _finish(pending, workbook)
     WRITERS[-1](run)
+
+
+def _finish(pending: Future[None], workbook: tuple[Any, ...]) -> None:
+    """Wait for the workbook's process; its error, if any, is this run's. A process that
+    could not start (a script that runs zicht at import, which the process imports
+    again) is told, and the workbook is written here."""
+    try:
+        pending.result()
+    except BrokenProcessPool:
+        log.warning(
+            "hotspots.xlsx: a second process could not start, so this one writes it; a "
+            'script that calls zicht needs its code under `if __name__ == "__main__":`'
+        )
+        write_xlsx(*workbook)

@@ -1,0 +1,154 @@
+"""Work done side by side (issue 31): groups of linked indicators searched in a second
+process, themes analysed on threads, the workbook written by a second process. Each
+gives what one thread gives, and a second process that cannot start costs time, never
+the run."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import zicht.engine.outputs.writers as writers
+from zicht.disclosure import Relations, protect
+from zicht.disclosure.limits import LIMITS
+from zicht.engine import load_config, run
+from zicht.engine.data import DEMO_CONFIG
+
+from .test_disclosure import NO_DERIVED, NO_SIZES, table
+from .test_spreadsheets import HEADERS, _table
+
+# the module (the package's name `protect` is the function)
+protect_module = importlib.import_module("zicht.disclosure.protect")
+
+# a gemeente of small counts: every indicator gets primary and secondary suppressions
+WIJKEN = [[3, 12, 40, 7, 25], [1, 18, 22, 30], [4, 4, 60, 11, 9, 2], [15, 6, 33]]
+
+
+def _cells() -> pd.DataFrame:
+    """The company count (its own linked table, under the company rule) and two
+    indicators of persons, whose groups the company rule cannot touch."""
+    rng = np.random.default_rng(3)
+    parts = [table(WIJKEN, indicator="vestigingen", unit_type="company")]
+    for name in ("woningverkopen", "drugsincidenten"):
+        values = [[int(v) for v in rng.integers(0, 40, len(w))] for w in WIJKEN]
+        parts.append(table(values, indicator=name, unit_type="person"))
+    return pd.concat(parts, ignore_index=True)
+
+
+class _Spawned:
+    """The real process pool, counting the pools made."""
+
+    made = 0
+
+    def __init__(self, *args, **kwargs) -> None:
+        type(self).made += 1
+        self.pool = _REAL_POOL(*args, **kwargs)
+
+    def submit(self, *args, **kwargs):
+        return self.pool.submit(*args, **kwargs)
+
+    def shutdown(self, **kwargs) -> None:
+        self.pool.shutdown(**kwargs)
+
+
+class _Broken:
+    """A process pool whose process could not start (as when a script without a
+    ``__main__`` guard calls zicht)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def submit(self, *args, **kwargs) -> Future:
+        future: Future = Future()
+        future.set_exception(BrokenProcessPool("the child process died"))
+        return future
+
+    def shutdown(self, **kwargs) -> None:
+        pass
+
+
+_REAL_POOL = protect_module.ProcessPoolExecutor
+
+
+def test_groups_searched_in_a_second_process_decide_as_one_thread(monkeypatch):
+    cells = _cells()
+    alone = protect(cells, NO_SIZES, NO_DERIVED, companies="vestigingen", threads=1)
+    monkeypatch.setattr(protect_module, "ASIDE_CELLS", 0)
+    monkeypatch.setattr(protect_module, "ProcessPoolExecutor", _Spawned)
+    _Spawned.made = 0
+    side = protect(cells, NO_SIZES, NO_DERIVED, companies="vestigingen", threads=2)
+    assert _Spawned.made == 1  # the person groups went to the second process
+    assert (alone.cells["reason"] == "secondary").any()  # complements were needed
+    pd.testing.assert_frame_equal(side.cells, alone.cells)
+    assert side.rounds == alone.rounds
+
+
+def test_only_groups_the_company_rule_cannot_touch_go_aside():
+    cells = _cells()
+    cells.loc[cells["indicator"] == "drugsincidenten", "unit_type"] = "company"
+    run = protect_module._Run(cells, protect_module.DisclosureParams(), Relations(), LIMITS)
+    groups = [["woningverkopen"], ["drugsincidenten"]]
+    assert protect_module.ASIDE_CELLS > len(cells)  # a small table stays in this process
+    assert run.aside(groups, ["vestigingen"], threads=2) == []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(protect_module, "ASIDE_CELLS", 0)
+        assert run.aside(groups, ["vestigingen"], threads=2) == [["woningverkopen"]]
+        assert run.aside(groups, ["vestigingen"], threads=1) == []
+        # without a company table, the largest group stays here meanwhile
+        assert run.aside(groups, None, threads=2) == [["drugsincidenten"]]
+
+
+def test_a_second_process_that_cannot_start_costs_time_not_the_run(monkeypatch, caplog):
+    cells = _cells()
+    alone = protect(cells, NO_SIZES, NO_DERIVED, companies="vestigingen", threads=1)
+    monkeypatch.setattr(protect_module, "ASIDE_CELLS", 0)
+    monkeypatch.setattr(protect_module, "ProcessPoolExecutor", _Broken)
+    with caplog.at_level(logging.WARNING, logger="zicht"):
+        side = protect(cells, NO_SIZES, NO_DERIVED, companies="vestigingen", threads=2)
+    pd.testing.assert_frame_equal(side.cells, alone.cells)
+    assert "__main__" in caplog.text  # it says what to do about it
+
+
+def test_a_workbook_process_that_cannot_start_leaves_the_workbook_to_this_one(tmp_path, caplog):
+    broken = _Broken().submit()
+    path = tmp_path / "hotspots.xlsx"
+    with caplog.at_level(logging.WARNING, logger="zicht"):
+        writers._finish(broken, (_table(), path, HEADERS, ["Bron: CBS"], "nl"))
+    assert pd.read_excel(path, sheet_name="Drugs")["Naam"].iloc[-1] == "Oude Pijp"
+    assert "__main__" in caplog.text
+
+
+@pytest.mark.slow
+def test_a_run_on_two_threads_publishes_what_one_thread_publishes(
+    tmp_path, monkeypatch, demo_on_one_stadsdeel
+):
+    """The demo on one stadsdeel (scores, hotspots, all four themes), with every group
+    the company rule cannot touch searched in a second process and the themes on two
+    threads, against the same run on one thread."""
+    monkeypatch.setattr(protect_module, "ASIDE_CELLS", 0)
+    monkeypatch.setattr(protect_module, "ProcessPoolExecutor", _Spawned)
+    monkeypatch.setattr(writers, "WORKBOOK_PROCESS_ROWS", 0)
+    config = load_config(DEMO_CONFIG)
+    _Spawned.made = 0
+    two = run(config, tmp_path / "two", threads=2)
+    assert _Spawned.made == 1
+    one = run(config, tmp_path / "one", threads=1)
+    assert _Spawned.made == 1
+    pd.testing.assert_frame_equal(two.protection.cells, one.protection.cells)
+    pd.testing.assert_frame_equal(two.protection.branches, one.protection.branches)
+    for level, layer in one.layers.items():
+        pd.testing.assert_frame_equal(two.layers[level], layer, obj=level)
+    csv = [(tmp_path / out / "hotspots.csv").read_bytes() for out in ("two", "one")]
+    assert csv[0] == csv[1]
+    sheets = [
+        pd.read_excel(tmp_path / out / "hotspots.xlsx", sheet_name=None) for out in ("two", "one")
+    ]
+    assert sheets[0].keys() == sheets[1].keys()
+    for name in sheets[0]:
+        pd.testing.assert_frame_equal(sheets[0][name], sheets[1][name], obj=name)
