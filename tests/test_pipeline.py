@@ -392,9 +392,9 @@ def test_demo_runs_are_identical(tmp_path, stadsdeel_demo, demo_on_one_stadsdeel
     monkeypatch.setattr(writers, "WORKBOOK_PROCESS_ROWS", 0)
     spawned = []
 
-    def on_two_threads(outputs, threads):
+    def on_two_threads(outputs, threads, meanwhile=None):
         spawned.append(threads)
-        writers.write_outputs(outputs, 2)
+        writers.write_outputs(outputs, 2, meanwhile)
 
     monkeypatch.setattr(pipeline, "write_outputs", on_two_threads)
     tables = []

@@ -152,3 +152,33 @@ def test_a_run_on_two_threads_publishes_what_one_thread_publishes(
     assert sheets[0].keys() == sheets[1].keys()
     for name in sheets[0]:
         pd.testing.assert_frame_equal(sheets[0][name], sheets[1][name], obj=name)
+
+
+def test_a_run_audits_its_files_first_and_its_manifest_once_written(
+    tmp_path, monkeypatch, demo_on_one_wijk
+):
+    """The files are audited while the workbook may still be written (before the
+    manifest exists); the manifest is checked after: a file changed after it was
+    listed stops the run, and nothing is written."""
+    import zicht.engine.pipeline as pipeline
+    from zicht.errors import DisclosureError
+
+    steps = []
+    audit, check = pipeline._audit, pipeline.check_manifest
+
+    def audit_files(staging, proven):
+        steps.append(("files", (staging / "manifest.json").exists()))
+        audit(staging, proven)
+
+    def tamper_then_check(staging):
+        steps.append(("manifest", (staging / "manifest.json").exists()))
+        with open(staging / "report.html", "a", encoding="utf-8") as page:
+            page.write("<!-- changed after the manifest listed it -->")
+        check(staging)
+
+    monkeypatch.setattr(pipeline, "_audit", audit_files)
+    monkeypatch.setattr(pipeline, "check_manifest", tamper_then_check)
+    with pytest.raises(DisclosureError, match="report.html does not match its manifest"):
+        run(load_config(DEMO_CONFIG), tmp_path / "out")
+    assert steps == [("files", False), ("manifest", True)]
+    assert not (tmp_path / "out").exists()

@@ -125,9 +125,12 @@ def audit_directory(
     exact: bool = False,
     others: Sequence[Path] = (),
     proven: Mapping[str, pd.DataFrame] | None = None,
+    manifest: bool = True,
 ) -> AuditReport:
     """Audit the output in ``path`` (see the module docstring); ``exact`` solves the
-    attacker's programs (HiGHS) instead of propagating bounds.
+    attacker's programs (HiGHS) instead of propagating bounds. Without ``manifest``
+    the manifest is not checked (a run checks it once it is written:
+    :mod:`engine.outputs.staged_audit`).
 
     ``proven``: the run that wrote ``path`` passes the layers its protection loop
     proved (per level as in :func:`read_output`, own areas as ``eigen:<id>``: the
@@ -148,7 +151,8 @@ def audit_directory(
     report = AuditReport()
     for output in outputs:
         mine = AuditReport()
-        _check_manifest(output.path, mine)
+        if manifest:
+            mine.problems += manifest_problems(output.path)
         _check_dashboard(output.path, output.layers, mine)
         sensitive = output.indicators[output.indicators["sensitive"] == 1]
         for indicator_id, spec in sensitive.iterrows():
@@ -401,17 +405,20 @@ def _audit_derived(indicator_id: str, spec: pd.Series, layers: dict, report: Aud
                 )
 
 
-def _check_manifest(path: Path, report: AuditReport) -> None:
+def manifest_problems(path: Path) -> list[str]:
+    """Whether every file the manifest in ``path`` lists is there with its checksum:
+    the problems found (none: all is well)."""
     manifest = path / "manifest.json"
     if not manifest.exists():
-        report.problems.append("manifest.json is missing")
-        return
+        return ["manifest.json is missing"]
+    problems = []
     for entry in json.loads(manifest.read_text(encoding="utf-8"))["files"]:
         file = path / entry["name"]
         if not file.exists():
-            report.problems.append(f"{entry['name']} is listed in the manifest but missing")
+            problems.append(f"{entry['name']} is listed in the manifest but missing")
         elif sha256_of(file) != entry["sha256"]:
-            report.problems.append(f"{entry['name']} does not match its manifest checksum")
+            problems.append(f"{entry['name']} does not match its manifest checksum")
+    return problems
 
 
 def _check_dashboard(path: Path, layers: dict[str, pd.DataFrame], report: AuditReport) -> None:

@@ -189,11 +189,14 @@ WRITERS: tuple[Callable[[PublishedRun], None], ...] = (
 WORKBOOK_PROCESS_ROWS = 20_000
 
 
-def write_outputs(run: PublishedRun, threads: int = 1) -> None:
+def write_outputs(
+    run: PublishedRun, threads: int = 1, meanwhile: Callable[[], None] | None = None
+) -> None:
     """Every file of :data:`WRITERS`, in that order, the hotspot list made once for
     both of its files; with ``threads`` of 2 or more and a long list, ``hotspots.xlsx``
     is written by a second process meanwhile, and finished before the manifest
-    records it."""
+    records it. ``meanwhile`` runs once every other file but the manifest is
+    written, while that process may still write (a run audits the files then)."""
     ranked, headers = _hotspot_list(run)
     workbook = _workbook_arguments(run, ranked, headers)
     aside = threads >= 2 and len(ranked) >= WORKBOOK_PROCESS_ROWS
@@ -209,6 +212,8 @@ def write_outputs(run: PublishedRun, threads: int = 1) -> None:
             write_csv(ranked, run.out_dir / "hotspots.csv", headers, run.language)
             if pending is None:
                 write_xlsx(*workbook)
+        if meanwhile is not None:
+            meanwhile()
         if pending is not None:
             _finish(pending, workbook)
     WRITERS[-1](run)
