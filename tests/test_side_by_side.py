@@ -182,3 +182,12 @@ def test_a_run_audits_its_files_first_and_its_manifest_once_written(
         run(load_config(DEMO_CONFIG), tmp_path / "out")
     assert steps == [("files", False), ("manifest", True)]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_long_branche_table_sends_the_workbook_to_a_second_process():
+    """The national branche run's list is short (15,438 rows) and its branche table
+    long (346,572 rows, 20 s of XlsxWriter): the table's rows count too."""
+    short_list = pd.DataFrame({"thema": ["Drugs"] * 10})
+    long_table = pd.DataFrame({"code": ["WK000100"] * writers.WORKBOOK_PROCESS_ROWS})
+    assert writers.workbook_rows(short_list, None) < writers.WORKBOOK_PROCESS_ROWS
+    assert writers.workbook_rows(short_list, long_table) >= writers.WORKBOOK_PROCESS_ROWS

@@ -182,11 +182,17 @@ WRITERS: tuple[Callable[[PublishedRun], None], ...] = (
 )
 
 
-# From this many rows on, a run with two threads or more writes the hotspot workbook in
-# a second process while it writes the other files: XlsxWriter is pure Python (some
-# 1.2 million cells, 15 s, for the national list), and the other files leave the
-# second core idle. A smaller list is written at once: starting the process costs more.
+# From this many rows on (the hotspot list's and the branche table's), a run with two
+# threads or more writes the hotspot workbook in a second process while it writes the
+# other files: XlsxWriter is pure Python (some 1.2 million cells, 6 s, for the national
+# list; 20 s for the national branche table), and the other files leave the second
+# core idle. A smaller workbook is written at once: starting the process costs more.
 WORKBOOK_PROCESS_ROWS = 20_000
+
+
+def workbook_rows(ranked: pd.DataFrame, branches: pd.DataFrame | None) -> int:
+    """The rows of ``hotspots.xlsx``: the hotspot list's and the branche table's."""
+    return len(ranked) + (len(branches) if branches is not None else 0)
 
 
 def write_outputs(
@@ -199,7 +205,7 @@ def write_outputs(
     written, while that process may still write (a run audits the files then)."""
     ranked, headers = _hotspot_list(run)
     workbook = _workbook_arguments(run, ranked, headers)
-    aside = threads >= 2 and len(ranked) >= WORKBOOK_PROCESS_ROWS
+    aside = threads >= 2 and workbook_rows(ranked, run.branches) >= WORKBOOK_PROCESS_ROWS
     # spawn, not fork: a forked child would inherit the parent's BLAS and OpenMP
     # threads in whatever state they were
     spawn = multiprocessing.get_context("spawn")
