@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import threading
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -242,7 +241,7 @@ class _Run:
     steps: int = 0
     done: int = 0
     progress: Callable[[int, int], None] | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    broken: bool = False  # the second process could not start (told once)
     # the sensitive counts and sums: the cells complements protect (found once: a
     # national table has half a million rows)
     sensitive_additive: pd.Series = field(init=False)
@@ -263,11 +262,9 @@ class _Run:
 
     def step(self) -> None:
         """Tell ``progress`` that the next step starts."""
-        with self.lock:  # groups may start on other threads
-            self.done += 1
-            done = self.done
+        self.done += 1
         if self.progress is not None:
-            self.progress(done, self.steps)
+            self.progress(self.done, self.steps)
 
     def protect_groups(
         self, groups: list[list[str]], linked: list[str] | None, companies: str | None, threads: int
@@ -336,12 +333,14 @@ class _Run:
         """The decision of one group of linked indicators and its rounds: searched
         ``aside``, or here. A process that could not start (a script that runs zicht
         at import, which the second process imports again) is told, and the group is
-        searched here."""
+        searched here (told once)."""
         if aside is not None:
             try:
                 return aside.result()
             except BrokenProcessPool:
-                log.warning(ASIDE_BROKEN)
+                if not self.broken:
+                    log.warning(ASIDE_BROKEN)
+                self.broken = True
         return _search_aside(self.frame_of(group), *self.settings(group), threads)
 
     def with_company_rule(self, companies: str, linked: list[str], threads: int) -> None:
