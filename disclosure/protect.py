@@ -38,7 +38,6 @@ who knows a cell's rule learns its range (a "frequency" count holds 1 to 9 units
 from __future__ import annotations
 
 import logging
-import multiprocessing
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -67,6 +66,7 @@ from zicht.disclosure.search import (
     protect_group,
     search_group,
 )
+from zicht.processes import STOPPED, helper_pool, refuse_while_importing
 
 log = logging.getLogger("zicht")
 
@@ -156,10 +156,13 @@ def protect(
     progress
         Told ``(k, n)`` before the k-th of n groups of linked indicators.
     threads
-        Threads for the attacker's programs (blocks of the table solve side by side).
+        Threads for the attacker's programs (blocks of the table solve side by side);
+        from 2 on, groups the company rule cannot touch are searched in a second
+        process meanwhile (:meth:`_Run.protect_groups`).
     limits
         How far the search goes (:class:`~disclosure.limits.SearchLimits`).
     """
+    refuse_while_importing("disclosure control")
     params = params or DisclosureParams()
     params.validate()
     run = _Run(_with_primary(cells, sizes, params), params, relations or Relations(), limits)
@@ -204,7 +207,7 @@ def _with_primary(
     return cells
 
 
-def _search_aside(
+def _searched(
     frame: pd.DataFrame,
     relations: Relations,
     params: DisclosureParams,
@@ -212,17 +215,13 @@ def _search_aside(
     threads: int,
 ) -> tuple[GroupDecision, int]:
     """The search of one group on ``frame`` (a copy of its cells), in this process or
-    another (:meth:`_Run.protect_groups`), on ``threads`` threads: its decision and
-    its number of rounds."""
+    a second one (:meth:`_Run.protect_groups`), on ``threads`` threads: its decision
+    and its number of rounds."""
     with threadpool_limits(limits=threads):  # a spawned process has no limits of its own
         search, rounds = search_group(frame, relations, params, threads=threads, limits=limits)
     return search.decision(), rounds
 
 
-ASIDE_BROKEN = (
-    "disclosure: a second process could not start, so this one searches every group; "
-    'a script that calls zicht needs its code under `if __name__ == "__main__":`'
-)
 # the cells from which groups are searched in another process (:meth:`_Run.aside`):
 # a national run's person groups (about 200,000 cells, 7 s) gain, the demo's do not
 ASIDE_CELLS = 50_000
@@ -278,26 +277,39 @@ class _Run:
         interpreter's lock for most of their many small steps, and two threads took
         longer than one.)"""
         aside = self.aside(groups, linked, threads)
-        # spawn, not fork: a forked child would inherit the BLAS and OpenMP threads of
-        # this process in whatever state they were
-        spawn = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(max(1, threads - 1), mp_context=spawn) if aside else None
+        pool = helper_pool(max(1, threads - 1)) if aside else None
         try:
-            pending = {
-                id(g): pool.submit(_search_aside, self.frame_of(g), *self.settings(g), 1)
-                for g in aside
-                if pool is not None
-            }
+            pending = self.submitted(pool, aside)
             if linked is not None and companies is not None:
                 self.with_company_rule(companies, linked, threads)
+            # the groups searched here first, then every decision in order: a group aside
+            # is not waited for before this process has nothing else to do
+            here = {id(g): self.searched(g, threads) for g in groups if id(g) not in pending}
             for group in groups:
-                self.step()
-                decision, rounds = self.decided(group, pending.get(id(group)), threads)
+                decision, rounds = here.get(id(group)) or self.decided(
+                    group, pending[id(group)], threads
+                )
                 decision.write(self.cells, self.rows_of(group))
                 self.rounds = max(self.rounds, rounds)
         finally:  # a failure stops what has not started
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
+
+    def submitted(
+        self, pool: ProcessPoolExecutor | None, aside: list[list[str]]
+    ) -> dict[int, Future[tuple[GroupDecision, int]]]:
+        """The searches of the ``aside`` groups, sent to ``pool`` (by the group's id);
+        none where there is no pool, or its process cannot start (they are searched
+        here then)."""
+        if pool is None:
+            return {}
+        try:
+            return {
+                id(g): pool.submit(_searched, self.frame_of(g), *self.settings(g), 1) for g in aside
+            }
+        except (OSError, RuntimeError):
+            self.tell_stopped()
+            return {}
 
     def aside(
         self, groups: list[list[str]], linked: list[str] | None, threads: int
@@ -327,21 +339,28 @@ class _Run:
         """What a search of ``group`` needs besides its cells."""
         return self.relations.among(group), self.params, self.limits
 
+    def searched(self, group: list[str], threads: int) -> tuple[GroupDecision, int]:
+        """The decision of one group of linked indicators, searched here, and its rounds."""
+        self.step()
+        return _searched(self.frame_of(group), *self.settings(group), threads)
+
     def decided(
-        self, group: list[str], aside: Future[tuple[GroupDecision, int]] | None, threads: int
+        self, group: list[str], aside: Future[tuple[GroupDecision, int]], threads: int
     ) -> tuple[GroupDecision, int]:
-        """The decision of one group of linked indicators and its rounds: searched
-        ``aside``, or here. A process that could not start (a script that runs zicht
-        at import, which the second process imports again) is told, and the group is
-        searched here (told once)."""
-        if aside is not None:
-            try:
-                return aside.result()
-            except BrokenProcessPool:
-                if not self.broken:
-                    log.warning(ASIDE_BROKEN)
-                self.broken = True
-        return _search_aside(self.frame_of(group), *self.settings(group), threads)
+        """The decision of one group searched ``aside``, and its rounds; where that
+        process stopped or never started, searched here (and told, once)."""
+        try:
+            self.step()
+            return aside.result()
+        except BrokenProcessPool:
+            self.tell_stopped()
+        return _searched(self.frame_of(group), *self.settings(group), threads)
+
+    def tell_stopped(self) -> None:
+        """Warn, once a run, that a second process stopped or never started."""
+        if not self.broken:
+            log.warning("disclosure: " + STOPPED.format(does="searches every group"))
+        self.broken = True
 
     def with_company_rule(self, companies: str, linked: list[str], threads: int) -> None:
         """The company count alone first; the rule follows from what it publishes. The

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -59,12 +59,23 @@ class TableMemo:
     joint: JointMemo = field(default_factory=JointMemo)
 
 
+class SearchOptions(TypedDict, total=False):
+    """The keyword options of :func:`search_group`, as :func:`protect_group` passes them."""
+
+    keep: bool
+    threads: int
+    programs: bool
+    table: LinkedCells | None
+    limits: SearchLimits
+    memo: TableMemo | None
+
+
 def protect_group(
     cells: pd.DataFrame,
     rows: np.ndarray,
     relations: Relations,
     params: DisclosureParams,
-    **options: Any,
+    **options: Unpack[SearchOptions],
 ) -> int:
     """Complements for the ``rows`` of ``cells`` (a group of linked indicators) until
     the attacker finds nothing (:func:`search_group`, with its keyword ``options``);

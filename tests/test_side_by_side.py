@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+import multiprocessing
+import subprocess
+import sys
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 
@@ -19,6 +22,7 @@ from zicht.disclosure import Relations, protect
 from zicht.disclosure.limits import LIMITS
 from zicht.engine import load_config, run
 from zicht.engine.data import DEMO_CONFIG
+from zicht.processes import helper_pool
 
 from .test_disclosure import NO_DERIVED, NO_SIZES, table
 from .test_spreadsheets import HEADERS, _table
@@ -42,13 +46,14 @@ def _cells() -> pd.DataFrame:
 
 
 class _Spawned:
-    """The real process pool, counting the pools made."""
+    """The real pool of second processes (:func:`zicht.processes.helper_pool`),
+    counting the pools made."""
 
     made = 0
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, workers: int) -> None:
         type(self).made += 1
-        self.pool = _REAL_POOL(*args, **kwargs)
+        self.pool = helper_pool(workers)
 
     def submit(self, *args, **kwargs):
         return self.pool.submit(*args, **kwargs)
@@ -73,17 +78,28 @@ class _Broken:
         pass
 
 
-_REAL_POOL = protect_module.ProcessPoolExecutor
+SEARCHED_HERE: list[str] = []
+_SEARCHED = protect_module._searched
+
+
+def recording_searched(frame: pd.DataFrame, *args: object) -> tuple[object, int]:
+    """:func:`_searched`, recording the group's first indicator (picklable: a second
+    process imports it, and records in its own list)."""
+    SEARCHED_HERE.append(str(frame["indicator"].iloc[0]))
+    return _SEARCHED(frame, *args)
 
 
 def test_groups_searched_in_a_second_process_decide_as_one_thread(monkeypatch):
     cells = _cells()
     alone = protect(cells, NO_SIZES, NO_DERIVED, companies="vestigingen", threads=1)
     monkeypatch.setattr(protect_module, "ASIDE_CELLS", 0)
-    monkeypatch.setattr(protect_module, "ProcessPoolExecutor", _Spawned)
+    monkeypatch.setattr(protect_module, "helper_pool", _Spawned)
+    # searched in this process: what the second process searches is recorded there
+    monkeypatch.setattr(protect_module, "_searched", recording_searched)
+    SEARCHED_HERE.clear()
     _Spawned.made = 0
     side = protect(cells, NO_SIZES, NO_DERIVED, companies="vestigingen", threads=2)
-    assert _Spawned.made == 1  # the person groups went to the second process
+    assert _Spawned.made == 1 and SEARCHED_HERE == []  # the person groups went aside
     assert (alone.cells["reason"] == "secondary").any()  # complements were needed
     pd.testing.assert_frame_equal(side.cells, alone.cells)
     assert side.rounds == alone.rounds
@@ -108,7 +124,7 @@ def test_a_second_process_that_cannot_start_costs_time_not_the_run(monkeypatch, 
     cells = _cells()
     alone = protect(cells, NO_SIZES, NO_DERIVED, companies="vestigingen", threads=1)
     monkeypatch.setattr(protect_module, "ASIDE_CELLS", 0)
-    monkeypatch.setattr(protect_module, "ProcessPoolExecutor", _Broken)
+    monkeypatch.setattr(protect_module, "helper_pool", _Broken)
     with caplog.at_level(logging.WARNING, logger="zicht"):
         side = protect(cells, NO_SIZES, NO_DERIVED, companies="vestigingen", threads=2)
     pd.testing.assert_frame_equal(side.cells, alone.cells)
@@ -132,14 +148,20 @@ def test_a_run_on_two_threads_publishes_what_one_thread_publishes(
     the company rule cannot touch searched in a second process and the themes on two
     threads, against the same run on one thread."""
     monkeypatch.setattr(protect_module, "ASIDE_CELLS", 0)
-    monkeypatch.setattr(protect_module, "ProcessPoolExecutor", _Spawned)
+    monkeypatch.setattr(protect_module, "helper_pool", _Spawned)
     monkeypatch.setattr(writers, "WORKBOOK_PROCESS_ROWS", 0)
+    import zicht.engine.pipeline as pipeline
+
+    audited = []
+    audit = pipeline._audit
+    monkeypatch.setattr(pipeline, "_audit", lambda *a: audited.append(a[0]) or audit(*a))
     config = load_config(DEMO_CONFIG)
     _Spawned.made = 0
     two = run(config, tmp_path / "two", threads=2)
     assert _Spawned.made == 1
     one = run(config, tmp_path / "one", threads=1)
     assert _Spawned.made == 1
+    assert len(audited) == 2  # the files audited in both, the workbook's process or not
     pd.testing.assert_frame_equal(two.protection.cells, one.protection.cells)
     pd.testing.assert_frame_equal(two.protection.branches, one.protection.branches)
     for level, layer in one.layers.items():
@@ -189,5 +211,56 @@ def test_a_long_branche_table_sends_the_workbook_to_a_second_process():
     long (346,572 rows, 20 s of XlsxWriter): the table's rows count too."""
     short_list = pd.DataFrame({"thema": ["Drugs"] * 10})
     long_table = pd.DataFrame({"code": ["WK000100"] * writers.WORKBOOK_PROCESS_ROWS})
-    assert writers.workbook_rows(short_list, None) < writers.WORKBOOK_PROCESS_ROWS
-    assert writers.workbook_rows(short_list, long_table) >= writers.WORKBOOK_PROCESS_ROWS
+    assert not writers.workbook_aside(short_list, None, threads=2)
+    assert writers.workbook_aside(short_list, long_table, threads=2)
+    assert not writers.workbook_aside(short_list, long_table, threads=1)
+
+
+# a script that calls zicht without the `if __name__ == "__main__":` guard; its second
+# process imports it again, and there picks one thread (as on a busy machine)
+UNGUARDED = """
+import importlib, logging, pickle
+logging.basicConfig(level=logging.WARNING, format="%(message)s")
+protect_module = importlib.import_module("zicht.disclosure.protect")
+protect_module.ASIDE_CELLS = 0
+cells, sizes, derived = pickle.load(open({cells!r}, "rb"))
+threads = 2 if __name__ == "__main__" else 1
+found = protect_module.protect(cells, sizes, derived, companies="vestigingen", threads=threads)
+with open({finished!r}, "a") as done:
+    done.write(__name__ + "\\n")
+found.cells.to_pickle({out!r})
+"""
+
+
+def test_a_script_without_the_main_guard_runs_once_and_is_told(tmp_path):
+    """The second process refuses to start the script's work over (it would, on one
+    thread, without a word); the script's own process searches every group itself and
+    says why, once."""
+    cells = _cells()
+    pd.to_pickle((cells, NO_SIZES, NO_DERIVED), tmp_path / "cells.pkl")
+    paths = {k: str(tmp_path / f"{k}.txt") for k in ("finished", "out")}
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED.format(cells=str(tmp_path / "cells.pkl"), **paths))
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "finished.txt").read_text().split() == ["__main__"]
+    assert done.stderr.count("stopped or could not start") == 1
+    alone = protect(cells, NO_SIZES, NO_DERIVED, companies="vestigingen", threads=1)
+    pd.testing.assert_frame_equal(pd.read_pickle(paths["out"]), alone.cells)
+
+
+def protect_in_a_worker(cells: pd.DataFrame) -> pd.DataFrame:
+    """Disclosure control on two threads inside a worker of a multiprocessing pool (a
+    daemonic process, which may not start processes of its own)."""
+    protect_module.ASIDE_CELLS = 0
+    return protect(cells, NO_SIZES, NO_DERIVED, companies="vestigingen", threads=2).cells
+
+
+def test_a_worker_of_a_process_pool_protects_alone():
+    cells = _cells()
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        inside = pool.apply(protect_in_a_worker, (cells,))
+    alone = protect(cells, NO_SIZES, NO_DERIVED, companies="vestigingen", threads=1)
+    pd.testing.assert_frame_equal(inside, alone.cells)

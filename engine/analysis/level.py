@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 from typing import NamedTuple
 
 import geopandas as gpd
@@ -123,13 +124,18 @@ def _analyse_theme(
     return part
 
 
+# the fields of a level's analysis that are the level's, not a theme's
+LEVEL_FIELDS = ("columns", "graph", "islands")
+
+
 def _merge(result: LevelAnalysis, parts: list[LevelAnalysis]) -> None:
     """The themes' results into ``result``, in theme order (as one loop would have
     made them)."""
     result.columns = pd.concat([result.columns, *(p.columns for p in parts)], axis=1)
-    fields = ("models", "descriptions", "skill", "rejected", "sensitivity", "expected", "model_of")
+    # every per-theme field (a dict by theme): a field added later is merged too
+    per_theme = [f.name for f in fields(LevelAnalysis) if f.name not in LEVEL_FIELDS]
     for part in parts:
-        for name in fields:
+        for name in per_theme:
             getattr(result, name).update(getattr(part, name))
 
 

@@ -58,6 +58,8 @@ def check_manifest(staging: Path) -> None:
 
 
 def _refuse(problems: list[str]) -> None:
+    """Stop the run where the audit found ``problems`` (the first one named: codes
+    and columns, never a value)."""
     if problems:
         raise DisclosureError(
             f"disclosure audit of the output failed ({len(problems)} "
@@ -68,13 +70,15 @@ def _refuse(problems: list[str]) -> None:
 @dataclass
 class Meanwhile:
     """A step a run takes while it waits for something else (the audit while the
-    workbook is written), and the wall time it took, in seconds: the run table
-    counts it as the audit's, not as the writing's."""
+    workbook is written): whether it ran, and the wall time it took, in seconds (the
+    run's timings count it as the audit's, not as the writing's)."""
 
     step: Callable[[], None]
     seconds: float = 0.0
+    ran: bool = False
 
     def __call__(self) -> None:
         start = time.perf_counter()
         self.step()
+        self.ran = True
         self.seconds += time.perf_counter() - start

@@ -5,7 +5,6 @@ manifest last: it records every other file's checksum)."""
 from __future__ import annotations
 
 import logging
-import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -33,6 +32,7 @@ from zicht.engine.outputs.record import (
 )
 from zicht.engine.outputs.report import ReportInputs, build_report
 from zicht.engine.outputs.workbook import write_xlsx
+from zicht.processes import STOPPED, helper_pool
 
 log = logging.getLogger("zicht")
 
@@ -183,16 +183,12 @@ WRITERS: tuple[Callable[[PublishedRun], None], ...] = (
 
 
 # From this many rows on (the hotspot list's and the branche table's), a run with two
-# threads or more writes the hotspot workbook in a second process while it writes the
-# other files: XlsxWriter is pure Python (some 1.2 million cells, 6 s, for the national
-# list; 20 s for the national branche table), and the other files leave the second
-# core idle. A smaller workbook is written at once: starting the process costs more.
+# threads or more writes the hotspot workbook in a second process (spawned:
+# zicht.processes) while it writes the other files: XlsxWriter is pure Python (some
+# 1.2 million cells, 6 s, for the national list; 20 s for the national branche table),
+# and the other files leave the second core idle. A smaller workbook is written at
+# once: starting the process costs more.
 WORKBOOK_PROCESS_ROWS = 20_000
-
-
-def workbook_rows(ranked: pd.DataFrame, branches: pd.DataFrame | None) -> int:
-    """The rows of ``hotspots.xlsx``: the hotspot list's and the branche table's."""
-    return len(ranked) + (len(branches) if branches is not None else 0)
 
 
 def write_outputs(
@@ -205,12 +201,9 @@ def write_outputs(
     written, while that process may still write (a run audits the files then)."""
     ranked, headers = _hotspot_list(run)
     workbook = _workbook_arguments(run, ranked, headers)
-    aside = threads >= 2 and workbook_rows(ranked, run.branches) >= WORKBOOK_PROCESS_ROWS
-    # spawn, not fork: a forked child would inherit the parent's BLAS and OpenMP
-    # threads in whatever state they were
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=spawn) if aside else nullcontext() as pool:
-        pending = pool.submit(write_xlsx, *workbook) if pool is not None else None
+    pool = helper_pool(1) if workbook_aside(ranked, run.branches, threads) else None
+    with pool if pool is not None else nullcontext():
+        pending = _submitted(pool, workbook)
         for write in WRITERS[:-1]:
             if write is not write_hotspot_lists:
                 write(run)
@@ -225,15 +218,31 @@ def write_outputs(
     WRITERS[-1](run)
 
 
+def workbook_aside(ranked: pd.DataFrame, branches: pd.DataFrame | None, threads: int) -> bool:
+    """Whether a second process writes ``hotspots.xlsx``: with two threads or more,
+    from :data:`WORKBOOK_PROCESS_ROWS` rows on (the list's and the branche table's)."""
+    rows = len(ranked) + (len(branches) if branches is not None else 0)
+    return threads >= 2 and rows >= WORKBOOK_PROCESS_ROWS
+
+
+def _submitted(pool: ProcessPoolExecutor | None, workbook: tuple[Any, ...]) -> Future[None] | None:
+    """The workbook sent to ``pool``; None where there is none or its process cannot
+    start (this process writes it then)."""
+    if pool is None:
+        return None
+    try:
+        return pool.submit(write_xlsx, *workbook)
+    except (OSError, RuntimeError):
+        log.warning("hotspots.xlsx: " + STOPPED.format(does="writes it"))
+        return None
+
+
 def _finish(pending: Future[None], workbook: tuple[Any, ...]) -> None:
     """Wait for the workbook's process; its error, if any, is this run's. A process that
-    could not start (a script that runs zicht at import, which the process imports
-    again) is told, and the workbook is written here."""
+    stopped or never started (a script without the ``__main__`` guard) is told, and the
+    workbook is written here."""
     try:
         pending.result()
     except BrokenProcessPool:
-        log.warning(
-            "hotspots.xlsx: a second process could not start, so this one writes it; a "
-            'script that calls zicht needs its code under `if __name__ == "__main__":`'
-        )
+        log.warning("hotspots.xlsx: " + STOPPED.format(does="writes it"))
         write_xlsx(*workbook)
