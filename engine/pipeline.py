@@ -245,6 +245,8 @@ def _finish_audit(staging: Path, audit: Meanwhile, timings: dict[str, float]) ->
         check_manifest(staging)
     timings["write"] = round(timings["write"] - during, 3)
     timings["audit"] = round(timings["audit"] + during, 3)
+    if during:  # the stages' own lines counted the audit's first part as the writing's
+        log.info("write %.2f s, audit %.2f s", timings["write"], timings["audit"])
 
 
 def _branches(
