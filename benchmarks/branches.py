@@ -29,7 +29,7 @@ SCALE = 5.0  # about 2.1 million establishments started over the three years
 
 
 def branche_config():  # type: ignore[no-untyped-def]
-    # imported here: the run's workbook process imports this module again
+    # imported here: the run's second processes import this module again
     from zicht.engine.config import parse_config
     from zicht.engine.data import DEMO_CONFIG
 

@@ -120,8 +120,8 @@ def national_config(
     """The demo's themes (synthetic sources and indicators) on the national 2015 buurten,
     or on the buurten of the file ``boundaries`` (a part of them, in the same layout);
     with ``branche_tables``, also the demo's area x SBI tables of the companies."""
-    # imported here, not with the module: a run's second process (the workbook's)
-    # imports the benchmark's main module again, and needs none of zicht for it
+    # imported here, not with the module: a run's second processes (the groups', the
+    # workbook's) import the benchmark's main module again, and need none of zicht for it
     from zicht.engine.config import parse_config
     from zicht.engine.data import DEMO_CONFIG
 

@@ -39,8 +39,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -66,7 +65,7 @@ from zicht.disclosure.search import (
     protect_group,
     search_group,
 )
-from zicht.processes import STOPPED, helper_pool, refuse_while_importing
+from zicht.processes import Helpers, refuse_while_importing
 
 log = logging.getLogger("zicht")
 
@@ -240,7 +239,6 @@ class _Run:
     steps: int = 0
     done: int = 0
     progress: Callable[[int, int], None] | None = None
-    broken: bool = False  # the second process could not start (told once)
     # the sensitive counts and sums: the cells complements protect (found once: a
     # national table has half a million rows)
     sensitive_additive: pd.Series = field(init=False)
@@ -277,9 +275,10 @@ class _Run:
         interpreter's lock for most of their many small steps, and two threads took
         longer than one.)"""
         aside = self.aside(groups, linked, threads)
-        pool = helper_pool(max(1, threads - 1)) if aside else None
-        try:
-            pending = self.submitted(pool, aside)
+        workers = max(1, threads - 1) if aside else 0
+        with Helpers(workers, "disclosure", "searches every group") as helpers:
+            sent = {id(g): helpers.submit(_searched, *self.search_args(g, 1)) for g in aside}
+            pending = {key: job for key, job in sent.items() if job is not None}
             if linked is not None and companies is not None:
                 self.with_company_rule(companies, linked, threads)
             # the groups searched here first, then every decision in order: a group aside
@@ -287,29 +286,10 @@ class _Run:
             here = {id(g): self.searched(g, threads) for g in groups if id(g) not in pending}
             for group in groups:
                 decision, rounds = here.get(id(group)) or self.decided(
-                    group, pending[id(group)], threads
+                    group, pending[id(group)], helpers, threads
                 )
                 decision.write(self.cells, self.rows_of(group))
                 self.rounds = max(self.rounds, rounds)
-        finally:  # a failure stops what has not started
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
-
-    def submitted(
-        self, pool: ProcessPoolExecutor | None, aside: list[list[str]]
-    ) -> dict[int, Future[tuple[GroupDecision, int]]]:
-        """The searches of the ``aside`` groups, sent to ``pool`` (by the group's id);
-        none where there is no pool, or its process cannot start (they are searched
-        here then)."""
-        if pool is None:
-            return {}
-        try:
-            return {
-                id(g): pool.submit(_searched, self.frame_of(g), *self.settings(g), 1) for g in aside
-            }
-        except (OSError, RuntimeError):
-            self.tell_stopped()
-            return {}
 
     def aside(
         self, groups: list[list[str]], linked: list[str] | None, threads: int
@@ -331,36 +311,31 @@ class _Run:
         rows = self.cells["indicator"].isin(group).to_numpy()
         return bool((self.cells.loc[rows, "unit_type"] == "company").any())
 
-    def frame_of(self, group: list[str]) -> pd.DataFrame:
-        """A copy of the cells of ``group`` as decided so far."""
-        return self.cells.loc[self.rows_of(group)]
-
-    def settings(self, group: list[str]) -> tuple[Relations, DisclosureParams, SearchLimits]:
-        """What a search of ``group`` needs besides its cells."""
-        return self.relations.among(group), self.params, self.limits
+    def search_args(
+        self, group: list[str], threads: int
+    ) -> tuple[pd.DataFrame, Relations, DisclosureParams, SearchLimits, int]:
+        """What :func:`_searched` searches ``group`` with: a copy of its cells as decided
+        so far, its relations, the rules and limits, and ``threads``."""
+        frame = self.cells.loc[self.rows_of(group)]
+        return frame, self.relations.among(group), self.params, self.limits, threads
 
     def searched(self, group: list[str], threads: int) -> tuple[GroupDecision, int]:
         """The decision of one group of linked indicators, searched here, and its rounds."""
         self.step()
-        return _searched(self.frame_of(group), *self.settings(group), threads)
+        return _searched(*self.search_args(group, threads))
 
     def decided(
-        self, group: list[str], aside: Future[tuple[GroupDecision, int]], threads: int
+        self,
+        group: list[str],
+        aside: Future[tuple[GroupDecision, int]],
+        helpers: Helpers,
+        threads: int,
     ) -> tuple[GroupDecision, int]:
         """The decision of one group searched ``aside``, and its rounds; where that
-        process stopped or never started, searched here (and told, once)."""
-        try:
-            self.step()
-            return aside.result()
-        except BrokenProcessPool:
-            self.tell_stopped()
-        return _searched(self.frame_of(group), *self.settings(group), threads)
-
-    def tell_stopped(self) -> None:
-        """Warn, once a run, that a second process stopped or never started."""
-        if not self.broken:
-            log.warning("disclosure: " + STOPPED.format(does="searches every group"))
-        self.broken = True
+        process stopped or never started, searched here (:class:`~zicht.processes.Helpers`
+        tells it)."""
+        self.step()
+        return helpers.result(aside, lambda: _searched(*self.search_args(group, threads)))
 
     def with_company_rule(self, companies: str, linked: list[str], threads: int) -> None:
         """The company count alone first; the rule follows from what it publishes. The

@@ -81,7 +81,7 @@ def protect_group(
     the attacker finds nothing (:func:`search_group`, with its keyword ``options``);
     writes the decision into ``cells`` and returns the number of rounds."""
     search, rounds = search_group(cells.loc[rows], relations, params, **options)
-    search.write(cells, rows)
+    search.decision().write(cells, rows)
     return rounds
 
 
@@ -98,9 +98,9 @@ def search_group(
     memo: TableMemo | None = None,
 ) -> tuple[Search, int]:
     """The protection loop over the cells of ``frame`` (a group of linked indicators,
-    as the decision so far has them); returns its final state, which
-    :meth:`Search.write` writes back, and the number of rounds. It reads nothing but
-    ``frame``, so groups search side by side.
+    as the decision so far has them); returns its final state (whose
+    :meth:`Search.decision` a caller writes back) and the number of rounds. It reads
+    nothing but ``frame``, so groups search side by side.
 
     Each round, in this order:
 
@@ -304,10 +304,6 @@ class Search:
         self.was_idle = idle
         if len(pinned):
             self.pattern.unpin(pinned, knowledge, self.labels)
-
-    def write(self, cells: pd.DataFrame, rows: np.ndarray) -> None:
-        """The decision into ``cells`` (:meth:`decision`)."""
-        self.decision().write(cells, rows)
 
     def decision(self) -> GroupDecision:
         """What the search decided for each cell of the group: reasons (``secondary``

@@ -12,14 +12,22 @@ the second process ends, and the parent does the work itself, told once.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from types import TracebackType
+from typing import Any, TypeVar
 
 from zicht.errors import ZichtError
 
+log = logging.getLogger("zicht")
+R = TypeVar("R")
+
 GUARD = 'a script that calls zicht needs its code under `if __name__ == "__main__":`'
 # what a run says when a second process stopped or never started
-STOPPED = "a second process stopped or could not start, so this one {does}; " + GUARD
+STOPPED = "{what}: a second process stopped or could not start, so this one {does}; " + GUARD
 
 
 def importing_parent_main() -> bool:
@@ -48,3 +56,52 @@ def helper_pool(workers: int) -> ProcessPoolExecutor | None:
         return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     except (OSError, NotImplementedError):
         return None
+
+
+class Helpers:
+    """Jobs for up to ``workers`` second processes (none with 0), each done in this
+    process instead where they may not start (:func:`helper_pool`), could not start
+    or stopped: told once, as ``what`` and what this process ``does`` then. A context
+    manager: leaving it cancels the jobs not started, and waits for the others."""
+
+    def __init__(self, workers: int, what: str, does: str) -> None:
+        self.pool = helper_pool(workers) if workers else None
+        self.what, self.does = what, does
+        self.told = False
+
+    def submit(self, job: Callable[..., R], *args: Any) -> Future[R] | None:
+        """``job(*args)`` in a second process; None where none takes it (the caller
+        does it here)."""
+        if self.pool is None:
+            return None
+        try:
+            return self.pool.submit(job, *args)
+        except (OSError, RuntimeError):  # its process could not start
+            self._tell()
+            return None
+
+    def result(self, pending: Future[R], here: Callable[[], R]) -> R:
+        """What ``pending`` returns (an error it raised is the caller's); ``here()``
+        where its process stopped or never started."""
+        try:
+            return pending.result()
+        except BrokenProcessPool:
+            self._tell()
+            return here()
+
+    def _tell(self) -> None:
+        if not self.told:
+            log.warning(STOPPED.format(what=self.what, does=self.does))
+        self.told = True
+
+    def __enter__(self) -> Helpers:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)

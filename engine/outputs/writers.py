@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import nullcontext
 from typing import Any
 
 import pandas as pd
@@ -32,7 +29,7 @@ from zicht.engine.outputs.record import (
 )
 from zicht.engine.outputs.report import ReportInputs, build_report
 from zicht.engine.outputs.workbook import write_xlsx
-from zicht.processes import STOPPED, helper_pool
+from zicht.processes import Helpers
 
 log = logging.getLogger("zicht")
 
@@ -201,9 +198,9 @@ def write_outputs(
     written, while that process may still write (a run audits the files then)."""
     ranked, headers = _hotspot_list(run)
     workbook = _workbook_arguments(run, ranked, headers)
-    pool = helper_pool(1) if workbook_aside(ranked, run.branches, threads) else None
-    with pool if pool is not None else nullcontext():
-        pending = _submitted(pool, workbook)
+    workers = 1 if workbook_aside(ranked, run.branches, threads) else 0
+    with Helpers(workers, "hotspots.xlsx", "writes it") as helpers:
+        pending = helpers.submit(write_xlsx, *workbook)
         for write in WRITERS[:-1]:
             if write is not write_hotspot_lists:
                 write(run)
@@ -213,8 +210,8 @@ def write_outputs(
                 write_xlsx(*workbook)
         if meanwhile is not None:
             meanwhile()
-        if pending is not None:
-            _finish(pending, workbook)
+        if pending is not None:  # its error, if any, is this run's
+            helpers.result(pending, lambda: write_xlsx(*workbook))
     WRITERS[-1](run)
 
 
@@ -223,26 +220,3 @@ def workbook_aside(ranked: pd.DataFrame, branches: pd.DataFrame | None, threads:
     from :data:`WORKBOOK_PROCESS_ROWS` rows on (the list's and the branche table's)."""
     rows = len(ranked) + (len(branches) if branches is not None else 0)
     return threads >= 2 and rows >= WORKBOOK_PROCESS_ROWS
-
-
-def _submitted(pool: ProcessPoolExecutor | None, workbook: tuple[Any, ...]) -> Future[None] | None:
-    """The workbook sent to ``pool``; None where there is none or its process cannot
-    start (this process writes it then)."""
-    if pool is None:
-        return None
-    try:
-        return pool.submit(write_xlsx, *workbook)
-    except (OSError, RuntimeError):
-        log.warning("hotspots.xlsx: " + STOPPED.format(does="writes it"))
-        return None
-
-
-def _finish(pending: Future[None], workbook: tuple[Any, ...]) -> None:
-    """Wait for the workbook's process; its error, if any, is this run's. A process that
-    stopped or never started (a script without the ``__main__`` guard) is told, and the
-    workbook is written here."""
-    try:
-        pending.result()
-    except BrokenProcessPool:
-        log.warning("hotspots.xlsx: " + STOPPED.format(does="writes it"))
-        write_xlsx(*workbook)
