@@ -25,20 +25,17 @@ from zicht.engine.config import (
     ADDITIVE,
     Config,
     IndicatorSpec,
-    MicrodataIndicator,
-    MicrodataSpec,
     RasterIndicator,
     RatioIndicator,
     TableIndicator,
     TableSpec,
 )
-from zicht.engine.sbi import SbiTree, in_nodes
 from zicht.engine.sources import microdata as md
 from zicht.engine.sources import streaming
-from zicht.engine.sources.branches import branche_cells
 from zicht.engine.sources.interpolated import Interpolation, interpolated_table
 from zicht.engine.sources.rasters import zonal_cells
-from zicht.engine.sources.synthetic import Context, Drivers, SyntheticData, generate
+from zicht.engine.sources.record_cells import every_source, used_by
+from zicht.engine.sources.synthetic import Context, Drivers, SyntheticData
 from zicht.engine.sources.synthetic_files import WrittenSource, write_synthetic
 from zicht.engine.sources.table_join import check_vintage, level_hint
 from zicht.engine.sources.tables import JoinReport, join_report, read_table, to_number
@@ -191,224 +188,27 @@ def _table_columns(
 def _microdata_indicators(
     config: Config, boundaries: Boundaries, result: IndicatorResult, done: _Computed
 ) -> None:
-    """Unit-level records, generated where the source is synthetic, counted per level."""
+    """Unit-level records, generated where the source is synthetic, counted per level
+    (:mod:`engine.sources.record_cells`)."""
+    generated = any(s.generator is not None and used_by(config, s) for s in config.microdata)
+    context = _synthetic_context(config, boundaries, done.finest) if generated else None
     with streaming.aggregator(config.run) as aggregate:
-        frames = _each_source(config, boundaries, result, done, aggregate)
+        found = every_source(config, boundaries, context, aggregate)
+    frames = []
+    for cells in found:
+        spec = cells.spec
+        result.placements[spec.id] = cells.placement
+        if cells.synthetic is not None:
+            result.synthetic[spec.id] = cells.synthetic
+        frames += cells.branches
+        for d in used_by(config, spec):
+            done.levels[d.id] = cells.levels[d.id]
+            done.finest[d.id] = cells.levels[d.id][boundaries.finest]
+            done.own[d.id] = cells.own[d.id]
+            done.source[d.id] = (cells.source, spec.synthetic)
+            done.sensitivity[d.id] = (True, cells.unit_type)
     if frames:
         result.branches = pd.concat(frames, ignore_index=True)
-
-
-def _used_by(config: Config, spec: MicrodataSpec) -> list[MicrodataIndicator]:
-    """The indicators of one microdata source."""
-    return [
-        d for d in config.indicators if isinstance(d, MicrodataIndicator) and d.microdata == spec.id
-    ]
-
-
-def _each_source(
-    config: Config,
-    boundaries: Boundaries,
-    result: IndicatorResult,
-    done: _Computed,
-    aggregate: streaming.Aggregate,
-) -> list[pd.DataFrame]:
-    """Every microdata source's indicators; returns the branche indicators' cells."""
-    context = None
-    frames: list[pd.DataFrame] = []
-    for spec in config.microdata:
-        used = _used_by(config, spec)
-        if not used:
-            continue
-        if spec.path is not None and config.run.engine != "memory":
-            frames += _streamed_indicators(config, boundaries, spec, used, result, done, aggregate)
-            continue
-        if spec.generator is not None and context is None:
-            context = _synthetic_context(config, boundaries, done.finest)
-        records, placement, amount_column, unit_type, where = _place(
-            spec, boundaries, context, config.seed, result
-        )
-        result.placements[spec.id] = placement
-        log.info("%s", placement.describe(spec.id))
-        source = spec.source or (spec.path.name if spec.path else str(spec.generator))
-        sbi_column = spec.sbi or (
-            result.synthetic[spec.id].sbi if spec.id in result.synthetic else None
-        )
-        leaves = (
-            SbiTree.default().leaves(records[sbi_column], f"{where}, column {sbi_column!r}")
-            if sbi_column is not None and sbi_column in records
-            else None
-        )
-        for d in used:
-            if d.measure == "amount" and amount_column is None:
-                raise MicrodataError(
-                    f"{where}: indicator {d.id!r} sums amounts, but the "
-                    "records have no amount column ('amount' key)"
-                )
-            amount = (
-                md.amounts(records, amount_column, where)
-                if d.measure == "amount" and amount_column is not None
-                else None
-            )
-            mask = md.record_mask(records, d, where)
-            nodes = config.sbi_nodes(d)
-            if nodes is not None and leaves is not None:
-                mask &= in_nodes(leaves, nodes)
-            if config.branches is not None and d.id in config.branches.indicators:
-                assert leaves is not None  # the config names sources with an SBI column
-                frame = _branche_frame(
-                    config, boundaries, placement, d, mask, leaves, where, amount
-                )
-                frames.append(frame.assign(unit_type=unit_type))
-            done.levels[d.id] = md.microdata_cells(placement, boundaries, mask, d.measure, amount)
-            done.finest[d.id] = done.levels[d.id][boundaries.finest]
-            done.own[d.id] = _own_cells(done.own_areas, placement, boundaries, mask, d, amount)
-            done.source[d.id] = (source, spec.synthetic)
-            done.sensitivity[d.id] = (True, unit_type)
-    return frames
-
-
-def _own_cells(
-    own_areas: Sequence[OwnAreas],
-    placement: md.Placement,
-    boundaries: Boundaries,
-    mask: np.ndarray,
-    d: MicrodataIndicator,
-    amount: np.ndarray | None,
-) -> dict[str, pd.DataFrame]:
-    """One microdata indicator's cells of every set of own areas, from the records."""
-    return {
-        own.id: md.own_area_cells(
-            placement, boundaries, own.buurt_of, own.codes, mask, d.measure, amount
-        )
-        for own in own_areas
-    }
-
-
-def _branche_frame(
-    config: Config,
-    boundaries: Boundaries,
-    placement: md.Placement,
-    d: MicrodataIndicator,
-    mask: np.ndarray,
-    leaves: pd.Series,
-    where: str,
-    amount: np.ndarray | None,
-) -> pd.DataFrame:
-    """One branche indicator's cells per area x SBI node, on the configured levels."""
-    spec = config.branches
-    assert spec is not None
-    missing = mask & leaves.isna().to_numpy()
-    if missing.any():
-        raise MicrodataError(
-            f"{where}: {int(missing.sum())} record(s) of branche indicator {d.id!r} have no "
-            "SBI code; every record of a branche table needs one"
-        )
-    levels = [lv for lv in LEVELS[::-1] if lv in spec.levels and lv in boundaries.levels]
-    tree = SbiTree.default().down_to(spec.depth)
-    frame = branche_cells(
-        placement,
-        boundaries,
-        levels,
-        mask,
-        d.measure,
-        tree.lift(leaves).to_numpy(dtype=object),
-        tree,
-        amount,
-    )
-    return _labelled(frame, d)
-
-
-def _labelled(frame: pd.DataFrame, d: MicrodataIndicator) -> pd.DataFrame:
-    """A branche indicator's cells with the indicator's id and kind."""
-    frame.insert(0, "indicator", d.id)
-    frame["kind"] = d.kind
-    frame["sensitive"] = True
-    return frame
-
-
-def _streamed_indicators(
-    config: Config,
-    boundaries: Boundaries,
-    spec: MicrodataSpec,
-    used: list[MicrodataIndicator],
-    result: IndicatorResult,
-    done: _Computed,
-    aggregate: streaming.Aggregate,
-) -> list[pd.DataFrame]:
-    """One file source's indicators in partitions ([run] engine "stream" or "dask"):
-    the cells of the in-memory path, in memory bounded by the partition size."""
-    where = f"{spec.path} (microdata {spec.id!r})"
-    for d in used:
-        if d.measure == "amount" and spec.amount is None:
-            raise MicrodataError(
-                f"{where}: indicator {d.id!r} sums amounts, but the "
-                "records have no amount column ('amount' key)"
-            )
-    nodes = [config.sbi_nodes(d) if spec.sbi is not None else None for d in used]
-    plan = streaming.plan_source(
-        spec, used, nodes, boundaries, config.branches, config.run.partition_rows
-    )
-    partial, counts = aggregate(plan)
-    result.placements[spec.id] = counts.placement()
-    log.info("%s", result.placements[spec.id].describe(spec.id))
-    unit_type = spec.unit_type or "person"
-    for d in used:
-        done.levels[d.id] = partial.levels[d.id]
-        done.finest[d.id] = partial.levels[d.id][boundaries.finest]
-        done.own[d.id] = partial.own[d.id]
-        done.source[d.id] = (spec.source or Path(str(spec.path)).name, spec.synthetic)
-        done.sensitivity[d.id] = (True, unit_type)
-    return [
-        _labelled(partial.branche[d.id], d).assign(unit_type=unit_type)
-        for d in used
-        if d.id in partial.branche
-    ]
-
-
-def _place(
-    spec: MicrodataSpec,
-    boundaries: Boundaries,
-    context: Context | None,
-    seed: int,
-    result: IndicatorResult,
-) -> tuple[pd.DataFrame, md.Placement, str | None, str, str]:
-    """Read or generate one source's records and place them in the areas."""
-    if spec.generator is not None and context is not None:
-        data = generate(spec.generator, boundaries.areas, context.drivers, seed, context=context)
-        result.synthetic[spec.id] = data
-        records = data.records
-        placed_by_point = "x" in records
-        placement = md.place_records(
-            records,
-            boundaries,
-            data.unit,
-            x="x" if placed_by_point else None,
-            y="y" if placed_by_point else None,
-            code=None if placed_by_point else "buurtcode",
-            where=f"synthetic {spec.generator}",
-            group=data.group,
-        )
-        return (
-            records,
-            placement,
-            data.amount,
-            spec.unit_type or data.unit_type,
-            f"synthetic microdata {spec.id!r}",
-        )
-    records = md.read_records(spec)
-    where = f"{spec.path} (microdata {spec.id!r})"
-    placement = md.place_records(
-        records,
-        boundaries,
-        str(spec.unit),
-        spec.x,
-        spec.y,
-        spec.crs,
-        spec.code,
-        where=where,
-        group=spec.group,
-    )
-    return records, placement, spec.amount, spec.unit_type or "person", where
 
 
 def _raster_indicators(config: Config, boundaries: Boundaries, done: _Computed) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -79,9 +80,17 @@ from zicht.engine.sources.tables import read_table
 from zicht.engine.themes import BASE_COLUMNS
 from zicht.engine.threads import free_cores
 from zicht.errors import OutputError
-from zicht.processes import refuse_while_importing
+from zicht.processes import helper_processes, refuse_while_importing
 
 log = logging.getLogger("zicht")
+
+# From this many areas on, a run with two threads or more starts its second processes
+# (for half the sources, disclosure's groups, the workbook) before it counts the
+# sources: they import what they need meanwhile. (The national buurt set has 12,229; a
+# smaller run may want none, and starts one when it does.)
+EARLY_HELPER_AREAS = 5_000
+HELPER_MODULES: tuple[str, ...] = ("zicht.engine.sources.record_cells", "zicht.disclosure.protect")
+HELPER_MODULES += ("zicht.engine.outputs.workbook",)
 
 
 @dataclass(kw_only=True)
@@ -189,8 +198,8 @@ def _run(
     """
     started = datetime.now(UTC)
     timings: dict[str, float] = {}
-    with staged_output(out_dir) as staging:
-        master, indicators = _inputs(config, timings, threads)
+    with staged_output(out_dir) as staging, contextlib.ExitStack() as helpers:
+        master, indicators = _inputs(config, timings, threads, helpers)
         raw_layers = assemble_layers(master, indicators.cells, config)
         with timed("disclosure", timings):
             relations = indicator_relations(config)
@@ -259,12 +268,15 @@ def _branches(
 
 
 def _inputs(
-    config: Config, timings: dict[str, float], threads: int = 1
+    config: Config, timings: dict[str, float], threads: int, helpers: contextlib.ExitStack
 ) -> tuple[Boundaries, IndicatorResult]:
-    """The boundaries and every indicator's cells, timed."""
+    """The boundaries and every indicator's cells, timed. A large run starts its second
+    processes in between, for the rest of the run (``helpers``)."""
     with timed("boundaries", timings):
         boundaries = _read_boundaries(config, threads)
         boundaries = replace(boundaries, own_areas=read_own_areas(config, boundaries))
+    early = threads >= 2 and len(boundaries.areas) >= EARLY_HELPER_AREAS
+    helpers.enter_context(helper_processes(threads - 1 if early else 0, HELPER_MODULES))
     with timed("indicators", timings):
         return boundaries, compute_indicators(config, boundaries)
 
@@ -443,29 +455,31 @@ def _analyse(
     by_companies = company_themes(config, protection)
     for warning in missing_size_figures(config, set(next(iter(layers.values())).columns)):
         log.warning("%s", warning)
-    analyses, rows = dict[str, LevelAnalysis](), []
-    layers = dict(layers)
-    for level, layer in layers.items():
-        finest = level == boundaries.finest
-        rules = area_rules(layer, protection, config)
-        excluded = excluded_areas(layer, rules, by_companies)
-        if config.boundaries.quality.suspects == "exclude":
-            excluded["persons"] |= excluded.index.isin(boundaries.report.suspect_codes)
-        analyses[level] = analyse_level(
-            config,
-            level,
-            boundaries.levels[level],
-            estimates[level],
-            indicators.set_index("id"),
-            finest,
-            excluded,
-            finer=None if finest else analyses.get(boundaries.finest),
-            threads=threads,
-        )
-        extra = analyses[level].columns.reindex(layer["code"]).reset_index(drop=True)
-        layers[level] = suppression_columns(with_columns(layer, extra), protection, rules)
-        graph = analyses[level].graph
-        rows += autocorrelation_rows(level, layers[level], graph, config, threads)
+    analyses, moran, layers = dict[str, LevelAnalysis](), [], dict(layers)
+    # a level's global Moran's I (mostly numpy) while the next level is analysed
+    with ThreadPoolExecutor(1, "zicht-moran") as pool:
+        for level, layer in layers.items():
+            finest = level == boundaries.finest
+            rules = area_rules(layer, protection, config)
+            excluded = excluded_areas(layer, rules, by_companies)
+            if config.boundaries.quality.suspects == "exclude":
+                excluded["persons"] |= excluded.index.isin(boundaries.report.suspect_codes)
+            analyses[level] = analyse_level(
+                config,
+                level,
+                boundaries.levels[level],
+                estimates[level],
+                indicators.set_index("id"),
+                finest,
+                excluded,
+                finer=None if finest else analyses.get(boundaries.finest),
+                threads=threads,
+            )
+            extra = analyses[level].columns.reindex(layer["code"]).reset_index(drop=True)
+            layers[level] = suppression_columns(with_columns(layer, extra), protection, rules)
+            args = (level, layers[level], analyses[level].graph, config, threads)
+            moran.append(pool.submit(autocorrelation_rows, *args))
+        rows = [row for job in moran for row in job.result()]
     autocorrelation = pd.DataFrame(rows, columns=["level", "indicator", "moran_i", "p", "areas"])
     kinds = {d.id: d.kind for d in config.indicators}
     return AnalysedLayers(

@@ -26,11 +26,11 @@ from tests.conftest import DEMO_STADSDEEL, _demo_on
 from tests.test_disclosure import NO_DERIVED, NO_SIZES, lp_exposed, table
 from zicht.disclosure import Relations, protect
 from zicht.disclosure.protect import FROZEN, FROZEN_PUBLISHED
-from zicht.engine import indicators as engine_indicators
 from zicht.engine import load_config, run
 from zicht.engine.cli import main
 from zicht.engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
 from zicht.engine.releases.ledger import MANIFEST, open_ledger
+from zicht.engine.sources import record_cells
 from zicht.errors import ConfigError, DisclosureError, OutputError
 
 PART = tuple(w for w in DEMO_STADSDEEL if w != "WK0363TA")
@@ -80,7 +80,7 @@ def steward(monkeypatch, first):
     """Runs on the stadsdeel with the first release's records frozen."""
     _demo_on(monkeypatch, DEMO_STADSDEEL)
     frozen = first[2]
-    monkeypatch.setattr(engine_indicators, "generate", lambda name, *a, **kw: frozen[name])
+    monkeypatch.setattr(record_cells, "generate", lambda name, *a, **kw: frozen[name])
     return first
 
 
@@ -92,7 +92,7 @@ def cuts(first, tmp_path_factory):
     config = _config(folder, "part", PART)
     with pytest.MonkeyPatch.context() as mp:
         _demo_on(mp, DEMO_STADSDEEL)
-        mp.setattr(engine_indicators, "generate", lambda name, *a, **kw: frozen[name])
+        mp.setattr(record_cells, "generate", lambda name, *a, **kw: frozen[name])
         fresh = run(load_config(config), folder / "fresh")
         code = main(
             ["--quiet", "run", str(config), "--out", str(folder / "kept")] + ["--ledger", str(book)]
@@ -189,7 +189,7 @@ def test_a_revised_source_is_refused(steward, tmp_path, monkeypatch):
     records = frozen[kvk].records
     revised = records.drop(index=records.index[records["startjaar"] == 2023][:1])
     frozen[kvk] = type(frozen[kvk])(**{**vars(frozen[kvk]), "records": revised})
-    monkeypatch.setattr(engine_indicators, "generate", lambda name, *a, **kw: frozen[name])
+    monkeypatch.setattr(record_cells, "generate", lambda name, *a, **kw: frozen[name])
     with pytest.raises(DisclosureError, match="revised: .*gestart_2023"):
         run(load_config(_config(tmp_path, "e", earlier=True)), tmp_path / "out", ledger=book)
     assert not (tmp_path / "out").exists()
@@ -205,7 +205,7 @@ def editions(first, tmp_path_factory):
     config = load_config(_config(folder, "earlier", earlier=True))
     with pytest.MonkeyPatch.context() as mp:
         _demo_on(mp, DEMO_STADSDEEL)
-        mp.setattr(engine_indicators, "generate", lambda name, *a, **kw: frozen[name])
+        mp.setattr(record_cells, "generate", lambda name, *a, **kw: frozen[name])
         joint = run(config, folder / "joint", ledger=folder / "book")
         alone = run(config, folder / "alone")
     return joint, alone, folder / "book"

@@ -26,11 +26,11 @@ from tests.conftest import DEMO_STADSDEEL, _demo_on, grid_buurten
 from zicht.boundaries.own_areas import own_areas, polygons_to_mapping
 from zicht.disclosure import LinkedCells, Relations
 from zicht.disclosure.programs import attacker_bounds_exact
-from zicht.engine import indicators as engine_indicators
 from zicht.engine import load_config, publish, run
 from zicht.engine import pipeline as run_pipeline
 from zicht.engine.data import DEMO_BOUNDARIES, DEMO_CONFIG, HERE
 from zicht.engine.outputs.verify import audit_directory
+from zicht.engine.sources import record_cells
 from zicht.errors import BoundaryError, ConfigError
 
 EXAMPLE = HERE / "amsterdam_basisteams_voorbeeld.csv"
@@ -145,7 +145,7 @@ def test_own_areas_protected_on_their_own_give_cells_away(own_release, zuidoost,
 
     with pytest.MonkeyPatch.context() as mp:
         _demo_on(mp, DEMO_STADSDEEL)
-        mp.setattr(engine_indicators, "generate", lambda name, *args, **kw: frozen[name])
+        mp.setattr(record_cells, "generate", lambda name, *args, **kw: frozen[name])
         mp.setattr(publish, "cell_table", unlinked)
         mp.setattr(run_pipeline, "_audit", lambda staging, proven: None)  # it would refuse
         alone = run(load_config(_config(folder, mapping)), tmp_path / "alone")

@@ -21,7 +21,6 @@ from tests.attacker import HALF_COUNT, HALF_SUM, exposed, read_layers, union
 from tests.conftest import DEMO_STADSDEEL, _demo_on
 from zicht.disclosure.knowledge import protected
 from zicht.disclosure.rules import PRIMARY_RULES
-from zicht.engine import indicators as engine_indicators
 from zicht.engine import load_config, run
 from zicht.engine import pipeline as run_pipeline
 from zicht.engine.analysis.context import cut_outputs
@@ -29,6 +28,7 @@ from zicht.engine.cli import main
 from zicht.engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
 from zicht.engine.estimates import LevelEstimates
 from zicht.engine.outputs.verify import audit_directory
+from zicht.engine.sources import record_cells
 
 LEFT_OUT = "WK0363TA"  # every wijk of the stadsdeel but this one
 PART = tuple(w for w in DEMO_STADSDEEL if w != LEFT_OUT)
@@ -97,7 +97,7 @@ def test_selections_protected_each_on_its_own_do_give_cells_away(releases, tmp_p
     frozen = {data.name: data for data in whole.indicators.synthetic.values()}
     with pytest.MonkeyPatch.context() as mp:
         _demo_on(mp, PART)  # the steward's input is the selection itself
-        mp.setattr(engine_indicators, "generate", lambda name, *args, **kw: frozen[name])
+        mp.setattr(record_cells, "generate", lambda name, *args, **kw: frozen[name])
         alone = run(load_config(DEMO_CONFIG), tmp_path / "alone")
     report = audit_directory(whole.out_dir, others=[alone.out_dir])
     assert not report.ok
@@ -142,8 +142,8 @@ def test_a_run_per_wijk_protected_on_its_own_gives_buurt_cells_away(releases, tm
     frozen = {data.name: data for data in whole.indicators.synthetic.values()}
     inputs = run_pipeline._inputs
 
-    def wijk_table(config, timings, threads=1):  # the wijken's cells and up, protected alone
-        master, indicators = inputs(config, timings, threads)
+    def wijk_table(config, timings, *args):  # the wijken's cells and up, protected alone
+        master, indicators = inputs(config, timings, *args)
         for cells in indicators.cells.values():
             del cells.levels["buurt"]
         branches = indicators.branches
@@ -152,7 +152,7 @@ def test_a_run_per_wijk_protected_on_its_own_gives_buurt_cells_away(releases, tm
 
     with pytest.MonkeyPatch.context() as mp:
         _demo_on(mp, DEMO_STADSDEEL)
-        mp.setattr(engine_indicators, "generate", lambda name, *args, **kw: frozen[name])
+        mp.setattr(record_cells, "generate", lambda name, *args, **kw: frozen[name])
         mp.setattr(run_pipeline, "_inputs", wijk_table)
         alone = run(load_config(_selecting(tmp_path, level="wijk")), tmp_path / "alone")
     both = union(read_layers(whole.out_dir), read_layers(alone.out_dir))

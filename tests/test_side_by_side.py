@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import logging
 import multiprocessing
+import pickle
 import subprocess
 import sys
 from concurrent.futures import Future
@@ -24,7 +25,7 @@ from zicht.disclosure.limits import LIMITS
 from zicht.engine import load_config, run
 from zicht.engine.data import DEMO_CONFIG
 from zicht.engine.outputs.workbook import write_xlsx
-from zicht.processes import Helpers, helper_pool
+from zicht.processes import Helpers, helper_pool, helper_processes, started_early
 
 from .test_disclosure import NO_DERIVED, NO_SIZES, table
 from .test_spreadsheets import HEADERS, _table
@@ -78,6 +79,27 @@ class _Broken:
 
     def shutdown(self, **kwargs) -> None:
         pass
+
+
+class _InProcess:
+    """A pool that does each job at once, in this process, on a pickled copy of it and
+    its arguments (what a second process gets), recording the jobs' names."""
+
+    jobs: list[str] = []
+    shut = 0
+
+    def __init__(self, workers: int) -> None:
+        pass
+
+    def submit(self, job, *args) -> Future:
+        job, args = pickle.loads(pickle.dumps((job, args)))
+        type(self).jobs.append(getattr(job, "func", job).__name__)
+        future: Future = Future()
+        future.set_result(job(*args))
+        return future
+
+    def shutdown(self, **kwargs) -> None:
+        type(self).shut += 1
 
 
 SEARCHED_HERE: list[str] = []
@@ -162,18 +184,25 @@ def test_a_run_on_two_threads_publishes_what_one_thread_publishes(
     _Spawned.made = 0
     two = run(config, tmp_path / "two", threads=2)
     assert _Spawned.made == 2  # the groups' second process and the workbook's
+    monkeypatch.setattr(pipeline, "EARLY_HELPER_AREAS", 0)
+    early = run(config, tmp_path / "early", threads=2)
+    assert _Spawned.made == 3  # one, started early: the sources', groups' and workbook's
     one = run(config, tmp_path / "one", threads=1)
-    assert _Spawned.made == 2
-    assert len(audited) == 2  # the files audited in both, the workbook's process or not
-    pd.testing.assert_frame_equal(two.protection.cells, one.protection.cells)
-    pd.testing.assert_frame_equal(two.protection.branches, one.protection.branches)
+    assert _Spawned.made == 3
+    assert len(audited) == 3  # the files audited in each, the workbook's process or not
+    for side in (two, early):
+        _same_outputs(side, one)
+
+
+def _same_outputs(side, one) -> None:
+    """The same protection, layers, hotspot list and workbook sheets in both runs."""
+    pd.testing.assert_frame_equal(side.protection.cells, one.protection.cells)
+    pd.testing.assert_frame_equal(side.protection.branches, one.protection.branches)
     for level, layer in one.layers.items():
-        pd.testing.assert_frame_equal(two.layers[level], layer, obj=level)
-    csv = [(tmp_path / out / "hotspots.csv").read_bytes() for out in ("two", "one")]
+        pd.testing.assert_frame_equal(side.layers[level], layer, obj=level)
+    csv = [(r.out_dir / "hotspots.csv").read_bytes() for r in (side, one)]
     assert csv[0] == csv[1]
-    sheets = [
-        pd.read_excel(tmp_path / out / "hotspots.xlsx", sheet_name=None) for out in ("two", "one")
-    ]
+    sheets = [pd.read_excel(r.out_dir / "hotspots.xlsx", sheet_name=None) for r in (side, one)]
     assert sheets[0].keys() == sheets[1].keys()
     for name in sheets[0]:
         pd.testing.assert_frame_equal(sheets[0][name], sheets[1][name], obj=name)
@@ -267,3 +296,56 @@ def test_a_worker_of_a_process_pool_protects_alone():
         inside = pool.apply(protect_in_a_worker, (cells,))
     alone = protect(cells, NO_SIZES, NO_DERIVED, companies="vestigingen", threads=1)
     pd.testing.assert_frame_equal(inside, alone.cells)
+
+
+def test_second_processes_started_early_serve_every_stage_and_end_with_the_run(monkeypatch):
+    """A large run starts its second process before it counts the sources; the stages
+    that want one (the sources, disclosure's groups, the workbook) share it, and only
+    leaving :func:`helper_processes` ends it."""
+    monkeypatch.setattr(processes, "helper_pool", _InProcess)
+    _InProcess.jobs, _InProcess.shut = [], 0
+    assert not started_early()
+    with helper_processes(1, ("json",)):
+        assert started_early()
+        with Helpers(1, "one stage", "does it") as first:
+            assert first.submit(len, "abc").result() == 3
+        with Helpers(1, "another stage", "does it") as second:
+            assert second.pool is first.pool
+        with Helpers(0, "a stage that wants none", "does it") as none:
+            assert none.submit(len, "abc") is None
+        assert _InProcess.shut == 0
+    assert _InProcess.jobs == ["_imported", "len"]  # the warm-up first
+    assert _InProcess.shut == 1
+    assert not started_early()
+
+
+def test_sources_counted_in_a_second_process_give_the_cells_counted_here(
+    monkeypatch, demo_on_one_stadsdeel
+):
+    """Every other in-memory source of the demo counted aside: the same cells, own-area
+    cells, branche cells and placements as all counted in one process."""
+    import zicht.engine.pipeline as pipeline
+    from zicht.engine.indicators import compute_indicators
+    from zicht.engine.sources.record_cells import used_by
+
+    config = load_config(DEMO_CONFIG)
+    boundaries = pipeline._read_boundaries(config)
+    here = compute_indicators(config, boundaries)
+    monkeypatch.setattr(processes, "helper_pool", _InProcess)
+    _InProcess.jobs = []
+    with helper_processes(1):
+        aside = compute_indicators(config, boundaries)
+    sources = [m for m in config.microdata if used_by(config, m)]
+    assert _InProcess.jobs.count("source_cells") == len(sources) // 2 > 0
+    assert list(aside.cells) == list(here.cells)
+    for name, cells in here.cells.items():
+        for level, frame in cells.levels.items():
+            pd.testing.assert_frame_equal(aside.cells[name].levels[level], frame, obj=name)
+        for own, frame in cells.own.items():
+            pd.testing.assert_frame_equal(aside.cells[name].own[own], frame, obj=name)
+        assert aside.cells[name].source == cells.source
+    pd.testing.assert_frame_equal(aside.branches, here.branches)
+    assert list(aside.placements) == list(here.placements)
+    for name, placement in here.placements.items():
+        np.testing.assert_array_equal(aside.placements[name].unit, placement.unit)
+    assert list(aside.synthetic) == list(here.synthetic)

@@ -12,11 +12,14 @@ the second process ends, and the parent does the work itself, told once.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import multiprocessing
-from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -28,6 +31,8 @@ R = TypeVar("R")
 GUARD = 'a script that calls zicht needs its code under `if __name__ == "__main__":`'
 # what a run says when a second process stopped or never started
 STOPPED = "{what}: a second process stopped or could not start, so this one {does}; " + GUARD
+# the second processes a large run started early (helper_processes), shared by its Helpers
+_SHARED: ContextVar[ProcessPoolExecutor | None] = ContextVar("zicht_helpers", default=None)
 
 
 def importing_parent_main() -> bool:
@@ -58,14 +63,51 @@ def helper_pool(workers: int) -> ProcessPoolExecutor | None:
         return None
 
 
+@contextlib.contextmanager
+def helper_processes(workers: int, warm: tuple[str, ...] = ()) -> Iterator[None]:
+    """Up to ``workers`` second processes started now (none with 0, or where none may
+    start), which every :class:`Helpers` within shares; the first imports the ``warm``
+    modules meanwhile. A spawned process takes a second or two to import what its jobs
+    need: started early, it does so while this process still works alone, instead of
+    when the first job waits for it."""
+    pool = helper_pool(workers) if workers else None
+    if pool is None:
+        yield
+        return
+    shared = _SHARED.set(pool)
+    try:
+        with contextlib.suppress(OSError, RuntimeError):  # Helpers tells, where it matters
+            pool.submit(_imported, warm)
+        yield
+    finally:
+        _SHARED.reset(shared)
+        pool.shutdown(cancel_futures=True)
+
+
+def started_early() -> bool:
+    """Whether this run started its second processes early (:func:`helper_processes`):
+    a job too short to wait for a process to start may go to one of them."""
+    return _SHARED.get() is not None
+
+
+def _imported(modules: tuple[str, ...]) -> None:
+    """Import ``modules`` (in a second process started early: :func:`helper_processes`)."""
+    for name in modules:
+        importlib.import_module(name)
+
+
 class Helpers:
     """Jobs for up to ``workers`` second processes (none with 0), each done in this
     process instead where they may not start (:func:`helper_pool`), could not start
-    or stopped: told once, as ``what`` and what this process ``does`` then. A context
+    or stopped: told once, as ``what`` and what this process ``does`` then. Within
+    :func:`helper_processes` the jobs go to the processes it started. A context
     manager: leaving it cancels the jobs not started, and waits for the others."""
 
     def __init__(self, workers: int, what: str, does: str) -> None:
-        self.pool = helper_pool(workers) if workers else None
+        shared = _SHARED.get() if workers else None
+        self.own = workers > 0 and shared is None  # a pool of its own, shut down on leaving
+        self.pool = helper_pool(workers) if self.own else shared
+        self.jobs: list[Future[Any]] = []
         self.what, self.does = what, does
         self.told = False
 
@@ -75,7 +117,8 @@ class Helpers:
         if self.pool is None:
             return None
         try:
-            return self.pool.submit(job, *args)
+            self.jobs.append(self.pool.submit(job, *args))
+            return self.jobs[-1]
         except (OSError, RuntimeError):  # its process could not start
             self._tell()
             return None
@@ -103,5 +146,9 @@ class Helpers:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        if self.pool is not None:
+        if self.pool is not None and self.own:
             self.pool.shutdown(cancel_futures=True)
+        elif self.jobs:  # the shared processes go on: only this one's jobs end here
+            for job in self.jobs:
+                job.cancel()
+            wait(self.jobs)
