@@ -268,13 +268,15 @@ class _Run:
     ) -> None:
         """The ``linked`` table of the ``companies`` with the company rule first, then
         the other ``groups`` in order. With two threads or more, groups the rule cannot
-        touch are searched meanwhile by other processes (:meth:`aside`), each on a copy
-        of its cells read before anything else is decided, and written back in order:
+        touch are searched meanwhile by other processes (:meth:`aside`, the largest
+        first; this process takes back what they have not started once it is free:
+        :meth:`taken_back`), each on a copy of its cells, and written back in order:
         no group's search reads another group's cells, so the decision is the one a
         single thread makes. (Processes, not threads: the searches hold the
         interpreter's lock for most of their many small steps, and two threads took
         longer than one.)"""
-        aside = self.aside(groups, linked, threads)
+        # the largest first: this process takes the smallest left once it is free
+        aside = sorted(self.aside(groups, linked, threads), key=lambda g: -len(self.rows_of(g)))
         workers = max(1, threads - 1) if aside else 0
         with Helpers(workers, "disclosure", "searches every group") as helpers:
             sent = {id(g): helpers.submit(_searched, *self.search_args(g, 1)) for g in aside}
@@ -284,12 +286,35 @@ class _Run:
             # the groups searched here first, then every decision in order: a group aside
             # is not waited for before this process has nothing else to do
             here = {id(g): self.searched(g, threads) for g in groups if id(g) not in pending}
+            here.update(self.taken_back(aside, pending, threads))
             for group in groups:
                 decision, rounds = here.get(id(group)) or self.decided(
                     group, pending[id(group)], helpers, threads
                 )
                 decision.write(self.cells, self.rows_of(group))
                 self.rounds = max(self.rounds, rounds)
+
+    def taken_back(
+        self,
+        aside: list[list[str]],
+        pending: dict[int, Future[tuple[GroupDecision, int]]],
+        threads: int,
+    ) -> dict[int, tuple[GroupDecision, int]]:
+        """The groups ``aside`` (largest first) that no other process has started yet,
+        searched here from the smallest on, one at a time, while that process goes on
+        from the largest (each taken out of ``pending``): neither waits while the
+        other has groups left. A process takes its jobs in order, so a group that
+        has started means every larger one has too."""
+        here = {}
+        for group in reversed(aside):
+            job = pending.get(id(group))
+            if job is None:  # never sent (its process could not start): searched here
+                continue
+            if not job.cancel():
+                break
+            del pending[id(group)]
+            here[id(group)] = self.searched(group, threads)
+        return here
 
     def aside(
         self, groups: list[list[str]], linked: list[str] | None, threads: int
@@ -428,21 +453,37 @@ def _derive(cells: pd.DataFrame, derived: pd.DataFrame) -> None:
     """Suppress and recompute rates and shares of sensitive counts from published parts."""
     if not len(derived):
         return
-    key = pd.MultiIndex.from_arrays([cells["indicator"], cells["level"], cells["code"]])
-    published = pd.Series(cells["published"].where(cells["reason"] == "").to_numpy(), index=key)
-    hidden = pd.Series((cells["reason"] != "").to_numpy(), index=key)
+    published = cells["published"].where(cells["reason"] == "").to_numpy(dtype=float)
+    hidden = (cells["reason"] != "").to_numpy()
+    at = _cell_positions(cells)
+    indicator = cells["indicator"].to_numpy()
     for spec in derived.itertuples(index=False):
-        rows = np.flatnonzero((cells["indicator"] == spec.indicator).to_numpy())
-        levels, codes = cells["level"].to_numpy()[rows], cells["code"].to_numpy()[rows]
-        num_key = pd.MultiIndex.from_arrays([[spec.numerator] * len(rows), levels, codes])
-        den_key = pd.MultiIndex.from_arrays([[spec.denominator] * len(rows), levels, codes])
-        num = published.reindex(num_key).to_numpy(dtype=float)
-        den = published.reindex(den_key).to_numpy(dtype=float)
-        gone = hidden.reindex(num_key).fillna(False).to_numpy(dtype=bool) | hidden.reindex(
-            den_key
-        ).fillna(False).to_numpy(dtype=bool)
+        rows = np.flatnonzero(indicator == spec.indicator)
+        num, den = at(spec.numerator, rows), at(spec.denominator, rows)
+        gone = np.where(num >= 0, hidden[num], False) | np.where(den >= 0, hidden[den], False)
+        parts = [np.where(p >= 0, published[p], np.nan) for p in (num, den)]
         with np.errstate(divide="ignore", invalid="ignore"):
-            value = np.where(den > 0, num / den * spec.per, np.nan)
+            value = np.where(parts[1] > 0, parts[0] / parts[1] * spec.per, np.nan)
         current = cells["reason"].to_numpy(dtype=object)[rows]
         cells.loc[rows, "reason"] = np.where(gone & (current == ""), DERIVED, current)
         cells.loc[rows, "published"] = value
+
+
+def _cell_positions(cells: pd.DataFrame) -> Callable[[str, np.ndarray], np.ndarray]:
+    """A lookup of the cell of an indicator in the areas of ``rows`` (the row of each,
+    -1 where it has none): by integer keys, one per indicator and area, instead of an
+    index of texts per lookup (a national table has half a million cells)."""
+    level, levels = pd.factorize(cells["level"])
+    code, codes = pd.factorize(cells["code"])
+    area = level.astype(np.int64) * len(codes) + code
+    indicator, names = pd.factorize(cells["indicator"])
+    width = max(len(levels) * len(codes), 1)
+    keys = pd.Index(indicator.astype(np.int64) * width + area)
+    known = {name: k for k, name in enumerate(names)}
+
+    def at(name: str, rows: np.ndarray) -> np.ndarray:
+        if name not in known:
+            return np.full(len(rows), -1, dtype=np.int64)
+        return keys.get_indexer(known[name] * width + area[rows])
+
+    return at

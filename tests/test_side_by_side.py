@@ -102,6 +102,19 @@ class _InProcess:
         type(self).shut += 1
 
 
+class _NeverStarts:
+    """A process pool whose process never gets to its jobs: each can be taken back."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def submit(self, *args, **kwargs) -> Future:
+        return Future()
+
+    def shutdown(self, **kwargs) -> None:
+        pass
+
+
 SEARCHED_HERE: list[str] = []
 _SEARCHED = protect_module._searched
 
@@ -153,6 +166,27 @@ def test_a_second_process_that_cannot_start_costs_time_not_the_run(monkeypatch, 
         side = protect(cells, NO_SIZES, NO_DERIVED, companies="vestigingen", threads=2)
     pd.testing.assert_frame_equal(side.cells, alone.cells)
     assert caplog.text.count("__main__") == 1  # it says what to do about it, once
+
+
+def test_groups_a_second_process_has_not_started_are_taken_back(monkeypatch):
+    """Once this process is done with the company table, it searches the groups the
+    second one has not started (the smallest first), and decides as one thread."""
+    cells = _cells()
+    alone = protect(cells, NO_SIZES, NO_DERIVED, companies="vestigingen", threads=1)
+    monkeypatch.setattr(protect_module, "ASIDE_CELLS", 0)
+    monkeypatch.setattr(processes, "helper_pool", _NeverStarts)
+    taken = []
+    taken_back = protect_module._Run.taken_back
+
+    def counted(run, aside, pending, threads):
+        found = taken_back(run, aside, pending, threads)
+        taken.append((len(found), len(pending)))
+        return found
+
+    monkeypatch.setattr(protect_module._Run, "taken_back", counted)
+    side = protect(cells, NO_SIZES, NO_DERIVED, companies="vestigingen", threads=2)
+    pd.testing.assert_frame_equal(side.cells, alone.cells)
+    assert taken == [(2, 0)]  # both person groups taken back, none left waiting
 
 
 def test_a_workbook_process_that_cannot_start_leaves_the_workbook_to_this_one(tmp_path, caplog):
