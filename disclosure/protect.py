@@ -65,6 +65,7 @@ from zicht.disclosure.search import (
     protect_group,
     search_group,
 )
+from zicht.errors import DisclosureError
 from zicht.processes import Helpers, refuse_while_importing
 
 log = logging.getLogger("zicht")
@@ -302,9 +303,9 @@ class _Run:
     ) -> dict[int, tuple[GroupDecision, int]]:
         """The groups ``aside`` (largest first) that no other process has started yet,
         searched here from the smallest on, one at a time, while that process goes on
-        from the largest (each taken out of ``pending``): neither waits while the
-        other has groups left. A process takes its jobs in order, so a group that
-        has started means every larger one has too."""
+        from the largest (each taken out of ``pending``). A pool takes its jobs in
+        order, so a group that has started means every larger one has too; it also
+        holds the job after its running one as started, so that one stays there."""
         here = {}
         for group in reversed(aside):
             job = pending.get(id(group))
@@ -473,12 +474,15 @@ def _cell_positions(cells: pd.DataFrame) -> Callable[[str, np.ndarray], np.ndarr
     """A lookup of the cell of an indicator in the areas of ``rows`` (the row of each,
     -1 where it has none): by integer keys, one per indicator and area, instead of an
     index of texts per lookup (a national table has half a million cells)."""
-    level, levels = pd.factorize(cells["level"])
-    code, codes = pd.factorize(cells["code"])
+    # (a missing level or code is a value of its own, as it was in an index of texts)
+    level, levels = pd.factorize(cells["level"], use_na_sentinel=False)
+    code, codes = pd.factorize(cells["code"], use_na_sentinel=False)
     area = level.astype(np.int64) * len(codes) + code
-    indicator, names = pd.factorize(cells["indicator"])
+    indicator, names = pd.factorize(cells["indicator"], use_na_sentinel=False)
     width = max(len(levels) * len(codes), 1)
     keys = pd.Index(indicator.astype(np.int64) * width + area)
+    if not keys.is_unique:
+        raise DisclosureError("two cells of one indicator for the same area and level")
     known = {name: k for k, name in enumerate(names)}
 
     def at(name: str, rows: np.ndarray) -> np.ndarray:

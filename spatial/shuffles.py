@@ -10,7 +10,9 @@ own state (O'Neill's PCG64, its XSL-RR output and numpy's buffering of 32-bit
 draws; a draw up to ``i`` by masked rejection, as numpy's ``random_interval``; the
 Fisher-Yates shuffle from the last position down), and hands the state back to the
 generator, which goes on as if numpy had drawn. Another bit generator than PCG64
-(the one ``default_rng`` makes) is shuffled by numpy itself.
+(the one ``default_rng`` makes) is shuffled by numpy itself. This copies numpy's
+algorithm (checked against numpy 2.4): ``tests/test_shuffles.py`` compares it with
+the installed numpy, and fails where a numpy draws otherwise.
 
 O'Neill, M. E. (2014). PCG: A family of simple fast space-efficient statistically
 good algorithms for random number generation. HMC-CS-2014-0905.

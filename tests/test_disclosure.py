@@ -674,3 +674,27 @@ def test_unpinning_does_not_choose_a_constraint_only_empty_cells_are_on():
     )
     withheld = np.array([False, False, False, True])
     assert _relaxed(pins, 10.0, value, cost, withheld).tolist() == [2]
+
+
+def test_a_derived_cell_finds_its_parts_in_its_own_area_and_level():
+    """The lookup of a rate's numerator and denominator (``_cell_positions``): by
+    indicator, level and code, a missing code a value of its own, a missing part -1;
+    two cells of one indicator for the same area are an error, not a silent pick."""
+    import importlib
+
+    from zicht.errors import DisclosureError
+
+    protect_module = importlib.import_module("zicht.disclosure.protect")
+    cells = pd.DataFrame(
+        {
+            "indicator": ["rate", "rate", "rate", "part", "part", "part"],
+            "level": ["buurt", "wijk", "buurt", "wijk", "buurt", "buurt"],
+            "code": ["B1", "W1", None, "W1", "B1", None],
+        }
+    )
+    at = protect_module._cell_positions(cells)
+    np.testing.assert_array_equal(at("part", np.array([0, 1, 2])), [4, 3, 5])
+    np.testing.assert_array_equal(at("absent", np.array([0, 1])), [-1, -1])
+    twice = pd.concat([cells, cells.iloc[[4]]], ignore_index=True)
+    with pytest.raises(DisclosureError, match="two cells of one indicator"):
+        protect_module._cell_positions(twice)

@@ -93,13 +93,25 @@ class _InProcess:
 
     def submit(self, job, *args) -> Future:
         job, args = pickle.loads(pickle.dumps((job, args)))
+        if job is processes._called:  # what Helpers sends: the job pickled at submit
+            job, args = pickle.loads(args[0])
         type(self).jobs.append(getattr(job, "func", job).__name__)
         future: Future = Future()
-        future.set_result(job(*args))
+        try:
+            future.set_result(job(*args))
+        except Exception as error:  # noqa: BLE001 (as a pool hands it over)
+            future.set_exception(error)
         return future
 
     def shutdown(self, **kwargs) -> None:
         type(self).shut += 1
+
+
+class _Waiting(Future):
+    """A job that never starts: waiting for it fails (it should have been taken back)."""
+
+    def result(self, timeout=None):
+        raise AssertionError("waited for a job this process should have taken back")
 
 
 class _NeverStarts:
@@ -109,7 +121,7 @@ class _NeverStarts:
         pass
 
     def submit(self, *args, **kwargs) -> Future:
-        return Future()
+        return _Waiting()
 
     def shutdown(self, **kwargs) -> None:
         pass
@@ -378,8 +390,97 @@ def test_sources_counted_in_a_second_process_give_the_cells_counted_here(
         for own, frame in cells.own.items():
             pd.testing.assert_frame_equal(aside.cells[name].own[own], frame, obj=name)
         assert aside.cells[name].source == cells.source
+        assert aside.cells[name].unit_type == cells.unit_type
     pd.testing.assert_frame_equal(aside.branches, here.branches)
     assert list(aside.placements) == list(here.placements)
     for name, placement in here.placements.items():
         np.testing.assert_array_equal(aside.placements[name].unit, placement.unit)
     assert list(aside.synthetic) == list(here.synthetic)
+    for name, data in here.synthetic.items():  # the records a ledger digests
+        pd.testing.assert_frame_equal(aside.synthetic[name].records, data.records)
+
+
+class _Stopped:
+    """Shared second processes that stopped: every job is refused."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def submit(self, *args, **kwargs) -> Future:
+        raise BrokenProcessPool("the shared process died")
+
+    def shutdown(self, **kwargs) -> None:
+        pass
+
+
+def test_a_stage_whose_shared_process_stopped_starts_one_of_its_own(monkeypatch):
+    """One process that died (killed for memory, say) does not leave every later
+    stage of the run alone: the stage starts a process of its own."""
+    pools = iter([_Stopped, _InProcess])
+    monkeypatch.setattr(processes, "helper_pool", lambda workers: next(pools)(workers))
+    _InProcess.jobs = []
+    with helper_processes(1), Helpers(1, "a stage", "does it") as helpers:
+        assert helpers.submit(len, "abcd").result() == 4
+    assert _InProcess.jobs == ["len"]
+
+
+class _Later:
+    """A pool that does a job only when its result is asked for: as a real pool,
+    whose own thread pickles a job some time after it was submitted."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def submit(self, job, *args) -> Future:
+        future: Future = Future()
+        future.result = lambda timeout=None: job(*args)  # type: ignore[method-assign]
+        return future
+
+    def shutdown(self, **kwargs) -> None:
+        pass
+
+
+def test_a_job_gets_its_arguments_as_they_were_when_it_was_sent(monkeypatch):
+    """What this process changes after sending a job (a cache filled meanwhile) is not
+    what the second process gets, half-changed: the job is pickled when it is sent."""
+    monkeypatch.setattr(processes, "helper_pool", _Later)
+    values = [1, 2, 3]
+    with Helpers(1, "a stage", "does it") as helpers:
+        pending = helpers.submit(len, values)
+        values.append(4)
+        assert pending is not None and pending.result() == 3
+
+
+def test_of_two_failing_sources_the_first_configured_is_reported(
+    monkeypatch, demo_on_one_stadsdeel
+):
+    """This process counts its own sources before it reads those counted aside; an
+    error is still the first source's in the configured order, as in one process."""
+    import zicht.engine.pipeline as pipeline
+    from zicht.engine.indicators import compute_indicators
+    from zicht.engine.sources import record_cells
+    from zicht.errors import MicrodataError
+
+    config = load_config(DEMO_CONFIG)
+    boundaries = pipeline._read_boundaries(config)
+    sources = [m.id for m in config.microdata if record_cells.used_by(config, m)]
+    failing = {sources[1], sources[2]}  # the first goes aside, the second stays here
+    monkeypatch.setattr(record_cells, "source_cells", _failing_source_cells)
+    monkeypatch.setattr(processes, "helper_pool", _InProcess)
+    monkeypatch.setenv("ZICHT_TEST_FAILING", ",".join(sorted(failing)))
+    with helper_processes(1), pytest.raises(MicrodataError, match=f"'{sources[1]}'"):
+        compute_indicators(config, boundaries)
+
+
+_SOURCE_CELLS = importlib.import_module("zicht.engine.sources.record_cells").source_cells
+
+
+def _failing_source_cells(config, boundaries, spec, used, context):
+    """:func:`source_cells`, failing for the sources named in ZICHT_TEST_FAILING."""
+    import os
+
+    from zicht.errors import MicrodataError
+
+    if spec.id in os.environ.get("ZICHT_TEST_FAILING", "").split(","):
+        raise MicrodataError(f"source {spec.id!r} fails")
+    return _SOURCE_CELLS(config, boundaries, spec, used, context)

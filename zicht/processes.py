@@ -1,7 +1,8 @@
 """Second processes: whether this process may start them, and a pool that does.
 
-A large run does part of its work in second processes: the groups of indicators the
-company rule cannot touch (:mod:`disclosure.protect`) and the hotspot workbook
+A large run does part of its work in second processes: half its microdata sources
+(:mod:`engine.sources.record_cells`), the groups of indicators the company rule cannot
+touch (:mod:`disclosure.protect`) and the hotspot workbook
 (:mod:`engine.outputs.writers`). They are spawned, not forked (a forked child would
 inherit the parent's BLAS, OpenMP and HiGHS threads in whatever state they were), so
 each starts by importing the module that started its parent again. A script without
@@ -16,6 +17,7 @@ import contextlib
 import importlib
 import logging
 import multiprocessing
+import pickle
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -65,11 +67,12 @@ def helper_pool(workers: int) -> ProcessPoolExecutor | None:
 
 @contextlib.contextmanager
 def helper_processes(workers: int, warm: tuple[str, ...] = ()) -> Iterator[None]:
-    """Up to ``workers`` second processes started now (none with 0, or where none may
-    start), which every :class:`Helpers` within shares; the first imports the ``warm``
-    modules meanwhile. A spawned process takes a second or two to import what its jobs
-    need: started early, it does so while this process still works alone, instead of
-    when the first job waits for it."""
+    """A pool of up to ``workers`` second processes (none with 0, or where none may
+    start) that every :class:`Helpers` within shares, whatever ``workers`` it asks
+    for. Its first process starts now and imports the ``warm`` modules meanwhile (the
+    others start as jobs arrive): a spawned process takes a second or two to import
+    what its jobs need, and started early it does so while this process still works
+    alone, instead of when the first job waits for it."""
     pool = helper_pool(workers) if workers else None
     if pool is None:
         yield
@@ -90,6 +93,12 @@ def started_early() -> bool:
     return _SHARED.get() is not None
 
 
+def _called(payload: bytes) -> Any:
+    """The job pickled in ``payload`` with its arguments, done (:meth:`Helpers.submit`)."""
+    job, args = pickle.loads(payload)
+    return job(*args)
+
+
 def _imported(modules: tuple[str, ...]) -> None:
     """Import ``modules`` (in a second process started early: :func:`helper_processes`)."""
     for name in modules:
@@ -104,6 +113,7 @@ class Helpers:
     manager: leaving it cancels the jobs not started, and waits for the others."""
 
     def __init__(self, workers: int, what: str, does: str) -> None:
+        self.workers = workers
         shared = _SHARED.get() if workers else None
         self.own = workers > 0 and shared is None  # a pool of its own, shut down on leaving
         self.pool = helper_pool(workers) if self.own else shared
@@ -113,13 +123,21 @@ class Helpers:
 
     def submit(self, job: Callable[..., R], *args: Any) -> Future[R] | None:
         """``job(*args)`` in a second process; None where none takes it (the caller
-        does it here)."""
+        does it here). The job and its arguments are pickled here, at once: a pool
+        pickles them later, on a thread of its own, and would read whatever this
+        process changes in them meanwhile. Where the shared processes stopped, a pool
+        of this stage's own takes the job."""
         if self.pool is None:
             return None
+        payload = pickle.dumps((job, args), protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            self.jobs.append(self.pool.submit(job, *args))
+            self.jobs.append(self.pool.submit(_called, payload))
             return self.jobs[-1]
-        except (OSError, RuntimeError):  # its process could not start
+        except (OSError, RuntimeError):  # its process could not start, or stopped
+            if not self.own:  # the shared ones stopped: a pool of this stage's own
+                self.pool, self.own = helper_pool(self.workers), True
+                if self.pool is not None:
+                    return self.submit(job, *args)
             self._tell()
             return None
 

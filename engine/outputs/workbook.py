@@ -99,7 +99,8 @@ def write_xlsx(
 def _write_rows(sheet: Worksheet, frame: pd.DataFrame) -> None:
     """Every row of ``frame`` below the header row: a text as a text cell, a number as
     a number cell, an empty cell not at all (a blank cell without a format of its own
-    is not stored), anything else as ``write`` takes it. That is what ``write_row``
+    is not stored), anything else as ``write`` takes it. With the workbook's
+    ``strings_to_formulas`` and ``strings_to_urls`` off, that is what ``write_row``
     writes, without its asking each cell's type anew (a tenth faster on the national
     list; the rest is XlsxWriter's own XML)."""
     columns = [frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in frame]

@@ -12,7 +12,7 @@ logs and the order of everything are those of one process.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -79,19 +79,31 @@ def every_source(
         }
         sent = {s.id: helpers.submit(counted[s.id]) for s in aside}
         pending = {key: job for key, job in sent.items() if job is not None}
-        # this process's own sources first; then every source in order
-        here = {s.id: counted[s.id]() for s in in_memory if s.id not in pending}
-        found = []
+        # with sources aside, this process counts its own first (an error kept, to be
+        # raised in the configured order); without, each source in turn
+        here = {s.id: _attempt(counted[s.id]) for s in in_memory if pending and s.id not in pending}
+        found: list[SourceCells] = []
         for s in specs:
-            if s.id in here:
-                cells = here[s.id]
-            elif s.id in pending:
+            cells: SourceCells | Exception
+            if s.id in pending:
                 cells = helpers.result(pending[s.id], counted[s.id])
+            elif s.id in counted:
+                cells = here[s.id] if s.id in here else counted[s.id]()
             else:
                 cells = _streamed(config, boundaries, s, used[s.id], aggregate)
+            if isinstance(cells, Exception):
+                raise cells
             log.info("%s", cells.placement.describe(s.id))
             found.append(cells)
     return found
+
+
+def _attempt(count: Callable[[], SourceCells]) -> SourceCells | Exception:
+    """A source's cells, or the error counting them raised (raised later, in order)."""
+    try:
+        return count()
+    except Exception as error:  # noqa: BLE001 (every error is raised again, in order)
+        return error
 
 
 def source_cells(
