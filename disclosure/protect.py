@@ -243,6 +243,8 @@ class _Run:
     # the sensitive counts and sums: the cells complements protect (found once: a
     # national table has half a million rows)
     sensitive_additive: pd.Series = field(init=False)
+    # each group's rows, found once (the cells' rows and indicators never change)
+    _rows: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.sensitive_additive = self.cells["sensitive"] & self.cells["kind"].isin(
@@ -255,8 +257,11 @@ class _Run:
 
     def rows_of(self, group: list[str]) -> np.ndarray:
         """The rows of a group's sensitive counts and sums."""
-        of_group = self.cells["indicator"].isin(group).to_numpy()
-        return np.flatnonzero(of_group & self.sensitive_additive)
+        key = tuple(group)
+        if key not in self._rows:
+            of_group = self.cells["indicator"].isin(group).to_numpy()
+            self._rows[key] = np.flatnonzero(of_group & self.sensitive_additive)
+        return self._rows[key]
 
     def step(self) -> None:
         """Tell ``progress`` that the next step starts."""

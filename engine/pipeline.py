@@ -84,13 +84,15 @@ from zicht.processes import helper_processes, refuse_while_importing
 
 log = logging.getLogger("zicht")
 
-# From this many areas on, a run with two threads or more starts its second processes
-# (for half the sources, disclosure's groups, the workbook) before it counts the
-# sources: they import what they need meanwhile. (The national buurt set has 12,229; a
-# smaller run may want none, and starts one when it does.)
+# From this many areas on (the national set has 12,229), a run on two threads or more
+# starts its second processes (half the sources, disclosure's groups, the workbook)
+# before it counts the sources, to import these meanwhile; a smaller one when it must.
 EARLY_HELPER_AREAS = 5_000
-HELPER_MODULES: tuple[str, ...] = ("zicht.engine.sources.record_cells", "zicht.disclosure.protect")
-HELPER_MODULES += ("zicht.engine.outputs.workbook",)
+HELPER_MODULES = (
+    "zicht.engine.sources.record_cells",
+    "zicht.disclosure.protect",
+    "zicht.engine.outputs.workbook",
+)
 
 
 @dataclass(kw_only=True)

@@ -4,7 +4,6 @@ manifest last: it records every other file's checksum)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -30,8 +29,6 @@ from zicht.engine.outputs.record import (
 from zicht.engine.outputs.report import ReportInputs, build_report
 from zicht.engine.outputs.workbook import write_xlsx
 from zicht.processes import Helpers
-
-log = logging.getLogger("zicht")
 
 
 def write_zicht_gpkg(run: PublishedRun) -> None:

@@ -131,12 +131,8 @@ def source_cells(
         if sbi_column is not None and sbi_column in records
         else None
     )
+    _require_amounts(used, amount_column, where)
     for d in used:
-        if d.measure == "amount" and amount_column is None:
-            raise MicrodataError(
-                f"{where}: indicator {d.id!r} sums amounts, but the "
-                "records have no amount column ('amount' key)"
-            )
         amount = (
             md.amounts(records, amount_column, where)
             if d.measure == "amount" and amount_column is not None
@@ -153,6 +149,16 @@ def source_cells(
         found.levels[d.id] = md.microdata_cells(placement, boundaries, mask, d.measure, amount)
         found.own[d.id] = _own_cells(boundaries.own_areas, placement, boundaries, mask, d, amount)
     return found
+
+
+def _require_amounts(used: list[MicrodataIndicator], column: str | None, where: str) -> None:
+    """A source whose indicators sum amounts must name its amount ``column``."""
+    for d in used:
+        if d.measure == "amount" and column is None:
+            raise MicrodataError(
+                f"{where}: indicator {d.id!r} sums amounts, but the "
+                "records have no amount column ('amount' key)"
+            )
 
 
 def _own_cells(
@@ -223,30 +229,24 @@ def _streamed(
 ) -> SourceCells:
     """One file source's cells in partitions ([run] engine "stream" or "dask"): the
     cells of the in-memory path, in memory bounded by the partition size."""
-    where = f"{spec.path} (microdata {spec.id!r})"
-    for d in used:
-        if d.measure == "amount" and spec.amount is None:
-            raise MicrodataError(
-                f"{where}: indicator {d.id!r} sums amounts, but the "
-                "records have no amount column ('amount' key)"
-            )
+    _require_amounts(used, spec.amount, f"{spec.path} (microdata {spec.id!r})")
     nodes = [config.sbi_nodes(d) if spec.sbi is not None else None for d in used]
     plan = streaming.plan_source(
         spec, used, nodes, boundaries, config.branches, config.run.partition_rows
     )
-    partial, counts = aggregate(plan)
+    aggregated, counts = aggregate(plan)
     unit_type = spec.unit_type or "person"
     return SourceCells(
         spec=spec,
         placement=counts.placement(),
         source=spec.source or Path(str(spec.path)).name,
         unit_type=unit_type,
-        levels={d.id: partial.levels[d.id] for d in used},
-        own={d.id: partial.own[d.id] for d in used},
+        levels={d.id: aggregated.levels[d.id] for d in used},
+        own={d.id: aggregated.own[d.id] for d in used},
         branches=[
-            labelled(partial.branche[d.id], d).assign(unit_type=unit_type)
+            labelled(aggregated.branche[d.id], d).assign(unit_type=unit_type)
             for d in used
-            if d.id in partial.branche
+            if d.id in aggregated.branche
         ],
     )
 
