@@ -487,7 +487,11 @@ def _cell_positions(cells: pd.DataFrame) -> Callable[[str, np.ndarray], np.ndarr
     width = max(len(levels) * len(codes), 1)
     keys = pd.Index(indicator.astype(np.int64) * width + area)
     if not keys.is_unique:
-        raise DisclosureError("two cells of one indicator for the same area and level")
+        first = cells.iloc[int(np.flatnonzero(keys.duplicated())[0])]
+        raise DisclosureError(
+            f"two cells of one indicator for the same area and level: indicator "
+            f"{first['indicator']!r}, {first['level']} {first['code']}"
+        )
     known = {name: k for k, name in enumerate(names)}
 
     def at(name: str, rows: np.ndarray) -> np.ndarray:
