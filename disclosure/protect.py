@@ -257,11 +257,10 @@ class _Run:
 
     def rows_of(self, group: list[str]) -> np.ndarray:
         """The rows of a group's sensitive counts and sums."""
-        key = tuple(group)
-        if key not in self._rows:
+        if tuple(group) not in self._rows:
             of_group = self.cells["indicator"].isin(group).to_numpy()
-            self._rows[key] = np.flatnonzero(of_group & self.sensitive_additive)
-        return self._rows[key]
+            self._rows[tuple(group)] = np.flatnonzero(of_group & self.sensitive_additive)
+        return self._rows[tuple(group)]
 
     def step(self) -> None:
         """Tell ``progress`` that the next step starts."""
@@ -487,11 +486,9 @@ def _cell_positions(cells: pd.DataFrame) -> Callable[[str, np.ndarray], np.ndarr
     width = max(len(levels) * len(codes), 1)
     keys = pd.Index(indicator.astype(np.int64) * width + area)
     if not keys.is_unique:
-        first = cells.iloc[int(np.flatnonzero(keys.duplicated())[0])]
-        raise DisclosureError(
-            f"two cells of one indicator for the same area and level: indicator "
-            f"{first['indicator']!r}, {first['level']} {first['code']}"
-        )
+        cell = cells.iloc[int(np.flatnonzero(keys.duplicated())[0])]
+        where = f"indicator {cell['indicator']!r}, {cell['level']} {cell['code']}"
+        raise DisclosureError(f"two cells of one indicator for the same area and level: {where}")
     known = {name: k for k, name in enumerate(names)}
 
     def at(name: str, rows: np.ndarray) -> np.ndarray:
