@@ -248,7 +248,9 @@ def linear_bounds(
                 continue
             solver.changeColCost(int(i), sign)
             outcome = solve(solver)
-            if outcome in UNBOUNDED and sign > 0:  # only below 0 can the minimum run off
+            if outcome in UNBOUNDED and sign > 0:  # only below 0 can the minimum run off:
+                outcome = _afresh(solver)  # a warm start can end there wrongly
+            if outcome in UNBOUNDED and sign > 0:
                 raise DisclosureError("the attacker's program has no lower bound")
             value = solver.getInfo().objective_function_value
             if sign > 0:
@@ -257,3 +259,19 @@ def linear_bounds(
                 high[j] = np.inf if outcome in UNBOUNDED else -value
         solver.changeColCost(int(i), 0.0)
     return low, high
+
+
+def _afresh(solver: highspy.Highs) -> highspy.HighsModelStatus:
+    """Solve from scratch, and once more with presolve (which rescales a program of
+    euros and counts), where a solve from the last basis ended unbounded: the simplex
+    can wrongly end there on a badly scaled program."""
+    status = highspy.HighsModelStatus
+    outcome = status.kUnbounded
+    for presolve in ("off", "on"):
+        solver.setOptionValue("presolve", presolve)
+        solver.clearSolver()
+        outcome = solve(solver)
+        if outcome not in UNBOUNDED:
+            break
+    solver.setOptionValue("presolve", "off")
+    return outcome

@@ -38,6 +38,7 @@ from zicht.disclosure.rounding import round_to_base
 from zicht.disclosure.rules import SECONDARY, DisclosureParams
 from zicht.disclosure.witnesses import (
     Criterion,
+    Reach,
     attacker_bounds_anchored,
     attacker_bounds_decisive,
     needed_sides,
@@ -350,8 +351,11 @@ def programs_agree(
     values (:func:`~disclosure.witnesses.attacker_bounds_anchored`: a cell not shown
     to be protected gets complements); other groups as the programs decide them."""
     low, high, enough = search.low, search.high, search.enough
+    reach = _reach(search.group, search.pattern.suppressed & ~search.group.never)
     if not search.group.two_way:
-        low, high = attacker_bounds_decisive(knowledge, check, low, high, enough, threads=threads)
+        low, high = attacker_bounds_decisive(
+            knowledge, check, low, high, enough, threads=threads, reach=reach
+        )
         return np.asarray(enough(check, low[check], high[check]), dtype=bool)
     limits = search.limits
     bounded = knowledge.within(low, high)
@@ -365,6 +369,7 @@ def programs_agree(
         max_witnesses=limits.anchored_witnesses,
         max_exact=limits.max_exact_per_block,
         threads=threads,
+        reach=reach,
     )
     # what those solutions cannot show, the exact programs decide where their block
     # (a gemeente's whole table) is small enough to solve cell by cell: only the side
@@ -393,3 +398,16 @@ def _protects(group: GroupCells, suppressed: np.ndarray) -> Criterion:
         return np.where(primary[i], covers, True) & np.where(suppressed[i], wide, True)
 
     return enough
+
+
+def _reach(group: GroupCells, suppressed: np.ndarray) -> Reach:
+    """How far a solution must take each cell for :func:`_protects` to hold: a primary
+    cell below and above its protection interval, a withheld one ``protection_min``
+    wide."""
+    value, primary = group.value, group.primary
+    return Reach(
+        value=value,
+        low=np.where(primary, value - group.lower, np.inf),
+        high=np.where(primary, value + group.upper, -np.inf),
+        width=np.where(suppressed, group.params.protection_min, 0.0),
+    )

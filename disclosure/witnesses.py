@@ -14,11 +14,16 @@ Two uses:
 - :func:`attacker_bounds_anchored`, inside the protection loop on branche tables:
   solutions that differ from the true values only in the withheld cells
   (:func:`anchored`), a narrower program over far fewer variables.
+
+Inside the protection loop the true values are known, and with them how far each cell
+must go for its interval to be enough (:class:`Reach`): there a witness pushes each
+cell only that far, so that the cells of one sum share its room.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import highspy
 import numpy as np
@@ -40,6 +45,46 @@ from zicht.errors import DisclosureError
 Criterion = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
+class Reach(NamedTuple):
+    """How far a solution must take each cell of a table for its interval to be
+    enough, where the true values are known (the protection loop): a low side at or
+    below ``low`` (``inf``: any), a high side at or above ``high`` (``-inf``: any),
+    the two at least ``width`` apart; ``value``, the true values, is a solution.
+
+    A witness program pushes each cell only that far (its bound moved there, never
+    past the attacker's own): pushed to its end, a cell takes all the room of its sums,
+    so that the cells of one sum were decided one per program; stopped where it is
+    enough, it leaves the rest of the room to the others. A narrower program's
+    solutions are still the attacker's, and the true values solve it."""
+
+    value: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    width: np.ndarray
+
+    def bounds(
+        self,
+        cells: np.ndarray,
+        down: np.ndarray,
+        seen: tuple[np.ndarray, np.ndarray],
+        columns: tuple[np.ndarray, np.ndarray],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The column bounds of a witness program that pushes ``cells`` down (where
+        ``down``, else up), given the range ``seen`` so far and the program's own
+        bounds ``columns`` of them: those bounds, narrowed on the pushed side to the
+        goal (and never past the true value, so that every goal holds at once)."""
+        value, col_low, col_high = self.value[cells], *columns
+        seen_low, seen_high = seen
+        goal_low = np.minimum(np.minimum(self.low[cells], seen_high - self.width[cells]), value)
+        goal_high = np.maximum(np.maximum(self.high[cells], seen_low + self.width[cells]), value)
+        # a margin past the goal: the simplex's solution may miss its bound by 1e-7
+        low = np.maximum(col_low, goal_low - (1e-3 + 1e-6 * np.abs(goal_low)))
+        high = np.minimum(col_high, goal_high + (1e-3 + 1e-6 * np.abs(goal_high)))
+        low = np.where(down, np.minimum(low, col_high), col_low)
+        high = np.where(down, col_high, np.maximum(high, col_low))
+        return low, high
+
+
 def attacker_bounds_decisive(
     k: Knowledge,
     cells: np.ndarray,
@@ -48,6 +93,7 @@ def attacker_bounds_decisive(
     enough: Criterion,
     max_witnesses: int = LIMITS.decisive_witnesses,
     threads: int = 1,
+    reach: Reach | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bounds for ``cells`` that decide ``enough(cells, low, high)`` (a criterion that
     holds for an interval if it holds for a narrower one) as the programs would, at a
@@ -58,7 +104,8 @@ def attacker_bounds_decisive(
     values the attacker cannot rule out, so the range the solutions span lies inside
     every cell's exact interval. A cell whose spanned range is already enough keeps
     its outer bounds (the verdict is the same); the others get the exact programs.
-    Blocks are solved on up to ``threads`` threads.
+    Blocks are solved on up to ``threads`` threads. ``reach`` (where the true values
+    are known): how far each cell must go (:class:`Reach`).
     """
     k = k.within(low, high)
     low, high = low.copy(), high.copy()
@@ -69,7 +116,7 @@ def attacker_bounds_decisive(
         if sub.has_disjunctions:
             return np.stack(attacker_bounds_lp(sub, local))
         solver = highs_model(sub)
-        undecided = ~witnessed(solver, sub, local, targets, enough, max_witnesses)[0]
+        undecided = ~witnessed(solver, sub, local, targets, enough, max_witnesses, reach=reach)[0]
         if undecided.any():
             lo[undecided], hi[undecided] = linear_bounds(solver, local[undecided])
         return np.stack([lo, hi])
@@ -89,6 +136,7 @@ def attacker_bounds_anchored(
     max_witnesses: int = LIMITS.anchored_witnesses,
     max_exact: int = LIMITS.max_exact_per_block,
     threads: int = 1,
+    reach: Reach | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which of ``cells`` the attacker's programs show to be ``enough``, proven with
     solutions that differ from a known solution (``anchor``: the true values) only in
@@ -101,15 +149,16 @@ def attacker_bounds_anchored(
     values), which keeps large two-way tables fast; a cell they cannot show to be
     enough is reported as not enough, which costs a complement but never a leak.
     ``k``'s bounds must be valid for the attacker (propagated ones are). Blocks are
-    solved on up to ``threads`` threads. Also returns the range of each cell over
-    those solutions (inside its exact interval; empty where none was found).
+    solved on up to ``threads`` threads; ``reach``: how far each cell must go
+    (:class:`Reach`). Also returns the range of each cell over those solutions (inside
+    its exact interval; empty where none was found).
     """
     sub, position, _ = anchored(k, anchor, withheld)
     free = np.flatnonzero(position[cells] >= 0)  # a published cell is never in question
 
     def decide(block: Block) -> np.ndarray:
         originals = cells[free[block.which]]
-        return _decide_block(block, originals, anchor, enough, max_witnesses, max_exact)
+        return _decide_block(block, originals, anchor, enough, (max_witnesses, max_exact), reach)
 
     proven = np.zeros(len(cells), dtype=bool)
     inner_low, inner_high = np.full(len(cells), np.inf), np.full(len(cells), -np.inf)
@@ -125,15 +174,23 @@ def _decide_block(
     originals: np.ndarray,
     anchor: np.ndarray,
     enough: Criterion,
-    max_witnesses: int,
-    max_exact: int,
+    most: tuple[int, int],
+    reach: Reach | None,
 ) -> np.ndarray:
-    """:func:`attacker_bounds_anchored` in one block of the anchored program: witnesses
-    (the anchor counts as one), then exact programs for at most ``max_exact`` cells
-    left; stacked as (decided, range low, range high)."""
+    """:func:`attacker_bounds_anchored` in one block of the anchored program: at most
+    ``most[0]`` witnesses (the anchor counts as one), then exact programs for at most
+    ``most[1]`` cells left; stacked as (decided, range low, range high)."""
+    max_witnesses, max_exact = most
     solver = highs_model(block.knowledge)
     done, seen_low, seen_high = witnessed(
-        solver, block.knowledge, block.local, originals, enough, max_witnesses, anchor[originals]
+        solver,
+        block.knowledge,
+        block.local,
+        originals,
+        enough,
+        max_witnesses,
+        anchor[originals],
+        reach=reach,
     )
     left = np.flatnonzero(~done)
     if 0 < len(left) <= max_exact:
@@ -241,6 +298,7 @@ def witnessed(
     max_witnesses: int,
     start: np.ndarray | None = None,
     cap_factor: float = LIMITS.cap_factor,
+    reach: Reach | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which of the block's cells solutions of the attacker's program (``solver``: a
     :func:`~disclosure.programs.highs_model` of ``sub``) show to be enough, and the
@@ -251,7 +309,9 @@ def witnessed(
     compete within one sum each get their turn. Cells without an upper bound are
     capped (a narrower program, whose solutions are the attacker's too) so that the
     sums stay bounded; the solver is left as it came, from the last basis. ``start``:
-    the cells' values in a solution known already (it counts as a witness)."""
+    the cells' values in a solution known already (it counts as a witness);
+    ``reach``: how far each cell must go (:class:`Reach`: a program pushes it no
+    further)."""
     # every round changes the whole objective: dual simplex from the last basis is
     # three times faster there than primal (measured on a branche table)
     solver.setOptionValue("simplex_strategy", DUAL)
@@ -259,8 +319,13 @@ def witnessed(
     cap = cap_factor * (float(sub.high[np.isfinite(sub.high)].sum()) + 1.0)
     for i in capped:
         solver.changeColBounds(int(i), float(sub.low[i]), float(sub.low[i] + cap))
+    columns = (
+        sub.low[local],
+        np.where(np.isinf(sub.high[local]), sub.low[local] + cap, sub.high[local]),
+    )
+    aim = None if reach is None else _Aim(reach, columns)
     try:
-        return _witness_rounds(solver, local, targets, enough, max_witnesses, start)
+        return _witness_rounds(solver, local, targets, enough, max_witnesses, start, aim)
     finally:
         for i in capped:
             solver.changeColBounds(int(i), float(sub.low[i]), highspy.kHighsInf)
@@ -274,6 +339,7 @@ def _witness_rounds(
     enough: Criterion,
     max_witnesses: int,
     start: np.ndarray | None,
+    aim: _Aim | None = None,
     max_idle: int = LIMITS.idle_witnesses,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The rounds of :func:`witnessed`."""
@@ -290,7 +356,12 @@ def _witness_rounds(
             either = rng.choice([-1.0, 1.0], size=len(todo))
             signs = np.where(down & ~up, 1.0, np.where(up & ~down, -1.0, either))
         solver.changeColsCost(len(todo), todo, signs)
-        if not _solved_bounded(solver):
+        if aim is not None:
+            aim.push(solver, todo, ~done, targets, signs > 0, (seen_low, seen_high))
+        solved = _solved_bounded(solver)
+        if aim is not None:
+            aim.release(solver, todo, ~done)
+        if not solved:
             break
         solver.changeColsCost(len(todo), todo, np.zeros(len(todo)))
         x = np.asarray(solver.getSolution().col_value)[local]
@@ -301,6 +372,37 @@ def _witness_rounds(
         if done.all() or idle >= max_idle:
             break
     return done, seen_low, seen_high
+
+
+class _Aim(NamedTuple):
+    """A :class:`Reach` in one witness program: ``columns``, the program's bounds of
+    the asked cells (in the order of ``local``), which each round narrows on the
+    pushed side and then restores."""
+
+    reach: Reach
+    columns: tuple[np.ndarray, np.ndarray]
+
+    def push(
+        self,
+        solver: highspy.Highs,
+        todo: np.ndarray,
+        mine: np.ndarray,
+        targets: np.ndarray,
+        down: np.ndarray,
+        seen: tuple[np.ndarray, np.ndarray],
+    ) -> None:
+        """Narrow the bounds of the columns ``todo`` (the cells ``mine`` of ``local``)."""
+        low, high = self.reach.bounds(
+            targets[mine],
+            down,
+            (seen[0][mine], seen[1][mine]),
+            (self.columns[0][mine], self.columns[1][mine]),
+        )
+        solver.changeColsBounds(len(todo), todo, low, high)
+
+    def release(self, solver: highspy.Highs, todo: np.ndarray, mine: np.ndarray) -> None:
+        """The program's own bounds back."""
+        solver.changeColsBounds(len(todo), todo, self.columns[0][mine], self.columns[1][mine])
 
 
 def _solved_bounded(solver: highspy.Highs) -> bool:

@@ -506,6 +506,18 @@ def test_company_area_rule_follows_the_published_company_count():
 CHAINED = Relations(subsets=(("a", "all"), ("b", "all"), ("c", "a")))  # closed: c <= all
 
 
+def chained_table(wijken: list[list[int]], data: st.DataObject) -> pd.DataFrame:
+    """The tables of :data:`CHAINED`: ``all`` from ``wijken``, ``a`` and ``b`` drawn
+    shares of it, ``c`` a drawn share of ``a``."""
+    fractions = st.lists(st.floats(0, 1), min_size=3, max_size=3)
+    shares = [[data.draw(fractions) for _ in w] for w in wijken]
+    a = [[int(v * f[0]) for v, f in zip(w, fs)] for w, fs in zip(wijken, shares)]
+    b = [[int(v * f[1]) for v, f in zip(w, fs)] for w, fs in zip(wijken, shares)]
+    c = [[int(v * f[2]) for v, f in zip(w, fs)] for w, fs in zip(a, shares)]
+    tables = zip((wijken, a, b, c), ("all", "a", "b", "c"))
+    return pd.concat([table(t, indicator=i) for t, i in tables], ignore_index=True)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     wijken=st.lists(
@@ -519,20 +531,7 @@ def test_overlapping_and_chained_subsets_are_decided_by_the_programs(wijken, dat
     """Two subsets of one indicator make cycles where propagation can be wider than the
     programs (wijken [[0], [1], [1, 10, 1]] showed it): such a group is marked, and the
     decisive bounds give every cell the programs' verdict."""
-    fractions = st.lists(st.floats(0, 1), min_size=3, max_size=3)
-    shares = [[data.draw(fractions) for _ in w] for w in wijken]
-    a = [[int(v * f[0]) for v, f in zip(w, fs)] for w, fs in zip(wijken, shares)]
-    b = [[int(v * f[1]) for v, f in zip(w, fs)] for w, fs in zip(wijken, shares)]
-    c = [[int(v * f[2]) for v, f in zip(w, fs)] for w, fs in zip(a, shares)]
-    cells = pd.concat(
-        [
-            table(wijken, indicator="all"),
-            table(a, indicator="a"),
-            table(b, indicator="b"),
-            table(c, indicator="c"),
-        ],
-        ignore_index=True,
-    )
+    cells = chained_table(wijken, data)
     value = cells["value"].to_numpy()
     hide = np.array(data.draw(st.lists(st.booleans(), min_size=len(cells), max_size=len(cells))))
     hide |= (value > 0) & (value < 10)
