@@ -68,10 +68,16 @@ def _mixed_integer_bounds(k: Knowledge, cells: np.ndarray) -> tuple[np.ndarray, 
             result = milp(sign * c, integrality=integrality, bounds=bounds, constraints=constraints)
             if result.status == 2:
                 raise DisclosureError(_INCONSISTENT)
-            if sign > 0:
+            if result.status == 3 and sign < 0:  # unbounded: no maximum
+                high[j] = np.inf
+            elif result.x is None:  # out of time or numerical trouble: nothing proven
+                raise DisclosureError(
+                    f"HiGHS could not solve the attacker's program ({result.message})"
+                )
+            elif sign > 0:
                 low[j] = result.fun
             else:
-                high[j] = np.inf if result.status == 3 or result.x is None else -result.fun
+                high[j] = -result.fun
     return low, high
 
 
@@ -248,9 +254,9 @@ def linear_bounds(
                 continue
             solver.changeColCost(int(i), sign)
             outcome = solve(solver)
-            if outcome in UNBOUNDED and sign > 0:  # only below 0 can the minimum run off:
-                outcome = _afresh(solver)  # a warm start can end there wrongly
-            if outcome in UNBOUNDED and sign > 0:
+            if outcome in UNBOUNDED:  # a warm start can end there wrongly: an unbounded
+                outcome = _afresh(solver)  # maximum read wrongly would be a leak
+            if outcome in UNBOUNDED and sign > 0:  # only below 0 can the minimum run off
                 raise DisclosureError("the attacker's program has no lower bound")
             value = solver.getInfo().objective_function_value
             if sign > 0:

@@ -195,7 +195,7 @@ class Search:
         self.last: tuple[Knowledge, tuple[np.ndarray, np.ndarray]] | None = None
         self.published = np.zeros(0)
         self.low, self.high = np.zeros(0), np.zeros(0)
-        self.enough: Criterion = _protects(group, self.pattern.suppressed)
+        self.enough, self.reach = _protects(group, self.pattern.suppressed)
         self.check = np.zeros(0, dtype=np.int64)
         self.insiders_clear: set[Coalition] = set()  # insiders found to pin nothing
         self.memo = memo.insiders  # for the insiders
@@ -222,7 +222,7 @@ class Search:
         self.last = knowledge, (low, high)
         self.low, self.high = low, high
         g, suppressed = self.group, self.pattern.suppressed
-        self.enough = _protects(g, suppressed & ~g.never)
+        self.enough, self.reach = _protects(g, suppressed & ~g.never)
         self.check = np.flatnonzero(g.primary | (suppressed & ~g.never))
         exposed = np.zeros(len(g.value), dtype=bool)
         exposed[self.check] = ~self.enough(self.check, low[self.check], high[self.check])
@@ -351,7 +351,7 @@ def programs_agree(
     values (:func:`~disclosure.witnesses.attacker_bounds_anchored`: a cell not shown
     to be protected gets complements); other groups as the programs decide them."""
     low, high, enough = search.low, search.high, search.enough
-    reach = _reach(search.group, search.pattern.suppressed & ~search.group.never)
+    reach = search.reach
     if not search.group.two_way:
         low, high = attacker_bounds_decisive(
             knowledge, check, low, high, enough, threads=threads, reach=reach
@@ -385,10 +385,11 @@ def programs_agree(
     return agree
 
 
-def _protects(group: GroupCells, suppressed: np.ndarray) -> Criterion:
+def _protects(group: GroupCells, suppressed: np.ndarray) -> tuple[Criterion, Reach]:
     """Whether an interval of cells ``i`` protects them: it covers a primary cell's
     protection interval, and a withheld cell's (``suppressed``) is at least
-    ``protection_min`` wide."""
+    ``protection_min`` wide. Also how far a solution must take each cell for that to
+    hold (:class:`~disclosure.witnesses.Reach`), from the same figures."""
     value, lower, upper, primary = group.value, group.lower, group.upper, group.primary
     protection_min = group.params.protection_min
 
@@ -397,17 +398,10 @@ def _protects(group: GroupCells, suppressed: np.ndarray) -> Criterion:
         wide = high - low >= protection_min - 1e-6
         return np.where(primary[i], covers, True) & np.where(suppressed[i], wide, True)
 
-    return enough
-
-
-def _reach(group: GroupCells, suppressed: np.ndarray) -> Reach:
-    """How far a solution must take each cell for :func:`_protects` to hold: a primary
-    cell below and above its protection interval, a withheld one ``protection_min``
-    wide."""
-    value, primary = group.value, group.primary
-    return Reach(
+    reach = Reach(
         value=value,
-        low=np.where(primary, value - group.lower, np.inf),
-        high=np.where(primary, value + group.upper, -np.inf),
-        width=np.where(suppressed, group.params.protection_min, 0.0),
+        low=np.where(primary, value - lower, np.inf),
+        high=np.where(primary, value + upper, -np.inf),
+        width=np.where(suppressed, protection_min, 0.0),
     )
+    return enough, reach

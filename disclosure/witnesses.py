@@ -158,7 +158,7 @@ def attacker_bounds_anchored(
 
     def decide(block: Block) -> np.ndarray:
         originals = cells[free[block.which]]
-        return _decide_block(block, originals, anchor, enough, (max_witnesses, max_exact), reach)
+        return _decide_block(block, originals, anchor, enough, max_witnesses, max_exact, reach)
 
     proven = np.zeros(len(cells), dtype=bool)
     inner_low, inner_high = np.full(len(cells), np.inf), np.full(len(cells), -np.inf)
@@ -174,13 +174,13 @@ def _decide_block(
     originals: np.ndarray,
     anchor: np.ndarray,
     enough: Criterion,
-    most: tuple[int, int],
+    max_witnesses: int,
+    max_exact: int,
     reach: Reach | None,
 ) -> np.ndarray:
-    """:func:`attacker_bounds_anchored` in one block of the anchored program: at most
-    ``most[0]`` witnesses (the anchor counts as one), then exact programs for at most
-    ``most[1]`` cells left; stacked as (decided, range low, range high)."""
-    max_witnesses, max_exact = most
+    """:func:`attacker_bounds_anchored` in one block of the anchored program: witnesses
+    (the anchor counts as one), then exact programs for at most ``max_exact`` cells
+    left; stacked as (decided, range low, range high)."""
     solver = highs_model(block.knowledge)
     done, seen_low, seen_high = witnessed(
         solver,
@@ -315,21 +315,22 @@ def witnessed(
     # every round changes the whole objective: dual simplex from the last basis is
     # three times faster there than primal (measured on a branche table)
     solver.setOptionValue("simplex_strategy", DUAL)
-    capped = local[np.isinf(sub.high[local])]
+    # the solver's own bounds (not ``sub``'s: the caps and every push only narrow the
+    # program the solver holds, and these are what it gets back)
+    lp = solver.getLp()
+    own_low = np.asarray(lp.col_lower_, dtype=float)[local]
+    own_high = np.asarray(lp.col_upper_, dtype=float)[local]
     cap = cap_factor * (float(sub.high[np.isfinite(sub.high)].sum()) + 1.0)
-    for i in capped:
-        solver.changeColBounds(int(i), float(sub.low[i]), float(sub.low[i] + cap))
-    columns = (
-        sub.low[local],
-        np.where(np.isinf(sub.high[local]), sub.low[local] + cap, sub.high[local]),
-    )
+    unbounded = np.isinf(own_high)
+    columns = own_low, np.where(unbounded, own_low + cap, own_high)
+    cols = local.astype(np.int32)
+    solver.changeColsBounds(len(cols), cols, *columns)
     aim = None if reach is None else _Aim(reach, columns)
     try:
         return _witness_rounds(solver, local, targets, enough, max_witnesses, start, aim)
     finally:
-        for i in capped:
-            solver.changeColBounds(int(i), float(sub.low[i]), highspy.kHighsInf)
-        solver.changeColsCost(len(local), local.astype(np.int32), np.zeros(len(local)))
+        solver.changeColsBounds(len(cols), cols, own_low, own_high)
+        solver.changeColsCost(len(cols), cols, np.zeros(len(cols)))
 
 
 def _witness_rounds(
@@ -356,11 +357,13 @@ def _witness_rounds(
             either = rng.choice([-1.0, 1.0], size=len(todo))
             signs = np.where(down & ~up, 1.0, np.where(up & ~down, -1.0, either))
         solver.changeColsCost(len(todo), todo, signs)
-        if aim is not None:
-            aim.push(solver, todo, ~done, targets, signs > 0, (seen_low, seen_high))
-        solved = _solved_bounded(solver)
-        if aim is not None:
-            aim.release(solver, todo, ~done)
+        try:
+            if aim is not None:
+                aim.push(solver, todo, ~done, targets, signs > 0, (seen_low, seen_high))
+            solved = _solved_bounded(solver)
+        finally:
+            if aim is not None:
+                aim.release(solver, todo, ~done)
         if not solved:
             break
         solver.changeColsCost(len(todo), todo, np.zeros(len(todo)))
@@ -386,23 +389,25 @@ class _Aim(NamedTuple):
         self,
         solver: highspy.Highs,
         todo: np.ndarray,
-        mine: np.ndarray,
+        undone: np.ndarray,
         targets: np.ndarray,
         down: np.ndarray,
         seen: tuple[np.ndarray, np.ndarray],
     ) -> None:
-        """Narrow the bounds of the columns ``todo`` (the cells ``mine`` of ``local``)."""
+        """Narrow the bounds of the columns ``todo`` (the cells ``undone`` of
+        ``local``)."""
         low, high = self.reach.bounds(
-            targets[mine],
+            targets[undone],
             down,
-            (seen[0][mine], seen[1][mine]),
-            (self.columns[0][mine], self.columns[1][mine]),
+            (seen[0][undone], seen[1][undone]),
+            (self.columns[0][undone], self.columns[1][undone]),
         )
         solver.changeColsBounds(len(todo), todo, low, high)
 
-    def release(self, solver: highspy.Highs, todo: np.ndarray, mine: np.ndarray) -> None:
+    def release(self, solver: highspy.Highs, todo: np.ndarray, undone: np.ndarray) -> None:
         """The program's own bounds back."""
-        solver.changeColsBounds(len(todo), todo, self.columns[0][mine], self.columns[1][mine])
+        low, high = self.columns
+        solver.changeColsBounds(len(todo), todo, low[undone], high[undone])
 
 
 def _solved_bounded(solver: highspy.Highs) -> bool:

@@ -9,13 +9,15 @@ from types import SimpleNamespace
 
 import highspy
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy import sparse
 
 from tests.test_disclosure import CHAINED, chained_table, table
 from zicht.disclosure import LinkedCells, Relations
 from zicht.disclosure.knowledge import protected
-from zicht.disclosure.programs import attacker_bounds_lp, highs_model, linear_bounds
+from zicht.disclosure.programs import attacker_bounds_lp, constraints, highs_model, linear_bounds
 from zicht.disclosure.propagation import attacker_bounds
 from zicht.disclosure.rounding import round_to_base
 from zicht.disclosure.witnesses import (
@@ -24,6 +26,7 @@ from zicht.disclosure.witnesses import (
     attacker_bounds_decisive,
     witnessed,
 )
+from zicht.errors import DisclosureError
 
 PROTECTION_MIN = 3.0
 
@@ -145,19 +148,74 @@ def test_cells_of_one_sum_share_its_room():
     assert verdict.all()  # the exact programs find every buurt protected
 
     def decided_by_witnesses(r: Reach | None) -> int:
-        solver = highs_model(knowledge.within(low, high))
-        done = witnessed(solver, knowledge, asked, asked, enough, 4, reach=r)[0]
+        bounded = knowledge.within(low, high)
+        done = witnessed(highs_model(bounded), bounded, asked, asked, enough, 4, reach=r)[0]
         return int(done.sum())
 
     assert decided_by_witnesses(reach) == len(asked)
     assert decided_by_witnesses(None) < len(asked) // 2
 
 
+class _Recorded:
+    """A HiGHS solver that keeps every column bound it is given and every solution it
+    gives (the rest passes through)."""
+
+    def __init__(self, solver: highspy.Highs) -> None:
+        self.solver = solver
+        self.bounds: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.solutions: list[np.ndarray] = []
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.solver, name)
+
+    def changeColsBounds(self, n, cols, low, high):  # type: ignore[no-untyped-def]
+        self.bounds.append((np.array(cols), np.array(low, float), np.array(high, float)))
+        return self.solver.changeColsBounds(n, cols, low, high)
+
+    def getSolution(self):  # type: ignore[no-untyped-def]
+        solution = self.solver.getSolution()
+        self.solutions.append(np.array(solution.col_value))
+        return solution
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wijken=table_values, data=st.data())
+def test_every_witness_solves_the_attackers_own_program(wijken, data):
+    """The soundness of a reach, directly: every bound a witness program is given lies
+    within the program's own, every witness satisfies the attacker's constraints and
+    bounds, and the solver ends with its own bounds and no costs (the exact programs
+    solve on it next)."""
+    value, knowledge, withheld, primary, lower, upper = _chained(wijken, data)
+    enough, reach = _criterion(value, lower, upper, primary, withheld)
+    bounded = knowledge.within(*attacker_bounds(knowledge))
+    asked = np.flatnonzero(withheld)
+    solver = _Recorded(highs_model(bounded))
+    before = solver.getLp()
+    own_low, own_high = np.array(before.col_lower_), np.array(before.col_upper_)
+    witnessed(
+        solver, bounded, asked, asked, enough, data.draw(st.sampled_from([2, 100])), reach=reach
+    )  # type: ignore[arg-type]
+    for cols, low, high in solver.bounds:
+        assert (low >= own_low[cols] - 1e-9).all() and (high <= own_high[cols] + 1e-9).all()
+    rows, cols, coefficients, row_low, row_high = constraints(bounded)
+    a = sparse.csr_matrix((coefficients, (rows, cols)), shape=(len(row_low), len(own_low)))
+    for x in solver.solutions:
+        assert (x >= own_low - 1e-6).all() and (x <= own_high + 1e-6).all()
+        sums = a @ x
+        assert (sums >= row_low - 1e-6).all() and (sums <= row_high + 1e-6).all()
+    after = solver.getLp()
+    np.testing.assert_array_equal(after.col_lower_, own_low)
+    np.testing.assert_array_equal(after.col_upper_, own_high)
+    assert not np.any(after.col_cost_)
+
+
 class _FirstUnbounded:
     """A solver whose first solve from a warm basis wrongly ends unbounded (HiGHS did,
-    on a national branche table of euros and counts) and whose solve afresh does not."""
+    on a national branche table of euros and counts) and whose solve afresh does not,
+    unless it ``always`` does."""
 
-    def __init__(self) -> None:
+    def __init__(self, always: bool = False) -> None:
+        self.always = always
         self.cleared = False
         self.status = highspy.HighsModelStatus.kNotset
 
@@ -172,7 +230,7 @@ class _FirstUnbounded:
 
     def run(self) -> None:
         status = highspy.HighsModelStatus
-        self.status = status.kOptimal if self.cleared else status.kUnbounded
+        self.status = status.kOptimal if self.cleared and not self.always else status.kUnbounded
 
     def getModelStatus(self) -> highspy.HighsModelStatus:
         return self.status
@@ -187,3 +245,18 @@ def test_a_minimum_that_ends_unbounded_from_the_last_basis_is_solved_afresh():
     solver = _FirstUnbounded()
     low, high = linear_bounds(solver, np.array([0]), (np.array([True]), np.array([False])))  # type: ignore[arg-type]
     assert solver.cleared and low[0] == 7.0 and np.isnan(high[0])
+    with pytest.raises(DisclosureError, match="no lower bound"):  # and afresh too
+        linear_bounds(
+            _FirstUnbounded(always=True), np.array([0]), (np.array([True]), np.array([False]))
+        )  # type: ignore[arg-type]
+
+
+def test_a_maximum_that_ends_unbounded_from_the_last_basis_is_solved_afresh():
+    """An unbounded maximum read wrongly would call any cell protected: it is solved
+    again from scratch, and infinite only where that ends unbounded too."""
+    maximum = (np.array([False]), np.array([True]))
+    solver = _FirstUnbounded()
+    low, high = linear_bounds(solver, np.array([0]), maximum)  # type: ignore[arg-type]
+    assert solver.cleared and high[0] == -7.0 and np.isnan(low[0])
+    low, high = linear_bounds(_FirstUnbounded(always=True), np.array([0]), maximum)  # type: ignore[arg-type]
+    assert high[0] == np.inf
