@@ -80,7 +80,7 @@ from zicht.engine.sources.tables import read_table
 from zicht.engine.themes import BASE_COLUMNS
 from zicht.engine.threads import free_cores
 from zicht.errors import OutputError
-from zicht.processes import helper_processes, refuse_while_importing
+from zicht.processes import frozen_heap, helper_processes, refuse_while_importing
 
 log = logging.getLogger("zicht")
 
@@ -170,7 +170,7 @@ def run(
     book = _open_ledger(Path(ledger), out_dir) if ledger is not None else None
     threads = threads or config.run.threads or free_cores()
     log.info("threads: %d", threads)
-    with threadpool_limits(limits=threads):
+    with threadpool_limits(limits=threads), frozen_heap():
         return _run(config, out_dir, private_reasons, threads, book)
 
 

@@ -484,3 +484,49 @@ def _failing_source_cells(config, boundaries, spec, used, context):
     if spec.id in os.environ.get("ZICHT_TEST_FAILING", "").split(","):
         raise MicrodataError(f"source {spec.id!r} fails")
     return _SOURCE_CELLS(config, boundaries, spec, used, context)
+
+
+class _Cycle:
+    """An object in a reference cycle: only the cycle collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_a_run_keeps_the_collector_off_what_lived_before_it_and_hands_it_back():
+    """Within ``frozen_heap`` the objects alive at its start are set aside (the full
+    collections of a national run walked the libraries each time), cycles made within
+    are still collected, and at its end everything is handed back: a process that runs
+    many times (the test suite, a server) collects the cycles of earlier runs."""
+    import gc
+    import weakref
+
+    before = _Cycle()
+    gone = weakref.ref(before)
+    assert gc.get_freeze_count() == 0
+    with processes.frozen_heap():
+        assert gc.get_freeze_count() > 1000
+        inside = weakref.ref(_Cycle())
+        gc.collect()
+        assert inside() is None  # made within: collected as ever
+        del before
+        gc.collect()
+        assert gone() is not None  # set aside: not walked
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert gone() is None  # handed back: collected
+
+
+def test_a_helper_process_sets_its_imports_aside():
+    """The second process a large run starts early imports what its jobs need and sets
+    it aside from the collector (it lives as long as the run); the run's own process,
+    where a test fakes the pool, does not."""
+    import gc
+
+    processes._imported(("zicht.disclosure.search",))
+    assert gc.get_freeze_count() == 0
+    pool = helper_pool(1)
+    assert pool is not None
+    with pool:
+        pool.submit(processes._imported, ("zicht.disclosure.search",)).result()
+        assert pool.submit(gc.get_freeze_count).result() > 1000
