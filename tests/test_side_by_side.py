@@ -11,6 +11,7 @@ import multiprocessing
 import pickle
 import subprocess
 import sys
+import time
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 
@@ -50,7 +51,10 @@ def _cells() -> pd.DataFrame:
 
 class _Spawned:
     """The real pool of second processes (:func:`zicht.processes.helper_pool`),
-    counting the pools made."""
+    counting the pools made. A job it is given is handed to its process before
+    ``submit`` returns (a pool holds one job more than it has processes): this
+    process cannot take it back, however slowly the second process starts on a busy
+    machine (where this process, done first, took a group back)."""
 
     made = 0
 
@@ -59,7 +63,12 @@ class _Spawned:
         self.pool = helper_pool(workers)
 
     def submit(self, *args, **kwargs):
-        return self.pool.submit(*args, **kwargs)
+        job = self.pool.submit(*args, **kwargs)
+        waited = 0.0
+        while not (job.running() or job.done()) and waited < 60:
+            time.sleep(0.01)
+            waited += 0.01
+        return job
 
     def shutdown(self, **kwargs) -> None:
         self.pool.shutdown(**kwargs)
