@@ -386,12 +386,30 @@ def programs_agree(
 
 
 def _protects(group: GroupCells, suppressed: np.ndarray) -> tuple[Criterion, Reach]:
+    """:func:`protection_criterion` of ``group``'s cells, ``suppressed`` withheld."""
+    return protection_criterion(
+        group.value,
+        group.lower,
+        group.upper,
+        group.primary,
+        suppressed,
+        group.params.protection_min,
+    )
+
+
+def protection_criterion(
+    value: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    primary: np.ndarray,
+    suppressed: np.ndarray,
+    protection_min: float,
+) -> tuple[Criterion, Reach]:
     """Whether an interval of cells ``i`` protects them: it covers a primary cell's
-    protection interval, and a withheld cell's (``suppressed``) is at least
-    ``protection_min`` wide. Also how far a solution must take each cell for that to
-    hold (:class:`~disclosure.witnesses.Reach`), from the same figures."""
-    value, lower, upper, primary = group.value, group.lower, group.upper, group.primary
-    protection_min = group.params.protection_min
+    protection interval (``value`` minus ``lower`` to plus ``upper``), and a withheld
+    cell's (``suppressed``) is at least ``protection_min`` wide. Also how far a
+    solution must take each cell for that to hold
+    (:class:`~disclosure.witnesses.Reach`), from the same figures."""
 
     def enough(i: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         covers = protected(value[i], lower[i], upper[i], low, high)

@@ -16,10 +16,10 @@ from scipy import sparse
 
 from tests.test_disclosure import CHAINED, chained_table, table
 from zicht.disclosure import LinkedCells, Relations
-from zicht.disclosure.knowledge import protected
 from zicht.disclosure.programs import attacker_bounds_lp, constraints, highs_model, linear_bounds
 from zicht.disclosure.propagation import attacker_bounds
 from zicht.disclosure.rounding import round_to_base
+from zicht.disclosure.search import protection_criterion
 from zicht.disclosure.witnesses import (
     Reach,
     attacker_bounds_anchored,
@@ -32,20 +32,8 @@ PROTECTION_MIN = 3.0
 
 
 def _criterion(value, lower, upper, primary, withheld):  # type: ignore[no-untyped-def]
-    """What the protection loop asks (``disclosure.search._protects``), and its Reach."""
-
-    def enough(i: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        covers = protected(value[i], lower[i], upper[i], low, high)
-        wide = high - low >= PROTECTION_MIN - 1e-6
-        return np.where(primary[i], covers, True) & np.where(withheld[i], wide, True)
-
-    reach = Reach(
-        value=value,
-        low=np.where(primary, value - lower, np.inf),
-        high=np.where(primary, value + upper, -np.inf),
-        width=np.where(withheld, PROTECTION_MIN, 0.0),
-    )
-    return enough, reach
+    """What the protection loop asks, and its Reach."""
+    return protection_criterion(value, lower, upper, primary, withheld, PROTECTION_MIN)
 
 
 def _chained(wijken, data):  # type: ignore[no-untyped-def]
