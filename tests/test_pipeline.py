@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from importlib.metadata import version
 
 import geopandas as gpd
 import numpy as np
@@ -24,6 +25,7 @@ from zicht.engine.config import TableIndicator, load_config
 from zicht.engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
 from zicht.engine.outputs import writers as output_writers
 from zicht.engine.outputs.manifest import sha256_of
+from zicht.engine.outputs.versions import scipy_highs
 from zicht.engine.themes import THEMES
 
 
@@ -133,6 +135,16 @@ def test_indicator_and_run_tables(demo_out):
     spatial = json.loads(run["spatial"])  # the output says which correction was used
     assert spatial["correction"] == "fdr" and spatial["permutations"] == 999
     assert set(spatial["islands_joined"]) == {"buurt", "wijk"}
+    software = json.loads(run["software"])  # which solvers decided what is published
+    assert software["scipy"] == version("scipy") and software["highs_of_scipy"] == scipy_highs()
+
+
+def test_the_complements_are_chosen_by_the_highs_the_project_pins():
+    """The complement programs run on the HiGHS scipy bundles: 1.17's HiGHS 1.12 chooses
+    other complements (the demo publishes other cells), takes twice as long nationally
+    and prints debugging lines on stdout, so pyproject.toml keeps scipy at the releases
+    that bundle HiGHS 1.8 (a rerun elsewhere then withholds the same cells)."""
+    assert scipy_highs() == "1.8.0"
 
 
 def test_manifest_lists_every_file_with_its_checksum(demo_out):
@@ -144,6 +156,7 @@ def test_manifest_lists_every_file_with_its_checksum(demo_out):
     gpkg = next(f for f in manifest["files"] if f["name"] == "zicht.gpkg")
     buurten = next(layer for layer in gpkg["layers"] if layer["name"] == "buurten")
     assert buurten["rows"] == 518 and "inwoners" in buurten["columns"]
+    assert manifest["software"]["highspy"] == version("highspy")
 
 
 def test_no_staging_left_behind(demo_out):

@@ -8,7 +8,6 @@ import hmac
 import json
 import os
 from datetime import datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,19 +24,12 @@ from zicht.engine.outputs.disclosure_record import DisclosureRecord
 from zicht.engine.outputs.language import label_marks, percent, say
 from zicht.engine.outputs.manifest import folder_files, sha256_of
 from zicht.engine.outputs.report import ModelDetail
+from zicht.engine.outputs.versions import engine_version, software_versions
 from zicht.engine.publish import indicator_exposures
 from zicht.engine.sbi import SbiTree
 from zicht.engine.themes import THEME_OUTPUTS
 
 DEFAULT_ATTRIBUTION = "Bron: CBS, CC BY 4.0."
-
-
-def engine_version() -> str:
-    """The installed zicht version ("unknown" when run from a source tree)."""
-    try:
-        return version("zicht")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def indicator_table(
@@ -447,6 +439,8 @@ def run_table(
     public, confidential = input_digests(config)
     rows = {
         "engine_version": engine_version(),
+        # the versions that decided it: other solvers may choose other complements
+        "software": json.dumps(software_versions()),
         "config_file": config.path.name,
         "config_sha256": config.sha256,
         "seed": str(config.seed),

@@ -21,12 +21,12 @@ from zicht.engine.outputs.project import ProjectSpec, write_project
 from zicht.engine.outputs.published import PublishedRun, estimates_note
 from zicht.engine.outputs.record import (
     attribution,
-    engine_version,
     model_details,
     score_explanations,
     score_types,
 )
 from zicht.engine.outputs.report import ReportInputs, build_report
+from zicht.engine.outputs.versions import engine_version, software_versions
 from zicht.engine.outputs.workbook import write_xlsx
 from zicht.processes import Helpers
 
@@ -156,6 +156,7 @@ def write_manifest_json(run: PublishedRun) -> None:
     meta: dict[str, object] = {
         "engine": "zicht",
         "engine_version": engine_version(),
+        "software": software_versions(),
         "config_sha256": run.config.sha256,
         "seed": run.config.seed,
         "created": run.created.isoformat(timespec="seconds"),

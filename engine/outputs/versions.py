@@ -1,0 +1,58 @@
+"""The versions a run was made with, for its ``run`` table and ``manifest.json``: a
+rerun on other versions of the solvers may choose other complements (and so publish
+other cells), so a release says which versions decided it."""
+
+from __future__ import annotations
+
+import platform
+from importlib.metadata import PackageNotFoundError, version
+
+# the packages that decide what a run publishes and computes: the solvers of the
+# complement and attacker programs (scipy bundles the HiGHS of the complements,
+# highspy is the attacker's), the tables, the geometry and the statistics
+DECIDING_PACKAGES = (
+    "numpy",
+    "pandas",
+    "scipy",
+    "highspy",
+    "shapely",
+    "geopandas",
+    "pyogrio",
+    "pyproj",
+    "libpysal",
+    "scikit-learn",
+    "numba",
+)
+
+
+def engine_version() -> str:
+    """The installed zicht version ("unknown" when run from a source tree)."""
+    return _installed("zicht")
+
+
+def software_versions() -> dict[str, str]:
+    """Python's version and the installed version of each of :data:`DECIDING_PACKAGES`
+    ("unknown" where one is not installed as a distribution)."""
+    return (
+        {"python": platform.python_version()}
+        | {name: _installed(name) for name in DECIDING_PACKAGES}
+        | {"highs_of_scipy": scipy_highs()}
+    )
+
+
+def scipy_highs() -> str:
+    """The version of the HiGHS that scipy bundles, which solves the complement
+    programs (scipy keeps it private: "unknown" where that moves)."""
+    try:
+        from scipy.optimize._highspy._core import _Highs
+
+        return str(_Highs().version())
+    except (ImportError, AttributeError):
+        return "unknown"
+
+
+def _installed(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "unknown"
