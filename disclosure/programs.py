@@ -255,7 +255,7 @@ def linear_bounds(
             solver.changeColCost(int(i), sign)
             outcome = solve(solver)
             if outcome in UNBOUNDED:  # a warm start can end there wrongly: an unbounded
-                outcome = _afresh(solver)  # maximum read wrongly would be a leak
+                outcome = solve_afresh(solver)  # maximum read wrongly would be a leak
             if outcome in UNBOUNDED and sign > 0:  # only below 0 can the minimum run off
                 raise DisclosureError("the attacker's program has no lower bound")
             value = solver.getInfo().objective_function_value
@@ -267,10 +267,11 @@ def linear_bounds(
     return low, high
 
 
-def _afresh(solver: highspy.Highs) -> highspy.HighsModelStatus:
+def solve_afresh(solver: highspy.Highs) -> highspy.HighsModelStatus:
     """Solve from scratch, and once more with presolve (which rescales a program of
     euros and counts), where a solve from the last basis ended unbounded: the simplex
-    can wrongly end there on a badly scaled program."""
+    can wrongly end there on a badly scaled program (every program that reads an
+    unbounded end does this first: :func:`linear_bounds`, the witnesses)."""
     status = highspy.HighsModelStatus
     outcome = status.kUnbounded
     for presolve in ("off", "on"):

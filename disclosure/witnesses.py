@@ -38,6 +38,7 @@ from zicht.disclosure.programs import (
     highs_model,
     linear_bounds,
     solve,
+    solve_afresh,
 )
 from zicht.errors import DisclosureError
 
@@ -414,9 +415,8 @@ def _solved_bounded(solver: highspy.Highs) -> bool:
     """Solve a witness program; whether it has a (bounded) solution to read."""
     try:
         outcome = solve(solver)
-        if outcome in UNBOUNDED:  # a warm start can end there wrongly: once afresh
-            solver.clearSolver()
-            outcome = solve(solver)
+        if outcome in UNBOUNDED:  # a warm start can end there wrongly
+            outcome = solve_afresh(solver)
     except DisclosureError:  # the caps cut every solution off: the programs decide
         return False
     return outcome not in UNBOUNDED

@@ -32,6 +32,7 @@ from zicht.engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
 from zicht.engine.releases.ledger import MANIFEST, open_ledger
 from zicht.engine.sources import record_cells
 from zicht.errors import ConfigError, DisclosureError, OutputError
+from zicht.versions import software_versions
 
 PART = tuple(w for w in DEMO_STADSDEEL if w != "WK0363TA")
 # the company figures whose window moves with the edition
@@ -124,6 +125,22 @@ def test_a_master_reads_back_from_the_ledger_as_it_was_protected(first):
     pd.testing.assert_frame_equal(stored.cells, result.protection.cells)
     pd.testing.assert_frame_equal(stored.branches, result.protection.branches)
     assert stored.params == result.protection.params
+    # which solvers chose its complements: a run that takes this master publishes them
+    assert ledger.releases[0].software == software_versions()
+
+
+def test_a_ledger_written_before_the_software_was_recorded_still_reads(first, tmp_path):
+    book = tmp_path / "book"
+    shutil.copytree(first[1], book)
+    manifest = json.loads((book / MANIFEST).read_text(encoding="utf-8"))
+    for release in manifest["releases"]:
+        del release["software"]
+    (book / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    assert open_ledger(book).releases[0].software == {}
+    manifest["releases"][0]["surplus"] = 1  # a key no zicht wrote is still refused
+    (book / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(OutputError, match=r"release 1 is malformed .*\['surplus'\] unknown"):
+        open_ledger(book)
 
 
 def test_the_ledger_stays_out_of_the_output(first, cuts, tmp_path):

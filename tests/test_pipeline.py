@@ -25,8 +25,8 @@ from zicht.engine.config import TableIndicator, load_config
 from zicht.engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
 from zicht.engine.outputs import writers as output_writers
 from zicht.engine.outputs.manifest import sha256_of
-from zicht.engine.outputs.versions import scipy_highs
 from zicht.engine.themes import THEMES
+from zicht.versions import scipy_highs
 
 
 def _layer(out, name):
@@ -140,10 +140,11 @@ def test_indicator_and_run_tables(demo_out):
 
 
 def test_the_complements_are_chosen_by_the_highs_the_project_pins():
-    """The complement programs run on the HiGHS scipy bundles: 1.17's HiGHS 1.12 chooses
-    other complements (the demo publishes other cells), takes twice as long nationally
-    and prints debugging lines on stdout, so pyproject.toml keeps scipy at the releases
-    that bundle HiGHS 1.8 (a rerun elsewhere then withholds the same cells)."""
+    """The complement programs run on the HiGHS scipy bundles: 1.17's HiGHS 1.12 chose
+    other complements (the demo published other cells), took twice as long nationally
+    and printed debugging lines on stdout, so pyproject.toml keeps scipy at the
+    releases that bundle HiGHS 1.8. This fails where an install bundles another: the
+    decisions the project measured and documented are then not the ones it makes."""
     assert scipy_highs() == "1.8.0"
 
 

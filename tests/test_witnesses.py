@@ -22,6 +22,7 @@ from zicht.disclosure.rounding import round_to_base
 from zicht.disclosure.search import protection_criterion
 from zicht.disclosure.witnesses import (
     Reach,
+    _solved_bounded,
     attacker_bounds_anchored,
     attacker_bounds_decisive,
     witnessed,
@@ -200,15 +201,18 @@ def test_every_witness_solves_the_attackers_own_program(wijken, data):
 class _FirstUnbounded:
     """A solver whose first solve from a warm basis wrongly ends unbounded (HiGHS did,
     on a national branche table of euros and counts) and whose solve afresh does not,
-    unless it ``always`` does."""
+    unless it ``always`` does, or does only with presolve (``presolved``)."""
 
-    def __init__(self, always: bool = False) -> None:
+    def __init__(self, always: bool = False, presolved: bool = False) -> None:
         self.always = always
+        self.presolved = presolved
+        self.presolve = "off"
         self.cleared = False
         self.status = highspy.HighsModelStatus.kNotset
 
-    def setOptionValue(self, *_: object) -> None:
-        pass
+    def setOptionValue(self, name: str, value: object) -> None:
+        if name == "presolve":
+            self.presolve = str(value)
 
     def changeColCost(self, *_: object) -> None:
         pass
@@ -218,7 +222,8 @@ class _FirstUnbounded:
 
     def run(self) -> None:
         status = highspy.HighsModelStatus
-        self.status = status.kOptimal if self.cleared and not self.always else status.kUnbounded
+        bounded = self.cleared and not self.always and (self.presolve == "on" or not self.presolved)
+        self.status = status.kOptimal if bounded else status.kUnbounded
 
     def getModelStatus(self) -> highspy.HighsModelStatus:
         return self.status
@@ -248,3 +253,13 @@ def test_a_maximum_that_ends_unbounded_from_the_last_basis_is_solved_afresh():
     assert solver.cleared and high[0] == -7.0 and np.isnan(low[0])
     low, high = linear_bounds(_FirstUnbounded(always=True), np.array([0]), maximum)  # type: ignore[arg-type]
     assert high[0] == np.inf
+
+
+def test_a_witness_that_ends_unbounded_from_the_last_basis_is_solved_afresh():
+    """A witness is read only from a bounded solution: an unbounded end from the last
+    basis is solved again from scratch (and with presolve), as the exact programs do,
+    and a program that stays unbounded leaves its cells to the exact programs."""
+    solver = _FirstUnbounded()
+    assert _solved_bounded(solver) and solver.cleared  # type: ignore[arg-type]
+    assert _solved_bounded(_FirstUnbounded(presolved=True))  # type: ignore[arg-type]
+    assert not _solved_bounded(_FirstUnbounded(always=True))  # type: ignore[arg-type]

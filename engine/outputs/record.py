@@ -24,10 +24,10 @@ from zicht.engine.outputs.disclosure_record import DisclosureRecord
 from zicht.engine.outputs.language import label_marks, percent, say
 from zicht.engine.outputs.manifest import folder_files, sha256_of
 from zicht.engine.outputs.report import ModelDetail
-from zicht.engine.outputs.versions import engine_version, software_versions
 from zicht.engine.publish import indicator_exposures
 from zicht.engine.sbi import SbiTree
 from zicht.engine.themes import THEME_OUTPUTS
+from zicht.versions import engine_version, software_versions
 
 DEFAULT_ATTRIBUTION = "Bron: CBS, CC BY 4.0."
 

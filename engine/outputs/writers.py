@@ -26,9 +26,9 @@ from zicht.engine.outputs.record import (
     score_types,
 )
 from zicht.engine.outputs.report import ReportInputs, build_report
-from zicht.engine.outputs.versions import engine_version, software_versions
 from zicht.engine.outputs.workbook import write_xlsx
 from zicht.processes import Helpers
+from zicht.versions import engine_version, software_versions
 
 
 def write_zicht_gpkg(run: PublishedRun) -> None:

@@ -23,7 +23,7 @@ import json
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ import pandas as pd
 
 from zicht.disclosure import DisclosureParams, Protection
 from zicht.errors import OutputError
+from zicht.versions import software_versions
 
 FORMAT = "zicht-ledger"
 VERSION = 1
@@ -50,6 +51,9 @@ class Release:
     ``indicators``: per indicator id its definition (``identity``, ``kind``,
     ``sensitive``, ``unit_type``, ``branches``, ``subset_of``). ``inputs``: the
     SHA-256 of every input, by name. ``columns``: per table, the dtype of each column.
+    ``software``: the versions that protected it (:func:`~zicht.versions.software_versions`:
+    a run that takes this master publishes these versions' complements; empty in a
+    ledger written before they were recorded).
     """
 
     number: int
@@ -62,6 +66,11 @@ class Release:
     inputs: dict[str, str]
     indicators: dict[str, dict[str, Any]]
     columns: dict[str, dict[str, str]]
+    software: dict[str, str] = field(default_factory=dict)
+
+
+# what a release of a ledger written before a field was added may lack
+_OPTIONAL = {"software"}
 
 
 @dataclass(frozen=True)
@@ -121,11 +130,15 @@ def _read_manifest(manifest: Path) -> tuple[Release, ...]:
             f"version {VERSION}"
         )
     names = {f.name for f in fields(Release)}
+    required = names - _OPTIONAL
     releases = []
     for k, entry in enumerate(raw.get("releases", []), start=1):
-        if not isinstance(entry, dict) or set(entry) != names:
-            missing = sorted(names - set(entry)) if isinstance(entry, dict) else sorted(names)
-            raise OutputError(f"{manifest}: release {k} is malformed (keys {missing} missing)")
+        if not isinstance(entry, dict) or not required <= set(entry) <= names:
+            keys = set(entry) if isinstance(entry, dict) else set()
+            missing, unknown = sorted(required - keys), sorted(keys - names)
+            raise OutputError(
+                f"{manifest}: release {k} is malformed (keys {missing} missing, {unknown} unknown)"
+            )
         release = Release(**entry)
         if not (manifest.parent / release.file).is_dir():
             raise OutputError(f"{manifest.parent / release.file}: missing (release {k})")
@@ -168,6 +181,7 @@ def record_release(
         inputs=dict(inputs),
         indicators={k: dict(v) for k, v in indicators.items()},
         columns={t: {c: _dtype(f[c]) for c in f.columns} for t, f in tables.items()},
+        software=software_versions(),
     )
     releases = (*ledger.releases, release)
     manifest = {"format": FORMAT, "version": VERSION, "releases": [asdict(r) for r in releases]}

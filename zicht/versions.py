@@ -1,6 +1,6 @@
-"""The versions a run was made with, for its ``run`` table and ``manifest.json``: a
-rerun on other versions of the solvers may choose other complements (and so publish
-other cells), so a release says which versions decided it."""
+"""The versions a run was made with, for its ``run`` table, ``manifest.json`` and the
+release ledger: a rerun on other versions of the solvers may choose other complements
+(and so publish other cells), so a release says which versions decided it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 # the packages that decide what a run publishes and computes: the solvers of the
 # complement and attacker programs (scipy bundles the HiGHS of the complements,
-# highspy is the attacker's), the tables, the geometry and the statistics
+# highspy is the attacker's), the tables, the geometry, the rasters, the estimates
+# across boundaries (tobler) and the statistics and models
 DECIDING_PACKAGES = (
     "numpy",
     "pandas",
@@ -19,8 +20,11 @@ DECIDING_PACKAGES = (
     "geopandas",
     "pyogrio",
     "pyproj",
+    "rasterio",
+    "tobler",
     "libpysal",
     "scikit-learn",
+    "shap",
     "numba",
 )
 
@@ -47,7 +51,8 @@ def scipy_highs() -> str:
         from scipy.optimize._highspy._core import _Highs
 
         return str(_Highs().version())
-    except (ImportError, AttributeError):
+    except (ImportError, AttributeError, TypeError, ValueError, RuntimeError):
+        # a private binding may move or change its signature: never fail a run on it
         return "unknown"
 
 
