@@ -36,6 +36,7 @@ from zicht.engine.config import Config, MicrodataIndicator, RatioIndicator
 from zicht.engine.sbi import TOTAL, SbiTree
 from zicht.engine.sources.branches import BRANCHE_FIELDS
 from zicht.errors import DisclosureError
+from zicht.versions import check_complement_solver
 
 log = logging.getLogger("zicht")
 
@@ -173,6 +174,7 @@ def protect_cells(
     fixed, released cells the run does not compute added, and the relations among all
     of them: :meth:`engine.releases.Released.joined`); the added cells are protected
     with the run's own and left out of the decision returned."""
+    check_complement_solver()
     own_areas = boundaries.own_areas
     table = cell_table(cells, boundaries, branches, own_areas)
     relations = relations or indicator_relations(config)

@@ -19,6 +19,7 @@ import shapely
 from openpyxl import load_workbook
 
 from tests.conftest import GEOJSON_2015, grid_buurten, run_config
+from zicht import versions
 from zicht.engine import pipeline as run_pipeline
 from zicht.engine.cli import main
 from zicht.engine.config import TableIndicator, load_config
@@ -26,7 +27,7 @@ from zicht.engine.data import DEMO_BOUNDARIES, DEMO_CONFIG
 from zicht.engine.outputs import writers as output_writers
 from zicht.engine.outputs.manifest import sha256_of
 from zicht.engine.themes import THEMES
-from zicht.versions import scipy_highs
+from zicht.versions import PINNED_HIGHS, check_complement_solver, scipy_highs
 
 
 def _layer(out, name):
@@ -145,7 +146,16 @@ def test_the_complements_are_chosen_by_the_highs_the_project_pins():
     and printed debugging lines on stdout, so pyproject.toml keeps scipy at the
     releases that bundle HiGHS 1.8. This fails where an install bundles another: the
     decisions the project measured and documented are then not the ones it makes."""
-    assert scipy_highs() == "1.8.0"
+    assert scipy_highs() == PINNED_HIGHS == "1.8.0"
+
+
+def test_a_run_on_another_highs_says_its_complements_may_differ(monkeypatch, caplog):
+    check_complement_solver()
+    assert not caplog.records  # the pinned HiGHS: nothing to say
+    monkeypatch.setattr(versions, "scipy_highs", lambda: "1.12.0")
+    check_complement_solver()
+    [record] = caplog.records
+    assert record.levelname == "WARNING" and "HiGHS 1.12.0" in record.getMessage()
 
 
 def test_manifest_lists_every_file_with_its_checksum(demo_out):

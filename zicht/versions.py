@@ -4,8 +4,15 @@ release ledger: a rerun on other versions of the solvers may choose other comple
 
 from __future__ import annotations
 
+import logging
 import platform
 from importlib.metadata import PackageNotFoundError, version
+
+log = logging.getLogger("zicht")
+
+# the HiGHS whose complements the project measured and documents (pyproject.toml keeps
+# scipy at the releases that bundle it)
+PINNED_HIGHS = "1.8.0"
 
 # the packages that decide what a run publishes and computes: the solvers of the
 # complement and attacker programs (scipy bundles the HiGHS of the complements,
@@ -54,6 +61,22 @@ def scipy_highs() -> str:
     except (ImportError, AttributeError, TypeError, ValueError, RuntimeError):
         # a private binding may move or change its signature: never fail a run on it
         return "unknown"
+
+
+def check_complement_solver() -> None:
+    """Log a warning where scipy bundles a HiGHS other than :data:`PINNED_HIGHS` (an
+    install that ignored the pin): its complements, and so the cells withheld, may
+    differ from those of an install that kept it."""
+    found = scipy_highs()
+    if found != PINNED_HIGHS:
+        log.warning(
+            "the complement programs run on HiGHS %s (scipy %s), not on HiGHS %s that zicht "
+            "is checked with: a rerun on an install that keeps the pin (scipy 1.15 or "
+            "1.16) may withhold other cells",
+            found,
+            _installed("scipy"),
+            PINNED_HIGHS,
+        )
 
 
 def _installed(name: str) -> str:
